@@ -1,0 +1,39 @@
+# The README's two commands:
+#   make demo   installs what is missing, builds Release, runs the main job
+#   make test   installs what is missing, builds with sanitizers, runs ctest
+# Both work on a fresh Debian 12 machine as root (or with sudo).
+
+JOBS     ?= $(shell nproc)
+BUILD    ?= build/release
+TESTBLD  ?= build/test
+OUT      ?= out
+MARSC    := $(BUILD)/tools/marsc/marsc
+
+.PHONY: all deps build build-test demo test clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DMARS_BUILD_TESTS=OFF
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Debug with AddressSanitizer and UndefinedBehaviorSanitizer: the tests feed
+# the tools hostile files, and the sanitizers turn silent corruption into
+# failures.
+build-test: deps
+	cmake -S . -B $(TESTBLD) -DCMAKE_BUILD_TYPE=Debug \
+	  -DMARS_SANITIZE=address,undefined -DMARS_BUILD_TESTS=ON
+	cmake --build $(TESTBLD) -j $(JOBS)
+
+test: build-test
+	cd $(TESTBLD) && ctest --output-on-failure -j $(JOBS)
+
+# The main job: the longest real path that exists so far.
+demo: build
+	bash examples/demo.sh $(MARSC) $(OUT)
+
+clean:
+	rm -rf build $(OUT)

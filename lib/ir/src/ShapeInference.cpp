@@ -1,0 +1,2 @@
+// Placeholder until shape inference lands.
+#include "mars/ir/ShapeInference.h"
