@@ -1,0 +1,22 @@
+#pragma once
+/// \file
+/// Tensors as serialized ONNX TensorProto files (the format of the backend
+/// conformance tests' input_N.pb / output_N.pb).
+
+#include "mars/ir/Tensor.h"
+#include "mars/support/Error.h"
+
+#include <string>
+
+namespace mars::onnx {
+
+/// Reads a TensorProto file (raw_data or typed fields). Optionally returns its
+/// name. Unsupported dtypes and inconsistent sizes are errors.
+Expected<ir::Tensor> readTensorProtoFile(const std::string &path,
+                                         std::string *name = nullptr);
+
+/// Writes a TensorProto file atomically.
+Status writeTensorProtoFile(const ir::Tensor &tensor, const std::string &name,
+                            const std::string &path);
+
+} // namespace mars::onnx
