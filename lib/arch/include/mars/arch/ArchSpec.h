@@ -1,0 +1,109 @@
+#pragma once
+/// \file
+/// `ArchSpec`: the description of a MARS-style multi-macro SRAM CIM
+/// accelerator (DESIGN.md §2). Every number the compiler, trainer and
+/// simulator use about the chip lives here; the defaults describe a MARS-like
+/// chip and `--arch my.json` overrides any of them.
+
+#include "mars/support/Error.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mars::arch {
+
+/// The chip: controller, ping-pong activation SRAM, CIM cores.
+struct ChipSpec {
+  int cores = 4;              ///< CIM cores (paper: 4).
+  int macrosPerCore = 4;      ///< CIM macros per core.
+  int weightSramKiB = 256;    ///< Per-core weight SRAM that reloads macros.
+  int activationSramKiB = 256; ///< Each of the two ping-pong banks.
+};
+
+/// One SRAM CIM macro.
+struct MacroSpec {
+  int rows = 256;            ///< Word lines.
+  int cols = 256;            ///< Bit lines (1-bit cells).
+  int partitions = 8;        ///< Column partitions (paper: 8).
+  int weightBits = 4;        ///< Adjacent columns per weight.
+  int wlOn = 16;             ///< Word lines active at once.
+  int blOn = 64;             ///< Columns sensed at once (ADC count).
+  int adcBits = 5;           ///< ADC resolution per column.
+  int inputBitsPerCycle = 1; ///< Input bits applied per activation.
+};
+
+/// Cycle costs. The clock is `clockMhz`.
+struct TimingSpec {
+  double clockMhz = 200;
+  int activationCycles = 1;     ///< One partition activation + ADC.
+  int rowWriteCycles = 1;       ///< Writing one macro row from weight SRAM.
+  int sramBytesPerCycle = 32;   ///< Activation SRAM bandwidth per core.
+  int dramBytesPerCycle = 8;    ///< Off-chip bandwidth (whole chip).
+  int digitalPipelineCycles = 4; ///< Latency of shift-add/requant/ReLU.
+};
+
+/// Energy per event in picojoules, and static power.
+struct EnergySpec {
+  double activationPj = 1.2;   ///< One partition activation (16 rows).
+  double adcPj = 0.35;         ///< One column conversion.
+  double accumulatePj = 0.05;  ///< One digital shift-and-add.
+  double sramBytePj = 0.6;     ///< Activation SRAM, per byte.
+  double weightSramBytePj = 0.6; ///< Weight SRAM, per byte.
+  double dramBytePj = 20.0;    ///< Off-chip, per byte.
+  double rowWritePj = 4.0;     ///< Writing one macro row.
+  double staticMw = 5.0;       ///< Leakage and clock tree.
+};
+
+/// The whole accelerator description.
+struct ArchSpec {
+  std::string name = "mars";
+  ChipSpec chip;
+  MacroSpec macro;
+  TimingSpec timing;
+  EnergySpec energy;
+
+  /// Columns per partition.
+  int partitionCols() const { return macro.cols / macro.partitions; }
+  /// Output channels one partition holds: cols/partitions/weightBits.
+  int channelsPerPartition() const {
+    return partitionCols() / macro.weightBits;
+  }
+  /// Rows of one CIM group (the word-line limit).
+  int groupRows() const { return macro.wlOn; }
+  /// Total macros on the chip.
+  int totalMacros() const { return chip.cores * chip.macrosPerCore; }
+  /// Capacity of all macros in bits.
+  int64_t cimCapacityBits() const {
+    return int64_t(totalMacros()) * macro.rows * macro.cols;
+  }
+  /// Multiply-accumulates of full-precision weights by one input bit-slice
+  /// per cycle, chip-wide, at the bit-line limit.
+  int64_t peakBitMacsPerCycle() const {
+    return int64_t(totalMacros()) * (macro.blOn / macro.weightBits) *
+           macro.wlOn * macro.inputBitsPerCycle;
+  }
+  /// True when a column count can never exceed the ADC range.
+  bool adcExact() const {
+    return (int64_t(1) << macro.adcBits) - 1 >=
+           int64_t(macro.wlOn) * ((int64_t(1) << macro.inputBitsPerCycle) - 1);
+  }
+};
+
+/// The built-in default (MARS-like); identical to examples/arch/mars.json.
+ArchSpec defaultArch();
+
+/// Every problem with the spec, one message each ("macro.wl_on must be in
+/// 1..rows (256), got 0"). Empty when valid.
+std::vector<std::string> validate(const ArchSpec &spec);
+
+/// Parses JSON text; rejects unknown keys, wrong types and invalid values
+/// (all reported). Missing keys keep their defaults. `source` prefixes errors.
+Expected<ArchSpec> parseArchJson(const std::string &text,
+                                 const std::string &source);
+/// Reads and parses a JSON file.
+Expected<ArchSpec> loadArchFile(const std::string &path);
+/// The spec as pretty-printed JSON (every field).
+std::string archToJson(const ArchSpec &spec);
+
+} // namespace mars::arch

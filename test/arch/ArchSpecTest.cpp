@@ -1,0 +1,73 @@
+#include "mars/arch/ArchSpec.h"
+
+#include <catch2/catch.hpp>
+
+using namespace mars::arch;
+
+TEST_CASE("default arch is valid and derives MARS quantities") {
+  ArchSpec s = defaultArch();
+  CHECK(validate(s).empty());
+  CHECK(s.channelsPerPartition() == 8); // 256 / 8 / 4
+  CHECK(s.groupRows() == 16);
+  CHECK(s.totalMacros() == 16);
+  CHECK(s.cimCapacityBits() == 16LL * 256 * 256);
+  CHECK(s.adcExact()); // 31 >= 16
+}
+
+TEST_CASE("JSON round trip keeps every field") {
+  ArchSpec s = defaultArch();
+  s.macro.wlOn = 32;
+  s.macro.adcBits = 6;
+  s.energy.dramBytePj = 12.5;
+  auto parsed = parseArchJson(archToJson(s), "x.json");
+  REQUIRE(parsed.ok());
+  CHECK(archToJson(*parsed) == archToJson(s));
+}
+
+TEST_CASE("missing keys keep defaults") {
+  auto parsed = parseArchJson(R"({"macro": {"wl_on": 8}})", "x.json");
+  REQUIRE(parsed.ok());
+  CHECK(parsed->macro.wlOn == 8);
+  CHECK(parsed->macro.rows == 256);
+}
+
+TEST_CASE("every invalid field is reported with its range") {
+  auto parsed = parseArchJson(
+      R"({"macro": {"wl_on": 0, "adc_bits": 0, "weight_bits": 3}})", "a.json");
+  REQUIRE_FALSE(parsed.ok());
+  const std::string &m = parsed.error().message();
+  CHECK_THAT(m, Catch::Contains("a.json: invalid arch"));
+  CHECK_THAT(m, Catch::Contains("macro.wl_on must be in 1..rows (256), got 0"));
+  CHECK_THAT(m, Catch::Contains("macro.adc_bits must be in 1..16, got 0"));
+  CHECK_THAT(m, Catch::Contains("weight_bits (3) must divide the partition"));
+}
+
+TEST_CASE("unknown keys, wrong types and bad JSON are rejected") {
+  auto unknown = parseArchJson(R"({"macro": {"wl_onn": 4}, "cache": {}})", "u");
+  REQUIRE_FALSE(unknown.ok());
+  CHECK_THAT(unknown.error().message(), Catch::Contains("'macro.wl_onn'"));
+  CHECK_THAT(unknown.error().message(), Catch::Contains("'cache'"));
+  auto wrongType = parseArchJson(R"({"macro": {"rows": "many"}})", "w");
+  REQUIRE_FALSE(wrongType.ok());
+  CHECK_THAT(wrongType.error().message(),
+             Catch::Contains("macro.rows must be an integer"));
+  auto bad = parseArchJson("{\"macro\": ", "b.json");
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.error().message(), Catch::Contains("b.json: not valid JSON"));
+  auto missing = loadArchFile("/nonexistent/arch.json");
+  REQUIRE_FALSE(missing.ok());
+}
+
+TEST_CASE("a saturating ADC is detected") {
+  ArchSpec s = defaultArch();
+  s.macro.adcBits = 4; // 15 < 16 rows
+  CHECK(validate(s).empty());
+  CHECK_FALSE(s.adcExact());
+}
+
+TEST_CASE("examples/arch/mars.json is the built-in default") {
+  auto loaded = loadArchFile(std::string(MARS_SOURCE_DIR) +
+                             "/examples/arch/mars.json");
+  REQUIRE(loaded.ok());
+  CHECK(archToJson(*loaded) == archToJson(defaultArch()));
+}
