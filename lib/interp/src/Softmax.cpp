@@ -1,0 +1,54 @@
+/// \file
+/// Softmax along one axis (opset 13): exp(x - max) / sum(exp(x - max)),
+/// subtracting the maximum so that large inputs do not overflow.
+
+#include "Kernels.h"
+
+#include <cmath>
+
+namespace mars::interp {
+
+Status runSoftmax(const KernelArgs &args) {
+  const ir::Tensor &x = args.input(0);
+  ir::Tensor &y = args.output(0);
+  if (x.dtype() != ir::DType::Float32)
+    return makeError("only float32 Softmax is supported");
+  MARS_CHECK(y.shape() == x.shape(), "Softmax output shape");
+  const int64_t rank = static_cast<int64_t>(x.shape().size());
+  int64_t axis = args.attrs().getInt("axis", -1);
+  if (axis < 0)
+    axis += rank;
+  if (axis < 0 || axis >= rank)
+    return makeError("axis ", args.attrs().getInt("axis", -1),
+                     " is out of range for rank ", rank);
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= x.shape()[d];
+  for (int64_t d = axis + 1; d < rank; ++d)
+    inner *= x.shape()[d];
+  const int64_t len = x.shape()[axis];
+  if (len == 0)
+    return Status::success();
+
+  const float *px = x.data<float>();
+  float *py = y.data<float>();
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t i = 0; i < inner; ++i) {
+      const float *src = px + o * len * inner + i;
+      float *dst = py + o * len * inner + i;
+      float maxV = src[0];
+      for (int64_t j = 1; j < len; ++j)
+        maxV = std::fmax(maxV, src[j * inner]);
+      double sum = 0;
+      for (int64_t j = 0; j < len; ++j) {
+        dst[j * inner] = std::exp(src[j * inner] - maxV);
+        sum += dst[j * inner];
+      }
+      for (int64_t j = 0; j < len; ++j)
+        dst[j * inner] = static_cast<float>(dst[j * inner] / sum);
+    }
+  }
+  return Status::success();
+}
+
+} // namespace mars::interp
