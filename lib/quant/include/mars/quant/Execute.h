@@ -1,0 +1,36 @@
+#pragma once
+/// \file
+/// Executes an IntegerNet: the integer reference of DESIGN.md §3.
+
+#include "mars/quant/IntegerNet.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace mars::quant {
+
+/// Quantizes one real input image (C×H×W floats) to the network's input type:
+/// q = clamp(round_half_away(x / scale)).
+std::vector<int32_t> quantizeInput(const IntegerNet &net,
+                                   const float *image);
+
+/// Runs the network on one quantized input and returns the output value's
+/// integers (accumulators for a logits output).
+std::vector<int32_t> runInteger(const IntegerNet &net,
+                                const std::vector<int32_t> &input);
+
+/// The real value of output element i: accumulator × logit scale of its
+/// channel, or q × scale.
+double outputReal(const IntegerNet &net, const std::vector<int32_t> &out,
+                  int64_t i);
+
+/// Index of the largest real output (lowest index on ties): the predicted
+/// class.
+int argmaxClass(const IntegerNet &net, const std::vector<int32_t> &out);
+
+/// One layer, exposed for kernel tests: reads `values` for the layer's inputs
+/// and writes its output.
+void runLayer(const IntegerNet &net, const IntLayer &layer,
+              std::vector<std::vector<int32_t>> &values);
+
+} // namespace mars::quant

@@ -1,0 +1,108 @@
+#pragma once
+/// \file
+/// `IntegerNet`: a quantized network as an explicit list of integer layers
+/// with every integer parameter spelled out (weights, int32 biases, per-channel
+/// multipliers and shifts, clamp ranges). It is the executable form of the
+/// integer contract (DESIGN.md §3): `lowerToInteger` builds it from a QDQ
+/// ONNX graph, `runInteger` executes it, and the compiler and runtime consume
+/// the same layers.
+
+#include "mars/quant/FixedPoint.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mars::quant {
+
+/// How an activation tensor is quantized: real = scale × q, zero point 0,
+/// q in [lo, hi]. Unsigned after ReLU, signed otherwise.
+struct ActQuant {
+  double scale = 1.0;
+  int bits = 8;
+  bool isSigned = false;
+
+  int64_t lo() const { return isSigned ? -(int64_t(1) << (bits - 1)) : 0; }
+  int64_t hi() const {
+    return isSigned ? (int64_t(1) << (bits - 1)) - 1 : (int64_t(1) << bits) - 1;
+  }
+};
+
+/// A tensor of one image: shape (C, H, W); fully-connected values are
+/// (features, 1, 1). Stored as int32 per element at run time.
+struct IntValue {
+  std::string name;
+  int channels = 0, height = 1, width = 1;
+  ActQuant quant;
+  /// True for the raw int32 accumulators of a final layer (logits), whose
+  /// real value is acc × `IntLayer::logitScales[c]`.
+  bool isAccumulator = false;
+
+  int64_t size() const { return int64_t(channels) * height * width; }
+};
+
+enum class IntOp {
+  Conv,    ///< Conv or fully-connected (a 1×1 conv on (features, 1, 1)).
+  MaxPool, ///< On quantized values; scale unchanged.
+  AvgPool, ///< Window sum, then requantize by s_in / (s_out × count).
+  Add,     ///< Σ requantize(in_i, M_i), clamped; one input = rescale.
+  Concat,  ///< Along channels; all inputs share the output's scale.
+  Reshape, ///< Same elements, new shape (Flatten).
+};
+
+const char *intOpName(IntOp op);
+
+/// One integer layer. Fields beyond the common ones are used by the ops that
+/// name them.
+struct IntLayer {
+  IntOp op = IntOp::Conv;
+  std::string name; ///< The IR node it came from.
+  std::vector<int> inputs;
+  int output = -1;
+
+  // Conv and pooling geometry.
+  int kernelH = 1, kernelW = 1;
+  int strideH = 1, strideW = 1;
+  int padTop = 0, padLeft = 0, padBottom = 0, padRight = 0;
+  int dilationH = 1, dilationW = 1;
+
+  // Conv.
+  int groups = 1;
+  int weightBits = 8;
+  /// [outChannels][inChannels/groups][kernelH][kernelW], values within the
+  /// signed `weightBits` range.
+  std::vector<int8_t> weights;
+  std::vector<int32_t> bias; ///< Scale: weight scale × input scale.
+  std::vector<double> weightScales; ///< Per output channel (for reports).
+  /// Per output channel: weight scale × input scale / output scale. Empty
+  /// when the output is an accumulator.
+  std::vector<Multiplier> multipliers;
+  /// Per output channel real scale of the accumulator (final layers only).
+  std::vector<double> logitScales;
+
+  // AvgPool.
+  bool countIncludePad = false;
+
+  // Add: one multiplier per input (input scale / output scale).
+  std::vector<Multiplier> inputMultipliers;
+
+  /// Output clamp (Conv, AvgPool, Add): the output type's range intersected
+  /// with a fused ReLU (lo = 0) or Clip (hi = round(max / scale)).
+  int64_t clampLo = 0, clampHi = 0;
+};
+
+/// A whole quantized network for one input image.
+struct IntegerNet {
+  std::string name;
+  std::vector<IntValue> values;
+  std::vector<IntLayer> layers; ///< In execution order.
+  int input = -1;  ///< The quantized network input.
+  int output = -1; ///< An accumulator (logits) or a quantized value.
+  bool powerOfTwoScales = false;
+
+  const IntValue &value(int id) const { return values.at(id); }
+  /// Multiply-accumulates of one image in the Conv layers (dense).
+  int64_t macs() const;
+};
+
+} // namespace mars::quant

@@ -1,0 +1,29 @@
+#pragma once
+/// \file
+/// QDQ graph → IntegerNet.
+
+#include "mars/ir/Graph.h"
+#include "mars/quant/IntegerNet.h"
+#include "mars/support/Error.h"
+
+namespace mars::quant {
+
+struct LowerOptions {
+  /// Round every requantization multiplier to a power of two (shift only).
+  bool powerOfTwoScales = false;
+};
+
+/// Builds the integer network of a quantized graph in QDQ form: the input
+/// goes through QuantizeLinear; every activation is QuantizeLinear →
+/// DequantizeLinear (zero point 0); Conv/Gemm/MatMul weights are
+/// DequantizeLinear of integer constants (per-tensor or per-output-channel);
+/// biases are DequantizeLinear of int32 constants or float constants;
+/// Relu/Clip before a QuantizeLinear become the clamp; MaxPool, Flatten,
+/// Reshape, Identity and Dropout pass quantized values through; AveragePool,
+/// GlobalAveragePool and Add must be followed by QuantizeLinear; the final
+/// Conv/Gemm may stay unquantized (its int32 accumulators are the logits).
+/// Anything else, BatchNormalization included, is an error naming the node.
+Expected<IntegerNet> lowerToInteger(const ir::Graph &graph,
+                                    const LowerOptions &options = {});
+
+} // namespace mars::quant

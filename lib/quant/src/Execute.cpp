@@ -1,0 +1,260 @@
+#include "mars/quant/Execute.h"
+
+#include "mars/support/Error.h"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+
+namespace mars::quant {
+
+const char *intOpName(IntOp op) {
+  switch (op) {
+  case IntOp::Conv: return "Conv";
+  case IntOp::MaxPool: return "MaxPool";
+  case IntOp::AvgPool: return "AvgPool";
+  case IntOp::Add: return "Add";
+  case IntOp::Concat: return "Concat";
+  case IntOp::Reshape: return "Reshape";
+  }
+  return "?";
+}
+
+int64_t IntegerNet::macs() const {
+  int64_t total = 0;
+  for (const IntLayer &l : layers) {
+    if (l.op != IntOp::Conv)
+      continue;
+    const IntValue &in = values[l.inputs[0]];
+    const IntValue &out = values[l.output];
+    total += out.size() * (in.channels / l.groups) * l.kernelH * l.kernelW;
+  }
+  return total;
+}
+
+namespace {
+
+/// Accumulators are int32 on the chip; products of ≤ 8-bit operands over any
+/// real layer fit easily. Accumulating in int64 and saturating at the end
+/// keeps hostile parameters from causing undefined behaviour.
+int32_t saturateToInt32(int64_t v) {
+  return static_cast<int32_t>(clampTo(v, std::numeric_limits<int32_t>::min(),
+                                      std::numeric_limits<int32_t>::max()));
+}
+
+void runConv(const IntegerNet &net, const IntLayer &l,
+             const std::vector<int32_t> &in, std::vector<int32_t> &out) {
+  const IntValue &iv = net.value(l.inputs[0]);
+  const IntValue &ov = net.value(l.output);
+  const int cinPerGroup = iv.channels / l.groups;
+  const int coutPerGroup = ov.channels / l.groups;
+  const int oh = ov.height, ow = ov.width, ih = iv.height, iw = iv.width;
+  std::vector<int64_t> acc(static_cast<size_t>(oh) * ow);
+  for (int oc = 0; oc < ov.channels; ++oc) {
+    const int g = oc / coutPerGroup;
+    std::fill(acc.begin(), acc.end(), int64_t(l.bias[oc]));
+    for (int icg = 0; icg < cinPerGroup; ++icg) {
+      const int ic = g * cinPerGroup + icg;
+      const int32_t *plane = in.data() + static_cast<size_t>(ic) * ih * iw;
+      for (int ky = 0; ky < l.kernelH; ++ky) {
+        for (int kx = 0; kx < l.kernelW; ++kx) {
+          const int64_t w =
+              l.weights[((static_cast<size_t>(oc) * cinPerGroup + icg) *
+                             l.kernelH + ky) * l.kernelW + kx];
+          if (w == 0) // zero weights (and whole zero groups) cost nothing
+            continue;
+          for (int y = 0; y < oh; ++y) {
+            const int sy = y * l.strideH - l.padTop + ky * l.dilationH;
+            if (sy < 0 || sy >= ih)
+              continue;
+            const int32_t *row = plane + static_cast<size_t>(sy) * iw;
+            int64_t *accRow = acc.data() + static_cast<size_t>(y) * ow;
+            for (int x = 0; x < ow; ++x) {
+              const int sx = x * l.strideW - l.padLeft + kx * l.dilationW;
+              if (sx < 0 || sx >= iw)
+                continue;
+              accRow[x] += w * row[sx];
+            }
+          }
+        }
+      }
+    }
+    int32_t *dst = out.data() + static_cast<size_t>(oc) * oh * ow;
+    for (size_t i = 0; i < acc.size(); ++i) {
+      const int32_t a = saturateToInt32(acc[i]);
+      if (ov.isAccumulator) {
+        dst[i] = a;
+        continue;
+      }
+      dst[i] = static_cast<int32_t>(
+          clampTo(requantize(a, l.multipliers[oc]), l.clampLo, l.clampHi));
+    }
+  }
+}
+
+/// Shared window walk of the two pools: calls visit(value) for each input
+/// element inside the window and returns how many there were.
+template <typename Visit>
+int forWindow(const IntLayer &l, const IntValue &iv, const int32_t *plane,
+              int y, int x, Visit visit) {
+  int count = 0;
+  for (int ky = 0; ky < l.kernelH; ++ky) {
+    const int sy = y * l.strideH - l.padTop + ky * l.dilationH;
+    if (sy < 0 || sy >= iv.height)
+      continue;
+    for (int kx = 0; kx < l.kernelW; ++kx) {
+      const int sx = x * l.strideW - l.padLeft + kx * l.dilationW;
+      if (sx < 0 || sx >= iv.width)
+        continue;
+      visit(plane[static_cast<size_t>(sy) * iv.width + sx]);
+      ++count;
+    }
+  }
+  return count;
+}
+
+/// Number of window positions inside input + padding (for
+/// count_include_pad): the window clipped to the padded extent.
+int paddedWindowCount(const IntLayer &l, const IntValue &iv, int y, int x) {
+  int rows = 0, cols = 0;
+  for (int ky = 0; ky < l.kernelH; ++ky) {
+    const int sy = y * l.strideH - l.padTop + ky * l.dilationH;
+    rows += sy >= -l.padTop && sy < iv.height + l.padBottom;
+  }
+  for (int kx = 0; kx < l.kernelW; ++kx) {
+    const int sx = x * l.strideW - l.padLeft + kx * l.dilationW;
+    cols += sx >= -l.padLeft && sx < iv.width + l.padRight;
+  }
+  return rows * cols;
+}
+
+void runPool(const IntegerNet &net, const IntLayer &l,
+             const std::vector<int32_t> &in, std::vector<int32_t> &out) {
+  const IntValue &iv = net.value(l.inputs[0]);
+  const IntValue &ov = net.value(l.output);
+  // Multipliers per window size, computed with the shared definition.
+  std::map<int, Multiplier> byCount;
+  for (int c = 0; c < ov.channels; ++c) {
+    const int32_t *plane = in.data() + static_cast<size_t>(c) * iv.height * iv.width;
+    for (int y = 0; y < ov.height; ++y) {
+      for (int x = 0; x < ov.width; ++x) {
+        int32_t &dst = out[(static_cast<size_t>(c) * ov.height + y) * ov.width + x];
+        if (l.op == IntOp::MaxPool) {
+          int32_t best = std::numeric_limits<int32_t>::min();
+          int n = forWindow(l, iv, plane, y, x,
+                            [&](int32_t v) { best = std::max(best, v); });
+          dst = n ? best : 0;
+          continue;
+        }
+        int64_t sum = 0;
+        int n = forWindow(l, iv, plane, y, x, [&](int32_t v) { sum += v; });
+        if (l.countIncludePad)
+          n = paddedWindowCount(l, iv, y, x);
+        if (n == 0) {
+          dst = 0;
+          continue;
+        }
+        auto it = byCount.find(n);
+        if (it == byCount.end())
+          it = byCount
+                   .emplace(n, quantizeMultiplier(iv.quant.scale /
+                                                      (ov.quant.scale * n),
+                                                  net.powerOfTwoScales))
+                   .first;
+        dst = static_cast<int32_t>(
+            clampTo(requantize(sum, it->second), l.clampLo, l.clampHi));
+      }
+    }
+  }
+}
+
+void runAdd(const IntegerNet &net, const IntLayer &l,
+            const std::vector<std::vector<int32_t>> &values,
+            std::vector<int32_t> &out) {
+  for (size_t i = 0; i < out.size(); ++i) {
+    int64_t sum = 0;
+    for (size_t k = 0; k < l.inputs.size(); ++k)
+      sum += requantize(values[l.inputs[k]][i], l.inputMultipliers[k]);
+    out[i] = static_cast<int32_t>(clampTo(sum, l.clampLo, l.clampHi));
+  }
+}
+
+} // namespace
+
+void runLayer(const IntegerNet &net, const IntLayer &layer,
+              std::vector<std::vector<int32_t>> &values) {
+  std::vector<int32_t> &out = values[layer.output];
+  out.assign(static_cast<size_t>(net.value(layer.output).size()), 0);
+  switch (layer.op) {
+  case IntOp::Conv:
+    runConv(net, layer, values[layer.inputs[0]], out);
+    return;
+  case IntOp::MaxPool:
+  case IntOp::AvgPool:
+    runPool(net, layer, values[layer.inputs[0]], out);
+    return;
+  case IntOp::Add:
+    runAdd(net, layer, values, out);
+    return;
+  case IntOp::Concat: {
+    size_t offset = 0;
+    for (int in : layer.inputs) {
+      std::copy(values[in].begin(), values[in].end(), out.begin() + offset);
+      offset += values[in].size();
+    }
+    return;
+  }
+  case IntOp::Reshape:
+    out = values[layer.inputs[0]];
+    return;
+  }
+}
+
+std::vector<int32_t> quantizeInput(const IntegerNet &net, const float *image) {
+  const IntValue &in = net.value(net.input);
+  std::vector<int32_t> q(static_cast<size_t>(in.size()));
+  for (size_t i = 0; i < q.size(); ++i)
+    q[i] = static_cast<int32_t>(
+        clampTo(roundHalfAwayFromZero(double(image[i]) / in.quant.scale),
+                in.quant.lo(), in.quant.hi()));
+  return q;
+}
+
+std::vector<int32_t> runInteger(const IntegerNet &net,
+                                const std::vector<int32_t> &input) {
+  MARS_CHECK(static_cast<int64_t>(input.size()) == net.value(net.input).size());
+  std::vector<std::vector<int32_t>> values(net.values.size());
+  values[net.input] = input;
+  for (const IntLayer &layer : net.layers)
+    runLayer(net, layer, values);
+  return std::move(values[net.output]);
+}
+
+double outputReal(const IntegerNet &net, const std::vector<int32_t> &out,
+                  int64_t i) {
+  const IntValue &ov = net.value(net.output);
+  if (!ov.isAccumulator)
+    return double(out[i]) * ov.quant.scale;
+  // The producing layer holds the per-channel accumulator scales.
+  for (const IntLayer &l : net.layers)
+    if (l.output == net.output) {
+      const int64_t perChannel = int64_t(ov.height) * ov.width;
+      return double(out[i]) * l.logitScales[i / perChannel];
+    }
+  MARS_CHECK(false, "accumulator output without a producing layer");
+}
+
+int argmaxClass(const IntegerNet &net, const std::vector<int32_t> &out) {
+  int best = 0;
+  double bestValue = outputReal(net, out, 0);
+  for (size_t i = 1; i < out.size(); ++i) {
+    double v = outputReal(net, out, static_cast<int64_t>(i));
+    if (v > bestValue) {
+      bestValue = v;
+      best = static_cast<int>(i);
+    }
+  }
+  return best;
+}
+
+} // namespace mars::quant

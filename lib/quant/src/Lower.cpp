@@ -1,0 +1,650 @@
+#include "mars/quant/Lower.h"
+
+#include <cmath>
+#include <limits>
+#include <map>
+
+namespace mars::quant {
+
+namespace {
+
+using ir::Graph;
+using ir::Node;
+using ir::OpKind;
+using ir::ValueId;
+
+/// What an IR value is, as far as the integer network is concerned.
+struct ValueInfo {
+  enum Kind { Float, QuantInt, QuantReal, Constant, Pending } kind = Float;
+  int intValue = -1;  ///< QuantInt / QuantReal: the IntValue.
+  int pending = -1;   ///< Pending: index into Lowering::pending_.
+};
+
+/// A Conv/Gemm, AveragePool or Add whose output is not yet quantized; the
+/// QuantizeLinear that follows (or the graph output) completes it.
+struct PendingLayer {
+  IntLayer layer;
+  IntValue shape;                ///< Output shape (quant filled later).
+  std::vector<double> accScales; ///< Conv: per-channel real accumulator scale.
+  std::vector<double> inputScales; ///< Add: scale of each input.
+  double clipMin = -std::numeric_limits<double>::infinity();
+  double clipMax = std::numeric_limits<double>::infinity();
+};
+
+class Lowering {
+public:
+  Lowering(const Graph &g, const LowerOptions &o) : g_(g), options_(o) {
+    info_.resize(g.numValues());
+  }
+
+  Expected<IntegerNet> run() {
+    net_.name = g_.name;
+    net_.powerOfTwoScales = options_.powerOfTwoScales;
+    if (g_.inputs.size() != 1)
+      return makeError("an integer model needs exactly one input, got ",
+                       g_.inputs.size());
+    if (g_.outputs.size() != 1)
+      return makeError("an integer model needs exactly one output, got ",
+                       g_.outputs.size());
+    for (ValueId id : g_.initializers())
+      info_[id].kind = ValueInfo::Constant;
+    for (const Node &node : g_.nodes()) {
+      Status s = lowerNode(node);
+      if (!s)
+        return s.error().withContext("node '" + node.name + "' (" +
+                                     ir::opName(node.op) + ")");
+    }
+    Status s = finishOutput();
+    if (!s)
+      return s.error();
+    return std::move(net_);
+  }
+
+private:
+  // ---- helpers -----------------------------------------------------------
+  const ValueInfo &info(ValueId id) const { return info_.at(id); }
+
+  Expected<IntValue> shapeOf(ValueId id) const {
+    const ir::Shape &s = g_.value(id).type.shape;
+    IntValue v;
+    v.name = g_.value(id).name;
+    if (s.size() == 4) {
+      v.channels = int(s[1]), v.height = int(s[2]), v.width = int(s[3]);
+      return v;
+    }
+    if (s.size() == 2) {
+      v.channels = int(s[1]);
+      return v;
+    }
+    return makeError("value '", v.name, "' has rank ", s.size(),
+                     "; integer models use (N, C, H, W) or (N, F)");
+  }
+
+  int addValue(IntValue v) {
+    net_.values.push_back(std::move(v));
+    return int(net_.values.size()) - 1;
+  }
+
+  Expected<double> scalarConstant(ValueId id, const char *what) const {
+    if (id == ir::kNoValue || !g_.value(id).constant)
+      return makeError(what, " must be a constant");
+    const ir::Tensor &t = *g_.value(id).constant;
+    if (t.numElements() != 1)
+      return makeError(what, " must be a single value (per-tensor)");
+    return t.getAsDouble(0);
+  }
+
+  /// Quantization of a QuantizeLinear output: scale, zero point 0, signedness
+  /// from the zero point's dtype, bits from the value's QuantParams.
+  Expected<ActQuant> quantOfQ(const Node &q) const {
+    auto scale = scalarConstant(q.input(1), "the activation scale");
+    if (!scale)
+      return scale.error();
+    if (!(*scale > 0) || !std::isfinite(*scale))
+      return makeError("activation scale must be positive, got ", *scale);
+    ActQuant a;
+    a.scale = *scale;
+    if (q.input(2) != ir::kNoValue) {
+      auto zp = scalarConstant(q.input(2), "the zero point");
+      if (!zp)
+        return zp.error();
+      if (*zp != 0)
+        return makeError("zero point ", *zp,
+                         " is not supported: integer models use zero point 0");
+    }
+    const ir::TensorType &t = g_.value(q.outputs[0]).type;
+    a.isSigned = t.dtype == ir::DType::Int8;
+    a.bits = t.quant ? t.quant->bits : 8;
+    if (a.bits < 2 || a.bits > 8)
+      return makeError("activation bits must be 2..8, got ", a.bits);
+    return a;
+  }
+
+  /// A DequantizeLinear of an integer constant: values and per-index scales
+  /// along `axis` (size `count`).
+  struct ConstQuant {
+    std::vector<int64_t> ints;
+    std::vector<double> scales; ///< One per output channel.
+    int bits = 8;
+    ir::Shape shape;
+  };
+  std::map<ValueId, ConstQuant> consts_;
+
+  Status lowerDequantizeConstant(const Node &dq) {
+    const ir::Value &src = g_.value(dq.inputs[0]);
+    ConstQuant c;
+    c.ints = src.constant->toInt64s();
+    c.shape = src.type.shape;
+    c.bits = src.type.quant ? src.type.quant->bits
+                            : (src.type.dtype == ir::DType::Int32 ? 32 : 8);
+    if (dq.input(1) == ir::kNoValue || !g_.value(dq.input(1)).constant)
+      return makeError("the weight scale must be a constant");
+    c.scales.clear();
+    for (float s : g_.value(dq.input(1)).constant->toFloats())
+      c.scales.push_back(s);
+    if (dq.input(2) != ir::kNoValue) {
+      for (int64_t zp : g_.value(dq.input(2)).constant->toInt64s())
+        if (zp != 0)
+          return makeError("weight zero points must be 0 (symmetric)");
+    }
+    consts_[dq.outputs[0]] = std::move(c);
+    info_[dq.outputs[0]].kind = ValueInfo::Constant;
+    return Status::success();
+  }
+
+  /// Weights of a Conv/Gemm as [out][rest] with per-out-channel scales.
+  Expected<ConstQuant> weightOf(ValueId id, bool transposed) {
+    auto it = consts_.find(id);
+    if (it == consts_.end())
+      return makeError("weights '", g_.value(id).name,
+                       "' are not a DequantizeLinear of an integer constant");
+    ConstQuant w = it->second;
+    const int64_t outCh = transposed ? w.shape[1] : w.shape[0];
+    if (transposed) { // [in, out] -> [out, in]
+      const int64_t in = w.shape[0];
+      std::vector<int64_t> t(w.ints.size());
+      for (int64_t i = 0; i < in; ++i)
+        for (int64_t o = 0; o < outCh; ++o)
+          t[o * in + i] = w.ints[i * outCh + o];
+      w.ints = std::move(t);
+      w.shape = {outCh, in};
+    }
+    if (w.scales.size() == 1)
+      w.scales.assign(static_cast<size_t>(outCh), w.scales[0]);
+    if (static_cast<int64_t>(w.scales.size()) != outCh)
+      return makeError("weights '", g_.value(id).name, "' have ",
+                       w.scales.size(), " scales for ", outCh,
+                       " output channels");
+    if (w.bits > 8)
+      return makeError("weights '", g_.value(id).name,
+                       "' must be 8-bit or narrower");
+    const int64_t lim = (int64_t(1) << (w.bits - 1)) - 1;
+    for (int64_t v : w.ints)
+      if (v < -lim - 1 || v > lim)
+        return makeError("weight ", v, " of '", g_.value(id).name,
+                         "' does not fit in ", w.bits, " bits");
+    return w;
+  }
+
+  Expected<std::vector<int32_t>> biasOf(ValueId id,
+                                        const std::vector<double> &accScales) {
+    std::vector<int32_t> bias(accScales.size(), 0);
+    if (id == ir::kNoValue)
+      return bias;
+    std::vector<double> real;
+    if (auto it = consts_.find(id); it != consts_.end()) {
+      const ConstQuant &b = it->second;
+      for (size_t c = 0; c < b.ints.size(); ++c)
+        real.push_back(double(b.ints[c]) *
+                       b.scales[b.scales.size() == 1 ? 0 : c]);
+    } else if (g_.value(id).constant) {
+      for (float v : g_.value(id).constant->toFloats())
+        real.push_back(v);
+    } else {
+      return makeError("bias '", g_.value(id).name, "' must be a constant");
+    }
+    if (real.size() != accScales.size())
+      return makeError("bias has ", real.size(), " values for ",
+                       accScales.size(), " channels");
+    for (size_t c = 0; c < real.size(); ++c) {
+      // Exact when the bias was stored at the accumulator scale (ratio 1).
+      double q = double(roundHalfAwayFromZero(real[c] / accScales[c]));
+      if (std::abs(q) > 2147483647.0)
+        return makeError("bias ", real[c], " overflows int32 at scale ",
+                         accScales[c]);
+      bias[c] = int32_t(q);
+    }
+    return bias;
+  }
+
+  Expected<int> quantInput(ValueId id) const {
+    const ValueInfo &i = info(id);
+    if (i.kind == ValueInfo::QuantReal)
+      return i.intValue;
+    return makeError("input '", g_.value(id).name,
+                     "' is not quantized: an integer model needs "
+                     "QuantizeLinear/DequantizeLinear around every activation");
+  }
+
+  // ---- node lowering -----------------------------------------------------
+  Status lowerNode(const Node &node) {
+    switch (node.op) {
+    case OpKind::QuantizeLinear: return lowerQuantize(node);
+    case OpKind::DequantizeLinear: return lowerDequantize(node);
+    case OpKind::Conv: return lowerConv(node);
+    case OpKind::Gemm:
+    case OpKind::MatMul: return lowerGemm(node);
+    case OpKind::Relu:
+    case OpKind::Clip: return lowerActivation(node);
+    case OpKind::MaxPool: return lowerMaxPool(node);
+    case OpKind::AveragePool:
+    case OpKind::GlobalAveragePool: return lowerAvgPool(node);
+    case OpKind::Add: return lowerAdd(node);
+    case OpKind::Concat: return lowerConcat(node);
+    case OpKind::Flatten:
+    case OpKind::Reshape: return lowerReshape(node);
+    case OpKind::Identity:
+    case OpKind::Dropout:
+      info_[node.outputs[0]] = info(node.inputs[0]);
+      return Status::success();
+    case OpKind::BatchNormalization:
+      return makeError("BatchNormalization must be folded into the "
+                       "convolution before integer execution (marsc train "
+                       "and marsc compile fold it)");
+    default:
+      return makeError("not supported in an integer model");
+    }
+  }
+
+  Status lowerQuantize(const Node &q) {
+    auto quant = quantOfQ(q);
+    if (!quant)
+      return quant.error();
+    const ValueInfo &in = info(q.inputs[0]);
+    auto shape = shapeOf(q.outputs[0]);
+    if (!shape)
+      return shape.error();
+    if (in.kind == ValueInfo::Float) {
+      bool isGraphInput = q.inputs[0] == g_.inputs[0];
+      if (!isGraphInput || net_.input >= 0)
+        return makeError("input '", g_.value(q.inputs[0]).name,
+                         "' is computed in float: only the graph input may "
+                         "be quantized from float");
+      IntValue v = *shape;
+      v.quant = *quant;
+      net_.input = addValue(v);
+      setQuantInt(q.outputs[0], net_.input);
+      return Status::success();
+    }
+    if (in.kind == ValueInfo::Pending)
+      return finishPending(in.pending, *quant, q.outputs[0]);
+    if (in.kind == ValueInfo::QuantReal) {
+      const ActQuant &cur = net_.values[in.intValue].quant;
+      if (cur.scale == quant->scale && cur.isSigned == quant->isSigned &&
+          cur.bits == quant->bits) {
+        setQuantInt(q.outputs[0], in.intValue);
+        return Status::success();
+      }
+      // A change of scale: a one-input Add is a rescale.
+      PendingLayer p;
+      p.layer.op = IntOp::Add;
+      p.layer.name = q.name;
+      p.layer.inputs = {in.intValue};
+      p.shape = *shape;
+      p.inputScales = {cur.scale};
+      pending_.push_back(p);
+      return finishPending(int(pending_.size()) - 1, *quant, q.outputs[0]);
+    }
+    return makeError("cannot quantize '", g_.value(q.inputs[0]).name, "'");
+  }
+
+  void setQuantInt(ValueId id, int intValue) {
+    info_[id].kind = ValueInfo::QuantInt;
+    info_[id].intValue = intValue;
+  }
+
+  Status lowerDequantize(const Node &dq) {
+    const ValueInfo &in = info(dq.inputs[0]);
+    if (in.kind == ValueInfo::Constant && g_.value(dq.inputs[0]).constant)
+      return lowerDequantizeConstant(dq);
+    if (in.kind != ValueInfo::QuantInt)
+      return makeError("input '", g_.value(dq.inputs[0]).name,
+                       "' is not the output of a QuantizeLinear");
+    auto scale = scalarConstant(dq.input(1), "the activation scale");
+    if (!scale)
+      return scale.error();
+    if (*scale != net_.values[in.intValue].quant.scale)
+      return makeError("scale ", *scale,
+                       " differs from its QuantizeLinear's scale ",
+                       net_.values[in.intValue].quant.scale);
+    info_[dq.outputs[0]].kind = ValueInfo::QuantReal;
+    info_[dq.outputs[0]].intValue = in.intValue;
+    return Status::success();
+  }
+
+  Status lowerConv(const Node &node) {
+    auto in = quantInput(node.inputs[0]);
+    if (!in)
+      return in.error();
+    auto w = weightOf(node.inputs[1], /*transposed=*/false);
+    if (!w)
+      return w.error();
+    auto shape = shapeOf(node.outputs[0]);
+    if (!shape)
+      return shape.error();
+    PendingLayer p;
+    IntLayer &l = p.layer;
+    l.op = IntOp::Conv;
+    l.name = node.name;
+    l.inputs = {*in};
+    auto ks = node.attrs.getInts("kernel_shape", {w->shape[2], w->shape[3]});
+    auto st = node.attrs.getInts("strides", {1, 1});
+    auto pads = node.attrs.getInts("pads", {0, 0, 0, 0});
+    auto dil = node.attrs.getInts("dilations", {1, 1});
+    l.kernelH = int(ks[0]), l.kernelW = int(ks[1]);
+    l.strideH = int(st[0]), l.strideW = int(st[1]);
+    l.padTop = int(pads[0]), l.padLeft = int(pads[1]);
+    l.padBottom = int(pads[2]), l.padRight = int(pads[3]);
+    l.dilationH = int(dil[0]), l.dilationW = int(dil[1]);
+    l.groups = int(node.attrs.getInt("group", 1));
+    return addWeightedLayer(node, p, *w, *in, *shape);
+  }
+
+  Status lowerGemm(const Node &node) {
+    if (node.op == OpKind::Gemm &&
+        (node.attrs.getInt("transA", 0) != 0 ||
+         node.attrs.getFloat("alpha", 1.f) != 1.f ||
+         node.attrs.getFloat("beta", 1.f) != 1.f))
+      return makeError("only Gemm with alpha=1, beta=1, transA=0 is "
+                       "supported in an integer model");
+    auto in = quantInput(node.inputs[0]);
+    if (!in)
+      return in.error();
+    bool transposed =
+        node.op == OpKind::MatMul || node.attrs.getInt("transB", 0) == 0;
+    auto w = weightOf(node.inputs[1], transposed);
+    if (!w)
+      return w.error();
+    auto shape = shapeOf(node.outputs[0]);
+    if (!shape)
+      return shape.error();
+    if (net_.values[*in].size() != w->shape[1])
+      return makeError("input has ", net_.values[*in].size(),
+                       " features, weights expect ", w->shape[1]);
+    PendingLayer p;
+    p.layer.op = IntOp::Conv; // a 1×1 conv over (features, 1, 1)
+    p.layer.name = node.name;
+    p.layer.inputs = {*in};
+    return addWeightedLayer(node, p, *w, *in, *shape);
+  }
+
+  Status addWeightedLayer(const Node &node, PendingLayer &p,
+                          const ConstQuant &w, int in, const IntValue &shape) {
+    const double inScale = net_.values[in].quant.scale;
+    IntLayer &l = p.layer;
+    l.weightBits = w.bits;
+    l.weights.reserve(w.ints.size());
+    for (int64_t v : w.ints)
+      l.weights.push_back(static_cast<int8_t>(v));
+    l.weightScales = w.scales;
+    for (double s : w.scales)
+      p.accScales.push_back(s * inScale);
+    auto bias = biasOf(node.input(2), p.accScales);
+    if (!bias)
+      return bias.error();
+    l.bias = *bias;
+    p.shape = shape;
+    pending_.push_back(std::move(p));
+    info_[node.outputs[0]].kind = ValueInfo::Pending;
+    info_[node.outputs[0]].pending = int(pending_.size()) - 1;
+    return Status::success();
+  }
+
+  Status lowerActivation(const Node &node) {
+    const ValueInfo &in = info(node.inputs[0]);
+    if (in.kind != ValueInfo::Pending)
+      return makeError("Relu/Clip must directly follow a Conv, Gemm or Add "
+                       "whose output is then quantized");
+    PendingLayer &p = pending_[in.pending];
+    if (node.op == OpKind::Relu) {
+      p.clipMin = std::max(p.clipMin, 0.0);
+    } else {
+      if (node.input(1) != ir::kNoValue) {
+        auto lo = scalarConstant(node.input(1), "Clip's min");
+        if (!lo)
+          return lo.error();
+        p.clipMin = std::max(p.clipMin, *lo);
+      }
+      if (node.input(2) != ir::kNoValue) {
+        auto hi = scalarConstant(node.input(2), "Clip's max");
+        if (!hi)
+          return hi.error();
+        p.clipMax = std::min(p.clipMax, *hi);
+      }
+    }
+    info_[node.outputs[0]] = in;
+    return Status::success();
+  }
+
+  Status lowerMaxPool(const Node &node) {
+    auto in = quantInput(node.inputs[0]);
+    if (!in)
+      return in.error();
+    auto shape = shapeOf(node.outputs[0]);
+    if (!shape)
+      return shape.error();
+    IntLayer l;
+    l.op = IntOp::MaxPool;
+    l.name = node.name;
+    l.inputs = {*in};
+    setPoolGeometry(node, l);
+    IntValue v = *shape;
+    v.quant = net_.values[*in].quant; // max commutes with a positive scale
+    l.output = addValue(v);
+    net_.layers.push_back(l);
+    info_[node.outputs[0]].kind = ValueInfo::QuantReal;
+    info_[node.outputs[0]].intValue = l.output;
+    return Status::success();
+  }
+
+  void setPoolGeometry(const Node &node, IntLayer &l) {
+    if (node.op == OpKind::GlobalAveragePool) {
+      const IntValue &in = net_.values[l.inputs[0]];
+      l.kernelH = in.height, l.kernelW = in.width;
+      l.strideH = l.strideW = 1;
+      return;
+    }
+    auto ks = node.attrs.getInts("kernel_shape", {1, 1});
+    auto st = node.attrs.getInts("strides", {1, 1});
+    auto pads = node.attrs.getInts("pads", {0, 0, 0, 0});
+    auto dil = node.attrs.getInts("dilations", {1, 1});
+    l.kernelH = int(ks[0]), l.kernelW = int(ks[1]);
+    l.strideH = int(st[0]), l.strideW = int(st[1]);
+    l.padTop = int(pads[0]), l.padLeft = int(pads[1]);
+    l.padBottom = int(pads[2]), l.padRight = int(pads[3]);
+    l.dilationH = int(dil[0]), l.dilationW = int(dil[1]);
+    l.countIncludePad = node.attrs.getInt("count_include_pad", 0) != 0;
+  }
+
+  Status lowerAvgPool(const Node &node) {
+    auto in = quantInput(node.inputs[0]);
+    if (!in)
+      return in.error();
+    auto shape = shapeOf(node.outputs[0]);
+    if (!shape)
+      return shape.error();
+    PendingLayer p;
+    p.layer.op = IntOp::AvgPool;
+    p.layer.name = node.name;
+    p.layer.inputs = {*in};
+    setPoolGeometry(node, p.layer);
+    p.shape = *shape;
+    p.inputScales = {net_.values[*in].quant.scale};
+    pending_.push_back(p);
+    info_[node.outputs[0]].kind = ValueInfo::Pending;
+    info_[node.outputs[0]].pending = int(pending_.size()) - 1;
+    return Status::success();
+  }
+
+  Status lowerAdd(const Node &node) {
+    PendingLayer p;
+    p.layer.op = IntOp::Add;
+    p.layer.name = node.name;
+    for (ValueId id : node.inputs) {
+      auto in = quantInput(id);
+      if (!in)
+        return in.error();
+      p.layer.inputs.push_back(*in);
+      p.inputScales.push_back(net_.values[*in].quant.scale);
+    }
+    auto shape = shapeOf(node.outputs[0]);
+    if (!shape)
+      return shape.error();
+    for (int in : p.layer.inputs)
+      if (net_.values[in].size() != shape->size())
+        return makeError("broadcasting Add is not supported in an integer "
+                         "model; both inputs must have the output's shape");
+    p.shape = *shape;
+    pending_.push_back(p);
+    info_[node.outputs[0]].kind = ValueInfo::Pending;
+    info_[node.outputs[0]].pending = int(pending_.size()) - 1;
+    return Status::success();
+  }
+
+  Status lowerConcat(const Node &node) {
+    if (node.attrs.getInt("axis", 1) != 1)
+      return makeError("only channel Concat (axis 1) is supported");
+    IntLayer l;
+    l.op = IntOp::Concat;
+    l.name = node.name;
+    for (ValueId id : node.inputs) {
+      auto in = quantInput(id);
+      if (!in)
+        return in.error();
+      l.inputs.push_back(*in);
+    }
+    const ActQuant &q = net_.values[l.inputs[0]].quant;
+    for (int in : l.inputs) {
+      const ActQuant &o = net_.values[in].quant;
+      if (o.scale != q.scale || o.isSigned != q.isSigned || o.bits != q.bits)
+        return makeError("Concat inputs must share one quantization scale");
+    }
+    auto shape = shapeOf(node.outputs[0]);
+    if (!shape)
+      return shape.error();
+    IntValue v = *shape;
+    v.quant = q;
+    l.output = addValue(v);
+    net_.layers.push_back(l);
+    info_[node.outputs[0]].kind = ValueInfo::QuantReal;
+    info_[node.outputs[0]].intValue = l.output;
+    return Status::success();
+  }
+
+  Status lowerReshape(const Node &node) {
+    auto in = quantInput(node.inputs[0]);
+    if (!in)
+      return in.error();
+    auto shape = shapeOf(node.outputs[0]);
+    if (!shape)
+      return shape.error();
+    if (g_.value(node.outputs[0]).type.shape[0] !=
+        g_.value(node.inputs[0]).type.shape[0])
+      return makeError("reshapes across the batch dimension are not "
+                       "supported in an integer model");
+    IntLayer l;
+    l.op = IntOp::Reshape;
+    l.name = node.name;
+    l.inputs = {*in};
+    IntValue v = *shape;
+    v.quant = net_.values[*in].quant;
+    l.output = addValue(v);
+    net_.layers.push_back(l);
+    info_[node.outputs[0]].kind = ValueInfo::QuantReal;
+    info_[node.outputs[0]].intValue = l.output;
+    return Status::success();
+  }
+
+  /// Completes a pending layer with the output quantization `q`.
+  Status finishPending(int index, const ActQuant &q, ValueId irOutput) {
+    PendingLayer &p = pending_[index];
+    if (p.layer.output >= 0)
+      return makeError("a quantized layer output is quantized twice");
+    IntLayer &l = p.layer;
+    const bool pow2 = options_.powerOfTwoScales;
+    if (l.op == IntOp::Conv) {
+      for (double s : p.accScales)
+        l.multipliers.push_back(quantizeMultiplier(s / q.scale, pow2));
+    } else if (l.op == IntOp::Add) {
+      for (double s : p.inputScales)
+        l.inputMultipliers.push_back(quantizeMultiplier(s / q.scale, pow2));
+    }
+    l.clampLo = q.lo();
+    l.clampHi = q.hi();
+    // Clip then round equals round then clamp at the rounded bounds, since
+    // rounding is monotonic.
+    if (std::isfinite(p.clipMin))
+      l.clampLo = std::max<int64_t>(
+          l.clampLo, roundHalfAwayFromZero(p.clipMin / q.scale));
+    if (std::isfinite(p.clipMax))
+      l.clampHi = std::min<int64_t>(
+          l.clampHi, roundHalfAwayFromZero(p.clipMax / q.scale));
+    if (l.clampLo > l.clampHi)
+      return makeError("the clip range is empty after quantization");
+    IntValue v = p.shape;
+    v.quant = q;
+    l.output = addValue(v);
+    net_.layers.push_back(l);
+    setQuantInt(irOutput, l.output);
+    return Status::success();
+  }
+
+  Status finishOutput() {
+    ValueId out = g_.outputs[0];
+    const ValueInfo &i = info(out);
+    if (i.kind == ValueInfo::QuantReal || i.kind == ValueInfo::QuantInt) {
+      net_.output = i.intValue;
+      return Status::success();
+    }
+    if (i.kind == ValueInfo::Pending) {
+      PendingLayer &p = pending_[i.pending];
+      if (p.layer.op != IntOp::Conv)
+        return makeError("the graph output '", g_.value(out).name,
+                         "' must be quantized or come from a Conv/Gemm");
+      if (std::isfinite(p.clipMin) || std::isfinite(p.clipMax))
+        return makeError("a Relu/Clip on the final layer's output needs a "
+                         "QuantizeLinear after it");
+      IntLayer &l = p.layer;
+      l.logitScales = p.accScales;
+      IntValue v = p.shape;
+      v.isAccumulator = true;
+      v.quant.bits = 32;
+      v.quant.isSigned = true;
+      l.output = addValue(v);
+      net_.layers.push_back(l);
+      net_.output = l.output;
+      return Status::success();
+    }
+    return makeError("the graph output '", g_.value(out).name,
+                     "' is computed in float");
+  }
+
+  const Graph &g_;
+  LowerOptions options_;
+  std::vector<ValueInfo> info_;
+  std::vector<PendingLayer> pending_;
+  IntegerNet net_;
+};
+
+} // namespace
+
+Expected<IntegerNet> lowerToInteger(const ir::Graph &graph,
+                                    const LowerOptions &options) {
+  Lowering lowering(graph, options);
+  auto net = lowering.run();
+  if (!net)
+    return net.error().withContext("integer lowering");
+  return net;
+}
+
+} // namespace mars::quant
