@@ -20,6 +20,13 @@ TEST_CASE("Flatten, Reshape, Identity and Dropout copy the data") {
              {1, 2, 3, 4, 5, 6});
 }
 
+TEST_CASE("Dropout's mask output is all true") {
+  auto r = runNode(OpKind::Dropout, {f32({2}, {1, 2})},
+                   {f32Type({2}), type(DType::UInt8, {2})});
+  REQUIRE(r.ok());
+  CHECK(values((*r)[1]) == std::vector<double>{1, 1});
+}
+
 TEST_CASE("Pad with a constant value") {
   Tensor y = runOne(OpKind::Pad,
                     {f32({1, 2}, {1, 2}),

@@ -32,14 +32,20 @@ Status runCopy(const KernelArgs &args) {
   return Status::success();
 }
 
-/// Inference-mode Dropout is the identity. Training mode would need a random
-/// mask, and the mask output is bool, which the IR has no dtype for.
+/// Inference-mode Dropout is the identity, and its optional mask output is
+/// all true. The IR has no bool; the importer gives the mask u8 (1 = true).
+/// Training mode would need a random mask and is not supported.
 Status runDropout(const KernelArgs &args) {
   if (args.hasInput(2) && args.input(2).numElements() == 1 &&
       args.input(2).getAsInt64(0) != 0)
     return makeError("training_mode=1 is not supported");
-  if (args.hasOutput(1))
-    return makeError("the mask output is not supported");
+  if (args.hasOutput(1)) {
+    ir::Tensor &mask = args.output(1);
+    if (mask.dtype() != ir::DType::UInt8)
+      return makeError("the mask output must be u8, got ",
+                       ir::dtypeName(mask.dtype()));
+    std::fill(mask.bytes().begin(), mask.bytes().end(), uint8_t{1});
+  }
   copyBytes(args);
   return Status::success();
 }
