@@ -1,0 +1,47 @@
+// Tensors as serialized TensorProto files (ONNX backend test data).
+#include "Convert.h"
+
+#include "mars/onnx/TensorFile.h"
+
+#include <exception>
+
+namespace mars::onnx {
+
+using namespace detail;
+
+Expected<ir::Tensor> readTensorProtoFile(const std::string &path,
+                                         std::string *name) {
+  try {
+    Expected<std::string> bytes = readFile(path);
+    if (!bytes)
+      return bytes.error();
+    ::onnx::TensorProto proto;
+    if (!proto.ParseFromString(*bytes))
+      return makeError(path, ": not a valid TensorProto file");
+    Expected<ir::Tensor> tensor = tensorFromProto(proto);
+    if (!tensor)
+      return tensor.error().withContext(path + ": tensor '" + proto.name() +
+                                        "'");
+    if (name)
+      *name = proto.name();
+    return tensor;
+  } catch (const std::exception &e) {
+    return makeError(path, ": ", e.what());
+  }
+}
+
+Status writeTensorProtoFile(const ir::Tensor &tensor, const std::string &name,
+                            const std::string &path) {
+  try {
+    ::onnx::TensorProto proto;
+    tensorToProto(tensor, name, proto);
+    std::string bytes;
+    if (!proto.SerializeToString(&bytes))
+      return makeError(path, ": cannot serialize tensor '", name, "'");
+    return writeFileAtomic(path, bytes);
+  } catch (const std::exception &e) {
+    return makeError(path, ": ", e.what());
+  }
+}
+
+} // namespace mars::onnx
