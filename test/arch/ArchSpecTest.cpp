@@ -71,3 +71,22 @@ TEST_CASE("examples/arch/mars.json is the built-in default") {
   REQUIRE(loaded.ok());
   CHECK(archToJson(*loaded) == archToJson(defaultArch()));
 }
+
+#include "mars/arch/CimGroups.h"
+
+TEST_CASE("CIM group geometry follows wl_on and the partition width") {
+  ArchSpec s = defaultArch();
+  // 3x3 conv, 32 -> 64 channels, 4-bit weights: 288 rows / 16 = 18 row
+  // groups, 64 / 8 = 8 column groups.
+  GroupGeometry g = groupGeometry(s, 4, 64, 32, 3, 3);
+  CHECK(g.rows() == 288);
+  CHECK(g.numGroups() == 18 * 8);
+  CHECK(g.groupOf(0, 0, 0, 0) == 0);
+  CHECK(g.groupOf(7, 15, 0, 0) == 0);  // same 16 rows, same partition
+  CHECK(g.groupOf(8, 0, 0, 0) == 1);   // next partition
+  CHECK(g.groupOf(0, 16, 0, 0) == 8);  // next 16 rows
+  CHECK(g.groupOf(0, 0, 0, 1) == 2 * 8); // kernel position 1 = rows 32..63
+  // 8-bit weights: 32 columns per partition hold 4 channels.
+  CHECK(groupGeometry(s, 8, 10, 84, 1, 1).colGroups() == 3);
+  CHECK(groupGeometry(s, 8, 10, 84, 1, 1).rowGroups() == 6);
+}
