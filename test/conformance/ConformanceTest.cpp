@@ -27,7 +27,7 @@ TEST_CASE("ONNX backend conformance tests pass or are skipped for a "
     return;
   }
   std::vector<std::pair<std::string, std::string>> skipped, failed;
-  size_t unsupported = 0, supported = 0, passed = 0;
+  size_t unsupported = 0, supported = 0, ran = 0, passed = 0, rejected = 0;
   for (const char *suite : kSuites) {
     const fs::path root = fs::path(kDataRoot) / suite;
     if (!fs::is_directory(root))
@@ -42,6 +42,8 @@ TEST_CASE("ONNX backend conformance tests pass or are skipped for a "
       const std::string name = std::string(suite) + "/" +
                                dir.filename().string();
       CaseResult r = runOnnxTestCase(dir.string());
+      ran += r.imported && r.outcome != Outcome::Unsupported;
+      rejected += !r.imported && r.outcome == Outcome::Failed;
       switch (r.outcome) {
       case Outcome::Unsupported: ++unsupported; continue;
       case Outcome::Skipped: skipped.emplace_back(name, r.reason); break;
@@ -54,9 +56,10 @@ TEST_CASE("ONNX backend conformance tests pass or are skipped for a "
 
   std::cout << "ONNX conformance: " << supported + unsupported
             << " tests found, " << supported << " with all ops supported, "
-            << supported - skipped.size() << " ran, " << passed << " passed, "
-            << failed.size() << " failed, " << skipped.size() << " skipped; "
-            << unsupported << " use unsupported ops\n";
+            << ran << " ran, " << passed << " passed, " << failed.size()
+            << " failed (" << rejected << " of them rejected by the importer), "
+            << skipped.size() << " skipped; " << unsupported
+            << " use unsupported ops\n";
   for (const auto &[name, reason] : skipped)
     std::cout << "  skipped " << name << " [" << acceptableRejection(reason)
               << "]: " << reason << "\n";

@@ -221,8 +221,8 @@ CaseResult runOnnxTestCase(const std::string &dir) {
     std::string failure = runDataSet(dir, set, info, rejection);
     if (!rejection.empty()) {
       if (acceptableRejection(rejection).empty())
-        return {Outcome::Failed, "importer rejected: " + rejection};
-      return {Outcome::Skipped, rejection};
+        return {Outcome::Failed, "importer rejected: " + rejection, false};
+      return {Outcome::Skipped, rejection, false};
     }
     if (!failure.empty())
       return {Outcome::Failed, failure};

@@ -19,6 +19,9 @@ struct CaseResult {
   /// Why it was skipped or failed (the importer's or interpreter's message,
   /// or the worst mismatch).
   std::string reason;
+  /// False when the importer refused the model (skipped, or failed for an
+  /// undocumented reason), so nothing ran.
+  bool imported = true;
 };
 
 /// Runs the test in `dir` for every data set. Inputs that must be constant
