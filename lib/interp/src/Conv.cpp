@@ -79,7 +79,10 @@ Status runConv(const KernelArgs &args) {
   MARS_CHECK((y.shape() == ir::Shape{n, m, oh, ow}), "Conv output shape");
   const float *bias = nullptr;
   if (args.hasInput(2)) {
-    MARS_CHECK(args.input(2).numElements() == m, "Conv bias size");
+    if (args.input(2).dtype() != ir::DType::Float32 ||
+        args.input(2).numElements() != m)
+      return makeError("bias must be float32[", m, "], got ",
+                       args.input(2).type().toString());
     bias = args.input(2).data<float>();
   }
 

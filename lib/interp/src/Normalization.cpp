@@ -20,7 +20,7 @@ namespace mars::interp {
 
 Status runBatchNormalization(const KernelArgs &args) {
   for (const ir::Tensor *t : args.inputs)
-    if (t->dtype() != ir::DType::Float32)
+    if (t && t->dtype() != ir::DType::Float32)
       return makeError("only float32 BatchNormalization is supported");
   const ir::Tensor &x = args.input(0);
   ir::Tensor &y = args.output(0);
