@@ -6,14 +6,15 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 namespace mo = mars::onnx;
 namespace test = mars::test;
+using Catch::Contains;
 using mars::Expected;
 using test::ModelBuilder;
-using Catch::Contains;
 
 namespace {
 std::string importError(const std::string &bytes) {
@@ -240,4 +241,46 @@ TEST_CASE("bad input: unsupported forms of supported ops") {
   twice.node("Relu", {"x"}, {"y"}, "again");
   CHECK_THAT(importError(twice.bytes()),
              Contains("node 'again' (Relu): output 'y' is already defined"));
+}
+
+TEST_CASE("bad input: every conformance model imports or fails cleanly") {
+  namespace fs = std::filesystem;
+  const fs::path root =
+      "/usr/lib/python3/dist-packages/onnx/backend/test/data/node";
+  int imported = 0, rejected = 0;
+  for (const auto &dir : fs::directory_iterator(root)) {
+    fs::path model = dir.path() / "model.onnx";
+    if (!fs::exists(model))
+      continue;
+    Expected<mars::ir::Graph> g = mo::importModelFile(model.string());
+    if (g) {
+      ++imported;
+      continue;
+    }
+    ++rejected;
+    INFO(g.error().message());
+    CHECK(g.error().message().rfind(model.string() + ": ", 0) == 0);
+    CHECK(g.error().message().find('\n') == std::string::npos);
+  }
+  CHECK(imported > 50);
+  CHECK(rejected > 0);
+}
+
+TEST_CASE("bad input: corrupted bytes never crash") {
+  std::ifstream in("/usr/lib/python3/dist-packages/onnx/backend/test/data/"
+                   "node/test_batchnorm_example/model.onnx",
+                   std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  const std::string original = s.str();
+  uint32_t state = 12345; // explicit seed: the same corruptions every run
+  auto next = [&] { return state = state * 1664525u + 1013904223u; };
+  for (int round = 0; round < 300; ++round) {
+    std::string bytes = original;
+    for (int flips = 1 + next() % 4; flips > 0; --flips)
+      bytes[next() % bytes.size()] = static_cast<char>(next() >> 24);
+    Expected<mars::ir::Graph> g = mo::importModel(bytes, "fuzz.onnx");
+    if (!g)
+      CHECK(g.error().message().rfind("fuzz.onnx: ", 0) == 0);
+  }
 }

@@ -54,17 +54,16 @@ TEST_CASE("canonicalize: auto_pad becomes explicit pads") {
     std::vector<int64_t> pads;
     int64_t out;
   };
-  for (const Case &c : {Case{"SAME_UPPER", {0, 0, 1, 1}, 4},
-                        Case{"SAME_LOWER", {1, 1, 0, 0}, 4},
-                        Case{"VALID", {0, 0, 0, 0}, 3},
-                        Case{"NOTSET", {0, 0, 0, 0}, 3}}) {
+  for (const Case &c :
+       {Case{"SAME_UPPER", {0, 0, 1, 1}, 4},
+        Case{"SAME_LOWER", {1, 1, 0, 0}, 4}, Case{"VALID", {0, 0, 0, 0}, 3},
+        Case{"NOTSET", {0, 0, 0, 0}, 3}}) {
     INFO(c.autoPad);
     ir::Graph g = importOk(convAutoPad(c.autoPad));
     const ir::Node &conv = onlyNode(g, ir::OpKind::Conv);
     CHECK(conv.attrs.getInts("pads", {}) == c.pads);
     CHECK(!conv.attrs.has("auto_pad"));
-    CHECK(g.value(g.outputs[0]).type.shape ==
-          ir::Shape{1, 1, c.out, c.out});
+    CHECK(g.value(g.outputs[0]).type.shape == ir::Shape{1, 1, c.out, c.out});
   }
 }
 
@@ -105,13 +104,12 @@ TEST_CASE("canonicalize: Clip-11 inputs are kept") {
   b.initializer("lo", {}, {-1.0f});
   b.node("Clip", {"x", "lo"}, {"y"}, "clip");
   b.output("y");
-  CHECK(ir::printGraph(importOk(b)) ==
-        "graph test {\n"
-        "  input %x: f32[1,4]\n"
-        "  init %lo: f32[] = [-1]\n"
-        "  %y: f32[1,4] = Clip(%x, %lo) # clip\n"
-        "  output %y\n"
-        "}\n");
+  CHECK(ir::printGraph(importOk(b)) == "graph test {\n"
+                                       "  input %x: f32[1,4]\n"
+                                       "  init %lo: f32[] = [-1]\n"
+                                       "  %y: f32[1,4] = Clip(%x, %lo) # clip\n"
+                                       "  output %y\n"
+                                       "}\n");
 }
 
 TEST_CASE("canonicalize: Pad-2 attributes become constant inputs") {
@@ -173,8 +171,9 @@ TEST_CASE("canonicalize: legacy Softmax is expanded unless axis is last") {
   modern.input("x", {2, 3, 4});
   modern.node("Softmax", {"x"}, {"y"}, "sm");
   modern.output("y");
-  CHECK(onlyNode(importOk(modern), ir::OpKind::Softmax)
-            .attrs.getInt("axis", 0) == -1);
+  CHECK(
+      onlyNode(importOk(modern), ir::OpKind::Softmax).attrs.getInt("axis", 0) ==
+      -1);
 }
 
 TEST_CASE("canonicalize: Constant nodes become initializers") {
@@ -206,8 +205,8 @@ TEST_CASE("canonicalize: BatchNormalization and Dropout forms") {
   bn.input("x", {1, 2, 3, 3});
   for (const char *p : {"s", "bias", "m", "v"})
     bn.initializer(p, {2}, {1, 1});
-  auto &n = bn.node("BatchNormalization", {"x", "s", "bias", "m", "v"}, {"y"},
-                    "bn");
+  auto &n =
+      bn.node("BatchNormalization", {"x", "s", "bias", "m", "v"}, {"y"}, "bn");
   test::setInt(n, "spatial", 1);
   test::setFloat(n, "epsilon", 1e-3f);
   bn.output("y");

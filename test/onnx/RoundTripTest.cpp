@@ -81,16 +81,26 @@ std::string tempDir() {
 } // namespace
 
 TEST_CASE("round trip: conformance models survive export and re-import") {
-  for (const char *test :
-       {"test_conv_with_strides_padding", "test_basic_conv_with_padding",
-        "test_batchnorm_example", "test_maxpool_2d_ceil",
-        "test_maxpool_2d_same_upper", "test_averagepool_2d_pads",
-        "test_gemm_all_attributes", "test_reshape_negative_dim",
-        "test_reshape_reordered_all_dims", "test_softmax_axis_0",
-        "test_constant_pad", "test_concat_2d_axis_0", "test_matmul_4d",
-        "test_add_bcast", "test_clip_default_min", "test_flatten_axis0",
-        "test_leakyrelu", "test_quantizelinear",
-        "test_dequantizelinear_axis", "test_dropout_default_mask"}) {
+  for (const char *test : {"test_conv_with_strides_padding",
+                           "test_basic_conv_with_padding",
+                           "test_batchnorm_example",
+                           "test_maxpool_2d_ceil",
+                           "test_maxpool_2d_same_upper",
+                           "test_averagepool_2d_pads",
+                           "test_gemm_all_attributes",
+                           "test_reshape_negative_dim",
+                           "test_reshape_reordered_all_dims",
+                           "test_softmax_axis_0",
+                           "test_constant_pad",
+                           "test_concat_2d_axis_0",
+                           "test_matmul_4d",
+                           "test_add_bcast",
+                           "test_clip_default_min",
+                           "test_flatten_axis0",
+                           "test_leakyrelu",
+                           "test_quantizelinear",
+                           "test_dequantizelinear_axis",
+                           "test_dropout_default_mask"}) {
     INFO(test);
     checkRoundTrip(importConformance(test));
   }

@@ -179,8 +179,7 @@ TEST_CASE("shape inference: sizes, dtypes and kept quantization") {
 
   Tensor zp(DType::Int8, {});
   Tensor scale = Tensor::fromFloats({}, {0.5f});
-  OneNode q(OpKind::QuantizeLinear,
-            {f32({1, 4}), scale.type(), zp.type()}, {},
+  OneNode q(OpKind::QuantizeLinear, {f32({1, 4}), scale.type(), zp.type()}, {},
             {nullptr, &scale, &zp});
   QuantParams kept{8, {0.5f}, {0}, -1};
   q.g.value(q.g.outputs[0]).type.quant = kept;
@@ -188,9 +187,9 @@ TEST_CASE("shape inference: sizes, dtypes and kept quantization") {
   CHECK(q.out().dtype == DType::Int8);
   CHECK(q.out().quant == kept);
 
-  OneNode dq(OpKind::DequantizeLinear, {TensorType{DType::UInt8, {1, 4}, {}},
-                                        scale.type()},
-             {}, {nullptr, &scale});
+  OneNode dq(OpKind::DequantizeLinear,
+             {TensorType{DType::UInt8, {1, 4}, {}}, scale.type()}, {},
+             {nullptr, &scale});
   REQUIRE(dq.run().ok());
   CHECK(dq.out().dtype == DType::Float32);
 }

@@ -55,8 +55,8 @@ public:
       : graph_(graph), node_(graph.node(id)) {}
 
   template <typename... Parts> Error fail(const Parts &...parts) const {
-    return makeError("node '", node_.name, "' (", opName(node_.op), "): ",
-                     parts...);
+    return makeError("node '", node_.name, "' (", opName(node_.op),
+                     "): ", parts...);
   }
 
   const Node &node() const { return node_; }
@@ -114,8 +114,10 @@ Status NodeInference::checkStructure() const {
       return fail("input ", i, " id out of range");
     const TensorType &t = graph_.value(v).type;
     if (checkedCount(t.shape) < 0)
-      return fail("input '", graph_.value(v).name, "' has an invalid or absurd "
-                  "shape ", shapeToString(t.shape));
+      return fail("input '", graph_.value(v).name,
+                  "' has an invalid or absurd "
+                  "shape ",
+                  shapeToString(t.shape));
   }
   for (ValueId v : node_.outputs)
     if (!inRange(v))
@@ -196,7 +198,8 @@ Status inferBinary(const NodeInference &n) {
   return n.setOutput(0, n.in(0).dtype, *out);
 }
 
-// ---- Convolution and pooling -------------------------------------------------
+// ---- Convolution and pooling
+// -------------------------------------------------
 
 /// Spatial parameters shared by Conv and the pools, with defaults applied
 /// and sizes checked.
@@ -241,8 +244,10 @@ Expected<int64_t> windowOutput(const NodeInference &n, const Window &w,
   int64_t extent = (w.kernel[axis] - 1) * w.dilations[axis] + 1;
   int64_t padded = in + w.pads[axis] + w.pads[axis + 2];
   if (padded < extent)
-    return n.fail("window of extent ", extent, " is larger than the padded "
-                  "input (", padded, ") on spatial axis ", axis);
+    return n.fail("window of extent ", extent,
+                  " is larger than the padded "
+                  "input (",
+                  padded, ") on spatial axis ", axis);
   int64_t span = padded - extent;
   int64_t s = w.strides[axis];
   int64_t out = (ceilMode ? (span + s - 1) / s : span / s) + 1;
@@ -332,7 +337,8 @@ Status inferBatchNorm(const NodeInference &n) {
   return Status::success();
 }
 
-// ---- Matrix products ----------------------------------------------------------
+// ---- Matrix products
+// ----------------------------------------------------------
 
 Status inferGemm(const NodeInference &n) {
   const Shape &a = n.shape(0), &b = n.shape(1);
@@ -386,12 +392,13 @@ Status inferMatMul(const NodeInference &n) {
   return n.setOutput(0, n.in(0).dtype, out);
 }
 
-// ---- Shape manipulation --------------------------------------------------------
+// ---- Shape manipulation
+// --------------------------------------------------------
 
 Status inferFlatten(const NodeInference &n) {
   const Shape &x = n.shape(0);
-  Expected<int64_t> axis = n.axis(n.attrs().getInt("axis", 1), x.size(),
-                                  "axis", /*inclusiveEnd=*/true);
+  Expected<int64_t> axis = n.axis(n.attrs().getInt("axis", 1), x.size(), "axis",
+                                  /*inclusiveEnd=*/true);
   if (!axis)
     return axis.error();
   size_t k = static_cast<size_t>(*axis);
@@ -492,7 +499,8 @@ Status inferSoftmax(const NodeInference &n) {
   return inferUnary(n);
 }
 
-// ---- Quantization ---------------------------------------------------------------
+// ---- Quantization
+// ---------------------------------------------------------------
 
 /// Scale and zero point are scalars (per tensor) or 1-D along `axis`.
 Status checkQuantOperands(const NodeInference &n) {
@@ -509,8 +517,8 @@ Status checkQuantOperands(const NodeInference &n) {
       return axis.error();
     if (scale.shape[0] != n.shape(0)[*axis])
       return n.fail("per-axis scale has ", scale.shape[0],
-                    " entries, input has ", n.shape(0)[*axis],
-                    " along axis ", *axis);
+                    " entries, input has ", n.shape(0)[*axis], " along axis ",
+                    *axis);
   }
   if (n.has(2) && n.shape(2) != scale.shape)
     return n.fail("zero point shape ", shapeToString(n.shape(2)),
@@ -542,26 +550,43 @@ Status inferNodeTypes(Graph &graph, NodeId id) {
   switch (graph.node(id).op) {
   case OpKind::Relu:
   case OpKind::LeakyRelu:
-  case OpKind::Identity: return inferUnary(n);
-  case OpKind::Clip: return inferClip(n);
-  case OpKind::Dropout: return inferDropout(n);
+  case OpKind::Identity:
+    return inferUnary(n);
+  case OpKind::Clip:
+    return inferClip(n);
+  case OpKind::Dropout:
+    return inferDropout(n);
   case OpKind::Add:
   case OpKind::Sub:
-  case OpKind::Mul: return inferBinary(n);
-  case OpKind::Conv: return inferConv(n);
+  case OpKind::Mul:
+    return inferBinary(n);
+  case OpKind::Conv:
+    return inferConv(n);
   case OpKind::MaxPool:
-  case OpKind::AveragePool: return inferPool(n);
-  case OpKind::GlobalAveragePool: return inferGlobalPool(n);
-  case OpKind::BatchNormalization: return inferBatchNorm(n);
-  case OpKind::Gemm: return inferGemm(n);
-  case OpKind::MatMul: return inferMatMul(n);
-  case OpKind::Flatten: return inferFlatten(n);
-  case OpKind::Reshape: return inferReshape(n);
-  case OpKind::Pad: return inferPad(n);
-  case OpKind::Concat: return inferConcat(n);
-  case OpKind::Softmax: return inferSoftmax(n);
-  case OpKind::QuantizeLinear: return inferQuantize(n);
-  case OpKind::DequantizeLinear: return inferDequantize(n);
+  case OpKind::AveragePool:
+    return inferPool(n);
+  case OpKind::GlobalAveragePool:
+    return inferGlobalPool(n);
+  case OpKind::BatchNormalization:
+    return inferBatchNorm(n);
+  case OpKind::Gemm:
+    return inferGemm(n);
+  case OpKind::MatMul:
+    return inferMatMul(n);
+  case OpKind::Flatten:
+    return inferFlatten(n);
+  case OpKind::Reshape:
+    return inferReshape(n);
+  case OpKind::Pad:
+    return inferPad(n);
+  case OpKind::Concat:
+    return inferConcat(n);
+  case OpKind::Softmax:
+    return inferSoftmax(n);
+  case OpKind::QuantizeLinear:
+    return inferQuantize(n);
+  case OpKind::DequantizeLinear:
+    return inferDequantize(n);
   }
   return n.fail("no shape inference rule");
 }

@@ -12,7 +12,8 @@ namespace mars::onnx::detail {
 Expected<std::string> readFile(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    return makeError(path, ": cannot open: ", std::string(std::strerror(errno)));
+    return makeError(path,
+                     ": cannot open: ", std::string(std::strerror(errno)));
   std::ostringstream bytes;
   bytes << in.rdbuf();
   if (in.bad())
@@ -25,7 +26,8 @@ Status writeFileAtomic(const std::string &path, const std::string &bytes) {
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out)
-      return makeError(path, ": cannot write: ", std::string(std::strerror(errno)));
+      return makeError(path,
+                       ": cannot write: ", std::string(std::strerror(errno)));
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     out.flush();
     if (!out) {

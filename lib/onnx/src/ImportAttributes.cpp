@@ -39,9 +39,15 @@ Expected<AttributeValues> parseAttributes(const ::onnx::NodeProto &node,
     if (out.count(a.name()))
       return makeError("attribute '", a.name(), "' is given twice");
     switch (effectiveType(a)) {
-    case AttributeProto::FLOAT: out[a.name()] = a.f(); break;
-    case AttributeProto::INT: out[a.name()] = int64_t{a.i()}; break;
-    case AttributeProto::STRING: out[a.name()] = a.s(); break;
+    case AttributeProto::FLOAT:
+      out[a.name()] = a.f();
+      break;
+    case AttributeProto::INT:
+      out[a.name()] = int64_t{a.i()};
+      break;
+    case AttributeProto::STRING:
+      out[a.name()] = a.s();
+      break;
     case AttributeProto::INTS:
       out[a.name()] = std::vector<int64_t>(a.ints().begin(), a.ints().end());
       break;
@@ -90,9 +96,8 @@ std::string OpContext::getString(const std::string &name,
                                  const std::string &fallback) {
   return getTyped<std::string>(name, fallback);
 }
-std::vector<int64_t>
-OpContext::getInts(const std::string &name,
-                   const std::vector<int64_t> &fallback) {
+std::vector<int64_t> OpContext::getInts(const std::string &name,
+                                        const std::vector<int64_t> &fallback) {
   return getTyped<std::vector<int64_t>>(name, fallback);
 }
 std::vector<float> OpContext::getFloats(const std::string &name,

@@ -147,8 +147,8 @@ Status checkOpsSupported(const GraphProto &graph) {
       return makeError(nodeContext(node, i), ": domain '", node.domain(),
                        "' is not supported (only ai.onnx)");
     if (node.op_type() != "Constant" && !ir::opKindFromName(node.op_type()))
-      return makeError(nodeContext(node, i), ": unsupported op; supported: ",
-                       ir::supportedOpList());
+      return makeError(nodeContext(node, i),
+                       ": unsupported op; supported: ", ir::supportedOpList());
   }
   return Status::success();
 }
@@ -196,9 +196,9 @@ Status addSources(Importer &imp, const GraphProto &graph,
       bound.emplace_back(info.name(), binding->second);
       continue;
     }
-    bool asBool = imp.boolNames.count(info.name()) &&
-                  info.type().tensor_type().elem_type() ==
-                      ::onnx::TensorProto::BOOL;
+    bool asBool =
+        imp.boolNames.count(info.name()) &&
+        info.type().tensor_type().elem_type() == ::onnx::TensorProto::BOOL;
     ::onnx::ValueInfoProto patched = info;
     if (asBool)
       patched.mutable_type()->mutable_tensor_type()->set_elem_type(
@@ -210,8 +210,7 @@ Status addSources(Importer &imp, const GraphProto &graph,
   }
   for (const auto &[name, tensor] : options.bindInputs)
     if (!inputNames.count(name) || initNames.count(name))
-      return makeError("bound input '", name,
-                       "' is not an input of the graph");
+      return makeError("bound input '", name, "' is not an input of the graph");
   // Bound inputs come first among initializers, in graph-input order.
   for (auto &[name, tensor] : bound)
     imp.graph.addInitializer(name, std::move(tensor));
@@ -277,8 +276,8 @@ Expected<std::vector<int>> nodeOrder(const Importer &imp,
       ins.push_back(in.empty() ? ir::kNoValue : *scratch.findValue(in));
     ir::AttributeMap index;
     index.set("index", int64_t{i});
-    scratch.addNode(*ir::opKindFromName(node.op_type()), nodeName(node, i),
-                    ins, outs, index);
+    scratch.addNode(*ir::opKindFromName(node.op_type()), nodeName(node, i), ins,
+                    outs, index);
   }
   MARS_TRY(scratch.topoSort());
   std::vector<int> order;

@@ -90,8 +90,8 @@ Status convertPool(OpContext &c, OpKind kind) {
   Ints kernel = c.getInts("kernel_shape", {});
   Ints strides = c.getInts("strides", {1, 1});
   // AveragePool has no dilations before opset 19.
-  Ints dilations = kind == OpKind::MaxPool ? c.getInts("dilations", {1, 1})
-                                           : Ints{1, 1};
+  Ints dilations =
+      kind == OpKind::MaxPool ? c.getInts("dilations", {1, 1}) : Ints{1, 1};
   Expected<Ints> pads = resolvePads(c, kernel, strides, dilations);
   if (!pads)
     return pads.error();
@@ -119,8 +119,8 @@ Status convertBatchNorm(OpContext &c) {
                   " outputs (saved mean and variance) is not supported; "
                   "expected 1 or 3");
   // Before opset 14 the extra outputs are what signal training mode.
-  int64_t training = c.opset() >= 14 ? c.getInt("training_mode", 0)
-                                     : int64_t{numOut > 1};
+  int64_t training =
+      c.opset() >= 14 ? c.getInt("training_mode", 0) : int64_t{numOut > 1};
   AttributeMap attrs;
   attrs.set("epsilon", c.getFloat("epsilon", 1e-5f));
   attrs.set("momentum", c.getFloat("momentum", 0.9f));
@@ -160,8 +160,7 @@ Status convertDropout(OpContext &c) {
     c.getFloat("ratio", 0.5f);
   if (c.input(2) != ir::kNoValue) {
     const ir::Tensor *training = c.constant(2);
-    if (training && training->numElements() > 0 &&
-        training->getAsInt64(0) != 0)
+    if (training && training->numElements() > 0 && training->getAsInt64(0) != 0)
       return c.fail("Dropout in training mode is not supported");
   }
   AttributeMap attrs;
@@ -206,8 +205,8 @@ Status convertPad(OpContext &c) {
                     ir::Tensor::fromInt64s({int64_t(pads.size())}, pads))};
   float value = c.getFloat("value", 0.0f);
   if (value != 0.0f)
-    ins.push_back(
-        c.addConstant(c.name() + ".value", ir::Tensor::fromFloats({}, {value})));
+    ins.push_back(c.addConstant(c.name() + ".value",
+                                ir::Tensor::fromFloats({}, {value})));
   Expected<std::vector<ir::ValueId>> outs = c.outputs(1);
   if (!outs)
     return outs.error();
@@ -244,8 +243,8 @@ Status convertSoftmax(OpContext &c) {
                   axisAttr(normalized)));
   ir::ValueId soft = c.newValue(base + ".soft");
   MARS_TRY(c.emit(OpKind::Softmax, base, {flat}, {soft}, axisAttr(1)));
-  ir::ValueId target = c.addConstant(
-      base + ".shape", ir::Tensor::fromInt64s({rank}, shape));
+  ir::ValueId target =
+      c.addConstant(base + ".shape", ir::Tensor::fromInt64s({rank}, shape));
   AttributeMap reshapeAttrs;
   reshapeAttrs.set("allowzero", int64_t{0});
   return c.emit(OpKind::Reshape, base + ".reshape", {soft, target}, *outs,
@@ -314,29 +313,38 @@ Status convertNode(OpContext &c) {
     return c.fail("has ", numIn, " inputs, at most ", info.maxInputs,
                   " supported");
   // Pad-2 takes pads as an attribute.
-  int minInputs =
-      kind == OpKind::Pad && c.opset() < 11 ? 1 : info.minInputs;
+  int minInputs = kind == OpKind::Pad && c.opset() < 11 ? 1 : info.minInputs;
   for (int i = 0; i < minInputs; ++i)
     if (c.input(i) == ir::kNoValue)
       return c.fail("required input ", i, " is missing");
   switch (kind) {
-  case OpKind::Conv: return convertConv(c);
+  case OpKind::Conv:
+    return convertConv(c);
   case OpKind::MaxPool:
-  case OpKind::AveragePool: return convertPool(c, kind);
-  case OpKind::BatchNormalization: return convertBatchNorm(c);
-  case OpKind::Clip: return convertClip(c);
-  case OpKind::Dropout: return convertDropout(c);
-  case OpKind::Reshape: return convertReshape(c);
-  case OpKind::Pad: return convertPad(c);
-  case OpKind::Softmax: return convertSoftmax(c);
-  case OpKind::Gemm: return convertGemm(c);
+  case OpKind::AveragePool:
+    return convertPool(c, kind);
+  case OpKind::BatchNormalization:
+    return convertBatchNorm(c);
+  case OpKind::Clip:
+    return convertClip(c);
+  case OpKind::Dropout:
+    return convertDropout(c);
+  case OpKind::Reshape:
+    return convertReshape(c);
+  case OpKind::Pad:
+    return convertPad(c);
+  case OpKind::Softmax:
+    return convertSoftmax(c);
+  case OpKind::Gemm:
+    return convertGemm(c);
   case OpKind::LeakyRelu:
     return convertPlain(c, kind, [&] {
       AttributeMap a;
       a.set("alpha", c.getFloat("alpha", 0.01f));
       return a;
     }());
-  case OpKind::Flatten: return convertPlain(c, kind, axisAttr(c.getInt("axis", 1)));
+  case OpKind::Flatten:
+    return convertPlain(c, kind, axisAttr(c.getInt("axis", 1)));
   case OpKind::Concat:
     if (!c.hasAttr("axis"))
       return c.fail("axis is required");
@@ -350,7 +358,8 @@ Status convertNode(OpContext &c) {
   case OpKind::Add:
   case OpKind::Sub:
   case OpKind::Mul:
-  case OpKind::Identity: return convertPlain(c, kind);
+  case OpKind::Identity:
+    return convertPlain(c, kind);
   }
   return c.fail("no import rule");
 }

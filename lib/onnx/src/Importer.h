@@ -92,8 +92,8 @@ public:
   ir::ValueId addConstant(const std::string &base, ir::Tensor tensor);
   /// Adds an IR node and infers its output types.
   Status emit(ir::OpKind op, const std::string &nodeName,
-              std::vector<ir::ValueId> inputs,
-              std::vector<ir::ValueId> outputs, ir::AttributeMap attrs = {});
+              std::vector<ir::ValueId> inputs, std::vector<ir::ValueId> outputs,
+              ir::AttributeMap attrs = {});
 
 private:
   template <typename T> T getTyped(const std::string &name, T fallback);
