@@ -16,7 +16,8 @@ namespace fs = std::filesystem;
 using namespace mars::conformance;
 
 namespace {
-const char *const kDataRoot = "/usr/lib/python3/dist-packages/onnx/backend/test/data";
+const char *const kDataRoot =
+    "/usr/lib/python3/dist-packages/onnx/backend/test/data";
 const char *const kSuites[] = {"node", "pytorch-converted", "pytorch-operator"};
 } // namespace
 
@@ -39,8 +40,8 @@ TEST_CASE("ONNX backend conformance tests pass or are skipped for a "
         dirs.push_back(entry.path());
     std::sort(dirs.begin(), dirs.end());
     for (const fs::path &dir : dirs) {
-      const std::string name = std::string(suite) + "/" +
-                               dir.filename().string();
+      const std::string name =
+          std::string(suite) + "/" + dir.filename().string();
       CaseResult r = runOnnxTestCase(dir.string());
       ran += r.imported && r.outcome != Outcome::Unsupported;
       rejected += !r.imported && r.outcome == Outcome::Failed;

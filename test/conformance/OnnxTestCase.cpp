@@ -111,8 +111,8 @@ std::string compare(const std::string &name, const ir::Tensor &actual,
     if (exact && actual.getAsInt64(i) == expected.getAsInt64(i))
       continue;
     const double error = a == e ? 0.0 : std::fabs(a - e);
-    const double excess = exact ? error : error - kAbsTolerance -
-                                              kRelTolerance * std::fabs(e);
+    const double excess =
+        exact ? error : error - kAbsTolerance - kRelTolerance * std::fabs(e);
     if (!(excess <= 0) && (worst < 0 || !(excess <= worstExcess))) {
       worst = i;
       worstExcess = excess;
@@ -163,7 +163,8 @@ std::string runDataSet(const fs::path &dir, const fs::path &set,
     auto it = feedIndex.find(name);
     if (it == feedIndex.end())
       return "graph input '" + name + "' is not an input of the model";
-    auto tensor = mars::onnx::readTensorProtoFile(pbPath(set, "input", it->second));
+    auto tensor =
+        mars::onnx::readTensorProtoFile(pbPath(set, "input", it->second));
     if (!tensor)
       return tensor.error().message();
     inputs.push_back(tensor.take());

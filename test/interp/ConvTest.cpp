@@ -18,21 +18,21 @@ TEST_CASE("Conv with strides and padding matches the ONNX example") {
   std::vector<float> ramp(25);
   for (int i = 0; i < 25; ++i)
     ramp[i] = float(i);
-  Tensor y = runOne(OpKind::Conv,
-                    {f32({1, 1, 5, 5}, ramp),
-                     f32({1, 1, 3, 3}, std::vector<float>(9, 1.0f))},
-                    f32Type({1, 1, 3, 3}),
-                    attrs({{"pads", std::vector<int64_t>{1, 1, 1, 1}},
-                           {"strides", std::vector<int64_t>{2, 2}}}));
+  Tensor y = runOne(
+      OpKind::Conv,
+      {f32({1, 1, 5, 5}, ramp), f32({1, 1, 3, 3}, std::vector<float>(9, 1.0f))},
+      f32Type({1, 1, 3, 3}),
+      attrs({{"pads", std::vector<int64_t>{1, 1, 1, 1}},
+             {"strides", std::vector<int64_t>{2, 2}}}));
   checkClose(y, {12, 27, 24, 63, 108, 81, 72, 117, 84});
 }
 
 TEST_CASE("Conv asymmetric pads are [top, left, bottom, right]") {
   // 1x2 input, 1x1 kernel of 1, pads top=1 left=0 bottom=0 right=2.
-  Tensor y = runOne(OpKind::Conv,
-                    {f32({1, 1, 1, 2}, {5, 6}), f32({1, 1, 1, 1}, {1})},
-                    f32Type({1, 1, 2, 4}),
-                    attrs({{"pads", std::vector<int64_t>{1, 0, 0, 2}}}));
+  Tensor y =
+      runOne(OpKind::Conv, {f32({1, 1, 1, 2}, {5, 6}), f32({1, 1, 1, 1}, {1})},
+             f32Type({1, 1, 2, 4}),
+             attrs({{"pads", std::vector<int64_t>{1, 0, 0, 2}}}));
   checkClose(y, {0, 0, 0, 0, 5, 6, 0, 0});
 }
 
@@ -69,9 +69,11 @@ std::vector<double> naiveConv(const ConvCase &p, const Tensor &x,
                 const int64_t ix = ox * p.sw - p.pl + kx * p.dw;
                 if (iy < 0 || iy >= p.h || ix < 0 || ix >= p.w)
                   continue;
-                acc += double(x.data<float>()[((n * p.c + g * cg + c) * p.h +
-                                               iy) * p.w + ix]) *
-                       w.data<float>()[((m * cg + c) * p.kh + ky) * p.kw + kx];
+                acc +=
+                    double(x.data<float>()[((n * p.c + g * cg + c) * p.h + iy) *
+                                               p.w +
+                                           ix]) *
+                    w.data<float>()[((m * cg + c) * p.kh + ky) * p.kw + kx];
               }
           out.push_back(acc);
         }
@@ -104,23 +106,22 @@ TEST_CASE("Conv sweep against the naive definition") {
     Tensor x = randomTensor({p.n, p.c, p.h, p.w}, rng);
     Tensor w = randomTensor({p.m, p.c / p.group, p.kh, p.kw}, rng);
     Tensor b = randomTensor({p.m}, rng);
-    Tensor y = runOne(
-        OpKind::Conv, {x, w, b}, f32Type({p.n, p.m, oh, ow}),
-        attrs({{"group", p.group},
-               {"strides", std::vector<int64_t>{p.sh, p.sw}},
-               {"dilations", std::vector<int64_t>{p.dh, p.dw}},
-               {"pads", std::vector<int64_t>{p.pt, p.pl, p.pb, p.pr}},
-               {"kernel_shape", std::vector<int64_t>{p.kh, p.kw}}}));
+    Tensor y =
+        runOne(OpKind::Conv, {x, w, b}, f32Type({p.n, p.m, oh, ow}),
+               attrs({{"group", p.group},
+                      {"strides", std::vector<int64_t>{p.sh, p.sw}},
+                      {"dilations", std::vector<int64_t>{p.dh, p.dw}},
+                      {"pads", std::vector<int64_t>{p.pt, p.pl, p.pb, p.pr}},
+                      {"kernel_shape", std::vector<int64_t>{p.kh, p.kw}}}));
     checkClose(y, naiveConv(p, x, w, b, oh, ow), 1e-4);
   }
 }
 
 TEST_CASE("Conv rejects groups that do not divide the channels") {
-  auto result = runNode(OpKind::Conv,
-                        {f32({1, 3, 2, 2}, std::vector<float>(12, 1)),
-                         f32({2, 1, 1, 1}, {1, 1})},
-                        {f32Type({1, 2, 2, 2})},
-                        attrs({{"group", int64_t{2}}}));
+  auto result = runNode(
+      OpKind::Conv,
+      {f32({1, 3, 2, 2}, std::vector<float>(12, 1)), f32({2, 1, 1, 1}, {1, 1})},
+      {f32Type({1, 2, 2, 2})}, attrs({{"group", int64_t{2}}}));
   REQUIRE_FALSE(result.ok());
   CHECK_THAT(result.error().message(),
              Catch::Contains("node 'n' (Conv)") && Catch::Contains("group=2"));

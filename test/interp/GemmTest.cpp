@@ -22,9 +22,9 @@ TEST_CASE("Gemm with transposes, alpha, beta and a broadcast row") {
 TEST_CASE("Gemm with a column bias and without bias") {
   Tensor a = f32({2, 1}, {1, 2});
   Tensor b = f32({1, 2}, {3, 4});
-  checkClose(runOne(OpKind::Gemm, {a, b, f32({2, 1}, {100, 200})},
-                    f32Type({2, 2})),
-             {103, 104, 206, 208});
+  checkClose(
+      runOne(OpKind::Gemm, {a, b, f32({2, 1}, {100, 200})}, f32Type({2, 2})),
+      {103, 104, 206, 208});
   checkClose(runOne(OpKind::Gemm, {a, b}, f32Type({2, 2})), {3, 4, 6, 8});
 }
 

@@ -109,7 +109,8 @@ inline std::vector<double> values(const Tensor &t) {
 }
 
 /// Elementwise approximate comparison.
-inline void checkClose(const Tensor &actual, const std::vector<double> &expected,
+inline void checkClose(const Tensor &actual,
+                       const std::vector<double> &expected,
                        double tolerance = 1e-5) {
   REQUIRE(actual.numElements() == static_cast<int64_t>(expected.size()));
   for (size_t i = 0; i < expected.size(); ++i) {
@@ -119,8 +120,8 @@ inline void checkClose(const Tensor &actual, const std::vector<double> &expected
   }
 }
 
-inline ir::AttributeMap attrs(
-    std::initializer_list<std::pair<const char *, ir::Attribute>> entries) {
+inline ir::AttributeMap
+attrs(std::initializer_list<std::pair<const char *, ir::Attribute>> entries) {
   ir::AttributeMap map;
   for (const auto &e : entries)
     map.set(e.first, e.second);

@@ -31,9 +31,9 @@ TEST_CASE("run evaluates a graph and returns every output") {
 TEST_CASE("run names an input of the wrong type") {
   auto shape = interp::run(reluAdd(), {f32({4}, {1, 2, 3, 4})});
   REQUIRE_FALSE(shape.ok());
-  CHECK_THAT(shape.error().message(),
-             Catch::Contains("input 'x'") && Catch::Contains("f32[3]") &&
-                 Catch::Contains("f32[4]"));
+  CHECK_THAT(shape.error().message(), Catch::Contains("input 'x'") &&
+                                          Catch::Contains("f32[3]") &&
+                                          Catch::Contains("f32[4]"));
   auto dtype = interp::run(reluAdd(), {typed(DType::Int8, {3}, {1, 2, 3})});
   REQUIRE_FALSE(dtype.ok());
   CHECK_THAT(dtype.error().message(), Catch::Contains("input 'x'"));
@@ -50,6 +50,6 @@ TEST_CASE("run reports a node that reads a value not computed yet") {
   std::swap(g.nodes()[0], g.nodes()[1]);
   auto r = interp::run(g, {f32({3}, {1, 2, 3})});
   REQUIRE_FALSE(r.ok());
-  CHECK_THAT(r.error().message(), Catch::Contains("node 'add' (Add)") &&
-                                      Catch::Contains("'a'"));
+  CHECK_THAT(r.error().message(),
+             Catch::Contains("node 'add' (Add)") && Catch::Contains("'a'"));
 }

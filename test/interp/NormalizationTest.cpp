@@ -20,13 +20,13 @@ TEST_CASE("BatchNormalization with running statistics") {
 TEST_CASE("BatchNormalization training mode uses batch statistics") {
   // One channel, values 1, 3, 5, 7 over N=2 and W=2: mean 4, biased var 5.
   Tensor x = f32({2, 1, 1, 2}, {1, 3, 5, 7});
-  auto r = runNode(OpKind::BatchNormalization,
-                   {x, f32({1}, {1}), f32({1}, {0}), f32({1}, {10}),
-                    f32({1}, {20})},
-                   {f32Type({2, 1, 1, 2}), f32Type({1}), f32Type({1})},
-                   attrs({{"epsilon", 0.0f},
-                          {"momentum", 0.5f},
-                          {"training_mode", int64_t{1}}}));
+  auto r =
+      runNode(OpKind::BatchNormalization,
+              {x, f32({1}, {1}), f32({1}, {0}), f32({1}, {10}), f32({1}, {20})},
+              {f32Type({2, 1, 1, 2}), f32Type({1}), f32Type({1})},
+              attrs({{"epsilon", 0.0f},
+                     {"momentum", 0.5f},
+                     {"training_mode", int64_t{1}}}));
   REQUIRE(r.ok());
   const double s = std::sqrt(5.0);
   checkClose((*r)[0], {-3 / s, -1 / s, 1 / s, 3 / s});

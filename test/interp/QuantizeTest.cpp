@@ -27,23 +27,22 @@ TEST_CASE("QuantizeLinear saturates to the output type") {
 
 TEST_CASE("QuantizeLinear without zero point gives uint8 around 0") {
   CHECK(values(runOne(OpKind::QuantizeLinear, {f32({2}, {-3, 3}), f32({}, {1})},
-                      type(DType::UInt8, {2}))) ==
-        std::vector<double>{0, 3});
+                      type(DType::UInt8, {2}))) == std::vector<double>{0, 3});
 }
 
 TEST_CASE("QuantizeLinear per axis") {
   // x [1, 2, 2]: channel 0 scale 1 zp 0, channel 1 scale 4 zp 10.
   Tensor x = f32({1, 2, 2}, {1, 2, 8, -8});
-  Tensor y = runOne(OpKind::QuantizeLinear,
-                    {x, f32({2}, {1, 4}), typed(DType::UInt8, {2}, {0, 10})},
-                    type(DType::UInt8, {1, 2, 2}),
-                    attrs({{"axis", int64_t{1}}}));
+  Tensor y =
+      runOne(OpKind::QuantizeLinear,
+             {x, f32({2}, {1, 4}), typed(DType::UInt8, {2}, {0, 10})},
+             type(DType::UInt8, {1, 2, 2}), attrs({{"axis", int64_t{1}}}));
   CHECK(values(y) == std::vector<double>{1, 2, 12, 8});
   // Negative axis -1 scales the last dimension instead.
-  Tensor z = runOne(OpKind::QuantizeLinear,
-                    {x, f32({2}, {1, 4}), typed(DType::UInt8, {2}, {0, 10})},
-                    type(DType::UInt8, {1, 2, 2}),
-                    attrs({{"axis", int64_t{-1}}}));
+  Tensor z =
+      runOne(OpKind::QuantizeLinear,
+             {x, f32({2}, {1, 4}), typed(DType::UInt8, {2}, {0, 10})},
+             type(DType::UInt8, {1, 2, 2}), attrs({{"axis", int64_t{-1}}}));
   CHECK(values(z) == std::vector<double>{1, 10, 8, 8});
 }
 

@@ -9,14 +9,13 @@ TEST_CASE("Flatten, Reshape, Identity and Dropout copy the data") {
   checkClose(runOne(OpKind::Flatten, {x}, f32Type({6, 1}),
                     attrs({{"axis", int64_t{2}}})),
              {1, 2, 3, 4, 5, 6});
-  checkClose(runOne(OpKind::Reshape,
-                    {x, Operand::constant(i64({2}, {3, -1}))},
+  checkClose(runOne(OpKind::Reshape, {x, Operand::constant(i64({2}, {3, -1}))},
                     f32Type({3, 2})),
              {1, 2, 3, 4, 5, 6});
   checkClose(runOne(OpKind::Identity, {x}, f32Type({2, 3})),
              {1, 2, 3, 4, 5, 6});
-  checkClose(runOne(OpKind::Dropout,
-                    {x, Operand::constant(f32({}, {0.5f}))}, f32Type({2, 3})),
+  checkClose(runOne(OpKind::Dropout, {x, Operand::constant(f32({}, {0.5f}))},
+                    f32Type({2, 3})),
              {1, 2, 3, 4, 5, 6});
 }
 
@@ -28,20 +27,20 @@ TEST_CASE("Dropout's mask output is all true") {
 }
 
 TEST_CASE("Pad with a constant value") {
-  Tensor y = runOne(OpKind::Pad,
-                    {f32({1, 2}, {1, 2}),
-                     Operand::constant(i64({4}, {1, 0, 0, 2})),
-                     Operand::constant(f32({}, {9}))},
-                    f32Type({2, 4}));
+  Tensor y =
+      runOne(OpKind::Pad,
+             {f32({1, 2}, {1, 2}), Operand::constant(i64({4}, {1, 0, 0, 2})),
+              Operand::constant(f32({}, {9}))},
+             f32Type({2, 4}));
   checkClose(y, {9, 9, 9, 9, 1, 2, 9, 9});
 }
 
 TEST_CASE("Negative pads crop") {
   // 3x3 ramp; crop the first row and the last column, pad one column left.
   Tensor x = f32({3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
-  Tensor y = runOne(OpKind::Pad,
-                    {x, Operand::constant(i64({4}, {-1, 1, 0, -1}))},
-                    f32Type({2, 3}));
+  Tensor y =
+      runOne(OpKind::Pad, {x, Operand::constant(i64({4}, {-1, 1, 0, -1}))},
+             f32Type({2, 3}));
   checkClose(y, {0, 4, 5, 0, 7, 8});
 }
 

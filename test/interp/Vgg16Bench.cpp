@@ -26,22 +26,24 @@ ir::Graph vgg16(std::mt19937 &rng) {
   g.name = "vgg16";
   ir::ValueId x = g.addValue("x", f32Type({1, 3, 32, 32}));
   g.inputs.push_back(x);
-  const int64_t plan[] = {64, 64, 0, 128, 128, 0, 256, 256, 256, 0,
-                          512, 512, 512, 0, 512, 512, 512, 0};
+  const int64_t plan[] = {64, 64,  0,   128, 128, 0,   256, 256, 256,
+                          0,  512, 512, 512, 0,   512, 512, 512, 0};
   int64_t channels = 3, size = 32;
   int layer = 0;
   for (int64_t width : plan) {
     const std::string id = std::to_string(layer++);
     if (width == 0) {
       size /= 2;
-      ir::ValueId y = g.addValue("pool" + id, f32Type({1, channels, size, size}));
+      ir::ValueId y =
+          g.addValue("pool" + id, f32Type({1, channels, size, size}));
       g.addNode(OpKind::MaxPool, "pool" + id, {x}, {y},
                 attrs({{"kernel_shape", std::vector<int64_t>{2, 2}},
                        {"strides", std::vector<int64_t>{2, 2}}}));
       x = y;
       continue;
     }
-    ir::ValueId w = g.addInitializer("w" + id, weights({width, channels, 3, 3}));
+    ir::ValueId w =
+        g.addInitializer("w" + id, weights({width, channels, 3, 3}));
     ir::ValueId b = g.addInitializer("b" + id, weights({width}));
     ir::ValueId c = g.addValue("conv" + id, f32Type({1, width, size, size}));
     ir::ValueId r = g.addValue("relu" + id, f32Type({1, width, size, size}));
@@ -76,7 +78,8 @@ TEST_CASE("VGG16 on a 32x32 image", "[.bench]") {
     REQUIRE(interp::run(g, {image}).ok());
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count() / repeats;
+          .count() /
+      repeats;
   // 313M multiply-adds in the convolutions.
   std::cout << "vgg16 32x32 batch 1: " << seconds * 1e3 << " ms per image ("
             << 2 * 313.2e6 / seconds / 1e9 << " GFLOP/s)\n";

@@ -72,10 +72,12 @@ Status runConv(const KernelArgs &args) {
 
   const int64_t oh =
       (h + win->padTop + win->padBottom - win->dilationH * (win->kh - 1) - 1) /
-          win->strideH + 1;
+          win->strideH +
+      1;
   const int64_t ow =
       (w + win->padLeft + win->padRight - win->dilationW * (win->kw - 1) - 1) /
-          win->strideW + 1;
+          win->strideW +
+      1;
   MARS_CHECK((y.shape() == ir::Shape{n, m, oh, ow}), "Conv output shape");
   const float *bias = nullptr;
   if (args.hasInput(2)) {
@@ -106,8 +108,8 @@ Status runConv(const KernelArgs &args) {
         im2col(xg, cg, h, w, *win, oh, ow, col.data());
         colData = col.data();
       }
-      matmulAccumulate(mg, pixels, kdim, wt.data<float>() + g * mg * kdim,
-                       kdim, colData, pixels, yg, pixels);
+      matmulAccumulate(mg, pixels, kdim, wt.data<float>() + g * mg * kdim, kdim,
+                       colData, pixels, yg, pixels);
     }
   }
   return Status::success();

@@ -22,7 +22,8 @@ template <typename T, typename Op> T wrapping(T a, T b, Op op) {
     return op(a, b);
   } else {
     using U = std::make_unsigned_t<T>;
-    return static_cast<T>(static_cast<U>(op(static_cast<U>(a), static_cast<U>(b))));
+    return static_cast<T>(
+        static_cast<U>(op(static_cast<U>(a), static_cast<U>(b))));
   }
 }
 
@@ -75,7 +76,8 @@ Status runMul(const KernelArgs &args) {
 }
 
 Status runRelu(const KernelArgs &args) {
-  mapUnary(args, [](auto v) { return v > decltype(v){0} ? v : decltype(v){0}; });
+  mapUnary(args,
+           [](auto v) { return v > decltype(v){0} ? v : decltype(v){0}; });
   return Status::success();
 }
 

@@ -68,10 +68,9 @@ Status runGemm(const KernelArgs &args) {
   const ir::Tensor &c = args.input(2);
   const float *pc = c.data<float>();
   const std::vector<int64_t> none(2, 0);
-  forEachBroadcast(y.shape(), broadcastStrides(c.shape(), y.shape()), none,
-                   [&](int64_t o, int64_t ic, int64_t) {
-                     py[o] += beta * pc[ic];
-                   });
+  forEachBroadcast(
+      y.shape(), broadcastStrides(c.shape(), y.shape()), none,
+      [&](int64_t o, int64_t ic, int64_t) { py[o] += beta * pc[ic]; });
   return Status::success();
 }
 
@@ -95,12 +94,15 @@ Status runMatMul(const KernelArgs &args) {
     return makeError("inner dimensions ", k, " and ", kb, " differ");
 
   // Broadcast the batch dimensions, counting in whole matrices.
-  const ir::Shape batchA(as.begin(), as.end() - 2), batchB(bs.begin(), bs.end() - 2);
+  const ir::Shape batchA(as.begin(), as.end() - 2),
+      batchB(bs.begin(), bs.end() - 2);
   ir::Shape batch(std::max(batchA.size(), batchB.size()), 1);
   for (size_t i = 0; i < batch.size(); ++i) {
     const size_t fromEnd = batch.size() - i;
-    const int64_t da = fromEnd <= batchA.size() ? batchA[batchA.size() - fromEnd] : 1;
-    const int64_t db = fromEnd <= batchB.size() ? batchB[batchB.size() - fromEnd] : 1;
+    const int64_t da =
+        fromEnd <= batchA.size() ? batchA[batchA.size() - fromEnd] : 1;
+    const int64_t db =
+        fromEnd <= batchB.size() ? batchB[batchB.size() - fromEnd] : 1;
     if (da != db && da != 1 && db != 1)
       return makeError("batch dimensions ", ir::shapeToString(batchA), " and ",
                        ir::shapeToString(batchB), " do not broadcast");

@@ -12,8 +12,8 @@ constexpr int64_t kColumnTile = 1024;
 
 /// Four rows of c at once: every element of b loaded is used four times,
 /// and the innermost loop runs over contiguous columns so it vectorises.
-void fourRows(int64_t n, int64_t k, const float *a, int64_t lda,
-              const float *b, int64_t ldb, float *c, int64_t ldc) {
+void fourRows(int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+              int64_t ldb, float *c, int64_t ldc) {
   float *__restrict c0 = c;
   float *__restrict c1 = c + ldc;
   float *__restrict c2 = c + 2 * ldc;

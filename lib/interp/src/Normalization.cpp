@@ -61,11 +61,11 @@ Status runBatchNormalization(const KernelArgs &args) {
         }
       var = count > 0 ? sumSq / count : 0.0;
       if (args.hasOutput(1))
-        args.output(1).data<float>()[ch] = static_cast<float>(
-            runMean[ch] * momentum + mean * (1 - momentum));
+        args.output(1).data<float>()[ch] =
+            static_cast<float>(runMean[ch] * momentum + mean * (1 - momentum));
       if (args.hasOutput(2))
-        args.output(2).data<float>()[ch] = static_cast<float>(
-            runVar[ch] * momentum + var * (1 - momentum));
+        args.output(2).data<float>()[ch] =
+            static_cast<float>(runVar[ch] * momentum + var * (1 - momentum));
     }
     const double a = scale[ch] / std::sqrt(var + epsilon);
     const double b = shift[ch] - a * mean;

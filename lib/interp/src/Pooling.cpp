@@ -45,11 +45,11 @@ Expected<Window2D> poolWindow(const KernelArgs &args) {
   const ir::Shape &xs = x.shape(), &ys = y.shape();
   MARS_CHECK(ys.size() == 4 && ys[0] == xs[0] && ys[1] == xs[1],
              "pool output shape");
-  MARS_CHECK(plausibleExtent(ys[2], xs[2], win->padTop, win->padBottom,
-                             win->kh, win->strideH, win->dilationH),
+  MARS_CHECK(plausibleExtent(ys[2], xs[2], win->padTop, win->padBottom, win->kh,
+                             win->strideH, win->dilationH),
              "pool output height");
-  MARS_CHECK(plausibleExtent(ys[3], xs[3], win->padLeft, win->padRight,
-                             win->kw, win->strideW, win->dilationW),
+  MARS_CHECK(plausibleExtent(ys[3], xs[3], win->padLeft, win->padRight, win->kw,
+                             win->strideW, win->dilationW),
              "pool output width");
   return win;
 }
@@ -126,18 +126,16 @@ Status runAveragePool(const KernelArgs &args) {
     float *out = y.data<float>() + p * oh * ow;
     for (int64_t oy = 0; oy < oh; ++oy) {
       const int64_t y0 = oy * win->strideH - win->padTop;
-      const int64_t rows =
-          includePad
-              ? countInside(y0, win->kh, win->dilationH, -win->padTop,
-                            h + win->padBottom)
-              : countInside(y0, win->kh, win->dilationH, 0, h);
+      const int64_t rows = includePad
+                               ? countInside(y0, win->kh, win->dilationH,
+                                             -win->padTop, h + win->padBottom)
+                               : countInside(y0, win->kh, win->dilationH, 0, h);
       for (int64_t ox = 0; ox < ow; ++ox) {
         const int64_t x0 = ox * win->strideW - win->padLeft;
         const int64_t cols =
-            includePad
-                ? countInside(x0, win->kw, win->dilationW, -win->padLeft,
-                              w + win->padRight)
-                : countInside(x0, win->kw, win->dilationW, 0, w);
+            includePad ? countInside(x0, win->kw, win->dilationW, -win->padLeft,
+                                     w + win->padRight)
+                       : countInside(x0, win->kw, win->dilationW, 0, w);
         float sum = 0;
         for (int64_t ky = 0; ky < win->kh; ++ky) {
           const int64_t iy = y0 + ky * win->dilationH;

@@ -31,8 +31,7 @@ Expected<QuantLayout> quantLayout(const KernelArgs &args) {
   const ir::Tensor &x = args.input(0), &scale = args.input(1);
   if (scale.dtype() != ir::DType::Float32)
     return makeError("scale must be float32");
-  if (args.hasInput(2) &&
-      args.input(2).numElements() != scale.numElements())
+  if (args.hasInput(2) && args.input(2).numElements() != scale.numElements())
     return makeError("zero point has ", args.input(2).numElements(),
                      " elements but scale has ", scale.numElements());
   QuantLayout layout;
