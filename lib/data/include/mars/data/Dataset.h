@@ -25,6 +25,14 @@ struct Dataset {
   const uint8_t *image(int64_t i) const { return pixels.data() + i * imageSize(); }
 };
 
+/// Image i as floats in [0, 1] (pixel / 255), N×C×H×W order: the input
+/// convention of every marsc model (training, integer evaluation, runtime).
+inline void imageAsFloat(const Dataset &d, int64_t i, float *out) {
+  const uint8_t *p = d.image(i);
+  for (int64_t k = 0; k < d.imageSize(); ++k)
+    out[k] = float(p[k]) / 255.0f;
+}
+
 enum class Split { Train, Test };
 
 /// Where Debian's dataset-fashion-mnist installs the files.
