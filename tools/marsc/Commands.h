@@ -1,0 +1,28 @@
+#pragma once
+/// \file
+/// The marsc subcommands. Each add*Command registers its CLI11 options on the
+/// top-level app and returns the action main() runs once parsing succeeded,
+/// so that parse errors (exit 2) and user errors (exit 1) stay apart.
+
+#include "mars/support/Error.h"
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace mars::cli {
+
+/// A registered subcommand and the action it runs after a successful parse.
+struct Command {
+  CLI::App *app;
+  std::function<Status()> run;
+};
+
+/// `marsc inspect model.onnx`: per-layer shapes, parameters and MACs.
+Command addInspectCommand(CLI::App &parent);
+/// `marsc eval model.onnx --input x.npy`: runs the reference interpreter.
+Command addEvalCommand(CLI::App &parent);
+/// `marsc zoo NAME -o model.onnx`: writes a seeded standard model.
+Command addZooCommand(CLI::App &parent);
+
+} // namespace mars::cli

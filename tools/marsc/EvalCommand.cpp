@@ -1,0 +1,255 @@
+// `marsc eval`: runs a model on the float reference interpreter.
+#include "Commands.h"
+#include "TensorFiles.h"
+
+#include "mars/interp/Interpreter.h"
+#include "mars/onnx/Import.h"
+#include "mars/zoo/Random.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <numeric>
+
+namespace mars::cli {
+
+namespace {
+
+struct EvalOptions {
+  std::string model;
+  std::vector<std::string> inputs;
+  std::vector<std::string> outputs;
+  uint64_t randomSeed = 0;
+  bool random = false; ///< Set when --random was given.
+  int64_t batch = 1;
+  bool json = false;
+};
+
+/// Largest output whose values are all printed by --json.
+constexpr int64_t kMaxJsonValues = 1024;
+
+/// A seeded input of `type`: floats uniform in [0, 1), integers uniform over
+/// [0, 127] (valid in every integer dtype).
+ir::Tensor randomTensor(const ir::TensorType &type, zoo::Random &random) {
+  ir::Tensor t(type.dtype, type.shape);
+  for (int64_t i = 0; i < t.numElements(); ++i) {
+    double u = random.unit();
+    t.setFromDouble(i, ir::isInteger(type.dtype) ? double(int(u * 128)) : u);
+  }
+  return t;
+}
+
+Expected<std::vector<ir::Tensor>> loadInputs(const EvalOptions &options,
+                                             const ir::Graph &graph) {
+  std::vector<ir::Tensor> tensors;
+  if (options.random) {
+    zoo::Random random(options.randomSeed);
+    for (ir::ValueId id : graph.inputs)
+      tensors.push_back(randomTensor(graph.value(id).type, random));
+    return tensors;
+  }
+  if (options.inputs.size() != graph.inputs.size()) {
+    std::string names;
+    for (ir::ValueId id : graph.inputs)
+      names += (names.empty() ? "'" : ", '") + graph.value(id).name + "'";
+    return makeError(options.model, ": the model has ", graph.inputs.size(),
+                     " input(s) (", names, ") but ", options.inputs.size(),
+                     " --input file(s) were given");
+  }
+  for (size_t i = 0; i < options.inputs.size(); ++i) {
+    const std::string &path = options.inputs[i];
+    auto tensor = readTensorFile(path);
+    if (!tensor)
+      return tensor.error();
+    const ir::Value &input = graph.value(graph.inputs[i]);
+    ir::TensorType expected{input.type.dtype, input.type.shape, std::nullopt};
+    ir::TensorType got{tensor->dtype(), tensor->shape(), std::nullopt};
+    if (got != expected)
+      return makeError("input '", input.name, "' (", path,
+                       "): the model expects ", expected.toString(),
+                       " but the file holds ", got.toString());
+    tensors.push_back(tensor.take());
+  }
+  return tensors;
+}
+
+/// min, max, mean and, for a [1, K] output, the top-5 (index, value).
+struct Summary {
+  double min = 0, max = 0, mean = 0;
+  std::vector<std::pair<int64_t, double>> top;
+};
+
+Summary summarize(const ir::Tensor &t) {
+  Summary s;
+  int64_t n = t.numElements();
+  if (n == 0)
+    return s;
+  s.min = s.max = t.getAsDouble(0);
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double v = t.getAsDouble(i);
+    s.min = std::min(s.min, v);
+    s.max = std::max(s.max, v);
+    sum += v;
+  }
+  s.mean = sum / double(n);
+  if (t.shape().size() != 2 || t.shape()[0] != 1)
+    return s;
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  size_t k = std::min<size_t>(5, order.size());
+  // Ties keep the lower index first, so the ranking is deterministic.
+  std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                    [&](int64_t a, int64_t b) {
+                      double va = t.getAsDouble(a), vb = t.getAsDouble(b);
+                      return va > vb || (va == vb && a < b);
+                    });
+  for (size_t i = 0; i < k; ++i)
+    s.top.emplace_back(order[i], t.getAsDouble(order[i]));
+  return s;
+}
+
+void printText(const ir::Graph &graph, const std::vector<ir::Tensor> &outputs,
+               double millis) {
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const ir::Tensor &t = outputs[i];
+    Summary s = summarize(t);
+    std::printf("output '%s': %s  min %.6g  max %.6g  mean %.6g\n",
+                graph.value(graph.outputs[i]).name.c_str(),
+                t.type().toString().c_str(), s.min, s.max, s.mean);
+    if (s.top.empty())
+      continue;
+    std::printf("  top-%zu:", s.top.size());
+    for (auto [index, value] : s.top)
+      std::printf(" %lld (%.6g)", static_cast<long long>(index), value);
+    std::printf("\n");
+  }
+  std::printf("time: %.3f ms\n", millis);
+}
+
+void printJson(const ir::Graph &graph, const std::vector<ir::Tensor> &outputs,
+               double millis) {
+  nlohmann::ordered_json j;
+  j["outputs"] = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const ir::Tensor &t = outputs[i];
+    Summary s = summarize(t);
+    nlohmann::ordered_json out = {{"name", graph.value(graph.outputs[i]).name},
+                                  {"dtype", ir::dtypeName(t.dtype())},
+                                  {"shape", t.shape()},
+                                  {"min", s.min},
+                                  {"max", s.max},
+                                  {"mean", s.mean}};
+    out["top"] = nlohmann::ordered_json::array();
+    for (auto [index, value] : s.top)
+      out["top"].push_back({{"index", index}, {"value", value}});
+    if (t.numElements() <= kMaxJsonValues) {
+      std::vector<double> values;
+      for (int64_t k = 0; k < t.numElements(); ++k)
+        values.push_back(t.getAsDouble(k));
+      out["values"] = values;
+    }
+    j["outputs"].push_back(std::move(out));
+  }
+  j["time_ms"] = millis;
+  std::cout << j.dump(2) << "\n";
+}
+
+/// Writes output i to options.outputs[i]. On failure removes the files
+/// already written, so a failed eval leaves no output behind.
+Status writeOutputs(const EvalOptions &options, const ir::Graph &graph,
+                    const std::vector<ir::Tensor> &outputs) {
+  for (size_t i = 0; i < options.outputs.size(); ++i) {
+    Status s = writeTensorFile(outputs[i], graph.value(graph.outputs[i]).name,
+                               options.outputs[i]);
+    if (s)
+      continue;
+    for (size_t k = 0; k < i; ++k)
+      std::remove(options.outputs[k].c_str());
+    return s;
+  }
+  return Status::success();
+}
+
+Status runEval(const EvalOptions &options) {
+  // Everything that can be checked before running is checked first.
+  for (const std::string &path : options.outputs)
+    MARS_TRY(checkTensorFileExtension(path));
+  onnx::ImportOptions importOptions;
+  importOptions.batchSize = options.batch;
+  auto graph = onnx::importModelFile(options.model, importOptions);
+  if (!graph)
+    return graph.error();
+  if (options.outputs.size() > graph->outputs.size())
+    return makeError(options.model, ": ", options.outputs.size(),
+                     " --output files were given but the model has ",
+                     graph->outputs.size(), " output(s)");
+  auto inputs = loadInputs(options, *graph);
+  if (!inputs)
+    return inputs.error();
+
+  auto start = std::chrono::steady_clock::now();
+  auto outputs = interp::run(*graph, *inputs);
+  auto stop = std::chrono::steady_clock::now();
+  if (!outputs)
+    return outputs.error().withContext(options.model);
+  double millis =
+      std::chrono::duration<double, std::milli>(stop - start).count();
+
+  MARS_TRY(writeOutputs(options, *graph, *outputs));
+  if (options.json)
+    printJson(*graph, *outputs, millis);
+  else
+    printText(*graph, *outputs, millis);
+  return Status::success();
+}
+
+} // namespace
+
+Command addEvalCommand(CLI::App &parent) {
+  auto options = std::make_shared<EvalOptions>();
+  CLI::App *app = parent.add_subcommand(
+      "eval", "Run a model on the float32 reference interpreter.");
+  app->footer(
+      "Feeds one --input file per model input, in order (.npy or .pb "
+      "TensorProto, chosen by extension; dtype and shape must match the "
+      "model's), or seeded uniform random inputs with --random SEED. Prints "
+      "each output's shape, min/max/mean and, for a [1,K] output, the top-5 "
+      "classes. --output writes the outputs in order (.npy or .pb), only "
+      "after the whole run succeeded.");
+  app->add_option("model", options->model, "ONNX model file (.onnx)")
+      ->required();
+  CLI::Option *input =
+      app->add_option("--input", options->inputs,
+                      "Input tensor file (.npy or .pb); repeat for several "
+                      "inputs, in the model's input order");
+  CLI::Option *random =
+      app->add_option("--random", options->randomSeed,
+                      "Feed seeded uniform random inputs instead of files "
+                      "(floats in [0,1)); useful for timing")
+          ->excludes(input);
+  app->add_option("--output", options->outputs,
+                  "Write an output tensor (.npy or .pb); repeat for several "
+                  "outputs, in the model's output order");
+  app->add_option("--batch", options->batch,
+                  "Size given to symbolic batch dimensions (default 1)")
+      ->check(CLI::PositiveNumber);
+  app->add_flag("--json", options->json,
+                "Print the results as JSON (values included for outputs of "
+                "at most 1024 elements)");
+  app->parse_complete_callback([input, random] {
+    if (input->count() == 0 && random->count() == 0)
+      throw CLI::RequiredError("--input FILE (one per model input) or "
+                               "--random SEED");
+  });
+  return {app, [options, random] {
+            options->random = random->count() > 0;
+            return runEval(*options);
+          }};
+}
+
+} // namespace mars::cli

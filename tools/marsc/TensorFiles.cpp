@@ -1,0 +1,81 @@
+#include "TensorFiles.h"
+
+#include "mars/data/Npy.h"
+#include "mars/onnx/TensorFile.h"
+
+namespace mars::cli {
+
+namespace {
+
+bool endsWith(const std::string &s, const std::string &suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Both sides store raw little-endian elements, so only the dtype tag maps.
+data::NpyDType toNpy(ir::DType dtype) {
+  switch (dtype) {
+  case ir::DType::Float32:
+    return data::NpyDType::Float32;
+  case ir::DType::Int8:
+    return data::NpyDType::Int8;
+  case ir::DType::UInt8:
+    return data::NpyDType::UInt8;
+  case ir::DType::Int32:
+    return data::NpyDType::Int32;
+  case ir::DType::Int64:
+    return data::NpyDType::Int64;
+  }
+  MARS_CHECK(false, "unknown DType");
+}
+
+ir::DType fromNpy(data::NpyDType dtype) {
+  switch (dtype) {
+  case data::NpyDType::Float32:
+    return ir::DType::Float32;
+  case data::NpyDType::Int8:
+    return ir::DType::Int8;
+  case data::NpyDType::UInt8:
+    return ir::DType::UInt8;
+  case data::NpyDType::Int32:
+    return ir::DType::Int32;
+  case data::NpyDType::Int64:
+    return ir::DType::Int64;
+  }
+  MARS_CHECK(false, "unknown NpyDType");
+}
+
+} // namespace
+
+Status checkTensorFileExtension(const std::string &path) {
+  if (endsWith(path, ".npy") || endsWith(path, ".pb"))
+    return Status::success();
+  return makeError(path, ": unknown tensor file type (use .npy or .pb)");
+}
+
+Expected<ir::Tensor> readTensorFile(const std::string &path) {
+  MARS_TRY(checkTensorFileExtension(path));
+  if (endsWith(path, ".pb"))
+    return onnx::readTensorProtoFile(path);
+  auto array = data::readNpyFile(path);
+  if (!array)
+    return array.error();
+  ir::Tensor tensor(fromNpy(array->dtype), array->shape);
+  MARS_CHECK(tensor.byteSize() == array->bytes.size());
+  tensor.bytes() = std::move(array->bytes);
+  return tensor;
+}
+
+Status writeTensorFile(const ir::Tensor &tensor, const std::string &name,
+                       const std::string &path) {
+  MARS_TRY(checkTensorFileExtension(path));
+  if (endsWith(path, ".pb"))
+    return onnx::writeTensorProtoFile(tensor, name, path);
+  data::NpyArray array;
+  array.dtype = toNpy(tensor.dtype());
+  array.shape = tensor.shape();
+  array.bytes = tensor.bytes();
+  return data::writeNpyFile(array, path);
+}
+
+} // namespace mars::cli

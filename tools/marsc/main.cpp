@@ -1,0 +1,55 @@
+// marsc: one binary, one subcommand per file (see Commands.h).
+#include "Commands.h"
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+namespace {
+/// Error messages are one line by contract (tests and scripts grep them).
+std::string oneLine(std::string message) {
+  for (char &c : message)
+    if (c == '\n' || c == '\r')
+      c = ' ';
+  return message;
+}
+
+int userError(const std::string &message) {
+  std::fprintf(stderr, "marsc: error: %s\n", oneLine(message).c_str());
+  return 1;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"marsc: compiles ONNX CNNs for a MARS-style SRAM "
+               "computing-in-memory accelerator."};
+  app.footer("Run 'marsc COMMAND --help' for the options of one command.\n"
+             "Exit codes: 0 success, 1 error in the model/data/options' "
+             "values, 2 command-line usage error.");
+  app.set_version_flag("--version", std::string("marsc ") + MARS_VERSION);
+  app.require_subcommand(1);
+  std::vector<mars::cli::Command> commands = {
+      mars::cli::addInspectCommand(app),
+      mars::cli::addEvalCommand(app),
+      mars::cli::addZooCommand(app),
+  };
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    // --help and --version are "errors" with exit code 0.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  for (const mars::cli::Command &command : commands) {
+    if (!command.app->parsed())
+      continue;
+    try {
+      mars::Status status = command.run();
+      return status ? 0 : userError(status.error().message());
+    } catch (const std::exception &e) {
+      // Libraries return errors; anything thrown is a bug or out of memory.
+      return userError(std::string("internal: ") + e.what());
+    }
+  }
+  return 2;
+}
