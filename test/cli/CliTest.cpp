@@ -1,0 +1,280 @@
+// `marsc` as a user runs it: exit codes, stdout/stderr contracts, files.
+#include "common/Subprocess.h"
+
+#include "mars/data/Npy.h"
+#include "mars/interp/Interpreter.h"
+#include "mars/onnx/TensorFile.h"
+#include "mars/zoo/Random.h"
+#include "mars/zoo/Zoo.h"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <fstream>
+
+using mars::test::CommandResult;
+using mars::test::quote;
+using mars::test::runCommand;
+
+namespace {
+
+std::string scratch(const std::string &name) {
+  static const std::string dir = [] {
+    std::string d = std::string(MARS_BINARY_DIR) + "/test/cli/scratch";
+    std::system(("mkdir -p " + quote(d)).c_str());
+    return d;
+  }();
+  return dir + "/" + name;
+}
+
+CommandResult marsc(const std::string &args) {
+  return runCommand(std::string(MARSC_PATH) + " " + args);
+}
+
+bool exists(const std::string &path) { return std::ifstream(path).good(); }
+
+/// Checks the user-error contract: exit 1, one "marsc: error: " line.
+void checkUserError(const CommandResult &r, const std::string &mustMention) {
+  INFO("stderr: " << r.err);
+  CHECK(r.exitCode == 1);
+  CHECK(r.err.rfind("marsc: error: ", 0) == 0);
+  CHECK(r.err.find('\n') == r.err.size() - 1);
+  CHECK_THAT(r.err, Catch::Contains(mustMention));
+}
+
+/// A lenet5 model written once by `marsc zoo` for the tests below.
+const std::string &lenetModel() {
+  static const std::string path = [] {
+    std::string p = scratch("lenet5.onnx");
+    CommandResult r = marsc("zoo lenet5 -o " + quote(p) + " --seed 3");
+    INFO(r.err);
+    REQUIRE(r.exitCode == 0);
+    return p;
+  }();
+  return path;
+}
+
+/// A seeded [1,1,28,28] float input.
+mars::ir::Tensor lenetInput() {
+  mars::ir::Tensor t(mars::ir::DType::Float32, {1, 1, 28, 28});
+  mars::zoo::Random random(11);
+  for (int64_t i = 0; i < t.numElements(); ++i)
+    t.setFromDouble(i, random.uniform(-1, 1));
+  return t;
+}
+
+void writeNpy(const mars::ir::Tensor &t, const std::string &path) {
+  mars::data::NpyArray a;
+  a.dtype = mars::data::NpyDType::Float32;
+  a.shape = t.shape();
+  a.bytes = t.bytes();
+  REQUIRE(mars::data::writeNpyFile(a, path).ok());
+}
+
+std::vector<float> readNpyFloats(const std::string &path) {
+  auto a = mars::data::readNpyFile(path);
+  REQUIRE(a.ok());
+  REQUIRE(a->dtype == mars::data::NpyDType::Float32);
+  std::vector<float> v(a->numElements());
+  std::memcpy(v.data(), a->bytes.data(), a->bytes.size());
+  return v;
+}
+
+} // namespace
+
+TEST_CASE("cli: --help on everything, --version") {
+  CommandResult r = marsc("--help");
+  CHECK(r.exitCode == 0);
+  CHECK_THAT(r.out, Catch::Contains("inspect") && Catch::Contains("eval") &&
+                        Catch::Contains("zoo") && Catch::Contains("Exit codes"));
+  for (const char *sub : {"inspect", "eval", "zoo"}) {
+    INFO(sub);
+    r = marsc(std::string(sub) + " --help");
+    CHECK(r.exitCode == 0);
+    CHECK_THAT(r.out, Catch::Contains("Usage") && Catch::Contains(sub));
+    CHECK(r.out.size() > 400); // options and explanatory footer
+  }
+  r = marsc("--version");
+  CHECK(r.exitCode == 0);
+  CHECK_THAT(r.out, Catch::StartsWith("marsc "));
+}
+
+TEST_CASE("cli: zoo --list names every model") {
+  CommandResult r = marsc("zoo --list");
+  REQUIRE(r.exitCode == 0);
+  for (const mars::zoo::ModelInfo &m : mars::zoo::listModels())
+    CHECK_THAT(r.out, Catch::Contains(m.name));
+}
+
+TEST_CASE("cli: zoo -> inspect, as text and as JSON") {
+  const std::string &model = lenetModel();
+  CommandResult text = marsc("inspect " + quote(model));
+  REQUIRE(text.exitCode == 0);
+  CHECK_THAT(text.out, Catch::Contains("conv1") &&
+                           Catch::Contains("BatchNormalization") &&
+                           Catch::Contains("params: 61,772") &&
+                           Catch::Contains("MACs:   416,520"));
+
+  CommandResult json = marsc("inspect --json " + quote(model));
+  REQUIRE(json.exitCode == 0);
+  auto j = nlohmann::json::parse(json.out);
+  CHECK(j["graph"] == "lenet5");
+  CHECK(j["inputs"][0]["shape"] == std::vector<int64_t>{1, 1, 28, 28});
+  CHECK(j["totals"]["params"] == 61772);
+  CHECK(j["totals"]["macs"] == 416520);
+  CHECK(j["totals"]["size_bytes"] == 4 * 61772);
+  REQUIRE(j["layers"].size() == 14);
+  CHECK(j["layers"][0]["op"] == "Conv");
+  CHECK(j["layers"][0]["macs"] == 6 * 28 * 28 * 25);
+  CHECK(j["layers"][0]["weight_bits"].is_null());
+
+  CommandResult batch = marsc("inspect --json --batch 4 " + quote(model));
+  REQUIRE(batch.exitCode == 0);
+  CHECK(nlohmann::json::parse(batch.out)["totals"]["params"] == 61772);
+
+  CommandResult ir = marsc("inspect --print-ir " + quote(model));
+  REQUIRE(ir.exitCode == 0);
+  CHECK_THAT(ir.out, Catch::Contains("graph lenet5 {") &&
+                         Catch::Contains("params:"));
+}
+
+TEST_CASE("cli: eval with .npy and .pb inputs matches the interpreter") {
+  const std::string &model = lenetModel();
+  mars::ir::Tensor input = lenetInput();
+  std::string npyIn = scratch("x.npy"), pbIn = scratch("x.pb");
+  writeNpy(input, npyIn);
+  REQUIRE(mars::onnx::writeTensorProtoFile(input, "input", pbIn).ok());
+
+  // The in-process model, built with the same seed, is the reference.
+  mars::zoo::ModelOptions options;
+  options.seed = 3;
+  auto graph = mars::zoo::buildModel("lenet5", options);
+  REQUIRE(graph.ok());
+  auto expected = mars::interp::run(*graph, {input});
+  REQUIRE(expected.ok());
+  std::vector<float> reference = (*expected)[0].toFloats();
+
+  std::string npyOut = scratch("y.npy"), pbOut = scratch("y.pb");
+  std::remove(npyOut.c_str());
+  std::remove(pbOut.c_str());
+  CommandResult r = marsc("eval " + quote(model) + " --input " + quote(npyIn) +
+                          " --output " + quote(npyOut));
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  CHECK_THAT(r.out, Catch::Contains("output 'logits': f32[1,10]") &&
+                        Catch::Contains("top-5:"));
+  CHECK(readNpyFloats(npyOut) == reference);
+
+  r = marsc("eval " + quote(model) + " --input " + quote(pbIn) +
+            " --output " + quote(pbOut) + " --json");
+  REQUIRE(r.exitCode == 0);
+  auto pb = mars::onnx::readTensorProtoFile(pbOut);
+  REQUIRE(pb.ok());
+  CHECK(pb->toFloats() == reference);
+
+  // --json carries the values and a top-5 sorted by value.
+  auto j = nlohmann::json::parse(r.out);
+  auto values = j["outputs"][0]["values"].get<std::vector<double>>();
+  REQUIRE(values.size() == 10);
+  for (size_t i = 0; i < 10; ++i)
+    CHECK(float(values[i]) == reference[i]);
+  auto top = j["outputs"][0]["top"];
+  REQUIRE(top.size() == 5);
+  size_t best = std::max_element(reference.begin(), reference.end()) -
+                reference.begin();
+  CHECK(top[0]["index"] == best);
+  for (size_t i = 1; i < 5; ++i)
+    CHECK(top[i - 1]["value"] >= top[i]["value"]);
+}
+
+TEST_CASE("cli: eval --random is deterministic") {
+  const std::string &model = lenetModel();
+  std::string a = scratch("ra.npy"), b = scratch("rb.npy"),
+              c = scratch("rc.npy");
+  REQUIRE(marsc("eval " + quote(model) + " --random 5 --output " + quote(a))
+              .exitCode == 0);
+  REQUIRE(marsc("eval " + quote(model) + " --random 5 --output " + quote(b))
+              .exitCode == 0);
+  REQUIRE(marsc("eval " + quote(model) + " --random 6 --output " + quote(c))
+              .exitCode == 0);
+  CHECK(readNpyFloats(a) == readNpyFloats(b));
+  CHECK(readNpyFloats(a) != readNpyFloats(c));
+}
+
+TEST_CASE("cli: user errors exit 1 with one line of context") {
+  std::string missing = scratch("no-such-model.onnx");
+  checkUserError(marsc("inspect " + quote(missing)), "no-such-model.onnx");
+  checkUserError(marsc("eval " + quote(missing) + " --random 1"),
+                 "no-such-model.onnx");
+
+  std::string notOnnx = scratch("not-onnx.onnx");
+  std::ofstream(notOnnx) << "definitely not a protobuf \xff\xfe";
+  checkUserError(marsc("inspect " + quote(notOnnx)), "not-onnx.onnx");
+
+  checkUserError(marsc("zoo resnet50 -o " + quote(scratch("r50.onnx"))),
+                 "unknown model 'resnet50'");
+  CHECK_FALSE(exists(scratch("r50.onnx")));
+
+  std::string small = scratch("small.onnx");
+  checkUserError(marsc("zoo vgg16 --height 8 --width 8 -o " + quote(small)),
+                 "too small");
+  CHECK_FALSE(exists(small));
+  checkUserError(marsc("zoo lenet5 --classes 0 -o " + quote(small)),
+                 "classes");
+}
+
+TEST_CASE("cli: wrong inputs name the input and both shapes") {
+  const std::string &model = lenetModel();
+  mars::ir::Tensor wrong(mars::ir::DType::Float32, {1, 3, 32, 32});
+  std::string wrongIn = scratch("wrong.npy");
+  writeNpy(wrong, wrongIn);
+  std::string out = scratch("never.npy");
+  std::remove(out.c_str());
+
+  CommandResult r = marsc("eval " + quote(model) + " --input " +
+                          quote(wrongIn) + " --output " + quote(out));
+  checkUserError(r, "input 'input'");
+  CHECK_THAT(r.err, Catch::Contains("f32[1,1,28,28]") &&
+                        Catch::Contains("f32[1,3,32,32]"));
+  CHECK_FALSE(exists(out));
+  CHECK_FALSE(exists(out + ".tmp"));
+
+  r = marsc("eval " + quote(model) + " --input " + quote(wrongIn) +
+            " --input " + quote(wrongIn) + " --output " + quote(out));
+  checkUserError(r, "1 input(s) ('input') but 2 --input");
+  CHECK_FALSE(exists(out));
+
+  r = marsc("eval " + quote(model) + " --input " + quote(scratch("nope.npy")));
+  checkUserError(r, "nope.npy");
+
+  r = marsc("eval " + quote(model) + " --random 1 --output " +
+            quote(scratch("y.txt")));
+  checkUserError(r, "use .npy or .pb");
+  CHECK_FALSE(exists(scratch("y.txt")));
+
+  r = marsc("eval " + quote(model) + " --random 1 --output " + quote(out) +
+            " --output " + quote(scratch("second.npy")));
+  checkUserError(r, "the model has 1 output");
+  CHECK_FALSE(exists(out));
+}
+
+TEST_CASE("cli: usage errors exit 2") {
+  const std::string &model = lenetModel();
+  CHECK(marsc("").exitCode == 2);
+  CHECK(marsc("frobnicate").exitCode == 2);
+  CHECK(marsc("inspect").exitCode == 2);
+  CHECK(marsc("inspect --no-such-flag " + quote(model)).exitCode == 2);
+  CHECK(marsc("inspect --batch 0 " + quote(model)).exitCode == 2);
+  CHECK(marsc("inspect --json --print-ir " + quote(model)).exitCode == 2);
+  CHECK(marsc("eval " + quote(model)).exitCode == 2); // no --input/--random
+  CHECK(marsc("eval " + quote(model) + " --random x").exitCode == 2);
+  CHECK(marsc("eval " + quote(model) + " --random 1 --input x.npy").exitCode ==
+        2);
+  CHECK(marsc("zoo lenet5").exitCode == 2); // no -o
+  CHECK(marsc("zoo").exitCode == 2);
+  CHECK(marsc("zoo lenet5 -o x.onnx --seed minus-one").exitCode == 2);
+  CommandResult r = marsc("zoo --list --bogus");
+  CHECK(r.exitCode == 2);
+  CHECK_THAT(r.err, Catch::Contains("--bogus"));
+}
