@@ -3,6 +3,7 @@
 
 #include "mars/data/Npy.h"
 #include "mars/interp/Interpreter.h"
+#include "mars/onnx/Export.h"
 #include "mars/onnx/TensorFile.h"
 #include "mars/zoo/Random.h"
 #include "mars/zoo/Zoo.h"
@@ -137,6 +138,36 @@ TEST_CASE("cli: zoo -> inspect, as text and as JSON") {
   REQUIRE(ir.exitCode == 0);
   CHECK_THAT(ir.out, Catch::Contains("graph lenet5 {") &&
                          Catch::Contains("params:"));
+}
+
+TEST_CASE("cli: zoo is byte-identical for the same seed") {
+  std::string a = scratch("same_a.onnx"), b = scratch("same_b.onnx");
+  REQUIRE(marsc("zoo resnet20 --seed 4 -o " + quote(a)).exitCode == 0);
+  REQUIRE(marsc("zoo resnet20 --seed 4 -o " + quote(b)).exitCode == 0);
+  CHECK(mars::test::readWholeFile(a) == mars::test::readWholeFile(b));
+}
+
+TEST_CASE("cli: inspect shows quantization bits carried by value types") {
+  auto graph = mars::zoo::buildModel("lenet5");
+  REQUIRE(graph.ok());
+  mars::ir::Value &w = graph->value(*graph->findValue("fc1.weight"));
+  mars::ir::QuantParams q{4, {0.05f}, {0}, -1};
+  w.type.quant = q;
+  w.constant->type().quant = q;
+  std::string path = scratch("quant.onnx");
+  REQUIRE(mars::onnx::exportModelFile(*graph, path).ok());
+  CommandResult r = marsc("inspect --json " + quote(path));
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  auto j = nlohmann::json::parse(r.out);
+  for (const auto &layer : j["layers"])
+    CHECK(layer["weight_bits"] == (layer["name"] == "fc1"
+                                       ? nlohmann::json(4)
+                                       : nlohmann::json(nullptr)));
+  // 48000 weights at 4 bits instead of 32.
+  CHECK(j["totals"]["size_bytes"] == 4 * 61772 - 48000 * 4 + 48000 / 2);
+  r = marsc("inspect " + quote(path));
+  CHECK_THAT(r.out, Catch::Contains(" w4"));
 }
 
 TEST_CASE("cli: eval with .npy and .pb inputs matches the interpreter") {

@@ -73,9 +73,17 @@ std::string withCommas(int64_t v) {
   return v < 0 ? "-" + out : out;
 }
 
-std::string scaled(double v, double unit, const char *suffix) {
+/// 416520 -> "416.52 K", with `base` 1000 (K, M, G) or 1024 (KiB, MiB, GiB).
+std::string human(double v, double base) {
+  const char *units[] = {"", "K", "M", "G", "T"};
+  int u = 0;
+  while (v >= base && u < 4) {
+    v /= base;
+    ++u;
+  }
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f %s", v / unit, suffix);
+  std::snprintf(buf, sizeof buf, "%.2f %s%s", v, units[u],
+                base == 1024 && u ? "iB" : "");
   return buf;
 }
 
@@ -134,11 +142,11 @@ void printTable(const InspectOptions &options, const ir::Graph &graph,
     std::printf("%s\n", line.c_str());
   }
   std::printf("\nparams: %s (%s)\n", withCommas(cost.params).c_str(),
-              scaled(double(cost.params), 1e6, "M").c_str());
+              human(double(cost.params), 1000).c_str());
   std::printf("MACs:   %s (%s)\n", withCommas(cost.macs).c_str(),
-              scaled(double(cost.macs), 1e9, "G").c_str());
+              human(double(cost.macs), 1000).c_str());
   std::printf("size:   %s bytes (%s)\n", withCommas(cost.paramBytes).c_str(),
-              scaled(double(cost.paramBytes), 1024.0 * 1024.0, "MiB").c_str());
+              human(double(cost.paramBytes), 1024).c_str());
 }
 
 nlohmann::ordered_json valueJson(const ir::Graph &graph, ir::ValueId id) {

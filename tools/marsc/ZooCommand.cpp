@@ -53,10 +53,11 @@ Status runZoo(ZooOptions &options) {
     return graph.error();
   MARS_TRY(onnx::exportModelFile(*graph, options.output));
   ir::GraphCost cost = ir::graphCost(*graph);
-  std::printf("wrote %s: %s, input %s, %.3f M params, %.3f GMACs\n",
+  std::printf("wrote %s: %s, input %s, %lld params, %lld MACs\n",
               options.output.c_str(), options.name.c_str(),
               graph->value(graph->inputs[0]).type.toString().c_str(),
-              double(cost.params) / 1e6, double(cost.macs) / 1e9);
+              static_cast<long long>(cost.params),
+              static_cast<long long>(cost.macs));
   return Status::success();
 }
 
