@@ -88,7 +88,8 @@ TEST_CASE("cli: --help on everything, --version") {
   CommandResult r = marsc("--help");
   CHECK(r.exitCode == 0);
   CHECK_THAT(r.out, Catch::Contains("inspect") && Catch::Contains("eval") &&
-                        Catch::Contains("zoo") && Catch::Contains("Exit codes"));
+                        Catch::Contains("zoo") &&
+                        Catch::Contains("Exit codes"));
   for (const char *sub : {"inspect", "eval", "zoo"}) {
     INFO(sub);
     r = marsc(std::string(sub) + " --help");
@@ -106,6 +107,12 @@ TEST_CASE("cli: zoo --list names every model") {
   REQUIRE(r.exitCode == 0);
   for (const mars::zoo::ModelInfo &m : mars::zoo::listModels())
     CHECK_THAT(r.out, Catch::Contains(m.name));
+  r = marsc("zoo --list --json");
+  REQUIRE(r.exitCode == 0);
+  auto j = nlohmann::json::parse(r.out);
+  REQUIRE(j.size() == mars::zoo::listModels().size());
+  CHECK(j[0]["name"] == "lenet5");
+  CHECK(j[0]["input"] == std::vector<int64_t>{1, 28, 28});
 }
 
 TEST_CASE("cli: zoo -> inspect, as text and as JSON") {
@@ -136,8 +143,8 @@ TEST_CASE("cli: zoo -> inspect, as text and as JSON") {
 
   CommandResult ir = marsc("inspect --print-ir " + quote(model));
   REQUIRE(ir.exitCode == 0);
-  CHECK_THAT(ir.out, Catch::Contains("graph lenet5 {") &&
-                         Catch::Contains("params:"));
+  CHECK_THAT(ir.out,
+             Catch::Contains("graph lenet5 {") && Catch::Contains("params:"));
 }
 
 TEST_CASE("cli: zoo is byte-identical for the same seed") {
@@ -161,9 +168,9 @@ TEST_CASE("cli: inspect shows quantization bits carried by value types") {
   REQUIRE(r.exitCode == 0);
   auto j = nlohmann::json::parse(r.out);
   for (const auto &layer : j["layers"])
-    CHECK(layer["weight_bits"] == (layer["name"] == "fc1"
-                                       ? nlohmann::json(4)
-                                       : nlohmann::json(nullptr)));
+    CHECK(
+        layer["weight_bits"] ==
+        (layer["name"] == "fc1" ? nlohmann::json(4) : nlohmann::json(nullptr)));
   // 48000 weights at 4 bits instead of 32.
   CHECK(j["totals"]["size_bytes"] == 4 * 61772 - 48000 * 4 + 48000 / 2);
   r = marsc("inspect " + quote(path));
@@ -197,8 +204,8 @@ TEST_CASE("cli: eval with .npy and .pb inputs matches the interpreter") {
                         Catch::Contains("top-5:"));
   CHECK(readNpyFloats(npyOut) == reference);
 
-  r = marsc("eval " + quote(model) + " --input " + quote(pbIn) +
-            " --output " + quote(pbOut) + " --json");
+  r = marsc("eval " + quote(model) + " --input " + quote(pbIn) + " --output " +
+            quote(pbOut) + " --json");
   REQUIRE(r.exitCode == 0);
   auto pb = mars::onnx::readTensorProtoFile(pbOut);
   REQUIRE(pb.ok());
@@ -212,8 +219,8 @@ TEST_CASE("cli: eval with .npy and .pb inputs matches the interpreter") {
     CHECK(float(values[i]) == reference[i]);
   auto top = j["outputs"][0]["top"];
   REQUIRE(top.size() == 5);
-  size_t best = std::max_element(reference.begin(), reference.end()) -
-                reference.begin();
+  size_t best =
+      std::max_element(reference.begin(), reference.end()) - reference.begin();
   CHECK(top[0]["index"] == best);
   for (size_t i = 1; i < 5; ++i)
     CHECK(top[i - 1]["value"] >= top[i]["value"]);
@@ -251,8 +258,7 @@ TEST_CASE("cli: user errors exit 1 with one line of context") {
   checkUserError(marsc("zoo vgg16 --height 8 --width 8 -o " + quote(small)),
                  "too small");
   CHECK_FALSE(exists(small));
-  checkUserError(marsc("zoo lenet5 --classes 0 -o " + quote(small)),
-                 "classes");
+  checkUserError(marsc("zoo lenet5 --classes 0 -o " + quote(small)), "classes");
 }
 
 TEST_CASE("cli: wrong inputs name the input and both shapes") {

@@ -35,9 +35,7 @@ void writeFile(const std::string &path, const std::string &bytes) {
   out << bytes;
 }
 
-bool fileExists(const std::string &path) {
-  return std::ifstream(path).good();
-}
+bool fileExists(const std::string &path) { return std::ifstream(path).good(); }
 
 template <typename T>
 NpyArray makeArray(NpyDType dtype, std::vector<int64_t> shape,
@@ -82,8 +80,7 @@ std::string parseError(const std::string &bytes) {
 } // namespace
 
 TEST_CASE("npy: version 1.0 header is numpy's, 64-byte aligned") {
-  NpyArray a = makeArray<float>(NpyDType::Float32, {2, 3},
-                                {1, 2, 3, 4, 5, 6});
+  NpyArray a = makeArray<float>(NpyDType::Float32, {2, 3}, {1, 2, 3, 4, 5, 6});
   auto bytes = serializeNpy(a);
   REQUIRE(bytes.ok());
   std::string expected =
@@ -100,8 +97,7 @@ TEST_CASE("npy: round trip of every dtype and shape kind") {
       makeArray<int8_t>(NpyDType::Int8, {4}, {-128, -1, 0, 127}),
       makeArray<uint8_t>(NpyDType::UInt8, {2, 2}, {0, 1, 128, 255}),
       makeArray<int32_t>(NpyDType::Int32, {}, {-123456}),
-      makeArray<int64_t>(NpyDType::Int64, {3, 1},
-                         {INT64_MIN, 0, INT64_MAX}),
+      makeArray<int64_t>(NpyDType::Int64, {3, 1}, {INT64_MIN, 0, INT64_MAX}),
       makeArray<float>(NpyDType::Float32, {0, 5}, {}),
   };
   for (const NpyArray &a : arrays) {
@@ -115,7 +111,8 @@ TEST_CASE("npy: round trip of every dtype and shape kind") {
 }
 
 TEST_CASE("npy: format versions 2.0 and 3.0 are read") {
-  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }";
+  std::string dict =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }";
   for (int major : {2, 3}) {
     auto a = parseNpy(handMade(major, dict, floatBytes({1, 2, 3})), "x.npy");
     REQUIRE(a.ok());
@@ -152,16 +149,14 @@ TEST_CASE("npy: malformed files are clear errors") {
       parseError(handMade(
           1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", data)),
       Catch::Contains("fortran_order"));
-  CHECK_THAT(
-      parseError(handMade(
-          1, "{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }",
-          data)),
-      Catch::Contains("big-endian"));
-  CHECK_THAT(
-      parseError(handMade(
-          1, "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }",
-          std::string(8, '\0'))),
-      Catch::Contains("unsupported dtype '<f8'"));
+  CHECK_THAT(parseError(handMade(
+                 1, "{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }",
+                 data)),
+             Catch::Contains("big-endian"));
+  CHECK_THAT(parseError(handMade(
+                 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }",
+                 std::string(8, '\0'))),
+             Catch::Contains("unsupported dtype '<f8'"));
   CHECK_THAT(parseError(handMade(1, "{'descr': '<f4', 'shape': (2,), }", data)),
              Catch::Contains("malformed header"));
   CHECK_THAT(
@@ -174,12 +169,11 @@ TEST_CASE("npy: malformed files are clear errors") {
           1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}",
           data)),
       Catch::Contains("unexpected key 'x'"));
-  CHECK_THAT(
-      parseError(handMade(1,
-                          "{'descr': '<f4', 'fortran_order': False, "
-                          "'shape': (99999999999, 99999999999), }",
-                          data)),
-      Catch::Contains("too large"));
+  CHECK_THAT(parseError(handMade(1,
+                                 "{'descr': '<f4', 'fortran_order': False, "
+                                 "'shape': (99999999999, 99999999999), }",
+                                 data)),
+             Catch::Contains("too large"));
 }
 
 TEST_CASE("npy: missing file and failed write leave nothing behind") {
@@ -241,8 +235,9 @@ TEST_CASE("npy: cross-checked against numpy") {
             "np.ones(4, np.float32), version=(2, 0))\n"
             "np.lib.format.write_array(open(d + '/n_v3.npy', 'wb'), "
             "np.ones(4, np.float32), version=(3, 0))\n");
-  REQUIRE(std::system(("/usr/bin/python3 '" + script + "' '" + dir + "'")
-                          .c_str()) == 0);
+  REQUIRE(std::system(
+              ("/usr/bin/python3 '" + script + "' '" + dir + "'").c_str()) ==
+          0);
   // numpy writes, marsc reads.
   auto f4 = readNpyFile(dir + "/n_f4.npy");
   REQUIRE(f4.ok());

@@ -1,7 +1,7 @@
+#include "mars/zoo/Zoo.h"
 #include "mars/ir/Cost.h"
 #include "mars/ir/Printer.h"
 #include "mars/ir/Verifier.h"
-#include "mars/zoo/Zoo.h"
 
 #include <catch2/catch.hpp>
 
@@ -115,7 +115,8 @@ TEST_CASE("zoo: initialisation follows PyTorch's bounds and BN stats") {
   CHECK(lo >= -bound);
   CHECK(hi <= bound);
   CHECK(hi - lo > bound); // spread over the range, not constant
-  for (float v : g.value(*g.findValue("bn1.running_var")).constant->toFloats()) {
+  for (float v :
+       g.value(*g.findValue("bn1.running_var")).constant->toFloats()) {
     CHECK(v >= 0.5f);
     CHECK(v <= 1.5f);
   }
@@ -140,7 +141,8 @@ TEST_CASE("zoo: the same seed gives identical models, another seed not") {
   // Exact values pin the RNG and its float mapping: they must be the same
   // with every compiler and standard library. conv1's bound is 1/sqrt(25).
   Graph g = build("lenet5");
-  std::vector<float> w = g.value(*g.findValue("conv1.weight")).constant->toFloats();
+  std::vector<float> w =
+      g.value(*g.findValue("conv1.weight")).constant->toFloats();
   CHECK(w[0] == -0x1.16b28p-3f);
   CHECK(w[1] == 0x1.932a54p-3f);
   CHECK(w[2] == -0x1.792f6p-3f);

@@ -47,8 +47,8 @@ std::vector<Layer> collectLayers(const ir::Graph &graph,
       if (!v.isConstant())
         layer.inputs.push_back(v.type.shape);
       else if (v.type.quant && ir::isParameter(v))
-        layer.weightBits = std::max(layer.weightBits.value_or(0),
-                                    v.type.quant->bits);
+        layer.weightBits =
+            std::max(layer.weightBits.value_or(0), v.type.quant->bits);
     }
     if (!node.outputs.empty()) {
       const ir::TensorType &out = graph.value(node.outputs[0]).type;
@@ -134,8 +134,7 @@ void printTable(const InspectOptions &options, const ir::Graph &graph,
     std::string line;
     for (size_t c = 0; c < row.size(); ++c) {
       std::string pad(width[c] - row[c].size(), ' ');
-      line += (c ? "  " : "") +
-              (rightAligned(c) ? pad + row[c] : row[c] + pad);
+      line += (c ? "  " : "") + (rightAligned(c) ? pad + row[c] : row[c] + pad);
     }
     while (!line.empty() && line.back() == ' ')
       line.pop_back();
@@ -228,9 +227,8 @@ Command addInspectCommand(CLI::App &parent) {
   app->add_option("--batch", options->batch,
                   "Size given to symbolic batch dimensions (default 1)")
       ->check(CLI::PositiveNumber);
-  CLI::Option *json =
-      app->add_flag("--json", options->json,
-                    "Print the same information as JSON on stdout");
+  CLI::Option *json = app->add_flag(
+      "--json", options->json, "Print the same information as JSON on stdout");
   app->add_flag("--print-ir", options->printIr,
                 "Print the imported IR (ir::printGraph) before the table")
       ->excludes(json);

@@ -89,8 +89,7 @@ private:
   }
   Status expect(char c) {
     if (!peekIs(c))
-      return makeError("malformed header: expected '", c, "' at offset ",
-                       pos_);
+      return makeError("malformed header: expected '", c, "' at offset ", pos_);
     ++pos_;
     return Status::success();
   }
@@ -217,8 +216,7 @@ Expected<NpyArray> parseNpyImpl(const std::string &bytes) {
     return makeError("truncated data: the shape needs ", dataBytes,
                      " bytes but the file has ", available);
   if (available > dataBytes)
-    return makeError(available - dataBytes,
-                     " unexpected bytes after the data");
+    return makeError(available - dataBytes, " unexpected bytes after the data");
   NpyArray array;
   array.dtype = *dtype;
   array.shape = header->shape;

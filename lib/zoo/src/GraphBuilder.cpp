@@ -39,8 +39,8 @@ int64_t GraphBuilder::scaled(int64_t channels) const {
 }
 
 ValueId GraphBuilder::addOutput(const std::string &name, Shape shape) {
-  return graph_.addValue(name, ir::TensorType{ir::DType::Float32,
-                                              std::move(shape), std::nullopt});
+  return graph_.addValue(
+      name, ir::TensorType{ir::DType::Float32, std::move(shape), std::nullopt});
 }
 
 ValueId GraphBuilder::uniformInit(const std::string &name, Shape shape,
@@ -53,15 +53,15 @@ ValueId GraphBuilder::uniformInit(const std::string &name, Shape shape,
 }
 
 int64_t GraphBuilder::windowOutput(const std::string &node, const char *op,
-                                   int64_t size, int64_t kernel,
-                                   int64_t stride, int64_t pad) {
+                                   int64_t size, int64_t kernel, int64_t stride,
+                                   int64_t pad) {
   if (size + 2 * pad >= kernel)
     return (size + 2 * pad - kernel) / stride + 1;
   const Shape &in = shapeOf(graph_.inputs.at(0));
-  status_ = makeError(modelName_, ": input ", in[1], "x", in[2], "x", in[3],
-                      " is too small: node '", node, "' (", op, ") gets a ",
-                      size, "-pixel wide feature map for a ", kernel,
-                      "-pixel kernel");
+  status_ =
+      makeError(modelName_, ": input ", in[1], "x", in[2], "x", in[3],
+                " is too small: node '", node, "' (", op, ") gets a ", size,
+                "-pixel wide feature map for a ", kernel, "-pixel kernel");
   return 1;
 }
 
@@ -86,9 +86,8 @@ ValueId GraphBuilder::conv(ValueId x, const std::string &name,
   // bound = gain * sqrt(3 / fanIn) = 1 / sqrt(fanIn).
   int64_t fanIn = in[1] * kernel * kernel;
   double bound = 1.0 / std::sqrt(double(fanIn));
-  ValueId weight = uniformInit(name + ".weight",
-                               {outChannels, in[1], kernel, kernel}, -bound,
-                               bound);
+  ValueId weight = uniformInit(
+      name + ".weight", {outChannels, in[1], kernel, kernel}, -bound, bound);
   AttributeMap attrs;
   attrs.set("dilations", pair(1));
   attrs.set("group", int64_t{1});
@@ -185,8 +184,8 @@ ValueId GraphBuilder::linear(ValueId x, const std::string &name,
   ValueId bias = uniformInit(name + ".bias", {outFeatures}, -bound, bound);
   AttributeMap attrs;
   attrs.set("transB", int64_t{1});
-  ValueId y = addOutput(valueName.empty() ? name : valueName,
-                        {in[0], outFeatures});
+  ValueId y =
+      addOutput(valueName.empty() ? name : valueName, {in[0], outFeatures});
   graph_.addNode(OpKind::Gemm, name, {x, weight, bias}, {y}, std::move(attrs));
   return y;
 }
