@@ -75,6 +75,14 @@ Status copyTyped(const Field &field, const char *fieldName, ir::Tensor &t) {
     t.setFromDouble(i, static_cast<double>(field.Get(static_cast<int>(i))));
   return Status::success();
 }
+/// A BOOL tensor read as u8 holds exactly 0 or 1, whatever nonzero byte
+/// the file used for true.
+ir::Tensor normalizeBool(const TensorProto &proto, ir::Tensor t) {
+  if (proto.data_type() == TensorProto::BOOL)
+    for (int64_t i = 0; i < t.numElements(); ++i)
+      t.setFromDouble(i, t.getAsInt64(i) != 0 ? 1.0 : 0.0);
+  return t;
+}
 } // namespace
 
 Expected<ir::Tensor> tensorFromProto(const TensorProto &proto,
@@ -101,7 +109,7 @@ Expected<ir::Tensor> tensorFromProto(const TensorProto &proto,
     // ONNX raw_data is little-endian, as is every host marsc targets.
     if (!raw.empty())
       std::memcpy(t.bytes().data(), raw.data(), raw.size());
-    return t;
+    return normalizeBool(proto, std::move(t));
   }
   Status copied;
   switch (*dtype) {
@@ -119,7 +127,7 @@ Expected<ir::Tensor> tensorFromProto(const TensorProto &proto,
   }
   if (!copied)
     return copied.error();
-  return t;
+  return normalizeBool(proto, std::move(t));
 }
 
 } // namespace mars::onnx::detail

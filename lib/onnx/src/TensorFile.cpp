@@ -18,7 +18,8 @@ Expected<ir::Tensor> readTensorProtoFile(const std::string &path,
     ::onnx::TensorProto proto;
     if (!proto.ParseFromString(*bytes))
       return makeError(path, ": not a valid TensorProto file");
-    Expected<ir::Tensor> tensor = tensorFromProto(proto);
+    // BOOL reads as u8 0/1: Dropout masks and training_mode inputs.
+    Expected<ir::Tensor> tensor = tensorFromProto(proto, /*boolAsUInt8=*/true);
     if (!tensor)
       return tensor.error().withContext(path + ": tensor '" + proto.name() +
                                         "'");

@@ -11,7 +11,9 @@
 namespace mars::onnx {
 
 /// Reads a TensorProto file (raw_data or typed fields). Optionally returns its
-/// name. Unsupported dtypes and inconsistent sizes are errors.
+/// name. BOOL tensors are read as u8 holding 0 or 1 (the IR has no bool; the
+/// interpreter's Dropout mask is u8). Other unsupported dtypes and
+/// inconsistent sizes are errors.
 Expected<ir::Tensor> readTensorProtoFile(const std::string &path,
                                          std::string *name = nullptr);
 
