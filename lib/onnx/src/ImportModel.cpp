@@ -6,6 +6,8 @@
 #include "mars/ir/Verifier.h"
 #include "mars/onnx/Import.h"
 
+#include <onnx/defs/schema.h>
+
 #include <exception>
 
 namespace mars::onnx {
@@ -31,9 +33,9 @@ std::string Importer::freshName(const std::string &base) const {
 }
 
 OpContext::OpContext(Importer &importer, const NodeProto &proto,
-                     std::string name, AttributeValues attrs)
+                     std::string name, int version, AttributeValues attrs)
     : importer_(importer), proto_(proto), name_(std::move(name)),
-      attrs_(std::move(attrs)) {}
+      version_(version), attrs_(std::move(attrs)) {}
 
 ir::ValueId OpContext::input(size_t i) const {
   if (i >= static_cast<size_t>(proto_.input_size()) || proto_.input(i).empty())
@@ -127,6 +129,12 @@ std::string nodeContext(const NodeProto &node, int index) {
   return "node '" + nodeName(node, index) + "' (" + node.op_type() + ")";
 }
 
+/// The ai.onnx opsets a model may import. Below 6 only the ops whose
+/// version in force has no consumed_inputs import (opVersion);
+/// lib/onnx/README.md lists which op versions are handled.
+constexpr int kMinOpset = 1;
+constexpr int kMaxOpset = 17;
+
 Expected<int> defaultOpset(const ModelProto &model) {
   std::optional<int64_t> version;
   for (const auto &entry : model.opset_import())
@@ -134,10 +142,41 @@ Expected<int> defaultOpset(const ModelProto &model) {
       version = entry.version();
   if (!version)
     return makeError("the model imports no ai.onnx opset");
-  if (*version < 9 || *version > 17)
+  if (*version < kMinOpset || *version > kMaxOpset)
     return makeError("ai.onnx opset ", *version,
-                     " is not supported (supported: 9 to 17)");
+                     " is not supported (supported: ", kMinOpset, " to ",
+                     kMaxOpset, ")");
   return static_cast<int>(*version);
+}
+
+/// The version of `node`'s op in force at `opset` (the since-version of its
+/// ONNX schema). Versions that only have the pre-opset-6 in-place form
+/// (`consumed_inputs`: Add-1, BatchNormalization-1, Relu-1, Reshape-1, ...)
+/// are rejected; the converters handle every later version (and reject
+/// Pad-1).
+Expected<int> opVersion(const NodeProto &node, int index, int opset) {
+  using ::onnx::OpSchemaRegistry;
+  const ::onnx::OpSchema *schema =
+      OpSchemaRegistry::Schema(node.op_type(), opset, /*domain=*/"");
+  if (!schema)
+    return makeError(nodeContext(node, index), ": ", node.op_type(),
+                     " does not exist at ai.onnx opset ", opset);
+  const int version = schema->SinceVersion();
+  if (!schema->attributes().count("consumed_inputs"))
+    return version;
+  // The first later version, to say which opset to re-export at.
+  int supportedFrom = 0;
+  for (int v = opset + 1; v <= kMaxOpset && !supportedFrom; ++v) {
+    const ::onnx::OpSchema *next =
+        OpSchemaRegistry::Schema(node.op_type(), v, /*domain=*/"");
+    if (next && next->SinceVersion() != version)
+      supportedFrom = next->SinceVersion();
+  }
+  return makeError(nodeContext(node, index), ": ", node.op_type(), "-", version,
+                   " (the version at ai.onnx opset ", opset,
+                   ") is not supported: its consumed_inputs (in-place) form "
+                   "has no IR equivalent; ",
+                   node.op_type(), " is supported from opset ", supportedFrom);
 }
 
 Status checkOpsSupported(const GraphProto &graph) {
@@ -287,13 +326,16 @@ Expected<std::vector<int>> nodeOrder(const Importer &imp,
 }
 
 Status convertOne(Importer &imp, const NodeProto &node, int index) {
+  Expected<int> version = opVersion(node, index, imp.opset);
+  if (!version)
+    return version.error();
   bool boolAttrs = false;
   for (const std::string &out : node.output())
     boolAttrs = boolAttrs || imp.boolNames.count(out);
   Expected<AttributeValues> attrs = parseAttributes(node, boolAttrs);
   if (!attrs)
     return attrs.error().withContext(nodeContext(node, index));
-  OpContext ctx(imp, node, nodeName(node, index), attrs.take());
+  OpContext ctx(imp, node, nodeName(node, index), *version, attrs.take());
   MARS_TRY(node.op_type() == "Constant" ? convertConstant(ctx)
                                         : convertNode(ctx));
   return ctx.checkAttributes();

@@ -118,9 +118,21 @@ Status convertBatchNorm(OpContext &c) {
     return c.fail("BatchNormalization with ", numOut,
                   " outputs (saved mean and variance) is not supported; "
                   "expected 1 or 3");
-  // Before opset 14 the extra outputs are what signal training mode.
-  int64_t training =
-      c.opset() >= 14 ? c.getInt("training_mode", 0) : int64_t{numOut > 1};
+  int64_t training = 0;
+  if (c.version() >= 14) {
+    training = c.getInt("training_mode", 0);
+  } else if (c.version() >= 7) {
+    // BatchNormalization-7/9: the extra outputs are what signal training.
+    training = numOut > 1;
+  } else {
+    // BatchNormalization-6: is_test selects the mode, and its default (0)
+    // is training; the running statistics outputs exist only in training.
+    training = c.getInt("is_test", 0) == 0;
+    if (!training && numOut > 1)
+      return c.fail("is_test=1 with ", numOut,
+                    " outputs: the running statistics outputs exist only in "
+                    "training mode");
+  }
   AttributeMap attrs;
   attrs.set("epsilon", c.getFloat("epsilon", 1e-5f));
   attrs.set("momentum", c.getFloat("momentum", 0.9f));
@@ -134,7 +146,7 @@ Status convertBatchNorm(OpContext &c) {
 
 /// Clip-6 carries min/max as attributes; they become scalar constants.
 Status convertClip(OpContext &c) {
-  if (c.opset() >= 11)
+  if (c.version() >= 11)
     return convertPlain(c, OpKind::Clip);
   if (c.inputs().size() > 1)
     return c.fail("Clip before opset 11 takes min and max as attributes");
@@ -154,13 +166,28 @@ Status convertClip(OpContext &c) {
 }
 
 /// Inference only: ratio is irrelevant and training_mode must not be true,
-/// so the IR node keeps just the data input.
+/// so the IR node keeps just the data input. Dropout-6 says training with
+/// is_test=0 (its default); Dropout-12 with a true training_mode input,
+/// which must therefore be a constant.
 Status convertDropout(OpContext &c) {
-  if (c.opset() < 12)
+  if (c.version() < 12)
     c.getFloat("ratio", 0.5f);
+  if (c.version() < 7 && c.getInt("is_test", 0) == 0)
+    return c.fail("Dropout in training mode is not supported (Dropout-6 "
+                  "with is_test=0)");
+  if (c.version() < 10 && c.numOutputs() > 1)
+    return c.fail("the mask output of Dropout-", c.version(),
+                  " has the data's float type; only the bool mask of "
+                  "Dropout-10 and later is supported");
   if (c.input(2) != ir::kNoValue) {
     const ir::Tensor *training = c.constant(2);
-    if (training && training->numElements() > 0 && training->getAsInt64(0) != 0)
+    if (!training)
+      return c.fail("training_mode must be a constant (an initializer, a "
+                    "Constant node or a bound input)");
+    if (training->numElements() != 1)
+      return c.fail("training_mode must be a scalar, got ",
+                    ir::shapeToString(training->shape()));
+    if (training->getAsInt64(0) != 0)
       return c.fail("Dropout in training mode is not supported");
   }
   AttributeMap attrs;
@@ -189,7 +216,10 @@ Status convertPad(OpContext &c) {
     return c.fail("only mode 'constant' is supported, got '", mode, "'");
   AttributeMap attrs;
   attrs.set("mode", mode);
-  if (c.opset() >= 11) {
+  if (c.version() < 2)
+    return c.fail("Pad-1 (attribute 'paddings') is not supported; Pad is "
+                  "supported from opset 2");
+  if (c.version() >= 11) {
     if (!c.constant(1))
       return c.fail("pads must be a constant");
     return convertPlain(c, OpKind::Pad, std::move(attrs));
@@ -224,7 +254,7 @@ AttributeMap axisAttr(int64_t axis) {
 /// when `axis` is the last axis; otherwise it is expanded into
 /// Flatten(axis) -> Softmax(axis=1) -> Reshape(original shape).
 Status convertSoftmax(OpContext &c) {
-  if (c.opset() >= 13)
+  if (c.version() >= 13)
     return convertPlain(c, OpKind::Softmax, axisAttr(c.getInt("axis", -1)));
   int64_t axis = c.getInt("axis", 1);
   const ir::Shape shape = c.type(0).shape;
@@ -251,13 +281,91 @@ Status convertSoftmax(OpContext &c) {
                 std::move(reshapeAttrs));
 }
 
+/// Gemm before version 11 requires C. Gemm-1/6 broadcast C only with
+/// broadcast=1, and then as Gemm-7 does (unidirectionally to (M, N), the IR
+/// form); with broadcast=0 C must be exactly (M, N).
 Status convertGemm(OpContext &c) {
   AttributeMap attrs;
   attrs.set("alpha", c.getFloat("alpha", 1.0f));
   attrs.set("beta", c.getFloat("beta", 1.0f));
-  attrs.set("transA", c.getInt("transA", 0));
-  attrs.set("transB", c.getInt("transB", 0));
+  const int64_t transA = c.getInt("transA", 0);
+  const int64_t transB = c.getInt("transB", 0);
+  attrs.set("transA", transA);
+  attrs.set("transB", transB);
+  if (c.version() < 11 && c.input(2) == ir::kNoValue)
+    return c.fail("C is required before Gemm-11 (opset 11)");
+  if (c.version() < 7 && c.getInt("broadcast", 0) == 0) {
+    const ir::Shape &a = c.type(0).shape, &b = c.type(1).shape;
+    if (a.size() != 2 || b.size() != 2)
+      return c.fail("A and B must be 2-D, got ", ir::shapeToString(a), " and ",
+                    ir::shapeToString(b));
+    const ir::Shape mn = {transA ? a[1] : a[0], transB ? b[0] : b[1]};
+    if (c.type(2).shape != mn)
+      return c.fail("C has shape ", ir::shapeToString(c.type(2).shape),
+                    " but broadcast=0 requires exactly ",
+                    ir::shapeToString(mn));
+  }
   return convertPlain(c, OpKind::Gemm, std::move(attrs));
+}
+
+/// Add, Sub and Mul before version 7 (Add-6 ...) broadcast only with
+/// broadcast=1: B's dims then match a contiguous run of A's dims starting
+/// at `axis` (default: A's trailing dims), a size-1 dim of B broadcasting;
+/// without it the shapes must be equal. Numpy broadcasting (the IR form)
+/// right-aligns B, which is the same when the run ends at A's last dim;
+/// otherwise B gets trailing ones: B of [3] at axis 1 of A [2,3,4,5] becomes
+/// [3,1,1]. A constant B becomes a reshaped copy `<node>.b`; any other B goes
+/// through `Reshape(B, <node>.shape) -> <node>.b` named `<node>.reshape`.
+Status convertBinary(OpContext &c, OpKind kind) {
+  if (c.version() >= 7)
+    return convertPlain(c, kind);
+  const ir::Shape a = c.type(0).shape, b = c.type(1).shape;
+  const std::string aText = ir::shapeToString(a), bText = ir::shapeToString(b);
+  if (c.getInt("broadcast", 0) == 0) {
+    c.ignoreAttr("axis"); // only meaningful with broadcast=1
+    if (a != b)
+      return c.fail("inputs ", aText, " and ", bText,
+                    " differ and broadcast=0 (", c.opType(), "-", c.version(),
+                    " broadcasts only with broadcast=1)");
+    return convertPlain(c, kind);
+  }
+  const int64_t rankA = static_cast<int64_t>(a.size());
+  const int64_t rankB = static_cast<int64_t>(b.size());
+  if (rankB > rankA)
+    return c.fail("with broadcast=1, B ", bText, " has more dims than A ",
+                  aText);
+  const int64_t axis = c.getInt("axis", rankA - rankB);
+  if (axis < 0 || axis > rankA - rankB)
+    return c.fail("axis ", axis, " does not place B ", bText, " inside A ",
+                  aText, " (need 0 <= axis <= ", rankA - rankB, ")");
+  for (int64_t i = 0; i < rankB; ++i)
+    if (b[i] != 1 && b[i] != a[axis + i])
+      return c.fail("B ", bText, " at axis ", axis, " does not match A ",
+                    aText);
+  if (axis + rankB == rankA)
+    return convertPlain(c, kind);
+  ir::Shape shape = b;
+  shape.resize(static_cast<size_t>(rankA - axis), 1);
+  const std::string base = c.name();
+  ir::ValueId rhs;
+  if (const ir::Tensor *constant = c.constant(1)) {
+    ir::Tensor reshaped = *constant;
+    reshaped.type().shape = shape;
+    rhs = c.addConstant(base + ".b", std::move(reshaped));
+  } else {
+    rhs = c.newValue(base + ".b");
+    ir::ValueId target = c.addConstant(
+        base + ".shape",
+        ir::Tensor::fromInt64s({static_cast<int64_t>(shape.size())}, shape));
+    AttributeMap reshapeAttrs;
+    reshapeAttrs.set("allowzero", int64_t{0});
+    MARS_TRY(c.emit(OpKind::Reshape, base + ".reshape", {c.input(1), target},
+                    {rhs}, std::move(reshapeAttrs)));
+  }
+  Expected<std::vector<ir::ValueId>> outs = c.outputs(1);
+  if (!outs)
+    return outs.error();
+  return c.emit(kind, base, {c.input(0), rhs}, *outs);
 }
 
 } // namespace
@@ -313,7 +421,7 @@ Status convertNode(OpContext &c) {
     return c.fail("has ", numIn, " inputs, at most ", info.maxInputs,
                   " supported");
   // Pad-2 takes pads as an attribute.
-  int minInputs = kind == OpKind::Pad && c.opset() < 11 ? 1 : info.minInputs;
+  int minInputs = kind == OpKind::Pad && c.version() < 11 ? 1 : info.minInputs;
   for (int i = 0; i < minInputs; ++i)
     if (c.input(i) == ir::kNoValue)
       return c.fail("required input ", i, " is missing");
@@ -346,18 +454,22 @@ Status convertNode(OpContext &c) {
   case OpKind::Flatten:
     return convertPlain(c, kind, axisAttr(c.getInt("axis", 1)));
   case OpKind::Concat:
+    // Concat-1 defaults axis to 1; it is required from Concat-4.
+    if (c.version() < 4)
+      return convertPlain(c, kind, axisAttr(c.getInt("axis", 1)));
     if (!c.hasAttr("axis"))
       return c.fail("axis is required");
     return convertPlain(c, kind, axisAttr(c.getInt("axis", 0)));
   case OpKind::QuantizeLinear:
   case OpKind::DequantizeLinear:
     return convertPlain(c, kind, axisAttr(c.getInt("axis", 1)));
-  case OpKind::Relu:
-  case OpKind::GlobalAveragePool:
-  case OpKind::MatMul:
   case OpKind::Add:
   case OpKind::Sub:
   case OpKind::Mul:
+    return convertBinary(c, kind);
+  case OpKind::Relu:
+  case OpKind::GlobalAveragePool:
+  case OpKind::MatMul:
   case OpKind::Identity:
     return convertPlain(c, kind);
   }

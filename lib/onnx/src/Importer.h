@@ -44,12 +44,17 @@ struct Importer {
 /// inference so that later nodes can canonicalise against known shapes.
 class OpContext {
 public:
+  /// `version` is the op version in force at the model's opset (the
+  /// since-version of the ONNX schema; e.g. 6 for Add at opset 6).
   OpContext(Importer &importer, const ::onnx::NodeProto &proto,
-            std::string name, AttributeValues attrs);
+            std::string name, int version, AttributeValues attrs);
 
   const std::string &name() const { return name_; }
   const std::string &opType() const { return proto_.op_type(); }
   int opset() const { return importer_.opset; }
+  /// The version of this op in force at the model's opset: converters
+  /// branch on it, not on the opset, to pick the semantics to convert.
+  int version() const { return version_; }
   Importer &importer() { return importer_; }
 
   /// Input `i`, or kNoValue when its name is empty or it is beyond the list.
@@ -101,6 +106,7 @@ private:
   Importer &importer_;
   const ::onnx::NodeProto &proto_;
   std::string name_;
+  int version_;
   AttributeValues attrs_;
   std::set<std::string> used_;
   std::optional<Error> attrError_;
