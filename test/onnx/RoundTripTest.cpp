@@ -121,6 +121,38 @@ TEST_CASE("round trip: legacy canonical forms re-import unchanged") {
   checkRoundTrip(*g);
 }
 
+TEST_CASE("round trip: opset-6 models export as valid opset-17 models") {
+  // The legacy conversions (BatchNormalization-6 is_test, Gemm-6 broadcast,
+  // Pad-2, Softmax-1) give IR that the exporter writes in opset-17 form.
+  const std::string root =
+      "/usr/lib/python3/dist-packages/onnx/backend/test/data/";
+  for (const char *test :
+       {"pytorch-converted/test_BatchNorm2d_eval",
+        "pytorch-converted/test_Linear", "pytorch-converted/test_ConstantPad2d",
+        "pytorch-converted/test_Softmax",
+        "pytorch-operator/test_operator_addmm"}) {
+    INFO(test);
+    Expected<ir::Graph> g =
+        mo::importModelFile(root + test + "/model.onnx", mo::ImportOptions{});
+    INFO((g ? std::string() : g.error().message()));
+    REQUIRE(g.ok());
+    checkRoundTrip(*g);
+  }
+
+  // Add-6 broadcast at an inner axis: B is reshaped by a Reshape node.
+  mars::test::ModelBuilder b(6, "bcast");
+  b.input("a", {2, 3, 4});
+  b.input("b", {3});
+  auto &add = b.node("Add", {"a", "b"}, {"y"}, "add");
+  mars::test::setInt(add, "broadcast", 1);
+  mars::test::setInt(add, "axis", 1);
+  b.output("y");
+  Expected<ir::Graph> g = mo::importModel(b.bytes(), "bcast.onnx");
+  REQUIRE(g.ok());
+  CHECK(g->numNodes() == 2);
+  checkRoundTrip(*g);
+}
+
 TEST_CASE("round trip: quantization parameters travel in metadata_props") {
   mars::test::ModelBuilder b(17, "quant");
   b.input("x", {1, 2, 3, 3});
@@ -194,6 +226,42 @@ TEST_CASE("tensor files: conformance data reads, and writes round-trip") {
   REQUIRE(back.ok());
   CHECK(*back == *t);
   CHECK(readName == "x");
+
+  // BOOL reads as u8 0/1, from raw_data (any nonzero byte is true) or
+  // int32_data.
+  ::onnx::TensorProto boolProto;
+  boolProto.set_name("mask");
+  boolProto.set_data_type(::onnx::TensorProto::BOOL);
+  boolProto.add_dims(4);
+  boolProto.set_raw_data(std::string("\x00\x01\x02\x00", 4));
+  std::ofstream(dir + "/bool_raw.pb", std::ios::binary)
+      << boolProto.SerializeAsString();
+  boolProto.clear_raw_data();
+  for (int v : {1, 0, 0, 1})
+    boolProto.add_int32_data(v);
+  std::ofstream(dir + "/bool_typed.pb", std::ios::binary)
+      << boolProto.SerializeAsString();
+  for (const auto &[file, expected] :
+       {std::pair<const char *, std::vector<int64_t>>{"bool_raw.pb",
+                                                      {0, 1, 1, 0}},
+        {"bool_typed.pb", {1, 0, 0, 1}}}) {
+    INFO(file);
+    Expected<ir::Tensor> mask =
+        mo::readTensorProtoFile(dir + "/" + file, &readName);
+    INFO((mask ? std::string() : mask.error().message()));
+    REQUIRE(mask.ok());
+    CHECK(readName == "mask");
+    CHECK(mask->dtype() == ir::DType::UInt8);
+    CHECK(mask->shape() == ir::Shape{4});
+    CHECK(mask->toInt64s() == expected);
+  }
+  // The conformance tests' Dropout mask (all true).
+  Expected<ir::Tensor> conformanceMask = mo::readTensorProtoFile(
+      kNodeTests + "test_dropout_default_mask/test_data_set_0/output_1.pb");
+  REQUIRE(conformanceMask.ok());
+  CHECK(conformanceMask->dtype() == ir::DType::UInt8);
+  CHECK(conformanceMask->toInt64s() ==
+        std::vector<int64_t>(size_t(conformanceMask->numElements()), 1));
 
   std::ofstream(dir + "/junk.pb") << "definitely not a tensor \x01\x02";
   Expected<ir::Tensor> junk = mo::readTensorProtoFile(dir + "/junk.pb");
