@@ -9,6 +9,7 @@ packages=(
   libeigen3-dev libcli11-dev nlohmann-json3-dev catch2
   dataset-fashion-mnist libonnx-testdata
   python3-torch python3-onnx python3-numpy
+  libtorch-dev libgloo-dev
 )
 
 missing=()
