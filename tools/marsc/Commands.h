@@ -24,5 +24,9 @@ Command addInspectCommand(CLI::App &parent);
 Command addEvalCommand(CLI::App &parent);
 /// `marsc zoo NAME -o model.onnx`: writes a seeded standard model.
 Command addZooCommand(CLI::App &parent);
+/// `marsc train`: float training, QAT with BN folding, CIM-group sparsity.
+Command addTrainCommand(CLI::App &parent);
+/// `marsc arch [--arch a.json]`: the effective accelerator description.
+Command addArchCommand(CLI::App &parent);
 
 } // namespace mars::cli

@@ -33,6 +33,8 @@ int main(int argc, char **argv) {
       mars::cli::addInspectCommand(app),
       mars::cli::addEvalCommand(app),
       mars::cli::addZooCommand(app),
+      mars::cli::addTrainCommand(app),
+      mars::cli::addArchCommand(app),
   };
   try {
     app.parse(argc, argv);

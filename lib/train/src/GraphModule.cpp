@@ -1,0 +1,484 @@
+#include "GraphModule.h"
+
+#include "FakeQuant.h"
+
+#include <cstring>
+
+namespace mars::train {
+
+using ir::NodeId;
+using ir::OpKind;
+using ir::ValueId;
+
+torch::Tensor toTorch(const ir::Tensor &t) {
+  std::vector<float> values = t.toFloats();
+  std::vector<int64_t> shape(t.shape().begin(), t.shape().end());
+  return torch::from_blob(values.data(), shape, torch::kFloat32).clone();
+}
+
+namespace {
+
+std::string nodeContext(const ir::Node &n) {
+  return "node '" + n.name + "' (" + ir::opName(n.op) + ")";
+}
+
+bool isPassThrough(OpKind op) {
+  return op == OpKind::MaxPool || op == OpKind::Flatten ||
+         op == OpKind::Reshape || op == OpKind::Identity ||
+         op == OpKind::Dropout;
+}
+
+/// The single node reading `v`, or -1 (none, several, or a graph output).
+NodeId singleUser(const ir::Graph &g, ValueId v) {
+  for (ValueId out : g.outputs)
+    if (out == v)
+      return -1;
+  auto users = g.users(v);
+  return users.size() == 1 ? users[0] : -1;
+}
+
+} // namespace
+
+Expected<std::shared_ptr<GraphModule>>
+GraphModule::create(const ir::Graph &graph, const arch::ArchSpec &arch,
+                    int wbits, int abits, int firstLastBits, bool powerOfTwo,
+                    bool signedInput) {
+  std::shared_ptr<GraphModule> m(new GraphModule());
+  m->powerOfTwo_ = powerOfTwo;
+  Status s = m->build(graph, arch, wbits, abits, firstLastBits, signedInput);
+  if (!s)
+    return s.error();
+  return m;
+}
+
+Status GraphModule::build(const ir::Graph &graph, const arch::ArchSpec &arch,
+                          int wbits, int abits, int firstLastBits,
+                          bool signedInput) {
+  graph_ = graph;
+  const ir::Graph &g = graph_;
+  if (g.inputs.size() != 1 || g.outputs.size() != 1)
+    return makeError("the trainer needs a model with one input and one "
+                     "output, got ",
+                     g.inputs.size(), " and ", g.outputs.size());
+  skipNode_.assign(g.numNodes(), false);
+
+  // A final Softmax is dropped: the loss works on logits.
+  logitsValue_ = g.outputs[0];
+  NodeId producer = g.value(logitsValue_).producer;
+  if (producer >= 0 && g.node(producer).op == OpKind::Softmax) {
+    skipNode_[producer] = true;
+    logitsValue_ = g.node(producer).inputs[0];
+  }
+
+  // Weighted layers, with BN fused where a Conv/Gemm feeds exactly one BN.
+  for (NodeId id = 0; id < NodeId(g.numNodes()); ++id) {
+    const ir::Node &n = g.node(id);
+    if (skipNode_[id])
+      continue;
+    switch (n.op) {
+    case OpKind::Conv:
+    case OpKind::Gemm:
+    case OpKind::MatMul:
+      break;
+    case OpKind::BatchNormalization:
+      if (!skipNode_[id])
+        return makeError(nodeContext(n),
+                         ": a BatchNormalization must follow a Conv or Gemm "
+                         "(as its only user) for the trainer to fold it");
+      continue;
+    case OpKind::Relu:
+    case OpKind::Clip:
+    case OpKind::MaxPool:
+    case OpKind::AveragePool:
+    case OpKind::GlobalAveragePool:
+    case OpKind::Add:
+    case OpKind::Flatten:
+    case OpKind::Reshape:
+    case OpKind::Identity:
+    case OpKind::Dropout:
+      continue;
+    default:
+      return makeError(nodeContext(n),
+                       ": the trainer cannot handle this op (supported: Conv, "
+                       "Gemm, MatMul, BatchNormalization, Relu, Clip, MaxPool, "
+                       "AveragePool, GlobalAveragePool, Add, Flatten, Reshape, "
+                       "Identity, Dropout, and a final Softmax)");
+    }
+    WeightedLayer l;
+    l.node = id;
+    l.name = n.name;
+    l.isConv = n.op == OpKind::Conv;
+    ValueId w = n.inputs[1];
+    if (!g.value(w).constant)
+      return makeError(nodeContext(n), ": weights '", g.value(w).name,
+                       "' must be an initializer");
+    l.weight = toTorch(*g.value(w).constant);
+    if (n.op == OpKind::Gemm) {
+      if (n.attrs.getInt("transA", 0) != 0 ||
+          n.attrs.getFloat("alpha", 1.f) != 1.f ||
+          n.attrs.getFloat("beta", 1.f) != 1.f)
+        return makeError(nodeContext(n), ": only Gemm with alpha=1, beta=1, "
+                                         "transA=0 can be trained");
+      if (n.attrs.getInt("transB", 0) == 0)
+        l.weight = l.weight.t().contiguous();
+    } else if (n.op == OpKind::MatMul) {
+      if (l.weight.dim() != 2)
+        return makeError(nodeContext(n), ": MatMul weights must be 2-D");
+      l.weight = l.weight.t().contiguous();
+    }
+    if (n.input(2) != ir::kNoValue) {
+      if (!g.value(n.input(2)).constant)
+        return makeError(nodeContext(n), ": the bias must be an initializer");
+      l.bias = toTorch(*g.value(n.input(2)).constant).reshape({-1});
+    }
+    if (l.isConv) {
+      l.strides = n.attrs.getInts("strides", {1, 1});
+      l.pads = n.attrs.getInts("pads", {0, 0, 0, 0});
+      l.dilations = n.attrs.getInts("dilations", {1, 1});
+      l.groups = n.attrs.getInt("group", 1);
+    }
+    l.outValue = n.outputs[0];
+    NodeId user = singleUser(g, n.outputs[0]);
+    if (user >= 0 && g.node(user).op == OpKind::BatchNormalization) {
+      const ir::Node &bn = g.node(user);
+      for (int i = 1; i <= 4; ++i)
+        if (!g.value(bn.inputs[i]).constant)
+          return makeError(nodeContext(bn),
+                           ": scale, bias, mean and variance must be "
+                           "initializers");
+      l.bnNode = user;
+      l.gamma = toTorch(*g.value(bn.inputs[1]).constant);
+      l.beta = toTorch(*g.value(bn.inputs[2]).constant);
+      l.runningMean = toTorch(*g.value(bn.inputs[3]).constant);
+      l.runningVar = toTorch(*g.value(bn.inputs[4]).constant);
+      l.eps = bn.attrs.getFloat("epsilon", 1e-5f);
+      l.outValue = bn.outputs[0];
+      skipNode_[user] = true;
+    }
+    layerOfNode_[id] = int(layers_.size());
+    layers_.push_back(std::move(l));
+  }
+  if (layers_.empty())
+    return makeError("the model has no Conv or Gemm layer to train");
+
+  // Bits, masks and CIM groups.
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    WeightedLayer &l = layers_[i];
+    const std::string prefix = "layer" + std::to_string(i) + "_";
+    bool firstOrLast = i == 0 || i + 1 == layers_.size();
+    l.bits = firstOrLast ? firstLastBits : wbits;
+    const int out = int(l.weight.size(0));
+    const int in = int(l.weight.size(1));
+    const int kh = l.isConv ? int(l.weight.size(2)) : 1;
+    const int kw = l.isConv ? int(l.weight.size(3)) : 1;
+    l.geometry = arch::groupGeometry(arch, l.bits, out, in, kh, kw);
+    std::vector<int64_t> groupOf(static_cast<size_t>(l.weight.numel()));
+    size_t k = 0;
+    for (int oc = 0; oc < out; ++oc)
+      for (int ic = 0; ic < in; ++ic)
+        for (int ky = 0; ky < kh; ++ky)
+          for (int kx = 0; kx < kw; ++kx)
+            groupOf[k++] = l.geometry.groupOf(oc, ic, ky, kx);
+    l.groupIndex = torch::tensor(groupOf, torch::kLong);
+    l.mask = torch::ones_like(l.weight);
+    l.weight = register_parameter(prefix + "weight", l.weight);
+    if (l.bias.defined())
+      l.bias = register_parameter(prefix + "bias", l.bias);
+    if (l.gamma.defined()) {
+      l.gamma = register_parameter(prefix + "bn_weight", l.gamma);
+      l.beta = register_parameter(prefix + "bn_bias", l.beta);
+      l.runningMean = register_buffer(prefix + "bn_running_mean", l.runningMean);
+      l.runningVar = register_buffer(prefix + "bn_running_var", l.runningVar);
+    }
+    l.mask = register_buffer(prefix + "mask", l.mask);
+  }
+
+  // Quantization points. The input: 8-bit, fixed at 1/255 for [0,1] pixels.
+  auto addPoint = [&](ValueId v, int bits, bool isSigned, bool learnable,
+                      double alpha, int tiedTo) {
+    QuantPoint p;
+    p.value = v;
+    p.bits = bits;
+    p.isSigned = isSigned;
+    p.learnable = learnable;
+    p.tiedTo = tiedTo;
+    p.alpha = torch::full({1}, alpha);
+    pointOfValue_[v] = int(points_.size());
+    points_.push_back(p);
+  };
+  addPoint(g.inputs[0], 8, signedInput, /*learnable=*/false, 1.0, -1);
+
+  // Traces `v` back through pass-through ops to a quantized value.
+  auto sourcePoint = [&](ValueId v) -> int {
+    for (;;) {
+      auto it = pointOfValue_.find(v);
+      if (it != pointOfValue_.end())
+        return it->second;
+      NodeId p = g.value(v).producer;
+      if (p < 0 || !isPassThrough(g.node(p).op))
+        return -1;
+      v = g.node(p).inputs[0];
+    }
+  };
+
+  for (NodeId id = 0; id < NodeId(g.numNodes()); ++id) {
+    const ir::Node &n = g.node(id);
+    if (skipNode_[id])
+      continue;
+    ValueId out = ir::kNoValue;
+    if (layerOfNode_.count(id))
+      out = layers_[layerOfNode_[id]].outValue;
+    else if (n.op == OpKind::Add)
+      out = n.outputs[0];
+    if (out != ir::kNoValue) {
+      bool relu = false;
+      NodeId user = singleUser(g, out);
+      if (user >= 0 && (g.node(user).op == OpKind::Relu ||
+                        (g.node(user).op == OpKind::Clip))) {
+        relu = true;
+        out = g.node(user).outputs[0];
+      }
+      if (out == logitsValue_)
+        continue; // the logits stay int32 accumulators
+      addPoint(out, abits, !relu, /*learnable=*/true, relu ? 4.0 : 2.0, -1);
+      continue;
+    }
+    if (n.op == OpKind::AveragePool || n.op == OpKind::GlobalAveragePool) {
+      int src = sourcePoint(n.inputs[0]);
+      if (src < 0)
+        return makeError(nodeContext(n), ": its input is not a quantized "
+                                         "activation");
+      addPoint(n.outputs[0], points_[src].bits, points_[src].isSigned,
+               /*learnable=*/false, 0.0, src);
+    }
+  }
+  // Activations feeding the last layer use firstLastBits.
+  const ir::Node &lastNode = g.node(layers_.back().node);
+  int feeding = sourcePoint(lastNode.inputs[0]);
+  if (feeding < 0)
+    return makeError(nodeContext(lastNode),
+                     ": its input is not a quantized activation");
+  for (int p = feeding; p >= 0; p = points_[p].tiedTo)
+    if (p != 0)
+      points_[p].bits = firstLastBits;
+  for (size_t i = 0; i < points_.size(); ++i)
+    if (points_[i].tiedTo < 0 && i != 0)
+      points_[i].alpha =
+          register_parameter("act" + std::to_string(i) + "_alpha",
+                             points_[i].alpha);
+  // Every Conv/Gemm input must be quantized.
+  for (const WeightedLayer &l : layers_) {
+    const ir::Node &n = g.node(l.node);
+    if (sourcePoint(n.inputs[0]) < 0)
+      return makeError(nodeContext(n),
+                       ": its input is not a quantized activation (put a "
+                       "Relu, Add or another Conv before it)");
+  }
+  calibration_.assign(points_.size(), {});
+  return Status::success();
+}
+
+int GraphModule::sourcePointOf(ValueId v) const {
+  for (;;) {
+    int p = pointOf(v);
+    if (p >= 0)
+      return p;
+    NodeId producer = graph_.value(v).producer;
+    if (producer < 0 || !isPassThrough(graph_.node(producer).op))
+      return -1;
+    v = graph_.node(producer).inputs[0];
+  }
+}
+
+torch::Tensor GraphModule::pointScale(int i) const {
+  while (points_[i].tiedTo >= 0)
+    i = points_[i].tiedTo;
+  const QuantPoint &p = points_[i];
+  if (i == 0 && !p.isSigned)
+    return torch::full({1}, 1.0 / 255.0); // pixels / 255 are exact
+  return activationScale(p.alpha, p.bits, p.isSigned, powerOfTwo_);
+}
+
+torch::Tensor GraphModule::effectiveWeight(const WeightedLayer &l,
+                                           bool folded) const {
+  torch::Tensor w = l.weight * l.mask;
+  if (!folded || !l.gamma.defined())
+    return w;
+  std::vector<int64_t> view(w.dim(), 1);
+  view[0] = w.size(0);
+  auto factor = l.gamma / torch::sqrt(l.runningVar + l.eps);
+  return w * factor.view(view);
+}
+
+torch::Tensor GraphModule::foldedBias(const WeightedLayer &l) const {
+  torch::Tensor b = l.bias.defined() ? l.bias : torch::zeros({l.weight.size(0)});
+  if (!l.gamma.defined())
+    return b;
+  auto factor = l.gamma / torch::sqrt(l.runningVar + l.eps);
+  return l.beta + (b - l.runningMean) * factor;
+}
+
+namespace {
+torch::Tensor conv(const WeightedLayer &l, const torch::Tensor &x,
+                   const torch::Tensor &w, const torch::Tensor &b) {
+  if (!l.isConv)
+    return torch::linear(x, w, b);
+  const auto &p = l.pads; // [top, left, bottom, right]
+  if (p[0] == p[2] && p[1] == p[3])
+    return torch::conv2d(x, w, b, l.strides, std::vector<int64_t>{p[0], p[1]},
+                         l.dilations, l.groups);
+  auto padded = torch::constant_pad_nd(x, {p[1], p[3], p[0], p[2]}, 0);
+  return torch::conv2d(padded, w, b, l.strides, std::vector<int64_t>{0, 0},
+                       l.dilations, l.groups);
+}
+} // namespace
+
+torch::Tensor GraphModule::runWeighted(const WeightedLayer &l,
+                                       const torch::Tensor &x) {
+  const bool hasBn = l.gamma.defined();
+  if (mode_ != RunMode::Qat) {
+    torch::Tensor y = conv(l, x, l.weight * l.mask, l.bias);
+    if (!hasBn)
+      return y;
+    return torch::batch_norm(y, l.gamma, l.beta, l.runningMean, l.runningVar,
+                             is_training() && !bnFrozen_, 0.1, l.eps, false);
+  }
+  // QAT. With batch statistics (PyTorch's ConvBn scheme): quantize the weight
+  // folded with the running statistics, undo the per-channel factor after the
+  // conv, and let batch_norm normalise with the batch's statistics.
+  // Frozen: exactly the deployed arithmetic, conv(x, q(w_fold)) + b_fold.
+  torch::Tensor wq = fakeQuantWeight(effectiveWeight(l, /*folded=*/true),
+                                     l.bits, powerOfTwo_);
+  if (hasBn && is_training() && !bnFrozen_) {
+    auto factor = l.gamma / torch::sqrt(l.runningVar + l.eps);
+    std::vector<int64_t> view(x.dim() == 4 ? 4 : 2, 1);
+    view[1] = factor.size(0);
+    torch::Tensor y = conv(l, x, wq, {}) / factor.view(view);
+    if (l.bias.defined())
+      y = y + l.bias.view(view);
+    return torch::batch_norm(y, l.gamma, l.beta, l.runningMean, l.runningVar,
+                             /*training=*/true, 0.1, l.eps, false);
+  }
+  return conv(l, x, wq, foldedBias(l));
+}
+
+torch::Tensor GraphModule::applyPoint(int i, const torch::Tensor &x) {
+  QuantPoint &p = points_[i];
+  if (mode_ == RunMode::Calibrate && p.tiedTo < 0 && i != 0) {
+    calibration_[i].push_back(p.isSigned ? x.detach().abs().max().item<double>()
+                                         : x.detach().max().item<double>());
+    return x;
+  }
+  if (mode_ != RunMode::Qat)
+    return x;
+  if (p.tiedTo >= 0 || (i == 0 && !p.isSigned))
+    return fakeQuantToGrid(x, pointScale(i), p.bits, p.isSigned);
+  return fakeQuantActivation(x, p.alpha, p.bits, p.isSigned, powerOfTwo_);
+}
+
+void GraphModule::beginCalibration() {
+  calibration_.assign(points_.size(), {});
+  mode_ = RunMode::Calibrate;
+}
+
+void GraphModule::finishCalibration() {
+  torch::NoGradGuard noGrad;
+  for (size_t i = 1; i < points_.size(); ++i) {
+    if (calibration_[i].empty() || points_[i].tiedTo >= 0)
+      continue;
+    double sum = 0;
+    for (double v : calibration_[i])
+      sum += v;
+    double mean = sum / double(calibration_[i].size());
+    points_[i].alpha.fill_(std::max(mean, 1e-3));
+  }
+  mode_ = RunMode::Qat;
+}
+
+void GraphModule::applyMasks() {
+  torch::NoGradGuard noGrad;
+  for (WeightedLayer &l : layers_)
+    l.weight.mul_(l.mask);
+}
+
+torch::Tensor GraphModule::forward(const torch::Tensor &input) {
+  const ir::Graph &g = graph_;
+  std::vector<torch::Tensor> vals(g.numValues());
+  vals[g.inputs[0]] = applyPoint(0, input);
+  for (NodeId id = 0; id < NodeId(g.numNodes()); ++id) {
+    if (skipNode_[id])
+      continue;
+    const ir::Node &n = g.node(id);
+    const torch::Tensor &x = vals[n.inputs[0]];
+    ValueId outId = n.outputs[0];
+    torch::Tensor y;
+    auto layer = layerOfNode_.find(id);
+    if (layer != layerOfNode_.end()) {
+      const WeightedLayer &l = layers_[layer->second];
+      y = runWeighted(l, x);
+      outId = l.outValue;
+    } else {
+      switch (n.op) {
+      case OpKind::Relu: y = torch::relu(x); break;
+      case OpKind::Clip: {
+        auto lo = n.input(1) != ir::kNoValue
+                      ? g.value(n.input(1)).constant->getAsDouble(0)
+                      : -1e30;
+        auto hi = n.input(2) != ir::kNoValue
+                      ? g.value(n.input(2)).constant->getAsDouble(0)
+                      : 1e30;
+        y = torch::clamp(x, lo, hi);
+        break;
+      }
+      case OpKind::MaxPool: {
+        auto ks = n.attrs.getInts("kernel_shape", {1, 1});
+        auto st = n.attrs.getInts("strides", {1, 1});
+        auto p = n.attrs.getInts("pads", {0, 0, 0, 0});
+        auto dil = n.attrs.getInts("dilations", {1, 1});
+        bool ceil = n.attrs.getInt("ceil_mode", 0) != 0;
+        if (p[0] == p[2] && p[1] == p[3]) {
+          y = torch::max_pool2d(x, ks, st, std::vector<int64_t>{p[0], p[1]},
+                                 dil, ceil);
+        } else {
+          auto padded = torch::constant_pad_nd(x, {p[1], p[3], p[0], p[2]},
+                                               -1e30);
+          y = torch::max_pool2d(padded, ks, st, std::vector<int64_t>{0, 0}, dil,
+                                 ceil);
+        }
+        break;
+      }
+      case OpKind::AveragePool: {
+        auto ks = n.attrs.getInts("kernel_shape", {1, 1});
+        auto st = n.attrs.getInts("strides", {1, 1});
+        auto p = n.attrs.getInts("pads", {0, 0, 0, 0});
+        y = torch::avg_pool2d(x, ks, st, std::vector<int64_t>{p[0], p[1]},
+                              n.attrs.getInt("ceil_mode", 0) != 0,
+                              n.attrs.getInt("count_include_pad", 0) != 0);
+        break;
+      }
+      case OpKind::GlobalAveragePool:
+        y = torch::adaptive_avg_pool2d(x, std::vector<int64_t>{1, 1});
+        break;
+      case OpKind::Add: y = x + vals[n.inputs[1]]; break;
+      case OpKind::Flatten:
+      case OpKind::Reshape: {
+        std::vector<int64_t> shape(g.value(outId).type.shape.begin(),
+                                   g.value(outId).type.shape.end());
+        shape[0] = x.size(0);
+        y = x.reshape(shape);
+        break;
+      }
+      case OpKind::Identity:
+      case OpKind::Dropout: y = x; break;
+      default:
+        MARS_CHECK(false, "op rejected at build time");
+      }
+    }
+    auto point = pointOfValue_.find(outId);
+    vals[outId] = point == pointOfValue_.end() ? y : applyPoint(point->second, y);
+    // A Relu/Clip fused into a quantization point: its output is the point.
+  }
+  return vals[logitsValue_];
+}
+
+} // namespace mars::train

@@ -1,0 +1,517 @@
+// The training driver: stages, epochs, checkpoints, evaluation, export.
+
+#include "Batches.h"
+#include "Distributed.h"
+#include "ExportQdq.h"
+#include "GraphModule.h"
+#include "GroupSparsity.h"
+#include "IntegerEval.h"
+
+#include "mars/quant/Lower.h"
+#include "mars/train/Train.h"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <sys/stat.h>
+#include <thread>
+
+namespace mars::train {
+
+namespace {
+std::atomic<bool> gInterrupt{false};
+std::atomic<int64_t> gInterruptAfter{0};
+} // namespace
+
+void requestInterrupt() { gInterrupt = true; }
+bool interruptRequested() { return gInterrupt.load(); }
+void setInterruptAfterSteps(int64_t steps) { gInterruptAfter = steps; }
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+struct Stage {
+  std::string name; ///< float, qat, prune, finetune.
+  int epochs = 0;
+  double learningRate = 0;
+};
+
+/// Where training stands; saved in checkpoints.
+struct TrainState {
+  int stage = 0;
+  int epoch = 0;       ///< Within the stage.
+  int64_t step = 0;    ///< Next step within the epoch.
+  int64_t globalEpoch = 0;
+  int64_t totalSteps = 0;
+  bool calibrated = false;
+  int64_t floatCorrect = -1;
+  // Running sums of the current epoch (so a resumed epoch reports the same).
+  double lossSum = 0;
+  int64_t correct = 0, seen = 0;
+  double epochSeconds = 0;
+};
+
+class Trainer {
+public:
+  Trainer(const TrainOptions &o, const data::Dataset &train,
+          const data::Dataset &test, TrainObserver &obs)
+      : o_(o), train_(train), test_(test), obs_(obs) {}
+
+  Expected<TrainResult> run(const ir::Graph &model) {
+    const auto start = Clock::now();
+    threads_ = o_.threads > 0 ? o_.threads
+                              : int(std::max(1u, std::thread::hardware_concurrency()));
+    at::set_num_threads(threads_);
+    torch::manual_seed(o_.seed);
+
+    auto dp = DataParallel::connect(o_.worldSize, o_.rank, o_.master);
+    if (!dp)
+      return dp.error();
+    dp_ = dp.take();
+    if (o_.batchSize % o_.worldSize != 0)
+      return makeError("--batch-size ", o_.batchSize,
+                       " must be divisible by --world-size ", o_.worldSize);
+
+    auto module = GraphModule::create(model, o_.arch, o_.wbits, o_.abits,
+                                      o_.firstLastBits, o_.powerOfTwoScales,
+                                      /*signedInput=*/false);
+    if (!module)
+      return module.error();
+    m_ = module.take();
+    if (model.value(model.inputs[0]).type.shape.size() != 4 ||
+        model.value(model.inputs[0]).type.shape[1] != train_.channels ||
+        model.value(model.inputs[0]).type.shape[2] != train_.height ||
+        model.value(model.inputs[0]).type.shape[3] != train_.width)
+      return makeError("the model's input ",
+                       ir::shapeToString(model.value(model.inputs[0]).type.shape),
+                       " does not take ", train_.name, " images (",
+                       train_.channels, "x", train_.height, "x", train_.width,
+                       ")");
+
+    planStages();
+    TrainState state;
+    if (!o_.resume.empty())
+      MARS_TRY(loadCheckpoint(o_.resume, state));
+    ::mkdir(o_.checkpointDirectory().c_str(), 0755);
+
+    for (; state.stage < int(stages_.size()); ++state.stage) {
+      const Stage &stage = stages_[state.stage];
+      if (stage.name != "float" && !state.calibrated) {
+        if (state.floatCorrect < 0)
+          state.floatCorrect = evaluate(RunMode::Float);
+        calibrate();
+        state.calibrated = true;
+      }
+      makeOptimizer(stage.learningRate);
+      if (!resumeOptimizer_.empty()) {
+        torch::serialize::InputArchive whole, optim;
+        whole.load_from(resumeOptimizer_);
+        whole.read("optimizer", optim);
+        optimizer_->load(optim);
+        resumeOptimizer_.clear();
+      }
+      for (; state.epoch < stage.epochs; ++state.epoch) {
+        Status s = runEpoch(stage, state);
+        if (!s)
+          return s.error();
+        state.step = 0;
+        state.lossSum = 0;
+        state.correct = state.seen = 0;
+        state.epochSeconds = 0;
+        ++state.globalEpoch;
+        if (dp_->isRoot()) {
+          // The checkpoint points at the next epoch (or the next stage).
+          TrainState next = state;
+          if (++next.epoch == stage.epochs) {
+            ++next.stage;
+            next.epoch = 0;
+          }
+          MARS_TRY(saveCheckpoint(checkpointPath(), next));
+        }
+      }
+      state.epoch = 0;
+    }
+    if (state.floatCorrect < 0)
+      state.floatCorrect = evaluate(RunMode::Float);
+    if (!state.calibrated)
+      calibrate();
+
+    TrainResult result;
+    result.floatCorrect = state.floatCorrect;
+    result.qatCorrect = evaluate(RunMode::Qat);
+    result.testCount = testCount();
+    result.curve = curve_;
+    auto compressed = exportCompressed(*m_);
+    if (!compressed)
+      return compressed.error().withContext("exporting the compressed model");
+    quant::LowerOptions lowerOptions;
+    lowerOptions.powerOfTwoScales = o_.powerOfTwoScales;
+    auto net = quant::lowerToInteger(*compressed, lowerOptions);
+    if (!net)
+      return net.error();
+    obs_.onMessage("integer evaluation of " + std::to_string(testCount()) +
+                   " test images");
+    result.integerCorrect =
+        countCorrectInteger(*net, test_, testCount(), threads_);
+    result.layers = summarizeLayers(*net, o_.arch);
+    int64_t groups = 0, zero = 0;
+    for (const LayerSummary &l : result.layers) {
+      groups += l.groups;
+      zero += l.zeroGroups;
+    }
+    result.groupSparsity = groups ? double(zero) / double(groups) : 0.0;
+    result.compressed = compressed.take();
+    result.seconds = secondsSince(start);
+    result.threads = threads_;
+    return result;
+  }
+
+private:
+  int64_t trainCount() const {
+    return o_.limitTrain > 0 ? std::min(o_.limitTrain, train_.count)
+                             : train_.count;
+  }
+  int64_t testCount() const {
+    return o_.limitTest > 0 ? std::min(o_.limitTest, test_.count) : test_.count;
+  }
+  int64_t stepsPerEpoch() const { return trainCount() / o_.batchSize; }
+  std::string checkpointPath() const {
+    return o_.checkpointDirectory() + "/last.pt";
+  }
+
+  void planStages() {
+    const double later = o_.learningRate * o_.laterLrScale;
+    const bool sparse = o_.stages.sparsity && o_.sparsity > 0;
+    if (o_.stages.floatTraining && !o_.pretrained)
+      stages_.push_back({"float", o_.floatEpochs, o_.learningRate});
+    if (o_.stages.qat)
+      stages_.push_back({"qat", o_.qatEpochs, later});
+    if (sparse) {
+      stages_.push_back({"prune", o_.pruneEpochs, later});
+      stages_.push_back({"finetune", o_.finetuneEpochs, later * 0.5});
+    }
+  }
+
+  void makeOptimizer(double lr) {
+    std::vector<torch::Tensor> params = m_->parameters();
+    if (o_.optimizer == "adam")
+      optimizer_ = std::make_unique<torch::optim::Adam>(
+          params, torch::optim::AdamOptions(lr).weight_decay(o_.weightDecay));
+    else
+      optimizer_ = std::make_unique<torch::optim::SGD>(
+          params, torch::optim::SGDOptions(lr)
+                      .momentum(o_.momentum)
+                      .weight_decay(o_.weightDecay));
+  }
+
+  double learningRateAt(const Stage &stage, int64_t step, int64_t steps) const {
+    const double t = steps > 0 ? double(step) / double(steps) : 0.0;
+    if (o_.schedule == "step")
+      return stage.learningRate * (t < 0.5 ? 1.0 : t < 0.75 ? 0.1 : 0.01);
+    return stage.learningRate * 0.5 * (1.0 + std::cos(M_PI * t));
+  }
+
+  /// Activation clips from the float model's ranges on the first batches,
+  /// the same images on every rank.
+  void calibrate() {
+    torch::NoGradGuard noGrad;
+    m_->eval();
+    m_->beginCalibration();
+    const int64_t n = std::min<int64_t>(trainCount(), 4 * 256);
+    std::vector<int64_t> idx(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+      idx[i] = i;
+    for (int64_t b = 0; b < n; b += 256) {
+      auto batch = makeBatch(train_, idx.data() + b, std::min<int64_t>(256, n - b),
+                             false, o_.seed, 0, b);
+      m_->forward(batch.first);
+    }
+    m_->finishCalibration();
+    m_->train();
+    obs_.onMessage("calibrated activation clips on " + std::to_string(n) +
+                   " images");
+  }
+
+  int64_t evaluate(RunMode mode) {
+    torch::NoGradGuard noGrad;
+    const RunMode previous = m_->mode();
+    m_->eval();
+    m_->setMode(mode);
+    int64_t correct = 0;
+    const int64_t n = testCount();
+    std::vector<int64_t> idx(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+      idx[i] = i;
+    for (int64_t b = 0; b < n; b += 500) {
+      int64_t count = std::min<int64_t>(500, n - b);
+      auto batch = makeBatch(test_, idx.data() + b, count, false, 0, 0, 0);
+      auto logits = m_->forward(batch.first);
+      correct += logits.argmax(1).eq(batch.second).sum().item<int64_t>();
+    }
+    m_->setMode(previous);
+    m_->train();
+    return correct;
+  }
+
+  Status runEpoch(const Stage &stage, TrainState &state) {
+    const int64_t steps = stepsPerEpoch();
+    if (steps == 0)
+      return makeError("the training set (", trainCount(),
+                       " images) is smaller than one batch (", o_.batchSize,
+                       ")");
+    const int64_t stageSteps = steps * stage.epochs;
+    const int64_t local = o_.batchSize / o_.worldSize;
+    const std::vector<int64_t> order =
+        epochOrder(trainCount(), o_.seed, state.globalEpoch);
+    const bool isFloat = stage.name == "float";
+    m_->train();
+    m_->setMode(isFloat ? RunMode::Float : RunMode::Qat);
+    m_->freezeBatchNorm(!isFloat && !(stage.name == "qat" &&
+                                      state.epoch < o_.freezeBnAfter));
+    const bool bnUpdates = !m_->batchNormFrozen();
+    const auto epochStart = Clock::now();
+    auto lastReport = Clock::now();
+    const std::vector<double> targets =
+        layerPruneTargets(*m_, o_.sparsity);
+    const int64_t pruneEvery = std::max<int64_t>(1, stageSteps / 16);
+
+    for (; state.step < steps; ++state.step) {
+      const int64_t stageStep = int64_t(state.epoch) * steps + state.step;
+      if (stage.name == "prune" && stageStep % pruneEvery == 0)
+        prune(targets, double(stageStep + pruneEvery) / double(stageSteps));
+      const double lr = learningRateAt(stage, stageStep, stageSteps);
+      for (auto &group : optimizer_->param_groups())
+        group.options().set_lr(lr);
+
+      const int64_t offset = state.step * o_.batchSize + dp_->rank() * local;
+      auto batch = makeBatch(train_, order.data() + offset, local, o_.augment,
+                             o_.seed, state.globalEpoch, offset);
+      optimizer_->zero_grad();
+      torch::Tensor logits = m_->forward(batch.first);
+      torch::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.second);
+      if (o_.groupLasso > 0 && !isFloat)
+        loss = loss + o_.groupLasso * groupLassoPenalty(*m_);
+      loss.backward();
+      std::vector<torch::Tensor> grads;
+      for (auto &p : m_->parameters())
+        if (p.grad().defined())
+          grads.push_back(p.grad());
+      dp_->allReduceMean(grads);
+      optimizer_->step();
+      m_->applyMasks();
+      if (bnUpdates && dp_->worldSize() > 1)
+        dp_->allReduceMean(runningStatistics());
+
+      state.lossSum += loss.item<double>() * double(local);
+      state.correct += logits.argmax(1).eq(batch.second).sum().item<int64_t>();
+      state.seen += local;
+      ++state.totalSteps;
+
+      if (secondsSince(lastReport) > 0.25 || state.step + 1 == steps) {
+        lastReport = Clock::now();
+        Progress p;
+        p.stage = stage.name;
+        p.epoch = state.epoch + 1;
+        p.epochs = stage.epochs;
+        p.step = state.step + 1;
+        p.steps = steps;
+        p.loss = state.lossSum / double(state.seen);
+        p.accuracy = double(state.correct) / double(state.seen);
+        double elapsed = state.epochSeconds + secondsSince(epochStart);
+        p.imagesPerSecond = double(state.seen) * o_.worldSize / elapsed;
+        p.etaSeconds = elapsed / double(state.step + 1) * double(steps - state.step - 1);
+        obs_.onProgress(p);
+      }
+      const int64_t after = gInterruptAfter.load();
+      if (gInterrupt || (after > 0 && state.totalSteps == after)) {
+        state.epochSeconds += secondsSince(epochStart);
+        ++state.step;
+        std::string path = checkpointPath();
+        if (dp_->isRoot())
+          MARS_TRY(saveCheckpoint(path, state));
+        return makeError("interrupted: checkpoint saved to ", path,
+                         "; continue with --resume ", path);
+      }
+    }
+    if (stage.name == "prune" && state.epoch + 1 == stage.epochs)
+      prune(targets, 1.0); // reach the full target at the end of the stage
+
+    EpochRecord r;
+    r.stage = stage.name;
+    r.epoch = state.epoch + 1;
+    r.loss = state.lossSum / double(state.seen);
+    r.trainAccuracy = double(state.correct) / double(state.seen);
+    r.testAccuracy = double(evaluate(m_->mode())) / double(testCount());
+    r.learningRate = learningRateAt(stage, int64_t(state.epoch + 1) * steps - 1,
+                                    stageSteps);
+    r.groupSparsity = maskedGroupFraction(*m_);
+    r.seconds = state.epochSeconds + secondsSince(epochStart);
+    r.imagesPerSecond = double(steps * o_.batchSize) / r.seconds;
+    curve_.push_back(r);
+    obs_.onEpoch(r);
+    return Status::success();
+  }
+
+  void prune(const std::vector<double> &targets, double t) {
+    const double g = gradualTarget(1.0, t);
+    auto &layers = m_->layers();
+    for (size_t i = 0; i < layers.size(); ++i)
+      if (targets[i] > 0)
+        pruneLayer(layers[i], groupNorms(*m_, layers[i]), targets[i] * g);
+    m_->applyMasks();
+  }
+
+  std::vector<torch::Tensor> runningStatistics() {
+    std::vector<torch::Tensor> out;
+    for (auto &l : m_->layers())
+      if (l.runningMean.defined()) {
+        out.push_back(l.runningMean);
+        out.push_back(l.runningVar);
+      }
+    return out;
+  }
+
+  // ---- checkpoints -------------------------------------------------------
+  Status saveCheckpoint(const std::string &path, const TrainState &s) {
+    try {
+      torch::serialize::OutputArchive archive, model, optim;
+      m_->save(model);
+      optimizer_->save(optim);
+      archive.write("model", model);
+      archive.write("optimizer", optim);
+      // Integers travel as int64 tensors, doubles as float64.
+      archive.write("state", torch::tensor({int64_t(s.stage), int64_t(s.epoch),
+                                            s.step, s.globalEpoch, s.totalSteps,
+                                            int64_t(s.calibrated), s.floatCorrect,
+                                            s.correct, s.seen},
+                                           torch::kLong));
+      archive.write("state_f", torch::tensor({s.lossSum, s.epochSeconds},
+                                             torch::kDouble));
+      archive.write("curve", curveTensor());
+      const std::string tmp = path + ".tmp";
+      archive.save_to(tmp);
+      if (std::rename(tmp.c_str(), path.c_str()) != 0)
+        return makeError(path, ": cannot write the checkpoint");
+    } catch (const std::exception &e) {
+      return makeError(path, ": cannot write the checkpoint: ", e.what());
+    }
+    return Status::success();
+  }
+
+  Status loadCheckpoint(const std::string &path, TrainState &s) {
+    try {
+      torch::serialize::InputArchive archive, model, optim;
+      archive.load_from(path);
+      archive.read("model", model);
+      m_->load(model);
+      torch::Tensor st, sf, curve;
+      archive.read("state", st);
+      archive.read("state_f", sf);
+      archive.read("curve", curve);
+      auto v = st.accessor<int64_t, 1>();
+      s.stage = int(v[0]);
+      s.epoch = int(v[1]);
+      s.step = v[2];
+      s.globalEpoch = v[3];
+      s.totalSteps = v[4];
+      s.calibrated = v[5] != 0;
+      s.floatCorrect = v[6];
+      s.correct = v[7];
+      s.seen = v[8];
+      s.lossSum = sf[0].item<double>();
+      s.epochSeconds = sf[1].item<double>();
+      readCurve(curve);
+      if (s.stage > int(stages_.size()))
+        return makeError(path, ": the checkpoint is past the last stage of "
+                               "this run's plan");
+      if (s.calibrated)
+        m_->setMode(RunMode::Qat);
+      // The optimizer of the checkpoint's stage is restored once that stage's
+      // optimizer exists (a checkpoint at a stage boundary starts afresh).
+      if (s.epoch > 0 || s.step > 0)
+        resumeOptimizer_ = path;
+    } catch (const std::exception &e) {
+      std::string what = e.what();
+      return makeError(path, ": not a marsc checkpoint or corrupt (",
+                       what.substr(0, what.find('\n')), ")");
+    }
+    obs_.onMessage("resuming from " + path);
+    return Status::success();
+  }
+
+  torch::Tensor curveTensor() const {
+    std::vector<double> flat;
+    for (const EpochRecord &r : curve_) {
+      double stage = r.stage == "float" ? 0 : r.stage == "qat" ? 1
+                     : r.stage == "prune" ? 2 : 3;
+      flat.insert(flat.end(), {stage, double(r.epoch), r.loss, r.trainAccuracy,
+                               r.testAccuracy, r.learningRate, r.groupSparsity,
+                               r.seconds, r.imagesPerSecond});
+    }
+    return torch::tensor(flat, torch::kDouble);
+  }
+
+  void readCurve(const torch::Tensor &t) {
+    static const char *names[] = {"float", "qat", "prune", "finetune"};
+    auto v = t.accessor<double, 1>();
+    curve_.clear();
+    for (int64_t i = 0; i + 9 <= t.size(0); i += 9) {
+      EpochRecord r;
+      r.stage = names[int(v[i])];
+      r.epoch = int(v[i + 1]);
+      r.loss = v[i + 2];
+      r.trainAccuracy = v[i + 3];
+      r.testAccuracy = v[i + 4];
+      r.learningRate = v[i + 5];
+      r.groupSparsity = v[i + 6];
+      r.seconds = v[i + 7];
+      r.imagesPerSecond = v[i + 8];
+      curve_.push_back(r);
+    }
+  }
+
+  const TrainOptions &o_;
+  const data::Dataset &train_;
+  const data::Dataset &test_;
+  TrainObserver &obs_;
+  std::shared_ptr<GraphModule> m_;
+  std::unique_ptr<DataParallel> dp_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::vector<Stage> stages_;
+  std::vector<EpochRecord> curve_;
+  std::string resumeOptimizer_;
+  int threads_ = 1;
+};
+
+} // namespace
+
+Expected<TrainResult> runTraining(const TrainOptions &options,
+                                  const ir::Graph &model,
+                                  const data::Dataset &trainSet,
+                                  const data::Dataset &testSet,
+                                  TrainObserver &observer) {
+  std::vector<std::string> errors = options.validate();
+  if (!errors.empty()) {
+    std::string joined;
+    for (size_t i = 0; i < errors.size(); ++i)
+      joined += (i ? "; " : "") + errors[i];
+    return Error(joined);
+  }
+  try {
+    Trainer trainer(options, trainSet, testSet, observer);
+    return trainer.run(model);
+  } catch (const std::exception &e) {
+    // LibTorch reports shape problems and the like by throwing; they end
+    // here as one line.
+    std::string what = e.what();
+    return makeError("training failed: ", what.substr(0, what.find('\n')));
+  }
+}
+
+} // namespace mars::train

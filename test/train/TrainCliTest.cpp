@@ -1,0 +1,182 @@
+// `marsc train` end to end on small slices of Debian's Fashion-MNIST: the
+// outputs, the integer contract, resume, and every bad-input path.
+
+#include "common/Subprocess.h"
+
+#include "mars/data/Dataset.h"
+#include "mars/onnx/Export.h"
+#include "mars/onnx/Import.h"
+#include "mars/quant/Execute.h"
+#include "mars/quant/Lower.h"
+#include "mars/zoo/Zoo.h"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sys/stat.h>
+
+using mars::test::CommandResult;
+using mars::test::quote;
+using mars::test::readWholeFile;
+using mars::test::runCommand;
+
+namespace {
+
+const std::string kOut = std::string(MARS_BINARY_DIR) + "/test/train/out";
+
+bool fashionMnistInstalled() {
+  return std::ifstream(std::string(mars::data::kFashionMnistDir) +
+                       "/t10k-labels-idx1-ubyte.gz")
+      .good();
+}
+
+bool exists(const std::string &path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+/// A short schedule on 2048 training and 500 test images.
+std::string quickTrain(const std::string &output, const std::string &extra) {
+  ::mkdir(kOut.c_str(), 0755);
+  return std::string(MARSC_PATH) +
+         " train --limit-train 2048 --limit-test 500 --epochs 1 "
+         "--qat-epochs 1 --prune-epochs 1 --finetune-epochs 1 --threads 2 "
+         "--no-progress --seed 3 -o " +
+         quote(output) + " " + extra;
+}
+
+/// Checks the error contract: exit 1, one line, context, no outputs.
+void expectTrainError(const std::string &extra, const std::string &mention,
+                      const std::string &name) {
+  std::string output = kOut + "/" + name + ".onnx";
+  std::remove(output.c_str());
+  CommandResult r = runCommand(quickTrain(output, extra));
+  INFO("stderr: " << r.err);
+  CHECK(r.exitCode == 1);
+  CHECK(r.err.find("marsc: error: ") != std::string::npos);
+  CHECK_THAT(r.err, Catch::Contains(mention));
+  CHECK(!exists(output));
+  CHECK(!exists(kOut + "/" + name + ".report.json"));
+}
+
+} // namespace
+
+TEST_CASE("train writes a compressed model whose integer accuracy the "
+          "integer contract reproduces") {
+  if (!fashionMnistInstalled()) {
+    WARN("skipped: dataset-fashion-mnist is not installed");
+    return;
+  }
+  const std::string output = kOut + "/quick.onnx";
+  CommandResult r = runCommand(quickTrain(output, "--json"));
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exitCode == 0);
+  auto report = nlohmann::json::parse(r.out);
+  CHECK(report == nlohmann::json::parse(readWholeFile(kOut + "/quick.report.json")));
+  const int64_t reported = report["accuracy"]["integer_correct"];
+  CHECK(report["accuracy"]["test_images"] == 500);
+  CHECK(reported > 250); // far above chance after a short schedule
+  CHECK(report["group_sparsity"].get<double>() >= 0.45);
+  CHECK(report["layers"].size() == 5);
+  CHECK(report["layers"][0]["weight_bits"] == 8);
+  CHECK(report["layers"][1]["weight_bits"] == 4);
+  CHECK(report["training_curve"].size() == 4);
+
+  // Independently: import the ONNX file, lower to integers, count.
+  auto graph = mars::onnx::importModelFile(output);
+  REQUIRE(graph.ok());
+  auto net = mars::quant::lowerToInteger(*graph);
+  REQUIRE(net.ok());
+  auto test = mars::data::loadDataset("fashion-mnist", mars::data::Split::Test);
+  REQUIRE(test.ok());
+  int64_t correct = 0;
+  std::vector<float> image(784);
+  for (int64_t i = 0; i < 500; ++i) {
+    mars::data::imageAsFloat(*test, i, image.data());
+    auto out = mars::quant::runInteger(*net, mars::quant::quantizeInput(*net, image.data()));
+    correct += mars::quant::argmaxClass(*net, out) == test->labels[i];
+  }
+  CHECK(correct == reported);
+
+  // The compressed model is a valid ONNX model the reference interpreter runs.
+  CommandResult inspect =
+      runCommand(std::string(MARSC_PATH) + " inspect " + quote(output));
+  CHECK(inspect.exitCode == 0);
+  CommandResult eval = runCommand(std::string(MARSC_PATH) + " eval " +
+                                  quote(output) + " --random 1");
+  INFO(eval.err);
+  CHECK(eval.exitCode == 0);
+}
+
+TEST_CASE("an interrupted run resumes to exactly the uninterrupted model") {
+  if (!fashionMnistInstalled()) {
+    WARN("skipped: dataset-fashion-mnist is not installed");
+    return;
+  }
+  const std::string full = kOut + "/full.onnx";
+  const std::string cut = kOut + "/cut.onnx";
+  REQUIRE(runCommand(quickTrain(full, "")).exitCode == 0);
+  // Interrupt in the middle of the prune stage (16 steps per epoch).
+  CommandResult stopped =
+      runCommand(quickTrain(cut, "--interrupt-after-steps 37"));
+  INFO("stderr: " << stopped.err);
+  REQUIRE(stopped.exitCode == 1);
+  CHECK_THAT(stopped.err, Catch::Contains("--resume"));
+  CHECK(!exists(cut));
+  CommandResult resumed = runCommand(
+      quickTrain(cut, "--resume " + quote(cut + ".ckpt/last.pt")));
+  INFO("stderr: " << resumed.err);
+  REQUIRE(resumed.exitCode == 0);
+  CHECK(readWholeFile(full) == readWholeFile(cut));
+}
+
+TEST_CASE("train rejects bad options, data, models and arch files") {
+  expectTrainError("--wbits 9", "--wbits must be in 2..8, got 9", "wbits");
+  expectTrainError("--sparsity 1.0", "--sparsity must be in [0, 1)", "sparsity");
+  expectTrainError("--lr -0.1", "--lr must be positive", "lr");
+  expectTrainError("--data mnist:/nonexistent/dir", "/nonexistent/dir", "nodata");
+  expectTrainError("--data imagenet", "unknown dataset", "unknowndata");
+
+  // A corrupt dataset: truncated gzip image file.
+  std::string dir = kOut + "/corrupt_mnist";
+  ::mkdir(kOut.c_str(), 0755);
+  ::mkdir(dir.c_str(), 0755);
+  std::string images =
+      readWholeFile(std::string(mars::data::kFashionMnistDir) +
+                    "/t10k-images-idx3-ubyte.gz");
+  if (!images.empty()) {
+    for (const char *prefix : {"train", "t10k"}) {
+      std::ofstream(dir + "/" + prefix + "-images-idx3-ubyte.gz",
+                    std::ios::binary)
+          << images.substr(0, images.size() / 3);
+      std::ofstream(dir + "/" + prefix + "-labels-idx1-ubyte.gz",
+                    std::ios::binary)
+          << readWholeFile(std::string(mars::data::kFashionMnistDir) +
+                           "/t10k-labels-idx1-ubyte.gz");
+    }
+    expectTrainError("--data mnist:" + dir, "gzip", "corrupt");
+  }
+
+  // An arch whose partitions cannot hold an 8-bit weight.
+  std::string arch = kOut + "/narrow.json";
+  std::ofstream(arch) << R"({"macro": {"cols": 32, "partitions": 8, "weight_bits": 4, "bl_on": 32}})";
+  expectTrainError("--arch " + quote(arch), "cannot hold one 8-bit weight",
+                   "arch");
+  std::ofstream(arch) << R"({"macro": {"wl_on": 0}})";
+  expectTrainError("--arch " + quote(arch), "macro.wl_on", "arch0");
+
+  if (!fashionMnistInstalled())
+    return;
+  // A model with an op the importer knows but the trainer cannot handle.
+  auto lenet = mars::zoo::buildModel("lenet5", {});
+  REQUIRE(lenet.ok());
+  for (mars::ir::Node &node : lenet->nodes())
+    if (node.op == mars::ir::OpKind::Relu) {
+      node.op = mars::ir::OpKind::LeakyRelu;
+      node.attrs.set("alpha", 0.1f);
+    }
+  std::string model = kOut + "/leaky.onnx";
+  REQUIRE(mars::onnx::exportModelFile(*lenet, model).ok());
+  expectTrainError("--model " + quote(model), "LeakyRelu", "badop");
+}
