@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The main job, as far as marsc goes today: build standard models from the
-# zoo, inspect them, and evaluate them on the reference interpreter.
+# The main job, as far as marsc goes today: compress the default model on
+# Fashion-MNIST (float -> QAT with BN folded -> CIM-group pruning -> fine-tune),
+# report float and integer accuracy, then exercise zoo -> inspect -> eval on
+# the standard CIFAR-sized models.
 # Usage: demo.sh MARSC OUTDIR
 set -euo pipefail
 marsc=${1:?usage: demo.sh MARSC OUTDIR}
@@ -9,24 +11,23 @@ mkdir -p "$out"
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "marsc zoo --list"
-"$marsc" zoo --list
+step "the accelerator (built-in MARS-like spec)"
+"$marsc" arch
 
-step "lenet5 (Fashion-MNIST sized: 1x28x28, 10 classes)"
-"$marsc" zoo lenet5 -o "$out/lenet5.onnx"
-"$marsc" inspect "$out/lenet5.onnx"
-"$marsc" eval "$out/lenet5.onnx" --random 7 --output "$out/lenet5.logits.npy"
+step "marsc train: lenet5 on Fashion-MNIST, W4A4, 50% of CIM groups zero"
+"$marsc" train -o "$out/lenet5.w4a4.onnx"
 
-step "resnet20 (CIFAR sized: 3x32x32)"
+step "the compressed model"
+"$marsc" inspect "$out/lenet5.w4a4.onnx"
+"$marsc" eval "$out/lenet5.w4a4.onnx" --random 7
+echo "report: $out/lenet5.w4a4.report.json"
+
+step "standard models: resnet20 and vgg16 (CIFAR sized)"
 "$marsc" zoo resnet20 -o "$out/resnet20.onnx"
-"$marsc" inspect "$out/resnet20.onnx" --json > "$out/resnet20.inspect.json"
-echo "wrote $out/resnet20.inspect.json"
 "$marsc" inspect "$out/resnet20.onnx" | tail -n 4
 "$marsc" eval "$out/resnet20.onnx" --random 7
-
-step "vgg16 (CIFAR sized: 13 Conv-BN-ReLU, 5 max pools)"
 "$marsc" zoo vgg16 -o "$out/vgg16.onnx"
 "$marsc" inspect "$out/vgg16.onnx" | tail -n 4
-time "$marsc" eval "$out/vgg16.onnx" --random 7
+"$marsc" eval "$out/vgg16.onnx" --random 7
 
-step "done: models and outputs are in $out/"
+step "done: models, reports and outputs are in $out/"

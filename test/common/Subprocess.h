@@ -26,12 +26,14 @@ inline std::string readWholeFile(const std::string &path) {
   return s.str();
 }
 
-/// Runs `command` through /bin/sh with a 120 s timeout.
-inline CommandResult runCommand(const std::string &command) {
+/// Runs `command` through /bin/sh, killed after `timeoutSeconds`.
+inline CommandResult runCommand(const std::string &command,
+                                int timeoutSeconds = 900) {
   static int counter = 0;
   std::string base = "/tmp/mars_cmd_" + std::to_string(getpid()) + "_" +
                      std::to_string(counter++);
-  std::string full = "timeout 120 " + command + " >" + base + ".out 2>" +
+  std::string full = "timeout " + std::to_string(timeoutSeconds) + " " +
+                     command + " >" + base + ".out 2>" +
                      base + ".err";
   int status = std::system(full.c_str());
   CommandResult result;

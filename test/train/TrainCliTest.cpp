@@ -76,7 +76,7 @@ TEST_CASE("train writes a compressed model whose integer accuracy the "
   CHECK(report == nlohmann::json::parse(readWholeFile(kOut + "/quick.report.json")));
   const int64_t reported = report["accuracy"]["integer_correct"];
   CHECK(report["accuracy"]["test_images"] == 500);
-  CHECK(reported > 250); // far above chance after a short schedule
+  CHECK(reported > 150); // three times chance after a very short schedule
   CHECK(report["group_sparsity"].get<double>() >= 0.45);
   CHECK(report["layers"].size() == 5);
   CHECK(report["layers"][0]["weight_bits"] == 8);

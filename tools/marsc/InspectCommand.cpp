@@ -1,6 +1,7 @@
 // `marsc inspect`: what a model is, layer by layer, and what it costs.
 #include "Commands.h"
 
+#include "mars/arch/CimGroups.h"
 #include "mars/ir/Cost.h"
 #include "mars/ir/Printer.h"
 #include "mars/onnx/Import.h"
@@ -19,6 +20,7 @@ namespace {
 
 struct InspectOptions {
   std::string model;
+  std::string archPath;
   int64_t batch = 1;
   bool json = false;
   bool printIr = false;
@@ -32,14 +34,57 @@ struct Layer {
   ir::NodeCost cost;
   std::optional<int> weightBits; ///< Set when a constant input is quantized.
   std::optional<int> activationBits; ///< Set when the output is quantized.
+  /// Conv/Gemm with integer weights: all-zero CIM groups and all groups.
+  std::optional<std::pair<int64_t, int64_t>> zeroGroups;
 };
 
+/// CIM-group sparsity of a Conv/Gemm whose weights are DequantizeLinear of an
+/// integer constant (the form `marsc train` writes).
+std::optional<std::pair<int64_t, int64_t>>
+groupSparsity(const ir::Graph &graph, const ir::Node &node,
+              const arch::ArchSpec &spec) {
+  if (node.op != ir::OpKind::Conv && node.op != ir::OpKind::Gemm)
+    return std::nullopt;
+  ir::NodeId producer = graph.value(node.inputs[1]).producer;
+  if (producer < 0 || graph.node(producer).op != ir::OpKind::DequantizeLinear)
+    return std::nullopt;
+  const ir::Value &w = graph.value(graph.node(producer).inputs[0]);
+  if (!w.constant || !ir::isInteger(w.type.dtype))
+    return std::nullopt;
+  const ir::Shape &shape = w.type.shape;
+  const bool conv = node.op == ir::OpKind::Conv;
+  if ((conv && shape.size() != 4) || (!conv && shape.size() != 2))
+    return std::nullopt;
+  const bool transposed = !conv && node.attrs.getInt("transB", 0) == 0;
+  const int out = int(transposed ? shape[1] : shape[0]);
+  const int in = int(transposed ? shape[0] : shape[1]);
+  const int kh = conv ? int(shape[2]) : 1, kw = conv ? int(shape[3]) : 1;
+  const int bits = w.type.quant ? w.type.quant->bits : 8;
+  arch::GroupGeometry g = arch::groupGeometry(spec, bits, out, in, kh, kw);
+  std::vector<bool> nonZero(static_cast<size_t>(g.numGroups()), false);
+  for (int oc = 0; oc < out; ++oc)
+    for (int ic = 0; ic < in; ++ic)
+      for (int ky = 0; ky < kh; ++ky)
+        for (int kx = 0; kx < kw; ++kx) {
+          int64_t index = transposed ? int64_t(ic) * out + oc
+                                     : ((int64_t(oc) * in + ic) * kh + ky) * kw + kx;
+          if (w.constant->getAsInt64(index) != 0)
+            nonZero[g.groupOf(oc, ic, ky, kx)] = true;
+        }
+  int64_t zero = 0;
+  for (bool nz : nonZero)
+    zero += !nz;
+  return std::make_pair(zero, g.numGroups());
+}
+
 std::vector<Layer> collectLayers(const ir::Graph &graph,
-                                 const ir::GraphCost &cost) {
+                                 const ir::GraphCost &cost,
+                                 const arch::ArchSpec &spec) {
   std::vector<Layer> layers;
   for (size_t i = 0; i < graph.numNodes(); ++i) {
     const ir::Node &node = graph.nodes()[i];
-    Layer layer{&node, {}, {}, cost.nodes[i], std::nullopt, std::nullopt};
+    Layer layer{&node, {}, {}, cost.nodes[i], std::nullopt, std::nullopt,
+                groupSparsity(graph, node, spec)};
     for (ir::ValueId in : node.inputs) {
       if (in == ir::kNoValue)
         continue;
@@ -96,6 +141,18 @@ std::string bitsLabel(const Layer &layer) {
   return s.empty() ? "-" : s;
 }
 
+std::string groupsLabel(const Layer &layer) {
+  if (!layer.zeroGroups)
+    return "-";
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%lld/%lld (%.0f%%)",
+                (long long)layer.zeroGroups->first,
+                (long long)layer.zeroGroups->second,
+                100.0 * double(layer.zeroGroups->first) /
+                    double(layer.zeroGroups->second));
+  return buf;
+}
+
 std::string joinShapes(const std::vector<ir::Shape> &shapes) {
   std::string s;
   for (const ir::Shape &shape : shapes)
@@ -115,13 +172,14 @@ void printTable(const InspectOptions &options, const ir::Graph &graph,
                 graph.value(id).type.toString().c_str());
 
   std::vector<std::vector<std::string>> rows = {
-      {"#", "op", "name", "inputs", "output", "params", "MACs", "bits"}};
+      {"#", "op", "name", "inputs", "output", "params", "MACs", "bits",
+       "zero groups"}};
   for (size_t i = 0; i < layers.size(); ++i) {
     const Layer &l = layers[i];
     rows.push_back({std::to_string(i), ir::opName(l.node->op), l.node->name,
                     joinShapes(l.inputs), ir::shapeToString(l.output),
                     withCommas(l.cost.params), withCommas(l.cost.macs),
-                    bitsLabel(l)});
+                    bitsLabel(l), groupsLabel(l)});
   }
   std::vector<size_t> width(rows[0].size(), 0);
   for (const auto &row : rows)
@@ -182,6 +240,10 @@ void printJson(const InspectOptions &options, const ir::Graph &graph,
       layer["weight_bits"] = *l.weightBits;
     if (l.activationBits)
       layer["activation_bits"] = *l.activationBits;
+    if (l.zeroGroups) {
+      layer["cim_groups"] = l.zeroGroups->second;
+      layer["zero_cim_groups"] = l.zeroGroups->first;
+    }
     j["layers"].push_back(std::move(layer));
   }
   j["totals"] = {{"layers", layers.size()},
@@ -197,8 +259,15 @@ Status runInspect(const InspectOptions &options) {
   auto graph = onnx::importModelFile(options.model, importOptions);
   if (!graph)
     return graph.error();
+  arch::ArchSpec spec = arch::defaultArch();
+  if (!options.archPath.empty()) {
+    auto loaded = arch::loadArchFile(options.archPath);
+    if (!loaded)
+      return loaded.error();
+    spec = *loaded;
+  }
   ir::GraphCost cost = ir::graphCost(*graph);
-  std::vector<Layer> layers = collectLayers(*graph, cost);
+  std::vector<Layer> layers = collectLayers(*graph, cost, spec);
   if (options.json) {
     printJson(options, *graph, layers, cost);
     return Status::success();
@@ -221,7 +290,12 @@ Command addInspectCommand(CLI::App &parent) {
       "output shape, its parameters (elements of constant inputs) and its "
       "multiply-accumulates, then totals for parameters, MACs and parameter "
       "storage in bytes. 'bits' shows weight (w) and activation (a) "
-      "quantization bits when the model carries them.");
+      "quantization bits when the model carries them; 'zero groups' "
+      "counts the all-zero CIM groups (wl_on rows x one partition's output "
+      "channels of --arch) of Conv/Gemm layers with integer weights, as "
+      "marsc train writes them.");
+  app->add_option("--arch", options->archPath,
+                  "Arch JSON defining the CIM groups (default: built-in)");
   app->add_option("model", options->model, "ONNX model file (.onnx)")
       ->required();
   app->add_option("--batch", options->batch,

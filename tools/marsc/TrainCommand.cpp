@@ -152,7 +152,12 @@ Status runTrain(TrainCli &cli, bool worldGiven, bool rankGiven,
   if (o.rank != 0)
     return Status::success(); // only rank 0 writes outputs
 
+  if (!o.saveFloat.empty() && !result->floatModel)
+    return makeError("--save-float: the float stage did not run in this "
+                     "invocation (resumed after it?)");
   MARS_TRY(onnx::exportModelFile(result->compressed, o.output));
+  if (!o.saveFloat.empty())
+    MARS_TRY(onnx::exportModelFile(*result->floatModel, o.saveFloat));
   const std::string report = train::reportJson(o, *result);
   MARS_TRY(writeFileAtomic(o.reportPath(), report));
   if (o.json) {
@@ -248,6 +253,9 @@ Command addTrainCommand(CLI::App &parent) {
   app->add_option("--checkpoint-dir", o.checkpointDir,
                   "Checkpoint directory (default OUTPUT.ckpt)");
   app->add_option("--resume", o.resume, "Continue from a checkpoint");
+  app->add_option("--save-float", o.saveFloat,
+                  "Also write the trained float model (with BN) as ONNX, for "
+                  "--model F --pretrained later");
   app->add_flag("--json", o.json, "Print the report as JSON on stdout");
   app->add_flag("!--no-progress", o.progress, "No progress output");
   CLI::Option *world = app->add_option(
@@ -261,6 +269,8 @@ Command addTrainCommand(CLI::App &parent) {
       "127.0.0.1:29500)");
   app->add_option("--interrupt-after-steps", cli->interruptAfter)
       ->group(""); // test hook: behave as if Ctrl-C came after N steps
+  app->add_flag("--save-rank-checkpoints", o.saveRankCheckpoints)
+      ->group(""); // test hook: every rank writes its checkpoint
   return {app, [cli, world, rank, master] {
             return runTrain(*cli, world->count() > 0, rank->count() > 0,
                             master->count() > 0);

@@ -395,6 +395,38 @@ void GraphModule::finishCalibration() {
   mode_ = RunMode::Qat;
 }
 
+namespace {
+/// Overwrites the float initializer `id` with `t` (same number of elements).
+void writeBack(ir::Graph &g, ValueId id, const torch::Tensor &t) {
+  ir::Tensor &c = *g.value(id).constant;
+  torch::Tensor flat = t.detach().to(torch::kFloat32).contiguous().flatten();
+  MARS_CHECK(flat.numel() == c.numElements() && c.dtype() == ir::DType::Float32);
+  std::memcpy(c.data<float>(), flat.data_ptr<float>(), c.byteSize());
+}
+} // namespace
+
+ir::Graph GraphModule::floatGraph() const {
+  ir::Graph g = graph_;
+  for (const WeightedLayer &l : layers_) {
+    const ir::Node &n = g.node(l.node);
+    torch::Tensor w = l.weight * l.mask;
+    // Gemm with transB=0 and MatMul store [in, out].
+    if (!l.isConv && !(n.op == OpKind::Gemm && n.attrs.getInt("transB", 0)))
+      w = w.t();
+    writeBack(g, n.inputs[1], w);
+    if (l.bias.defined())
+      writeBack(g, n.inputs[2], l.bias);
+    if (l.bnNode >= 0) {
+      const ir::Node &bn = g.node(l.bnNode);
+      writeBack(g, bn.inputs[1], l.gamma);
+      writeBack(g, bn.inputs[2], l.beta);
+      writeBack(g, bn.inputs[3], l.runningMean);
+      writeBack(g, bn.inputs[4], l.runningVar);
+    }
+  }
+  return g;
+}
+
 void GraphModule::applyMasks() {
   torch::NoGradGuard noGrad;
   for (WeightedLayer &l : layers_)

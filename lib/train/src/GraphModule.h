@@ -93,6 +93,10 @@ public:
   /// The scale of quantization point `i` (following ties).
   torch::Tensor pointScale(int i) const;
 
+  /// The float model with the trained weights, BN parameters and running
+  /// statistics written back into the graph's initializers.
+  ir::Graph floatGraph() const;
+
   /// Zeroes masked weights in place (after an optimizer step).
   void applyMasks();
 

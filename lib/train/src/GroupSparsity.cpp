@@ -35,7 +35,9 @@ void pruneLayer(WeightedLayer &l, const torch::Tensor &norms,
                 double fraction) {
   torch::NoGradGuard noGrad;
   const int64_t groups = norms.numel();
-  const int64_t prune = int64_t(std::floor(fraction * double(groups)));
+  // Round up: a target of 50% means at least half of the groups.
+  const int64_t prune = std::min(
+      groups, int64_t(std::ceil(fraction * double(groups) - 1e-9)));
   // Groups already pruned have norm 0 and sort first, so they stay pruned.
   auto order = std::get<1>(norms.sort(/*stable=*/true, /*dim=*/0,
                                       /*descending=*/false));

@@ -59,6 +59,9 @@ std::vector<std::string> TrainOptions::validate() const {
   if (!stages.floatTraining && !pretrained && modelPath.empty())
     e.push_back("skipping float training needs a trained model "
                 "(--model with --pretrained)");
+  if (!saveFloat.empty() && (pretrained || !stages.floatTraining))
+    e.push_back("--save-float needs the float stage (not --pretrained, and "
+                "float in --stages)");
   if (master.find(':') == std::string::npos)
     e.push_back("--master must be HOST:PORT, got '" + master + "'");
   // The arch must give groups that can apply: at least one output channel per

@@ -133,9 +133,15 @@ public:
             next.epoch = 0;
           }
           MARS_TRY(saveCheckpoint(checkpointPath(), next));
+        } else if (o_.saveRankCheckpoints) {
+          MARS_TRY(saveCheckpoint(o_.checkpointDirectory() + "/last.rank" +
+                                      std::to_string(dp_->rank()) + ".pt",
+                                  state));
         }
       }
       state.epoch = 0;
+      if (stage.name == "float")
+        floatModel_ = m_->floatGraph();
     }
     if (state.floatCorrect < 0)
       state.floatCorrect = evaluate(RunMode::Float);
@@ -147,6 +153,7 @@ public:
     result.qatCorrect = evaluate(RunMode::Qat);
     result.testCount = testCount();
     result.curve = curve_;
+    result.floatModel = floatModel_;
     auto compressed = exportCompressed(*m_);
     if (!compressed)
       return compressed.error().withContext("exporting the compressed model");
@@ -486,6 +493,7 @@ private:
   std::vector<Stage> stages_;
   std::vector<EpochRecord> curve_;
   std::string resumeOptimizer_;
+  std::optional<ir::Graph> floatModel_;
   int threads_ = 1;
 };
 

@@ -10,6 +10,7 @@
 #include "mars/train/TrainOptions.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,9 @@ struct LayerSummary {
 
 struct TrainResult {
   ir::Graph compressed;
+  /// The float model after the float stage (trained weights and BN), for
+  /// --save-float; empty when no float stage ran in this invocation.
+  std::optional<ir::Graph> floatModel;
   int64_t testCount = 0;
   int64_t floatCorrect = 0;   ///< Float model after the float stage.
   int64_t qatCorrect = 0;     ///< Fake-quantized float evaluation (info).

@@ -61,6 +61,7 @@ struct TrainOptions {
   std::string output = "compressed.onnx";
   std::string checkpointDir; ///< Default: <output>.ckpt/
   std::string resume;        ///< Checkpoint to continue from.
+  std::string saveFloat;     ///< Also write the float model here.
   bool json = false;
   bool progress = true; ///< Progress lines (a bar on a terminal).
 
@@ -68,6 +69,9 @@ struct TrainOptions {
   int worldSize = 1;
   int rank = 0;
   std::string master = "127.0.0.1:29500";
+  /// Test hook: every rank also writes <checkpointDir>/last.rank<R>.pt, so
+  /// that tests can compare the ranks' weights.
+  bool saveRankCheckpoints = false;
 
   /// Every invalid option, one message each ("--wbits must be in 2..8, got
   /// 9"). Empty when valid.
