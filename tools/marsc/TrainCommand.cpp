@@ -213,7 +213,7 @@ Command addTrainCommand(CLI::App &parent) {
   app->add_option("--prune-epochs", o.pruneEpochs,
                   "Gradual group-pruning epochs (default 3)");
   app->add_option("--finetune-epochs", o.finetuneEpochs,
-                  "Fine-tuning epochs with the mask fixed (default 2)");
+                  "Fine-tuning epochs with the mask fixed (default 4)");
   app->add_option("--freeze-bn-after", o.freezeBnAfter,
                   "QAT epochs with batch statistics before freezing (default "
                   "1)");
@@ -224,7 +224,7 @@ Command addTrainCommand(CLI::App &parent) {
   app->add_option("--lr", o.learningRate, "Float learning rate (default 0.05)");
   app->add_option("--later-lr-scale", o.laterLrScale,
                   "Learning rate of later stages relative to --lr (default "
-                  "0.1)");
+                  "0.2)");
   app->add_option("--schedule", o.schedule, "cosine (default) or step");
   app->add_option("--weight-decay", o.weightDecay, "Default 5e-4");
   app->add_option("--optimizer", o.optimizer, "sgd (momentum, default) or adam");

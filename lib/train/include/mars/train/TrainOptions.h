@@ -32,11 +32,11 @@ struct TrainOptions {
   int floatEpochs = 8;
   int qatEpochs = 3;
   int pruneEpochs = 3;    ///< Gradual group pruning.
-  int finetuneEpochs = 2; ///< Fine-tuning with the mask fixed.
+  int finetuneEpochs = 4; ///< Fine-tuning with the mask fixed.
   int freezeBnAfter = 1;  ///< QAT epochs with batch statistics.
   int batchSize = 128;
   double learningRate = 0.05; ///< Float stage; later stages use lrScale ×.
-  double laterLrScale = 0.1;
+  double laterLrScale = 0.2;
   std::string schedule = "cosine"; ///< cosine or step.
   double weightDecay = 5e-4;
   std::string optimizer = "sgd"; ///< sgd (momentum) or adam.
