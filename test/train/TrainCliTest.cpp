@@ -107,6 +107,26 @@ TEST_CASE("train writes a compressed model whose integer accuracy the "
                                   quote(output) + " --random 1");
   INFO(eval.err);
   CHECK(eval.exitCode == 0);
+
+  // Other ONNX tools open it: the official checker (Debian's python3-onnx),
+  // with no BatchNormalization left and the integer weights visible.
+  CommandResult checker = runCommand(
+      "/usr/bin/python3 -c " +
+      quote("import onnx, sys; m = onnx.load(sys.argv[1]); "
+            "onnx.checker.check_model(m, full_check=True); "
+            "ops = {n.op_type for n in m.graph.node}; "
+            "assert 'BatchNormalization' not in ops, ops; "
+            "assert 'QuantizeLinear' in ops and 'DequantizeLinear' in ops; "
+            "ints = [t for t in m.graph.initializer if t.data_type == 3]; "
+            "assert len(ints) >= 5, len(ints); print('checked')") +
+      " " + quote(output));
+  if (checker.err.find("No module named") != std::string::npos) {
+    WARN("python3-onnx not installed: skipped the onnx.checker check");
+  } else {
+    INFO(checker.err);
+    CHECK(checker.exitCode == 0);
+    CHECK_THAT(checker.out, Catch::Contains("checked"));
+  }
 }
 
 TEST_CASE("an interrupted run resumes to exactly the uninterrupted model") {
