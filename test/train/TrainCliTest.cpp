@@ -60,6 +60,27 @@ void expectTrainError(const std::string &extra, const std::string &mention,
   CHECK(!exists(kOut + "/" + name + ".report.json"));
 }
 
+/// Correct predictions among the first `count` test images of an
+/// independent integer lowering of the ONNX file.
+int64_t countIntegerCorrect(const std::string &onnxPath, int64_t count) {
+  auto graph = mars::onnx::importModelFile(onnxPath);
+  REQUIRE(graph.ok());
+  auto net = mars::quant::lowerToInteger(*graph);
+  INFO((net.ok() ? "" : net.error().message()));
+  REQUIRE(net.ok());
+  auto test = mars::data::loadDataset("fashion-mnist", mars::data::Split::Test);
+  REQUIRE(test.ok());
+  int64_t correct = 0;
+  std::vector<float> image(784);
+  for (int64_t i = 0; i < count; ++i) {
+    mars::data::imageAsFloat(*test, i, image.data());
+    auto out = mars::quant::runInteger(
+        *net, mars::quant::quantizeInput(*net, image.data()));
+    correct += mars::quant::argmaxClass(*net, out) == test->labels[i];
+  }
+  return correct;
+}
+
 } // namespace
 
 TEST_CASE("train writes a compressed model whose integer accuracy the "
@@ -84,20 +105,7 @@ TEST_CASE("train writes a compressed model whose integer accuracy the "
   CHECK(report["training_curve"].size() == 4);
 
   // Independently: import the ONNX file, lower to integers, count.
-  auto graph = mars::onnx::importModelFile(output);
-  REQUIRE(graph.ok());
-  auto net = mars::quant::lowerToInteger(*graph);
-  REQUIRE(net.ok());
-  auto test = mars::data::loadDataset("fashion-mnist", mars::data::Split::Test);
-  REQUIRE(test.ok());
-  int64_t correct = 0;
-  std::vector<float> image(784);
-  for (int64_t i = 0; i < 500; ++i) {
-    mars::data::imageAsFloat(*test, i, image.data());
-    auto out = mars::quant::runInteger(*net, mars::quant::quantizeInput(*net, image.data()));
-    correct += mars::quant::argmaxClass(*net, out) == test->labels[i];
-  }
-  CHECK(correct == reported);
+  CHECK(countIntegerCorrect(output, 500) == reported);
 
   // The compressed model is a valid ONNX model the reference interpreter runs.
   CommandResult inspect =
@@ -127,6 +135,27 @@ TEST_CASE("train writes a compressed model whose integer accuracy the "
     CHECK(checker.exitCode == 0);
     CHECK_THAT(checker.out, Catch::Contains("checked"));
   }
+}
+
+TEST_CASE("mean/std input normalisation travels in the model and the "
+          "integer contract") {
+  if (!fashionMnistInstalled()) {
+    WARN("skipped: dataset-fashion-mnist is not installed");
+    return;
+  }
+  const std::string output = kOut + "/normalised.onnx";
+  CommandResult r = runCommand(quickTrain(
+      output, "--json --normalize meanstd --stages float,qat"));
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exitCode == 0);
+  auto report = nlohmann::json::parse(r.out);
+  const int64_t reported = report["accuracy"]["integer_correct"];
+  CHECK(reported > 100);
+  CHECK(countIntegerCorrect(output, 500) == reported);
+  auto graph = mars::onnx::importModelFile(output);
+  REQUIRE(graph.ok());
+  CHECK(graph->nodes()[0].op == mars::ir::OpKind::Sub);
+  CHECK(graph->nodes()[1].op == mars::ir::OpKind::Mul);
 }
 
 TEST_CASE("an interrupted run resumes to exactly the uninterrupted model") {

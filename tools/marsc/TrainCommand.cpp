@@ -231,6 +231,10 @@ Command addTrainCommand(CLI::App &parent) {
   app->add_option("--momentum", o.momentum, "SGD momentum (default 0.9)");
   app->add_option("--seed", o.seed, "Seed for model, data order, augmentation");
   app->add_option("--threads", o.threads, "Threads (default: all cores)");
+  app->add_option("--normalize", o.normalization,
+                  "none (pixels / 255, default) or meanstd (per-channel mean "
+                  "and std of the training images; carried in the model as "
+                  "Sub/Mul before the input quantization)");
   app->add_flag("--augment", o.augment,
                 "Random 4-pixel crop and horizontal flip (CIFAR)");
   app->add_option("--limit-train", o.limitTrain,

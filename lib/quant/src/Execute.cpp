@@ -213,10 +213,22 @@ void runLayer(const IntegerNet &net, const IntLayer &layer,
 std::vector<int32_t> quantizeInput(const IntegerNet &net, const float *image) {
   const IntValue &in = net.value(net.input);
   std::vector<int32_t> q(static_cast<size_t>(in.size()));
-  for (size_t i = 0; i < q.size(); ++i)
+  const int64_t plane = int64_t(in.height) * in.width;
+  const bool normalise = !net.inputOffset.empty();
+  for (size_t i = 0; i < q.size(); ++i) {
+    // The normalisation is float32 arithmetic, as in the QDQ graph's Sub and
+    // Mul nodes; the result is clipped, then quantized.
+    float v = image[i];
+    if (normalise) {
+      const size_t c = i / static_cast<size_t>(plane);
+      v = (v - net.inputOffset[c]) * net.inputMultiplier[c];
+    }
+    double clipped = std::min(std::max(double(v), net.inputClipLo),
+                              net.inputClipHi);
     q[i] = static_cast<int32_t>(
-        clampTo(roundHalfAwayFromZero(double(image[i]) / in.quant.scale),
+        clampTo(roundHalfAwayFromZero(clipped / in.quant.scale),
                 in.quant.lo(), in.quant.hi()));
+  }
   return q;
 }
 

@@ -15,7 +15,8 @@ using ir::ValueId;
 
 /// What an IR value is, as far as the integer network is concerned.
 struct ValueInfo {
-  enum Kind { Float, QuantInt, QuantReal, Constant, Pending } kind = Float;
+  enum Kind { Float, QuantInt, QuantReal, Constant, Pending, InputAffine } kind =
+      Float;
   int intValue = -1;  ///< QuantInt / QuantReal: the IntValue.
   int pending = -1;   ///< Pending: index into Lowering::pending_.
 };
@@ -234,8 +235,13 @@ private:
     case OpKind::Conv: return lowerConv(node);
     case OpKind::Gemm:
     case OpKind::MatMul: return lowerGemm(node);
+    case OpKind::Sub:
+    case OpKind::Mul: return lowerInputAffine(node);
     case OpKind::Relu:
-    case OpKind::Clip: return lowerActivation(node);
+    case OpKind::Clip:
+      if (info(node.inputs[0]).kind == ValueInfo::InputAffine)
+        return lowerInputClip(node);
+      return lowerActivation(node);
     case OpKind::MaxPool: return lowerMaxPool(node);
     case OpKind::AveragePool:
     case OpKind::GlobalAveragePool: return lowerAvgPool(node);
@@ -256,6 +262,65 @@ private:
     }
   }
 
+  /// Sub or Mul of the graph input by a constant (per-channel [1, C, 1, 1]
+  /// or scalar): input normalisation, done in float before quantization.
+  /// Only Sub then Mul (x - mean) * (1 / std) is accepted.
+  Status lowerInputAffine(const Node &node) {
+    const ValueInfo &in = info(node.inputs[0]);
+    const bool fromInput = node.inputs[0] == g_.inputs[0] &&
+                           in.kind == ValueInfo::Float;
+    const bool afterSub = in.kind == ValueInfo::InputAffine &&
+                          inputMultiplier_.empty() && node.op == OpKind::Mul;
+    if (!(fromInput && node.op == OpKind::Sub) && !afterSub)
+      return makeError("Sub/Mul are supported only as the input's "
+                       "normalisation (input - mean) * (1/std)");
+    const ir::Value &c = g_.value(node.inputs[1]);
+    if (!c.constant)
+      return makeError("the normalisation operand must be a constant");
+    const ir::Shape &inShape = g_.value(g_.inputs[0]).type.shape;
+    const int64_t channels = inShape.size() == 4 ? inShape[1] : 1;
+    std::vector<float> values = c.constant->toFloats();
+    if (values.size() == 1)
+      values.assign(static_cast<size_t>(channels), values[0]);
+    if (static_cast<int64_t>(values.size()) != channels ||
+        (c.type.rank() == 4 && c.type.shape[1] != channels))
+      return makeError("the normalisation constant must be a scalar or one "
+                       "value per input channel");
+    if (node.op == OpKind::Sub) {
+      inputOffset_ = values;
+      inputMultiplier_.clear();
+    } else {
+      if (inputOffset_.empty())
+        inputOffset_.assign(values.size(), 0.f);
+      inputMultiplier_ = values;
+    }
+    info_[node.outputs[0]].kind = ValueInfo::InputAffine;
+    return Status::success();
+  }
+
+  Status lowerInputClip(const Node &node) {
+    if (inputMultiplier_.empty())
+      return makeError("the input normalisation must be (x - mean) * k");
+    if (node.op == OpKind::Relu) {
+      inputClipLo_ = std::max(inputClipLo_, 0.0);
+    } else {
+      if (node.input(1) != ir::kNoValue) {
+        auto lo = scalarConstant(node.input(1), "Clip's min");
+        if (!lo)
+          return lo.error();
+        inputClipLo_ = std::max(inputClipLo_, *lo);
+      }
+      if (node.input(2) != ir::kNoValue) {
+        auto hi = scalarConstant(node.input(2), "Clip's max");
+        if (!hi)
+          return hi.error();
+        inputClipHi_ = std::min(inputClipHi_, *hi);
+      }
+    }
+    info_[node.outputs[0]].kind = ValueInfo::InputAffine;
+    return Status::success();
+  }
+
   Status lowerQuantize(const Node &q) {
     auto quant = quantOfQ(q);
     if (!quant)
@@ -264,8 +329,9 @@ private:
     auto shape = shapeOf(q.outputs[0]);
     if (!shape)
       return shape.error();
-    if (in.kind == ValueInfo::Float) {
-      bool isGraphInput = q.inputs[0] == g_.inputs[0];
+    if (in.kind == ValueInfo::Float || in.kind == ValueInfo::InputAffine) {
+      bool isGraphInput = q.inputs[0] == g_.inputs[0] ||
+                          in.kind == ValueInfo::InputAffine;
       if (!isGraphInput || net_.input >= 0)
         return makeError("input '", g_.value(q.inputs[0]).name,
                          "' is computed in float: only the graph input may "
@@ -273,6 +339,10 @@ private:
       IntValue v = *shape;
       v.quant = *quant;
       net_.input = addValue(v);
+      net_.inputOffset = inputOffset_;
+      net_.inputMultiplier = inputMultiplier_;
+      net_.inputClipLo = inputClipLo_;
+      net_.inputClipHi = inputClipHi_;
       setQuantInt(q.outputs[0], net_.input);
       return Status::success();
     }
@@ -633,6 +703,10 @@ private:
   LowerOptions options_;
   std::vector<ValueInfo> info_;
   std::vector<PendingLayer> pending_;
+  /// The graph input's normalisation (Sub/Mul by per-channel constants, then
+  /// Clip) before its QuantizeLinear.
+  std::vector<float> inputOffset_, inputMultiplier_;
+  double inputClipLo_ = -1e300, inputClipHi_ = 1e300;
   IntegerNet net_;
 };
 

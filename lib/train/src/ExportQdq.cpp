@@ -30,7 +30,9 @@ public:
     inType.shape[0] = 1;
     ValueId x = out_.addValue(src_.value(in).name, inType);
     out_.inputs.push_back(x);
-    map_[in] = quantize(x, 0, /*clip=*/false);
+    // Without normalisation the input itself is quantization point 0; with
+    // it, the point follows the Sub/Mul nodes, copied below.
+    map_[in] = m_.pointOf(in) == 0 ? quantize(x, 0, /*clip=*/false) : x;
 
     for (NodeId id = 0; id < NodeId(src_.numNodes()); ++id) {
       if (m_.skipped(id))

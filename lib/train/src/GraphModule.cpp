@@ -97,6 +97,17 @@ Status GraphModule::build(const ir::Graph &graph, const arch::ArchSpec &arch,
     case OpKind::Identity:
     case OpKind::Dropout:
       continue;
+    case OpKind::Sub:
+    case OpKind::Mul: {
+      // Only input normalisation: the input (or the Sub) minus/times a
+      // constant.
+      const ir::Value &c = g.value(n.inputs[1]);
+      if (!c.constant)
+        return makeError(nodeContext(n), ": the trainer supports Sub/Mul only "
+                                         "by a constant (input normalisation)");
+      constants_[n.inputs[1]] = toTorch(*c.constant);
+      continue;
+    }
     default:
       return makeError(nodeContext(n),
                        ": the trainer cannot handle this op (supported: Conv, "
@@ -206,7 +217,20 @@ Status GraphModule::build(const ir::Graph &graph, const arch::ArchSpec &arch,
     pointOfValue_[v] = int(points_.size());
     points_.push_back(p);
   };
-  addPoint(g.inputs[0], 8, signedInput, /*learnable=*/false, 1.0, -1);
+  // The input point sits after a Sub -> Mul normalisation when there is one
+  // (then signed, with a calibrated range), else on the input (pixels / 255).
+  ValueId inputPointValue = g.inputs[0];
+  bool inputSigned = signedInput;
+  NodeId sub = singleUser(g, g.inputs[0]);
+  if (sub >= 0 && g.node(sub).op == OpKind::Sub) {
+    NodeId mul = singleUser(g, g.node(sub).outputs[0]);
+    if (mul < 0 || g.node(mul).op != OpKind::Mul)
+      return makeError(nodeContext(g.node(sub)),
+                       ": input normalisation must be Sub then Mul");
+    inputPointValue = g.node(mul).outputs[0];
+    inputSigned = true;
+  }
+  addPoint(inputPointValue, 8, inputSigned, /*learnable=*/false, 1.0, -1);
 
   // Traces `v` back through pass-through ops to a quantized value.
   auto sourcePoint = [&](ValueId v) -> int {
@@ -364,7 +388,7 @@ torch::Tensor GraphModule::runWeighted(const WeightedLayer &l,
 
 torch::Tensor GraphModule::applyPoint(int i, const torch::Tensor &x) {
   QuantPoint &p = points_[i];
-  if (mode_ == RunMode::Calibrate && p.tiedTo < 0 && i != 0) {
+  if (mode_ == RunMode::Calibrate && p.tiedTo < 0 && (i != 0 || p.isSigned)) {
     calibration_[i].push_back(p.isSigned ? x.detach().abs().max().item<double>()
                                          : x.detach().max().item<double>());
     return x;
@@ -383,7 +407,7 @@ void GraphModule::beginCalibration() {
 
 void GraphModule::finishCalibration() {
   torch::NoGradGuard noGrad;
-  for (size_t i = 1; i < points_.size(); ++i) {
+  for (size_t i = 0; i < points_.size(); ++i) {
     if (calibration_[i].empty() || points_[i].tiedTo >= 0)
       continue;
     double sum = 0;
@@ -436,7 +460,7 @@ void GraphModule::applyMasks() {
 torch::Tensor GraphModule::forward(const torch::Tensor &input) {
   const ir::Graph &g = graph_;
   std::vector<torch::Tensor> vals(g.numValues());
-  vals[g.inputs[0]] = applyPoint(0, input);
+  vals[g.inputs[0]] = pointOf(g.inputs[0]) == 0 ? applyPoint(0, input) : input;
   for (NodeId id = 0; id < NodeId(g.numNodes()); ++id) {
     if (skipNode_[id])
       continue;
@@ -492,6 +516,8 @@ torch::Tensor GraphModule::forward(const torch::Tensor &input) {
         y = torch::adaptive_avg_pool2d(x, std::vector<int64_t>{1, 1});
         break;
       case OpKind::Add: y = x + vals[n.inputs[1]]; break;
+      case OpKind::Sub: y = x - constants_.at(n.inputs[1]); break;
+      case OpKind::Mul: y = x * constants_.at(n.inputs[1]); break;
       case OpKind::Flatten:
       case OpKind::Reshape: {
         std::vector<int64_t> shape(g.value(outId).type.shape.begin(),

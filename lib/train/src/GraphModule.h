@@ -132,6 +132,7 @@ private:
   std::map<ir::NodeId, int> layerOfNode_;
   std::map<ir::ValueId, int> pointOfValue_;
   std::vector<bool> skipNode_;
+  std::map<ir::ValueId, torch::Tensor> constants_; ///< Sub/Mul operands.
   std::vector<std::vector<double>> calibration_;
   RunMode mode_ = RunMode::Float;
   bool bnFrozen_ = false;

@@ -6,6 +6,7 @@
 #include "GraphModule.h"
 #include "GroupSparsity.h"
 #include "IntegerEval.h"
+#include "Normalization.h"
 
 #include "mars/quant/Lower.h"
 #include "mars/train/Train.h"
@@ -78,7 +79,17 @@ public:
       return makeError("--batch-size ", o_.batchSize,
                        " must be divisible by --world-size ", o_.worldSize);
 
-    auto module = GraphModule::create(model, o_.arch, o_.wbits, o_.abits,
+    ir::Graph trainGraph = model;
+    if (o_.normalization == "meanstd") {
+      ChannelStats stats = channelStats(train_, trainCount());
+      auto normalised = withInputNormalization(model, stats);
+      if (!normalised)
+        return normalised.error();
+      trainGraph = normalised.take();
+      obs_.onMessage("normalising inputs with per-channel mean/std of the "
+                     "training images");
+    }
+    auto module = GraphModule::create(trainGraph, o_.arch, o_.wbits, o_.abits,
                                       o_.firstLastBits, o_.powerOfTwoScales,
                                       /*signedInput=*/false);
     if (!module)

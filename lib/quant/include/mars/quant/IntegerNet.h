@@ -97,6 +97,11 @@ struct IntegerNet {
   std::vector<IntValue> values;
   std::vector<IntLayer> layers; ///< In execution order.
   int input = -1;  ///< The quantized network input.
+  /// Input normalisation applied in float before quantization, per input
+  /// channel: v = (x - inputOffset[c]) * inputMultiplier[c], then clipped to
+  /// [inputClipLo, inputClipHi]. Empty vectors mean v = x.
+  std::vector<float> inputOffset, inputMultiplier;
+  double inputClipLo = -1e300, inputClipHi = 1e300;
   int output = -1; ///< An accumulator (logits) or a quantized value.
   bool powerOfTwoScales = false;
 
