@@ -165,6 +165,9 @@ TEST_CASE("an interrupted run resumes to exactly the uninterrupted model") {
   }
   const std::string full = kOut + "/full.onnx";
   const std::string cut = kOut + "/cut.onnx";
+  // Outputs of an earlier run in the same build tree must not count.
+  std::remove(full.c_str());
+  std::remove(cut.c_str());
   REQUIRE(runCommand(quickTrain(full, "")).exitCode == 0);
   // Interrupt in the middle of the prune stage (16 steps per epoch).
   CommandResult stopped =

@@ -368,6 +368,15 @@ private:
     return makeError("cannot quantize '", g_.value(q.inputs[0]).name, "'");
   }
 
+  /// Appends `l` with a new output value `v`; the IR value `irOut` is then
+  /// that quantized value (dequantized view).
+  void emitQuantizedLayer(IntLayer &l, const IntValue &v, ValueId irOut) {
+    l.output = addValue(v);
+    net_.layers.push_back(l);
+    info_[irOut].kind = ValueInfo::QuantReal;
+    info_[irOut].intValue = l.output;
+  }
+
   void setQuantInt(ValueId id, int intValue) {
     info_[id].kind = ValueInfo::QuantInt;
     info_[id].intValue = intValue;
@@ -510,10 +519,7 @@ private:
     setPoolGeometry(node, l);
     IntValue v = *shape;
     v.quant = net_.values[*in].quant; // max commutes with a positive scale
-    l.output = addValue(v);
-    net_.layers.push_back(l);
-    info_[node.outputs[0]].kind = ValueInfo::QuantReal;
-    info_[node.outputs[0]].intValue = l.output;
+    emitQuantizedLayer(l, v, node.outputs[0]);
     return Status::success();
   }
 
@@ -604,10 +610,7 @@ private:
       return shape.error();
     IntValue v = *shape;
     v.quant = q;
-    l.output = addValue(v);
-    net_.layers.push_back(l);
-    info_[node.outputs[0]].kind = ValueInfo::QuantReal;
-    info_[node.outputs[0]].intValue = l.output;
+    emitQuantizedLayer(l, v, node.outputs[0]);
     return Status::success();
   }
 
@@ -628,10 +631,7 @@ private:
     l.inputs = {*in};
     IntValue v = *shape;
     v.quant = net_.values[*in].quant;
-    l.output = addValue(v);
-    net_.layers.push_back(l);
-    info_[node.outputs[0]].kind = ValueInfo::QuantReal;
-    info_[node.outputs[0]].intValue = l.output;
+    emitQuantizedLayer(l, v, node.outputs[0]);
     return Status::success();
   }
 
