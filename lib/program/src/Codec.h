@@ -1,0 +1,160 @@
+#pragma once
+/// \file
+/// The two directions of the program file's byte layout. `Encoder` appends
+/// little-endian fields; `Decoder` reads them back with a bounds check before
+/// every byte and a sticky error. Both offer the same member functions, so
+/// the layout is written once (Layout.h) as templates over either: the
+/// reader can never drift from the writer.
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace mars::program::detail {
+
+class Encoder {
+public:
+  std::vector<uint8_t> bytes;
+
+  void u8(uint8_t &v) { bytes.push_back(v); }
+  void u32(uint32_t &v) { put(v, 4); }
+  void i32(int32_t &v) { put(uint32_t(v), 4); }
+  void i64(int64_t &v) { put(uint64_t(v), 8); }
+  void u64(uint64_t &v) { put(v, 8); }
+  void f64(double &v) {
+    uint64_t b;
+    std::memcpy(&b, &v, 8);
+    put(b, 8);
+  }
+  void f32(float &v) {
+    uint32_t b;
+    std::memcpy(&b, &v, 4);
+    put(b, 4);
+  }
+  void flag(bool &v) {
+    uint8_t b = v ? 1 : 0;
+    u8(b);
+  }
+  template <typename E> void enumeration(E &e, int /*count*/) {
+    uint8_t b = static_cast<uint8_t>(e);
+    u8(b);
+  }
+  void str(std::string &s) {
+    uint32_t n = uint32_t(s.size());
+    u32(n);
+    bytes.insert(bytes.end(), s.begin(), s.end());
+  }
+  /// A u32 count, then each element through `f`.
+  template <typename T, typename F>
+  void list(const char *, std::vector<T> &v, size_t, F f) {
+    uint32_t n = uint32_t(v.size());
+    u32(n);
+    for (size_t i = 0; i < v.size(); ++i)
+      f(v[i]);
+  }
+  bool ok() const { return true; }
+
+private:
+  void put(uint64_t v, int n) {
+    for (int i = 0; i < n; ++i)
+      bytes.push_back(uint8_t(v >> (8 * i)));
+  }
+};
+
+class Decoder {
+public:
+  Decoder(const uint8_t *data, size_t size, std::string where)
+      : data_(data), size_(size), path_{std::move(where)} {}
+
+  void u8(uint8_t &v) { v = uint8_t(get(1)); }
+  void u32(uint32_t &v) { v = uint32_t(get(4)); }
+  void i32(int32_t &v) { v = int32_t(uint32_t(get(4))); }
+  void i64(int64_t &v) { v = int64_t(get(8)); }
+  void u64(uint64_t &v) { v = get(8); }
+  void f64(double &v) {
+    uint64_t b = get(8);
+    std::memcpy(&v, &b, 8);
+  }
+  void f32(float &v) {
+    uint32_t b = uint32_t(get(4));
+    std::memcpy(&v, &b, 4);
+  }
+  void flag(bool &v) {
+    uint8_t b = uint8_t(get(1));
+    if (b > 1)
+      fail("boolean byte " + std::to_string(b) + " is not 0 or 1");
+    v = b == 1;
+  }
+  template <typename E> void enumeration(E &e, int count) {
+    uint8_t b = uint8_t(get(1));
+    if (b >= count)
+      fail("enumeration value " + std::to_string(b) + " out of range (0.." +
+           std::to_string(count - 1) + ")");
+    e = static_cast<E>(ok() ? b : 0);
+  }
+  void str(std::string &s) {
+    uint32_t n = uint32_t(get(4));
+    if (!ok())
+      return;
+    if (n > remaining())
+      return fail("string of " + std::to_string(n) + " bytes overruns the " +
+                  "section (" + std::to_string(remaining()) + " bytes left)");
+    s.assign(reinterpret_cast<const char *>(data_ + pos_), n);
+    pos_ += n;
+  }
+  /// A u32 count, checked against the bytes left (each element takes at
+  /// least `minBytes`) before anything is allocated.
+  template <typename T, typename F>
+  void list(const char *name, std::vector<T> &v, size_t minBytes, F f) {
+    uint32_t n = uint32_t(get(4));
+    if (!ok())
+      return;
+    if (uint64_t(n) * minBytes > remaining())
+      return fail(std::string(name) + ": count " + std::to_string(n) +
+                  " overruns the section (" + std::to_string(remaining()) +
+                  " bytes left)");
+    v.assign(n, T{});
+    for (uint32_t i = 0; i < n && ok(); ++i) {
+      path_.push_back(std::string(name) + "[" + std::to_string(i) + "]");
+      f(v[i]);
+      if (ok())
+        path_.pop_back();
+    }
+  }
+
+  bool ok() const { return error_.empty(); }
+  const std::string &error() const { return error_; }
+  size_t remaining() const { return size_ - pos_; }
+  void fail(const std::string &message) {
+    if (!error_.empty())
+      return;
+    std::string where;
+    for (const std::string &p : path_)
+      where += (where.empty() ? "" : " ") + p;
+    error_ = where + ": " + message;
+  }
+
+private:
+  uint64_t get(int n) {
+    if (!ok())
+      return 0;
+    if (remaining() < size_t(n)) {
+      fail("truncated (needs " + std::to_string(n) + " more bytes, " +
+           std::to_string(remaining()) + " left)");
+      return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < n; ++i)
+      v |= uint64_t(data_[pos_ + i]) << (8 * i);
+    pos_ += n;
+    return v;
+  }
+
+  const uint8_t *data_;
+  size_t size_, pos_ = 0;
+  std::vector<std::string> path_;
+  std::string error_;
+};
+
+} // namespace mars::program::detail

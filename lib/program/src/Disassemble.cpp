@@ -1,0 +1,178 @@
+/// disassemble: the whole program as deterministic text (golden tests diff
+/// it; users read it).
+#include "mars/program/ProgramFile.h"
+
+#include <cstdarg>
+#include <cstdio>
+
+namespace mars::program {
+
+namespace {
+
+std::string format(const char *fmt, ...) {
+  char buf[512];
+  va_list args;
+  va_start(args, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, args);
+  va_end(args);
+  return buf;
+}
+
+std::string join(const std::vector<int32_t> &v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i)
+    s += (i ? "," : "") + std::to_string(v[i]);
+  return s;
+}
+
+std::string indexBits(const PartitionImage &p, int32_t rowGroups) {
+  std::string s;
+  for (int32_t b = 0; b < rowGroups; ++b)
+    s += (p.indexCode[b / 8] >> (b % 8) & 1) ? '1' : '0';
+  return s;
+}
+
+void layerText(std::string &out, const Program &p, size_t i) {
+  const Layer &l = p.layers[i];
+  const Buffer &o = p.buffers[l.output];
+  out += format("  L%zu %s '%s': in [%s] -> b%d (%dx%dx%d)", i,
+                layerKindName(l.kind), l.name.c_str(), join(l.inputs).c_str(),
+                l.output, o.channels, o.height, o.width);
+  if (l.kind == LayerKind::Conv || l.kind == LayerKind::MaxPool ||
+      l.kind == LayerKind::AvgPool)
+    out += format(" k%dx%d s%dx%d p%d,%d,%d,%d d%dx%d", l.kernelH, l.kernelW,
+                  l.strideH, l.strideW, l.padTop, l.padLeft, l.padBottom,
+                  l.padRight, l.dilationH, l.dilationW);
+  if (l.kind == LayerKind::Conv)
+    out += format(" groups %d matrix M%d", l.groups, l.matrix);
+  if (l.kind == LayerKind::AvgPool)
+    out += l.countIncludePad ? " count_include_pad" : "";
+  if (l.kind == LayerKind::Conv || l.kind == LayerKind::AvgPool ||
+      l.kind == LayerKind::Add)
+    out += format(" clamp [%lld, %lld]", static_cast<long long>(l.clampLo),
+                  static_cast<long long>(l.clampHi));
+  if (l.fusedInto >= 0)
+    out += format(" fused into L%d", l.fusedInto);
+  out += "\n";
+  if (!l.bias.empty())
+    out += "    bias " + join(l.bias) + "\n";
+  if (!l.requant.empty()) {
+    out += l.kind == LayerKind::AvgPool ? "    window requant" : "    requant";
+    for (const Requant &r : l.requant)
+      out += format(" %d>>%d", r.value, r.shift);
+    out += "\n";
+  }
+  if (!l.inputRequant.empty()) {
+    out += "    input requant";
+    for (const Requant &r : l.inputRequant)
+      out += format(" %d>>%d", r.value, r.shift);
+    out += "\n";
+  }
+  if (!l.logitScales.empty()) {
+    out += "    logit scales";
+    for (double s : l.logitScales)
+      out += format(" %.9g", s);
+    out += "\n";
+  }
+}
+
+} // namespace
+
+std::string disassemble(const Program &p) {
+  std::string out;
+  out += format("; marsc program, format version %u\n", kFormatVersion);
+  out += "; model: " + p.info.model + "\n";
+  out += "; options: " + p.info.options + "\n";
+  out += format("; estimate: %lld cycles per image, lower bound %lld; dense "
+                "MACs %lld\n",
+                static_cast<long long>(p.info.scheduledCycles),
+                static_cast<long long>(p.info.boundCycles),
+                static_cast<long long>(p.info.denseMacs));
+  out += "\narch:\n" + arch::archToJson(p.arch) + "\n";
+
+  out += format("\ninput b%d, output b%d", p.input, p.output);
+  if (!p.inputOffset.empty()) {
+    out += "; normalise (x - offset) * multiplier per channel:";
+    for (size_t c = 0; c < p.inputOffset.size(); ++c)
+      out += format(" (%.9g, %.9g)", p.inputOffset[c],
+                    c < p.inputMultiplier.size() ? p.inputMultiplier[c] : 1.0f);
+  }
+  if (p.inputClipLo > -1e300 || p.inputClipHi < 1e300)
+    out += format("; clip [%.9g, %.9g]", p.inputClipLo, p.inputClipHi);
+  out += p.powerOfTwoScales ? "; power-of-two scales\n" : "\n";
+
+  out += format("\nbuffers (%zu):\n", p.buffers.size());
+  for (size_t i = 0; i < p.buffers.size(); ++i) {
+    const Buffer &b = p.buffers[i];
+    out += format("  b%zu '%s' %dx%dx%d %s%d scale %.9g %s bank %d offset "
+                  "%lld\n",
+                  i, b.name.c_str(), b.channels, b.height, b.width,
+                  b.isAccumulator ? "acc" : (b.isSigned ? "s" : "u"), b.bits,
+                  b.scale, b.memory == Memory::Sram ? "sram" : "dram", b.bank,
+                  static_cast<long long>(b.offset));
+  }
+
+  out += format("\nlayers (%zu):\n", p.layers.size());
+  for (size_t i = 0; i < p.layers.size(); ++i)
+    layerText(out, p, i);
+
+  out += format("\nmatrices (%zu):\n", p.matrices.size());
+  for (size_t i = 0; i < p.matrices.size(); ++i) {
+    const WeightMatrix &m = p.matrices[i];
+    out += format("  M%zu layer L%d: %dx%d, %d-bit, groups %dx%d of %dx%d, "
+                  "%zu of %d stored\n",
+                  i, m.layer, m.rows, m.cols, m.weightBits, m.rowGroups,
+                  m.colGroups, m.rowsPerGroup, m.channelsPerGroup,
+                  m.groups.size(), m.rowGroups * m.colGroups);
+    for (const Group &g : m.groups) {
+      out += format("    g(%d,%d):", g.rowGroup, g.colGroup);
+      for (size_t k = 0; k < g.weights.size(); ++k)
+        out += (k % m.channelsPerGroup == 0 ? " " : ",") +
+               std::to_string(int(g.weights[k]));
+      out += "\n";
+    }
+  }
+
+  out += format("\nweight images (%zu):\n", p.images.size());
+  for (size_t i = 0; i < p.images.size(); ++i) {
+    const WeightImage &w = p.images[i];
+    out += format("  I%zu core %d macro %d layer L%d\n", i, w.core, w.macro,
+                  w.layer);
+    for (size_t k = 0; k < w.partitions.size(); ++k) {
+      const PartitionImage &part = w.partitions[k];
+      if (part.matrix < 0)
+        continue;
+      out += format("    p%zu M%d col group %d index %s (%d groups)\n", k,
+                    part.matrix, part.colGroup,
+                    indexBits(part, p.matrices[part.matrix].rowGroups).c_str(),
+                    storedGroups(part));
+    }
+  }
+
+  for (size_t c = 0; c < p.streams.size(); ++c) {
+    out += format("\ncore %zu (%zu instructions):\n", c, p.streams[c].size());
+    for (const Instr &in : p.streams[c]) {
+      switch (in.op) {
+      case Opcode::LoadImage:
+      case Opcode::FetchImage:
+        out += format("  %-8s I%d\n", opcodeName(in.op), in.a);
+        break;
+      case Opcode::Compute:
+        out += format("  %-8s I%d pixels [%d, %d)\n", opcodeName(in.op), in.a,
+                      in.b, in.c);
+        break;
+      case Opcode::Post:
+      case Opcode::Digital:
+        out += format("  %-8s L%d '%s' channels [%d, %d)\n", opcodeName(in.op),
+                      in.a, p.layers[in.a].name.c_str(), in.b, in.c);
+        break;
+      case Opcode::Sync:
+        out += format("  %-8s %d\n", opcodeName(in.op), in.a);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+} // namespace mars::program

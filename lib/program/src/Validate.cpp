@@ -1,0 +1,437 @@
+/// validateProgram: everything the runtime relies on, checked once, so that
+/// executing a validated program can index every array without further
+/// checks. Each problem is one message naming the item and the numbers.
+#include "mars/program/ProgramFile.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <sstream>
+
+namespace mars::program {
+
+namespace {
+
+/// Largest tensor the simulator allocates (elements of one buffer).
+constexpr int64_t kMaxBufferElements = int64_t(1) << 26;
+
+class Checker {
+public:
+  explicit Checker(const Program &p) : p_(p) {}
+
+  std::vector<std::string> run() {
+    for (const std::string &m : arch::validate(p_.arch))
+      problem("arch: ", m);
+    if (!problems_.empty())
+      return problems_;
+    checkBuffers();
+    checkInfo();
+    for (size_t i = 0; i < p_.layers.size(); ++i)
+      checkLayer(int32_t(i));
+    for (size_t i = 0; i < p_.matrices.size(); ++i)
+      checkMatrix(int32_t(i));
+    if (problems_.empty())
+      for (size_t i = 0; i < p_.images.size(); ++i)
+        checkImage(int32_t(i));
+    if (problems_.empty())
+      checkStreams();
+    return problems_;
+  }
+
+private:
+  template <typename... Parts> void problem(const Parts &...parts) {
+    if (problems_.size() < 100)
+      problems_.push_back(makeError(parts...).message());
+  }
+  bool bufferOk(int32_t id) const {
+    return id >= 0 && size_t(id) < p_.buffers.size();
+  }
+
+  void checkBuffers() {
+    for (size_t i = 0; i < p_.buffers.size(); ++i) {
+      const Buffer &b = p_.buffers[i];
+      std::string at = "buffers[" + std::to_string(i) + "] '" + b.name + "'";
+      if (b.channels < 1 || b.height < 1 || b.width < 1 ||
+          b.size() > kMaxBufferElements)
+        problem(at, ": shape ", b.channels, "x", b.height, "x", b.width,
+                " must be positive and at most ", kMaxBufferElements,
+                " elements");
+      if (b.bits < 1 || b.bits > (b.isAccumulator ? 32 : 16))
+        problem(at, ": bits must be in 1..", b.isAccumulator ? 32 : 16,
+                ", got ", b.bits);
+      if (b.isAccumulator && (b.bits != 32 || !b.isSigned))
+        problem(at, ": accumulators are signed 32-bit");
+      if (!(b.scale > 0) || !std::isfinite(b.scale))
+        problem(at, ": scale must be positive and finite");
+      if (b.bank != 0 && b.bank != 1)
+        problem(at, ": bank must be 0 or 1, got ", b.bank);
+      if (b.offset < 0)
+        problem(at, ": negative offset ", b.offset);
+    }
+  }
+
+  void checkInfo() {
+    if (!bufferOk(p_.input) || !bufferOk(p_.output)) {
+      problem("input buffer ", p_.input, " or output buffer ", p_.output,
+              " out of range (", p_.buffers.size(), " buffers)");
+      return;
+    }
+    const Buffer &in = p_.buffers[p_.input];
+    if (in.isAccumulator || in.bits > 16)
+      problem("input buffer '", in.name, "' must be a quantized tensor");
+    for (const auto *v : {&p_.inputOffset, &p_.inputMultiplier})
+      if (!v->empty() && int64_t(v->size()) != in.channels)
+        problem("input normalisation has ", v->size(), " values for ",
+                in.channels, " input channels");
+    if (std::isnan(p_.inputClipLo) || std::isnan(p_.inputClipHi) ||
+        p_.inputClipLo > p_.inputClipHi)
+      problem("input clip range is invalid");
+    if (p_.streams.size() != size_t(p_.arch.chip.cores))
+      problem(p_.streams.size(), " instruction streams for ",
+              p_.arch.chip.cores, " cores");
+  }
+
+  /// Output H×W of a windowed layer over `in`.
+  static int64_t outExtent(int64_t in, int32_t k, int32_t s, int32_t d,
+                           int32_t pa, int32_t pb) {
+    const int64_t span = int64_t(d) * (k - 1) + 1;
+    const int64_t padded = in + pa + pb;
+    return padded < span ? 0 : (padded - span) / s + 1;
+  }
+
+  void checkRequant(const std::string &at, const Requant &r) {
+    if (r.value < 1 || r.shift < 0 || r.shift > 62)
+      problem(at, ": requantization multiplier ", r.value, ">>", r.shift,
+              " out of range (value 1..2^31-1, shift 0..62)");
+  }
+
+  void checkLayer(int32_t i) {
+    const Layer &l = p_.layers[i];
+    const std::string at = "layers[" + std::to_string(i) + "] '" + l.name + "'";
+    for (int32_t in : l.inputs)
+      if (!bufferOk(in))
+        return problem(at, ": input buffer ", in, " out of range (",
+                       p_.buffers.size(), " buffers)");
+    if (!bufferOk(l.output))
+      return problem(at, ": output buffer ", l.output, " out of range (",
+                     p_.buffers.size(), " buffers)");
+    const size_t n = l.inputs.size();
+    const bool single = l.kind != LayerKind::Add && l.kind != LayerKind::Concat;
+    if (n < 1 || (single && n != 1) || n > 64)
+      return problem(at, ": ", layerKindName(l.kind), " with ", n, " inputs");
+    const Buffer &in = p_.buffers[l.inputs[0]];
+    const Buffer &out = p_.buffers[l.output];
+    if (l.clampLo > l.clampHi)
+      problem(at, ": clamp [", l.clampLo, ", ", l.clampHi, "] is empty");
+    // Clamps keep every activation within its buffer's type, which bounds
+    // all later integer arithmetic (no overflow on any valid program).
+    const bool clamps = l.kind == LayerKind::AvgPool || l.kind == LayerKind::Add ||
+                        (l.kind == LayerKind::Conv && !out.isAccumulator);
+    if (clamps && !out.isAccumulator) {
+      const int64_t lo = out.isSigned ? -(int64_t(1) << (out.bits - 1)) : 0;
+      const int64_t hi = out.isSigned ? (int64_t(1) << (out.bits - 1)) - 1
+                                      : (int64_t(1) << out.bits) - 1;
+      if (l.clampLo < lo || l.clampHi > hi)
+        problem(at, ": clamp [", l.clampLo, ", ", l.clampHi, "] exceeds the ",
+                out.isSigned ? "signed " : "unsigned ", out.bits,
+                "-bit output range");
+    }
+    if (out.isAccumulator &&
+        !(l.kind == LayerKind::Conv || l.kind == LayerKind::Reshape))
+      problem(at, ": only a Conv or Reshape may produce accumulators");
+    if (!out.isAccumulator && l.kind != LayerKind::Conv &&
+        l.kind != LayerKind::AvgPool && l.kind != LayerKind::Add)
+      for (int32_t b : l.inputs)
+        if (p_.buffers[b].bits > out.bits ||
+            p_.buffers[b].isSigned != out.isSigned)
+          problem(at, ": input '", p_.buffers[b].name,
+                  "' is wider than the output or differs in signedness");
+    if (l.fusedInto != -1 &&
+        (l.fusedInto < 0 || l.fusedInto >= i ||
+         p_.layers[l.fusedInto].kind != LayerKind::Conv ||
+         l.kind == LayerKind::Conv))
+      problem(at, ": fused into ", l.fusedInto,
+              ", which is not an earlier Conv layer");
+    if (l.fusedInto >= 0 && l.fusedInto < i &&
+        ((l.kind != LayerKind::MaxPool && l.kind != LayerKind::AvgPool &&
+          l.kind != LayerKind::Add) ||
+         out.channels !=
+             p_.buffers[p_.layers[l.fusedInto].output].channels))
+      problem(at, ": only pooling and Add with the producer's channels can be "
+                  "fused");
+    if (in.isAccumulator && l.kind != LayerKind::Reshape)
+      problem(at, ": reads raw accumulators");
+    switch (l.kind) {
+    case LayerKind::Conv:
+    case LayerKind::MaxPool:
+    case LayerKind::AvgPool: {
+      if (l.kernelH < 1 || l.kernelW < 1 || l.strideH < 1 || l.strideW < 1 ||
+          l.dilationH < 1 || l.dilationW < 1 || l.kernelH > 64 ||
+          l.kernelW > 64 || l.strideH > 64 || l.strideW > 64 ||
+          l.dilationH > 64 || l.dilationW > 64)
+        return problem(at, ": kernel, stride and dilation must be in 1..64");
+      for (int32_t pad : {l.padTop, l.padLeft, l.padBottom, l.padRight})
+        if (pad < 0 || pad > 64)
+          return problem(at, ": padding must be in 0..64, got ", pad);
+      const int64_t oh = outExtent(in.height, l.kernelH, l.strideH,
+                                   l.dilationH, l.padTop, l.padBottom);
+      const int64_t ow = outExtent(in.width, l.kernelW, l.strideW, l.dilationW,
+                                   l.padLeft, l.padRight);
+      if (oh != out.height || ow != out.width)
+        return problem(at, ": output ", out.height, "x", out.width,
+                       " does not follow from input ", in.height, "x",
+                       in.width, " (expected ", oh, "x", ow, ")");
+      if (l.kind == LayerKind::Conv)
+        return checkConv(at, l, in, out);
+      if (out.channels != in.channels)
+        return problem(at, ": pooling changes channels");
+      if (l.kind == LayerKind::AvgPool) {
+        if (int64_t(l.requant.size()) != int64_t(l.kernelH) * l.kernelW)
+          return problem(at, ": ", l.requant.size(),
+                         " window multipliers for a ", l.kernelH, "x",
+                         l.kernelW, " window");
+        for (const Requant &r : l.requant)
+          checkRequant(at, r);
+      }
+      return;
+    }
+    case LayerKind::Add:
+      if (l.inputRequant.size() != n)
+        return problem(at, ": ", l.inputRequant.size(),
+                       " input multipliers for ", n, " inputs");
+      for (int32_t b : l.inputs) {
+        const Buffer &x = p_.buffers[b];
+        if (x.channels != out.channels || x.height != out.height ||
+            x.width != out.width || x.isAccumulator)
+          return problem(at, ": input '", x.name, "' shape differs from the "
+                         "output");
+      }
+      for (const Requant &r : l.inputRequant)
+        checkRequant(at, r);
+      return;
+    case LayerKind::Concat: {
+      int64_t channels = 0;
+      for (int32_t b : l.inputs) {
+        const Buffer &x = p_.buffers[b];
+        if (x.height != out.height || x.width != out.width || x.isAccumulator)
+          return problem(at, ": input '", x.name, "' size differs");
+        channels += x.channels;
+      }
+      if (channels != out.channels)
+        return problem(at, ": inputs have ", channels, " channels, output ",
+                       out.channels);
+      return;
+    }
+    case LayerKind::Reshape:
+      if (in.size() != out.size() || in.isAccumulator != out.isAccumulator)
+        return problem(at, ": reshape changes the element count");
+      return;
+    }
+  }
+
+  void checkConv(const std::string &at, const Layer &l, const Buffer &in,
+                 const Buffer &out) {
+    if (l.groups < 1 || in.channels % l.groups || out.channels % l.groups)
+      return problem(at, ": groups ", l.groups, " do not divide ", in.channels,
+                     " input and ", out.channels, " output channels");
+    if (l.matrix < 0 || size_t(l.matrix) >= p_.matrices.size())
+      return problem(at, ": matrix ", l.matrix, " out of range (",
+                     p_.matrices.size(), " matrices)");
+    const WeightMatrix &m = p_.matrices[l.matrix];
+    const int32_t self = int32_t(&l - p_.layers.data());
+    if (m.layer != self)
+      return problem(at, ": matrix ", l.matrix, " belongs to layer ", m.layer);
+    if (int64_t(m.rows) != int64_t(l.kernelH) * l.kernelW * in.channels ||
+        m.cols != out.channels)
+      return problem(at, ": matrix is ", m.rows, "x", m.cols, ", expected ",
+                     int64_t(l.kernelH) * l.kernelW * in.channels, "x",
+                     out.channels);
+    if (l.bias.size() != size_t(out.channels))
+      return problem(at, ": ", l.bias.size(), " biases for ", out.channels,
+                     " channels");
+    if (out.isAccumulator) {
+      if (!l.requant.empty() || l.logitScales.size() != size_t(out.channels))
+        return problem(at, ": an accumulator output needs one logit scale per "
+                       "channel and no requantization");
+    } else {
+      if (l.requant.size() != size_t(out.channels))
+        return problem(at, ": ", l.requant.size(), " multipliers for ",
+                       out.channels, " channels");
+      for (const Requant &r : l.requant)
+        checkRequant(at, r);
+    }
+    if (in.bits > 16)
+      problem(at, ": input of ", in.bits, " bits");
+  }
+
+  void checkMatrix(int32_t i) {
+    const WeightMatrix &m = p_.matrices[i];
+    const std::string at = "matrices[" + std::to_string(i) + "]";
+    if (m.layer < 0 || size_t(m.layer) >= p_.layers.size() ||
+        p_.layers[m.layer].matrix != i)
+      return problem(at, ": layer ", m.layer, " does not own it");
+    if (m.weightBits < 1 || m.weightBits > 8 ||
+        m.weightBits > p_.arch.partitionCols())
+      return problem(at, ": weight bits ", m.weightBits, " out of range");
+    if (m.rowsPerGroup != p_.arch.macro.wlOn ||
+        m.channelsPerGroup != p_.arch.partitionCols() / m.weightBits)
+      return problem(at, ": group ", m.rowsPerGroup, "x", m.channelsPerGroup,
+                     " does not match the arch (", p_.arch.macro.wlOn, "x",
+                     p_.arch.partitionCols() / m.weightBits, ")");
+    if (m.rows < 1 || m.cols < 1 ||
+        m.rowGroups != (int64_t(m.rows) + m.rowsPerGroup - 1) / m.rowsPerGroup ||
+        m.colGroups !=
+            (int64_t(m.cols) + m.channelsPerGroup - 1) / m.channelsPerGroup)
+      return problem(at, ": ", m.rowGroups, "x", m.colGroups,
+                     " groups do not tile ", m.rows, "x", m.cols);
+    const int lo = -(1 << (m.weightBits - 1)), hi = (1 << (m.weightBits - 1)) - 1;
+    const size_t groupSize = size_t(m.rowsPerGroup) * m.channelsPerGroup;
+    for (size_t k = 0; k < m.groups.size(); ++k) {
+      const Group &g = m.groups[k];
+      if (g.rowGroup < 0 || g.rowGroup >= m.rowGroups || g.colGroup < 0 ||
+          g.colGroup >= m.colGroups)
+        return problem(at, " group ", k, ": (", g.rowGroup, ", ", g.colGroup,
+                       ") out of range");
+      if (k > 0) {
+        const Group &prev = m.groups[k - 1];
+        if (std::make_pair(prev.colGroup, prev.rowGroup) >=
+            std::make_pair(g.colGroup, g.rowGroup))
+          return problem(at, " group ", k, ": not sorted or duplicated");
+      }
+      if (g.weights.size() != groupSize)
+        return problem(at, " group ", k, ": ", g.weights.size(),
+                       " weights, expected ", groupSize);
+      for (int8_t w : g.weights)
+        if (w < lo || w > hi)
+          return problem(at, " group ", k, ": weight ", int(w),
+                         " outside the ", m.weightBits, "-bit range");
+    }
+  }
+
+  void checkImage(int32_t i) {
+    const WeightImage &w = p_.images[i];
+    const std::string at = "images[" + std::to_string(i) + "]";
+    if (w.core < 0 || w.core >= p_.arch.chip.cores || w.macro < 0 ||
+        w.macro >= p_.arch.chip.macrosPerCore)
+      return problem(at, ": core ", w.core, " macro ", w.macro,
+                     " not on the chip");
+    if (w.layer < 0 || size_t(w.layer) >= p_.layers.size() ||
+        p_.layers[w.layer].kind != LayerKind::Conv)
+      return problem(at, ": layer ", w.layer, " is not a Conv layer");
+    const int32_t mi = p_.layers[w.layer].matrix;
+    const WeightMatrix &m = p_.matrices[mi];
+    if (w.partitions.size() != size_t(p_.arch.macro.partitions))
+      return problem(at, ": ", w.partitions.size(), " partitions, the macro has ",
+                     p_.arch.macro.partitions);
+    const int32_t slots = p_.arch.macro.rows / m.rowsPerGroup;
+    for (size_t k = 0; k < w.partitions.size(); ++k) {
+      const PartitionImage &part = w.partitions[k];
+      if (part.matrix == -1)
+        continue;
+      const std::string pat = at + " partition " + std::to_string(k);
+      if (part.matrix != mi)
+        return problem(pat, ": matrix ", part.matrix, " is not layer ",
+                       w.layer, "'s matrix ", mi);
+      if (part.colGroup < 0 || part.colGroup >= m.colGroups)
+        return problem(pat, ": column group ", part.colGroup, " out of range");
+      if (part.indexCode.size() != size_t((m.rowGroups + 7) / 8))
+        return problem(pat, ": index code of ", part.indexCode.size(),
+                       " bytes for ", m.rowGroups, " row groups");
+      for (int32_t b = m.rowGroups; b < int32_t(part.indexCode.size()) * 8; ++b)
+        if (part.indexCode[b / 8] >> (b % 8) & 1)
+          return problem(pat, ": index code bit ", b, " past the row groups");
+      if (storedGroups(part) > slots)
+        return problem(pat, ": ", storedGroups(part), " groups exceed the ",
+                       slots, " slots of a partition");
+      for (int32_t rg : slotRowGroups(part))
+        if (!hasGroup(m, rg, part.colGroup))
+          return problem(pat, ": index code names row group ", rg,
+                         " of column group ", part.colGroup,
+                         ", which is not stored");
+    }
+  }
+
+  static bool hasGroup(const WeightMatrix &m, int32_t rg, int32_t cg) {
+    auto it = std::lower_bound(
+        m.groups.begin(), m.groups.end(), std::make_pair(cg, rg),
+        [](const Group &g, const std::pair<int32_t, int32_t> &key) {
+          return std::make_pair(g.colGroup, g.rowGroup) < key;
+        });
+    return it != m.groups.end() && it->colGroup == cg && it->rowGroup == rg;
+  }
+
+  void checkStreams() {
+    std::vector<std::vector<int32_t>> barriers(p_.streams.size());
+    for (size_t core = 0; core < p_.streams.size(); ++core) {
+      const auto &s = p_.streams[core];
+      for (size_t k = 0; k < s.size(); ++k) {
+        const Instr &in = s[k];
+        const std::string at = "streams[" + std::to_string(core) + "][" +
+                               std::to_string(k) + "] " + opcodeName(in.op);
+        switch (in.op) {
+        case Opcode::LoadImage:
+        case Opcode::FetchImage:
+        case Opcode::Compute: {
+          if (in.a < 0 || size_t(in.a) >= p_.images.size())
+            return problem(at, ": image ", in.a, " out of range (",
+                           p_.images.size(), " images)");
+          const WeightImage &w = p_.images[in.a];
+          if (size_t(w.core) != core)
+            return problem(at, ": image ", in.a, " belongs to core ", w.core);
+          if (in.op != Opcode::Compute) {
+            if (in.b != 0 || in.c != 0)
+              return problem(at, ": unused operands must be 0");
+            break;
+          }
+          const Buffer &out = p_.buffers[p_.layers[w.layer].output];
+          if (in.b < 0 || in.b >= in.c ||
+              int64_t(in.c) > int64_t(out.height) * out.width)
+            return problem(at, ": pixels [", in.b, ", ", in.c,
+                           ") outside the layer's ",
+                           int64_t(out.height) * out.width, " output pixels");
+          break;
+        }
+        case Opcode::Post:
+        case Opcode::Digital: {
+          if (in.a < 0 || size_t(in.a) >= p_.layers.size())
+            return problem(at, ": layer ", in.a, " out of range (",
+                           p_.layers.size(), " layers)");
+          const Layer &l = p_.layers[in.a];
+          const bool conv = l.kind == LayerKind::Conv;
+          if ((in.op == Opcode::Post) != conv || l.fusedInto != -1)
+            return problem(at, ": layer ", in.a, " '", l.name, "' is ",
+                           layerKindName(l.kind),
+                           l.fusedInto != -1 ? " (fused)" : "");
+          const Buffer &out = p_.buffers[l.output];
+          if (in.b < 0 || in.b >= in.c || in.c > out.channels)
+            return problem(at, ": channels [", in.b, ", ", in.c,
+                           ") outside the layer's ", out.channels);
+          break;
+        }
+        case Opcode::Sync:
+          if (in.b != 0 || in.c != 0)
+            return problem(at, ": unused operands must be 0");
+          barriers[core].push_back(in.a);
+          break;
+        }
+      }
+    }
+    for (size_t core = 1; core < barriers.size(); ++core)
+      if (barriers[core] != barriers[0])
+        return problem("streams[", core, "]: its barrier sequence differs from "
+                       "core 0's (", barriers[core].size(), " vs ",
+                       barriers[0].size(), " barriers): the cores would "
+                       "deadlock");
+  }
+
+  const Program &p_;
+  std::vector<std::string> problems_;
+};
+
+} // namespace
+
+std::vector<std::string> validateProgram(const Program &program) {
+  return Checker(program).run();
+}
+
+} // namespace mars::program
