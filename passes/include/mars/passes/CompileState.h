@@ -1,0 +1,118 @@
+#pragma once
+/// \file
+/// What the passes of `marsc compile` read and write. The pipeline moves a
+/// model through three representations, each pass working on one of them:
+///  1. `graph`: the ONNX-level Graph IR (float or QDQ);
+///  2. `net`: the integer network of lib/quant (after legalize);
+///  3. `program`: the chip program of lib/program (after lower-matrix),
+///     filled in by the later passes, and `bytes`, its file image (emit).
+
+#include "mars/arch/ArchSpec.h"
+#include "mars/ir/Graph.h"
+#include "mars/program/Program.h"
+#include "mars/quant/IntegerNet.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mars::passes {
+
+/// How post-training quantization picks an activation range.
+enum class CalibMethod {
+  MinMax,     ///< The largest |value| seen.
+  Percentile, ///< The `percentile`-th percentile of |value|.
+};
+
+/// User options of `marsc compile` that passes read.
+struct CompileOptions {
+  // Post-training quantization (float models only).
+  int weightBits = 4;      ///< --wbits: weights of inner layers.
+  int activationBits = 4;  ///< --abits: activations between inner layers.
+  int edgeBits = 8;        ///< First layer's input and weights, last layer's weights.
+  CalibMethod calibMethod = CalibMethod::MinMax;
+  double percentile = 99.99;
+  /// --prune S: fraction of each layer's CIM groups zeroed by magnitude
+  /// (one shot, before quantization). 0 keeps every group.
+  double prune = 0.0;
+  bool powerOfTwoScales = false;
+  /// Map-to-macros may duplicate weights into idle macros.
+  bool duplicate = true;
+};
+
+/// Calibration images for post-training quantization: `count` images of
+/// `shape` (C, H, W) floats, stored back to back.
+struct CalibrationData {
+  std::string source; ///< For messages ("fashion-mnist", "x.npy").
+  std::vector<int64_t> shape;
+  int64_t count = 0;
+  std::vector<float> pixels;
+};
+
+/// Everything constant during one compilation.
+struct CompileContext {
+  arch::ArchSpec arch;
+  CompileOptions options;
+  std::optional<CalibrationData> calibration;
+  std::string modelPath; ///< For error messages.
+};
+
+/// One counter of a pass ("folded BatchNormalization nodes" = 13).
+struct Statistic {
+  std::string pass;
+  std::string name;
+  int64_t value = 0;
+};
+
+/// The work of one layer's Conv on the chip, as planned by map-to-macros and
+/// turned into instructions by schedule: weight images loaded in rounds,
+/// each round computing a range of output pixels per image.
+struct ComputeTask {
+  int32_t image = -1;
+  int32_t pixelBegin = 0, pixelEnd = 0;
+};
+struct Round {
+  std::vector<int32_t> loads;     ///< Images written into macros first.
+  std::vector<ComputeTask> tasks; ///< Then computed.
+};
+struct LayerPlan {
+  int32_t layer = -1;
+  std::vector<Round> rounds;
+  bool resident = false; ///< Weights stay in the macros across images.
+  int32_t replicas = 1;  ///< Copies of the weights, each computing a pixel range.
+};
+
+/// Mapping quality of one layer, filled by schedule (`--report`).
+struct LayerCost {
+  int32_t layer = -1;
+  int64_t scheduledCycles = 0; ///< The schedule's estimate, per image.
+  int64_t boundCycles = 0;     ///< max(compute, weight loading) bound.
+  int64_t activations = 0;     ///< Partition activations per image.
+  int64_t loadBits = 0;        ///< Weight bits written into macros per image.
+  int32_t macrosUsed = 0;      ///< Distinct macros holding its weights.
+  int32_t rounds = 0;          ///< Load rounds (1 when resident).
+  int32_t replicas = 1;        ///< Copies of its weights.
+  /// Cells holding its non-zero groups ÷ cells of the macros it uses.
+  double cellUtilisation = 0;
+};
+
+/// The state the passes transform.
+struct CompileState {
+  ir::Graph graph;
+  std::optional<quant::IntegerNet> net;
+  /// Per integer layer: the Conv layer whose digital pipeline also runs it,
+  /// or -1 (set by fuse).
+  std::vector<int32_t> fusedInto;
+  std::optional<program::Program> program;
+  std::vector<LayerPlan> plans;  ///< Set by map-to-macros.
+  std::vector<LayerCost> costs; ///< Set by schedule, one per scheduled layer.
+  std::vector<uint8_t> bytes;    ///< Set by emit.
+  std::vector<Statistic> stats;
+
+  /// Adds `value` to the statistic `name` of `pass`.
+  void count(const std::string &pass, const std::string &name, int64_t value);
+};
+
+} // namespace mars::passes

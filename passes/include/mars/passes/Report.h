@@ -1,0 +1,22 @@
+#pragma once
+/// \file
+/// The mapping-quality report of `marsc compile --report`: per layer, macros
+/// used, cell utilisation, partition activations, the cycle lower bound and
+/// the schedule's cycles; for the whole model, scheduled cycles ÷ bound.
+
+#include "mars/passes/CompileState.h"
+
+#include <string>
+
+namespace mars::passes {
+
+/// Scheduled cycles ÷ lower bound for the whole model (1.0 is perfect).
+double scheduleRatio(const CompileState &state);
+
+/// The report as a text table.
+std::string formatMappingReport(const CompileState &state);
+
+/// The report, statistics included, as JSON text.
+std::string mappingReportJson(const CompileState &state);
+
+} // namespace mars::passes

@@ -1,0 +1,380 @@
+/// map-to-macros: places every Conv's non-zero CIM groups on partitions of
+/// macros, spreads each layer over cores and macros, duplicates weights into
+/// idle macros where that shortens the layer, and plans weight reloads when
+/// the model does not fit on the chip.
+///
+/// Requires group-compress. A *tile* is up to rows / wl_on stored groups of
+/// one column group; it fills one partition (the partition's columns are
+/// wired to that column group's output channels, and its index code lists
+/// the tile's row groups). Two modes:
+///  - resident: all tiles of the model fit in the chip's partitions at once;
+///    weights are loaded once and stay (later images pay no reload). Spare
+///    partitions hold replicas of the slowest layers.
+///  - rounds: layer by layer, the tiles are loaded in rounds that fill the
+///    chip; each round computes every output pixel. A layer with fewer
+///    tiles than the chip has partitions is replicated d times and each
+///    replica computes 1/d of the pixels.
+/// Tiles are assigned to macros longest-first to the macro whose per-pixel
+/// cost (MappingModel.h) grows least, so the busiest macro — the layer's
+/// critical path — stays as short as possible.
+#include "MappingModel.h"
+#include "mars/passes/Passes.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace mars::passes {
+
+namespace {
+
+struct Tile {
+  int32_t colGroup = 0;
+  std::vector<int32_t> rowGroups;
+};
+
+/// The per-layer facts mapping needs.
+struct LayerWork {
+  int32_t layer = -1, matrix = -1;
+  int64_t pixels = 0;
+  int slices = 1;
+  std::vector<Tile> tiles;
+};
+
+/// One macro's share of one replica of a layer.
+struct MacroShare {
+  int macro = -1; ///< Global macro id.
+  int firstPartition = 0; ///< Its tiles fill partitions from here on.
+  std::vector<int> tiles;
+  int64_t sum = 0, max = 0;
+};
+
+/// Splits each column group's stored row groups into tiles of at most
+/// `slots` groups, as evenly as possible.
+std::vector<Tile> makeTiles(const program::WeightMatrix &m, int slots) {
+  std::vector<Tile> tiles;
+  size_t i = 0;
+  while (i < m.groups.size()) {
+    size_t j = i;
+    while (j < m.groups.size() && m.groups[j].colGroup == m.groups[i].colGroup)
+      ++j;
+    const int64_t n = static_cast<int64_t>(j - i);
+    const int64_t chunks = (n + slots - 1) / slots;
+    for (int64_t c = 0; c < chunks; ++c) {
+      Tile t;
+      t.colGroup = m.groups[i].colGroup;
+      for (int64_t k = n * c / chunks; k < n * (c + 1) / chunks; ++k)
+        t.rowGroups.push_back(m.groups[i + k].rowGroup);
+      tiles.push_back(std::move(t));
+    }
+    i = j;
+  }
+  return tiles;
+}
+
+/// Longest-first assignment of `tiles` (indices into work.tiles) to the
+/// candidate macros, respecting each macro's free partitions. Returns false
+/// when they do not fit.
+bool assignTiles(const arch::ArchSpec &a, const LayerWork &work,
+                 const std::vector<int> &tiles, const std::vector<int> &macros,
+                 std::vector<int> &freeParts, std::vector<MacroShare> &out) {
+  std::vector<int> order = tiles;
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
+    return work.tiles[x].rowGroups.size() > work.tiles[y].rowGroups.size();
+  });
+  std::vector<MacroShare> shares(macros.size());
+  for (size_t m = 0; m < macros.size(); ++m)
+    shares[m].macro = macros[m];
+  std::vector<int> used(macros.size(), 0);
+  for (int t : order) {
+    const int64_t n = static_cast<int64_t>(work.tiles[t].rowGroups.size());
+    int best = -1;
+    int64_t bestCost = 0, bestSum = 0;
+    for (size_t m = 0; m < macros.size(); ++m) {
+      if (used[m] >= freeParts[macros[m]])
+        continue;
+      const int64_t cost =
+          pixelSliceCycles(a, std::max(shares[m].max, n), shares[m].sum + n);
+      if (best < 0 || cost < bestCost ||
+          (cost == bestCost && shares[m].sum < bestSum)) {
+        best = static_cast<int>(m);
+        bestCost = cost;
+        bestSum = shares[m].sum;
+      }
+    }
+    if (best < 0)
+      return false;
+    shares[best].tiles.push_back(t);
+    shares[best].sum += n;
+    shares[best].max = std::max(shares[best].max, n);
+    ++used[best];
+  }
+  for (size_t m = 0; m < macros.size(); ++m) {
+    // Partitions are taken in order, so the used ones are a prefix.
+    shares[m].firstPartition = a.macro.partitions - freeParts[macros[m]];
+    freeParts[macros[m]] -= used[m];
+    if (!shares[m].tiles.empty())
+      out.push_back(std::move(shares[m]));
+  }
+  return true;
+}
+
+/// A candidate plan of one layer before images exist: per round, per
+/// replica, the macro shares; and its estimated cycles.
+struct Candidate {
+  int replicas = 1;
+  std::vector<std::vector<std::vector<MacroShare>>> rounds; // [round][replica]
+  int64_t cycles = 0;
+};
+
+int64_t shareComputeCycles(const arch::ArchSpec &a, const MacroShare &s,
+                           int64_t pixels, int slices) {
+  return pixels * slices * pixelSliceCycles(a, s.max, s.sum);
+}
+
+/// Replica r computes pixels [P r / d, P (r + 1) / d).
+int64_t replicaPixels(int64_t pixels, int d, int r) {
+  return pixels * (r + 1) / d - pixels * r / d;
+}
+
+/// Estimated cycles of one round: the slowest macro's load plus computes
+/// (a macro cannot compute while it is written).
+int64_t roundCycles(const arch::ArchSpec &a, const LayerWork &work,
+                    const std::vector<std::vector<MacroShare>> &replicas,
+                    bool countLoads) {
+  std::vector<int64_t> busy(a.totalMacros(), 0);
+  const int d = static_cast<int>(replicas.size());
+  for (int r = 0; r < d; ++r)
+    for (const MacroShare &s : replicas[r]) {
+      if (countLoads)
+        busy[s.macro] += s.max * a.macro.wlOn * a.timing.rowWriteCycles;
+      busy[s.macro] +=
+          shareComputeCycles(a, s, replicaPixels(work.pixels, d, r), work.slices);
+    }
+  return *std::max_element(busy.begin(), busy.end());
+}
+
+/// Plans a layer that has the whole chip to itself (rounds mode).
+Candidate planRounds(const arch::ArchSpec &a, const LayerWork &work,
+                     bool allowDuplicates) {
+  const int M = a.totalMacros(), parts = a.macro.partitions;
+  const int tiles = static_cast<int>(work.tiles.size());
+  Candidate best;
+  best.cycles = -1;
+  for (int d = 1; d <= M; ++d) {
+    if (M % d != 0 || (d > 1 && (!allowDuplicates || int64_t(d) * tiles > int64_t(M) * parts)))
+      continue;
+    Candidate c;
+    c.replicas = d;
+    // Spread tiles over rounds (only when d == 1 and they do not fit),
+    // longest first to the round with the least work.
+    const int rounds = std::max(1, (tiles + M * parts - 1) / (M * parts));
+    std::vector<std::vector<int>> roundTiles(rounds);
+    std::vector<int64_t> roundWork(rounds, 0);
+    std::vector<int> order(tiles);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
+      return work.tiles[x].rowGroups.size() > work.tiles[y].rowGroups.size();
+    });
+    for (int t : order) {
+      int pick = -1;
+      for (int r = 0; r < rounds; ++r)
+        if (static_cast<int>(roundTiles[r].size()) < M * parts &&
+            (pick < 0 || roundWork[r] < roundWork[pick]))
+          pick = r;
+      roundTiles[pick].push_back(t);
+      roundWork[pick] += static_cast<int64_t>(work.tiles[t].rowGroups.size());
+    }
+    bool ok = true;
+    for (int r = 0; r < rounds && ok; ++r) {
+      std::vector<int> freeParts(M, parts);
+      std::vector<std::vector<MacroShare>> replicas(d);
+      for (int rep = 0; rep < d && ok; ++rep) {
+        std::vector<int> macros;
+        for (int m = rep * M / d; m < (rep + 1) * M / d; ++m)
+          macros.push_back(m);
+        ok = assignTiles(a, work, roundTiles[r], macros, freeParts, replicas[rep]);
+      }
+      c.cycles += roundCycles(a, work, replicas, /*countLoads=*/true);
+      c.rounds.push_back(std::move(replicas));
+    }
+    if (ok && (best.cycles < 0 || c.cycles < best.cycles))
+      best = std::move(c);
+  }
+  return best;
+}
+
+/// Turns one macro share into a weight image.
+int32_t emitImage(program::Program &p, const LayerWork &work,
+                  const MacroShare &share) {
+  const program::WeightMatrix &m = p.matrices[work.matrix];
+  program::WeightImage image;
+  image.core = coreOfMacro(p.arch, share.macro);
+  image.macro = macroInCore(p.arch, share.macro);
+  image.layer = work.layer;
+  image.partitions.resize(p.arch.macro.partitions);
+  // Tiles go to the share's partitions in order; other partitions of the
+  // macro may hold other layers' tiles (resident mode), so the image leaves
+  // them untouched. The partition index does not change the cost.
+  for (size_t i = 0; i < share.tiles.size(); ++i) {
+    const Tile &t = work.tiles[share.tiles[i]];
+    program::PartitionImage &part = image.partitions[share.firstPartition + i];
+    part.matrix = work.matrix;
+    part.colGroup = t.colGroup;
+    part.indexCode.assign((m.rowGroups + 7) / 8, 0);
+    for (int32_t rg : t.rowGroups)
+      part.indexCode[rg / 8] |= static_cast<uint8_t>(1u << (rg % 8));
+  }
+  for (program::PartitionImage &part : image.partitions)
+    if (part.matrix < 0)
+      part.indexCode.clear();
+  p.images.push_back(std::move(image));
+  return static_cast<int32_t>(p.images.size() - 1);
+}
+
+LayerPlan toPlan(program::Program &p, const LayerWork &work,
+                 const Candidate &c, bool resident) {
+  LayerPlan plan;
+  plan.layer = work.layer;
+  plan.resident = resident;
+  plan.replicas = c.replicas;
+  const int d = c.replicas;
+  for (const auto &replicas : c.rounds) {
+    Round round;
+    for (int r = 0; r < d; ++r) {
+      const int64_t begin = work.pixels * r / d, end = work.pixels * (r + 1) / d;
+      for (const MacroShare &s : replicas[r]) {
+        int32_t image = emitImage(p, work, s);
+        round.loads.push_back(image);
+        if (end > begin)
+          round.tasks.push_back({image, static_cast<int32_t>(begin),
+                                 static_cast<int32_t>(end)});
+      }
+    }
+    plan.rounds.push_back(std::move(round));
+  }
+  return plan;
+}
+
+/// Resident mode: every layer's tiles stay on the chip. Replicas of the
+/// slowest layer are added while spare partitions last.
+bool planResident(const arch::ArchSpec &a, const std::vector<LayerWork> &works,
+                  bool allowDuplicates, std::vector<Candidate> &out) {
+  const int M = a.totalMacros();
+  std::vector<int> replicas(works.size(), 1);
+  auto place = [&](std::vector<Candidate> &cands) {
+    std::vector<int> freeParts(M, a.macro.partitions);
+    cands.assign(works.size(), Candidate{});
+    // Big layers first: they are the hardest to fit.
+    std::vector<size_t> order(works.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+      return works[x].tiles.size() > works[y].tiles.size();
+    });
+    for (size_t l : order) {
+      const LayerWork &w = works[l];
+      std::vector<int> all(w.tiles.size());
+      std::iota(all.begin(), all.end(), 0);
+      Candidate &c = cands[l];
+      c.replicas = replicas[l];
+      std::vector<std::vector<MacroShare>> reps(replicas[l]);
+      for (int r = 0; r < replicas[l]; ++r) {
+        // Rotate the starting macro so that layers spread over the chip.
+        std::vector<int> macros;
+        for (int m = 0; m < M; ++m)
+          macros.push_back((m + static_cast<int>(l) * 5 + r * M / replicas[l]) % M);
+        if (!assignTiles(a, w, all, macros, freeParts, reps[r]))
+          return false;
+      }
+      c.cycles = roundCycles(a, w, reps, /*countLoads=*/false);
+      c.rounds.push_back(std::move(reps));
+    }
+    return true;
+  };
+  if (!place(out))
+    return false;
+  if (!allowDuplicates)
+    return true;
+  std::vector<bool> saturated(works.size(), false);
+  for (int step = 0; step < 64; ++step) {
+    int slowest = -1;
+    for (size_t l = 0; l < works.size(); ++l)
+      if (!saturated[l] && (slowest < 0 || out[l].cycles > out[slowest].cycles))
+        slowest = static_cast<int>(l);
+    if (slowest < 0)
+      break;
+    replicas[slowest] *= 2;
+    std::vector<Candidate> trial;
+    if (replicas[slowest] > M || !place(trial)) {
+      replicas[slowest] /= 2;
+      saturated[slowest] = true;
+      continue;
+    }
+    out = std::move(trial);
+  }
+  return place(out);
+}
+
+} // namespace
+
+Expected<bool> runMapToMacros(CompileState &state,
+                              const CompileContext &context) {
+  if (!state.program)
+    return makeError("map-to-macros needs the program of lower-matrix");
+  program::Program &p = *state.program;
+  const arch::ArchSpec &a = p.arch;
+  const int slots = a.macro.rows / a.macro.wlOn;
+  if (slots < 1)
+    return makeError("macro.rows (", a.macro.rows, ") is smaller than "
+                     "macro.wl_on (", a.macro.wlOn, "): no CIM group fits");
+  p.images.clear();
+  state.plans.clear();
+
+  std::vector<LayerWork> works;
+  int64_t totalTiles = 0;
+  for (size_t i = 0; i < p.layers.size(); ++i) {
+    const program::Layer &l = p.layers[i];
+    if (l.kind != program::LayerKind::Conv)
+      continue;
+    LayerWork w;
+    w.layer = static_cast<int32_t>(i);
+    w.matrix = l.matrix;
+    const program::Buffer &out = p.buffers[l.output];
+    w.pixels = int64_t(out.height) * out.width;
+    w.slices = inputSlices(a, p.buffers[l.inputs[0]].bits);
+    w.tiles = makeTiles(p.matrices[l.matrix], slots);
+    totalTiles += static_cast<int64_t>(w.tiles.size());
+    works.push_back(std::move(w));
+  }
+  const int64_t chipPartitions = int64_t(a.totalMacros()) * a.macro.partitions;
+  const bool duplicate = context.options.duplicate;
+  std::vector<Candidate> cands;
+  bool resident = totalTiles <= chipPartitions &&
+                  planResident(a, works, duplicate, cands);
+  if (!resident) {
+    cands.clear();
+    for (const LayerWork &w : works) {
+      Candidate c = planRounds(a, w, duplicate);
+      if (c.cycles < 0)
+        return makeError("layer '", p.layers[w.layer].name, "': its ",
+                         w.tiles.size(), " tiles cannot be placed on ",
+                         a.totalMacros(), " macros × ", a.macro.partitions,
+                         " partitions");
+      cands.push_back(std::move(c));
+    }
+  }
+  int64_t replicated = 0, rounds = 0;
+  for (size_t i = 0; i < works.size(); ++i) {
+    state.plans.push_back(toPlan(p, works[i], cands[i], resident));
+    replicated += cands[i].replicas > 1;
+    rounds += static_cast<int64_t>(cands[i].rounds.size());
+  }
+  state.count("map-to-macros", resident ? "resident mode (weights stay on chip)"
+                                        : "rounds mode (weights reloaded per image)", 1);
+  state.count("map-to-macros", "tiles (partition loads)", totalTiles);
+  state.count("map-to-macros", "weight images", int64_t(p.images.size()));
+  state.count("map-to-macros", "layers replicated into idle macros", replicated);
+  state.count("map-to-macros", "load rounds", rounds);
+  return true;
+}
+
+} // namespace mars::passes

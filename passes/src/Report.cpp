@@ -1,0 +1,96 @@
+#include "mars/passes/Report.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdarg>
+#include <cstdio>
+
+namespace mars::passes {
+
+double scheduleRatio(const CompileState &state) {
+  if (!state.program || state.program->info.boundCycles <= 0)
+    return 0;
+  return double(state.program->info.scheduledCycles) /
+         double(state.program->info.boundCycles);
+}
+
+namespace {
+std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string format(const char *fmt, ...) {
+  char buf[512];
+  va_list args;
+  va_start(args, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, args);
+  va_end(args);
+  return buf;
+}
+} // namespace
+
+std::string formatMappingReport(const CompileState &state) {
+  if (!state.program)
+    return "no program (compilation stopped before lower-matrix)\n";
+  const program::Program &p = *state.program;
+  std::string out = format("%-24s %7s %6s %6s %6s %8s %12s %12s %12s %6s\n",
+                           "layer", "kind", "macros", "rounds", "copies",
+                           "cells%", "activations", "bound", "scheduled",
+                           "ratio");
+  for (const LayerCost &c : state.costs) {
+    const program::Layer &l = p.layers[c.layer];
+    const bool conv = l.kind == program::LayerKind::Conv;
+    std::string name = l.name.size() > 24 ? l.name.substr(0, 23) + "~" : l.name;
+    if (!conv) {
+      out += format("%-24s %7s %6s %6s %6s %8s %12s %12s %12lld %6s\n",
+                    name.c_str(), program::layerKindName(l.kind), "-", "-", "-",
+                    "-", "-", "-", static_cast<long long>(c.scheduledCycles), "-");
+      continue;
+    }
+    out += format("%-24s %7s %6d %6d %6d %7.1f%% %12lld %12lld %12lld %6.3f\n",
+                  name.c_str(), "Conv", c.macrosUsed, c.rounds, c.replicas,
+                  100 * c.cellUtilisation, static_cast<long long>(c.activations),
+                  static_cast<long long>(c.boundCycles),
+                  static_cast<long long>(c.scheduledCycles),
+                  c.boundCycles > 0 ? double(c.scheduledCycles) / c.boundCycles : 0.0);
+  }
+  out += format("\nwhole model: %lld scheduled cycles per image, lower bound "
+                "%lld (max of compute and weight loading): ratio %.3f\n",
+                static_cast<long long>(p.info.scheduledCycles),
+                static_cast<long long>(p.info.boundCycles), scheduleRatio(state));
+  return out;
+}
+
+std::string mappingReportJson(const CompileState &state) {
+  nlohmann::ordered_json j;
+  nlohmann::ordered_json stats = nlohmann::ordered_json::array();
+  for (const Statistic &s : state.stats)
+    stats.push_back({{"pass", s.pass}, {"name", s.name}, {"value", s.value}});
+  j["statistics"] = stats;
+  if (!state.program)
+    return j.dump(2);
+  const program::Program &p = *state.program;
+  j["model"] = p.info.model;
+  j["dense_macs"] = p.info.denseMacs;
+  j["scheduled_cycles"] = p.info.scheduledCycles;
+  j["bound_cycles"] = p.info.boundCycles;
+  j["ratio"] = scheduleRatio(state);
+  nlohmann::ordered_json layers = nlohmann::ordered_json::array();
+  for (const LayerCost &c : state.costs) {
+    const program::Layer &l = p.layers[c.layer];
+    nlohmann::ordered_json e = {{"name", l.name},
+                                {"kind", program::layerKindName(l.kind)},
+                                {"scheduled_cycles", c.scheduledCycles}};
+    if (l.kind == program::LayerKind::Conv) {
+      e["macros_used"] = c.macrosUsed;
+      e["rounds"] = c.rounds;
+      e["replicas"] = c.replicas;
+      e["cell_utilisation"] = c.cellUtilisation;
+      e["partition_activations"] = c.activations;
+      e["load_bits"] = c.loadBits;
+      e["bound_cycles"] = c.boundCycles;
+    }
+    layers.push_back(e);
+  }
+  j["layers"] = layers;
+  return j.dump(2);
+}
+
+} // namespace mars::passes

@@ -1,0 +1,298 @@
+/// schedule: turns the mapping into per-core instruction streams, allocates
+/// the activation buffers in the two ping-pong SRAM banks, places barriers,
+/// and estimates the cycles per image against the lower bound that
+/// `marsc compile --report` prints.
+///
+/// Requires map-to-macros. Per Conv layer: for each round, every core loads
+/// its macros' images (in rounds mode; resident images are loaded once and
+/// the load is free for later images) and issues its Computes; a barrier;
+/// every core post-processes a slice of the output channels (running fused
+/// layers too); a barrier. Unfused digital layers split channels over cores
+/// the same way. When a core's images do not all fit in its weight SRAM,
+/// FetchImage brings each round's images from off-chip one round ahead.
+#include "BufferAllocation.h"
+#include "MappingModel.h"
+#include "mars/passes/Passes.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace mars::passes {
+
+namespace {
+
+using program::Instr;
+using program::Opcode;
+
+struct Estimate {
+  int64_t cycles = 0;
+  int64_t dramBytes = 0;
+};
+
+/// Splits [0, n) over the cores: core c gets [n c / cores, n (c + 1) / cores).
+std::pair<int32_t, int32_t> slice(int64_t n, int cores, int c) {
+  return {static_cast<int32_t>(n * c / cores),
+          static_cast<int32_t>(n * (c + 1) / cores)};
+}
+
+class Scheduler {
+public:
+  Scheduler(program::Program &p, const std::vector<LayerPlan> &plans,
+            std::vector<LayerCost> &costs)
+      : p_(p), a_(p.arch), plans_(plans), costs_(costs) {
+    p_.streams.assign(a_.chip.cores, {});
+  }
+
+  Expected<Estimate> run() {
+    MARS_TRY(checkWeightSram());
+    for (const LayerPlan &plan : plans_)
+      planOf_[plan.layer] = &plan;
+    // Rounds in execution order, for the one-round-ahead fetches.
+    for (size_t i = 0; i < p_.layers.size(); ++i)
+      if (auto it = planOf_.find(static_cast<int32_t>(i)); it != planOf_.end())
+        for (const Round &r : it->second->rounds)
+          allRounds_.push_back(&r);
+    if (fetching_ && !allRounds_.empty())
+      emitFetches(*allRounds_[0]);
+    for (size_t i = 0; i < p_.layers.size(); ++i) {
+      const program::Layer &l = p_.layers[i];
+      if (l.fusedInto >= 0)
+        continue;
+      const int64_t before = estimate_.cycles;
+      LayerCost cost;
+      cost.layer = static_cast<int32_t>(i);
+      if (l.kind == program::LayerKind::Conv)
+        scheduleConv(static_cast<int32_t>(i), cost);
+      else
+        scheduleDigital(static_cast<int32_t>(i));
+      cost.scheduledCycles = estimate_.cycles - before;
+      costs_.push_back(cost);
+    }
+    return estimate_;
+  }
+
+private:
+  /// Every image must fit in its core's weight SRAM; if all of a core's
+  /// images fit together they are preloaded and never fetched per image.
+  Status checkWeightSram() {
+    const int64_t capacity = int64_t(a_.chip.weightSramKiB) * 1024;
+    std::vector<int64_t> perCore(a_.chip.cores, 0);
+    for (size_t i = 0; i < p_.images.size(); ++i) {
+      const int64_t bytes = imageBytes(a_, p_.images[i]);
+      if (bytes > capacity)
+        return makeError("layer '", p_.layers[p_.images[i].layer].name,
+                         "' cannot be mapped even with reloading: one weight "
+                         "image holds ", bytes, " bytes but the weight SRAM "
+                         "(chip.weight_sram_kib) holds ", capacity, " bytes");
+      perCore[p_.images[i].core] += bytes;
+    }
+    for (int64_t bytes : perCore)
+      fetching_ = fetching_ || bytes > capacity;
+    return Status::success();
+  }
+
+  void emit(int core, Opcode op, int32_t a, int32_t b = 0, int32_t c = 0) {
+    p_.streams[core].push_back({op, a, b, c});
+  }
+
+  void sync() {
+    for (int c = 0; c < a_.chip.cores; ++c)
+      emit(c, Opcode::Sync, barrier_);
+    ++barrier_;
+    estimate_.cycles += 1; // barrier handshake
+  }
+
+  void emitFetches(const Round &round) {
+    for (int32_t image : round.loads) {
+      emit(p_.images[image].core, Opcode::FetchImage, image);
+      estimate_.dramBytes += imageBytes(a_, p_.images[image]);
+    }
+  }
+
+  void scheduleConv(int32_t layer, LayerCost &cost) {
+    const LayerPlan &plan = *planOf_.at(layer);
+    describe(plan, cost);
+    for (const Round &round : plan.rounds) {
+      ++roundIndex_;
+      if (fetching_ && roundIndex_ < allRounds_.size())
+        emitFetches(*allRounds_[roundIndex_]);
+      std::vector<int64_t> busy(a_.totalMacros(), 0);
+      for (int32_t image : round.loads) {
+        const program::WeightImage &im = p_.images[image];
+        emit(im.core, Opcode::LoadImage, image);
+        if (!plan.resident)
+          busy[globalMacro(a_, im.core, im.macro)] +=
+              imageRows(a_, im) * a_.timing.rowWriteCycles;
+      }
+      const int slices = inputSlices(
+          a_, p_.buffers[p_.layers[layer].inputs[0]].bits);
+      for (const ComputeTask &t : round.tasks) {
+        const program::WeightImage &im = p_.images[t.image];
+        emit(im.core, Opcode::Compute, t.image, t.pixelBegin, t.pixelEnd);
+        int64_t maxG = 0, sumG = 0;
+        for (const program::PartitionImage &part : im.partitions) {
+          maxG = std::max<int64_t>(maxG, program::storedGroups(part));
+          sumG += program::storedGroups(part);
+        }
+        busy[globalMacro(a_, im.core, im.macro)] +=
+            int64_t(t.pixelEnd - t.pixelBegin) * slices *
+            pixelSliceCycles(a_, maxG, sumG);
+      }
+      estimate_.cycles += *std::max_element(busy.begin(), busy.end());
+    }
+    sync();
+    const program::Layer &l = p_.layers[layer];
+    const int64_t channels = p_.buffers[l.output].channels;
+    for (int c = 0; c < a_.chip.cores; ++c) {
+      auto [b, e] = slice(channels, a_.chip.cores, c);
+      if (e > b)
+        emit(c, Opcode::Post, layer, b, e);
+    }
+    estimate_.cycles += postCycles(layer);
+    sync();
+  }
+
+  /// The mapping-quality numbers of a Conv layer (see LayerCost).
+  void describe(const LayerPlan &plan, LayerCost &cost) {
+    const program::Layer &l = p_.layers[plan.layer];
+    const program::Buffer &out = p_.buffers[l.output];
+    const int slices = inputSlices(a_, p_.buffers[l.inputs[0]].bits);
+    std::set<int> macros;
+    int64_t cells = 0;
+    for (const Round &round : plan.rounds) {
+      for (int32_t image : round.loads) {
+        const program::WeightImage &im = p_.images[image];
+        macros.insert(globalMacro(a_, im.core, im.macro));
+        for (const program::PartitionImage &part : im.partitions)
+          cells += int64_t(program::storedGroups(part)) * a_.macro.wlOn *
+                   a_.partitionCols();
+      }
+      for (const ComputeTask &t : round.tasks) {
+        int64_t groups = 0;
+        for (const program::PartitionImage &part : p_.images[t.image].partitions)
+          groups += program::storedGroups(part);
+        cost.activations += int64_t(t.pixelEnd - t.pixelBegin) * slices * groups;
+      }
+    }
+    const program::WeightMatrix &m = p_.matrices[l.matrix];
+    if (!plan.resident)
+      cost.loadBits = static_cast<int64_t>(m.groups.size()) * a_.macro.wlOn *
+                      a_.partitionCols();
+    (void)out;
+    cost.macrosUsed = static_cast<int32_t>(macros.size());
+    cost.rounds = static_cast<int32_t>(plan.rounds.size());
+    cost.replicas = plan.replicas;
+    const double capacity = double(macros.size()) * a_.macro.rows *
+                            a_.macro.cols * std::max<size_t>(1, plan.rounds.size());
+    cost.cellUtilisation = capacity > 0 ? cells / capacity : 0;
+    const int64_t perCycle = int64_t(a_.totalMacros()) * concurrentPartitions(a_);
+    const int64_t writeBitsPerCycle =
+        int64_t(a_.totalMacros()) * a_.macro.cols / a_.timing.rowWriteCycles;
+    // The layer's own bound counts each group once (replicas are the
+    // schedule's choice, not work the layer needs).
+    const int64_t needed = static_cast<int64_t>(m.groups.size()) *
+                           out.height * out.width * slices;
+    cost.boundCycles = std::max(
+        (needed * a_.timing.activationCycles + perCycle - 1) / perCycle,
+        (cost.loadBits + writeBitsPerCycle - 1) / writeBitsPerCycle);
+  }
+
+  /// Output bytes written per core through its SRAM port, plus the pipeline
+  /// latency; fused layers write only their final output.
+  int64_t postCycles(int32_t layer) {
+    int32_t last = layer;
+    for (size_t i = layer + 1; i < p_.layers.size(); ++i)
+      if (p_.layers[i].fusedInto == layer)
+        last = static_cast<int32_t>(i);
+    const int64_t bytes = p_.buffers[p_.layers[last].output].bytes();
+    const int64_t perCore = (bytes + a_.chip.cores - 1) / a_.chip.cores;
+    return a_.timing.digitalPipelineCycles +
+           (perCore + a_.timing.sramBytesPerCycle - 1) / a_.timing.sramBytesPerCycle;
+  }
+
+  void scheduleDigital(int32_t layer) {
+    const program::Layer &l = p_.layers[layer];
+    const int64_t channels = p_.buffers[l.output].channels;
+    for (int c = 0; c < a_.chip.cores; ++c) {
+      auto [b, e] = slice(channels, a_.chip.cores, c);
+      if (e > b)
+        emit(c, Opcode::Digital, layer, b, e);
+    }
+    int64_t bytes = p_.buffers[l.output].bytes();
+    for (int32_t in : l.inputs)
+      bytes += p_.buffers[in].bytes();
+    const int64_t perCore = (bytes + a_.chip.cores - 1) / a_.chip.cores;
+    estimate_.cycles += a_.timing.digitalPipelineCycles +
+                        (perCore + a_.timing.sramBytesPerCycle - 1) /
+                            a_.timing.sramBytesPerCycle;
+    sync();
+  }
+
+  program::Program &p_;
+  const arch::ArchSpec &a_;
+  const std::vector<LayerPlan> &plans_;
+  std::vector<LayerCost> &costs_;
+  std::map<int32_t, const LayerPlan *> planOf_;
+  std::vector<const Round *> allRounds_;
+  size_t roundIndex_ = 0;
+  bool fetching_ = false;
+  int32_t barrier_ = 0;
+  Estimate estimate_;
+};
+
+/// The cycle lower bound of the issue: the larger of compute (non-zero
+/// group activations ÷ what the chip can activate per cycle) and weight
+/// loading (stored weight bits that must be written per image ÷ the chip's
+/// macro write bandwidth).
+int64_t lowerBound(const program::Program &p, const std::vector<LayerPlan> &plans) {
+  const arch::ArchSpec &a = p.arch;
+  const int64_t perCycle = int64_t(a.totalMacros()) * concurrentPartitions(a);
+  int64_t activations = 0, loadBits = 0;
+  for (const LayerPlan &plan : plans) {
+    const program::Layer &l = p.layers[plan.layer];
+    const program::WeightMatrix &m = p.matrices[l.matrix];
+    const program::Buffer &out = p.buffers[l.output];
+    const int64_t groups = static_cast<int64_t>(m.groups.size());
+    activations += groups * out.height * out.width *
+                   inputSlices(a, p.buffers[l.inputs[0]].bits);
+    if (!plan.resident)
+      loadBits += groups * a.macro.wlOn * a.partitionCols();
+  }
+  const int64_t compute =
+      (activations * a.timing.activationCycles + perCycle - 1) / perCycle;
+  const int64_t writeBitsPerCycle =
+      int64_t(a.totalMacros()) * a.macro.cols / a.timing.rowWriteCycles;
+  const int64_t load = (loadBits + writeBitsPerCycle - 1) / writeBitsPerCycle;
+  return std::max(compute, load);
+}
+
+} // namespace
+
+Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
+  if (!state.program || state.plans.empty())
+    return makeError("schedule needs the mapping of map-to-macros");
+  program::Program &p = *state.program;
+  int64_t spilled = allocateBuffers(p);
+  state.costs.clear();
+  Scheduler scheduler(p, state.plans, state.costs);
+  Expected<Estimate> est = scheduler.run();
+  if (!est)
+    return est.error();
+  // Off-chip weight traffic overlaps the on-chip work (one round ahead);
+  // the slower of the two sets the pace.
+  const int64_t dramCycles =
+      (est->dramBytes + p.arch.timing.dramBytesPerCycle - 1) /
+      p.arch.timing.dramBytesPerCycle;
+  p.info.scheduledCycles = std::max(est->cycles, dramCycles);
+  p.info.boundCycles = lowerBound(p, state.plans);
+  int64_t instructions = 0;
+  for (const auto &s : p.streams)
+    instructions += static_cast<int64_t>(s.size());
+  state.count("schedule", "instructions", instructions);
+  state.count("schedule", "buffers spilled to DRAM", spilled);
+  state.count("schedule", "off-chip weight bytes per image", est->dramBytes);
+  return true;
+}
+
+} // namespace mars::passes
