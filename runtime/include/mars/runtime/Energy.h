@@ -1,0 +1,62 @@
+#pragma once
+/// \file
+/// The energy model: the timing model's event counts priced with the arch's
+/// per-event energies (arch.energy), plus static power over the run time.
+///
+///   macro   = partition activations × activation_pj
+///   ADC     = column conversions × adc_pj
+///   digital = (accumulates + Post/Digital element ops) × accumulate_pj
+///   SRAM    = activation-SRAM bytes × sram_byte_pj
+///   reload  = macro row writes × row_write_pj
+///             + weight-SRAM bytes × weight_sram_byte_pj
+///   DRAM    = off-chip bytes × dram_byte_pj
+///   static  = static_mw × latency
+///
+/// Layers may overlap in time, so static energy is shared among layers in
+/// proportion to their spans; layers plus the image transfers (`io`) then
+/// sum to the image total. TOPS/W = ops / energy, and since 1 op/pJ is
+/// 1 TOPS/W, it is ops ÷ picojoules: *effective* on 2 × the dense model's
+/// MACs (`program.info.denseMacs`, as sparse-accelerator papers report),
+/// *executed* on 2 × the MACs of the stored groups actually computed.
+
+#include "mars/program/Program.h"
+#include "mars/runtime/Timing.h"
+
+#include <vector>
+
+namespace mars::runtime {
+
+/// Picojoules by where they are spent.
+struct EnergyBreakdown {
+  double macroPj = 0, adcPj = 0, digitalPj = 0, sramPj = 0, reloadPj = 0,
+         dramPj = 0, staticPj = 0;
+  double totalPj() const {
+    return macroPj + adcPj + digitalPj + sramPj + reloadPj + dramPj + staticPj;
+  }
+  EnergyBreakdown &operator+=(const EnergyBreakdown &o);
+};
+
+/// The energy of one image.
+struct EnergyResult {
+  EnergyBreakdown total;
+  std::vector<EnergyBreakdown> layers; ///< One per program layer.
+  EnergyBreakdown io;                  ///< Image input/output transfers.
+  double effectiveOps = 0; ///< 2 × dense MACs.
+  double executedOps = 0;  ///< 2 × executed MACs.
+  double topsPerWattEffective = 0;
+  double topsPerWattExecuted = 0;
+  double energyPerImageUj() const { return total.totalPj() * 1e-6; }
+};
+
+/// The dynamic energy of `counters` (static energy left at zero).
+EnergyBreakdown dynamicEnergy(const arch::EnergySpec &energy,
+                              const TimingCounters &counters);
+
+/// Static energy of `cycles` at the arch's clock: mW × µs = nJ.
+double staticEnergyPj(const arch::ArchSpec &arch, int64_t cycles);
+
+/// Prices one image timed by simulateTiming.
+EnergyResult estimateEnergy(const program::Program &program,
+                            const TimingResult &timing);
+
+} // namespace mars::runtime

@@ -1,0 +1,85 @@
+#pragma once
+/// \file
+/// The functional model: executes a validated program's instruction streams
+/// with the integer arithmetic of the chip, bit for bit (DESIGN.md §2–§3).
+///
+/// Two interchangeable Conv kernels:
+///  - MacroLevel: what the macros do. Per output pixel, per input bit-slice
+///    (`input_bits_per_cycle` bits; a signed input's sign bit is its own
+///    slice, weighted −2^(bits−1)), per partition of the weight image, per
+///    stored group named by the partition's index code: the group's wl_on
+///    rows are driven with the slice of the matching im2col inputs; each
+///    column (one bit of one weight; the MSB column weighs −2^(wbits−1))
+///    counts Σ slice × weight bit, the ADC saturates the count at
+///    2^adc_bits − 1, and the digital side shifts and adds it into the int64
+///    accumulator of (pixel, channel).
+///  - Fast: an integer GEMM over the stored groups only. Identical results
+///    whenever the ADC cannot saturate (`adcIsExact`); tests check it.
+/// Post then adds the bias, saturates to int32, requantizes with lib/quant's
+/// fixed-point functions and clamps; pooling, Add, Concat and Reshape run on
+/// the channel slices the instructions name. Cores execute in barrier
+/// phases; a Compute whose image is not in its macro's partitions (a missing
+/// LoadImage) is an error, not undefined behaviour.
+
+#include "mars/program/Program.h"
+#include "mars/support/Error.h"
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace mars::runtime {
+
+enum class ExecMode {
+  Fast,       ///< Integer GEMM over the stored groups (exact ADC only).
+  MacroLevel, ///< Bit-serial partition activations with ADC saturation.
+};
+
+struct ExecOptions {
+  ExecMode mode = ExecMode::Fast;
+};
+
+/// Event counts of the functional run of one image.
+struct ExecCounters {
+  int64_t activations = 0;    ///< Partition activations (MacroLevel only).
+  int64_t adcSaturations = 0; ///< Column counts clipped by the ADC.
+};
+
+/// True when no column count can exceed the ADC range for this program:
+/// wl_on × (2^input_bits_per_cycle − 1) ≤ 2^adc_bits − 1.
+bool adcIsExact(const program::Program &program);
+
+/// The program's input type applied to one float image (C×H×W): the same
+/// normalisation, clip and round-half-away as lib/quant's quantizeInput.
+std::vector<int32_t> quantizeInput(const program::Program &program,
+                                   const float *image);
+/// The real value of output element i (logits: accumulator × channel scale).
+double outputReal(const program::Program &program,
+                  const std::vector<int32_t> &out, int64_t i);
+/// The index of the largest real output (lowest on ties).
+int argmaxClass(const program::Program &program,
+                const std::vector<int32_t> &out);
+
+class ExecutorState;
+
+/// Runs one image at a time. The program must outlive the executor and must
+/// have passed validateProgram (parseProgram does this).
+class Executor {
+public:
+  static Expected<Executor> create(const program::Program &program,
+                                   const ExecOptions &options = {});
+  Executor(Executor &&) noexcept;
+  Executor &operator=(Executor &&) noexcept;
+  ~Executor();
+
+  /// The output buffer's integers for one quantized input.
+  Expected<std::vector<int32_t>> run(const std::vector<int32_t> &input);
+  /// Counters of the last run.
+  const ExecCounters &counters() const;
+
+private:
+  explicit Executor(std::unique_ptr<ExecutorState> state);
+  std::unique_ptr<ExecutorState> state_;
+};
+
+} // namespace mars::runtime

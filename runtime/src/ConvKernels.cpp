@@ -1,0 +1,285 @@
+// The Conv kernels of the functional model: im2col, the fast integer GEMM
+// over stored groups (AVX2 when the CPU has it), and the bit-serial macro
+// model with its ADC.
+#include "ConvKernels.h"
+
+#include <algorithm>
+#include <cstring>
+#include <immintrin.h>
+
+namespace mars::runtime::detail {
+
+namespace {
+
+template <typename T>
+void fillRows(const program::Program &p, const program::Layer &l,
+              const std::vector<int32_t> &in, int32_t rowsPadded,
+              std::vector<T> &x) {
+  const program::Buffer &ib = p.buffers[l.inputs[0]];
+  const program::Buffer &ob = p.buffers[l.output];
+  const int64_t plane = int64_t(ib.height) * ib.width;
+  x.assign(static_cast<size_t>(ob.height) * ob.width * rowsPadded, T(0));
+  for (int32_t oy = 0; oy < ob.height; ++oy)
+    for (int32_t ox = 0; ox < ob.width; ++ox) {
+      T *row = x.data() + (int64_t(oy) * ob.width + ox) * rowsPadded;
+      for (int32_t ky = 0; ky < l.kernelH; ++ky) {
+        const int32_t sy = oy * l.strideH - l.padTop + ky * l.dilationH;
+        if (sy < 0 || sy >= ib.height)
+          continue;
+        for (int32_t kx = 0; kx < l.kernelW; ++kx) {
+          const int32_t sx = ox * l.strideW - l.padLeft + kx * l.dilationW;
+          if (sx < 0 || sx >= ib.width)
+            continue;
+          T *dst = row + int64_t(ky * l.kernelW + kx) * ib.channels;
+          const int32_t *src = in.data() + int64_t(sy) * ib.width + sx;
+          for (int32_t ic = 0; ic < ib.channels; ++ic)
+            dst[ic] = static_cast<T>(src[ic * plane]);
+        }
+      }
+    }
+}
+
+template <typename T>
+void fillMasks(const T *x, int64_t pixels, int32_t rowsPadded, int32_t R,
+               int32_t bits, int32_t words, std::vector<uint64_t> &masks) {
+  const int32_t rowGroups = rowsPadded / R;
+  masks.assign(static_cast<size_t>(pixels) * rowGroups * bits * words, 0);
+  const uint32_t typeMask = bits >= 32 ? ~0u : (1u << bits) - 1;
+  for (int64_t px = 0; px < pixels; ++px)
+    for (int32_t rg = 0; rg < rowGroups; ++rg) {
+      uint64_t *m = masks.data() + ((px * rowGroups + rg) * bits) * words;
+      const T *v = x + px * rowsPadded + int64_t(rg) * R;
+      for (int32_t r = 0; r < R; ++r) {
+        uint32_t u = static_cast<uint32_t>(int32_t(v[r])) & typeMask;
+        while (u) {
+          const int t = __builtin_ctz(u);
+          m[t * words + r / 64] |= uint64_t(1) << (r % 64);
+          u &= u - 1;
+        }
+      }
+    }
+}
+
+} // namespace
+
+void buildIm2col(const program::Program &p, const program::Layer &layer,
+                 const std::vector<int32_t> &in, bool withMasks, Im2col &c) {
+  const program::WeightMatrix &m = p.matrices[layer.matrix];
+  const program::Buffer &ib = p.buffers[layer.inputs[0]];
+  const program::Buffer &ob = p.buffers[layer.output];
+  c.pixels = int64_t(ob.height) * ob.width;
+  c.rowsPadded = m.rowGroups * m.rowsPerGroup;
+  c.narrow = ib.isSigned ? ib.bits <= 16 : ib.bits <= 15;
+  c.bits = ib.bits;
+  c.words = (m.rowsPerGroup + 63) / 64;
+  if (c.narrow) {
+    c.x32.clear();
+    fillRows(p, layer, in, c.rowsPadded, c.x16);
+  } else {
+    c.x16.clear();
+    fillRows(p, layer, in, c.rowsPadded, c.x32);
+  }
+  c.masks.clear();
+  if (withMasks) {
+    if (c.narrow)
+      fillMasks(c.x16.data(), c.pixels, c.rowsPadded, m.rowsPerGroup, c.bits,
+                c.words, c.masks);
+    else
+      fillMasks(c.x32.data(), c.pixels, c.rowsPadded, m.rowsPerGroup, c.bits,
+                c.words, c.masks);
+  }
+}
+
+PreparedMatrix prepareMatrix(const program::WeightMatrix &m) {
+  PreparedMatrix pm;
+  const int32_t R = m.rowsPerGroup, C = m.channelsPerGroup, B = m.weightBits;
+  pm.rowsPerGroup = R;
+  pm.channelsPerGroup = C;
+  pm.weightBits = B;
+  pm.pairRows = (R + 1) / 2 * 2;
+  pm.words = (R + 63) / 64;
+  pm.pairs.assign(m.groups.size() * size_t(pm.pairRows) * C, 0);
+  pm.bitMasks.assign(m.groups.size() * size_t(C) * B * pm.words, 0);
+  const uint32_t typeMask = (1u << B) - 1;
+  for (size_t g = 0; g < m.groups.size(); ++g) {
+    const std::vector<int8_t> &w = m.groups[g].weights; // [R][C]
+    int16_t *pairs = pm.pairs.data() + g * size_t(pm.pairRows) * C;
+    uint64_t *masks = pm.bitMasks.data() + g * size_t(C) * B * pm.words;
+    for (int32_t r = 0; r < R; ++r)
+      for (int32_t j = 0; j < C; ++j) {
+        const int8_t v = w[size_t(r) * C + j];
+        pairs[(r / 2) * 2 * C + j * 2 + r % 2] = v;
+        const uint32_t u = static_cast<uint32_t>(int32_t(v)) & typeMask;
+        for (int32_t b = 0; b < B; ++b)
+          if (u >> b & 1)
+            masks[(size_t(j) * B + b) * pm.words + r / 64] |= uint64_t(1)
+                                                               << (r % 64);
+      }
+  }
+  return pm;
+}
+
+namespace {
+
+/// Adds a partition's [pixel][channel] int32 sums into the accumulators.
+void addPartition(const ComputeArgs &a, int32_t colGroup,
+                  const std::vector<int32_t> &sums, int32_t C) {
+  const int32_t cols = a.matrix->cols;
+  const int32_t first = colGroup * C;
+  const int32_t valid = std::min(C, cols - first);
+  for (int32_t px = a.pixelBegin; px < a.pixelEnd; ++px) {
+    const int32_t *s = sums.data() + int64_t(px - a.pixelBegin) * C;
+    int64_t *dst = a.acc + int64_t(px) * cols + first;
+    for (int32_t j = 0; j < valid; ++j)
+      dst[j] += s[j];
+  }
+}
+
+/// 8 channels per partition, even wl_on, int16 inputs: one 256-bit
+/// multiply-add of a broadcast input pair covers a row pair of all 8
+/// channels.
+__attribute__((target("avx2"))) void
+partitionAvx2(const ComputeArgs &a, const PartitionWork &w,
+              std::vector<int32_t> &sums) {
+  const PreparedMatrix &pm = *a.prepared;
+  const int32_t R = pm.rowsPerGroup, pairsPerGroup = R / 2;
+  const int64_t stride = a.cols->rowsPadded;
+  const int16_t *x = a.cols->x16.data();
+  for (int32_t px = a.pixelBegin; px < a.pixelEnd; ++px) {
+    __m256i acc = _mm256_setzero_si256();
+    for (size_t k = 0; k < w.groups.size(); ++k) {
+      const int16_t *xr = x + px * stride + int64_t(w.rowGroups[k]) * R;
+      const int16_t *wg = pm.pairs.data() + size_t(w.groups[k]) * pm.pairRows * 8;
+      for (int32_t q = 0; q < pairsPerGroup; ++q) {
+        int32_t pair;
+        std::memcpy(&pair, xr + 2 * q, sizeof pair);
+        const __m256i wv = _mm256_loadu_si256(
+            reinterpret_cast<const __m256i *>(wg + q * 16));
+        acc = _mm256_add_epi32(acc,
+                               _mm256_madd_epi16(_mm256_set1_epi32(pair), wv));
+      }
+    }
+    _mm256_storeu_si256(
+        reinterpret_cast<__m256i *>(sums.data() + int64_t(px - a.pixelBegin) * 8),
+        acc);
+  }
+}
+
+bool cpuHasAvx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+
+/// Any geometry: int64 sums straight into the accumulators.
+template <typename T>
+void partitionScalar(const ComputeArgs &a, const PartitionWork &w,
+                     const T *x) {
+  const program::WeightMatrix &m = *a.matrix;
+  const int32_t R = m.rowsPerGroup, C = m.channelsPerGroup;
+  const int32_t first = w.colGroup * C;
+  const int32_t valid = std::min(C, m.cols - first);
+  const int64_t stride = a.cols->rowsPadded;
+  for (int32_t px = a.pixelBegin; px < a.pixelEnd; ++px) {
+    int64_t *dst = a.acc + int64_t(px) * m.cols + first;
+    for (size_t k = 0; k < w.groups.size(); ++k) {
+      const T *xr = x + px * stride + int64_t(w.rowGroups[k]) * R;
+      const int8_t *wg = m.groups[w.groups[k]].weights.data();
+      for (int32_t j = 0; j < valid; ++j) {
+        int64_t s = 0;
+        for (int32_t r = 0; r < R; ++r)
+          s += int64_t(xr[r]) * wg[r * C + j];
+        dst[j] += s;
+      }
+    }
+  }
+}
+
+} // namespace
+
+void computeFast(const ComputeArgs &a, const PartitionWork &w, bool int32Safe) {
+  if (w.groups.empty())
+    return;
+  const PreparedMatrix &pm = *a.prepared;
+  if (int32Safe && a.cols->narrow && pm.channelsPerGroup == 8 &&
+      pm.rowsPerGroup % 2 == 0 && cpuHasAvx2()) {
+    thread_local std::vector<int32_t> sums;
+    sums.resize(size_t(a.pixelEnd - a.pixelBegin) * 8);
+    partitionAvx2(a, w, sums);
+    addPartition(a, w.colGroup, sums, 8);
+    return;
+  }
+  if (a.cols->narrow)
+    partitionScalar(a, w, a.cols->x16.data());
+  else
+    partitionScalar(a, w, a.cols->x32.data());
+}
+
+namespace {
+
+/// One input bit-slice: bits [first, first + count) of the input, weighted
+/// +2^first, or the sign bit of a signed input, weighted −2^first.
+struct Slice {
+  int32_t first = 0, count = 0;
+  bool negative = false;
+};
+
+std::vector<Slice> inputSlicesOf(int32_t bits, bool isSigned, int32_t perCycle) {
+  std::vector<Slice> slices;
+  const int32_t magnitude = isSigned ? bits - 1 : bits;
+  for (int32_t b = 0; b < magnitude; b += perCycle)
+    slices.push_back({b, std::min(perCycle, magnitude - b), false});
+  if (isSigned)
+    slices.push_back({bits - 1, 1, true});
+  return slices;
+}
+
+} // namespace
+
+int64_t computeMacroLevel(const ComputeArgs &a, const PartitionWork &w,
+                          bool inputSigned, int64_t &saturations) {
+  const program::WeightMatrix &m = *a.matrix;
+  const PreparedMatrix &pm = *a.prepared;
+  const Im2col &ic = *a.cols;
+  const int32_t C = m.channelsPerGroup, B = m.weightBits, W = pm.words;
+  const int32_t first = w.colGroup * C;
+  const int32_t valid = std::min(C, m.cols - first);
+  const int32_t rowGroups = ic.rowsPadded / m.rowsPerGroup;
+  const int64_t adcMax = (int64_t(1) << a.program->arch.macro.adcBits) - 1;
+  const std::vector<Slice> slices = inputSlicesOf(
+      ic.bits, inputSigned, a.program->arch.macro.inputBitsPerCycle);
+  for (int32_t px = a.pixelBegin; px < a.pixelEnd; ++px) {
+    int64_t *dst = a.acc + int64_t(px) * m.cols + first;
+    for (size_t k = 0; k < w.groups.size(); ++k) {
+      const uint64_t *xm =
+          ic.masks.data() + ((int64_t(px) * rowGroups + w.rowGroups[k]) * ic.bits) * W;
+      const uint64_t *wm = pm.bitMasks.data() + size_t(w.groups[k]) * C * B * W;
+      // One activation per slice: every column of the partition converts.
+      for (const Slice &s : slices)
+        for (int32_t j = 0; j < valid; ++j)
+          for (int32_t b = 0; b < B; ++b) {
+            const uint64_t *col = wm + (size_t(j) * B + b) * W;
+            int64_t count = 0;
+            for (int32_t t = 0; t < s.count; ++t) {
+              const uint64_t *bitRow = xm + int64_t(s.first + t) * W;
+              int64_t ones = 0;
+              for (int32_t word = 0; word < W; ++word)
+                ones += __builtin_popcountll(bitRow[word] & col[word]);
+              count += ones << t;
+            }
+            if (count > adcMax) {
+              count = adcMax;
+              ++saturations;
+            }
+            const bool negative = s.negative != (b == B - 1);
+            const int64_t value = count << (s.first + b);
+            dst[j] += negative ? -value : value;
+          }
+    }
+  }
+  // Columns past the matrix edge hold zero weights: they convert zero and
+  // are not added, but their partition is activated all the same.
+  return int64_t(a.pixelEnd - a.pixelBegin) * int64_t(w.groups.size()) *
+         static_cast<int64_t>(slices.size());
+}
+
+} // namespace mars::runtime::detail

@@ -1,0 +1,75 @@
+#pragma once
+// The two Conv kernels of the functional model (Functional.h explains what
+// each computes). Both work on one Compute instruction: an image's
+// partitions over a pixel range, adding into the layer's int64 accumulators
+// laid out [pixel][output channel].
+#include "mars/program/Program.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace mars::runtime::detail {
+
+/// A Conv layer's im2col view of its input: one row of `rowsPadded` values
+/// per output pixel, row r = (ky × kernelW + kx) × inChannels + ic as in the
+/// weight matrix, zero for padding and past the matrix's last row.
+struct Im2col {
+  int64_t pixels = 0;
+  int32_t rowsPadded = 0; ///< rowGroups × wl_on.
+  bool narrow = false;    ///< Values fit int16 (then `x16`, else `x32`).
+  std::vector<int16_t> x16;
+  std::vector<int32_t> x32;
+  /// MacroLevel only: bit masks of the inputs, [pixel][rowGroup][bit][word]
+  /// with bit t of row r of the group in word r / 64 (two's complement bits
+  /// of the input type; the sign bit is bit `bits` − 1).
+  std::vector<uint64_t> masks;
+  int32_t bits = 0, words = 0;
+};
+
+/// Fills `cols` for `layer` from its input buffer `in` (CHW). Masks are
+/// built only when `withMasks`.
+void buildIm2col(const program::Program &p, const program::Layer &layer,
+                 const std::vector<int32_t> &in, bool withMasks, Im2col &cols);
+
+/// A matrix's stored groups in the layouts the kernels read.
+struct PreparedMatrix {
+  int32_t rowsPerGroup = 0, channelsPerGroup = 0, weightBits = 0;
+  /// Fast path, per group: rowsPerGroup/2 row pairs × channelsPerGroup × 2
+  /// int16, interleaved (w[2q][j], w[2q+1][j]) so one multiply-add of a
+  /// broadcast input pair serves all channels (rows padded to even).
+  int32_t pairRows = 0;
+  std::vector<int16_t> pairs;
+  /// MacroLevel, per group: [channel][weight bit][word] masks over the rows.
+  int32_t words = 0;
+  std::vector<uint64_t> bitMasks;
+};
+PreparedMatrix prepareMatrix(const program::WeightMatrix &m);
+
+/// One partition's work in a Compute: the matrix groups in its slots and
+/// its column group.
+struct PartitionWork {
+  int32_t colGroup = 0;
+  std::vector<int32_t> groups;   ///< Indices into the matrix's groups.
+  std::vector<int32_t> rowGroups; ///< The same groups' row groups.
+};
+
+struct ComputeArgs {
+  const program::Program *program = nullptr;
+  const program::WeightMatrix *matrix = nullptr;
+  const PreparedMatrix *prepared = nullptr;
+  const Im2col *cols = nullptr;
+  int32_t pixelBegin = 0, pixelEnd = 0;
+  int64_t *acc = nullptr; ///< [pixel][matrix.cols]
+};
+
+/// Integer GEMM over the stored groups; exact when the ADC cannot saturate.
+/// `int32Safe`: every partition's sum fits int32 (then the SIMD kernel runs).
+void computeFast(const ComputeArgs &args, const PartitionWork &work,
+                 bool int32Safe);
+
+/// The bit-serial macro model; returns partition activations and adds ADC
+/// saturations to `saturations`.
+int64_t computeMacroLevel(const ComputeArgs &args, const PartitionWork &work,
+                          bool inputSigned, int64_t &saturations);
+
+} // namespace mars::runtime::detail

@@ -1,0 +1,175 @@
+// Channel-sliced digital layers; see DigitalOps.h.
+#include "DigitalOps.h"
+
+#include "mars/quant/FixedPoint.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+namespace mars::runtime::detail {
+
+namespace {
+
+using program::Buffer;
+using program::Layer;
+using program::LayerKind;
+
+quant::Multiplier multiplierOf(const program::Requant &r) {
+  return {r.value, r.shift};
+}
+
+int32_t saturateToInt32(int64_t v) {
+  return static_cast<int32_t>(quant::clampTo(v, std::numeric_limits<int32_t>::min(),
+                                             std::numeric_limits<int32_t>::max()));
+}
+
+/// Calls visit(value) for each input element inside the pooling window of
+/// output (y, x); returns how many there were.
+template <typename Visit>
+int windowWalk(const Layer &l, const Buffer &in, const int32_t *plane, int y,
+               int x, Visit visit) {
+  int count = 0;
+  for (int ky = 0; ky < l.kernelH; ++ky) {
+    const int sy = y * l.strideH - l.padTop + ky * l.dilationH;
+    if (sy < 0 || sy >= in.height)
+      continue;
+    for (int kx = 0; kx < l.kernelW; ++kx) {
+      const int sx = x * l.strideW - l.padLeft + kx * l.dilationW;
+      if (sx < 0 || sx >= in.width)
+        continue;
+      visit(plane[int64_t(sy) * in.width + sx]);
+      ++count;
+    }
+  }
+  return count;
+}
+
+/// Window positions inside input + padding (count_include_pad).
+int paddedCount(const Layer &l, const Buffer &in, int y, int x) {
+  int rows = 0, cols = 0;
+  for (int ky = 0; ky < l.kernelH; ++ky) {
+    const int sy = y * l.strideH - l.padTop + ky * l.dilationH;
+    rows += sy >= -l.padTop && sy < in.height + l.padBottom;
+  }
+  for (int kx = 0; kx < l.kernelW; ++kx) {
+    const int sx = x * l.strideW - l.padLeft + kx * l.dilationW;
+    cols += sx >= -l.padLeft && sx < in.width + l.padRight;
+  }
+  return rows * cols;
+}
+
+void pool(const program::Program &p, const Layer &l, int32_t begin,
+          int32_t end, Buffers &buffers) {
+  const Buffer &in = p.buffers[l.inputs[0]];
+  const Buffer &out = p.buffers[l.output];
+  const std::vector<int32_t> &src = buffers[l.inputs[0]];
+  std::vector<int32_t> &dst = buffers[l.output];
+  for (int32_t c = begin; c < end; ++c) {
+    const int32_t *plane = src.data() + int64_t(c) * in.height * in.width;
+    for (int y = 0; y < out.height; ++y)
+      for (int x = 0; x < out.width; ++x) {
+        int32_t &o = dst[(int64_t(c) * out.height + y) * out.width + x];
+        if (l.kind == LayerKind::MaxPool) {
+          int32_t best = std::numeric_limits<int32_t>::min();
+          const int n = windowWalk(l, in, plane, y, x,
+                                   [&](int32_t v) { best = std::max(best, v); });
+          o = n ? best : 0;
+          continue;
+        }
+        int64_t sum = 0;
+        int n = windowWalk(l, in, plane, y, x, [&](int32_t v) { sum += v; });
+        if (l.countIncludePad)
+          n = paddedCount(l, in, y, x);
+        o = n == 0 ? 0
+                   : static_cast<int32_t>(quant::clampTo(
+                         quant::requantize(sum, multiplierOf(l.requant[n - 1])),
+                         l.clampLo, l.clampHi));
+      }
+  }
+}
+
+void add(const program::Program &p, const Layer &l, int32_t begin, int32_t end,
+         Buffers &buffers) {
+  const Buffer &out = p.buffers[l.output];
+  const int64_t plane = int64_t(out.height) * out.width;
+  std::vector<int32_t> &dst = buffers[l.output];
+  for (int64_t i = begin * plane; i < end * plane; ++i) {
+    int64_t sum = 0;
+    for (size_t k = 0; k < l.inputs.size(); ++k)
+      sum += quant::requantize(buffers[l.inputs[k]][i],
+                               multiplierOf(l.inputRequant[k]));
+    dst[i] = static_cast<int32_t>(quant::clampTo(sum, l.clampLo, l.clampHi));
+  }
+}
+
+void concat(const program::Program &p, const Layer &l, int32_t begin,
+            int32_t end, Buffers &buffers) {
+  const Buffer &out = p.buffers[l.output];
+  const int64_t plane = int64_t(out.height) * out.width;
+  std::vector<int32_t> &dst = buffers[l.output];
+  int32_t first = 0; // The first output channel of the current input.
+  for (int32_t in : l.inputs) {
+    const int32_t channels = p.buffers[in].channels;
+    const int32_t lo = std::max(begin, first);
+    const int32_t hi = std::min(end, first + channels);
+    if (lo < hi) {
+      // memmove: a hostile program may name the output as an input.
+      std::memmove(dst.data() + lo * plane,
+                   buffers[in].data() + (lo - first) * plane,
+                   sizeof(int32_t) * size_t((hi - lo) * plane));
+    }
+    first += channels;
+  }
+}
+
+} // namespace
+
+void postConv(const program::Program &p, const Layer &l,
+              const std::vector<int64_t> &acc, int32_t begin, int32_t end,
+              Buffers &buffers) {
+  const Buffer &out = p.buffers[l.output];
+  const int64_t pixels = int64_t(out.height) * out.width;
+  std::vector<int32_t> &dst = buffers[l.output];
+  for (int32_t c = begin; c < end; ++c) {
+    int32_t *plane = dst.data() + c * pixels;
+    const int64_t bias = l.bias[c];
+    if (out.isAccumulator) {
+      for (int64_t px = 0; px < pixels; ++px)
+        plane[px] = saturateToInt32(bias + acc[px * out.channels + c]);
+      continue;
+    }
+    const quant::Multiplier m = multiplierOf(l.requant[c]);
+    for (int64_t px = 0; px < pixels; ++px)
+      plane[px] = static_cast<int32_t>(quant::clampTo(
+          quant::requantize(saturateToInt32(bias + acc[px * out.channels + c]), m),
+          l.clampLo, l.clampHi));
+  }
+}
+
+void runDigitalLayer(const program::Program &p, const Layer &l, int32_t begin,
+                     int32_t end, Buffers &buffers) {
+  switch (l.kind) {
+  case LayerKind::MaxPool:
+  case LayerKind::AvgPool:
+    return pool(p, l, begin, end, buffers);
+  case LayerKind::Add:
+    return add(p, l, begin, end, buffers);
+  case LayerKind::Concat:
+    return concat(p, l, begin, end, buffers);
+  case LayerKind::Reshape: {
+    const Buffer &out = p.buffers[l.output];
+    const int64_t plane = int64_t(out.height) * out.width;
+    const std::vector<int32_t> &src = buffers[l.inputs[0]];
+    std::vector<int32_t> &dst = buffers[l.output];
+    if (&src != &dst)
+      std::copy(src.begin() + begin * plane, src.begin() + end * plane,
+                dst.begin() + begin * plane);
+    return;
+  }
+  case LayerKind::Conv:
+    return; // Conv runs through Compute and Post.
+  }
+}
+
+} // namespace mars::runtime::detail

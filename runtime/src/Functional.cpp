@@ -1,0 +1,361 @@
+// The functional executor: walks the cores' instruction streams in barrier
+// phases and runs each instruction with the chip's integer arithmetic
+// (ConvKernels for the macros, DigitalOps for the digital side).
+#include "mars/runtime/Functional.h"
+
+#include "ConvKernels.h"
+#include "DigitalOps.h"
+#include "mars/quant/FixedPoint.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace mars::runtime {
+
+using program::Buffer;
+using program::Instr;
+using program::Layer;
+using program::LayerKind;
+using program::Opcode;
+using program::Program;
+
+namespace {
+
+/// Simulator memory one executor may allocate (buffers, accumulators,
+/// im2col copies); a hostile program asking for more is refused.
+constexpr double kMaxExecutorBytes = 4.0 * (int64_t(1) << 30);
+
+int64_t typeLo(const Buffer &b) {
+  return b.isSigned ? -(int64_t(1) << (b.bits - 1)) : 0;
+}
+int64_t typeHi(const Buffer &b) {
+  return b.isSigned ? (int64_t(1) << (b.bits - 1)) - 1
+                    : (int64_t(1) << b.bits) - 1;
+}
+
+} // namespace
+
+/// Everything one executor owns; see Executor.
+class ExecutorState {
+public:
+  struct ConvState {
+    std::vector<int64_t> acc; ///< [pixel][channel], zeroed once per run.
+    uint64_t accRun = 0;      ///< The run that last zeroed `acc`.
+    detail::Im2col cols;
+    uint64_t colsVersion = 0; ///< Input buffer version `cols` was built from.
+    bool int32Safe = false;
+    std::vector<int32_t> fused; ///< Layers run by this layer's Post.
+  };
+
+  ExecutorState(const Program &p, const ExecOptions &o) : p_(p), options_(o) {}
+
+  Status init();
+  Expected<std::vector<int32_t>> run(const std::vector<int32_t> &input);
+  const ExecCounters &counters() const { return counters_; }
+
+private:
+  Status execute(size_t core, size_t pc, const Instr &in);
+  Status compute(size_t core, size_t pc, const Instr &in);
+  ConvState &convFor(int32_t layer);
+  void written(int32_t buffer) { version_[buffer] = ++clock_; }
+  size_t holderIndex(int32_t core, int32_t macro, size_t part) const {
+    return (size_t(core) * p_.arch.chip.macrosPerCore + macro) *
+               p_.arch.macro.partitions + part;
+  }
+
+  const Program &p_;
+  ExecOptions options_;
+  detail::Buffers buffers_;
+  std::vector<uint64_t> version_;
+  uint64_t clock_ = 0, runId_ = 0;
+  std::vector<ConvState> conv_; ///< Indexed by layer (Conv layers only).
+  std::vector<detail::PreparedMatrix> prepared_;
+  /// Per image: the work of each non-empty partition, and which partition.
+  std::vector<std::vector<detail::PartitionWork>> work_;
+  std::vector<std::vector<size_t>> workPartition_;
+  std::vector<int32_t> holder_; ///< Image held per (core, macro, partition).
+  ExecCounters counters_;
+};
+
+Status ExecutorState::init() {
+  if (options_.mode == ExecMode::Fast && !adcIsExact(p_))
+    return makeError("the fast path needs an exact ADC (wl_on × (2^"
+                     "input_bits_per_cycle − 1) ≤ 2^adc_bits − 1); use the "
+                     "macro-level mode for this arch");
+  double bytes = 0;
+  for (const Buffer &b : p_.buffers)
+    bytes += 4.0 * double(b.size());
+  for (const Layer &l : p_.layers)
+    if (l.kind == LayerKind::Conv) {
+      const program::WeightMatrix &m = p_.matrices[l.matrix];
+      const double pixels = double(p_.buffers[l.output].size()) /
+                            p_.buffers[l.output].channels;
+      bytes += pixels * (8.0 * m.cols + 4.0 * m.rowGroups * m.rowsPerGroup);
+      if (options_.mode == ExecMode::MacroLevel)
+        bytes += pixels * m.rowGroups * 16.0 * 8.0 *
+                 ((m.rowsPerGroup + 63) / 64);
+    }
+  if (bytes > kMaxExecutorBytes)
+    return makeError("the program needs ", int64_t(bytes / (1 << 20)),
+                     " MiB of simulator memory per executor, more than the ",
+                     int64_t(kMaxExecutorBytes / (1 << 20)), " MiB limit");
+
+  buffers_.resize(p_.buffers.size());
+  for (size_t i = 0; i < p_.buffers.size(); ++i)
+    buffers_[i].assign(size_t(p_.buffers[i].size()), 0);
+  version_.assign(p_.buffers.size(), 0);
+  for (const program::WeightMatrix &m : p_.matrices)
+    prepared_.push_back(detail::prepareMatrix(m));
+  conv_.resize(p_.layers.size());
+  for (size_t i = 0; i < p_.layers.size(); ++i) {
+    const Layer &l = p_.layers[i];
+    if (l.fusedInto >= 0)
+      conv_[l.fusedInto].fused.push_back(int32_t(i));
+    if (l.kind != LayerKind::Conv)
+      continue;
+    const Buffer &in = p_.buffers[l.inputs[0]];
+    const Buffer &out = p_.buffers[l.output];
+    conv_[i].acc.assign(size_t(out.size()), 0);
+    // Bounds one partition's sum for one pixel: at most `rows` products.
+    const double maxX = double(std::max(-typeLo(in), typeHi(in)));
+    const double maxW = double(int64_t(1) << (p_.matrices[l.matrix].weightBits - 1));
+    conv_[i].int32Safe = maxX * maxW * p_.arch.macro.rows <
+                         double(std::numeric_limits<int32_t>::max());
+  }
+  work_.resize(p_.images.size());
+  workPartition_.resize(p_.images.size());
+  for (size_t i = 0; i < p_.images.size(); ++i) {
+    const program::WeightImage &im = p_.images[i];
+    const program::WeightMatrix &m = p_.matrices[p_.layers[im.layer].matrix];
+    for (size_t k = 0; k < im.partitions.size(); ++k) {
+      const program::PartitionImage &part = im.partitions[k];
+      if (part.matrix < 0)
+        continue;
+      detail::PartitionWork w;
+      w.colGroup = part.colGroup;
+      for (int32_t rg : program::slotRowGroups(part)) {
+        // Validation guarantees the group is stored.
+        auto it = std::lower_bound(
+            m.groups.begin(), m.groups.end(), std::make_pair(part.colGroup, rg),
+            [](const program::Group &g, const std::pair<int32_t, int32_t> &key) {
+              return std::make_pair(g.colGroup, g.rowGroup) < key;
+            });
+        w.groups.push_back(int32_t(it - m.groups.begin()));
+        w.rowGroups.push_back(rg);
+      }
+      work_[i].push_back(std::move(w));
+      workPartition_[i].push_back(k);
+    }
+  }
+  holder_.assign(size_t(p_.arch.totalMacros()) * p_.arch.macro.partitions, -1);
+  return Status::success();
+}
+
+ExecutorState::ConvState &ExecutorState::convFor(int32_t layer) {
+  ConvState &c = conv_[layer];
+  if (c.accRun != runId_) {
+    std::fill(c.acc.begin(), c.acc.end(), 0);
+    c.accRun = runId_;
+  }
+  return c;
+}
+
+Status ExecutorState::compute(size_t core, size_t pc, const Instr &in) {
+  const program::WeightImage &im = p_.images[in.a];
+  for (size_t k : workPartition_[in.a])
+    if (holder_[holderIndex(im.core, im.macro, k)] != in.a)
+      return makeError("streams[", core, "][", pc, "] Compute: image ", in.a,
+                       " is not loaded in core ", im.core, " macro ", im.macro,
+                       " partition ", k, " (no LoadImage before it)");
+  const Layer &l = p_.layers[im.layer];
+  ConvState &c = convFor(im.layer);
+  const bool macroLevel = options_.mode == ExecMode::MacroLevel;
+  if (c.colsVersion != version_[l.inputs[0]] || c.cols.pixels == 0) {
+    detail::buildIm2col(p_, l, buffers_[l.inputs[0]], macroLevel, c.cols);
+    c.colsVersion = version_[l.inputs[0]];
+  }
+  detail::ComputeArgs args;
+  args.program = &p_;
+  args.matrix = &p_.matrices[l.matrix];
+  args.prepared = &prepared_[l.matrix];
+  args.cols = &c.cols;
+  args.pixelBegin = in.b;
+  args.pixelEnd = in.c;
+  args.acc = c.acc.data();
+  const bool inputSigned = p_.buffers[l.inputs[0]].isSigned;
+  for (const detail::PartitionWork &w : work_[in.a]) {
+    if (macroLevel)
+      counters_.activations += detail::computeMacroLevel(
+          args, w, inputSigned, counters_.adcSaturations);
+    else
+      detail::computeFast(args, w, c.int32Safe);
+  }
+  return Status::success();
+}
+
+Status ExecutorState::execute(size_t core, size_t pc, const Instr &in) {
+  switch (in.op) {
+  case Opcode::LoadImage: {
+    const program::WeightImage &im = p_.images[in.a];
+    for (size_t k : workPartition_[in.a])
+      holder_[holderIndex(im.core, im.macro, k)] = in.a;
+    return Status::success();
+  }
+  case Opcode::FetchImage: // Only moves bytes; timing counts it.
+  case Opcode::Sync:
+    return Status::success();
+  case Opcode::Compute:
+    return compute(core, pc, in);
+  case Opcode::Post: {
+    const Layer &l = p_.layers[in.a];
+    detail::postConv(p_, l, convFor(in.a).acc, in.b, in.c, buffers_);
+    written(l.output);
+    for (int32_t f : conv_[in.a].fused) {
+      detail::runDigitalLayer(p_, p_.layers[f], in.b, in.c, buffers_);
+      written(p_.layers[f].output);
+    }
+    return Status::success();
+  }
+  case Opcode::Digital:
+    detail::runDigitalLayer(p_, p_.layers[in.a], in.b, in.c, buffers_);
+    written(p_.layers[in.a].output);
+    return Status::success();
+  }
+  return Status::success();
+}
+
+Expected<std::vector<int32_t>>
+ExecutorState::run(const std::vector<int32_t> &input) {
+  const Buffer &ib = p_.buffers[p_.input];
+  if (int64_t(input.size()) != ib.size())
+    return makeError("input has ", input.size(), " values, the program's input '",
+                     ib.name, "' has ", ib.size(), " (", ib.channels, "x",
+                     ib.height, "x", ib.width, ")");
+  for (size_t i = 0; i < input.size(); ++i)
+    if (input[i] < typeLo(ib) || input[i] > typeHi(ib))
+      return makeError("input value ", input[i], " at index ", i,
+                       " is outside the input's ", ib.isSigned ? "signed " : "unsigned ",
+                       ib.bits, "-bit range");
+  ++runId_;
+  counters_ = {};
+  for (size_t b = 0; b < buffers_.size(); ++b) {
+    std::fill(buffers_[b].begin(), buffers_[b].end(), 0);
+    written(int32_t(b));
+  }
+  buffers_[p_.input] = input;
+  written(p_.input);
+  std::fill(holder_.begin(), holder_.end(), -1);
+
+  // Barrier phases: each core runs up to its next Sync; validation makes
+  // every core meet the same barriers in the same order, so the cores'
+  // work between two barriers may run in any order (it touches disjoint
+  // outputs or adds into accumulators, which commutes).
+  const size_t cores = p_.streams.size();
+  std::vector<size_t> pc(cores, 0);
+  for (;;) {
+    size_t atSync = 0, ended = 0;
+    for (size_t c = 0; c < cores; ++c) {
+      const std::vector<Instr> &s = p_.streams[c];
+      for (; pc[c] < s.size() && s[pc[c]].op != Opcode::Sync; ++pc[c]) {
+        Status st = execute(c, pc[c], s[pc[c]]);
+        if (!st)
+          return st.error();
+      }
+      if (pc[c] < s.size())
+        ++atSync;
+      else
+        ++ended;
+    }
+    if (ended == cores)
+      break;
+    if (atSync != cores)
+      return makeError("cores disagree on barriers (", atSync, " waiting, ",
+                       ended, " finished)");
+    for (size_t c = 0; c < cores; ++c)
+      ++pc[c];
+  }
+  return buffers_[p_.output];
+}
+
+Expected<Executor> Executor::create(const Program &program,
+                                    const ExecOptions &options) {
+  auto state = std::make_unique<ExecutorState>(program, options);
+  Status st = state->init();
+  if (!st)
+    return st.error();
+  return Executor(std::move(state));
+}
+
+Executor::Executor(std::unique_ptr<ExecutorState> state)
+    : state_(std::move(state)) {}
+Executor::Executor(Executor &&) noexcept = default;
+Executor &Executor::operator=(Executor &&) noexcept = default;
+Executor::~Executor() = default;
+
+Expected<std::vector<int32_t>> Executor::run(const std::vector<int32_t> &input) {
+  return state_->run(input);
+}
+
+const ExecCounters &Executor::counters() const { return state_->counters(); }
+
+bool adcIsExact(const Program &program) { return program.arch.adcExact(); }
+
+std::vector<int32_t> quantizeInput(const Program &p, const float *image) {
+  const Buffer &in = p.buffers[p.input];
+  std::vector<int32_t> q(size_t(in.size()));
+  const int64_t plane = int64_t(in.height) * in.width;
+  const bool normalise = !p.inputOffset.empty();
+  for (size_t i = 0; i < q.size(); ++i) {
+    // float32 normalisation, as in the QDQ graph's Sub and Mul nodes.
+    float v = image[i];
+    if (normalise) {
+      const size_t c = i / size_t(plane);
+      v = (v - p.inputOffset[c]) * p.inputMultiplier[c];
+    }
+    const double clipped =
+        std::min(std::max(double(v), p.inputClipLo), p.inputClipHi);
+    q[i] = static_cast<int32_t>(quant::clampTo(
+        quant::roundHalfAwayFromZero(clipped / in.scale), typeLo(in), typeHi(in)));
+  }
+  return q;
+}
+
+double outputReal(const Program &p, const std::vector<int32_t> &out, int64_t i) {
+  const Buffer &ob = p.buffers[p.output];
+  if (!ob.isAccumulator)
+    return double(out[i]) * ob.scale;
+  // Follow Reshapes back to the Conv that holds the per-channel scales;
+  // reshapes keep element order, so element i stays element i.
+  int32_t buffer = p.output;
+  for (size_t hops = 0; hops <= p.layers.size(); ++hops) {
+    const Layer *producer = nullptr;
+    for (const Layer &l : p.layers)
+      if (l.output == buffer)
+        producer = &l;
+    if (!producer)
+      break;
+    if (producer->kind == LayerKind::Conv) {
+      const Buffer &cb = p.buffers[buffer];
+      const int64_t perChannel = int64_t(cb.height) * cb.width;
+      return double(out[i]) * producer->logitScales[i / perChannel];
+    }
+    buffer = producer->inputs[0];
+  }
+  return double(out[i]); // No producer: raw (a program without layers).
+}
+
+int argmaxClass(const Program &p, const std::vector<int32_t> &out) {
+  int best = 0;
+  double bestValue = out.empty() ? 0 : outputReal(p, out, 0);
+  for (size_t i = 1; i < out.size(); ++i) {
+    const double v = outputReal(p, out, int64_t(i));
+    if (v > bestValue) {
+      bestValue = v;
+      best = int(i);
+    }
+  }
+  return best;
+}
+
+} // namespace mars::runtime

@@ -1,0 +1,81 @@
+// The human-readable timing and energy table.
+#include "mars/runtime/Report.h"
+
+#include <cstdio>
+#include <string>
+
+namespace mars::runtime {
+
+namespace {
+
+/// printf into a std::string (one table cell or line).
+template <typename... Args> std::string format(const char *fmt, Args... args) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf, fmt, args...);
+  return buf;
+}
+
+double percent(int64_t part, int64_t whole) {
+  return whole > 0 ? 100.0 * double(part) / double(whole) : 0.0;
+}
+
+} // namespace
+
+std::string formatTimingTable(const program::Program &program,
+                              const TimingResult &timing,
+                              const EnergyResult &energy) {
+  std::string out;
+  out += format("%-20s %12s %7s %14s %6s %12s\n", "layer", "cycles",
+                "%time", "activations", "util", "energy nJ");
+  for (const LayerTiming &lt : timing.layers) {
+    const double nj = energy.layers[lt.layer].totalPj() * 1e-3;
+    const program::Layer &l = program.layers[lt.layer];
+    if (!lt.hasInstructions && l.fusedInto >= 0) {
+      out += format("%-20s %12s  (fused into %s)\n", lt.name.c_str(), "-",
+                    program.layers[l.fusedInto].name.c_str());
+      continue;
+    }
+    out += format("%-20s %12lld %6.1f%% %14lld %5.1f%% %12.3f\n",
+                  lt.name.c_str(), static_cast<long long>(lt.cycles()),
+                  percent(lt.cycles(), timing.cycles),
+                  static_cast<long long>(lt.counters.activations),
+                  100.0 * lt.macroUtilisation, nj);
+  }
+  out += format("%-20s %12lld %6.1f%% %14s %6s %12.3f\n", "image in/out",
+                static_cast<long long>(timing.inputCycles + timing.outputCycles),
+                percent(timing.inputCycles + timing.outputCycles, timing.cycles),
+                "-", "-", energy.io.totalPj() * 1e-3);
+  out += format("%-20s %12lld %7s %14lld %5.1f%% %12.3f\n", "total",
+                static_cast<long long>(timing.cycles), "",
+                static_cast<long long>(timing.totals.activations),
+                100.0 * timing.macroUtilisation, energy.total.totalPj() * 1e-3);
+  out += "\n";
+  out += format("latency          %.3f us at %.1f MHz%s\n", timing.latencyUs,
+                timing.clockMhz,
+                timing.steadyState ? " (steady state)" : "");
+  out += format("FPS              %.1f images/s\n", timing.fps);
+  out += format("energy / image   %.3f uJ\n", energy.energyPerImageUj());
+  out += format("TOPS/W           %.3f effective (dense ops), %.3f executed\n",
+                energy.topsPerWattEffective, energy.topsPerWattExecuted);
+  const TimeBreakdown &b = timing.breakdown;
+  const int64_t all = b.total();
+  out += format("time (core-cycles) compute %.1f%%  digital %.1f%%  reload "
+                "%.1f%%  memory %.1f%%  stall %.1f%%  idle %.1f%%\n",
+                percent(b.compute, all), percent(b.digital, all),
+                percent(b.reload, all), percent(b.memory, all),
+                percent(b.stall, all), percent(b.idle, all));
+  const EnergyBreakdown &e = energy.total;
+  const double pj = e.totalPj();
+  out += format("energy           macro %.1f%%  ADC %.1f%%  digital %.1f%%  "
+                "SRAM %.1f%%  reload %.1f%%  DRAM %.1f%%  static %.1f%%\n",
+                pj > 0 ? 100 * e.macroPj / pj : 0.0,
+                pj > 0 ? 100 * e.adcPj / pj : 0.0,
+                pj > 0 ? 100 * e.digitalPj / pj : 0.0,
+                pj > 0 ? 100 * e.sramPj / pj : 0.0,
+                pj > 0 ? 100 * e.reloadPj / pj : 0.0,
+                pj > 0 ? 100 * e.dramPj / pj : 0.0,
+                pj > 0 ? 100 * e.staticPj / pj : 0.0);
+  return out;
+}
+
+} // namespace mars::runtime

@@ -1,0 +1,549 @@
+// The timing simulator: walks the cores' streams in time order over the
+// resources of Timing.h's model.
+#include "TimingInternal.h"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <set>
+
+namespace mars::runtime {
+
+namespace {
+
+using detail::Cause;
+using detail::Interval;
+using program::Buffer;
+using program::LayerKind;
+using program::Memory;
+using program::Opcode;
+
+/// For every core, macro and partition: the image it holds, or -1.
+using Holdings = std::vector<std::vector<std::vector<int32_t>>>;
+
+int64_t bytesPerElement(const Buffer &b) { return (b.bits + 7) / 8; }
+
+/// Elements of `b` that belong to `channels` of the `perChannelOf` channels
+/// the instruction's range is counted in (pooling and flattening change the
+/// elements per channel, not the channel split).
+int64_t rangeElements(const Buffer &b, int64_t channels, int64_t perChannelOf) {
+  if (perChannelOf <= 0)
+    return 0;
+  return b.size() * channels / perChannelOf;
+}
+
+struct CoreState {
+  size_t pc = 0;
+  int64_t ready = 0;   // Earliest start of the next instruction (in order).
+  int64_t lastEnd = 0; // When everything issued so far has finished.
+  int64_t sramFree = 0, digitalFree = 0;
+  std::vector<int64_t> macroFree;
+  std::map<int32_t, int64_t> computeDone; // Conv layer -> last Compute end.
+  std::map<int32_t, int64_t> bufferReady; // Buffer -> written by this core.
+  std::map<int32_t, int64_t> fetchDone;   // Image -> its FetchImage end.
+  int32_t lastLayer = -1;
+  bool waiting = false; // At a barrier.
+  int64_t arrival = 0;
+  size_t syncEvent = 0;
+  std::vector<Interval> intervals;
+  std::vector<TimedEvent> events;
+};
+
+class Simulator {
+public:
+  Simulator(const program::Program &p, bool skipHeldLoads, Holdings holds)
+      : p_(p), a_(p.arch), skipHeldLoads_(skipHeldLoads),
+        holds_(std::move(holds)) {}
+
+  Expected<TimingResult> run();
+  const Holdings &holdings() const { return holds_; }
+
+private:
+  Status step(int core);
+  void fetch(int core, const program::Instr &in, TimedEvent &ev);
+  void load(int core, const program::Instr &in, TimedEvent &ev);
+  void compute(int core, const program::Instr &in, TimedEvent &ev);
+  void post(int core, const program::Instr &in, TimedEvent &ev);
+  void digital(int core, const program::Instr &in, TimedEvent &ev);
+  void releaseIfComplete(int32_t barrier);
+  /// Moves `bytes` of a buffer in `memory` for `core`, no earlier than
+  /// `earliest`, over the core's SRAM port or the shared DRAM channel.
+  /// Returns the end of the transfer.
+  int64_t transfer(int core, Memory memory, int64_t bytes, int64_t earliest,
+                   TimingCounters &counters);
+  void addInterval(int core, int64_t start, int64_t end, Cause cause,
+                   int32_t layer);
+  /// Totals, per-layer spans, breakdowns and utilisation from the events.
+  void summarise(TimingResult &r);
+
+  const program::Program &p_;
+  const arch::ArchSpec &a_;
+  bool skipHeldLoads_;
+  Holdings holds_;
+  std::vector<CoreState> cores_;
+  int64_t dramFree_ = 0;
+  std::map<int32_t, std::set<int>> participants_; // Barrier -> cores.
+};
+
+void Simulator::addInterval(int core, int64_t start, int64_t end, Cause cause,
+                            int32_t layer) {
+  if (end > start)
+    cores_[core].intervals.push_back({start, end, cause, layer});
+}
+
+int64_t Simulator::transfer(int core, Memory memory, int64_t bytes,
+                            int64_t earliest, TimingCounters &counters) {
+  if (bytes <= 0)
+    return earliest;
+  if (memory == Memory::Dram) {
+    const int64_t start = std::max(earliest, dramFree_);
+    dramFree_ = start + transferCycles(bytes, a_.timing.dramBytesPerCycle);
+    counters.dramBytes += bytes;
+    return dramFree_;
+  }
+  CoreState &cs = cores_[core];
+  const int64_t start = std::max(earliest, cs.sramFree);
+  cs.sramFree = start + transferCycles(bytes, a_.timing.sramBytesPerCycle);
+  counters.sramBytes += bytes;
+  return cs.sramFree;
+}
+
+void Simulator::fetch(int core, const program::Instr &in, TimedEvent &ev) {
+  // A DMA into the weight SRAM: the core goes on issuing.
+  const int64_t bytes = imageBytes(a_, p_.images[in.a]);
+  ev.lane = Lane::Dma;
+  ev.start = std::max(ev.issue, dramFree_);
+  ev.end = ev.start + transferCycles(bytes, a_.timing.dramBytesPerCycle);
+  dramFree_ = ev.end;
+  ev.counters.dramBytes = bytes;
+  ev.counters.weightSramBytes = bytes; // Written into the weight SRAM.
+  cores_[core].fetchDone[in.a] = ev.end;
+  addInterval(core, ev.start, ev.end, Cause::Reload, ev.layer);
+}
+
+void Simulator::load(int core, const program::Instr &in, TimedEvent &ev) {
+  CoreState &cs = cores_[core];
+  const program::WeightImage &im = p_.images[in.a];
+  std::vector<int32_t> &held = holds_[core][im.macro];
+  bool alreadyHeld = true;
+  for (size_t q = 0; q < im.partitions.size(); ++q)
+    if (im.partitions[q].matrix >= 0)
+      alreadyHeld = alreadyHeld && q < held.size() && held[q] == in.a;
+  const int64_t rows =
+      skipHeldLoads_ && alreadyHeld ? 0 : imageRows(a_, im);
+
+  ev.macro = im.macro;
+  const int64_t base = std::max(ev.issue, cs.macroFree[im.macro]);
+  auto fetched = cs.fetchDone.find(in.a);
+  ev.start = base;
+  if (rows > 0 && fetched != cs.fetchDone.end())
+    ev.start = std::max(base, fetched->second);
+  addInterval(core, base, ev.start, Cause::Reload, ev.layer); // Fetch wait.
+  ev.end = ev.start + rows * a_.timing.rowWriteCycles;
+  cs.macroFree[im.macro] = ev.end;
+  if (rows > 0) {
+    ev.counters.rowWrites = rows;
+    ev.counters.weightSramBytes = imageBytes(a_, im);
+  }
+  addInterval(core, ev.start, ev.end, Cause::Reload, ev.layer);
+  for (size_t q = 0; q < im.partitions.size() && q < held.size(); ++q)
+    if (im.partitions[q].matrix >= 0)
+      held[q] = in.a;
+}
+
+void Simulator::compute(int core, const program::Instr &in, TimedEvent &ev) {
+  CoreState &cs = cores_[core];
+  const program::WeightImage &im = p_.images[in.a];
+  const program::Layer &layer = p_.layers[im.layer];
+  const int32_t inputId = layer.inputs[0];
+  const Buffer &input = p_.buffers[inputId];
+  const int64_t pixels = in.c - in.b;
+  const int64_t slices = inputSlices(a_, input.bits);
+
+  std::vector<int64_t> stored;
+  for (const program::PartitionImage &part : im.partitions) {
+    if (part.matrix < 0)
+      continue;
+    const program::WeightMatrix &m = p_.matrices[part.matrix];
+    const int64_t n = program::storedGroups(part);
+    stored.push_back(n);
+    ev.counters.activations += n * pixels * slices;
+    ev.counters.adcConversions +=
+        n * pixels * slices * m.channelsPerGroup * m.weightBits;
+    // MACs executed: only rows and channels inside the matrix count.
+    const int64_t channels = std::clamp<int64_t>(
+        m.cols - int64_t(part.colGroup) * m.channelsPerGroup, 0,
+        m.channelsPerGroup);
+    for (int32_t rg : program::slotRowGroups(part)) {
+      const int64_t rows = std::clamp<int64_t>(
+          m.rows - int64_t(rg) * m.rowsPerGroup, 0, m.rowsPerGroup);
+      ev.counters.executedMacs += rows * channels * pixels;
+    }
+  }
+  ev.counters.accumulates = ev.counters.adcConversions;
+  const int64_t cycles = pixels * slices * pixelSliceCycles(a_, stored);
+  const int64_t inputBytes = pixels * distinctRowGroups(im) * a_.macro.wlOn *
+                             bytesPerElement(input);
+
+  ev.macro = im.macro;
+  ev.start = std::max({ev.issue, cs.macroFree[im.macro], cs.bufferReady[inputId]});
+  // Ping-pong input buffers: the fetch of the next pixels overlaps the
+  // activations of the current ones, so the slower of the two sets the end.
+  const int64_t fetched =
+      transfer(core, input.memory, inputBytes, ev.start, ev.counters);
+  ev.end = std::max(ev.start + cycles, fetched);
+  cs.macroFree[im.macro] = ev.end;
+  int64_t &done = cs.computeDone[im.layer];
+  done = std::max(done, ev.end);
+  addInterval(core, ev.start, ev.start + cycles, Cause::Compute, ev.layer);
+  addInterval(core, ev.start + cycles, ev.end, Cause::Memory, ev.layer);
+}
+
+void Simulator::post(int core, const program::Instr &in, TimedEvent &ev) {
+  CoreState &cs = cores_[core];
+  const program::Layer &conv = p_.layers[in.a];
+  const int64_t convChannels = p_.buffers[conv.output].channels;
+  const int64_t channels = in.c - in.b;
+  ev.lane = Lane::Digital;
+  ev.start = std::max({ev.issue, cs.computeDone[in.a], cs.digitalFree});
+  // Bias, requantization and clamp per element, then each fused layer.
+  ev.counters.digitalOps +=
+      rangeElements(p_.buffers[conv.output], channels, convChannels);
+  int32_t chainOutput = conv.output;
+  std::vector<std::pair<int32_t, int64_t>> residualReads; // Buffer, elements.
+  for (size_t j = in.a + 1; j < p_.layers.size(); ++j) {
+    const program::Layer &f = p_.layers[j];
+    if (f.fusedInto != in.a)
+      continue;
+    const int64_t outElems =
+        rangeElements(p_.buffers[f.output], channels, convChannels);
+    if (f.kind == LayerKind::MaxPool || f.kind == LayerKind::AvgPool)
+      ev.counters.digitalOps += outElems * f.kernelH * f.kernelW;
+    if (f.kind == LayerKind::Add) {
+      ev.counters.digitalOps += outElems * int64_t(f.inputs.size());
+      for (int32_t other : f.inputs)
+        if (other != chainOutput) {
+          residualReads.push_back(
+              {other, rangeElements(p_.buffers[other], channels, convChannels)});
+          ev.start = std::max(ev.start, cs.bufferReady[other]);
+        }
+    }
+    chainOutput = f.output;
+  }
+  int64_t t = ev.start;
+  for (const auto &[buffer, elems] : residualReads) {
+    const Buffer &b = p_.buffers[buffer];
+    t = transfer(core, b.memory, elems * bytesPerElement(b), t, ev.counters);
+  }
+  t = std::max(t, ev.start + a_.timing.digitalPipelineCycles);
+  const Buffer &out = p_.buffers[chainOutput];
+  ev.end = transfer(core, out.memory,
+                    rangeElements(out, channels, convChannels) *
+                        bytesPerElement(out),
+                    t, ev.counters);
+  cs.digitalFree = ev.end;
+  cs.bufferReady[chainOutput] = std::max(cs.bufferReady[chainOutput], ev.end);
+  addInterval(core, ev.start, ev.end, Cause::Digital, ev.layer);
+}
+
+void Simulator::digital(int core, const program::Instr &in, TimedEvent &ev) {
+  CoreState &cs = cores_[core];
+  const program::Layer &l = p_.layers[in.a];
+  const Buffer &out = p_.buffers[l.output];
+  const int64_t channels = in.c - in.b;
+  const int64_t outElems = rangeElements(out, channels, out.channels);
+  ev.lane = Lane::Digital;
+  ev.start = std::max(ev.issue, cs.digitalFree);
+  for (int32_t id : l.inputs)
+    ev.start = std::max(ev.start, cs.bufferReady[id]);
+
+  int64_t t = ev.start;
+  int64_t concatOffset = 0;
+  for (int32_t id : l.inputs) {
+    const Buffer &b = p_.buffers[id];
+    int64_t elems = 0;
+    switch (l.kind) {
+    case LayerKind::Concat: {
+      // Only the inputs whose channels fall in [b, c) are read.
+      const int64_t lo = std::max<int64_t>(in.b, concatOffset);
+      const int64_t hi = std::min<int64_t>(in.c, concatOffset + b.channels);
+      elems = hi > lo ? rangeElements(b, hi - lo, b.channels) : 0;
+      concatOffset += b.channels;
+      break;
+    }
+    case LayerKind::Reshape:
+      elems = outElems; // Same elements, another shape.
+      break;
+    default: // Pooling and Add read the same channels of every input.
+      elems = rangeElements(b, channels, out.channels);
+    }
+    t = transfer(core, b.memory, elems * bytesPerElement(b), t, ev.counters);
+  }
+  if (l.kind == LayerKind::MaxPool || l.kind == LayerKind::AvgPool)
+    ev.counters.digitalOps = outElems * l.kernelH * l.kernelW;
+  if (l.kind == LayerKind::Add)
+    ev.counters.digitalOps = outElems * int64_t(l.inputs.size());
+  t += a_.timing.digitalPipelineCycles;
+  ev.end = transfer(core, out.memory, outElems * bytesPerElement(out), t,
+                    ev.counters);
+  cs.digitalFree = ev.end;
+  cs.bufferReady[l.output] = std::max(cs.bufferReady[l.output], ev.end);
+  addInterval(core, ev.start, ev.end, Cause::Digital, ev.layer);
+}
+
+void Simulator::releaseIfComplete(int32_t barrier) {
+  const std::set<int> &who = participants_[barrier];
+  int64_t release = 0;
+  for (int c : who) {
+    const CoreState &cs = cores_[c];
+    const program::Instr &in = p_.streams[c][cs.pc - 1];
+    if (!cs.waiting || in.a != barrier)
+      return;
+    release = std::max(release, cs.arrival);
+  }
+  for (int c : who) {
+    CoreState &cs = cores_[c];
+    TimedEvent &ev = cs.events[cs.syncEvent];
+    ev.end = release;
+    addInterval(c, cs.arrival, release, Cause::Stall, ev.layer);
+    cs.waiting = false;
+    cs.ready = release;
+    cs.lastEnd = std::max(cs.lastEnd, release);
+  }
+}
+
+Status Simulator::step(int core) {
+  CoreState &cs = cores_[core];
+  const size_t index = cs.pc++;
+  MARS_TRY(detail::checkInstr(p_, core, index));
+  const program::Instr &in = p_.streams[core][index];
+
+  TimedEvent ev;
+  ev.core = core;
+  ev.instr = static_cast<int32_t>(index);
+  ev.op = in.op;
+  ev.issue = cs.ready;
+  ev.layer = in.op == Opcode::Sync ? cs.lastLayer
+             : in.op == Opcode::Post || in.op == Opcode::Digital
+                 ? in.a
+                 : p_.images[in.a].layer;
+  const std::string layerName =
+      ev.layer >= 0 ? p_.layers[ev.layer].name : std::string("start");
+  const std::string range = "[" + std::to_string(in.b) + "," +
+                            std::to_string(in.c) + ")";
+  switch (in.op) {
+  case Opcode::FetchImage:
+    fetch(core, in, ev);
+    ev.name = layerName + " fetch image " + std::to_string(in.a);
+    break;
+  case Opcode::LoadImage:
+    load(core, in, ev);
+    ev.name = layerName + " load image " + std::to_string(in.a);
+    break;
+  case Opcode::Compute:
+    compute(core, in, ev);
+    ev.name = layerName + " compute px" + range;
+    break;
+  case Opcode::Post:
+    post(core, in, ev);
+    ev.name = layerName + " post ch" + range;
+    break;
+  case Opcode::Digital:
+    digital(core, in, ev);
+    ev.name = layerName + " digital ch" + range;
+    break;
+  case Opcode::Sync:
+    // The core arrives once all its own work is done; the barrier's release
+    // time is known when the last participant arrives.
+    ev.lane = Lane::Sync;
+    ev.name = "sync " + std::to_string(in.a);
+    ev.start = std::max(cs.ready, cs.lastEnd);
+    ev.end = ev.start;
+    cs.waiting = true;
+    cs.arrival = ev.start;
+    cs.syncEvent = cs.events.size();
+    break;
+  }
+  if (in.op != Opcode::Sync) {
+    cs.ready = std::max(cs.ready, ev.start);
+    cs.lastEnd = std::max(cs.lastEnd, ev.end);
+    cs.lastLayer = ev.layer;
+  }
+  cs.events.push_back(std::move(ev));
+  if (in.op == Opcode::Sync)
+    releaseIfComplete(in.a);
+  return Status::success();
+}
+
+Expected<TimingResult> Simulator::run() {
+  const int cores = a_.chip.cores;
+  if (static_cast<int>(p_.streams.size()) != cores)
+    return makeError("timing: the program has ", p_.streams.size(),
+                     " instruction streams but the arch has ", cores,
+                     " cores");
+  for (int32_t id : {p_.input, p_.output})
+    if (id < 0 || id >= static_cast<int32_t>(p_.buffers.size()))
+      return makeError("timing: input/output buffer ", id, " out of range");
+  cores_.assign(cores, CoreState{});
+  holds_.resize(cores);
+  for (int c = 0; c < cores; ++c) {
+    cores_[c].macroFree.assign(a_.chip.macrosPerCore, 0);
+    holds_[c].resize(a_.chip.macrosPerCore);
+    for (auto &macro : holds_[c])
+      macro.resize(a_.macro.partitions, -1);
+    for (const program::Instr &in : p_.streams[c])
+      if (in.op == Opcode::Sync)
+        participants_[in.a].insert(c);
+  }
+
+  // The image arrives from off-chip before the first instruction.
+  TimingResult r;
+  const Buffer &input = p_.buffers[p_.input];
+  TimedEvent inEv;
+  inEv.core = -1;
+  inEv.lane = Lane::Io;
+  inEv.name = "input " + input.name;
+  if (input.memory == Memory::Sram) {
+    inEv.end = transferCycles(input.bytes(), a_.timing.dramBytesPerCycle);
+    inEv.counters.dramBytes = inEv.counters.sramBytes = input.bytes();
+  }
+  dramFree_ = inEv.end;
+  for (int c = 0; c < cores; ++c) {
+    cores_[c].ready = cores_[c].lastEnd = inEv.end;
+    addInterval(c, 0, inEv.end, Cause::Memory, -1);
+  }
+
+  // Always advance the core that is earliest in time, so shared resources
+  // are granted in time order.
+  for (;;) {
+    int next = -1;
+    for (int c = 0; c < cores; ++c) {
+      const CoreState &cs = cores_[c];
+      if (cs.waiting || cs.pc >= p_.streams[c].size())
+        continue;
+      if (next < 0 || cs.ready < cores_[next].ready)
+        next = c;
+    }
+    if (next < 0)
+      break;
+    MARS_TRY(step(next));
+  }
+  for (int c = 0; c < cores; ++c)
+    if (cores_[c].waiting)
+      return makeError("timing: core ", c, " waits forever at barrier ",
+                       p_.streams[c][cores_[c].pc - 1].a,
+                       " (another core never reaches it)");
+
+  int64_t done = inEv.end;
+  for (const CoreState &cs : cores_)
+    done = std::max({done, cs.ready, cs.lastEnd});
+  // The result leaves the chip after the last instruction.
+  const Buffer &output = p_.buffers[p_.output];
+  TimedEvent outEv;
+  outEv.core = -1;
+  outEv.lane = Lane::Io;
+  outEv.name = "output " + output.name;
+  outEv.issue = outEv.start = outEv.end = done;
+  if (output.memory == Memory::Sram) {
+    outEv.start = std::max(done, dramFree_);
+    outEv.end = outEv.start +
+                transferCycles(output.bytes(), a_.timing.dramBytesPerCycle);
+    outEv.counters.dramBytes = outEv.counters.sramBytes = output.bytes();
+  }
+  for (int c = 0; c < cores; ++c)
+    addInterval(c, done, outEv.end, Cause::Memory, -1);
+
+  r.cycles = outEv.end;
+  r.inputCycles = inEv.end - inEv.start;
+  r.outputCycles = outEv.end - outEv.start;
+  r.ioCounters = inEv.counters;
+  r.ioCounters += outEv.counters;
+  for (CoreState &cs : cores_)
+    for (TimedEvent &ev : cs.events)
+      r.events.push_back(std::move(ev));
+  r.events.push_back(std::move(inEv));
+  r.events.push_back(std::move(outEv));
+  summarise(r);
+  return r;
+}
+
+void Simulator::summarise(TimingResult &r) {
+  r.clockMhz = a_.timing.clockMhz;
+  r.latencyUs = double(r.cycles) / r.clockMhz;
+  r.fps = r.latencyUs > 0 ? 1e6 / r.latencyUs : 0;
+  const int64_t macros = a_.totalMacros();
+
+  r.layers.resize(p_.layers.size());
+  for (size_t i = 0; i < p_.layers.size(); ++i) {
+    r.layers[i].layer = static_cast<int32_t>(i);
+    r.layers[i].name = p_.layers[i].name;
+    r.layers[i].start = std::numeric_limits<int64_t>::max();
+  }
+  r.totals = r.ioCounters;
+  for (const TimedEvent &ev : r.events) {
+    if (ev.core < 0)
+      continue;
+    r.totals += ev.counters;
+    if (ev.layer < 0)
+      continue;
+    LayerTiming &lt = r.layers[ev.layer];
+    lt.counters += ev.counters;
+    if (ev.op == Opcode::Sync)
+      continue; // A barrier's wait belongs to the layer but not its span.
+    lt.hasInstructions = true;
+    lt.start = std::min(lt.start, ev.issue);
+    lt.end = std::max(lt.end, ev.end);
+  }
+  for (LayerTiming &lt : r.layers)
+    if (!lt.hasInstructions)
+      lt.start = lt.end = 0;
+
+  r.coreBusyCycles.assign(cores_.size(), 0);
+  r.coreStallCycles.assign(cores_.size(), 0);
+  for (size_t c = 0; c < cores_.size(); ++c) {
+    const std::vector<Interval> &ivs = cores_[c].intervals;
+    for (const Interval &iv : ivs)
+      if (iv.cause == Cause::Compute) {
+        r.macroComputeCycles += iv.end - iv.start;
+        if (iv.layer >= 0)
+          r.layers[iv.layer].macroComputeCycles += iv.end - iv.start;
+      }
+    const TimeBreakdown whole =
+        detail::splitTime(ivs, 0, r.cycles, detail::kAnyLayer);
+    detail::operator+=(r.breakdown, whole);
+    r.coreStallCycles[c] = whole.stall;
+    r.coreBusyCycles[c] = whole.total() - whole.stall - whole.idle;
+    for (LayerTiming &lt : r.layers)
+      if (lt.hasInstructions)
+        detail::operator+=(lt.breakdown, detail::splitTime(ivs, lt.start, lt.end,
+                                                           lt.layer));
+  }
+  for (LayerTiming &lt : r.layers)
+    if (lt.cycles() > 0)
+      lt.macroUtilisation =
+          double(lt.macroComputeCycles) / double(macros * lt.cycles());
+  if (r.cycles > 0)
+    r.macroUtilisation =
+        double(r.macroComputeCycles) / double(macros * r.cycles);
+}
+
+} // namespace
+
+Expected<TimingResult> simulateTiming(const program::Program &program,
+                                      const TimingOptions &options) {
+  if (!options.steadyState) {
+    Simulator cold(program, /*skipHeldLoads=*/false, {});
+    return cold.run();
+  }
+  // A first image leaves the macros holding their last images; the timed
+  // image starts from there.
+  Simulator first(program, /*skipHeldLoads=*/false, {});
+  MARS_TRY(first.run());
+  Simulator warm(program, /*skipHeldLoads=*/true, first.holdings());
+  Expected<TimingResult> r = warm.run();
+  if (r)
+    r->steadyState = true;
+  return r;
+}
+
+} // namespace mars::runtime

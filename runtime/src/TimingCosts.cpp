@@ -1,0 +1,86 @@
+// The named costs of the timing model (Timing.h explains each).
+#include "mars/runtime/Timing.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+namespace mars::runtime {
+
+TimingCounters &TimingCounters::operator+=(const TimingCounters &o) {
+  activations += o.activations;
+  adcConversions += o.adcConversions;
+  accumulates += o.accumulates;
+  digitalOps += o.digitalOps;
+  rowWrites += o.rowWrites;
+  sramBytes += o.sramBytes;
+  weightSramBytes += o.weightSramBytes;
+  dramBytes += o.dramBytes;
+  executedMacs += o.executedMacs;
+  return *this;
+}
+
+int64_t inputSlices(const arch::ArchSpec &arch, int32_t bits) {
+  const int64_t perCycle = std::max(1, arch.macro.inputBitsPerCycle);
+  return (std::max<int64_t>(bits, 1) + perCycle - 1) / perCycle;
+}
+
+int64_t pixelSliceCycles(const arch::ArchSpec &arch,
+                         const std::vector<int64_t> &storedGroups) {
+  int64_t maxGroups = 0, sumGroups = 0;
+  for (int64_t n : storedGroups) {
+    maxGroups = std::max(maxGroups, n);
+    sumGroups += n;
+  }
+  const int64_t partCols = arch.partitionCols();
+  const int64_t k = arch.macro.blOn / std::max<int64_t>(partCols, 1);
+  // A partition wider than the ADCs is sensed in several steps and no other
+  // partition fits beside it: activations run one after another.
+  if (k == 0) {
+    const int64_t steps =
+        (partCols + arch.macro.blOn - 1) / std::max(arch.macro.blOn, 1);
+    return sumGroups * steps * arch.timing.activationCycles;
+  }
+  return std::max(maxGroups, (sumGroups + k - 1) / k) *
+         arch.timing.activationCycles;
+}
+
+int64_t imageBytes(const arch::ArchSpec &arch,
+                   const program::WeightImage &image) {
+  int64_t bits = 0;
+  for (const program::PartitionImage &p : image.partitions)
+    bits += int64_t(program::storedGroups(p)) * arch.macro.wlOn *
+            arch.partitionCols();
+  return (bits + 7) / 8;
+}
+
+int64_t imageRows(const arch::ArchSpec &arch,
+                  const program::WeightImage &image) {
+  int64_t rows = 0;
+  for (const program::PartitionImage &p : image.partitions)
+    rows = std::max<int64_t>(rows,
+                             int64_t(program::storedGroups(p)) * arch.macro.wlOn);
+  return rows;
+}
+
+int64_t distinctRowGroups(const program::WeightImage &image) {
+  // Partitions share word lines: one fetched row group feeds every partition
+  // that stores it.
+  std::set<std::pair<int32_t, int32_t>> rows;
+  for (const program::PartitionImage &p : image.partitions) {
+    if (p.matrix < 0)
+      continue;
+    for (int32_t rg : program::slotRowGroups(p))
+      rows.insert({p.matrix, rg});
+  }
+  return static_cast<int64_t>(rows.size());
+}
+
+int64_t transferCycles(int64_t bytes, int64_t bytesPerCycle) {
+  if (bytes <= 0)
+    return 0;
+  bytesPerCycle = std::max<int64_t>(bytesPerCycle, 1);
+  return (bytes + bytesPerCycle - 1) / bytesPerCycle;
+}
+
+} // namespace mars::runtime
