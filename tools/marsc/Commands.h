@@ -28,5 +28,11 @@ Command addZooCommand(CLI::App &parent);
 Command addTrainCommand(CLI::App &parent);
 /// `marsc arch [--arch a.json]`: the effective accelerator description.
 Command addArchCommand(CLI::App &parent);
+/// `marsc compile model.onnx -o program.bin`: the pass pipeline.
+Command addCompileCommand(CLI::App &parent);
+/// `marsc disasm program.bin`: the program as text.
+Command addDisasmCommand(CLI::App &parent);
+/// `marsc run program.bin`: the simulator (results, cycles, energy).
+Command addRunCommand(CLI::App &parent);
 
 } // namespace mars::cli

@@ -4,6 +4,8 @@
 
 #include "mars/interp/Interpreter.h"
 #include "mars/onnx/Import.h"
+#include "mars/quant/Execute.h"
+#include "mars/passes/PassManager.h"
 #include "mars/zoo/Random.h"
 
 #include <nlohmann/json.hpp>
@@ -27,6 +29,7 @@ struct EvalOptions {
   bool random = false; ///< Set when --random was given.
   int64_t batch = 1;
   bool json = false;
+  bool integer = false; ///< --integer: the integer reference (DESIGN.md §3).
 };
 
 /// Largest output whose values are all printed by --json.
@@ -175,6 +178,49 @@ Status writeOutputs(const EvalOptions &options, const ir::Graph &graph,
   return Status::success();
 }
 
+/// --integer: the quantized model's integer network (lib/quant), image by
+/// image over the batch; outputs are the real values of its integer outputs
+/// (logits = accumulator × scale), exactly what `marsc run` writes for the
+/// compiled program.
+Expected<std::vector<ir::Tensor>>
+runIntegerReference(const EvalOptions &options, const ir::Graph &graph,
+                    const std::vector<ir::Tensor> &inputs) {
+  // The compiler's legalize pass: the same lowering (and the same dropped
+  // final Softmax) as `marsc compile`.
+  passes::CompileState state;
+  state.graph = graph;
+  auto legal = passes::runPipeline({"legalize"}, state, passes::CompileContext{});
+  if (!legal)
+    return legal.error().withContext("--integer");
+  const std::optional<quant::IntegerNet> &net = state.net;
+  if (inputs.size() != 1 || inputs[0].shape().size() != 4)
+    return makeError("--integer needs one N×C×H×W input");
+  const ir::Tensor &x = inputs[0];
+  const int64_t batch = x.shape()[0];
+  const int64_t imageSize = x.numElements() / std::max<int64_t>(1, batch);
+  if (imageSize != net->value(net->input).size())
+    return makeError("--integer: the input holds ", imageSize,
+                     " values per image but the integer network expects ",
+                     net->value(net->input).size());
+  const quant::IntValue &out = net->value(net->output);
+  ir::Shape shape = out.height == 1 && out.width == 1
+                        ? ir::Shape{batch, out.channels}
+                        : ir::Shape{batch, out.channels, out.height, out.width};
+  ir::Tensor result(ir::DType::Float32, shape);
+  std::vector<float> image(static_cast<size_t>(imageSize));
+  for (int64_t n = 0; n < batch; ++n) {
+    for (int64_t i = 0; i < imageSize; ++i)
+      image[i] = static_cast<float>(x.getAsDouble(n * imageSize + i));
+    std::vector<int32_t> q =
+        quant::runInteger(*net, quant::quantizeInput(*net, image.data()));
+    for (int64_t i = 0; i < out.size(); ++i)
+      result.setFromDouble(n * out.size() + i, quant::outputReal(*net, q, i));
+  }
+  std::vector<ir::Tensor> results;
+  results.push_back(std::move(result));
+  return results;
+}
+
 Status runEval(const EvalOptions &options) {
   // Everything that can be checked before running is checked first.
   for (const std::string &path : options.outputs)
@@ -193,7 +239,8 @@ Status runEval(const EvalOptions &options) {
     return inputs.error();
 
   auto start = std::chrono::steady_clock::now();
-  auto outputs = interp::run(*graph, *inputs);
+  auto outputs = options.integer ? runIntegerReference(options, *graph, *inputs)
+                                 : interp::run(*graph, *inputs);
   auto stop = std::chrono::steady_clock::now();
   if (!outputs)
     return outputs.error().withContext(options.model);
@@ -238,6 +285,10 @@ Command addEvalCommand(CLI::App &parent) {
   app->add_option("--batch", options->batch,
                   "Size given to symbolic batch dimensions (default 1)")
       ->check(CLI::PositiveNumber);
+  app->add_flag("--integer", options->integer,
+                "Run a quantized (QDQ) model's integer reference instead of "
+                "float: the exact arithmetic the chip performs (its output "
+                "equals `marsc run` on the compiled program)");
   app->add_flag("--json", options->json,
                 "Print the results as JSON (values included for outputs of "
                 "at most 1024 elements)");

@@ -35,6 +35,9 @@ int main(int argc, char **argv) {
       mars::cli::addZooCommand(app),
       mars::cli::addTrainCommand(app),
       mars::cli::addArchCommand(app),
+      mars::cli::addCompileCommand(app),
+      mars::cli::addDisasmCommand(app),
+      mars::cli::addRunCommand(app),
   };
   try {
     app.parse(argc, argv);

@@ -1,0 +1,219 @@
+// `marsc compile model.onnx`: a compressed (or float + --calib) ONNX model to
+// program.bin for the CIM accelerator, through the pass pipeline.
+#include "CalibData.h"
+#include "Commands.h"
+
+#include "mars/onnx/Export.h"
+#include "mars/onnx/Import.h"
+#include "mars/passes/PassManager.h"
+#include "mars/passes/Report.h"
+#include "mars/support/AtomicFile.h"
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+namespace mars::cli {
+
+namespace {
+
+struct CompileCli {
+  std::string model;
+  std::string output;
+  std::string archPath;
+  std::string calib;
+  int64_t calibLimit = 256;
+  std::string calibMethod = "minmax";
+  uint64_t seed = 1;
+  std::string pipeline;
+  std::vector<std::string> printIrAfter;
+  bool timePasses = false;
+  bool stats = false;
+  bool verifyEach = false;
+  bool report = false;
+  bool json = false;
+  bool noDuplicate = false;
+  std::string saveQdq;
+  passes::CompileOptions options;
+};
+
+/// The default output name: model.onnx → model.bin beside it.
+std::string defaultOutput(const std::string &model) {
+  const std::string ext = ".onnx";
+  if (model.size() > ext.size() &&
+      model.compare(model.size() - ext.size(), ext.size(), ext) == 0)
+    return model.substr(0, model.size() - ext.size()) + ".bin";
+  return model + ".bin";
+}
+
+std::vector<std::string> splitCommas(const std::string &s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ','))
+    if (!item.empty())
+      out.push_back(item);
+  return out;
+}
+
+Status runCompile(CompileCli &cli) {
+  passes::CompileContext context;
+  context.arch = arch::defaultArch();
+  if (!cli.archPath.empty()) {
+    Expected<arch::ArchSpec> spec = arch::loadArchFile(cli.archPath);
+    if (!spec)
+      return spec.error();
+    context.arch = *spec;
+  }
+  if (cli.calibMethod == "percentile")
+    cli.options.calibMethod = passes::CalibMethod::Percentile;
+  else if (cli.calibMethod != "minmax")
+    return makeError("--calib-method must be minmax or percentile, got '",
+                     cli.calibMethod, "'");
+  if (cli.options.prune < 0 || cli.options.prune >= 1)
+    return makeError("--prune must be in [0, 1), got ", cli.options.prune);
+  cli.options.duplicate = !cli.noDuplicate;
+  context.options = cli.options;
+  context.modelPath = cli.model;
+
+  passes::CompileState state;
+  Expected<ir::Graph> graph = onnx::importModelFile(cli.model);
+  if (!graph)
+    return graph.error();
+  state.graph = graph.take();
+
+  if (!cli.calib.empty()) {
+    if (state.graph.inputs.size() != 1)
+      return makeError(cli.model, ": --calib needs a model with one input");
+    const ir::Shape &shape = state.graph.value(state.graph.inputs[0]).type.shape;
+    if (shape.size() != 4)
+      return makeError(cli.model, ": --calib needs an N×C×H×W input, got rank ",
+                       shape.size());
+    Expected<passes::CalibrationData> data = loadCalibration(
+        cli.calib, {shape[1], shape[2], shape[3]}, cli.calibLimit, cli.seed);
+    if (!data)
+      return data.error().withContext("--calib");
+    context.calibration = data.take();
+  }
+
+  passes::PassManagerOptions pm;
+  pm.printIrAfter = cli.printIrAfter;
+  pm.timePasses = cli.timePasses;
+  pm.verifyEach = cli.verifyEach;
+  pm.log = &std::cerr;
+  std::vector<std::string> pipeline = cli.pipeline.empty()
+                                          ? passes::defaultPipeline()
+                                          : splitCommas(cli.pipeline);
+  std::fprintf(stderr, "marsc compile: %s (%zu passes)\n", cli.model.c_str(),
+               pipeline.size());
+  auto timings = passes::runPipeline(pipeline, state, context, pm);
+  if (!timings)
+    return timings.error().withContext(cli.model);
+  if (state.bytes.empty())
+    return makeError(cli.model, ": the pipeline did not end with emit; "
+                                "nothing written");
+  if (cli.output.empty())
+    cli.output = defaultOutput(cli.model);
+  MARS_TRY(writeFileAtomic(
+      cli.output, std::string(state.bytes.begin(), state.bytes.end())));
+  if (!cli.saveQdq.empty()) {
+    Status saved = onnx::exportModelFile(state.graph, cli.saveQdq);
+    if (!saved) {
+      std::remove(cli.output.c_str());
+      return saved.error().withContext("--save-qdq");
+    }
+  }
+
+  if (cli.json) {
+    std::printf("%s\n", passes::mappingReportJson(state).c_str());
+    return Status::success();
+  }
+  if (cli.stats) {
+    std::printf("statistics:\n");
+    for (const passes::Statistic &s : state.stats)
+      std::printf("  %-16s %12lld  %s\n", s.pass.c_str(),
+                  static_cast<long long>(s.value), s.name.c_str());
+  }
+  if (cli.report)
+    std::printf("%s", passes::formatMappingReport(state).c_str());
+  const program::Program &p = *state.program;
+  std::printf("wrote %s: %zu bytes, %zu layers, %zu weight images, %lld "
+              "cycles per image (bound %lld, ratio %.3f)\n",
+              cli.output.c_str(), state.bytes.size(), p.layers.size(),
+              p.images.size(), static_cast<long long>(p.info.scheduledCycles),
+              static_cast<long long>(p.info.boundCycles),
+              passes::scheduleRatio(state));
+  return Status::success();
+}
+
+std::string passList() {
+  std::string text = "Passes (default pipeline in this order):\n";
+  for (const passes::PassInfo &p : passes::registeredPasses())
+    text += std::string("  ") + p.name + ": " + p.description + "\n";
+  return text;
+}
+
+} // namespace
+
+Command addCompileCommand(CLI::App &parent) {
+  auto cli = std::make_shared<CompileCli>();
+  CLI::App *app = parent.add_subcommand(
+      "compile", "Compile a compressed (or float, with --calib) ONNX model into "
+                 "a program for the CIM accelerator.");
+  app->footer(passList() +
+              "\nInputs: a compressed model from `marsc train` compiles as is; "
+              "a float model needs --calib (post-training quantization).\n"
+              "Nothing is written when compilation fails.");
+  app->add_option("model", cli->model, "ONNX model")->required();
+  app->add_option("-o,--output", cli->output,
+                  "Program file (default: the model name with .bin)");
+  app->add_option("--arch", cli->archPath,
+                  "Arch JSON (default: the built-in examples/arch/mars.json)");
+  app->add_option("--calib", cli->calib,
+                  "Calibration data for float models: fashion-mnist, "
+                  "fashion-mnist:DIR, mnist:DIR, cifar10:DIR, cifar100:DIR, "
+                  "x.npy, or random");
+  app->add_option("--calib-limit", cli->calibLimit,
+                  "Calibration images to use")->capture_default_str()
+      ->check(CLI::Range(int64_t(1), int64_t(1000000)));
+  app->add_option("--calib-method", cli->calibMethod,
+                  "minmax or percentile")->capture_default_str();
+  app->add_option("--percentile", cli->options.percentile,
+                  "Percentile of |activation| for --calib-method percentile")
+      ->capture_default_str()->check(CLI::Range(50.0, 100.0));
+  app->add_option("--wbits", cli->options.weightBits,
+                  "Weight bits of inner layers (PTQ)")
+      ->capture_default_str()->check(CLI::Range(2, 8));
+  app->add_option("--abits", cli->options.activationBits,
+                  "Activation bits (PTQ)")
+      ->capture_default_str()->check(CLI::Range(2, 8));
+  app->add_option("--prune", cli->options.prune,
+                  "Fraction of each inner layer's CIM groups to zero by "
+                  "magnitude, one shot")->capture_default_str();
+  app->add_flag("--pow2-scales", cli->options.powerOfTwoScales,
+                "Requantize with power-of-two shifts only");
+  app->add_option("--seed", cli->seed, "Seed (random calibration data)")
+      ->capture_default_str();
+  app->add_flag("--no-duplicate", cli->noDuplicate,
+                "Do not duplicate weights into idle macros");
+  app->add_option("--save-qdq", cli->saveQdq,
+                  "Also write the quantized model (QDQ ONNX) that was compiled; "
+                  "`marsc eval --integer` runs its integer reference");
+  app->add_option("--pipeline", cli->pipeline,
+                  "Comma-separated pass list replacing the default pipeline");
+  app->add_option("--print-ir-after", cli->printIrAfter,
+                  "Print the IR after PASS (or all) to stderr")
+      ->delimiter(',');
+  app->add_flag("--time-passes", cli->timePasses, "Per-pass timings to stderr");
+  app->add_flag("--stats", cli->stats, "Per-pass statistics");
+  app->add_flag("--verify-each", cli->verifyEach,
+                "Verify the IR after every pass (always on in Debug builds)");
+  app->add_flag("--report", cli->report,
+                "Mapping quality per layer and scheduled/bound cycles");
+  app->add_flag("--json", cli->json,
+                "Machine-readable report and statistics on stdout");
+  return {app, [cli] { return runCompile(*cli); }};
+}
+
+} // namespace mars::cli
