@@ -1,0 +1,268 @@
+// `marsc compile`, `marsc disasm` and `marsc run` as a user runs them: the
+// files they write, their reports, determinism, and every bad-input path
+// ending in exit 1 with nothing written.
+#include "common/Subprocess.h"
+
+#include "mars/data/Npy.h"
+#include "mars/zoo/Random.h"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+using mars::test::CommandResult;
+using mars::test::quote;
+using mars::test::readWholeFile;
+using mars::test::runCommand;
+
+namespace {
+
+std::string scratch(const std::string &name) {
+  static const std::string dir = [] {
+    std::string d = std::string(MARS_BINARY_DIR) + "/test/cli/scratch-chip";
+    std::system(("mkdir -p " + quote(d)).c_str());
+    return d;
+  }();
+  return dir + "/" + name;
+}
+
+CommandResult marsc(const std::string &args) {
+  return runCommand(std::string(MARSC_PATH) + " " + args);
+}
+
+bool exists(const std::string &path) { return std::ifstream(path).good(); }
+
+void checkUserError(const CommandResult &r, const std::string &mustMention) {
+  INFO("stderr: " << r.err);
+  CHECK(r.exitCode == 1);
+  CHECK(r.err.find("marsc: error: ") != std::string::npos);
+  CHECK_THAT(r.err, Catch::Contains(mustMention));
+}
+
+/// A float lenet5 at a quarter of its width (small programs, fast tests).
+const std::string &smallModel() {
+  static const std::string path = [] {
+    std::string p = scratch("lenet5-small.onnx");
+    CommandResult r =
+        marsc("zoo lenet5 --width-multiplier 0.25 --seed 3 -o " + quote(p));
+    INFO(r.err);
+    REQUIRE(r.exitCode == 0);
+    return p;
+  }();
+  return path;
+}
+
+const std::string kCalib = " --calib random --calib-limit 2 --seed 5";
+
+/// The small model compiled once (PTQ on random calibration images).
+const std::string &smallProgram() {
+  static const std::string path = [] {
+    std::string p = scratch("lenet5-small.bin");
+    CommandResult r =
+        marsc("compile " + quote(smallModel()) + kCalib + " -o " + quote(p));
+    INFO(r.err);
+    REQUIRE(r.exitCode == 0);
+    return p;
+  }();
+  return path;
+}
+
+void writeNpy(const std::vector<float> &v, const std::vector<int64_t> &shape,
+              const std::string &path) {
+  mars::data::NpyArray a;
+  a.dtype = mars::data::NpyDType::Float32;
+  a.shape = shape;
+  a.bytes.resize(v.size() * sizeof(float));
+  std::memcpy(a.bytes.data(), v.data(), a.bytes.size());
+  REQUIRE(mars::data::writeNpyFile(a, path).ok());
+}
+
+} // namespace
+
+TEST_CASE("chip cli: --help explains compile, disasm and run") {
+  for (const char *sub : {"compile", "disasm", "run"}) {
+    INFO(sub);
+    CommandResult r = marsc(std::string(sub) + " --help");
+    CHECK(r.exitCode == 0);
+    CHECK(r.out.size() > 500);
+  }
+  CommandResult r = marsc("compile --help");
+  for (const char *pass : {"fold-bn", "quantize", "legalize", "fuse",
+                           "lower-matrix", "group-compress", "map-to-macros",
+                           "schedule", "emit"})
+    CHECK_THAT(r.out, Catch::Contains(pass));
+}
+
+TEST_CASE("chip cli: compile is deterministic, byte for byte") {
+  std::string again = scratch("lenet5-small.again.bin");
+  CommandResult r =
+      marsc("compile " + quote(smallModel()) + kCalib + " -o " + quote(again));
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  std::string a = readWholeFile(smallProgram());
+  CHECK(a.size() > 64);
+  CHECK(a == readWholeFile(again));
+}
+
+TEST_CASE("chip cli: disasm matches the golden file") {
+  CommandResult r = marsc("disasm " + quote(smallProgram()));
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  const std::string golden =
+      std::string(MARS_SOURCE_DIR) + "/test/cli/golden/lenet5-small.disasm";
+  if (std::getenv("MARS_UPDATE_GOLDEN")) {
+    std::ofstream(golden, std::ios::binary) << r.out;
+    WARN("updated " << golden);
+  }
+  std::string expected = readWholeFile(golden);
+  REQUIRE_FALSE(expected.empty());
+  CHECK(r.out == expected);
+  for (const char *part : {"load ", "compute ", "post ", "sync ", "conv"})
+    CHECK_THAT(r.out, Catch::Contains(part));
+}
+
+TEST_CASE("chip cli: compile reports, statistics, IR printing, timings") {
+  std::string out = scratch("report.bin");
+  CommandResult r = marsc("compile " + quote(smallModel()) + kCalib +
+                          " --report --stats --time-passes "
+                          "--print-ir-after=legalize -o " + quote(out));
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  CHECK_THAT(r.out, Catch::Contains("scheduled") && Catch::Contains("bound"));
+  CHECK_THAT(r.out, Catch::Contains("statistics"));
+  CHECK_THAT(r.err, Catch::Contains("legalize"));
+  CHECK_THAT(r.err, Catch::Contains("map-to-macros"));
+
+  r = marsc("compile " + quote(smallModel()) + kCalib + " --json -o " +
+            quote(out));
+  REQUIRE(r.exitCode == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["scheduled_cycles"].get<int64_t>() >= j["bound_cycles"].get<int64_t>());
+  CHECK(j["layers"].size() >= 3);
+}
+
+TEST_CASE("chip cli: compile errors exit 1 and write nothing") {
+  std::string out = scratch("never.bin");
+  std::remove(out.c_str());
+
+  // A float model without calibration data: both routes explained.
+  CommandResult r = marsc("compile " + quote(smallModel()) + " -o " + quote(out));
+  checkUserError(r, "--calib");
+  CHECK_THAT(r.err, Catch::Contains("marsc train"));
+  CHECK_FALSE(exists(out));
+
+  // An invalid arch names the field.
+  std::string badArch = scratch("bad-arch.json");
+  std::ofstream(badArch) << R"({"macro": {"wl_on": 0}})";
+  r = marsc("compile " + quote(smallModel()) + kCalib + " --arch " +
+            quote(badArch) + " -o " + quote(out));
+  checkUserError(r, "wl_on");
+  CHECK_FALSE(exists(out));
+
+  std::string badJson = scratch("bad-json.json");
+  std::ofstream(badJson) << "{\"chip\": ";
+  r = marsc("compile " + quote(smallModel()) + kCalib + " --arch " +
+            quote(badJson) + " -o " + quote(out));
+  checkUserError(r, "bad-json.json");
+  CHECK_FALSE(exists(out));
+
+  // A weight SRAM too small for one weight image: the numbers are given.
+  std::string tiny = scratch("tiny-sram.json");
+  std::ofstream(tiny) << R"({"chip": {"weight_sram_kib": 1, "cores": 1,
+                             "macros_per_core": 1}})";
+  r = marsc("compile " + quote(smallModel()) + kCalib + " --arch " +
+            quote(tiny) + " -o " + quote(out));
+  checkUserError(r, "cannot be mapped");
+  CHECK_FALSE(exists(out));
+
+  // Bad options and missing files.
+  checkUserError(marsc("compile " + quote(smallModel()) +
+                       " --calib no-such-data -o " + quote(out)),
+                 "no-such-data");
+  checkUserError(marsc("compile " + quote(smallModel()) + kCalib +
+                       " --prune 1.5 -o " + quote(out)),
+                 "--prune");
+  checkUserError(marsc("compile " + quote(smallModel()) + kCalib +
+                       " --pipeline legalize,no-such-pass -o " + quote(out)),
+                 "no-such-pass");
+  checkUserError(marsc("compile " + quote(scratch("missing.onnx"))),
+                 "missing.onnx");
+  CHECK_FALSE(exists(out));
+}
+
+TEST_CASE("chip cli: run with --input writes --output; random input") {
+  std::vector<float> image(28 * 28);
+  mars::zoo::Random random(4);
+  for (float &v : image)
+    v = float(random.uniform(0, 1));
+  std::string in = scratch("x.npy"), out = scratch("y.npy");
+  std::remove(out.c_str());
+  writeNpy(image, {1, 1, 28, 28}, in);
+  CommandResult r = marsc("run " + quote(smallProgram()) + " --input " +
+                          quote(in) + " --output " + quote(out));
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  CHECK(exists(out));
+  CHECK_THAT(r.out, Catch::Contains("FPS") && Catch::Contains("TOPS/W"));
+
+  r = marsc("run " + quote(smallProgram()) + " --json");
+  REQUIRE(r.exitCode == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["functional"]["images"] == 1);
+  CHECK(j["functional"]["output"].size() == 10);
+  CommandResult again = marsc("run " + quote(smallProgram()) + " --json");
+  CHECK(nlohmann::json::parse(again.out)["functional"]["output"] ==
+        j["functional"]["output"]);
+
+  // Wrong input shape: both shapes named, nothing written.
+  std::remove(out.c_str());
+  writeNpy(std::vector<float>(3 * 32 * 32), {1, 3, 32, 32}, in);
+  r = marsc("run " + quote(smallProgram()) + " --input " + quote(in) +
+            " --output " + quote(out));
+  checkUserError(r, "28");
+  CHECK_FALSE(exists(out));
+}
+
+TEST_CASE("chip cli: run --data reports accuracy; trace and plot") {
+  std::string trace = scratch("trace.json"), plot = scratch("plot.svg");
+  CommandResult r = marsc("run " + quote(smallProgram()) +
+                          " --data fashion-mnist --limit 50 --json --quiet "
+                          "--trace " + quote(trace) + " --plot " + quote(plot));
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["functional"]["images"] == 50);
+  CHECK(j["functional"]["correct"].get<int>() >= 0);
+  CHECK(j["timing"].contains("layers"));
+  auto t = nlohmann::json::parse(readWholeFile(trace));
+  CHECK(t["traceEvents"].size() > 10);
+  CHECK_THAT(readWholeFile(plot), Catch::StartsWith("<svg") ||
+                                      Catch::Contains("<svg"));
+
+  r = marsc("run " + quote(smallProgram()) + " --data cifar10:/nonexistent");
+  checkUserError(r, "nonexistent");
+}
+
+TEST_CASE("chip cli: run rejects damaged program files") {
+  std::string good = readWholeFile(smallProgram());
+  std::string path = scratch("damaged.bin");
+
+  std::ofstream(path, std::ios::binary) << good.substr(0, good.size() / 2);
+  checkUserError(marsc("run " + quote(path)), "damaged.bin");
+
+  std::string flipped = good;
+  flipped[flipped.size() / 2] ^= 0x40;
+  std::ofstream(path, std::ios::binary) << flipped;
+  checkUserError(marsc("run " + quote(path)), "checksum");
+  // Without the checksum, field validation still stops or runs it safely.
+  CommandResult r = marsc("run " + quote(path) + " --no-verify-checksum");
+  CHECK((r.exitCode == 0 || r.exitCode == 1));
+
+  std::ofstream(path, std::ios::binary) << "MARSPRG";
+  checkUserError(marsc("run " + quote(path)), "damaged.bin");
+  checkUserError(marsc("run " + quote(scratch("absent.bin"))), "absent.bin");
+  checkUserError(marsc("disasm " + quote(scratch("absent.bin"))), "absent.bin");
+}

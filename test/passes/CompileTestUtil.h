@@ -1,0 +1,60 @@
+#pragma once
+// Compiling zoo models through the real pipeline, for the back-end tests.
+#include "mars/passes/PassManager.h"
+#include "mars/zoo/Zoo.h"
+
+#include <catch2/catch.hpp>
+
+#include <random>
+
+namespace mars::test {
+
+/// `count` seeded uniform [0, 1) images of the graph input's C×H×W shape.
+inline passes::CalibrationData randomCalibration(const ir::Graph &g,
+                                                 int64_t count, uint64_t seed) {
+  passes::CalibrationData d;
+  d.source = "random";
+  const ir::Shape &s = g.value(g.inputs[0]).type.shape;
+  d.shape = {s[1], s[2], s[3]};
+  d.count = count;
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  d.pixels.resize(static_cast<size_t>(count * s[1] * s[2] * s[3]));
+  for (float &p : d.pixels)
+    p = u(rng);
+  return d;
+}
+
+struct CompileSetup {
+  std::string model = "lenet5";
+  zoo::ModelOptions modelOptions;
+  passes::CompileOptions options;
+  arch::ArchSpec arch = arch::defaultArch();
+  int64_t calibImages = 2;
+};
+
+/// Builds the zoo model and runs the default pipeline; REQUIREs success.
+inline passes::CompileState compileZoo(const CompileSetup &setup) {
+  Expected<ir::Graph> g = zoo::buildModel(setup.model, setup.modelOptions);
+  REQUIRE(g);
+  passes::CompileContext context;
+  context.arch = setup.arch;
+  context.options = setup.options;
+  context.calibration = randomCalibration(*g, setup.calibImages, /*seed=*/7);
+  passes::CompileState state;
+  state.graph = g.take();
+  auto timings = passes::runPipeline(passes::defaultPipeline(), state, context);
+  if (!timings)
+    FAIL(timings.error().message());
+  return state;
+}
+
+/// Runs the pipeline and returns the error it must produce.
+inline std::string compileError(passes::CompileState state,
+                                const passes::CompileContext &context) {
+  auto timings = passes::runPipeline(passes::defaultPipeline(), state, context);
+  REQUIRE_FALSE(timings);
+  return timings.error().message();
+}
+
+} // namespace mars::test

@@ -1,0 +1,239 @@
+// The back end of marsc compile: legalize → emit on real zoo models.
+#include "CompileTestUtil.h"
+
+#include "mars/passes/Passes.h"
+#include "mars/passes/Report.h"
+#include "mars/program/ProgramFile.h"
+
+#include <map>
+#include <sstream>
+
+using namespace mars;
+using mars::test::CompileSetup;
+using mars::test::compileZoo;
+
+namespace {
+
+/// How many times each (matrix, colGroup, rowGroup, pixel) is computed by
+/// the program's Compute instructions.
+void checkEveryGroupComputedOncePerPixel(const program::Program &p) {
+  std::map<std::tuple<int, int, int>, std::vector<int>> seen;
+  for (const auto &stream : p.streams)
+    for (const program::Instr &in : stream) {
+      if (in.op != program::Opcode::Compute)
+        continue;
+      const program::WeightImage &im = p.images[in.a];
+      for (const program::PartitionImage &part : im.partitions) {
+        if (part.matrix < 0)
+          continue;
+        for (int32_t rg : program::slotRowGroups(part)) {
+          auto &pixels = seen[{part.matrix, part.colGroup, rg}];
+          const program::Buffer &out = p.buffers[p.layers[im.layer].output];
+          pixels.resize(static_cast<size_t>(out.height) * out.width, 0);
+          for (int32_t px = in.b; px < in.c; ++px)
+            ++pixels[px];
+        }
+      }
+    }
+  size_t stored = 0;
+  for (size_t m = 0; m < p.matrices.size(); ++m)
+    for (const program::Group &g : p.matrices[m].groups) {
+      ++stored;
+      auto it = seen.find({int(m), g.colGroup, g.rowGroup});
+      REQUIRE(it != seen.end());
+      for (int count : it->second)
+        REQUIRE(count == 1);
+    }
+  CHECK(seen.size() == stored);
+}
+
+int64_t stat(const passes::CompileState &s, const std::string &name) {
+  for (const passes::Statistic &st : s.stats)
+    if (st.name == name)
+      return st.value;
+  return -1;
+}
+
+} // namespace
+
+TEST_CASE("lenet5 compiles into a valid, complete program") {
+  CompileSetup setup;
+  setup.options.prune = 0.5;
+  passes::CompileState s = compileZoo(setup);
+  REQUIRE(s.program);
+  const program::Program &p = *s.program;
+  CHECK(program::validateProgram(p).empty());
+  CHECK_FALSE(s.bytes.empty());
+  checkEveryGroupComputedOncePerPixel(p);
+  // lenet5 is small: its weights stay on the chip.
+  CHECK(stat(s, "resident mode (weights stay on chip)") == 1);
+  // Both MaxPools run in their Conv's digital pipeline.
+  CHECK(stat(s, "MaxPool fused into Conv") == 2);
+  CHECK(stat(s, "zero CIM groups skipped") > 0);
+  CHECK(p.info.scheduledCycles >= p.info.boundCycles);
+  CHECK(p.info.boundCycles > 0);
+  // The file parses back into the same program.
+  Expected<program::Program> back =
+      program::parseProgram(s.bytes.data(), s.bytes.size(), "lenet5.bin");
+  REQUIRE(back);
+  CHECK(program::disassemble(*back) == program::disassemble(p));
+}
+
+TEST_CASE("the same inputs give a byte-identical program") {
+  CompileSetup setup;
+  setup.model = "resnet20";
+  setup.modelOptions.widthMultiplier = 0.5;
+  setup.options.prune = 0.5;
+  setup.calibImages = 1;
+  passes::CompileState a = compileZoo(setup);
+  passes::CompileState b = compileZoo(setup);
+  REQUIRE(a.bytes.size() == b.bytes.size());
+  CHECK(a.bytes == b.bytes);
+  checkEveryGroupComputedOncePerPixel(*a.program);
+  // A residual network: Adds fused into the Conv that completes them.
+  CHECK(stat(a, "Add fused into Conv") > 0);
+}
+
+TEST_CASE("weights that do not fit are reloaded in rounds and replicated") {
+  CompileSetup setup;
+  setup.model = "vgg-small";
+  setup.options.prune = 0.5;
+  setup.calibImages = 1;
+  arch::ArchSpec small = arch::defaultArch();
+  small.chip.cores = 1;
+  small.chip.macrosPerCore = 2;
+  setup.arch = small;
+  passes::CompileState s = compileZoo(setup);
+  CHECK(stat(s, "rounds mode (weights reloaded per image)") == 1);
+  CHECK(stat(s, "load rounds") > stat(s, "weight matrices"));
+  checkEveryGroupComputedOncePerPixel(*s.program);
+  CHECK(program::validateProgram(*s.program).empty());
+}
+
+TEST_CASE("mapping quality: vgg16 and resnet18 at 50% group sparsity") {
+  for (const char *model : {"vgg16", "resnet18"}) {
+    CompileSetup setup;
+    setup.model = model;
+    setup.options.prune = 0.5;
+    setup.calibImages = 1;
+    passes::CompileState s = compileZoo(setup);
+    const double ratio = passes::scheduleRatio(s);
+    INFO(model << ": scheduled " << s.program->info.scheduledCycles
+               << " bound " << s.program->info.boundCycles);
+    CHECK(ratio >= 1.0);
+    CHECK(ratio <= 1.15);
+  }
+}
+
+TEST_CASE("an op the chip cannot run names the node and what to do") {
+  Expected<ir::Graph> g = zoo::buildModel("lenet5", {});
+  REQUIRE(g);
+  ir::Graph graph = g.take();
+  // Put a Softmax between the last two layers.
+  ir::NodeId fc = -1;
+  for (size_t i = 0; i < graph.numNodes(); ++i)
+    if (graph.node(i).op == ir::OpKind::Gemm)
+      fc = static_cast<ir::NodeId>(i);
+  REQUIRE(fc >= 0);
+  ir::ValueId x = graph.node(fc).inputs[0];
+  ir::ValueId y = graph.addValue("soft", graph.value(x).type);
+  ir::AttributeMap attrs;
+  attrs.set("axis", ir::Attribute(int64_t(1)));
+  graph.addNode(ir::OpKind::Softmax, "middle_softmax", {x}, {y}, attrs);
+  graph.node(fc).inputs[0] = y;
+  REQUIRE(graph.topoSort());
+  passes::CompileContext context;
+  context.arch = arch::defaultArch();
+  context.calibration = test::randomCalibration(graph, 1, 3);
+  passes::CompileState state;
+  state.graph = graph;
+  std::string message = test::compileError(state, context);
+  CHECK_THAT(message, Catch::Contains("middle_softmax"));
+  CHECK_THAT(message, Catch::Contains("Softmax"));
+  CHECK_THAT(message, Catch::Contains("move it to the end"));
+}
+
+TEST_CASE("a layer that cannot be mapped even with reloading is an error") {
+  Expected<ir::Graph> g = zoo::buildModel("vgg-small", {});
+  REQUIRE(g);
+  passes::CompileContext context;
+  context.arch = arch::defaultArch();
+  context.arch.chip.weightSramKiB = 1;
+  context.calibration = test::randomCalibration(*g, 1, 3);
+  passes::CompileState state;
+  state.graph = g.take();
+  std::string message = test::compileError(state, context);
+  CHECK_THAT(message, Catch::Contains("cannot be mapped even with reloading"));
+  CHECK_THAT(message, Catch::Contains("1024 bytes"));
+}
+
+TEST_CASE("the pass manager: unknown passes, printing, timing") {
+  passes::CompileState state;
+  passes::CompileContext context;
+  auto bad = passes::runPipeline({"fold-bn", "no-such-pass"}, state, context);
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(bad.error().message(), Catch::Contains("no-such-pass"));
+
+  Expected<ir::Graph> g = zoo::buildModel("lenet5", {});
+  REQUIRE(g);
+  context.arch = arch::defaultArch();
+  context.calibration = test::randomCalibration(*g, 1, 3);
+  state.graph = g.take();
+  std::ostringstream log;
+  passes::PassManagerOptions pm;
+  pm.printIrAfter = {"fuse", "map-to-macros"};
+  pm.timePasses = true;
+  pm.log = &log;
+  auto timings = passes::runPipeline(passes::defaultPipeline(), state, context, pm);
+  REQUIRE(timings);
+  CHECK(timings->size() == passes::defaultPipeline().size());
+  const std::string text = log.str();
+  CHECK_THAT(text, Catch::Contains("IR after fuse"));
+  CHECK_THAT(text, Catch::Contains("integer-net"));
+  CHECK_THAT(text, Catch::Contains("IR after map-to-macros"));
+  CHECK_THAT(text, !Catch::Contains("IR after schedule"));
+  CHECK_THAT(text, Catch::Contains("pass execution timing"));
+  CHECK_THAT(text, Catch::Contains("group-compress"));
+}
+
+TEST_CASE("fuse: pooling and Add join their Conv only when safe") {
+  // conv0 → v1; pool(v1) → v2; conv2(v1) → v3 (a second reader of v1);
+  // conv4(v2) → v4; add(v4, v3) → v5 with v3 computed before conv4.
+  quant::IntegerNet net;
+  for (int i = 0; i < 6; ++i) {
+    quant::IntValue v;
+    v.name = "v" + std::to_string(i);
+    v.channels = 1;
+    net.values.push_back(v);
+  }
+  net.input = 0;
+  net.output = 5;
+  auto layer = [&](quant::IntOp op, std::vector<int> in, int out) {
+    quant::IntLayer l;
+    l.op = op;
+    l.name = "l" + std::to_string(net.layers.size());
+    l.inputs = in;
+    l.output = out;
+    net.layers.push_back(l);
+  };
+  layer(quant::IntOp::Conv, {0}, 1);
+  layer(quant::IntOp::MaxPool, {1}, 2); // v1 has two readers: not fused
+  layer(quant::IntOp::Conv, {1}, 3);
+  layer(quant::IntOp::Conv, {2}, 4);
+  layer(quant::IntOp::Add, {4, 3}, 5); // fused into layer 3
+  passes::CompileState state;
+  state.net = net;
+  passes::CompileContext context;
+  Expected<bool> changed = passes::runFuse(state, context);
+  REQUIRE(changed);
+  CHECK(*changed);
+  CHECK(state.fusedInto == std::vector<int32_t>{-1, -1, -1, -1, 3});
+
+  // Run conv4 before conv2: the Add's host would be conv4, but its other
+  // input (conv2's) is computed after conv4, so it is not fused.
+  std::swap(state.net->layers[2], state.net->layers[3]);
+  changed = passes::runFuse(state, context);
+  REQUIRE(changed);
+  CHECK_FALSE(*changed);
+  CHECK(state.fusedInto[4] == -1);
+}

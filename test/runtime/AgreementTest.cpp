@@ -1,0 +1,126 @@
+// The integer contract end to end (DESIGN.md §3): zoo models compiled by the
+// real pipeline, written to and read back from program bytes, executed by the
+// functional model, equal bit for bit to lib/quant's integer reference of the
+// same network. And sparsity pays: fewer activations, cycles and energy.
+#include "../passes/CompileTestUtil.h"
+
+#include "mars/program/ProgramFile.h"
+#include "mars/quant/Execute.h"
+#include "mars/runtime/Energy.h"
+#include "mars/runtime/Functional.h"
+#include "mars/runtime/Timing.h"
+
+#include <random>
+
+using namespace mars;
+
+namespace {
+
+/// The program as `marsc run` sees it: parsed from the emitted bytes.
+program::Program reload(const passes::CompileState &state) {
+  auto p = program::parseProgram(state.bytes.data(), state.bytes.size(),
+                                 "test.bin");
+  if (!p)
+    FAIL(p.error().message());
+  return p.take();
+}
+
+std::vector<float> randomImage(const program::Program &p, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(p.buffers[p.input].size()));
+  for (float &v : x)
+    v = u(rng);
+  return x;
+}
+
+/// Runs `images` random images through both and REQUIREs equal outputs.
+void checkAgreement(const passes::CompileState &state, runtime::ExecMode mode,
+                    int images) {
+  program::Program p = reload(state);
+  const quant::IntegerNet &net = *state.net;
+  auto exec = runtime::Executor::create(p, {mode});
+  if (!exec)
+    FAIL(exec.error().message());
+  for (int i = 0; i < images; ++i) {
+    std::vector<float> x = randomImage(p, 100 + i);
+    std::vector<int32_t> qin = runtime::quantizeInput(p, x.data());
+    REQUIRE(qin == quant::quantizeInput(net, x.data()));
+    auto chip = exec->run(qin);
+    if (!chip)
+      FAIL(chip.error().message());
+    std::vector<int32_t> ref = quant::runInteger(net, qin);
+    REQUIRE(chip->size() == ref.size());
+    CHECK(*chip == ref);
+    CHECK(runtime::argmaxClass(p, *chip) == quant::argmaxClass(net, ref));
+  }
+}
+
+} // namespace
+
+TEST_CASE("agreement: zoo models, fast path, bit-equal to the integer "
+          "reference") {
+  for (const char *model : {"lenet5", "resnet20", "vgg-small"}) {
+    DYNAMIC_SECTION(model) {
+      test::CompileSetup setup;
+      setup.model = model;
+      setup.modelOptions.widthMultiplier = std::string(model) == "lenet5" ? 1.0 : 0.25;
+      setup.options.prune = 0.5;
+      passes::CompileState state = test::compileZoo(setup);
+      checkAgreement(state, runtime::ExecMode::Fast, 3);
+    }
+  }
+}
+
+TEST_CASE("agreement: macro-level (bit-serial) path on a compiled model") {
+  test::CompileSetup setup;
+  setup.model = "lenet5";
+  setup.modelOptions.widthMultiplier = 0.5;
+  setup.options.prune = 0.5;
+  passes::CompileState state = test::compileZoo(setup);
+  checkAgreement(state, runtime::ExecMode::MacroLevel, 1);
+}
+
+TEST_CASE("agreement: rounds of weight reloads on a small chip") {
+  test::CompileSetup setup;
+  setup.model = "resnet20";
+  setup.modelOptions.widthMultiplier = 0.5;
+  setup.arch.chip.cores = 2;
+  setup.arch.chip.macrosPerCore = 1;
+  passes::CompileState state = test::compileZoo(setup);
+  checkAgreement(state, runtime::ExecMode::Fast, 1);
+}
+
+TEST_CASE("sparsity pays: 50% zero groups -> fewer activations, cycles, "
+          "energy") {
+  struct Result {
+    int64_t activations, cycles;
+    double energyPj;
+  };
+  auto measure = [](double prune) {
+    test::CompileSetup setup;
+    setup.model = "vgg-small";
+    setup.options.prune = prune;
+    passes::CompileState state = test::compileZoo(setup);
+    program::Program p = reload(state);
+    runtime::TimingOptions options;
+    options.steadyState = true;
+    auto timing = runtime::simulateTiming(p, options);
+    REQUIRE(timing);
+    runtime::EnergyResult energy = runtime::estimateEnergy(p, *timing);
+    return Result{timing->totals.activations, timing->cycles,
+                  energy.total.totalPj()};
+  };
+  Result dense = measure(0.0), sparse = measure(0.5);
+  double activations = double(sparse.activations) / double(dense.activations);
+  double cycles = double(sparse.cycles) / double(dense.cycles);
+  double energy = sparse.energyPj / dense.energyPj;
+  INFO("activations " << activations << " cycles " << cycles << " energy "
+                      << energy);
+  // The first layer is not pruned, so slightly more than half remains.
+  CHECK(activations > 0.45);
+  CHECK(activations < 0.62);
+  CHECK(cycles < 0.75);
+  CHECK(energy < 0.75);
+  CHECK(energy > 0.3);
+}

@@ -1,0 +1,271 @@
+// The timing model on tiny programs whose cycles are worked out by hand
+// (default arch: 32 columns per partition and bl_on 64, so k = 2 partitions
+// per cycle; 8-bit inputs are 8 bit-slices; DRAM 8 B/cycle, SRAM 32
+// B/cycle, digital pipeline 4 cycles).
+#include "TimingTestPrograms.h"
+#include "mars/runtime/Timing.h"
+
+#include <catch2/catch.hpp>
+
+using namespace mars;
+using namespace mars::runtime;
+using mars::program::Opcode;
+using namespace mars::runtime::testing;
+
+namespace {
+
+const TimedEvent &eventOf(const TimingResult &r, int core, int instr) {
+  for (const TimedEvent &ev : r.events)
+    if (ev.core == core && ev.instr == instr)
+      return ev;
+  FAIL("no event for core " << core << " instruction " << instr);
+  return r.events.front();
+}
+
+TimingResult timeOrFail(const program::Program &p, TimingOptions o = {}) {
+  Expected<TimingResult> r = simulateTiming(p, o);
+  if (!r)
+    FAIL(r.error().message());
+  return r.take();
+}
+
+} // namespace
+
+TEST_CASE("pixel-slice cycles follow the bit-line limit", "[timing]") {
+  arch::ArchSpec a = arch::defaultArch();
+  // 12 activations, 2 partitions per cycle: 6 cycles.
+  CHECK(pixelSliceCycles(a, {3, 3, 3, 3}) == 6);
+  // One busy partition: it can only activate once per cycle.
+  CHECK(pixelSliceCycles(a, {5, 1, 1, 1}) == 5);
+  CHECK(pixelSliceCycles(a, {1, 1, 1, 1, 1, 1, 1, 1}) == 4);
+  CHECK(pixelSliceCycles(a, {}) == 0);
+  a.timing.activationCycles = 3;
+  CHECK(pixelSliceCycles(a, {3, 3, 3, 3}) == 18);
+  // A partition wider than the ADCs: two sensing steps, one at a time.
+  a = arch::defaultArch();
+  a.macro.blOn = 16;
+  CHECK(pixelSliceCycles(a, {3, 3}) == 12);
+  CHECK(inputSlices(a, 8) == 8);
+  a.macro.inputBitsPerCycle = 2;
+  CHECK(inputSlices(a, 7) == 4);
+}
+
+TEST_CASE("one Compute takes the hand-computed cycles", "[timing]") {
+  program::Program p = tinyConvProgram(arch::defaultArch(), {3, 3, 3, 3});
+  int32_t image = addImage(p, 0, 0, {3, 3, 3, 3});
+  emit(p, 0, Opcode::Compute, image, 0, 16);
+  TimingResult r = timeOrFail(p);
+
+  // Input 48 ch × 16 px = 768 B over DRAM: 96 cycles; then 16 px × 8
+  // slices × 6 cycles = 768; output 32 ch × 16 px = 512 B: 64 cycles.
+  CHECK(r.inputCycles == 96);
+  const TimedEvent &c = eventOf(r, 0, 0);
+  CHECK(c.start == 96);
+  CHECK(c.end == 96 + 768);
+  CHECK(r.outputCycles == 64);
+  CHECK(r.cycles == 928);
+  CHECK(r.latencyUs == Approx(928 / 200.0));
+  CHECK(r.fps == Approx(200e6 / 928));
+
+  const LayerTiming &l = r.layers.at(0);
+  CHECK(l.cycles() == 768);
+  CHECK(l.counters.activations == 12 * 16 * 8);
+  CHECK(l.counters.adcConversions == 12 * 16 * 8 * 8 * 4);
+  CHECK(l.counters.accumulates == l.counters.adcConversions);
+  // Inputs: 16 px × 3 distinct row groups × 16 rows × 1 byte.
+  CHECK(l.counters.sramBytes == 768);
+  CHECK(l.counters.executedMacs == 12 * 16 * 8 * 16);
+  CHECK(l.macroUtilisation == Approx(1.0 / 16));
+
+  // Core 0 computes; every core waits for the image transfers.
+  CHECK(l.breakdown.compute == 768);
+  CHECK(l.breakdown.idle == 3 * 768);
+  CHECK(r.breakdown.compute == 768);
+  CHECK(r.breakdown.memory == 4 * (96 + 64));
+  CHECK(r.breakdown.total() == 4 * r.cycles);
+  CHECK(r.coreBusyCycles.at(0) == 928);
+  CHECK(r.coreBusyCycles.at(1) == 160);
+}
+
+TEST_CASE("LoadImage writes the tallest partition's rows first", "[timing]") {
+  program::Program p = tinyConvProgram(arch::defaultArch(), {3, 1, 2, 3});
+  int32_t image = addImage(p, 0, 0, {3, 1, 2, 3});
+  emit(p, 0, Opcode::LoadImage, image);
+  emit(p, 0, Opcode::Compute, image, 0, 16);
+  TimingResult r = timeOrFail(p);
+
+  const TimedEvent &load = eventOf(r, 0, 0);
+  CHECK(load.start == 96);
+  CHECK(load.end == 96 + 3 * 16);
+  CHECK(load.counters.rowWrites == 48);
+  // 9 groups × 16 rows × 32 columns / 8.
+  CHECK(load.counters.weightSramBytes == 9 * 16 * 32 / 8);
+  // The macro computes only after it is written: max(3, ceil(9 / 2)) = 5.
+  const TimedEvent &c = eventOf(r, 0, 1);
+  CHECK(c.start == 144);
+  CHECK(c.end == 144 + 16 * 8 * 5);
+  CHECK(r.layers[0].breakdown.reload == 48);
+}
+
+TEST_CASE("a LoadImage waits for its FetchImage over DRAM", "[timing]") {
+  program::Program p = tinyConvProgram(arch::defaultArch(), {3, 3, 3, 3});
+  int32_t image = addImage(p, 0, 0, {3, 3, 3, 3});
+  emit(p, 0, Opcode::FetchImage, image);
+  emit(p, 0, Opcode::LoadImage, image);
+  emit(p, 0, Opcode::Compute, image, 0, 16);
+  TimingResult r = timeOrFail(p);
+
+  // 768 image bytes at 8 B/cycle after the input's 96 cycles.
+  const TimedEvent &fetch = eventOf(r, 0, 0);
+  CHECK(fetch.lane == Lane::Dma);
+  CHECK(fetch.start == 96);
+  CHECK(fetch.end == 192);
+  CHECK(fetch.counters.dramBytes == 768);
+  const TimedEvent &load = eventOf(r, 0, 1);
+  CHECK(load.issue == 96); // The fetch did not block the core...
+  CHECK(load.start == 192); // ...but the load waited for it.
+  CHECK(load.end == 240);
+  CHECK(eventOf(r, 0, 2).end == 240 + 768);
+  CHECK(r.cycles == 240 + 768 + 64);
+  CHECK(r.totals.dramBytes == 768 + 768 + 512);
+  CHECK(r.totals.weightSramBytes == 2 * 768);
+  CHECK(r.layers[0].breakdown.reload == 144);
+  CHECK(r.layers[0].cycles() == 1008 - 96);
+}
+
+TEST_CASE("a core that arrives early at a barrier stalls", "[timing]") {
+  arch::ArchSpec a = arch::defaultArch();
+  a.chip.cores = 2;
+  program::Program p = tinyConvProgram(a, {3, 3, 3, 3});
+  int32_t i0 = addImage(p, 0, 0, {3, 3, 3, 3});
+  int32_t i1 = addImage(p, 1, 0, {3, 3, 3, 3});
+  emit(p, 0, Opcode::Compute, i0, 0, 16);
+  emit(p, 0, Opcode::Sync, 0);
+  emit(p, 0, Opcode::Post, 0, 0, 16);
+  emit(p, 1, Opcode::Compute, i1, 0, 8);
+  emit(p, 1, Opcode::Sync, 0);
+  emit(p, 1, Opcode::Post, 0, 16, 32);
+  TimingResult r = timeOrFail(p);
+
+  CHECK(eventOf(r, 0, 0).end == 96 + 768);
+  CHECK(eventOf(r, 1, 0).end == 96 + 384);
+  CHECK(eventOf(r, 1, 1).start == 480); // Arrival...
+  CHECK(eventOf(r, 1, 1).end == 864);   // ...and release.
+  CHECK(r.coreStallCycles == std::vector<int64_t>{0, 384});
+  // Post: 4 pipeline cycles, then 16 ch × 16 px = 256 B at 32 B/cycle.
+  const TimedEvent &post = eventOf(r, 1, 2);
+  CHECK(post.start == 864);
+  CHECK(post.end == 864 + 4 + 8);
+  CHECK(post.counters.digitalOps == 256);
+  CHECK(post.counters.sramBytes == 256);
+  CHECK(r.cycles == 876 + 64);
+
+  const LayerTiming &l = r.layers[0];
+  CHECK(l.cycles() == 876 - 96);
+  CHECK(l.breakdown.stall == 384);
+  CHECK(l.breakdown.compute == 768 + 384);
+  CHECK(l.breakdown.digital == 2 * 12);
+  CHECK(l.breakdown.idle == 0);
+  CHECK(l.breakdown.total() == 2 * l.cycles());
+}
+
+TEST_CASE("halving the stored groups halves compute", "[timing]") {
+  arch::ArchSpec a = arch::defaultArch();
+  program::Program dense = tinyConvProgram(a, std::vector<int>(8, 4));
+  emit(dense, 0, Opcode::Compute, addImage(dense, 0, 0, std::vector<int>(8, 4)),
+       0, 16);
+  program::Program sparse = tinyConvProgram(a, std::vector<int>(8, 2));
+  emit(sparse, 0, Opcode::Compute,
+       addImage(sparse, 0, 0, std::vector<int>(8, 2)), 0, 16);
+  TimingResult d = timeOrFail(dense), s = timeOrFail(sparse);
+  // max(4, ceil(32 / 2)) = 16 against max(2, ceil(16 / 2)) = 8 per slice.
+  CHECK(d.layers[0].cycles() == 16 * 8 * 16);
+  CHECK(s.layers[0].cycles() == 16 * 8 * 8);
+  CHECK(s.layers[0].counters.activations * 2 == d.layers[0].counters.activations);
+  CHECK(s.layers[0].counters.adcConversions * 2 ==
+        d.layers[0].counters.adcConversions);
+}
+
+TEST_CASE("an input in DRAM makes a Compute memory-bound", "[timing]") {
+  arch::ArchSpec a = arch::defaultArch();
+  a.macro.inputBitsPerCycle = 8; // One slice: 16 px × 1 cycle of compute.
+  program::Program p = tinyConvProgram(a, {1});
+  p.buffers[0].memory = program::Memory::Dram;
+  emit(p, 0, Opcode::Compute, addImage(p, 0, 0, {1}), 0, 16);
+  TimingResult r = timeOrFail(p);
+  // The input stays off-chip: no input transfer, and 16 px × 16 B = 256 B
+  // at 8 B/cycle take 32 cycles against 16 of compute.
+  CHECK(r.inputCycles == 0);
+  const TimedEvent &c = eventOf(r, 0, 0);
+  CHECK(c.start == 0);
+  CHECK(c.end == 32);
+  CHECK(c.counters.dramBytes == 256);
+  CHECK(c.counters.sramBytes == 0);
+  CHECK(r.layers[0].breakdown.compute == 16);
+  CHECK(r.layers[0].breakdown.memory == 16);
+  CHECK(r.cycles == 32 + 16); // Output: 8 ch × 16 px = 128 B.
+}
+
+TEST_CASE("steady state skips loads of images the macros still hold",
+          "[timing]") {
+  program::Program p = tinyConvProgram(arch::defaultArch(), {3, 3, 3, 3});
+  int32_t image = addImage(p, 0, 0, {3, 3, 3, 3});
+  emit(p, 0, Opcode::LoadImage, image);
+  emit(p, 0, Opcode::Compute, image, 0, 16);
+  TimingResult cold = timeOrFail(p);
+  TimingOptions o;
+  o.steadyState = true;
+  TimingResult warm = timeOrFail(p, o);
+  CHECK(cold.totals.rowWrites == 48);
+  CHECK(warm.totals.rowWrites == 0);
+  CHECK(warm.steadyState);
+  CHECK(warm.cycles == cold.cycles - 48);
+
+  // Two images taking turns in the same partitions are reloaded every time.
+  int32_t other = addImage(p, 0, 0, {3, 3, 3, 3});
+  emit(p, 0, Opcode::LoadImage, other);
+  emit(p, 0, Opcode::Compute, other, 0, 16);
+  CHECK(timeOrFail(p, o).totals.rowWrites == 2 * 48);
+}
+
+TEST_CASE("timing rejects inconsistent programs", "[timing]") {
+  program::Program p = tinyConvProgram(arch::defaultArch(), {3});
+  int32_t image = addImage(p, 0, 0, {3});
+
+  program::Program bad = p;
+  emit(bad, 0, Opcode::Compute, 7, 0, 16);
+  Expected<TimingResult> r = simulateTiming(bad);
+  REQUIRE_FALSE(r);
+  CHECK_THAT(r.error().message(),
+             Catch::Contains("core 0 instruction 0") &&
+                 Catch::Contains("image 7 out of range"));
+
+  bad = p;
+  emit(bad, 0, Opcode::Compute, image, 0, 17);
+  r = simulateTiming(bad);
+  REQUIRE_FALSE(r);
+  CHECK_THAT(r.error().message(), Catch::Contains("pixels [0,17)"));
+
+  bad = p;
+  emit(bad, 1, Opcode::Compute, image, 0, 16); // Image of core 0.
+  REQUIRE_FALSE(simulateTiming(bad));
+
+  bad = p;
+  emit(bad, 0, Opcode::Digital, 0, 0, 1); // A Conv is not a Digital layer.
+  REQUIRE_FALSE(simulateTiming(bad));
+
+  bad = p;
+  bad.streams.pop_back();
+  r = simulateTiming(bad);
+  REQUIRE_FALSE(r);
+  CHECK_THAT(r.error().message(), Catch::Contains("instruction streams"));
+
+  bad = p; // Crossed barriers can never be released.
+  emit(bad, 0, Opcode::Sync, 0);
+  emit(bad, 0, Opcode::Sync, 1);
+  emit(bad, 1, Opcode::Sync, 1);
+  emit(bad, 1, Opcode::Sync, 0);
+  r = simulateTiming(bad);
+  REQUIRE_FALSE(r);
+  CHECK_THAT(r.error().message(), Catch::Contains("waits forever"));
+}
