@@ -72,6 +72,57 @@ class TinyResNet(nn.Module):
         return self.fc(torch.flatten(self.pool(x), 1))
 
 
+class DepthwiseSeparable(nn.Module):
+    """MobileNet-style blocks: depthwise 3x3 (groups = channels), pointwise
+    1x1, and a grouped 3x3 (groups = 2), with ReLU6 (Clip) activations."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16),
+            nn.ReLU6(),
+            nn.Conv2d(16, 16, 3, padding=1, groups=16, bias=False),
+            nn.BatchNorm2d(16), nn.ReLU6(),
+            nn.Conv2d(16, 32, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU6(),
+            nn.Conv2d(32, 32, 3, stride=2, padding=1, groups=2, bias=False),
+            nn.BatchNorm2d(32), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1))
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.features(x), 1))
+
+
+class Fire(nn.Module):
+    """SqueezeNet's fire module: squeeze 1x1, then 1x1 and 3x3 expands
+    concatenated along channels."""
+
+    def __init__(self, cin, squeeze, expand):
+        super().__init__()
+        self.squeeze = nn.Sequential(nn.Conv2d(cin, squeeze, 1), nn.ReLU())
+        self.expand1 = nn.Sequential(nn.Conv2d(squeeze, expand, 1), nn.ReLU())
+        self.expand3 = nn.Sequential(nn.Conv2d(squeeze, expand, 3, padding=1),
+                                     nn.ReLU())
+
+    def forward(self, x):
+        s = self.squeeze(x)
+        return torch.cat([self.expand1(s), self.expand3(s)], 1)
+
+
+class TinySqueezeNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 32, 3, stride=2, padding=1), nn.ReLU(),
+            Fire(32, 8, 16), Fire(32, 8, 16), nn.MaxPool2d(2),
+            Fire(32, 16, 32))
+        self.classifier = nn.Sequential(nn.Conv2d(64, 10, 1), nn.ReLU(),
+                                        nn.AdaptiveAvgPool2d(1))
+
+    def forward(self, x):
+        return torch.flatten(self.classifier(self.features(x)), 1)
+
+
 def randomize_bn(model, gen):
     """Non-trivial running statistics, so that BN arithmetic is exercised."""
     for m in model.modules():
@@ -123,6 +174,12 @@ def main():
     randomize_bn(resnet_train, gen)
     export("resnet_train_bn", resnet_train, (4, 3, 32, 32), "train", outdir,
            gen)
+
+    depthwise = DepthwiseSeparable()
+    randomize_bn(depthwise, gen)
+    export("depthwise_eval", depthwise, (2, 3, 32, 32), "eval", outdir, gen)
+    export("squeezenet_eval", TinySqueezeNet(), (2, 3, 32, 32), "eval",
+           outdir, gen)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ struct TimingSpec {
   int activationCycles = 1;     ///< One partition activation + ADC.
   int rowWriteCycles = 1;       ///< Writing one macro row from weight SRAM.
   int sramBytesPerCycle = 32;   ///< Activation SRAM bandwidth per core.
-  int dramBytesPerCycle = 8;    ///< Off-chip bandwidth (whole chip).
+  int dramBytesPerCycle = 32;   ///< Off-chip bandwidth (whole chip).
   int digitalPipelineCycles = 4; ///< Latency of shift-add/requant/ReLU.
 };
 
