@@ -25,6 +25,8 @@ public:
     if (!problems_.empty())
       return problems_;
     checkBuffers();
+    if (!problems_.empty()) // later checks compute with buffer fields
+      return problems_;
     checkInfo();
     for (size_t i = 0; i < p_.layers.size(); ++i)
       checkLayer(int32_t(i));
@@ -155,6 +157,7 @@ private:
     if (l.fusedInto >= 0 && l.fusedInto < i &&
         ((l.kind != LayerKind::MaxPool && l.kind != LayerKind::AvgPool &&
           l.kind != LayerKind::Add) ||
+         !bufferOk(p_.layers[l.fusedInto].output) ||
          out.channels !=
              p_.buffers[p_.layers[l.fusedInto].output].channels))
       problem(at, ": only pooling and Add with the producer's channels can be "
