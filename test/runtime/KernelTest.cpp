@@ -1,0 +1,361 @@
+// The two Conv kernels on random single-layer programs: the fast integer
+// GEMM and the bit-serial macro model must equal an independent direct
+// im2col × matrix product when the ADC is exact, and with a saturating ADC
+// the macro model must equal an independent bit-serial reference written
+// here from the definition in Functional.h (and then differ from the exact
+// product, with saturations counted).
+#include "mars/program/ProgramFile.h"
+#include "mars/runtime/Functional.h"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <random>
+
+using namespace mars;
+
+namespace {
+
+struct LayerCase {
+  int inC = 8, h = 6, w = 6, outC = 12;
+  int kernel = 3, stride = 1, pad = 1, groups = 1;
+  int inputBits = 4;
+  bool inputSigned = false;
+  double density = 0.6; // fraction of CIM groups stored
+};
+
+/// A valid one-Conv program with accumulator output, the groups spread
+/// over the macros of all cores, each image loaded before its Computes.
+program::Program makeProgram(const arch::ArchSpec &a, const LayerCase &c,
+                             std::mt19937_64 &rng) {
+  program::Program p;
+  p.arch = a;
+  program::Buffer in;
+  in.name = "x";
+  in.channels = c.inC;
+  in.height = c.h;
+  in.width = c.w;
+  in.bits = c.inputBits;
+  in.isSigned = c.inputSigned;
+  in.scale = 0.1;
+  program::Buffer out;
+  out.name = "y";
+  out.channels = c.outC;
+  out.height = (c.h + 2 * c.pad - c.kernel) / c.stride + 1;
+  out.width = (c.w + 2 * c.pad - c.kernel) / c.stride + 1;
+  out.bits = 32;
+  out.isSigned = true;
+  out.isAccumulator = true;
+  out.bank = 1;
+  p.buffers = {in, out};
+  p.input = 0;
+  p.output = 1;
+
+  program::Layer l;
+  l.name = "conv";
+  l.inputs = {0};
+  l.output = 1;
+  l.kernelH = l.kernelW = c.kernel;
+  l.strideH = l.strideW = c.stride;
+  l.padTop = l.padLeft = l.padBottom = l.padRight = c.pad;
+  l.groups = c.groups;
+  l.matrix = 0;
+  std::uniform_int_distribution<int> bias(-1000, 1000);
+  for (int oc = 0; oc < c.outC; ++oc) {
+    l.bias.push_back(bias(rng));
+    l.logitScales.push_back(0.01);
+  }
+  p.layers = {l};
+
+  program::WeightMatrix m;
+  m.layer = 0;
+  m.rows = c.kernel * c.kernel * c.inC;
+  m.cols = c.outC;
+  m.weightBits = a.macro.weightBits;
+  m.rowsPerGroup = a.macro.wlOn;
+  m.channelsPerGroup = a.partitionCols() / m.weightBits;
+  m.rowGroups = (m.rows + m.rowsPerGroup - 1) / m.rowsPerGroup;
+  m.colGroups = (m.cols + m.channelsPerGroup - 1) / m.channelsPerGroup;
+  const int lo = -(1 << (m.weightBits - 1)), hi = (1 << (m.weightBits - 1)) - 1;
+  std::uniform_int_distribution<int> weight(lo, hi);
+  std::bernoulli_distribution keep(c.density);
+  const int inPerGroup = c.inC / c.groups, outPerGroup = c.outC / c.groups;
+  for (int cg = 0; cg < m.colGroups; ++cg)
+    for (int rg = 0; rg < m.rowGroups; ++rg) {
+      if (!keep(rng))
+        continue;
+      program::Group g;
+      g.rowGroup = rg;
+      g.colGroup = cg;
+      g.weights.assign(size_t(m.rowsPerGroup) * m.channelsPerGroup, 0);
+      bool any = false;
+      for (int r = 0; r < m.rowsPerGroup; ++r)
+        for (int j = 0; j < m.channelsPerGroup; ++j) {
+          const int row = rg * m.rowsPerGroup + r, col = cg * m.channelsPerGroup + j;
+          if (row >= m.rows || col >= m.cols)
+            continue;
+          // Grouped convolution: block-diagonal matrix.
+          if ((row % c.inC) / inPerGroup != col / outPerGroup)
+            continue;
+          int v = weight(rng);
+          g.weights[size_t(r) * m.channelsPerGroup + j] = int8_t(v);
+          any |= v != 0;
+        }
+      if (any)
+        m.groups.push_back(std::move(g));
+    }
+  p.matrices = {m};
+
+  // Tiles of up to rows / wl_on groups of one column group, one per
+  // partition, images filled partition by partition, macro by macro.
+  const int slots = a.macro.rows / a.macro.wlOn;
+  std::vector<program::PartitionImage> tiles;
+  for (size_t i = 0; i < m.groups.size();) {
+    program::PartitionImage t;
+    t.matrix = 0;
+    t.colGroup = m.groups[i].colGroup;
+    t.indexCode.assign((m.rowGroups + 7) / 8, 0);
+    for (int k = 0; k < slots && i < m.groups.size() &&
+                    m.groups[i].colGroup == t.colGroup;
+         ++k, ++i)
+      t.indexCode[m.groups[i].rowGroup / 8] |= uint8_t(1u << (m.groups[i].rowGroup % 8));
+    tiles.push_back(t);
+  }
+  p.streams.assign(a.chip.cores, {});
+  const int pixels = out.height * out.width;
+  for (size_t t = 0, image = 0; t < tiles.size(); ++image) {
+    program::WeightImage im;
+    im.core = int(image % a.chip.cores);
+    im.macro = int(image / a.chip.cores % a.chip.macrosPerCore);
+    im.layer = 0;
+    im.partitions.resize(a.macro.partitions);
+    for (int k = 0; k < a.macro.partitions && t < tiles.size(); ++k)
+      im.partitions[k] = tiles[t++];
+    p.images.push_back(im);
+    auto &s = p.streams[im.core];
+    s.push_back({program::Opcode::LoadImage, int32_t(image), 0, 0});
+    // Two Computes over halves of the pixels, as replicas would.
+    if (pixels / 2 > 0)
+      s.push_back({program::Opcode::Compute, int32_t(image), 0, pixels / 2});
+    s.push_back({program::Opcode::Compute, int32_t(image), pixels / 2, pixels});
+  }
+  for (auto &s : p.streams)
+    s.push_back({program::Opcode::Sync, 0, 0, 0});
+  p.streams[0].push_back({program::Opcode::Post, 0, 0, c.outC});
+  return p;
+}
+
+std::vector<int32_t> randomInput(const program::Program &p, std::mt19937_64 &rng) {
+  const program::Buffer &b = p.buffers[0];
+  const int lo = b.isSigned ? -(1 << (b.bits - 1)) : 0;
+  const int hi = b.isSigned ? (1 << (b.bits - 1)) - 1 : (1 << b.bits) - 1;
+  std::uniform_int_distribution<int> u(lo, hi);
+  std::vector<int32_t> x(size_t(b.size()));
+  for (int32_t &v : x)
+    v = u(rng);
+  return x;
+}
+
+/// im2col row `row` of output pixel (oy, ox), zero outside the input.
+int64_t inputAt(const program::Program &p, const std::vector<int32_t> &x,
+                int oy, int ox, int row) {
+  const program::Layer &l = p.layers[0];
+  const program::Buffer &in = p.buffers[0];
+  if (row >= l.kernelH * l.kernelW * in.channels)
+    return 0;
+  const int ic = row % in.channels, k = row / in.channels;
+  const int sy = oy * l.strideH - l.padTop + (k / l.kernelW);
+  const int sx = ox * l.strideW - l.padLeft + (k % l.kernelW);
+  if (sy < 0 || sy >= in.height || sx < 0 || sx >= in.width)
+    return 0;
+  return x[(size_t(ic) * in.height + sy) * in.width + sx];
+}
+
+/// The reference: every stored group, either an exact dot product or the
+/// bit-serial definition with a saturating ADC.
+std::vector<int32_t> reference(const program::Program &p,
+                               const std::vector<int32_t> &x, bool bitSerial,
+                               int64_t *saturations) {
+  const program::WeightMatrix &m = p.matrices[0];
+  const program::Buffer &in = p.buffers[0], &out = p.buffers[1];
+  const arch::MacroSpec &mac = p.arch.macro;
+  const int64_t adcMax = (int64_t(1) << mac.adcBits) - 1;
+  std::vector<int64_t> acc(size_t(out.size()), 0);
+  for (int oy = 0; oy < out.height; ++oy)
+    for (int ox = 0; ox < out.width; ++ox)
+      for (const program::Group &g : m.groups)
+        for (int j = 0; j < m.channelsPerGroup; ++j) {
+          const int col = g.colGroup * m.channelsPerGroup + j;
+          if (col >= m.cols)
+            continue;
+          std::vector<int64_t> xs(m.rowsPerGroup);
+          for (int r = 0; r < m.rowsPerGroup; ++r)
+            xs[r] = inputAt(p, x, oy, ox, g.rowGroup * m.rowsPerGroup + r);
+          int64_t sum = 0;
+          if (!bitSerial) {
+            for (int r = 0; r < m.rowsPerGroup; ++r)
+              sum += xs[r] * g.weights[size_t(r) * m.channelsPerGroup + j];
+          } else {
+            // Input slices: magnitude bits in chunks, a signed input's sign
+            // bit alone with weight −2^(bits−1).
+            const int magnitude = in.isSigned ? in.bits - 1 : in.bits;
+            std::vector<std::pair<int, int>> slices; // (first bit, count)
+            for (int b = 0; b < magnitude; b += mac.inputBitsPerCycle)
+              slices.push_back({b, std::min(mac.inputBitsPerCycle, magnitude - b)});
+            if (in.isSigned)
+              slices.push_back({in.bits - 1, 1});
+            for (size_t s = 0; s < slices.size(); ++s) {
+              const bool signSlice = in.isSigned && s + 1 == slices.size();
+              for (int wb = 0; wb < m.weightBits; ++wb) {
+                int64_t count = 0;
+                for (int r = 0; r < m.rowsPerGroup; ++r) {
+                  const uint32_t u = uint32_t(xs[r]) & ((1u << in.bits) - 1);
+                  const int64_t slice =
+                      (u >> slices[s].first) & ((1u << slices[s].second) - 1);
+                  const uint32_t wu =
+                      uint32_t(int32_t(g.weights[size_t(r) * m.channelsPerGroup + j])) &
+                      ((1u << m.weightBits) - 1);
+                  count += slice * ((wu >> wb) & 1);
+                }
+                if (count > adcMax) {
+                  count = adcMax;
+                  ++*saturations;
+                }
+                const bool negative = signSlice != (wb == m.weightBits - 1);
+                const int64_t v = count << (slices[s].first + wb);
+                sum += negative ? -v : v;
+              }
+            }
+          }
+          acc[(size_t(col) * out.height + oy) * out.width + ox] += sum;
+        }
+  std::vector<int32_t> y(acc.size());
+  const int64_t pixels = int64_t(out.height) * out.width;
+  for (size_t i = 0; i < y.size(); ++i)
+    y[i] = int32_t(std::clamp<int64_t>(acc[i] + p.layers[0].bias[i / pixels],
+                                       INT32_MIN, INT32_MAX));
+  return y;
+}
+
+std::vector<int32_t> runMode(const program::Program &p, runtime::ExecMode mode,
+                             const std::vector<int32_t> &x,
+                             runtime::ExecCounters *counters = nullptr) {
+  auto exec = runtime::Executor::create(p, {mode});
+  if (!exec)
+    FAIL(exec.error().message());
+  auto y = exec->run(x);
+  if (!y)
+    FAIL(y.error().message());
+  if (counters)
+    *counters = exec->counters();
+  return *y;
+}
+
+LayerCase randomCase(std::mt19937_64 &rng) {
+  auto pick = [&](std::initializer_list<int> v) {
+    return *(v.begin() + std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng));
+  };
+  LayerCase c;
+  c.groups = pick({1, 1, 2, 4});
+  c.inC = c.groups * pick({1, 3, 4, 8});
+  c.outC = c.groups * pick({1, 3, 5, 8});
+  c.h = pick({3, 5, 8});
+  c.w = pick({3, 6});
+  c.kernel = pick({1, 3});
+  c.pad = c.kernel == 3 ? pick({0, 1}) : 0;
+  c.stride = pick({1, 2});
+  c.inputBits = pick({1, 2, 4, 8});
+  c.inputSigned = c.inputBits > 1 && pick({0, 1});
+  c.density = pick({3, 6, 10}) / 10.0;
+  return c;
+}
+
+} // namespace
+
+TEST_CASE("kernels: fast and macro-level equal the exact product when the "
+          "ADC is exact") {
+  std::mt19937_64 rng(11);
+  for (int trial = 0; trial < 40; ++trial) {
+    arch::ArchSpec a = arch::defaultArch();
+    const int variant = trial % 4;
+    if (variant == 1) { // narrow macro: 2-row groups, 2 channels per partition
+      a.macro.wlOn = 2;
+      a.macro.rows = 8;
+      a.macro.cols = 32;
+      a.macro.partitions = 4;
+      a.macro.weightBits = 4;
+      a.macro.blOn = 16;
+    } else if (variant == 2) { // 2-bit input slices, 8-bit weights, odd wl_on
+      a.macro.inputBitsPerCycle = 2;
+      a.macro.wlOn = 7;
+      a.macro.rows = 28;
+      a.macro.weightBits = 8;
+      a.macro.adcBits = 5;
+    } else if (variant == 3) { // 96-row groups: masks span two words
+      a.macro.wlOn = 96;
+      a.macro.rows = 192;
+      a.macro.adcBits = 7;
+    }
+    REQUIRE(arch::validate(a).empty());
+    REQUIRE(a.adcExact());
+    LayerCase c = randomCase(rng);
+    INFO("trial " << trial << ": " << c.inC << "x" << c.h << "x" << c.w
+                  << " -> " << c.outC << ", k" << c.kernel << " s" << c.stride
+                  << " p" << c.pad << " g" << c.groups << ", " << c.inputBits
+                  << (c.inputSigned ? "-bit signed" : "-bit unsigned")
+                  << " input, wl_on " << a.macro.wlOn);
+    program::Program p = makeProgram(a, c, rng);
+    const auto problems = program::validateProgram(p);
+    if (!problems.empty())
+      FAIL(problems[0]);
+    const std::vector<int32_t> x = randomInput(p, rng);
+    const std::vector<int32_t> expected = reference(p, x, false, nullptr);
+    CHECK(runMode(p, runtime::ExecMode::Fast, x) == expected);
+    runtime::ExecCounters counters;
+    CHECK(runMode(p, runtime::ExecMode::MacroLevel, x, &counters) == expected);
+    CHECK(counters.adcSaturations == 0);
+  }
+}
+
+TEST_CASE("kernels: a saturating ADC clips column counts exactly as "
+          "specified") {
+  std::mt19937_64 rng(23);
+  int64_t totalSaturations = 0;
+  for (int trial = 0; trial < 20; ++trial) {
+    arch::ArchSpec a = arch::defaultArch();
+    a.macro.adcBits = trial % 2 ? 2 : 3; // 16 rows can count to 16 (or 48)
+    a.macro.inputBitsPerCycle = trial % 3 == 0 ? 2 : 1;
+    REQUIRE(arch::validate(a).empty());
+    REQUIRE_FALSE(a.adcExact());
+    LayerCase c = randomCase(rng);
+    c.inputBits = 8;
+    c.density = 1.0;
+    program::Program p = makeProgram(a, c, rng);
+    REQUIRE(program::validateProgram(p).empty());
+    const std::vector<int32_t> x = randomInput(p, rng);
+    int64_t saturations = 0;
+    const std::vector<int32_t> expected = reference(p, x, true, &saturations);
+    runtime::ExecCounters counters;
+    CHECK(runMode(p, runtime::ExecMode::MacroLevel, x, &counters) == expected);
+    CHECK(counters.adcSaturations == saturations);
+    totalSaturations += saturations;
+    // The fast path refuses an inexact ADC rather than computing something
+    // else.
+    CHECK_FALSE(runtime::Executor::create(p, {runtime::ExecMode::Fast}));
+  }
+  CHECK(totalSaturations > 0);
+}
+
+TEST_CASE("kernels: activations count stored groups × pixels × slices") {
+  std::mt19937_64 rng(5);
+  arch::ArchSpec a = arch::defaultArch();
+  LayerCase c;
+  c.inputBits = 4;
+  program::Program p = makeProgram(a, c, rng);
+  REQUIRE(program::validateProgram(p).empty());
+  runtime::ExecCounters counters;
+  runMode(p, runtime::ExecMode::MacroLevel, randomInput(p, rng), &counters);
+  const program::Buffer &out = p.buffers[1];
+  CHECK(counters.activations ==
+        int64_t(p.matrices[0].groups.size()) * out.height * out.width * 4);
+}
