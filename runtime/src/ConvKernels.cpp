@@ -18,6 +18,16 @@ void fillRows(const program::Program &p, const program::Layer &l,
   const program::Buffer &ib = p.buffers[l.inputs[0]];
   const program::Buffer &ob = p.buffers[l.output];
   const int64_t plane = int64_t(ib.height) * ib.width;
+  const int32_t C = ib.channels;
+  // Channels-last copy of the input first: then each (pixel, kernel tap)
+  // of the im2col row is one contiguous run of C values.
+  thread_local std::vector<T> hwc;
+  hwc.resize(size_t(plane) * C);
+  for (int32_t c = 0; c < C; ++c) {
+    const int32_t *src = in.data() + c * plane;
+    for (int64_t i = 0; i < plane; ++i)
+      hwc[size_t(i) * C + c] = static_cast<T>(src[i]);
+  }
   x.assign(static_cast<size_t>(ob.height) * ob.width * rowsPadded, T(0));
   for (int32_t oy = 0; oy < ob.height; ++oy)
     for (int32_t ox = 0; ox < ob.width; ++ox) {
@@ -30,10 +40,9 @@ void fillRows(const program::Program &p, const program::Layer &l,
           const int32_t sx = ox * l.strideW - l.padLeft + kx * l.dilationW;
           if (sx < 0 || sx >= ib.width)
             continue;
-          T *dst = row + int64_t(ky * l.kernelW + kx) * ib.channels;
-          const int32_t *src = in.data() + int64_t(sy) * ib.width + sx;
-          for (int32_t ic = 0; ic < ib.channels; ++ic)
-            dst[ic] = static_cast<T>(src[ic * plane]);
+          std::memcpy(row + int64_t(ky * l.kernelW + kx) * C,
+                      hwc.data() + (int64_t(sy) * ib.width + sx) * C,
+                      sizeof(T) * size_t(C));
         }
       }
     }
@@ -138,31 +147,83 @@ void addPartition(const ComputeArgs &a, int32_t colGroup,
 /// 8 channels per partition, even wl_on, int16 inputs: one 256-bit
 /// multiply-add of a broadcast input pair covers a row pair of all 8
 /// channels.
-__attribute__((target("avx2"))) void
+/// Two adjacent int16 inputs broadcast to every 32-bit lane.
+__attribute__((target("avx2"))) inline __m256i pairAt(const int16_t *p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return _mm256_set1_epi32(v);
+}
+
+/// acc[0..8) += the 8 int32 lanes of v (widened to int64).
+__attribute__((target("avx2"))) inline void addWide(int64_t *acc, __m256i v) {
+  __m256i lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(v));
+  __m256i hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(v, 1));
+  __m256i *p = reinterpret_cast<__m256i *>(acc);
+  _mm256_storeu_si256(p, _mm256_add_epi64(_mm256_loadu_si256(p), lo));
+  _mm256_storeu_si256(p + 1, _mm256_add_epi64(_mm256_loadu_si256(p + 1), hi));
+}
+
+/// Full column groups add straight into the accumulators; a partial last
+/// one goes through `sums` (returns false then, and the caller adds).
+__attribute__((target("avx2"))) bool
 partitionAvx2(const ComputeArgs &a, const PartitionWork &w,
               std::vector<int32_t> &sums) {
   const PreparedMatrix &pm = *a.prepared;
   const int32_t R = pm.rowsPerGroup, pairsPerGroup = R / 2;
   const int64_t stride = a.cols->rowsPadded;
   const int16_t *x = a.cols->x16.data();
-  for (int32_t px = a.pixelBegin; px < a.pixelEnd; ++px) {
+  const int32_t cols = a.matrix->cols, first = w.colGroup * 8;
+  const bool direct = first + 8 <= cols;
+  int32_t px = a.pixelBegin;
+  // Four pixels at a time share each weight load.
+  for (; px + 4 <= a.pixelEnd; px += 4) {
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    for (size_t k = 0; k < w.groups.size(); ++k) {
+      const int16_t *x0 = x + px * stride + int64_t(w.rowGroups[k]) * R;
+      const int16_t *x1 = x0 + stride, *x2 = x1 + stride, *x3 = x2 + stride;
+      const int16_t *wg = pm.pairs.data() + size_t(w.groups[k]) * pm.pairRows * 8;
+      for (int32_t q = 0; q < pairsPerGroup; ++q) {
+        const __m256i wv = _mm256_loadu_si256(
+            reinterpret_cast<const __m256i *>(wg + q * 16));
+        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(pairAt(x0 + 2 * q), wv));
+        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(pairAt(x1 + 2 * q), wv));
+        acc2 = _mm256_add_epi32(acc2, _mm256_madd_epi16(pairAt(x2 + 2 * q), wv));
+        acc3 = _mm256_add_epi32(acc3, _mm256_madd_epi16(pairAt(x3 + 2 * q), wv));
+      }
+    }
+    if (direct) {
+      int64_t *dst = a.acc + int64_t(px) * cols + first;
+      addWide(dst, acc0);
+      addWide(dst + cols, acc1);
+      addWide(dst + 2 * cols, acc2);
+      addWide(dst + 3 * cols, acc3);
+      continue;
+    }
+    int32_t *out = sums.data() + int64_t(px - a.pixelBegin) * 8;
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(out), acc0);
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(out + 8), acc1);
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(out + 16), acc2);
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(out + 24), acc3);
+  }
+  for (; px < a.pixelEnd; ++px) {
     __m256i acc = _mm256_setzero_si256();
     for (size_t k = 0; k < w.groups.size(); ++k) {
       const int16_t *xr = x + px * stride + int64_t(w.rowGroups[k]) * R;
       const int16_t *wg = pm.pairs.data() + size_t(w.groups[k]) * pm.pairRows * 8;
       for (int32_t q = 0; q < pairsPerGroup; ++q) {
-        int32_t pair;
-        std::memcpy(&pair, xr + 2 * q, sizeof pair);
         const __m256i wv = _mm256_loadu_si256(
             reinterpret_cast<const __m256i *>(wg + q * 16));
-        acc = _mm256_add_epi32(acc,
-                               _mm256_madd_epi16(_mm256_set1_epi32(pair), wv));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairAt(xr + 2 * q), wv));
       }
     }
-    _mm256_storeu_si256(
-        reinterpret_cast<__m256i *>(sums.data() + int64_t(px - a.pixelBegin) * 8),
-        acc);
+    if (direct)
+      addWide(a.acc + int64_t(px) * cols + first, acc);
+    else
+      _mm256_storeu_si256(
+          reinterpret_cast<__m256i *>(sums.data() + int64_t(px - a.pixelBegin) * 8),
+          acc);
   }
+  return direct;
 }
 
 bool cpuHasAvx2() {
@@ -204,8 +265,8 @@ void computeFast(const ComputeArgs &a, const PartitionWork &w, bool int32Safe) {
       pm.rowsPerGroup % 2 == 0 && cpuHasAvx2()) {
     thread_local std::vector<int32_t> sums;
     sums.resize(size_t(a.pixelEnd - a.pixelBegin) * 8);
-    partitionAvx2(a, w, sums);
-    addPartition(a, w.colGroup, sums, 8);
+    if (!partitionAvx2(a, w, sums))
+      addPartition(a, w.colGroup, sums, 8);
     return;
   }
   if (a.cols->narrow)

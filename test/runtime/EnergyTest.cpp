@@ -15,7 +15,7 @@ namespace {
 /// One Compute of 16 pixels on 4 partitions × 3 groups (TimingTest works
 /// its cycles out: 928 in all, 160 of them image transfers).
 program::Program oneCompute(const std::vector<int> &groups = {3, 3, 3, 3}) {
-  program::Program p = tinyConvProgram(arch::defaultArch(), groups);
+  program::Program p = tinyConvProgram(handArch(), groups);
   emit(p, 0, Opcode::Compute, addImage(p, 0, 0, groups), 0, 16);
   return p;
 }
@@ -48,7 +48,7 @@ TEST_CASE("energy prices every counted event", "[energy]") {
   CHECK(b.dramPj == Approx((768 + 512) * 20.0));
   // 5 mW for 928 cycles at 200 MHz = 4.64 us: 23.2 nJ.
   CHECK(b.staticPj == Approx(23200));
-  CHECK(staticEnergyPj(arch::defaultArch(), 928) == Approx(23200));
+  CHECK(staticEnergyPj(handArch(), 928) == Approx(23200));
   CHECK(e.energyPerImageUj() == Approx(b.totalPj() * 1e-6));
 }
 

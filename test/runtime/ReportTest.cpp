@@ -26,7 +26,7 @@ struct Timed {
 /// Two cores split a Conv's pixels, meet at a barrier, and post-process
 /// half of the channels each.
 Timed twoCores() {
-  arch::ArchSpec a = arch::defaultArch();
+  arch::ArchSpec a = handArch();
   a.chip.cores = 2;
   Timed t{tinyConvProgram(a, {3, 3, 3, 3}), {}, {}};
   program::Program &p = t.program;

@@ -32,7 +32,7 @@ TimingResult timeOrFail(const program::Program &p, TimingOptions o = {}) {
 } // namespace
 
 TEST_CASE("pixel-slice cycles follow the bit-line limit", "[timing]") {
-  arch::ArchSpec a = arch::defaultArch();
+  arch::ArchSpec a = handArch();
   // 12 activations, 2 partitions per cycle: 6 cycles.
   CHECK(pixelSliceCycles(a, {3, 3, 3, 3}) == 6);
   // One busy partition: it can only activate once per cycle.
@@ -42,7 +42,7 @@ TEST_CASE("pixel-slice cycles follow the bit-line limit", "[timing]") {
   a.timing.activationCycles = 3;
   CHECK(pixelSliceCycles(a, {3, 3, 3, 3}) == 18);
   // A partition wider than the ADCs: two sensing steps, one at a time.
-  a = arch::defaultArch();
+  a = handArch();
   a.macro.blOn = 16;
   CHECK(pixelSliceCycles(a, {3, 3}) == 12);
   CHECK(inputSlices(a, 8) == 8);
@@ -51,7 +51,7 @@ TEST_CASE("pixel-slice cycles follow the bit-line limit", "[timing]") {
 }
 
 TEST_CASE("one Compute takes the hand-computed cycles", "[timing]") {
-  program::Program p = tinyConvProgram(arch::defaultArch(), {3, 3, 3, 3});
+  program::Program p = tinyConvProgram(handArch(), {3, 3, 3, 3});
   int32_t image = addImage(p, 0, 0, {3, 3, 3, 3});
   emit(p, 0, Opcode::Compute, image, 0, 16);
   TimingResult r = timeOrFail(p);
@@ -88,7 +88,7 @@ TEST_CASE("one Compute takes the hand-computed cycles", "[timing]") {
 }
 
 TEST_CASE("LoadImage writes the tallest partition's rows first", "[timing]") {
-  program::Program p = tinyConvProgram(arch::defaultArch(), {3, 1, 2, 3});
+  program::Program p = tinyConvProgram(handArch(), {3, 1, 2, 3});
   int32_t image = addImage(p, 0, 0, {3, 1, 2, 3});
   emit(p, 0, Opcode::LoadImage, image);
   emit(p, 0, Opcode::Compute, image, 0, 16);
@@ -108,7 +108,7 @@ TEST_CASE("LoadImage writes the tallest partition's rows first", "[timing]") {
 }
 
 TEST_CASE("a LoadImage waits for its FetchImage over DRAM", "[timing]") {
-  program::Program p = tinyConvProgram(arch::defaultArch(), {3, 3, 3, 3});
+  program::Program p = tinyConvProgram(handArch(), {3, 3, 3, 3});
   int32_t image = addImage(p, 0, 0, {3, 3, 3, 3});
   emit(p, 0, Opcode::FetchImage, image);
   emit(p, 0, Opcode::LoadImage, image);
@@ -134,7 +134,7 @@ TEST_CASE("a LoadImage waits for its FetchImage over DRAM", "[timing]") {
 }
 
 TEST_CASE("a core that arrives early at a barrier stalls", "[timing]") {
-  arch::ArchSpec a = arch::defaultArch();
+  arch::ArchSpec a = handArch();
   a.chip.cores = 2;
   program::Program p = tinyConvProgram(a, {3, 3, 3, 3});
   int32_t i0 = addImage(p, 0, 0, {3, 3, 3, 3});
@@ -170,7 +170,7 @@ TEST_CASE("a core that arrives early at a barrier stalls", "[timing]") {
 }
 
 TEST_CASE("halving the stored groups halves compute", "[timing]") {
-  arch::ArchSpec a = arch::defaultArch();
+  arch::ArchSpec a = handArch();
   program::Program dense = tinyConvProgram(a, std::vector<int>(8, 4));
   emit(dense, 0, Opcode::Compute, addImage(dense, 0, 0, std::vector<int>(8, 4)),
        0, 16);
@@ -187,7 +187,7 @@ TEST_CASE("halving the stored groups halves compute", "[timing]") {
 }
 
 TEST_CASE("an input in DRAM makes a Compute memory-bound", "[timing]") {
-  arch::ArchSpec a = arch::defaultArch();
+  arch::ArchSpec a = handArch();
   a.macro.inputBitsPerCycle = 8; // One slice: 16 px × 1 cycle of compute.
   program::Program p = tinyConvProgram(a, {1});
   p.buffers[0].memory = program::Memory::Dram;
@@ -208,7 +208,7 @@ TEST_CASE("an input in DRAM makes a Compute memory-bound", "[timing]") {
 
 TEST_CASE("steady state skips loads of images the macros still hold",
           "[timing]") {
-  program::Program p = tinyConvProgram(arch::defaultArch(), {3, 3, 3, 3});
+  program::Program p = tinyConvProgram(handArch(), {3, 3, 3, 3});
   int32_t image = addImage(p, 0, 0, {3, 3, 3, 3});
   emit(p, 0, Opcode::LoadImage, image);
   emit(p, 0, Opcode::Compute, image, 0, 16);
@@ -229,7 +229,7 @@ TEST_CASE("steady state skips loads of images the macros still hold",
 }
 
 TEST_CASE("timing rejects inconsistent programs", "[timing]") {
-  program::Program p = tinyConvProgram(arch::defaultArch(), {3});
+  program::Program p = tinyConvProgram(handArch(), {3});
   int32_t image = addImage(p, 0, 0, {3});
 
   program::Program bad = p;

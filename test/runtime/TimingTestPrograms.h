@@ -10,6 +10,15 @@
 
 namespace mars::runtime::testing {
 
+/// The arch the hand-computed expectations were worked out on: the default
+/// with an 8-byte-per-cycle DRAM channel (so off-chip transfers take
+/// visibly many cycles).
+inline arch::ArchSpec handArch() {
+  arch::ArchSpec a = arch::defaultArch();
+  a.timing.dramBytesPerCycle = 8;
+  return a;
+}
+
 /// Index code with the first `n` row groups set, over `rowGroups` groups.
 inline std::vector<uint8_t> firstGroupsCode(int n, int rowGroups) {
   std::vector<uint8_t> code((rowGroups + 7) / 8, 0);
