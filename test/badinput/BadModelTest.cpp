@@ -192,3 +192,20 @@ TEST_CASE("eval on a bad model leaves no output file") {
   CHECK(r.exitCode == 1);
   CHECK(!std::ifstream(out).good());
 }
+
+TEST_CASE("compile on an op the chip cannot run says what to do and writes "
+          "nothing") {
+  onnx::ModelProto m = validModel();
+  m.mutable_graph()->mutable_node(0)->set_op_type("ConvTranspose");
+  std::string model = writeModel("unsupported_compile.onnx", m);
+  std::string out = std::string(MARS_BINARY_DIR) + "/test/badinput/never.bin";
+  std::remove(out.c_str());
+  CommandResult r = runCommand(std::string(MARSC_PATH) + " compile " +
+                               quote(model) + " --calib random -o " +
+                               quote(out));
+  INFO("stderr: " << r.err);
+  CHECK(r.exitCode == 1);
+  CHECK_THAT(r.err, Catch::Contains("node 'conv1' (ConvTranspose)"));
+  CHECK_THAT(r.err, Catch::Contains("zero insertion followed by a Conv"));
+  CHECK(!std::ifstream(out).good());
+}

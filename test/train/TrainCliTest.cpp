@@ -107,6 +107,23 @@ TEST_CASE("train writes a compressed model whose integer accuracy the "
   // Independently: import the ONNX file, lower to integers, count.
   CHECK(countIntegerCorrect(output, 500) == reported);
 
+  // The integer contract end to end (DESIGN.md §3): compiled for the chip
+  // and run on the simulator over the same 500 test images, the program
+  // classifies exactly as many correctly as training's integer evaluation.
+  const std::string program = kOut + "/quick.bin";
+  CommandResult compile = runCommand(std::string(MARSC_PATH) + " compile " +
+                                     quote(output) + " -o " + quote(program));
+  INFO("compile stderr: " << compile.err);
+  REQUIRE(compile.exitCode == 0);
+  CommandResult run = runCommand(std::string(MARSC_PATH) + " run " +
+                                 quote(program) +
+                                 " --data fashion-mnist --limit 500 --json --quiet");
+  INFO("run stderr: " << run.err);
+  REQUIRE(run.exitCode == 0);
+  auto ran = nlohmann::json::parse(run.out);
+  CHECK(ran["functional"]["images"] == 500);
+  CHECK(ran["functional"]["correct"].get<int64_t>() == reported);
+
   // The compressed model is a valid ONNX model the reference interpreter runs.
   CommandResult inspect =
       runCommand(std::string(MARSC_PATH) + " inspect " + quote(output));

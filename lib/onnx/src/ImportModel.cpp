@@ -179,6 +179,25 @@ Expected<int> opVersion(const NodeProto &node, int index, int opset) {
                    node.op_type(), " is supported from opset ", supportedFrom);
 }
 
+/// What a user can do about an op that neither the importer nor the chip
+/// handles, for the ops that CNN exports commonly contain; empty otherwise.
+std::string unsupportedOpAdvice(const std::string &op) {
+  if (op == "ConvTranspose")
+    return ". The CIM macros compute forward convolutions and matrix "
+           "products only: replace ConvTranspose with an upsampling by zero "
+           "insertion followed by a Conv, or run that part on the host";
+  if (op == "LSTM" || op == "GRU" || op == "RNN")
+    return ". Recurrent layers are not mapped to the macros: export the "
+           "convolutional part of the network alone";
+  if (op == "Resize" || op == "Upsample")
+    return ". Resampling is not done on the chip: run it on the host before "
+           "or after the convolutional part";
+  if (op == "LogSoftmax")
+    return ". Remove it from the exported graph: the chip reports logits, "
+           "and top-1 accuracy needs no normalisation";
+  return "";
+}
+
 Status checkOpsSupported(const GraphProto &graph) {
   for (int i = 0; i < graph.node_size(); ++i) {
     const NodeProto &node = graph.node(i);
@@ -187,7 +206,8 @@ Status checkOpsSupported(const GraphProto &graph) {
                        "' is not supported (only ai.onnx)");
     if (node.op_type() != "Constant" && !ir::opKindFromName(node.op_type()))
       return makeError(nodeContext(node, i),
-                       ": unsupported op; supported: ", ir::supportedOpList());
+                       ": unsupported op; supported: ", ir::supportedOpList(),
+                       unsupportedOpAdvice(node.op_type()));
   }
   return Status::success();
 }
