@@ -3,7 +3,8 @@
 ///   W'[oc] = W[oc] × γ/√(σ²+ε),  b' = (b − μ) × γ/√(σ²+ε) + β.
 /// The folded layer takes over the BN's output value, so every consumer and
 /// graph output stays connected. A BN elsewhere (after an Add, in training
-/// mode, or behind a layer whose output has other users) is left in place;
+/// mode, or behind a layer whose output has other users or is a graph
+/// output) is left in place;
 /// legalize then rejects it by name. QDQ models from `marsc train` have no
 /// BN left, so this is a no-op on them.
 ///
@@ -48,6 +49,11 @@ bool foldOne(ir::Graph &g, ir::NodeId bnId) {
                     layer.attrs.getFloat("alpha", 1.f) == 1.f &&
                     layer.attrs.getFloat("beta", 1.f) == 1.f;
   if ((!conv && !gemm) || g.users(bn.inputs[0]).size() != 1)
+    return false;
+  // The layer's own output disappears when it takes over the BN's; a graph
+  // output must keep its value.
+  if (std::find(g.outputs.begin(), g.outputs.end(), bn.inputs[0]) !=
+      g.outputs.end())
     return false;
   auto w = constantFloats(g, layer.input(1));
   auto gamma = constantFloats(g, bn.input(1)), beta = constantFloats(g, bn.input(2));

@@ -124,3 +124,27 @@ TEST_CASE("sparsity pays: 50% zero groups -> fewer activations, cycles, "
   CHECK(energy < 0.75);
   CHECK(energy > 0.3);
 }
+
+TEST_CASE("the simulated chip takes the cycles the compiler scheduled") {
+  // Models whose weights stay on chip: the timing model (in-order issue per
+  // core, macros, SRAM ports, barriers) must reproduce the schedule's
+  // per-macro estimate. A stream that queued two Computes of one macro back
+  // to back would hold up the core's other macros and miss it by 2x.
+  for (const char *model : {"lenet5", "vgg-small"}) {
+    test::CompileSetup setup;
+    setup.model = model;
+    setup.options.prune = 0.5;
+    passes::CompileState state = test::compileZoo(setup);
+    program::Program p = reload(state);
+    runtime::TimingOptions options;
+    options.steadyState = true;
+    auto timing = runtime::simulateTiming(p, options);
+    REQUIRE(timing);
+    const double ratio =
+        double(timing->cycles) / double(p.info.scheduledCycles);
+    INFO(model << ": simulated " << timing->cycles << " scheduled "
+               << p.info.scheduledCycles);
+    CHECK(ratio > 0.9);
+    CHECK(ratio < 1.1);
+  }
+}
