@@ -31,7 +31,7 @@ build-test: deps
 test: build-test
 	cd $(TESTBLD) && ctest --output-on-failure -j $(JOBS)
 
-# The main job: the longest real path that exists so far.
+# The main job: train, compile, run on the default data (examples/demo.sh).
 demo: build
 	bash examples/demo.sh $(MARSC) $(OUT)
 
