@@ -99,7 +99,7 @@ void buildIm2col(const program::Program &p, const program::Layer &layer,
   }
 }
 
-PreparedMatrix prepareMatrix(const program::WeightMatrix &m) {
+PreparedMatrix prepareMatrix(const program::WeightMatrix &m, bool withBitMasks) {
   PreparedMatrix pm;
   const int32_t R = m.rowsPerGroup, C = m.channelsPerGroup, B = m.weightBits;
   pm.rowsPerGroup = R;
@@ -108,16 +108,21 @@ PreparedMatrix prepareMatrix(const program::WeightMatrix &m) {
   pm.pairRows = (R + 1) / 2 * 2;
   pm.words = (R + 63) / 64;
   pm.pairs.assign(m.groups.size() * size_t(pm.pairRows) * C, 0);
-  pm.bitMasks.assign(m.groups.size() * size_t(C) * B * pm.words, 0);
+  if (withBitMasks)
+    pm.bitMasks.assign(m.groups.size() * size_t(C) * B * pm.words, 0);
   const uint32_t typeMask = (1u << B) - 1;
   for (size_t g = 0; g < m.groups.size(); ++g) {
     const std::vector<int8_t> &w = m.groups[g].weights; // [R][C]
     int16_t *pairs = pm.pairs.data() + g * size_t(pm.pairRows) * C;
+    for (int32_t r = 0; r < R; ++r)
+      for (int32_t j = 0; j < C; ++j)
+        pairs[(r / 2) * 2 * C + j * 2 + r % 2] = w[size_t(r) * C + j];
+    if (!withBitMasks)
+      continue;
     uint64_t *masks = pm.bitMasks.data() + g * size_t(C) * B * pm.words;
     for (int32_t r = 0; r < R; ++r)
       for (int32_t j = 0; j < C; ++j) {
         const int8_t v = w[size_t(r) * C + j];
-        pairs[(r / 2) * 2 * C + j * 2 + r % 2] = v;
         const uint32_t u = static_cast<uint32_t>(int32_t(v)) & typeMask;
         for (int32_t b = 0; b < B; ++b)
           if (u >> b & 1)

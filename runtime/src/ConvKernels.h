@@ -43,7 +43,10 @@ struct PreparedMatrix {
   int32_t words = 0;
   std::vector<uint64_t> bitMasks;
 };
-PreparedMatrix prepareMatrix(const program::WeightMatrix &m);
+/// `withBitMasks`: also the per-bit column masks the macro-level kernel
+/// needs (the fast path does not).
+PreparedMatrix prepareMatrix(const program::WeightMatrix &m,
+                             bool withBitMasks = true);
 
 /// One partition's work in a Compute: the matrix groups in its slots and
 /// its column group.

@@ -106,7 +106,8 @@ Status ExecutorState::init() {
     buffers_[i].assign(size_t(p_.buffers[i].size()), 0);
   version_.assign(p_.buffers.size(), 0);
   for (const program::WeightMatrix &m : p_.matrices)
-    prepared_.push_back(detail::prepareMatrix(m));
+    prepared_.push_back(detail::prepareMatrix(
+        m, /*withBitMasks=*/options_.mode == ExecMode::MacroLevel));
   conv_.resize(p_.layers.size());
   for (size_t i = 0; i < p_.layers.size(); ++i) {
     const Layer &l = p_.layers[i];

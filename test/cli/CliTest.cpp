@@ -315,3 +315,35 @@ TEST_CASE("cli: usage errors exit 2") {
   CHECK(r.exitCode == 2);
   CHECK_THAT(r.err, Catch::Contains("--bogus"));
 }
+
+TEST_CASE("cli: train is handed to marsc-train; marsc itself has no LibTorch") {
+  // Listed in marsc's help, options from the trainer.
+  CommandResult r = marsc("--help");
+  CHECK_THAT(r.out, Catch::Contains("train"));
+  const std::string trainer =
+      std::string(MARSC_PATH).substr(0, std::string(MARSC_PATH).rfind('/')) +
+      "/marsc-train";
+  if (std::ifstream(trainer).good()) {
+    r = marsc("train --help");
+    INFO(r.err);
+    CHECK(r.exitCode == 0);
+    CHECK_THAT(r.out, Catch::Contains("--sparsity") && Catch::Contains("Usage"));
+    r = marsc("train --no-such-flag");
+    CHECK(r.exitCode == 2);
+  }
+  // The commands Makefile pipelines call must not load LibTorch.
+  r = runCommand("ldd " + quote(MARSC_PATH));
+  if (r.exitCode == 0)
+    CHECK_THAT(r.out, !Catch::Contains("libtorch"));
+  // A marsc with no trainer beside it says what is missing.
+  const std::string alone = scratch("alone");
+  std::system(("mkdir -p " + quote(alone) + " && cp " + quote(MARSC_PATH) +
+               " " + quote(alone + "/marsc"))
+                  .c_str());
+  r = runCommand(quote(alone + "/marsc") + " train -o " +
+                 quote(alone + "/never.onnx"));
+  CHECK(r.exitCode == 1);
+  CHECK_THAT(r.err, Catch::Contains("marsc-train") &&
+                        Catch::Contains("LibTorch"));
+  CHECK_FALSE(std::ifstream(alone + "/never.onnx").good());
+}

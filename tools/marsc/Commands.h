@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
 
 namespace mars::cli {
 
@@ -25,7 +26,13 @@ Command addEvalCommand(CLI::App &parent);
 /// `marsc zoo NAME -o model.onnx`: writes a seeded standard model.
 Command addZooCommand(CLI::App &parent);
 /// `marsc train`: float training, QAT with BN folding, CIM-group sparsity.
+/// Only in the `marsc-train` executable, the one that links LibTorch.
 Command addTrainCommand(CLI::App &parent);
+/// The `train` entry of `marsc --help` in `marsc` itself.
+Command addTrainLauncher(CLI::App &parent);
+/// Replaces this process with `marsc-train` and the same arguments; returns
+/// only on failure (marsc-train missing: a build without LibTorch).
+Status execTrain(int argc, char **argv);
 /// `marsc arch [--arch a.json]`: the effective accelerator description.
 Command addArchCommand(CLI::App &parent);
 /// `marsc compile model.onnx -o program.bin`: the pass pipeline.

@@ -6,6 +6,7 @@
 
 #include "mars/data/Dataset.h"
 #include "mars/program/ProgramFile.h"
+#include "mars/runtime/Batch.h"
 #include "mars/runtime/Energy.h"
 #include "mars/runtime/Functional.h"
 #include "mars/runtime/Report.h"
@@ -19,9 +20,9 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <thread>
+#include <unistd.h>
 
 namespace mars::cli {
 
@@ -94,57 +95,25 @@ Expected<std::vector<float>> readInputImage(const std::string &path,
   return image;
 }
 
-/// Runs `count` images produced by `imageAt(i, out)` on `threads` executors;
-/// `onOutput(i, out)` sees each result (from several threads).
-template <typename ImageAt, typename OnOutput>
+/// runtime::runImages with a progress line on stderr, when it is a terminal
+/// and not `quiet`.
 Status runImages(const program::Program &p, const runtime::ExecOptions &opts,
-                 int64_t count, int threads, bool progress,
-                 const ImageAt &imageAt, const OnOutput &onOutput) {
-  threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, count)));
-  std::vector<runtime::Executor> executors;
-  for (int t = 0; t < threads; ++t) {
-    auto e = runtime::Executor::create(p, opts);
-    if (!e)
-      return e.error();
-    executors.push_back(e.take());
-  }
-  std::atomic<int64_t> next{0}, done{0};
-  std::atomic<bool> failed{false};
-  Error firstError("");
-  std::mutex errorMutex;
-  auto work = [&](int t) {
-    const program::Buffer &in = p.buffers[p.input];
-    std::vector<float> image(static_cast<size_t>(in.size()));
-    for (;;) {
-      int64_t i = next.fetch_add(1);
-      if (i >= count || failed)
-        return;
-      imageAt(i, image.data());
-      auto out = executors[t].run(runtime::quantizeInput(p, image.data()));
-      if (!out) {
-        std::lock_guard<std::mutex> lock(errorMutex);
-        if (!failed.exchange(true))
-          firstError = out.error();
-        return;
-      }
-      onOutput(i, *out);
-      int64_t d = ++done;
-      if (progress && t == 0 && (d % 500 == 0 || d == count))
+                 int64_t count, int threads, bool quiet,
+                 const runtime::ImageSource &source,
+                 const runtime::OutputSink &sink) {
+  runtime::ProgressSink progress;
+  quiet = quiet || !::isatty(STDERR_FILENO);
+  if (!quiet)
+    progress = [count](int64_t done) {
+      if (done % 500 == 0 || done == count)
         std::fprintf(stderr, "\r  %lld/%lld images",
-                     static_cast<long long>(d), static_cast<long long>(count));
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t)
-    pool.emplace_back(work, t);
-  work(0);
-  for (auto &th : pool)
-    th.join();
-  if (progress)
+                     static_cast<long long>(done), static_cast<long long>(count));
+    };
+  Status status =
+      runtime::runImages(p, opts, count, threads, source, sink, progress);
+  if (!quiet)
     std::fprintf(stderr, "\n");
-  if (failed)
-    return firstError;
-  return Status::success();
+  return status;
 }
 
 Expected<FunctionalResult> runFunctional(const RunCli &cli,
@@ -173,7 +142,7 @@ Expected<FunctionalResult> runFunctional(const RunCli &cli,
     std::atomic<int64_t> correct{0};
     const data::Dataset &ds = *d;
     MARS_TRY(runImages(
-        p, opts, count, cli.threads, !cli.quiet,
+        p, opts, count, cli.threads, cli.quiet,
         [&](int64_t i, float *image) { data::imageAsFloat(ds, i, image); },
         [&](int64_t i, const std::vector<int32_t> &out) {
           if (runtime::argmaxClass(p, out) == ds.labels[i])
@@ -198,7 +167,7 @@ Expected<FunctionalResult> runFunctional(const RunCli &cli,
       r.what = "random image (seed " + std::to_string(cli.seed) + ")";
     }
     MARS_TRY(runImages(
-        p, opts, 1, 1, false,
+        p, opts, 1, 1, /*quiet=*/true,
         [&](int64_t, float *dst) { std::copy(image.begin(), image.end(), dst); },
         [&](int64_t, const std::vector<int32_t> &out) { r.output = out; }));
     r.images = 1;

@@ -1,4 +1,7 @@
-// marsc: one binary, one subcommand per file (see Commands.h).
+// marsc: one subcommand per file (see Commands.h). The same main() builds
+// two executables: `marsc`, with every subcommand but train, and
+// `marsc-train` (MARS_TRAIN_ONLY), the only one that links LibTorch, to
+// which `marsc train ...` is handed over (TrainLauncher.cpp).
 #include "Commands.h"
 
 #include <cstdio>
@@ -22,6 +25,12 @@ int userError(const std::string &message) {
 } // namespace
 
 int main(int argc, char **argv) {
+#ifndef MARS_TRAIN_ONLY
+  if (argc >= 2 && std::string(argv[1]) == "train") {
+    mars::Status failed = mars::cli::execTrain(argc, argv);
+    return userError(failed.error().message());
+  }
+#endif
   CLI::App app{"marsc: compiles ONNX CNNs for a MARS-style SRAM "
                "computing-in-memory accelerator."};
   app.footer("Run 'marsc COMMAND --help' for the options of one command.\n"
@@ -29,16 +38,20 @@ int main(int argc, char **argv) {
              "values, 2 command-line usage error.");
   app.set_version_flag("--version", std::string("marsc ") + MARS_VERSION);
   app.require_subcommand(1);
+#ifdef MARS_TRAIN_ONLY
+  std::vector<mars::cli::Command> commands = {mars::cli::addTrainCommand(app)};
+#else
   std::vector<mars::cli::Command> commands = {
       mars::cli::addInspectCommand(app),
       mars::cli::addEvalCommand(app),
       mars::cli::addZooCommand(app),
-      mars::cli::addTrainCommand(app),
+      mars::cli::addTrainLauncher(app),
       mars::cli::addArchCommand(app),
       mars::cli::addCompileCommand(app),
       mars::cli::addDisasmCommand(app),
       mars::cli::addRunCommand(app),
   };
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mars::program::detail {
@@ -65,7 +66,7 @@ private:
 class Decoder {
 public:
   Decoder(const uint8_t *data, size_t size, std::string where)
-      : data_(data), size_(size), path_{std::move(where)} {}
+      : data_(data), size_(size), where_(std::move(where)) {}
 
   void u8(uint8_t &v) { v = uint8_t(get(1)); }
   void u32(uint32_t &v) { v = uint32_t(get(4)); }
@@ -115,12 +116,15 @@ public:
                   " overruns the section (" + std::to_string(remaining()) +
                   " bytes left)");
     v.assign(n, T{});
+    // The path is kept as (name, index) and spelled out only on failure:
+    // weight lists have millions of elements.
+    path_.push_back({name, 0});
     for (uint32_t i = 0; i < n && ok(); ++i) {
-      path_.push_back(std::string(name) + "[" + std::to_string(i) + "]");
+      path_.back().second = i;
       f(v[i]);
-      if (ok())
-        path_.pop_back();
     }
+    if (ok())
+      path_.pop_back();
   }
 
   bool ok() const { return error_.empty(); }
@@ -129,9 +133,10 @@ public:
   void fail(const std::string &message) {
     if (!error_.empty())
       return;
-    std::string where;
-    for (const std::string &p : path_)
-      where += (where.empty() ? "" : " ") + p;
+    std::string where = where_;
+    for (const auto &[name, index] : path_)
+      where += (where.empty() ? "" : " ") + std::string(name) + "[" +
+               std::to_string(index) + "]";
     error_ = where + ": " + message;
   }
 
@@ -153,7 +158,9 @@ private:
 
   const uint8_t *data_;
   size_t size_, pos_ = 0;
-  std::vector<std::string> path_;
+  std::string where_;
+  /// Where decoding is: list names (string literals) and element indices.
+  std::vector<std::pair<const char *, uint32_t>> path_;
   std::string error_;
 };
 

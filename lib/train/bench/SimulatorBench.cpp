@@ -13,6 +13,7 @@
 #include "GraphModule.h"
 #include "mars/passes/PassManager.h"
 #include "mars/program/ProgramFile.h"
+#include "mars/runtime/Batch.h"
 #include "mars/runtime/Functional.h"
 #include "mars/runtime/Timing.h"
 #include "mars/zoo/Zoo.h"
@@ -122,37 +123,24 @@ program::Program compile(const ir::Graph &graph, double prune) {
   return p.take();
 }
 
-/// Images/s of `images` through `threads` executors, as `marsc run` does
-/// (one executor per thread, images handed out one at a time), plus the
-/// one timing simulation per run.
+/// Images/s of `images` through `threads` executors with the runner
+/// `marsc run` uses (runtime::runImages: executor creation included), plus
+/// the one timing simulation per run.
 double simulate(const program::Program &p, runtime::ExecMode mode,
                 const std::vector<std::vector<float>> &images, int threads) {
-  std::vector<runtime::Executor> executors;
-  for (int t = 0; t < threads; ++t) {
-    auto e = runtime::Executor::create(p, {mode});
-    if (!e)
-      die(e.error().message());
-    executors.push_back(e.take());
-  }
   const auto start = Clock::now();
   runtime::TimingOptions timingOptions;
   timingOptions.steadyState = true;
   if (!runtime::simulateTiming(p, timingOptions))
     die("timing failed");
-  std::atomic<size_t> next{0};
-  auto work = [&](int t) {
-    for (size_t i; (i = next.fetch_add(1)) < images.size();) {
-      auto out = executors[t].run(runtime::quantizeInput(p, images[i].data()));
-      if (!out)
-        die(out.error().message());
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t)
-    pool.emplace_back(work, t);
-  work(0);
-  for (auto &th : pool)
-    th.join();
+  Status done = runtime::runImages(
+      p, {mode}, int64_t(images.size()), threads,
+      [&](int64_t i, float *pixels) {
+        std::copy(images[i].begin(), images[i].end(), pixels);
+      },
+      [](int64_t, const std::vector<int32_t> &) {});
+  if (!done)
+    die(done.error().message());
   return double(images.size()) / since(start);
 }
 
