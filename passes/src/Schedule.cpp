@@ -49,7 +49,6 @@ public:
   }
 
   Expected<Estimate> run() {
-    MARS_TRY(checkWeightSram());
     for (const LayerPlan &plan : plans_)
       planOf_[plan.layer] = &plan;
     // Rounds in execution order, for the one-round-ahead fetches.
@@ -57,6 +56,7 @@ public:
       if (auto it = planOf_.find(static_cast<int32_t>(i)); it != planOf_.end())
         for (const Round &r : it->second->rounds)
           allRounds_.push_back(&r);
+    MARS_TRY(checkWeightSram());
     if (fetching_ && !allRounds_.empty())
       estimate_.fetchStallCycles += dramCycles(emitFetches(*allRounds_[0]));
     for (size_t i = 0; i < p_.layers.size(); ++i) {
@@ -77,8 +77,8 @@ public:
   }
 
 private:
-  /// Every image must fit in its core's weight SRAM; if all of a core's
-  /// images fit together they are preloaded and never fetched per image.
+  /// Every image must fit in its core's weight SRAM; which images stay
+  /// there for good is pinImages' choice.
   Status checkWeightSram() {
     const int64_t capacity = int64_t(a_.chip.weightSramKiB) * 1024;
     std::vector<int64_t> perCore(a_.chip.cores, 0);
@@ -91,9 +91,46 @@ private:
                          "(chip.weight_sram_kib) holds ", capacity, " bytes");
       perCore[p_.images[i].core] += bytes;
     }
-    for (int64_t bytes : perCore)
-      fetching_ = fetching_ || bytes > capacity;
+    pinImages(perCore, capacity);
+    for (size_t i = 0; i < p_.images.size(); ++i)
+      fetching_ = fetching_ || !pinned_[i];
     return Status::success();
+  }
+
+  /// Chooses the images that stay in their core's weight SRAM for good
+  /// (preloaded with the program, never fetched). A core whose images all
+  /// fit keeps them all. Any other core streams images from DRAM one round
+  /// ahead, which needs room for two consecutive rounds of its images
+  /// (counted as if none were pinned, so the room is always there); the
+  /// rest of its SRAM keeps images permanently, the last rounds' first:
+  /// late layers hold the most weight per unit of compute, so theirs are
+  /// the fetches that would outrun the compute they overlap.
+  void pinImages(const std::vector<int64_t> &perCore, int64_t capacity) {
+    const int cores = a_.chip.cores;
+    std::vector<int64_t> reserve(cores, 0);
+    for (size_t r = 0; r < allRounds_.size(); ++r) {
+      std::vector<int64_t> twoRounds(cores, 0);
+      for (size_t k = r; k < std::min(r + 2, allRounds_.size()); ++k)
+        for (int32_t image : allRounds_[k]->loads)
+          twoRounds[p_.images[image].core] += imageBytes(a_, p_.images[image]);
+      for (int c = 0; c < cores; ++c)
+        reserve[c] = std::max(reserve[c], twoRounds[c]);
+    }
+    std::vector<int64_t> budget(cores);
+    for (int c = 0; c < cores; ++c)
+      budget[c] = perCore[c] <= capacity ? perCore[c]
+                                         : std::max<int64_t>(0, capacity - reserve[c]);
+    pinned_.assign(p_.images.size(), false);
+    for (size_t r = allRounds_.size(); r-- > 0;)
+      for (int32_t image : allRounds_[r]->loads) {
+        const int64_t bytes = imageBytes(a_, p_.images[image]);
+        int64_t &left = budget[p_.images[image].core];
+        if (pinned_[image] || bytes > left)
+          continue;
+        pinned_[image] = true;
+        left -= bytes;
+        pinnedBytes_ += bytes;
+      }
   }
 
   void emit(int core, Opcode op, int32_t a, int32_t b = 0, int32_t c = 0) {
@@ -139,6 +176,8 @@ private:
   int64_t emitFetches(const Round &round) {
     int64_t bytes = 0;
     for (int32_t image : round.loads) {
+      if (pinned_[image])
+        continue;
       emit(p_.images[image].core, Opcode::FetchImage, image);
       bytes += imageBytes(a_, p_.images[image]);
     }
@@ -288,6 +327,12 @@ private:
   std::vector<const Round *> allRounds_;
   size_t roundIndex_ = 0;
   bool fetching_ = false;
+  std::vector<bool> pinned_; ///< Per image: kept in weight SRAM, never fetched.
+
+public:
+  int64_t pinnedBytes_ = 0; ///< Bytes of the pinned images of fetching cores.
+
+private:
   int32_t barrier_ = 0;
   Estimate estimate_;
 };
@@ -349,6 +394,9 @@ Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
   state.count("schedule", "instructions", instructions);
   state.count("schedule", "buffers spilled to DRAM", spilled);
   state.count("schedule", "off-chip weight bytes per image", est->dramBytes);
+  if (est->dramBytes > 0)
+    state.count("schedule", "weight bytes kept in weight SRAM (never fetched)",
+                scheduler.pinnedBytes_);
   return true;
 }
 

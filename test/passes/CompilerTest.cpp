@@ -122,6 +122,30 @@ TEST_CASE("mapping quality: vgg16 and resnet18 at 50% group sparsity") {
                << " bound " << s.program->info.boundCycles);
     CHECK(ratio >= 1.0);
     CHECK(ratio <= 1.15);
+
+    // Both stream weights from DRAM; part of each core's weight SRAM keeps
+    // images for good instead, and only the others are fetched.
+    const program::Program &p = *s.program;
+    auto bytesOf = [&](int32_t image) {
+      int64_t bits = 0;
+      for (const program::PartitionImage &part : p.images[image].partitions)
+        bits += int64_t(program::storedGroups(part)) * p.arch.macro.wlOn *
+                p.arch.partitionCols();
+      return (bits + 7) / 8;
+    };
+    int64_t fetched = 0, total = 0;
+    for (size_t i = 0; i < p.images.size(); ++i)
+      total += bytesOf(int32_t(i));
+    for (const auto &stream : p.streams)
+      for (const program::Instr &in : stream)
+        if (in.op == program::Opcode::FetchImage)
+          fetched += bytesOf(in.a);
+    const int64_t pinned =
+        stat(s, "weight bytes kept in weight SRAM (never fetched)");
+    CHECK(fetched == stat(s, "off-chip weight bytes per image"));
+    CHECK(pinned > 0);
+    CHECK(fetched + pinned == total);
+    CHECK(pinned <= int64_t(p.arch.chip.cores) * p.arch.chip.weightSramKiB * 1024);
   }
 }
 
