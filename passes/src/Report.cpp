@@ -58,22 +58,16 @@ std::string formatMappingReport(const CompileState &state) {
                 static_cast<long long>(p.info.boundCycles), scheduleRatio(state));
   // The schedule counts off-chip weight streaming as overlapped with the
   // on-chip work as a whole; say what it costs when it does not hide.
-  int64_t offChipBytes = 0, paced = 0;
-  for (const Statistic &s : state.stats) {
-    if (s.name == "off-chip weight bytes per image")
-      offChipBytes = s.value;
-    if (s.name == "cycles per image with weight fetches paced per round")
-      paced = s.value;
-  }
-  if (offChipBytes > 0)
+  if (state.offChipWeightBytes > 0)
     out += format("off-chip: %lld weight bytes per image stream from DRAM (the "
                   "weights exceed the weight SRAM), fetched one round ahead; "
                   "where a fetch outruns its round's compute the chip waits: "
                   "at least %lld cycles per image (%.3f x bound). `marsc run` "
                   "simulates the DRAM channel.\n",
-                  static_cast<long long>(offChipBytes),
-                  static_cast<long long>(paced),
-                  double(paced) / double(std::max<int64_t>(1, p.info.boundCycles)));
+                  static_cast<long long>(state.offChipWeightBytes),
+                  static_cast<long long>(state.pacedCycles),
+                  double(state.pacedCycles) /
+                      double(std::max<int64_t>(1, p.info.boundCycles)));
   return out;
 }
 
@@ -91,9 +85,7 @@ std::string mappingReportJson(const CompileState &state) {
   j["scheduled_cycles"] = p.info.scheduledCycles;
   j["bound_cycles"] = p.info.boundCycles;
   j["ratio"] = scheduleRatio(state);
-  for (const Statistic &s : state.stats)
-    if (s.name == "cycles per image with weight fetches paced per round")
-      j["cycles_with_paced_weight_fetches"] = s.value;
+  j["cycles_with_paced_weight_fetches"] = state.pacedCycles;
   nlohmann::ordered_json layers = nlohmann::ordered_json::array();
   for (const LayerCost &c : state.costs) {
     const program::Layer &l = p.layers[c.layer];

@@ -32,7 +32,14 @@ struct Estimate {
   /// (the first round's fetch, which nothing hides, and every round whose
   /// compute is shorter than the fetch of the round after it).
   int64_t fetchStallCycles = 0;
+  /// Bytes of images kept in weight SRAM on cores that also stream.
+  int64_t pinnedBytes = 0;
 };
+
+/// Cycles to move `bytes` over the chip's DRAM channel.
+int64_t dramCycles(const arch::ArchSpec &a, int64_t bytes) {
+  return (bytes + a.timing.dramBytesPerCycle - 1) / a.timing.dramBytesPerCycle;
+}
 
 /// Splits [0, n) over the cores: core c gets [n c / cores, n (c + 1) / cores).
 std::pair<int32_t, int32_t> slice(int64_t n, int cores, int c) {
@@ -58,7 +65,7 @@ public:
           allRounds_.push_back(&r);
     MARS_TRY(checkWeightSram());
     if (fetching_ && !allRounds_.empty())
-      estimate_.fetchStallCycles += dramCycles(emitFetches(*allRounds_[0]));
+      estimate_.fetchStallCycles += dramCycles(a_, emitFetches(*allRounds_[0]));
     for (size_t i = 0; i < p_.layers.size(); ++i) {
       const program::Layer &l = p_.layers[i];
       if (l.fusedInto >= 0)
@@ -129,7 +136,7 @@ private:
           continue;
         pinned_[image] = true;
         left -= bytes;
-        pinnedBytes_ += bytes;
+        estimate_.pinnedBytes += bytes;
       }
   }
 
@@ -145,10 +152,10 @@ private:
   }
 
   /// An instruction waiting to be placed in its core's stream, with the
-  /// cycle (within the round) at which its macro becomes free for it.
+  /// cycle (within the round) at which its macro becomes free for it. The
+  /// list keeps the mapping's order, which the stable sort keeps for ties.
   struct Pending {
     int64_t start;
-    size_t order; ///< Position in the mapping's order, for ties.
     Instr instr;
   };
 
@@ -185,10 +192,6 @@ private:
     return bytes;
   }
 
-  int64_t dramCycles(int64_t bytes) const {
-    return (bytes + a_.timing.dramBytesPerCycle - 1) / a_.timing.dramBytesPerCycle;
-  }
-
   void scheduleConv(int32_t layer, LayerCost &cost) {
     const LayerPlan &plan = *planOf_.at(layer);
     describe(plan, cost);
@@ -204,7 +207,7 @@ private:
                        int64_t cycles) {
         int64_t &macroBusy = busy[globalMacro(a_, im.core, im.macro)];
         auto &list = pending[im.core];
-        list.push_back({macroBusy, list.size(), instr});
+        list.push_back({macroBusy, instr});
         macroBusy += cycles;
       };
       for (int32_t image : round.loads) {
@@ -229,7 +232,7 @@ private:
       const int64_t roundCycles = *std::max_element(busy.begin(), busy.end());
       estimate_.cycles += roundCycles;
       estimate_.fetchStallCycles +=
-          std::max<int64_t>(0, dramCycles(fetchBytes) - roundCycles);
+          std::max<int64_t>(0, dramCycles(a_, fetchBytes) - roundCycles);
     }
     sync();
     const program::Layer &l = p_.layers[layer];
@@ -329,10 +332,6 @@ private:
   bool fetching_ = false;
   std::vector<bool> pinned_; ///< Per image: kept in weight SRAM, never fetched.
 
-public:
-  int64_t pinnedBytes_ = 0; ///< Bytes of the pinned images of fetching cores.
-
-private:
   int32_t barrier_ = 0;
   Estimate estimate_;
 };
@@ -377,16 +376,16 @@ Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
     return est.error();
   // Off-chip weight traffic overlaps the on-chip work (one round ahead);
   // the slower of the two sets the pace.
-  const int64_t dramCycles =
-      (est->dramBytes + p.arch.timing.dramBytesPerCycle - 1) /
-      p.arch.timing.dramBytesPerCycle;
-  p.info.scheduledCycles = std::max(est->cycles, dramCycles);
+  const int64_t dram = dramCycles(p.arch, est->dramBytes);
+  p.info.scheduledCycles = std::max(est->cycles, dram);
   // The schedule above assumes the fetches hide behind the on-chip work as
   // a whole; fetched one round ahead, they hide only behind the round they
   // overlap. This is the figure to compare with `marsc run`'s timing model,
   // which simulates the DRAM channel.
+  state.pacedCycles = std::max(est->cycles + est->fetchStallCycles, dram);
+  state.offChipWeightBytes = est->dramBytes;
   state.count("schedule", "cycles per image with weight fetches paced per round",
-              std::max(est->cycles + est->fetchStallCycles, dramCycles));
+              state.pacedCycles);
   p.info.boundCycles = lowerBound(p, state.plans);
   int64_t instructions = 0;
   for (const auto &s : p.streams)
@@ -396,7 +395,7 @@ Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
   state.count("schedule", "off-chip weight bytes per image", est->dramBytes);
   if (est->dramBytes > 0)
     state.count("schedule", "weight bytes kept in weight SRAM (never fetched)",
-                scheduler.pinnedBytes_);
+                est->pinnedBytes);
   return true;
 }
 

@@ -46,7 +46,7 @@ struct PreparedMatrix {
 /// `withBitMasks`: also the per-bit column masks the macro-level kernel
 /// needs (the fast path does not).
 PreparedMatrix prepareMatrix(const program::WeightMatrix &m,
-                             bool withBitMasks = true);
+                             bool withBitMasks);
 
 /// One partition's work in a Compute: the matrix groups in its slots and
 /// its column group.

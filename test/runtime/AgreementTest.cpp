@@ -56,6 +56,24 @@ void checkAgreement(const passes::CompileState &state, runtime::ExecMode mode,
   }
 }
 
+/// The zoo model compiled with `prune`, parsed back, and its steady-state
+/// timing.
+struct Timed {
+  program::Program program;
+  runtime::TimingResult timing;
+};
+Timed compileAndTime(const std::string &model, double prune) {
+  test::CompileSetup setup;
+  setup.model = model;
+  setup.options.prune = prune;
+  program::Program p = reload(test::compileZoo(setup));
+  runtime::TimingOptions options;
+  options.steadyState = true;
+  auto timing = runtime::simulateTiming(p, options);
+  REQUIRE(timing);
+  return {std::move(p), timing.take()};
+}
+
 } // namespace
 
 TEST_CASE("agreement: zoo models, fast path, bit-equal to the integer "
@@ -98,17 +116,9 @@ TEST_CASE("sparsity pays: 50% zero groups -> fewer activations, cycles, "
     double energyPj;
   };
   auto measure = [](double prune) {
-    test::CompileSetup setup;
-    setup.model = "vgg-small";
-    setup.options.prune = prune;
-    passes::CompileState state = test::compileZoo(setup);
-    program::Program p = reload(state);
-    runtime::TimingOptions options;
-    options.steadyState = true;
-    auto timing = runtime::simulateTiming(p, options);
-    REQUIRE(timing);
-    runtime::EnergyResult energy = runtime::estimateEnergy(p, *timing);
-    return Result{timing->totals.activations, timing->cycles,
+    Timed t = compileAndTime("vgg-small", prune);
+    runtime::EnergyResult energy = runtime::estimateEnergy(t.program, t.timing);
+    return Result{t.timing.totals.activations, t.timing.cycles,
                   energy.total.totalPj()};
   };
   Result dense = measure(0.0), sparse = measure(0.5);
@@ -131,19 +141,11 @@ TEST_CASE("the simulated chip takes the cycles the compiler scheduled") {
   // per-macro estimate. A stream that queued two Computes of one macro back
   // to back would hold up the core's other macros and miss it by 2x.
   for (const char *model : {"lenet5", "vgg-small"}) {
-    test::CompileSetup setup;
-    setup.model = model;
-    setup.options.prune = 0.5;
-    passes::CompileState state = test::compileZoo(setup);
-    program::Program p = reload(state);
-    runtime::TimingOptions options;
-    options.steadyState = true;
-    auto timing = runtime::simulateTiming(p, options);
-    REQUIRE(timing);
-    const double ratio =
-        double(timing->cycles) / double(p.info.scheduledCycles);
-    INFO(model << ": simulated " << timing->cycles << " scheduled "
-               << p.info.scheduledCycles);
+    Timed t = compileAndTime(model, 0.5);
+    const int64_t scheduled = t.program.info.scheduledCycles;
+    const double ratio = double(t.timing.cycles) / double(scheduled);
+    INFO(model << ": simulated " << t.timing.cycles << " scheduled "
+               << scheduled);
     CHECK(ratio > 0.9);
     CHECK(ratio < 1.1);
   }

@@ -97,7 +97,7 @@ Expected<std::vector<float>> readInputImage(const std::string &path,
 
 /// runtime::runImages with a progress line on stderr, when it is a terminal
 /// and not `quiet`.
-Status runImages(const program::Program &p, const runtime::ExecOptions &opts,
+Status runWithProgress(const program::Program &p, const runtime::ExecOptions &opts,
                  int64_t count, int threads, bool quiet,
                  const runtime::ImageSource &source,
                  const runtime::OutputSink &sink) {
@@ -141,7 +141,7 @@ Expected<FunctionalResult> runFunctional(const RunCli &cli,
     int64_t count = cli.limit > 0 ? std::min(cli.limit, d->count) : d->count;
     std::atomic<int64_t> correct{0};
     const data::Dataset &ds = *d;
-    MARS_TRY(runImages(
+    MARS_TRY(runWithProgress(
         p, opts, count, cli.threads, cli.quiet,
         [&](int64_t i, float *image) { data::imageAsFloat(ds, i, image); },
         [&](int64_t i, const std::vector<int32_t> &out) {
@@ -166,7 +166,7 @@ Expected<FunctionalResult> runFunctional(const RunCli &cli,
         v = u(rng);
       r.what = "random image (seed " + std::to_string(cli.seed) + ")";
     }
-    MARS_TRY(runImages(
+    MARS_TRY(runWithProgress(
         p, opts, 1, 1, /*quiet=*/true,
         [&](int64_t, float *dst) { std::copy(image.begin(), image.end(), dst); },
         [&](int64_t, const std::vector<int32_t> &out) { r.output = out; }));
