@@ -1,5 +1,7 @@
 #include "QuantizePlan.h"
 
+#include "mars/quant/Policy.h"
+
 #include <algorithm>
 #include <map>
 
@@ -210,6 +212,14 @@ void assignScales(Plan &plan) {
                                         : double((1 << root.bits) - 1);
     plan.points[p].scale = std::max(range[r], 1e-6) / levels;
   }
+  // Average pool outputs take their input's scale, nudged off rounding ties
+  // (lib/quant Policy.h); points are in graph order, so an input's scale is
+  // final before the pool that reads it. Calibrated scales are not powers of
+  // two (--pow2-scales rounds only the integer multipliers).
+  for (Point &p : plan.points)
+    if (p.tiedTo >= 0)
+      p.scale = quant::avgPoolOutputScale(plan.points[p.tiedTo].scale,
+                                          /*powerOfTwo=*/false);
 }
 
 } // namespace mars::passes::ptq

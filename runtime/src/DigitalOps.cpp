@@ -94,12 +94,18 @@ void add(const program::Program &p, const Layer &l, int32_t begin, int32_t end,
   const Buffer &out = p.buffers[l.output];
   const int64_t plane = int64_t(out.height) * out.width;
   std::vector<int32_t> &dst = buffers[l.output];
+  // The validator guarantees one shared shift: the exact sum is rounded
+  // once, as lib/quant's Add.
+  std::vector<quant::Multiplier> ms;
+  for (const program::Requant &r : l.inputRequant)
+    ms.push_back(multiplierOf(r));
+  std::vector<int32_t> q(l.inputs.size());
   for (int64_t i = begin * plane; i < end * plane; ++i) {
-    int64_t sum = 0;
     for (size_t k = 0; k < l.inputs.size(); ++k)
-      sum += quant::requantize(buffers[l.inputs[k]][i],
-                               multiplierOf(l.inputRequant[k]));
-    dst[i] = static_cast<int32_t>(quant::clampTo(sum, l.clampLo, l.clampHi));
+      q[k] = buffers[l.inputs[k]][i];
+    dst[i] = static_cast<int32_t>(quant::clampTo(
+        quant::requantizeSum(q.data(), ms.data(), ms.size()), l.clampLo,
+        l.clampHi));
   }
 }
 

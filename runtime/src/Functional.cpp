@@ -53,6 +53,7 @@ public:
   Status init();
   Expected<std::vector<int32_t>> run(const std::vector<int32_t> &input);
   const ExecCounters &counters() const { return counters_; }
+  const detail::Buffers &buffers() const { return buffers_; }
 
 private:
   Status execute(size_t core, size_t pc, const Instr &in);
@@ -300,6 +301,10 @@ Expected<std::vector<int32_t>> Executor::run(const std::vector<int32_t> &input) 
 
 const ExecCounters &Executor::counters() const { return state_->counters(); }
 
+const std::vector<std::vector<int32_t>> &Executor::buffers() const {
+  return state_->buffers();
+}
+
 bool adcIsExact(const Program &program) { return program.arch.adcExact(); }
 
 std::vector<int32_t> quantizeInput(const Program &p, const float *image) {
@@ -314,10 +319,8 @@ std::vector<int32_t> quantizeInput(const Program &p, const float *image) {
       const size_t c = i / size_t(plane);
       v = (v - p.inputOffset[c]) * p.inputMultiplier[c];
     }
-    const double clipped =
-        std::min(std::max(double(v), p.inputClipLo), p.inputClipHi);
-    q[i] = static_cast<int32_t>(quant::clampTo(
-        quant::roundHalfAwayFromZero(clipped / in.scale), typeLo(in), typeHi(in)));
+    q[i] = static_cast<int32_t>(quant::quantizeInputValue(
+        v, p.inputClipLo, p.inputClipHi, in.scale, typeLo(in), typeHi(in)));
   }
   return q;
 }

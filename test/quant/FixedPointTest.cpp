@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdint>
+#include <vector>
 #include <random>
 
 using namespace mars::quant;
@@ -27,17 +29,22 @@ TEST_CASE("power-of-two multipliers are the nearest power of two") {
   CHECK(quantizeMultiplier(4.2, true) == Multiplier{4, 0});
 }
 
-TEST_CASE("requantize rounds half away from zero") {
+TEST_CASE("requantize rounds half to even, as QuantizeLinear does") {
   Multiplier half{1, 1}; // × 0.5
   CHECK(requantize(3, half) == 2);   // 1.5 -> 2
   CHECK(requantize(-3, half) == -2); // -1.5 -> -2
-  CHECK(requantize(5, half) == 3);   // 2.5 -> 3 (not banker's 2)
-  CHECK(requantize(-5, half) == -3);
+  CHECK(requantize(5, half) == 2);   // 2.5 -> 2 (even), not 3
+  CHECK(requantize(-5, half) == -2);
+  CHECK(requantize(7, half) == 4);   // 3.5 -> 4
+  CHECK(requantize(-7, half) == -4);
   CHECK(requantize(4, half) == 2);
   Multiplier quarter{1, 2};
   CHECK(requantize(1, quarter) == 0);  // 0.25
-  CHECK(requantize(2, quarter) == 1);  // 0.5 -> 1
-  CHECK(requantize(-2, quarter) == -1);
+  CHECK(requantize(2, quarter) == 0);  // 0.5 -> 0
+  CHECK(requantize(6, quarter) == 2);  // 1.5 -> 2
+  CHECK(requantize(-2, quarter) == 0);
+  CHECK(requantize(3, quarter) == 1);  // 0.75
+  CHECK(requantize(-3, quarter) == -1);
   CHECK(requantize(7, Multiplier{3, 0}) == 21);
 }
 
@@ -48,16 +55,61 @@ TEST_CASE("requantize matches exact rational rounding on random inputs") {
     double real = std::ldexp(double(rng() % 1000000 + 1) / 1e6,
                              -int(rng() % 20));
     Multiplier m = quantizeMultiplier(real);
-    // Exact: acc * value / 2^shift with round half away, via long double.
+    // Exact: acc * value / 2^shift fits the 64-bit long double mantissa;
+    // nearbyintl rounds half to even.
     long double exact = (long double)acc * m.value / std::ldexp(1.0L, m.shift);
-    long double expected = std::round(exact);
+    long double expected = std::nearbyintl(exact);
     INFO(acc << " * " << m.value << " >> " << m.shift);
     REQUIRE(requantize(acc, m) == (int64_t)expected);
   }
 }
 
-TEST_CASE("roundHalfAwayFromZero") {
-  CHECK(roundHalfAwayFromZero(2.5) == 3);
-  CHECK(roundHalfAwayFromZero(-2.5) == -3);
-  CHECK(roundHalfAwayFromZero(2.4999) == 2);
+TEST_CASE("roundHalfEven") {
+  CHECK(roundHalfEven(2.5) == 2);
+  CHECK(roundHalfEven(3.5) == 4);
+  CHECK(roundHalfEven(-2.5) == -2);
+  CHECK(roundHalfEven(2.4999) == 2);
+  CHECK(roundHalfEven(2.5001) == 3);
+  CHECK(roundHalfEven(1e30) == INT64_MAX);
+  CHECK(roundHalfEven(-1e30) == INT64_MIN);
+  CHECK(roundHalfEven(std::nan("")) == 0);
+}
+
+TEST_CASE("input quantization divides in float32 like QuantizeLinear") {
+  const float scale = 0.1f;
+  // 0.45000002f / 0.1f is 4.5 in float32 (rounds to 4) but 4.5000001 in
+  // double (rounds to 5): QuantizeLinear divides in float32.
+  CHECK(quantizeInputValue(0.45000002f, -1e300, 1e300, scale, 0, 255) == 4);
+  CHECK(double(0.45000002f) / double(0.1f) > 4.5); // double would say 5
+  CHECK(quantizeInputValue(100.f, -1e300, 1e300, scale, 0, 255) == 255);
+  CHECK(quantizeInputValue(-1.f, -1e300, 1e300, scale, 0, 255) == 0);
+  CHECK(quantizeInputValue(5.f, -1e300, 0.5, scale, 0, 255) == 5); // clipped
+}
+
+TEST_CASE("Add multipliers share a shift and the sum is rounded once") {
+  const std::vector<double> ratios = {0.73, 0.21};
+  auto ms = quantizeMultipliersSharingShift(ratios);
+  REQUIRE(ms.size() == 2);
+  CHECK(ms[0].shift == ms[1].shift);
+  for (size_t k = 0; k < 2; ++k)
+    CHECK(std::abs(ms[k].real() - ratios[k]) <= std::ldexp(1.0, -30));
+  // The integer sum is rounded once: compare with the exact rational value.
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    int32_t q[2] = {int32_t(rng() % 511) - 255, int32_t(rng() % 511) - 255};
+    long double exact = ((long double)q[0] * ms[0].value +
+                         (long double)q[1] * ms[1].value) /
+                        std::ldexp(1.0L, ms[0].shift);
+    REQUIRE(requantizeSum(q, ms.data(), 2) == (int64_t)std::nearbyintl(exact));
+  }
+  // Where separate rounding and one rounding differ: 0.5 + 0.5 with unit
+  // multipliers of one half each.
+  auto halves = quantizeMultipliersSharingShift({0.5, 0.5});
+  int32_t ones[2] = {1, 1};
+  CHECK(requantizeSum(ones, halves.data(), 2) == 1);
+  CHECK(requantize(1, halves[0]) + requantize(1, halves[1]) == 0);
+  // Power-of-two targets stay exact with a shared shift.
+  auto pow2 = quantizeMultipliersSharingShift({0.3, 4.2}, true);
+  CHECK(pow2[0].real() == 0.25);
+  CHECK(pow2[1].real() == 4.0);
 }

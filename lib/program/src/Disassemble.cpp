@@ -45,8 +45,10 @@ void layerText(std::string &out, const Program &p, size_t i) {
                   l.padRight, l.dilationH, l.dilationW);
   if (l.kind == LayerKind::Conv)
     out += format(" groups %d matrix M%d", l.groups, l.matrix);
-  if (l.kind == LayerKind::AvgPool)
-    out += l.countIncludePad ? " count_include_pad" : "";
+  if (l.kind == LayerKind::AvgPool && l.countIncludePad)
+    out += " count_include_pad";
+  if (l.ceilMode)
+    out += " ceil_mode";
   if (l.kind == LayerKind::Conv || l.kind == LayerKind::AvgPool ||
       l.kind == LayerKind::Add)
     out += format(" clamp [%lld, %lld]", static_cast<long long>(l.clampLo),

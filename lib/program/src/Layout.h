@@ -78,6 +78,7 @@ template <typename IO> void ioLayer(IO &io, Layer &l) {
   io.list("requant", l.requant, 8, [&](Requant &r) { ioRequant(io, r); });
   io.list("logit_scales", l.logitScales, 8, [&](double &v) { io.f64(v); });
   io.flag(l.countIncludePad);
+  io.flag(l.ceilMode);
   io.list("input_requant", l.inputRequant, 8,
           [&](Requant &r) { ioRequant(io, r); });
   io.i64(l.clampLo);
@@ -85,7 +86,7 @@ template <typename IO> void ioLayer(IO &io, Layer &l) {
   io.i32(l.fusedInto);
 }
 inline constexpr size_t kLayerMinBytes = 1 + 4 + 4 + 4 + 12 * 4 + 4 * 3 + 1 +
-                                         4 + 16 + 4;
+                                         1 + 4 + 16 + 4;
 
 template <typename IO> void ioMatrix(IO &io, WeightMatrix &m) {
   for (int32_t *f : {&m.layer, &m.rows, &m.cols, &m.weightBits,

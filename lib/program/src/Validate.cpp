@@ -94,11 +94,20 @@ private:
   }
 
   /// Output H×W of a windowed layer over `in`.
+  /// The output extent along one axis, with ONNX's ceil_mode rule as lib/ir's
+  /// shape inference applies it: the extra ceil window is kept only when it
+  /// starts inside the input or its left padding.
   static int64_t outExtent(int64_t in, int32_t k, int32_t s, int32_t d,
-                           int32_t pa, int32_t pb) {
-    const int64_t span = int64_t(d) * (k - 1) + 1;
+                           int32_t pa, int32_t pb, bool ceilMode) {
+    const int64_t extent = int64_t(d) * (k - 1) + 1;
     const int64_t padded = in + pa + pb;
-    return padded < span ? 0 : (padded - span) / s + 1;
+    if (padded < extent)
+      return 0;
+    const int64_t span = padded - extent;
+    int64_t out = (ceilMode ? (span + s - 1) / s : span / s) + 1;
+    if (ceilMode && (out - 1) * s >= in + pa)
+      --out;
+    return out;
   }
 
   void checkRequant(const std::string &at, const Requant &r) {
@@ -176,10 +185,13 @@ private:
       for (int32_t pad : {l.padTop, l.padLeft, l.padBottom, l.padRight})
         if (pad < 0 || pad > 64)
           return problem(at, ": padding must be in 0..64, got ", pad);
+      if (l.ceilMode && l.kind == LayerKind::Conv)
+        return problem(at, ": ceil_mode is a pooling attribute");
       const int64_t oh = outExtent(in.height, l.kernelH, l.strideH,
-                                   l.dilationH, l.padTop, l.padBottom);
+                                   l.dilationH, l.padTop, l.padBottom,
+                                   l.ceilMode);
       const int64_t ow = outExtent(in.width, l.kernelW, l.strideW, l.dilationW,
-                                   l.padLeft, l.padRight);
+                                   l.padLeft, l.padRight, l.ceilMode);
       if (oh != out.height || ow != out.width)
         return problem(at, ": output ", out.height, "x", out.width,
                        " does not follow from input ", in.height, "x",
@@ -209,8 +221,13 @@ private:
           return problem(at, ": input '", x.name, "' shape differs from the "
                          "output");
       }
-      for (const Requant &r : l.inputRequant)
+      for (const Requant &r : l.inputRequant) {
         checkRequant(at, r);
+        // The sum is rounded once, so every input shares one shift.
+        if (r.shift != l.inputRequant[0].shift)
+          return problem(at, ": input multipliers have different shifts (",
+                         l.inputRequant[0].shift, " and ", r.shift, ")");
+      }
       return;
     case LayerKind::Concat: {
       int64_t channels = 0;

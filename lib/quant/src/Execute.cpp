@@ -171,11 +171,15 @@ void runPool(const IntegerNet &net, const IntLayer &l,
 void runAdd(const IntegerNet &net, const IntLayer &l,
             const std::vector<std::vector<int32_t>> &values,
             std::vector<int32_t> &out) {
+  // One rounding of the exact sum, as DequantizeLinear → Add →
+  // QuantizeLinear: the multipliers share one shift.
+  std::vector<int32_t> q(l.inputs.size());
   for (size_t i = 0; i < out.size(); ++i) {
-    int64_t sum = 0;
     for (size_t k = 0; k < l.inputs.size(); ++k)
-      sum += requantize(values[l.inputs[k]][i], l.inputMultipliers[k]);
-    out[i] = static_cast<int32_t>(clampTo(sum, l.clampLo, l.clampHi));
+      q[k] = values[l.inputs[k]][i];
+    out[i] = static_cast<int32_t>(
+        clampTo(requantizeSum(q.data(), l.inputMultipliers.data(), q.size()),
+                l.clampLo, l.clampHi));
   }
 }
 
@@ -223,23 +227,26 @@ std::vector<int32_t> quantizeInput(const IntegerNet &net, const float *image) {
       const size_t c = i / static_cast<size_t>(plane);
       v = (v - net.inputOffset[c]) * net.inputMultiplier[c];
     }
-    double clipped = std::min(std::max(double(v), net.inputClipLo),
-                              net.inputClipHi);
     q[i] = static_cast<int32_t>(
-        clampTo(roundHalfAwayFromZero(clipped / in.quant.scale),
-                in.quant.lo(), in.quant.hi()));
+        quantizeInputValue(v, net.inputClipLo, net.inputClipHi,
+                           in.quant.scale, in.quant.lo(), in.quant.hi()));
   }
   return q;
 }
 
-std::vector<int32_t> runInteger(const IntegerNet &net,
-                                const std::vector<int32_t> &input) {
+std::vector<std::vector<int32_t>>
+runIntegerValues(const IntegerNet &net, const std::vector<int32_t> &input) {
   MARS_CHECK(static_cast<int64_t>(input.size()) == net.value(net.input).size());
   std::vector<std::vector<int32_t>> values(net.values.size());
   values[net.input] = input;
   for (const IntLayer &layer : net.layers)
     runLayer(net, layer, values);
-  return std::move(values[net.output]);
+  return values;
+}
+
+std::vector<int32_t> runInteger(const IntegerNet &net,
+                                const std::vector<int32_t> &input) {
+  return std::move(runIntegerValues(net, input)[net.output]);
 }
 
 double outputReal(const IntegerNet &net, const std::vector<int32_t> &out,

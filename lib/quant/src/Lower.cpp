@@ -209,7 +209,7 @@ private:
                        accScales.size(), " channels");
     for (size_t c = 0; c < real.size(); ++c) {
       // Exact when the bias was stored at the accumulator scale (ratio 1).
-      double q = double(roundHalfAwayFromZero(real[c] / accScales[c]));
+      double q = double(roundHalfEven(real[c] / accScales[c]));
       if (std::abs(q) > 2147483647.0)
         return makeError("bias ", real[c], " overflows int32 at scale ",
                          accScales[c]);
@@ -341,6 +341,9 @@ private:
       net_.input = addValue(v);
       net_.inputOffset = inputOffset_;
       net_.inputMultiplier = inputMultiplier_;
+      // A Sub with no Mul after it: (x - mean) × 1, exactly x - mean.
+      if (!inputOffset_.empty() && inputMultiplier_.empty())
+        net_.inputMultiplier.assign(inputOffset_.size(), 1.f);
       net_.inputClipLo = inputClipLo_;
       net_.inputClipHi = inputClipHi_;
       setQuantInt(q.outputs[0], net_.input);
@@ -375,11 +378,17 @@ private:
     net_.layers.push_back(l);
     info_[irOut].kind = ValueInfo::QuantReal;
     info_[irOut].intValue = l.output;
+    net_.values[l.output].qdqName = g_.value(irOut).name;
+    net_.values[l.output].qdqIsInteger = false;
   }
 
+  /// The IR value `id` (a QuantizeLinear output) holds IntValue `intValue`'s
+  /// integers; `marsc verify` reads them there.
   void setQuantInt(ValueId id, int intValue) {
     info_[id].kind = ValueInfo::QuantInt;
     info_[id].intValue = intValue;
+    net_.values[intValue].qdqName = g_.value(id).name;
+    net_.values[intValue].qdqIsInteger = true;
   }
 
   Status lowerDequantize(const Node &dq) {
@@ -540,6 +549,7 @@ private:
     l.padBottom = int(pads[2]), l.padRight = int(pads[3]);
     l.dilationH = int(dil[0]), l.dilationW = int(dil[1]);
     l.countIncludePad = node.attrs.getInt("count_include_pad", 0) != 0;
+    l.ceilMode = node.attrs.getInt("ceil_mode", 0) != 0;
   }
 
   Status lowerAvgPool(const Node &node) {
@@ -646,8 +656,10 @@ private:
       for (double s : p.accScales)
         l.multipliers.push_back(quantizeMultiplier(s / q.scale, pow2));
     } else if (l.op == IntOp::Add) {
+      std::vector<double> ratios;
       for (double s : p.inputScales)
-        l.inputMultipliers.push_back(quantizeMultiplier(s / q.scale, pow2));
+        ratios.push_back(s / q.scale);
+      l.inputMultipliers = quantizeMultipliersSharingShift(ratios, pow2);
     }
     l.clampLo = q.lo();
     l.clampHi = q.hi();
@@ -655,10 +667,10 @@ private:
     // rounding is monotonic.
     if (std::isfinite(p.clipMin))
       l.clampLo = std::max<int64_t>(
-          l.clampLo, roundHalfAwayFromZero(p.clipMin / q.scale));
+          l.clampLo, roundHalfEven(p.clipMin / q.scale));
     if (std::isfinite(p.clipMax))
       l.clampHi = std::min<int64_t>(
-          l.clampHi, roundHalfAwayFromZero(p.clipMax / q.scale));
+          l.clampHi, roundHalfEven(p.clipMax / q.scale));
     if (l.clampLo > l.clampHi)
       return makeError("the clip range is empty after quantization");
     IntValue v = p.shape;
@@ -690,6 +702,7 @@ private:
       v.isAccumulator = true;
       v.quant.bits = 32;
       v.quant.isSigned = true;
+      v.qdqName = g_.value(out).name; // float: accumulator × logit scale
       l.output = addValue(v);
       net_.layers.push_back(l);
       net_.output = l.output;

@@ -50,7 +50,8 @@ struct ExecCounters {
 bool adcIsExact(const program::Program &program);
 
 /// The program's input type applied to one float image (C×H×W): the same
-/// normalisation, clip and round-half-away as lib/quant's quantizeInput.
+/// normalisation, clip and float32 QuantizeLinear (round half to even) as
+/// lib/quant's quantizeInput.
 std::vector<int32_t> quantizeInput(const program::Program &program,
                                    const float *image);
 /// The real value of output element i (logits: accumulator × channel scale).
@@ -76,6 +77,9 @@ public:
   Expected<std::vector<int32_t>> run(const std::vector<int32_t> &input);
   /// Counters of the last run.
   const ExecCounters &counters() const;
+  /// Every buffer's integers after the last run, indexed by buffer id (for
+  /// layer-by-layer comparisons such as `marsc verify`).
+  const std::vector<std::vector<int32_t>> &buffers() const;
 
 private:
   explicit Executor(std::unique_ptr<ExecutorState> state);

@@ -48,9 +48,10 @@
 namespace mars::program {
 
 /// File magic (8 bytes, "MARSPRG\0") and the format version this code writes
-/// and reads.
+/// and reads. Version 2: requantization rounds half to even and Add rounds
+/// its sum once (its input multipliers share one shift).
 inline constexpr char kMagic[8] = {'M', 'A', 'R', 'S', 'P', 'R', 'G', '\0'};
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
 
 /// An int32 multiplier and right shift: real ≈ value × 2^-shift (lib/quant's
 /// `Multiplier`; value in [1, 2^31), shift in 0..62).
@@ -117,7 +118,11 @@ struct Layer {
   // AvgPool: requant[n - 1] divides a window sum of n elements
   // (s_in / (s_out × n)), for n = 1..kernelH × kernelW.
   bool countIncludePad = false;
-  // Add: one multiplier per input (input scale / output scale).
+  /// Pooling: the output extent follows ONNX ceil_mode (an extra window at
+  /// the end when one starts inside the input or its left padding).
+  bool ceilMode = false;
+  // Add: one multiplier per input (input scale / output scale), all with
+  // the same shift: out = round_half_even(Σ q_k × value_k / 2^shift).
   std::vector<Requant> inputRequant;
 
   /// Output clamp (Conv, AvgPool, Add).
@@ -210,7 +215,7 @@ struct Program {
   int32_t output = -1; ///< Output buffer.
   /// Float input normalisation before quantization, per input channel:
   /// v = (x - inputOffset[c]) × inputMultiplier[c], clipped to
-  /// [inputClipLo, inputClipHi], then q = clamp(round(v / scale)). Empty
+  /// [inputClipLo, inputClipHi], then q = clamp(round_half_even(float(v) / float(scale))). Empty
   /// vectors mean v = x (lib/quant's quantizeInput).
   std::vector<float> inputOffset, inputMultiplier;
   double inputClipLo = -1e300, inputClipHi = 1e300;

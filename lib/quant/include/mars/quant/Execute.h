@@ -9,8 +9,9 @@
 
 namespace mars::quant {
 
-/// Quantizes one real input image (C×H×W floats) to the network's input type:
-/// q = clamp(round_half_away(x / scale)).
+/// Quantizes one real input image (C×H×W floats) to the network's input type
+/// as QuantizeLinear does: q = clamp(round_half_even(float32(x) / scale)),
+/// after the float32 normalisation and clip.
 std::vector<int32_t> quantizeInput(const IntegerNet &net,
                                    const float *image);
 
@@ -18,6 +19,11 @@ std::vector<int32_t> quantizeInput(const IntegerNet &net,
 /// integers (accumulators for a logits output).
 std::vector<int32_t> runInteger(const IntegerNet &net,
                                 const std::vector<int32_t> &input);
+
+/// Runs the network on one quantized input and returns every value's
+/// integers, indexed like `net.values` (for layer-by-layer comparisons).
+std::vector<std::vector<int32_t>>
+runIntegerValues(const IntegerNet &net, const std::vector<int32_t> &input);
 
 /// The real value of output element i: accumulator × logit scale of its
 /// channel, or q × scale.

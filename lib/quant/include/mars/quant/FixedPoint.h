@@ -4,7 +4,9 @@
 /// accumulator becomes a narrower integer (DESIGN.md §3). Training's integer
 /// evaluation, the compiler and the runtime all call these functions.
 
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace mars::quant {
 
@@ -31,21 +33,53 @@ struct Multiplier {
 /// shift is 62; they are far below any useful scale ratio.
 Multiplier quantizeMultiplier(double real, bool powerOfTwo = false);
 
-/// acc × value / 2^shift, rounded half away from zero, in 64-bit arithmetic
-/// (|acc| < 2^31 and value < 2^31 make the product fit in int64).
-inline int64_t requantize(int64_t acc, Multiplier m) {
-  const int64_t product = acc * int64_t(m.value);
-  if (m.shift == 0)
-    return product;
-  const int64_t half = int64_t(1) << (m.shift - 1);
-  if (product >= 0)
-    return (product + half) >> m.shift;
-  return -((-product + half) >> m.shift);
+/// v / 2^shift rounded half to even (the rule of ONNX QuantizeLinear, so a
+/// requantization equals DequantizeLinear → float op → QuantizeLinear up to
+/// float32 rounding). Arithmetic on int64: the floor is v >> shift, the
+/// remainder v & (2^shift - 1) is non-negative for negative v too.
+inline int64_t roundingShift(int64_t v, int shift) {
+  if (shift <= 0)
+    return v;
+  const int64_t floor = v >> shift;
+  const int64_t rem = v & ((int64_t(1) << shift) - 1);
+  const int64_t half = int64_t(1) << (shift - 1);
+  return floor + (rem > half || (rem == half && (floor & 1)) ? 1 : 0);
 }
 
-/// Rounds a real number half away from zero (std::round's rule), used where a
-/// float enters the integer domain (input quantization, bias quantization).
-int64_t roundHalfAwayFromZero(double v);
+/// acc × value / 2^shift, rounded half to even, in 64-bit arithmetic
+/// (|acc| < 2^31 and value < 2^31 make the product fit in int64).
+inline int64_t requantize(int64_t acc, Multiplier m) {
+  return roundingShift(acc * int64_t(m.value), m.shift);
+}
+
+/// Multipliers for the reals `reals` (each > 0 and < 2^31) that share one
+/// shift, so that Σ q_k × real_k is computed as one integer sum and rounded
+/// once (`requantizeSum`), as DequantizeLinear → Add → QuantizeLinear rounds
+/// once. The shift is chosen for the largest real as `quantizeMultiplier`
+/// would; the others are round(real × 2^shift) and may lose precision only
+/// when they are more than 2^30 times smaller than the largest. In
+/// power-of-two mode each real is first rounded to its nearest power of two.
+std::vector<Multiplier> quantizeMultipliersSharingShift(
+    const std::vector<double> &reals, bool powerOfTwo = false);
+
+/// Σ q[k] × ms[k].value for k < n, rounded half to even by the shared shift
+/// (ms[0].shift; `quantizeMultipliersSharingShift` makes them equal). The
+/// sum is taken in 128 bits so that no operand values can overflow it; the
+/// result saturates to the int64 range.
+int64_t requantizeSum(const int32_t *q, const Multiplier *ms, size_t n);
+
+/// Rounds a real number half to even (QuantizeLinear's rule; std::nearbyint
+/// in the default rounding mode), used where a real enters the integer
+/// domain: input quantization, clip bounds, float biases. Values beyond the
+/// int64 range saturate; NaN gives 0.
+int64_t roundHalfEven(double v);
+
+/// One element of the network input entering the integer domain, exactly as
+/// the QDQ graph's Clip and QuantizeLinear compute it: v clipped to
+/// [clipLo, clipHi], divided by the scale in float32, rounded half to even,
+/// clamped to [lo, hi].
+int64_t quantizeInputValue(float v, double clipLo, double clipHi, double scale,
+                           int64_t lo, int64_t hi);
 
 /// Clamps to [lo, hi].
 inline int64_t clampTo(int64_t v, int64_t lo, int64_t hi) {

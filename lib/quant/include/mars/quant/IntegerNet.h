@@ -37,6 +37,12 @@ struct IntValue {
   /// True for the raw int32 accumulators of a final layer (logits), whose
   /// real value is acc × `IntLayer::logitScales[c]`.
   bool isAccumulator = false;
+  /// Where the QDQ graph holds this value: a QuantizeLinear output (its
+  /// integers, `qdqIsInteger`) or a float tensor equal to scale × q (after
+  /// MaxPool, Reshape, Concat); for accumulators the final layer's float
+  /// output. Empty when the graph has no such tensor.
+  std::string qdqName;
+  bool qdqIsInteger = false;
 
   int64_t size() const { return int64_t(channels) * height * width; }
 };
@@ -82,6 +88,10 @@ struct IntLayer {
 
   // AvgPool.
   bool countIncludePad = false;
+  /// Pooling: ONNX ceil_mode. The output extent (from the graph's shapes)
+  /// already includes the extra window; the window walk skips positions
+  /// beyond the input, so the flag only travels to the program's validator.
+  bool ceilMode = false;
 
   // Add: one multiplier per input (input scale / output scale).
   std::vector<Multiplier> inputMultipliers;

@@ -1,0 +1,15 @@
+#include "mars/quant/Policy.h"
+
+#include <cmath>
+
+namespace mars::quant {
+
+double avgPoolScaleFactor(bool powerOfTwo) {
+  return powerOfTwo ? 1.0 : 1.0 + std::ldexp(1.0, -16);
+}
+
+double avgPoolOutputScale(double inputScale, bool powerOfTwo) {
+  return double(float(inputScale * avgPoolScaleFactor(powerOfTwo)));
+}
+
+} // namespace mars::quant

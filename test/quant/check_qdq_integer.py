@@ -1,0 +1,181 @@
+#!/usr/bin/python3
+"""QDQ ≡ integer: the QDQ file marsc writes means what the integer reference
+computes, and the chip computes exactly that (DESIGN.md §3, exact ADC).
+
+Usage: check_qdq_integer.py MARSC WORKDIR [NAME ...]
+
+For the zoo's lenet5, vgg-small, vgg16, resnet18, resnet20, mobilenet-tiny
+and for PyTorch exports of torchvision resnet18, mobilenet_v2, squeezenet1_1
+and a LeNet with AvgPool2d (made here with Debian's python3-torch and
+python3-torchvision):
+
+  marsc compile m.onnx --calib random --prune 0.5 --save-qdq q.onnx -o p.bin
+  marsc verify q.onnx p.bin --input x.npy --json
+
+`marsc verify` evaluates the QDQ file with the float reference interpreter
+(ONNX semantics, read at every QuantizeLinear), the integer reference and the
+chip on the same images, layer by layer. Required on every image:
+  - the same top-1 class from all three;
+  - the chip equal to the integer reference everywhere;
+  - in every layer whose inputs agreed exactly, every QDQ value within 1 LSB
+    of the integer value; such 1-LSB differences are float32 rounding near a
+    rounding tie (the accepted cause), counted and printed, and must stay
+    below 0.1% of that layer's elements.
+Values downstream of such a tie inherit it (their inputs differ): they are
+counted and printed ("differing in all") but not bounded, because a 1-LSB
+input difference can move a later value by more than one LSB. The same holds
+for a raw-accumulator output (the logits), whose LSB is weight scale × input
+scale: it is held to the top-1 requirement and its differences are printed.
+
+Exits 77 (skip) when torch/torchvision/onnx are missing, unless
+MARS_REQUIRE_DATA=1, which `.ci/run` sets: then that is a failure.
+"""
+import json
+import os
+import subprocess
+import sys
+
+REQUIRE = os.environ.get("MARS_REQUIRE_DATA") == "1"
+
+try:
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+    import torch
+    import torch.nn as nn
+    import torchvision
+except ImportError as e:  # pragma: no cover - depends on the machine
+    print(f"SKIP: python3-torch/torchvision/onnx missing ({e}); "
+          "`make test` installs them", flush=True)
+    sys.exit(1 if REQUIRE else 77)
+
+ZOO = ["lenet5", "vgg-small", "vgg16", "resnet18", "resnet20", "mobilenet-tiny"]
+TORCH = ["tv_resnet18", "tv_mobilenet_v2", "tv_squeezenet1_1",
+         "lenet_avgpool"]
+# Debug+ASan builds are slow: few images for the big models.
+IMAGES = {"lenet5": 16, "vgg16": 2, "resnet18": 2, "vgg-small": 4,
+          "tv_resnet18": 2, "tv_mobilenet_v2": 2, "tv_squeezenet1_1": 4}
+
+
+class LeNetAvgPool(nn.Module):
+    """LeNet-5 as LeCun drew it: 5×5 convolutions and 2×2 average pooling."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.AvgPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.AvgPool2d(2))
+        self.classifier = nn.Sequential(
+            nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Linear(120, 84),
+            nn.ReLU(), nn.Linear(84, 10))
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.features(x), 1))
+
+
+def torch_model(name):
+    torch.manual_seed(0)
+    if name == "lenet_avgpool":
+        return LeNetAvgPool(), (1, 28, 28)
+    ctor = getattr(torchvision.models, name[3:])
+    return ctor(num_classes=10), (3, 32, 32)
+
+
+def export_torch(name, path, batch):
+    model, chw = torch_model(name)
+    model.eval()
+    # Give BN non-trivial statistics so that folding it matters.
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    torch.onnx.export(model, torch.zeros(batch, *chw), path, opset_version=13,
+                      input_names=["input"], output_names=["logits"])
+    return chw
+
+
+def run(cmd, ok_codes=(0,)):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode not in ok_codes:
+        raise RuntimeError(f"{' '.join(cmd[1:3])} exited {r.returncode}: "
+                           f"{r.stderr.strip()}")
+    return r
+
+
+def check(marsc, workdir, name):
+    base = os.path.join(workdir, name)
+    n = IMAGES.get(name, 8)
+    if name in ZOO:
+        run([marsc, "zoo", name, "-o", base + ".onnx"])
+        shape = [d.dim_value for d in
+                 onnx.load(base + ".onnx").graph.input[0].type.tensor_type
+                 .shape.dim][1:]
+    else:
+        shape = export_torch(name, base + ".onnx", 1)
+    rng = np.random.default_rng(1)
+    x = rng.random((n, *shape), dtype=np.float32)
+    np.save(base + ".x.npy", x)
+    run([marsc, "compile", base + ".onnx", "--calib", "random",
+         "--calib-limit", "8", "--prune", "0.5", "--save-qdq",
+         base + ".qdq.onnx", "-o", base + ".bin"])
+    r = run([marsc, "verify", base + ".qdq.onnx", base + ".bin", "--input",
+             base + ".x.npy", "--json"], ok_codes=(0, 1))
+    j = json.loads(r.stdout)
+    problems = []
+    classes = j["classes"]
+    if not (classes["qdq"] == classes["integer"] == classes["chip"]):
+        problems.append(f"top-1 differs: qdq {classes['qdq']}, integer "
+                        f"{classes['integer']}, chip {classes['chip']}")
+    total = differing = ties = 0
+    logits = ""
+    for layer in j["layers"]:
+        elems = layer["elements"] * j["images"]
+        if "chip" in layer and layer["chip"]["differing"]:
+            problems.append(f"chip differs in {layer['layer']}")
+        if "qdq" not in layer:
+            continue
+        q = layer["qdq"]
+        if layer is j["layers"][-1] and layer["op"] == "Conv" and \
+                not layer["inputs_agreed"]:
+            logits = (f"; logits inherit {q['differing']}/{elems} "
+                      f"differences, max {q['max_diff_lsb']} LSB")
+            continue
+        total += elems
+        differing += q["differing"]
+        if layer["inputs_agreed"]:
+            ties += q["differing"]
+            if q["max_diff_lsb"] > 1 or q["differing"] >= 0.001 * elems:
+                problems.append(f"{layer['layer']}: {q['differing']}/{elems} "
+                                f"differ, max {q['max_diff_lsb']} LSB")
+    if "divergence" in j:
+        problems.append(f"verify: {r.stderr.strip()}")
+    ok = not problems
+    print(f"{'ok  ' if ok else 'FAIL'} {name}: {n} images, {total} quantized "
+          f"values, {ties} off by 1 LSB at a tie, {differing} differing in "
+          f"all{logits}; top-1 {classes['integer']}"
+          + ("" if ok else " -- " + "; ".join(problems)), flush=True)
+    return ok
+
+
+def main():
+    marsc, workdir = sys.argv[1], sys.argv[2]
+    names = sys.argv[3:] or ZOO + TORCH
+    os.makedirs(workdir, exist_ok=True)
+    passed = failed = 0
+    for name in names:
+        try:
+            ok = check(marsc, workdir, name)
+        except Exception as e:  # a failing step is a failed model, not a crash
+            print(f"FAIL {name}: {e}", flush=True)
+            ok = False
+        passed += ok
+        failed += not ok
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
