@@ -1,3 +1,4 @@
+#include "common/RequireData.h"
 #include "mars/data/Dataset.h"
 
 #include <catch2/catch.hpp>
@@ -159,7 +160,7 @@ TEST_CASE("Debian's Fashion-MNIST test set loads with balanced classes") {
   std::ifstream probe(std::string(kFashionMnistDir) +
                       "/t10k-labels-idx1-ubyte.gz");
   if (!probe) {
-    WARN("skipped: dataset-fashion-mnist is not installed");
+    MARS_SKIP_MISSING("dataset-fashion-mnist");
     return;
   }
   auto test = loadDataset("fashion-mnist", Split::Test);

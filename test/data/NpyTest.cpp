@@ -1,3 +1,4 @@
+#include "common/RequireData.h"
 #include "mars/data/Npy.h"
 
 #include <catch2/catch.hpp>
@@ -198,7 +199,7 @@ TEST_CASE("npy: missing file and failed write leave nothing behind") {
 
 TEST_CASE("npy: cross-checked against numpy") {
   if (std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0) {
-    WARN("skipped: /usr/bin/python3 with numpy is not available");
+    MARS_SKIP_MISSING("/usr/bin/python3 with numpy");
     return;
   }
   std::string dir = scratchDir();

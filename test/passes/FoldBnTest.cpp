@@ -1,6 +1,7 @@
 // fold-bn on its own: the printed graph after the pass (golden text), the
 // same function on the reference interpreter, and the cases where it must
 // leave a BatchNormalization alone.
+#include "common/Golden.h"
 #include "mars/interp/Interpreter.h"
 #include "mars/ir/Printer.h"
 #include "mars/passes/Passes.h"
@@ -91,16 +92,9 @@ TEST_CASE("fold-bn: golden text after the pass") {
   ir::Graph g = smallLenet();
   REQUIRE(foldBn(g));
   const std::string text = ir::printGraph(g);
-  const std::string golden =
-      std::string(MARS_SOURCE_DIR) + "/test/passes/golden/fold-bn.lenet5.txt";
-  if (std::getenv("MARS_UPDATE_GOLDEN")) {
-    std::ofstream(golden, std::ios::binary) << text;
-    WARN("updated " << golden);
-  }
-  std::ifstream in(golden, std::ios::binary);
-  REQUIRE(in.good());
-  const std::string expected((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
+  const std::string expected =
+      test::goldenText("passes/golden/fold-bn.lenet5.txt", text);
+  REQUIRE_FALSE(expected.empty());
   CHECK(text == expected);
   CHECK(countOps(g, ir::OpKind::BatchNormalization) == 0);
 }

@@ -2,6 +2,7 @@
 // the ranks end with exactly the same weights, and with the weights of a
 // 1-process run of the same global batch up to float rounding.
 
+#include "common/RequireData.h"
 #include "common/Subprocess.h"
 
 #include <catch2/catch.hpp>
@@ -63,7 +64,7 @@ bool fashionMnistInstalled() {
 
 TEST_CASE("two ranks agree exactly and match one process") {
   if (!fashionMnistInstalled()) {
-    WARN("skipped: dataset-fashion-mnist is not installed");
+    MARS_SKIP_MISSING("dataset-fashion-mnist");
     return;
   }
   const std::string base = std::string(MARS_BINARY_DIR) + "/test/train/dist";
