@@ -6,9 +6,9 @@
 /// weight [oc][icg][ky][kx] is (ky × kernelW + kx) × Cin + ic with ic the
 /// absolute input channel, so a grouped or depthwise Conv becomes a
 /// block-diagonal matrix whose off-block CIM groups are zero and are dropped
-/// by group-compress. For ungrouped layers this is exactly the group
-/// geometry `marsc train` prunes with (lib/arch CimGroups.h). All groups are
-/// kept here, zero or not.
+/// by group-compress. This is the group geometry of lib/arch (CimGroups.h)
+/// that `marsc train` prunes and reports with. All groups are kept here,
+/// zero or not.
 #include "mars/arch/CimGroups.h"
 #include "mars/passes/Passes.h"
 
@@ -62,7 +62,8 @@ Expected<program::WeightMatrix> unroll(const quant::IntegerNet &net,
                      "macro.partitions); use narrower weights or wider "
                      "partitions");
   arch::GroupGeometry geo =
-      arch::groupGeometry(spec, l.weightBits, cout, cin, l.kernelH, l.kernelW);
+      arch::groupGeometry(spec, l.weightBits, cout, cin, l.groups, l.kernelH,
+                          l.kernelW);
   program::WeightMatrix m;
   m.rows = static_cast<int32_t>(geo.rows());
   m.cols = cout;
@@ -163,6 +164,7 @@ Expected<bool> runLowerMatrix(CompileState &state,
     out.clampLo = l.clampLo;
     out.clampHi = l.clampHi;
     out.countIncludePad = l.countIncludePad;
+    out.ceilMode = l.ceilMode;
     out.fusedInto = i < state.fusedInto.size() ? state.fusedInto[i] : -1;
     for (const quant::Multiplier &m : l.inputMultipliers)
       out.inputRequant.push_back(toRequant(m));

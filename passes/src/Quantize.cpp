@@ -81,9 +81,8 @@ Expected<LayerWeights> weightsOf(const ir::Graph &g, const ir::Node &n) {
 /// smallest L2 norm; returns how many.
 int64_t pruneGroups(LayerWeights &l, const arch::ArchSpec &spec, int bits,
                     double fraction) {
-  const int cin = l.inPerGroup * l.groups, outPerGroup = l.out / l.groups;
-  arch::GroupGeometry geo =
-      arch::groupGeometry(spec, bits, l.out, cin, l.kh, l.kw);
+  arch::GroupGeometry geo = arch::groupGeometry(
+      spec, bits, l.out, l.inPerGroup * l.groups, l.groups, l.kh, l.kw);
   std::vector<double> norm(size_t(geo.numGroups()), 0.0);
   std::vector<bool> occupied(norm.size(), false);
   std::vector<int64_t> groupOf(l.w.size());
@@ -92,8 +91,7 @@ int64_t pruneGroups(LayerWeights &l, const arch::ArchSpec &spec, int bits,
     for (int ic = 0; ic < l.inPerGroup; ++ic)
       for (int ky = 0; ky < l.kh; ++ky)
         for (int kx = 0; kx < l.kw; ++kx, ++k) {
-          int absIc = (oc / outPerGroup) * l.inPerGroup + ic;
-          int64_t grp = geo.groupOf(oc, absIc, ky, kx);
+          int64_t grp = geo.groupOfWeight(oc, ic, ky, kx);
           groupOf[k] = grp;
           occupied[grp] = true;
           norm[grp] += double(l.w[k]) * l.w[k];

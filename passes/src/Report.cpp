@@ -100,6 +100,15 @@ std::string mappingReportJson(const CompileState &state) {
       e["partition_activations"] = c.activations;
       e["load_bits"] = c.loadBits;
       e["bound_cycles"] = c.boundCycles;
+      // CIM groups of the block-diagonal matrix (lib/arch geometry) and how
+      // many the program stores: the rest are zero and never activated.
+      if (l.matrix >= 0 && size_t(l.matrix) < p.matrices.size()) {
+        const program::WeightMatrix &m = p.matrices[l.matrix];
+        e["cim_groups"] = int64_t(m.rowGroups) * m.colGroups;
+        e["stored_cim_groups"] = int64_t(m.groups.size());
+        e["zero_cim_groups"] =
+            int64_t(m.rowGroups) * m.colGroups - int64_t(m.groups.size());
+      }
     }
     layers.push_back(e);
   }

@@ -78,7 +78,7 @@ TEST_CASE("CIM group geometry follows wl_on and the partition width") {
   ArchSpec s = defaultArch();
   // 3x3 conv, 32 -> 64 channels, 4-bit weights: 288 rows / 16 = 18 row
   // groups, 64 / 8 = 8 column groups.
-  GroupGeometry g = groupGeometry(s, 4, 64, 32, 3, 3);
+  GroupGeometry g = groupGeometry(s, 4, 64, 32, 1, 3, 3);
   CHECK(g.rows() == 288);
   CHECK(g.numGroups() == 18 * 8);
   CHECK(g.groupOf(0, 0, 0, 0) == 0);
@@ -87,6 +87,39 @@ TEST_CASE("CIM group geometry follows wl_on and the partition width") {
   CHECK(g.groupOf(0, 16, 0, 0) == 8);  // next 16 rows
   CHECK(g.groupOf(0, 0, 0, 1) == 2 * 8); // kernel position 1 = rows 32..63
   // 8-bit weights: 32 columns per partition hold 4 channels.
-  CHECK(groupGeometry(s, 8, 10, 84, 1, 1).colGroups() == 3);
-  CHECK(groupGeometry(s, 8, 10, 84, 1, 1).rowGroups() == 6);
+  CHECK(groupGeometry(s, 8, 10, 84, 1, 1, 1).colGroups() == 3);
+  CHECK(groupGeometry(s, 8, 10, 84, 1, 1, 1).rowGroups() == 6);
+}
+
+TEST_CASE("grouped and depthwise convolutions are block-diagonal matrices") {
+  ArchSpec s = defaultArch();
+  // Depthwise 3x3 over 32 channels, 4-bit: rows = 9 × 32 (absolute input
+  // channels), 32 / 8 = 4 column groups. Channel oc has weights only in row
+  // (ky×3 + kx)×32 + oc.
+  GroupGeometry d = groupGeometry(s, 4, 32, 32, 32, 3, 3);
+  CHECK(d.inPerGroup() == 1);
+  CHECK(d.rows() == 288);
+  CHECK(d.numGroups() == 18 * 4);
+  CHECK(d.groupOfWeight(0, 0, 0, 0) == 0);
+  CHECK(d.groupOfWeight(8, 0, 0, 0) == 1);      // partition 1, rows 0..15
+  CHECK(d.groupOfWeight(16, 0, 0, 0) == 1 * 4 + 2); // row 16: row group 1
+  CHECK(d.groupOfWeight(17, 0, 1, 0) == (3 * 32 + 17) / 16 * 4 + 2);
+  // Every channel's 9 weights land in 9 groups; of 72 groups, each of the
+  // 4 partitions meets 9 kernel positions × 1 row group of 16: 36 hold
+  // weights, 36 lie wholly off the diagonal.
+  GroupOccupancy all = groupOccupancy(d, [](int, int, int, int) { return true; });
+  CHECK(all.occupiedGroups() == 36);
+  CHECK(all.zeroGroups() == 72 - 36);
+  // Zero one channel's weights: its groups stay non-zero through the other
+  // 7 channels of its partition.
+  GroupOccupancy one =
+      groupOccupancy(d, [](int oc, int, int, int) { return oc != 3; });
+  CHECK(one.zeroGroups() == 36);
+  // A grouped 1x1 conv, 64 -> 64 in 2 groups: output channels 0..31 read
+  // input rows 0..31, 32..63 read rows 32..63.
+  GroupGeometry gr = groupGeometry(s, 4, 64, 64, 2, 1, 1);
+  CHECK(gr.groupOfWeight(0, 5, 0, 0) == gr.groupOf(0, 5, 0, 0));
+  CHECK(gr.groupOfWeight(40, 5, 0, 0) == gr.groupOf(40, 37, 0, 0));
+  CHECK(groupOccupancy(gr, [](int, int, int, int) { return true; })
+            .occupiedGroups() == 2 * 2 * 4);
 }

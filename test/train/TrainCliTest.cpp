@@ -1,6 +1,7 @@
 // `marsc train` end to end on small slices of Debian's Fashion-MNIST: the
 // outputs, the integer contract, resume, and every bad-input path.
 
+#include "common/RequireData.h"
 #include "common/Subprocess.h"
 
 #include "mars/data/Dataset.h"
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <map>
 #include <sys/stat.h>
 
 using mars::test::CommandResult;
@@ -86,7 +88,7 @@ int64_t countIntegerCorrect(const std::string &onnxPath, int64_t count) {
 TEST_CASE("train writes a compressed model whose integer accuracy the "
           "integer contract reproduces") {
   if (!fashionMnistInstalled()) {
-    WARN("skipped: dataset-fashion-mnist is not installed");
+    MARS_SKIP_MISSING("dataset-fashion-mnist");
     return;
   }
   const std::string output = kOut + "/quick.onnx";
@@ -146,7 +148,7 @@ TEST_CASE("train writes a compressed model whose integer accuracy the "
             "assert len(ints) >= 5, len(ints); print('checked')") +
       " " + quote(output));
   if (checker.err.find("No module named") != std::string::npos) {
-    WARN("python3-onnx not installed: skipped the onnx.checker check");
+    MARS_SKIP_MISSING("python3-onnx (for onnx.checker)");
   } else {
     INFO(checker.err);
     CHECK(checker.exitCode == 0);
@@ -157,7 +159,7 @@ TEST_CASE("train writes a compressed model whose integer accuracy the "
 TEST_CASE("mean/std input normalisation travels in the model and the "
           "integer contract") {
   if (!fashionMnistInstalled()) {
-    WARN("skipped: dataset-fashion-mnist is not installed");
+    MARS_SKIP_MISSING("dataset-fashion-mnist");
     return;
   }
   const std::string output = kOut + "/normalised.onnx";
@@ -177,7 +179,7 @@ TEST_CASE("mean/std input normalisation travels in the model and the "
 
 TEST_CASE("an interrupted run resumes to exactly the uninterrupted model") {
   if (!fashionMnistInstalled()) {
-    WARN("skipped: dataset-fashion-mnist is not installed");
+    MARS_SKIP_MISSING("dataset-fashion-mnist");
     return;
   }
   const std::string full = kOut + "/full.onnx";
@@ -248,4 +250,46 @@ TEST_CASE("train rejects bad options, data, models and arch files") {
   std::string model = kOut + "/leaky.onnx";
   REQUIRE(mars::onnx::exportModelFile(*lenet, model).ok());
   expectTrainError("--model " + quote(model), "LeakyRelu", "badop");
+}
+
+TEST_CASE("the zero CIM groups training reports are the groups the program "
+          "leaves out, for depthwise and grouped convolutions too") {
+  if (!fashionMnistInstalled()) {
+    MARS_SKIP_MISSING("dataset-fashion-mnist");
+    return;
+  }
+  // mobilenet-tiny has a depthwise (dw1) and a 4-group (gc1) convolution.
+  const std::string model = kOut + "/mobilenet-tiny.onnx";
+  const std::string output = kOut + "/mobilenet-tiny.w4a4.onnx";
+  const std::string program = kOut + "/mobilenet-tiny.bin";
+  REQUIRE(runCommand(std::string(MARSC_PATH) + " zoo mobilenet-tiny -o " +
+                     quote(model))
+              .exitCode == 0);
+  CommandResult trained = runCommand(quickTrain(
+      output, "--json --model " + quote(model)));
+  INFO("train stderr: " << trained.err);
+  REQUIRE(trained.exitCode == 0);
+  auto report = nlohmann::json::parse(trained.out);
+  CommandResult compiled = runCommand(std::string(MARSC_PATH) + " compile " +
+                                      quote(output) + " --json -o " +
+                                      quote(program));
+  INFO("compile stderr: " << compiled.err);
+  REQUIRE(compiled.exitCode == 0);
+  auto mapping = nlohmann::json::parse(compiled.out);
+  std::map<std::string, nlohmann::json> chip;
+  for (const auto &l : mapping["layers"])
+    if (l.contains("zero_cim_groups"))
+      chip[l["name"].get<std::string>()] = l;
+  int grouped = 0;
+  for (const auto &l : report["layers"]) {
+    const std::string name = l["name"];
+    INFO("layer " << name);
+    REQUIRE(chip.count(name) == 1);
+    CHECK(l["cim_groups"] == chip[name]["cim_groups"]);
+    CHECK(l["zero_groups"] == chip[name]["zero_cim_groups"]);
+    grouped += name == "dw1" || name == "gc1";
+    if (name == "dw1") // most of a depthwise matrix lies off the diagonal
+      CHECK(l["zero_groups"].get<int64_t>() * 2 >= l["cim_groups"].get<int64_t>());
+  }
+  CHECK(grouped == 2);
 }

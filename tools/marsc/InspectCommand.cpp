@@ -60,21 +60,18 @@ groupSparsity(const ir::Graph &graph, const ir::Node &node,
   const int in = int(transposed ? shape[0] : shape[1]);
   const int kh = conv ? int(shape[2]) : 1, kw = conv ? int(shape[3]) : 1;
   const int bits = w.type.quant ? w.type.quant->bits : 8;
-  arch::GroupGeometry g = arch::groupGeometry(spec, bits, out, in, kh, kw);
-  std::vector<bool> nonZero(static_cast<size_t>(g.numGroups()), false);
-  for (int oc = 0; oc < out; ++oc)
-    for (int ic = 0; ic < in; ++ic)
-      for (int ky = 0; ky < kh; ++ky)
-        for (int kx = 0; kx < kw; ++kx) {
-          int64_t index = transposed ? int64_t(ic) * out + oc
-                                     : ((int64_t(oc) * in + ic) * kh + ky) * kw + kx;
-          if (w.constant->getAsInt64(index) != 0)
-            nonZero[g.groupOf(oc, ic, ky, kx)] = true;
-        }
-  int64_t zero = 0;
-  for (bool nz : nonZero)
-    zero += !nz;
-  return std::make_pair(zero, g.numGroups());
+  // `in` is the weight's second axis: input channels per convolution group.
+  const int convGroups = conv ? int(node.attrs.getInt("group", 1)) : 1;
+  arch::GroupGeometry g = arch::groupGeometry(spec, bits, out, in * convGroups,
+                                              convGroups, kh, kw);
+  arch::GroupOccupancy o =
+      arch::groupOccupancy(g, [&](int oc, int ic, int ky, int kx) {
+        int64_t index = transposed
+                            ? int64_t(ic) * out + oc
+                            : ((int64_t(oc) * in + ic) * kh + ky) * kw + kx;
+        return w.constant->getAsInt64(index) != 0;
+      });
+  return std::make_pair(o.zeroGroups(), g.numGroups());
 }
 
 std::vector<Layer> collectLayers(const ir::Graph &graph,

@@ -1,6 +1,7 @@
 #include "GraphModule.h"
 
 #include "FakeQuant.h"
+#include "mars/quant/Policy.h"
 
 #include <cstring>
 
@@ -179,17 +180,28 @@ Status GraphModule::build(const ir::Graph &graph, const arch::ArchSpec &arch,
     bool firstOrLast = i == 0 || i + 1 == layers_.size();
     l.bits = firstOrLast ? firstLastBits : wbits;
     const int out = int(l.weight.size(0));
-    const int in = int(l.weight.size(1));
+    const int inPerGroup = int(l.weight.size(1));
     const int kh = l.isConv ? int(l.weight.size(2)) : 1;
     const int kw = l.isConv ? int(l.weight.size(3)) : 1;
-    l.geometry = arch::groupGeometry(arch, l.bits, out, in, kh, kw);
+    const int convGroups = int(l.groups);
+    l.geometry = arch::groupGeometry(arch, l.bits, out, inPerGroup * convGroups,
+                                     convGroups, kh, kw);
+    // Pruning ranks the groups that hold weights; groups off a grouped
+    // layer's block diagonal hold none (the chip never stores them, and
+    // IntegerEval counts them as zero). Number the occupied ones densely.
+    std::vector<int64_t> dense(size_t(l.geometry.numGroups()), -1);
     std::vector<int64_t> groupOf(static_cast<size_t>(l.weight.numel()));
     size_t k = 0;
+    l.groupCount = 0;
     for (int oc = 0; oc < out; ++oc)
-      for (int ic = 0; ic < in; ++ic)
+      for (int ic = 0; ic < inPerGroup; ++ic)
         for (int ky = 0; ky < kh; ++ky)
-          for (int kx = 0; kx < kw; ++kx)
-            groupOf[k++] = l.geometry.groupOf(oc, ic, ky, kx);
+          for (int kx = 0; kx < kw; ++kx) {
+            int64_t &d = dense[size_t(l.geometry.groupOfWeight(oc, ic, ky, kx))];
+            if (d < 0)
+              d = l.groupCount++;
+            groupOf[k++] = d;
+          }
     l.groupIndex = torch::tensor(groupOf, torch::kLong);
     l.mask = torch::ones_like(l.weight);
     l.weight = register_parameter(prefix + "weight", l.weight);
@@ -315,8 +327,12 @@ int GraphModule::sourcePointOf(ValueId v) const {
 }
 
 torch::Tensor GraphModule::pointScale(int i) const {
-  while (points_[i].tiedTo >= 0)
-    i = points_[i].tiedTo;
+  // Average pool outputs: their input's scale nudged off rounding ties (the
+  // rule post-training quantization uses too; lib/quant Policy.h).
+  // Tensor arithmetic keeps the gradient to the input's learned clip.
+  if (points_[i].tiedTo >= 0)
+    return pointScale(points_[i].tiedTo) *
+           quant::avgPoolScaleFactor(powerOfTwo_);
   const QuantPoint &p = points_[i];
   if (i == 0 && !p.isSigned)
     return torch::full({1}, 1.0 / 255.0); // pixels / 255 are exact

@@ -38,7 +38,10 @@ struct WeightedLayer {
   torch::Tensor gamma, beta, runningMean, runningVar;
   double eps = 1e-5;
   torch::Tensor mask;       ///< 0/1, weight's shape; pruned groups are 0.
-  torch::Tensor groupIndex; ///< Long, weight's numel: CIM group per weight.
+  /// Long, weight's numel: the CIM group of each weight, numbered densely
+  /// over the `groupCount` groups that hold weights (lib/arch geometry).
+  torch::Tensor groupIndex;
+  int64_t groupCount = 0;
   arch::GroupGeometry geometry;
   // Conv geometry.
   std::vector<int64_t> strides{1, 1}, pads{0, 0, 0, 0}, dilations{1, 1};

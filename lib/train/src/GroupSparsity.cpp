@@ -7,7 +7,7 @@ namespace mars::train {
 torch::Tensor groupNorms(const GraphModule &m, const WeightedLayer &l) {
   torch::NoGradGuard noGrad;
   torch::Tensor w = m.effectiveWeight(l, /*folded=*/true).detach().flatten();
-  auto sums = torch::zeros({l.geometry.numGroups()}, w.options());
+  auto sums = torch::zeros({l.groupCount}, w.options());
   sums.index_add_(0, l.groupIndex, w * w);
   return sums.sqrt();
 }
@@ -21,9 +21,9 @@ std::vector<double> layerPruneTargets(const GraphModule &m, double target) {
   }
   int64_t total = 0, middle = 0;
   for (size_t i = 0; i < layers.size(); ++i) {
-    total += layers[i].geometry.numGroups();
+    total += layers[i].groupCount;
     if (i != 0 && i + 1 != layers.size())
-      middle += layers[i].geometry.numGroups();
+      middle += layers[i].groupCount;
   }
   double share = std::min(0.95, target * double(total) / double(middle));
   for (size_t i = 1; i + 1 < layers.size(); ++i)
@@ -51,7 +51,7 @@ torch::Tensor groupLassoPenalty(const GraphModule &m) {
   torch::Tensor total = torch::zeros({});
   for (const WeightedLayer &l : m.layers()) {
     torch::Tensor w = (l.weight * l.mask).flatten();
-    auto sums = torch::zeros({l.geometry.numGroups()}, w.options());
+    auto sums = torch::zeros({l.groupCount}, w.options());
     sums = sums.index_add(0, l.groupIndex, w * w);
     // Rescaled by the group size so that layers of different shapes are
     // penalised comparably; epsilon keeps the gradient finite at zero.
@@ -66,9 +66,9 @@ double maskedGroupFraction(const GraphModule &m) {
   torch::NoGradGuard noGrad;
   int64_t groups = 0, masked = 0;
   for (const WeightedLayer &l : m.layers()) {
-    auto live = torch::zeros({l.geometry.numGroups()});
+    auto live = torch::zeros({l.groupCount});
     live.index_add_(0, l.groupIndex, l.mask.flatten());
-    groups += l.geometry.numGroups();
+    groups += l.groupCount;
     masked += (live == 0).sum().item<int64_t>();
   }
   return groups ? double(masked) / double(groups) : 0.0;

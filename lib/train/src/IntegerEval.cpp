@@ -44,32 +44,28 @@ std::vector<LayerSummary> summarizeLayers(const quant::IntegerNet &net,
     const quant::IntValue &in = net.value(l.inputs[0]);
     const quant::IntValue &ov = net.value(l.output);
     const int inPerGroup = in.channels / l.groups;
-    arch::GroupGeometry g = arch::groupGeometry(
-        arch, l.weightBits, ov.channels, inPerGroup, l.kernelH, l.kernelW);
-    std::vector<bool> nonZero(static_cast<size_t>(g.numGroups()), false);
-    std::vector<int64_t> size(static_cast<size_t>(g.numGroups()), 0);
-    size_t k = 0;
-    for (int oc = 0; oc < ov.channels; ++oc)
-      for (int ic = 0; ic < inPerGroup; ++ic)
-        for (int ky = 0; ky < l.kernelH; ++ky)
-          for (int kx = 0; kx < l.kernelW; ++kx) {
-            int64_t grp = g.groupOf(oc, ic, ky, kx);
-            ++size[grp];
-            if (l.weights[k++] != 0)
-              nonZero[grp] = true;
-          }
+    arch::GroupGeometry g =
+        arch::groupGeometry(arch, l.weightBits, ov.channels, in.channels,
+                            l.groups, l.kernelH, l.kernelW);
+    arch::GroupOccupancy o =
+        arch::groupOccupancy(g, [&](int oc, int ic, int ky, int kx) {
+          return l.weights[((size_t(oc) * inPerGroup + ic) * l.kernelH + ky) *
+                               l.kernelW + kx] != 0;
+        });
     LayerSummary s;
     s.name = l.name;
     s.weightBits = l.weightBits;
     s.inputBits = in.quant.bits;
     s.groups = g.numGroups();
     s.denseWeightBits = int64_t(l.weights.size()) * l.weightBits;
-    for (size_t i = 0; i < nonZero.size(); ++i) {
-      if (!nonZero[i]) {
+    // Zero groups include those off a grouped layer's block diagonal: the
+    // same groups the compiled program leaves out.
+    for (size_t i = 0; i < o.nonZero.size(); ++i) {
+      if (!o.nonZero[i]) {
         ++s.zeroGroups;
         continue;
       }
-      s.storedWeightBits += size[i] * l.weightBits;
+      s.storedWeightBits += o.positions[i] * l.weightBits;
     }
     s.indexBits = g.rowGroups() * g.colGroups();
     out.push_back(s);

@@ -74,23 +74,26 @@ ValueId GraphBuilder::input() {
 
 ValueId GraphBuilder::conv(ValueId x, const std::string &name,
                            int64_t outChannels, int64_t kernel, int64_t stride,
-                           int64_t pad) {
+                           int64_t pad, int64_t groups) {
   if (!status_)
     return x;
   Shape in = shapeOf(x);
+  MARS_CHECK(groups >= 1 && in[1] % groups == 0 && outChannels % groups == 0,
+             "zoo: convolution groups must divide both channel counts");
   int64_t h = windowOutput(name, "Conv", in[2], kernel, stride, pad);
   int64_t w = windowOutput(name, "Conv", in[3], kernel, stride, pad);
   if (!status_)
     return x;
   // kaiming_uniform_(a=sqrt(5)): gain = sqrt(2 / (1 + a^2)) = sqrt(1/3),
   // bound = gain * sqrt(3 / fanIn) = 1 / sqrt(fanIn).
-  int64_t fanIn = in[1] * kernel * kernel;
+  int64_t fanIn = in[1] / groups * kernel * kernel;
   double bound = 1.0 / std::sqrt(double(fanIn));
-  ValueId weight = uniformInit(
-      name + ".weight", {outChannels, in[1], kernel, kernel}, -bound, bound);
+  ValueId weight =
+      uniformInit(name + ".weight", {outChannels, in[1] / groups, kernel, kernel},
+                  -bound, bound);
   AttributeMap attrs;
   attrs.set("dilations", pair(1));
-  attrs.set("group", int64_t{1});
+  attrs.set("group", groups);
   attrs.set("kernel_shape", pair(kernel));
   attrs.set("pads", std::vector<int64_t>{pad, pad, pad, pad});
   attrs.set("strides", pair(stride));

@@ -28,9 +28,11 @@ public:
 
   /// The graph input "input": f32[batch, channels, height, width].
   ir::ValueId input();
-  /// Conv without bias, `outChannels` square kernels.
+  /// Conv without bias, `outChannels` square kernels, in `groups`
+  /// convolution groups (groups = channels: depthwise).
   ir::ValueId conv(ir::ValueId x, const std::string &name, int64_t outChannels,
-                   int64_t kernel, int64_t stride, int64_t pad);
+                   int64_t kernel, int64_t stride, int64_t pad,
+                   int64_t groups = 1);
   /// BatchNormalization with seeded non-trivial statistics.
   ir::ValueId batchNorm(ir::ValueId x, const std::string &name);
   ir::ValueId relu(ir::ValueId x, const std::string &name);

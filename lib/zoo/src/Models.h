@@ -18,5 +18,8 @@ Expected<ir::Graph> buildVgg16(const ResolvedOptions &options);
 Expected<ir::Graph> buildResNet18(const ResolvedOptions &options);
 /// CIFAR ResNet-20 (3 stages of 3 BasicBlocks, 1x1-conv shortcuts).
 Expected<ir::Graph> buildResNet20(const ResolvedOptions &options);
+/// A MobileNet-style net for MNIST-sized inputs: a depthwise and a grouped
+/// convolution between pointwise ones, global average pool, one linear layer.
+Expected<ir::Graph> buildMobileNetTiny(const ResolvedOptions &options);
 
 } // namespace mars::zoo

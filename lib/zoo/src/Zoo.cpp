@@ -39,6 +39,10 @@ const std::vector<Entry> &entries() {
       {{"resnet20", "ResNet-20 for CIFAR: 9 blocks of 16-64 channels", 3, 32,
         32, 10},
        buildResNet20},
+      {{"mobilenet-tiny",
+        "MobileNet-style, MNIST-sized: depthwise and grouped 3x3 convs", 1, 28,
+        28, 10},
+       buildMobileNetTiny},
   };
   return list;
 }
