@@ -41,5 +41,7 @@ Command addCompileCommand(CLI::App &parent);
 Command addDisasmCommand(CLI::App &parent);
 /// `marsc run program.bin`: the simulator (results, cycles, energy).
 Command addRunCommand(CLI::App &parent);
+/// `marsc verify model.onnx program.bin`: QDQ, integer and chip per layer.
+Command addVerifyCommand(CLI::App &parent);
 
 } // namespace mars::cli

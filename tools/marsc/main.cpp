@@ -50,6 +50,7 @@ int main(int argc, char **argv) {
       mars::cli::addCompileCommand(app),
       mars::cli::addDisasmCommand(app),
       mars::cli::addRunCommand(app),
+      mars::cli::addVerifyCommand(app),
   };
 #endif
   try {

@@ -1,0 +1,118 @@
+// `marsc verify`: the QDQ model, the integer reference and the chip agree
+// layer by layer on a compiled model; a weight corrupted in the program (and
+// the checksum re-sealed, so only verify can notice) is named as the layer
+// where the chip diverges, with exit 1.
+#include "common/Subprocess.h"
+
+#include "mars/program/ProgramFile.h"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+
+using mars::test::CommandResult;
+using mars::test::quote;
+using mars::test::runCommand;
+
+namespace {
+
+const std::string kDir = std::string(MARS_BINARY_DIR) + "/test/verify/out";
+
+CommandResult marsc(const std::string &args) {
+  return runCommand(std::string(MARSC_PATH) + " " + args);
+}
+
+/// resnet20 at half width compiled by PTQ with 50% of groups pruned: residual
+/// Adds, a global average pool, a raw-accumulator last layer.
+struct Compiled {
+  std::string qdq, program;
+};
+
+const Compiled &compiled() {
+  static const Compiled c = [] {
+    std::system(("mkdir -p " + quote(kDir)).c_str());
+    Compiled out{kDir + "/resnet20.qdq.onnx", kDir + "/resnet20.bin"};
+    const std::string model = kDir + "/resnet20.onnx";
+    CommandResult z = marsc("zoo resnet20 --width-multiplier 0.5 -o " +
+                            quote(model));
+    REQUIRE(z.exitCode == 0);
+    CommandResult r = marsc("compile " + quote(model) +
+                            " --calib random --calib-limit 4 --prune 0.5"
+                            " --save-qdq " + quote(out.qdq) + " -o " +
+                            quote(out.program));
+    INFO(r.err);
+    REQUIRE(r.exitCode == 0);
+    return out;
+  }();
+  return c;
+}
+
+} // namespace
+
+TEST_CASE("verify: QDQ, integer reference and chip agree on every layer") {
+  const Compiled &c = compiled();
+  CommandResult r = marsc("verify " + quote(c.qdq) + " " + quote(c.program) +
+                          " --seed 4 --json");
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["agree"] == true);
+  CHECK(j["images"] == 1);
+  int withAll = 0;
+  for (const auto &l : j["layers"]) {
+    INFO(l.dump());
+    if (l.contains("chip"))
+      CHECK(l["chip"]["differing"] == 0);
+    if (l.contains("qdq"))
+      CHECK(l["qdq"]["max_diff_lsb"].get<int64_t>() <= 1);
+    withAll += l.contains("chip") && l.contains("qdq");
+  }
+  // Every Conv, Add and pool of resnet20 is compared on all three faces.
+  CHECK(withAll >= 20);
+  CommandResult text =
+      marsc("verify " + quote(c.qdq) + " " + quote(c.program) + " --seed 4");
+  CHECK(text.exitCode == 0);
+  CHECK_THAT(text.out, Catch::Contains("agree: 1 image(s)"));
+}
+
+TEST_CASE("verify: a corrupted weight is named as the diverging layer") {
+  const Compiled &c = compiled();
+  auto p = mars::program::readProgramFile(c.program);
+  REQUIRE(p.ok());
+  // Corrupt every weight of the first stored group of the third matrix.
+  REQUIRE(p->matrices.size() > 3);
+  mars::program::WeightMatrix &m = p->matrices[2];
+  REQUIRE_FALSE(m.groups.empty());
+  const int32_t limit = (1 << (m.weightBits - 1)) - 1;
+  for (int8_t &w : m.groups[0].weights)
+    w = int8_t(w == limit ? -limit : limit);
+  const std::string layer = p->layers[m.layer].name;
+  const std::string bad = kDir + "/corrupted.bin";
+  REQUIRE(mars::program::writeProgramFile(*p, bad).ok()); // re-sealed
+  CommandResult r = marsc("verify " + quote(c.qdq) + " " + quote(bad) +
+                          " --seed 4");
+  INFO(r.out << r.err);
+  CHECK(r.exitCode == 1);
+  CHECK_THAT(r.out, Catch::Contains("DIVERGES at layer '" + layer + "'"));
+  CHECK_THAT(r.err, Catch::Contains("layer '" + layer + "'"));
+  CHECK_THAT(r.err, Catch::Contains("the chip differs"));
+  // The run itself accepts the file: only the comparison finds the damage.
+  CHECK(marsc("run " + quote(bad) + " --quiet").exitCode == 0);
+}
+
+TEST_CASE("verify: bad input is a one-line user error") {
+  const Compiled &c = compiled();
+  CommandResult r = marsc("verify " + quote(c.qdq) + " " +
+                          quote(kDir + "/absent.bin"));
+  CHECK(r.exitCode == 1);
+  CHECK_THAT(r.err, Catch::Contains("absent.bin"));
+  r = marsc("verify " + quote(c.qdq) + " " + quote(c.program) +
+            " --mode nonsense");
+  CHECK(r.exitCode == 1);
+  CHECK_THAT(r.err, Catch::Contains("--mode"));
+  r = marsc("verify " + quote(c.qdq) + " " + quote(c.program) +
+            " --data cifar10:/nonexistent");
+  CHECK(r.exitCode == 1);
+  CHECK_THAT(r.err, Catch::Contains("nonexistent"));
+}
