@@ -18,6 +18,8 @@
 #include "mars/interp/Interpreter.h"
 #include "mars/ir/ShapeInference.h"
 #include "mars/passes/Passes.h"
+#include "mars/quant/Lower.h"
+#include "mars/quant/Policy.h"
 
 #include <algorithm>
 #include <cmath>
@@ -176,7 +178,7 @@ ir::ValueId scalar(ir::Graph &g, const std::string &name, ir::Tensor t) {
 
 /// Weight and bias DequantizeLinear nodes for layer `l` (input scale sIn).
 void quantizeLayer(ir::Graph &g, ir::NodeId id, const LayerWeights &l,
-                   int bits, double sIn) {
+                   int bits, double sIn, bool powerOfTwo) {
   const std::string base = g.node(id).name.empty() ? "layer" : g.node(id).name;
   const int64_t perChannel = int64_t(l.w.size()) / l.out;
   const double lim = double((1 << (bits - 1)) - 1);
@@ -191,7 +193,9 @@ void quantizeLayer(ir::Graph &g, ir::NodeId id, const LayerWeights &l,
     double m = 0;
     for (int64_t i = 0; i < perChannel; ++i)
       m = std::max(m, double(std::fabs(l.w[c * perChannel + i])));
-    const float s = m > 0 ? float(m / lim) : 1.f;
+    float s = m > 0 ? float(m / lim) : 1.f;
+    if (powerOfTwo)
+      s = float(quant::nearestPowerOfTwo(s));
     wq.scales.push_back(s);
     for (int64_t i = 0; i < perChannel; ++i)
       w.data<int8_t>()[c * perChannel + i] = int8_t(
@@ -315,14 +319,17 @@ Expected<bool> runQuantize(CompileState &state, const CompileContext &context) {
 
   // 2. Activation ranges.
   MARS_TRY(calibrate(g, *plan, *context.calibration, o));
-  ptq::assignScales(*plan);
+  ptq::assignScales(*plan, o.powerOfTwoScales);
+  // The QDQ file then says so: every reader lowers it with exact shifts.
+  if (o.powerOfTwoScales)
+    g.metadata[quant::kPowerOfTwoScalesKey] = "1";
   state.count("quantize", "calibration images", context.calibration->count);
 
   // 3. Rewrite.
   for (size_t i = 0; i < plan->layers.size(); ++i) {
     const ptq::Layer &l = plan->layers[i];
     quantizeLayer(g, l.node, weights[i], l.bits,
-                  plan->points[l.inputPoint].scale);
+                  plan->points[l.inputPoint].scale, o.powerOfTwoScales);
   }
   // By name: removing dead code renumbers values.
   std::vector<std::pair<std::string, const ptq::Point *>> stamped;

@@ -198,7 +198,7 @@ Expected<Plan> planPoints(const ir::Graph &g, int weightBits,
   return plan;
 }
 
-void assignScales(Plan &plan) {
+void assignScales(Plan &plan, bool powerOfTwo) {
   // Roots take the largest range of everything that shares their scale.
   std::vector<double> range(plan.points.size(), 0.0);
   for (size_t p = 0; p < plan.points.size(); ++p) {
@@ -211,15 +211,16 @@ void assignScales(Plan &plan) {
     const double levels = root.isSigned ? double((1 << (root.bits - 1)) - 1)
                                         : double((1 << root.bits) - 1);
     plan.points[p].scale = std::max(range[r], 1e-6) / levels;
+    if (powerOfTwo)
+      plan.points[p].scale = quant::nearestPowerOfTwo(plan.points[p].scale);
   }
   // Average pool outputs take their input's scale, nudged off rounding ties
   // (lib/quant Policy.h); points are in graph order, so an input's scale is
-  // final before the pool that reads it. Calibrated scales are not powers of
-  // two (--pow2-scales rounds only the integer multipliers).
+  // final before the pool that reads it.
   for (Point &p : plan.points)
     if (p.tiedTo >= 0)
       p.scale = quant::avgPoolOutputScale(plan.points[p.tiedTo].scale,
-                                          /*powerOfTwo=*/false);
+                                          powerOfTwo);
 }
 
 } // namespace mars::passes::ptq

@@ -51,6 +51,6 @@ Expected<Plan> planPoints(const ir::Graph &g, int weightBits, int activationBits
                           int edgeBits);
 
 /// Sets every point's scale from its calibrated range (or its root's).
-void assignScales(Plan &plan);
+void assignScales(Plan &plan, bool powerOfTwo);
 
 } // namespace mars::passes::ptq

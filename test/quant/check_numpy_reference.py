@@ -18,8 +18,8 @@ Zoo models, on seeded random inputs:
       must equal numpy_reference.py q.onnx x.npy (every output, exactly);
   marsc run p.bin --input x[0].npy --output chip.npy
       must equal it on the first image.
-resnet20-pow2 does the same with --pow2-scales (run only: the QDQ file does
-not record the mode, so `marsc eval --integer` cannot know it). synthetic is
+resnet20-pow2 does the same with --pow2-scales (the QDQ file records the
+mode, so eval, run and the reference all lower it with shifts). synthetic is
 a small QDQ model written here with onnx.helper (see build_synthetic) for
 the ops and attributes the zoo does not use; it is compiled as is.
 synthetic-sub-only normalises its input by Sub alone (x - mean, no Mul).
@@ -282,25 +282,25 @@ def check_zoo(marsc, workdir, name, res):
 
     # The reference, through its command line.
     t = time.time()
+    # Power-of-two mode comes from the file's own metadata, not an option.
     run([sys.executable, os.path.join(HERE, "numpy_reference.py"),
          base + ".qdq.onnx", base + ".x.npy", base + ".numpy.npy",
-         "--int-output", base + ".numpy-int.npy"] +
-        (["--pow2-scales"] if pow2 else []), "numpy_reference.py")
+         "--int-output", base + ".numpy-int.npy"], "numpy_reference.py")
     numpy_seconds = time.time() - t
     mine = np.load(base + ".numpy.npy")
     mine_ints = np.load(base + ".numpy-int.npy")
 
-    if not pow2:
-        t = time.time()
-        run([marsc, "eval", base + ".qdq.onnx", "--integer", "--input",
-             base + ".x.npy", "--output", base + ".integer.npy"])
-        theirs = np.load(base + ".integer.npy").reshape(n, -1)
-        ok, detail = compare(mine, theirs)
-        if not ok:
-            detail += describe_lsb(mine, mine_ints, theirs)
-        res.check(f"{name} eval --integer", ok,
-                  f"{n} images, {detail} (marsc {time.time() - t:.1f} s, "
-                  f"numpy {numpy_seconds:.1f} s)")
+    # The file records power-of-two mode, so eval lowers it like the chip.
+    t = time.time()
+    run([marsc, "eval", base + ".qdq.onnx", "--integer", "--input",
+         base + ".x.npy", "--output", base + ".integer.npy"])
+    theirs = np.load(base + ".integer.npy").reshape(n, -1)
+    ok, detail = compare(mine, theirs)
+    if not ok:
+        detail += describe_lsb(mine, mine_ints, theirs)
+    res.check(f"{name} eval --integer", ok,
+              f"{n} images, {detail} (marsc {time.time() - t:.1f} s, "
+              f"numpy {numpy_seconds:.1f} s)")
 
     t = time.time()
     run([marsc, "run", base + ".bin", "--input", base + ".x0.npy",

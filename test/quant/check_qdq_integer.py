@@ -5,6 +5,7 @@ computes, and the chip computes exactly that (DESIGN.md §3, exact ADC).
 Usage: check_qdq_integer.py MARSC WORKDIR [NAME ...]
 
 For the zoo's lenet5, vgg-small, vgg16, resnet18, resnet20, mobilenet-tiny
+(and resnet20 with --pow2-scales)
 and for PyTorch exports of torchvision resnet18, mobilenet_v2, squeezenet1_1
 and a LeNet with AvgPool2d (made here with Debian's python3-torch and
 python3-torchvision):
@@ -50,6 +51,8 @@ except ImportError as e:  # pragma: no cover - depends on the machine
     sys.exit(1 if REQUIRE else 77)
 
 ZOO = ["lenet5", "vgg-small", "vgg16", "resnet18", "resnet20", "mobilenet-tiny"]
+# Power-of-two mode: scales and multipliers are powers of two.
+POW2 = ["resnet20-pow2"]
 TORCH = ["tv_resnet18", "tv_mobilenet_v2", "tv_squeezenet1_1",
          "lenet_avgpool"]
 # Debug+ASan builds are slow: few images for the big models.
@@ -108,8 +111,10 @@ def run(cmd, ok_codes=(0,)):
 def check(marsc, workdir, name):
     base = os.path.join(workdir, name)
     n = IMAGES.get(name, 8)
-    if name in ZOO:
-        run([marsc, "zoo", name, "-o", base + ".onnx"])
+    pow2 = name.endswith("-pow2")
+    model = name[:-len("-pow2")] if pow2 else name
+    if model in ZOO:
+        run([marsc, "zoo", model, "-o", base + ".onnx"])
         shape = [d.dim_value for d in
                  onnx.load(base + ".onnx").graph.input[0].type.tensor_type
                  .shape.dim][1:]
@@ -120,7 +125,8 @@ def check(marsc, workdir, name):
     np.save(base + ".x.npy", x)
     run([marsc, "compile", base + ".onnx", "--calib", "random",
          "--calib-limit", "8", "--prune", "0.5", "--save-qdq",
-         base + ".qdq.onnx", "-o", base + ".bin"])
+         base + ".qdq.onnx", "-o", base + ".bin"] +
+        (["--pow2-scales"] if pow2 else []))
     r = run([marsc, "verify", base + ".qdq.onnx", base + ".bin", "--input",
              base + ".x.npy", "--json"], ok_codes=(0, 1))
     j = json.loads(r.stdout)
@@ -162,7 +168,7 @@ def check(marsc, workdir, name):
 
 def main():
     marsc, workdir = sys.argv[1], sys.argv[2]
-    names = sys.argv[3:] or ZOO + TORCH
+    names = sys.argv[3:] or ZOO + POW2 + TORCH
     os.makedirs(workdir, exist_ok=True)
     passed = failed = 0
     for name in names:

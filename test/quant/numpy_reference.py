@@ -32,8 +32,9 @@ The contract, as implemented here (all integer arithmetic in int64):
     Softmax/LogSoftmax producing the graph output is dropped (argmax);
   - a final Conv/Gemm without QuantizeLinear outputs its raw accumulators,
     whose real value is acc x (sw[c] x sx).
-Power-of-two mode (--pow2-scales): every multiplier is the nearest power of
-two. marsc does not record that mode in the QDQ file, so it is an option.
+Power-of-two mode: every multiplier is the nearest power of two. The QDQ file
+records the mode (metadata mars.integer.power_of_two_scales = 1); the
+--pow2-scales option forces it for files that do not.
 """
 import math
 import sys
@@ -288,6 +289,9 @@ class Reference:
         self.pow2 = pow2
         self.bits = {}
         for p in model.metadata_props:
+            # The file records power-of-two mode (lib/quant Lower.h).
+            if p.key == "mars.integer.power_of_two_scales" and p.value == "1":
+                self.pow2 = True
             if p.key.startswith(QUANT_PREFIX):
                 fields = dict(kv.split("=", 1) for kv in p.value.split(";")
                               if "=" in kv)

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
+#include <fstream>
 
 using mars::test::CommandResult;
 using mars::test::quote;
@@ -115,4 +116,49 @@ TEST_CASE("verify: bad input is a one-line user error") {
             " --data cifar10:/nonexistent");
   CHECK(r.exitCode == 1);
   CHECK_THAT(r.err, Catch::Contains("nonexistent"));
+}
+
+TEST_CASE("verify --mode macro: with a saturating ADC the integer reference "
+          "computes through the same ADC and equals the chip") {
+  // adc_bits 3 at wl_on 16: a column count of 16 one-bits clips at 7.
+  const std::string arch = kDir + "/adc3.json";
+  std::ofstream(arch) << R"({"macro": {"adc_bits": 3}})";
+  const std::string model = kDir + "/lenet5.onnx";
+  const std::string qdq = kDir + "/lenet5.adc3.qdq.onnx";
+  const std::string program = kDir + "/lenet5.adc3.bin";
+  REQUIRE(marsc("zoo lenet5 --width-multiplier 0.5 -o " + quote(model))
+              .exitCode == 0);
+  CommandResult c = marsc("compile " + quote(model) + " --arch " +
+                          quote(arch) + " --calib random --calib-limit 4" +
+                          " --save-qdq " + quote(qdq) + " -o " +
+                          quote(program));
+  INFO(c.err);
+  REQUIRE(c.exitCode == 0);
+  CommandResult v = marsc("verify " + quote(qdq) + " " + quote(program) +
+                          " --mode macro --seed 4 --json");
+  INFO(v.err);
+  REQUIRE(v.exitCode == 0);
+  auto j = nlohmann::json::parse(v.out);
+  int convs = 0;
+  for (const auto &l : j["layers"])
+    if (l.contains("chip")) {
+      CHECK(l["chip"]["differing"] == 0);
+      convs += l["op"] == "Conv";
+    }
+  CHECK(convs == 5);
+  // The ADC matters: the integer reference without it gives other logits.
+  const std::string withAdc = kDir + "/adc3.npy", exact = kDir + "/exact.npy";
+  REQUIRE(marsc("eval " + quote(qdq) + " --integer --random 4 --arch " +
+                quote(arch) + " --output " + quote(withAdc))
+              .exitCode == 0);
+  REQUIRE(marsc("eval " + quote(qdq) + " --integer --random 4 --output " +
+                quote(exact))
+              .exitCode == 0);
+  CHECK(mars::test::readWholeFile(withAdc) !=
+        mars::test::readWholeFile(exact));
+  // The fast path cannot model clipping, so verify refuses it.
+  CommandResult fast =
+      marsc("verify " + quote(qdq) + " " + quote(program) + " --seed 4");
+  CHECK(fast.exitCode == 1);
+  CHECK_THAT(fast.err, Catch::Contains("--mode macro"));
 }

@@ -2,6 +2,7 @@
 #include "Commands.h"
 #include "TensorFiles.h"
 
+#include "mars/arch/ArchSpec.h"
 #include "mars/interp/Interpreter.h"
 #include "mars/onnx/Import.h"
 #include "mars/quant/Execute.h"
@@ -30,6 +31,7 @@ struct EvalOptions {
   int64_t batch = 1;
   bool json = false;
   bool integer = false; ///< --integer: the integer reference (DESIGN.md §3).
+  std::string archPath; ///< --arch: the chip whose ADC --integer models.
 };
 
 /// Largest output whose values are all printed by --json.
@@ -192,7 +194,14 @@ runIntegerReference(const EvalOptions &options, const ir::Graph &graph,
   auto legal = passes::runPipeline({"legalize"}, state, passes::CompileContext{});
   if (!legal)
     return legal.error().withContext("--integer");
-  const std::optional<quant::IntegerNet> &net = state.net;
+  std::optional<quant::IntegerNet> &net = state.net;
+  if (!options.archPath.empty()) {
+    Expected<arch::ArchSpec> spec = arch::loadArchFile(options.archPath);
+    if (!spec)
+      return spec.error().withContext("--arch");
+    net->adc = quant::AdcModel{spec->macro.wlOn, spec->macro.adcBits,
+                               spec->macro.inputBitsPerCycle};
+  }
   if (inputs.size() != 1 || inputs[0].shape().size() != 4)
     return makeError("--integer needs one N×C×H×W input");
   const ir::Tensor &x = inputs[0];
@@ -289,6 +298,11 @@ Command addEvalCommand(CLI::App &parent) {
                 "Run a quantized (QDQ) model's integer reference instead of "
                 "float: the exact arithmetic the chip performs (its output "
                 "equals `marsc run` on the compiled program)");
+  app->add_option("--arch", options->archPath,
+                  "With --integer: compute every Conv through this arch's "
+                  "ADC (bit-serial slices, column counts clipped to "
+                  "2^adc_bits - 1), as `marsc run --mode macro` does")
+      ->check(CLI::ExistingFile);
   app->add_flag("--json", options->json,
                 "Print the results as JSON (values included for outputs of "
                 "at most 1024 elements)");

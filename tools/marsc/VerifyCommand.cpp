@@ -157,8 +157,9 @@ Command addVerifyCommand(CLI::App &parent) {
       "float reference interpreter) may differ from it by 1 LSB where float32\n"
       "rounding decides a tie. The first layer whose inputs agreed but whose\n"
       "output does not is named with the element and the three values, and\n"
-      "the command exits 1. With a saturating ADC use --mode macro; the integer\n"
-      "reference then differs from the chip wherever the ADC clips.\n"
+      "the command exits 1. With a saturating ADC use --mode macro: the integer\n"
+      "reference then computes through the same ADC and must still equal the\n"
+      "chip, while the QDQ model (which has no ADC) is compared, not judged.\n"
       "Example: marsc verify out/lenet5.w4a4.onnx out/lenet5.bin "
       "--data fashion-mnist --limit 20");
   app->add_option("model", cli->model,

@@ -226,6 +226,7 @@ void Graph::rebuildNameIndex() {
 
 bool Graph::operator==(const Graph &o) const {
   if (name != o.name || inputs != o.inputs || outputs != o.outputs ||
+      metadata != o.metadata ||
       values_.size() != o.values_.size() || nodes_.size() != o.nodes_.size())
     return false;
   for (size_t i = 0; i < values_.size(); ++i) {

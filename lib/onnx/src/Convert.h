@@ -36,6 +36,8 @@ void tensorToProto(const ir::Tensor &tensor, const std::string &name,
 
 /// metadata_props key prefix for quantization parameters of a value.
 inline const char *kQuantKeyPrefix = "mars.quant.";
+/// Other model-level facts (ir::Graph::metadata): "mars.<key>".
+inline const char *kMetadataKeyPrefix = "mars.";
 /// "bits=8;axis=-1;scales=0.5;zero_points=3" (floats with 9 significant
 /// digits, which round-trips float32 exactly).
 std::string encodeQuant(const ir::QuantParams &quant);

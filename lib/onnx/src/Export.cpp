@@ -127,6 +127,11 @@ void setAttribute(const std::string &name, const ir::Attribute &value,
     prop->set_key(kQuantKeyPrefix + v.name);
     prop->set_value(encodeQuant(*v.type.quant));
   }
+  for (const auto &[key, value] : graph.metadata) {
+    auto *prop = model.add_metadata_props();
+    prop->set_key(kMetadataKeyPrefix + key);
+    prop->set_value(value);
+  }
   return model;
 }
 

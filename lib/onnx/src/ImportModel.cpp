@@ -397,9 +397,13 @@ ir::Graph canonicalOrder(const ir::Graph &g) {
 /// Restores QuantParams written by the exporter into metadata_props.
 Status restoreQuant(ir::Graph &graph, const ModelProto &model) {
   const std::string prefix = kQuantKeyPrefix;
+  const std::string mars = kMetadataKeyPrefix;
   for (const auto &prop : model.metadata_props()) {
-    if (prop.key().compare(0, prefix.size(), prefix) != 0)
+    if (prop.key().compare(0, prefix.size(), prefix) != 0) {
+      if (prop.key().compare(0, mars.size(), mars) == 0)
+        graph.metadata[prop.key().substr(mars.size())] = prop.value();
       continue;
+    }
     std::string name = prop.key().substr(prefix.size());
     std::optional<ir::ValueId> id = graph.findValue(name);
     if (!id)

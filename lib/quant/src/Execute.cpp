@@ -42,6 +42,22 @@ int32_t saturateToInt32(int64_t v) {
                                       std::numeric_limits<int32_t>::max()));
 }
 
+/// Output channel oc from its accumulators (bias included): raw int32 for a
+/// logits output, otherwise requantized and clamped.
+void finishChannel(const IntLayer &l, const IntValue &ov, int oc,
+                   const std::vector<int64_t> &acc, std::vector<int32_t> &out) {
+  int32_t *dst = out.data() + static_cast<size_t>(oc) * ov.height * ov.width;
+  for (size_t i = 0; i < acc.size(); ++i) {
+    const int32_t a = saturateToInt32(acc[i]);
+    if (ov.isAccumulator) {
+      dst[i] = a;
+      continue;
+    }
+    dst[i] = static_cast<int32_t>(
+        clampTo(requantize(a, l.multipliers[oc]), l.clampLo, l.clampHi));
+  }
+}
+
 void runConv(const IntegerNet &net, const IntLayer &l,
              const std::vector<int32_t> &in, std::vector<int32_t> &out) {
   const IntValue &iv = net.value(l.inputs[0]);
@@ -79,16 +95,92 @@ void runConv(const IntegerNet &net, const IntLayer &l,
         }
       }
     }
-    int32_t *dst = out.data() + static_cast<size_t>(oc) * oh * ow;
-    for (size_t i = 0; i < acc.size(); ++i) {
-      const int32_t a = saturateToInt32(acc[i]);
-      if (ov.isAccumulator) {
-        dst[i] = a;
-        continue;
+    finishChannel(l, ov, oc, acc, out);
+  }
+}
+
+/// One input bit-slice of the ADC model: bits [first, first + count) of the
+/// input's two's-complement form, weighted 2^first; a signed input's sign bit
+/// is a slice of its own, weighted −2^(bits−1).
+struct InputSlice {
+  int first = 0, count = 0;
+  bool negative = false;
+};
+
+std::vector<InputSlice> inputSlices(const ActQuant &q, int perCycle) {
+  std::vector<InputSlice> slices;
+  const int magnitude = q.isSigned ? q.bits - 1 : q.bits;
+  for (int b = 0; b < magnitude; b += perCycle)
+    slices.push_back({b, std::min(perCycle, magnitude - b), false});
+  if (q.isSigned)
+    slices.push_back({q.bits - 1, 1, true});
+  return slices;
+}
+
+/// Conv through a saturating ADC (AdcModel): per output pixel and channel,
+/// the column count of every (row group, input slice, weight bit) is
+/// accumulated, clipped to 2^adcBits − 1 and shifted into the accumulator.
+/// Written from the macro's description, independently of the runtime's
+/// bit-mask kernel, which tests compare it with.
+void runConvAdc(const IntegerNet &net, const IntLayer &l,
+                const std::vector<int32_t> &in, std::vector<int32_t> &out) {
+  const IntValue &iv = net.value(l.inputs[0]);
+  const IntValue &ov = net.value(l.output);
+  const int cin = iv.channels, cinPerGroup = cin / l.groups;
+  const int coutPerGroup = ov.channels / l.groups;
+  const int oh = ov.height, ow = ov.width, ih = iv.height, iw = iv.width;
+  const std::vector<InputSlice> slices =
+      inputSlices(iv.quant, net.adc.inputBitsPerCycle);
+  const int S = int(slices.size()), B = l.weightBits;
+  const int64_t adcMax = (int64_t(1) << net.adc.adcBits) - 1;
+  const uint32_t inputMask = uint32_t((uint64_t(1) << iv.quant.bits) - 1);
+  const int64_t rows = int64_t(l.kernelH) * l.kernelW * cin;
+  const int64_t rowGroups = (rows + net.adc.rowsPerGroup - 1) /
+                            net.adc.rowsPerGroup;
+  std::vector<int64_t> counts(size_t(rowGroups * S * B));
+  std::vector<int64_t> acc(static_cast<size_t>(oh) * ow);
+  for (int oc = 0; oc < ov.channels; ++oc) {
+    const int g = oc / coutPerGroup;
+    for (int y = 0; y < oh; ++y)
+      for (int x = 0; x < ow; ++x) {
+        std::fill(counts.begin(), counts.end(), 0);
+        for (int icg = 0; icg < cinPerGroup; ++icg)
+          for (int ky = 0; ky < l.kernelH; ++ky)
+            for (int kx = 0; kx < l.kernelW; ++kx) {
+              const int8_t w =
+                  l.weights[((size_t(oc) * cinPerGroup + icg) * l.kernelH +
+                             ky) * l.kernelW + kx];
+              const int sy = y * l.strideH - l.padTop + ky * l.dilationH;
+              const int sx = x * l.strideW - l.padLeft + kx * l.dilationW;
+              if (w == 0 || sy < 0 || sy >= ih || sx < 0 || sx >= iw)
+                continue; // a zero weight or padding drives nothing
+              const int ic = g * cinPerGroup + icg;
+              const uint32_t xb =
+                  uint32_t(in[(size_t(ic) * ih + sy) * iw + sx]) & inputMask;
+              const uint32_t wb = uint32_t(uint8_t(w));
+              const int64_t rg =
+                  ((int64_t(ky) * l.kernelW + kx) * cin + ic) /
+                  net.adc.rowsPerGroup;
+              for (int s = 0; s < S; ++s) {
+                const int64_t slice = (xb >> slices[s].first) &
+                                      ((1u << slices[s].count) - 1);
+                for (int b = 0; b < B && slice; ++b)
+                  if ((wb >> b) & 1)
+                    counts[size_t((rg * S + s) * B + b)] += slice;
+              }
+            }
+        int64_t sum = l.bias[oc];
+        for (int64_t rg = 0; rg < rowGroups; ++rg)
+          for (int s = 0; s < S; ++s)
+            for (int b = 0; b < B; ++b) {
+              const int64_t c = std::min(
+                  counts[size_t((rg * S + s) * B + b)], adcMax);
+              const int64_t v = c << (slices[s].first + b);
+              sum += slices[s].negative != (b == B - 1) ? -v : v;
+            }
+        acc[size_t(y) * ow + x] = sum;
       }
-      dst[i] = static_cast<int32_t>(
-          clampTo(requantize(a, l.multipliers[oc]), l.clampLo, l.clampHi));
-    }
+    finishChannel(l, ov, oc, acc, out);
   }
 }
 
@@ -191,7 +283,10 @@ void runLayer(const IntegerNet &net, const IntLayer &layer,
   out.assign(static_cast<size_t>(net.value(layer.output).size()), 0);
   switch (layer.op) {
   case IntOp::Conv:
-    runConv(net, layer, values[layer.inputs[0]], out);
+    if (net.adc.saturates())
+      runConvAdc(net, layer, values[layer.inputs[0]], out);
+    else
+      runConv(net, layer, values[layer.inputs[0]], out);
     return;
   case IntOp::MaxPool:
   case IntOp::AvgPool:

@@ -36,6 +36,9 @@ class Lowering {
 public:
   Lowering(const Graph &g, const LowerOptions &o) : g_(g), options_(o) {
     info_.resize(g.numValues());
+    auto pow2 = g.metadata.find(kPowerOfTwoScalesKey);
+    if (pow2 != g.metadata.end() && pow2->second == "1")
+      options_.powerOfTwoScales = true;
   }
 
   Expected<IntegerNet> run() {

@@ -3,6 +3,7 @@
 #include "FakeQuant.h"
 #include "mars/ir/ShapeInference.h"
 #include "mars/ir/Verifier.h"
+#include "mars/quant/Lower.h"
 
 #include <cmath>
 #include <cstring>
@@ -25,6 +26,9 @@ public:
   Expected<ir::Graph> run() {
     torch::NoGradGuard noGrad;
     out_.name = src_.name.empty() ? "compressed" : src_.name + "_compressed";
+    // Readers must lower this file with power-of-two multipliers too.
+    if (m_.powerOfTwo())
+      out_.metadata[quant::kPowerOfTwoScalesKey] = "1";
     ValueId in = src_.inputs[0];
     ir::TensorType inType = src_.value(in).type;
     inType.shape[0] = 1;

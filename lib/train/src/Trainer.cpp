@@ -173,8 +173,14 @@ public:
     auto net = quant::lowerToInteger(*compressed, lowerOptions);
     if (!net)
       return net.error();
+    // Evaluate through the arch's ADC, as the chip computes: with a
+    // saturating ADC this is the accuracy `marsc run` will count.
+    net->adc = quant::AdcModel{o_.arch.macro.wlOn, o_.arch.macro.adcBits,
+                               o_.arch.macro.inputBitsPerCycle};
     obs_.onMessage("integer evaluation of " + std::to_string(testCount()) +
-                   " test images");
+                   " test images" +
+                   (net->adc.saturates() ? " through the arch's saturating ADC"
+                                         : ""));
     result.integerCorrect =
         countCorrectInteger(*net, test_, testCount(), threads_);
     result.layers = summarizeLayers(*net, o_.arch);

@@ -9,6 +9,7 @@
 #include "mars/support/Error.h"
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -82,6 +83,10 @@ public:
   std::vector<ValueId> inputs;
   /// Graph outputs.
   std::vector<ValueId> outputs;
+  /// Model-level facts marsc records in the ONNX file (metadata_props
+  /// "mars.<key>"), e.g. quant::kPowerOfTwoScalesKey. Keys must not start
+  /// with "quant." (the per-value quantization parameters use that prefix).
+  std::map<std::string, std::string> metadata;
 
   /// Initializer ids in insertion order.
   std::vector<ValueId> initializers() const;

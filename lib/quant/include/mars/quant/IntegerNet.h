@@ -101,6 +101,29 @@ struct IntLayer {
   int64_t clampLo = 0, clampHi = 0;
 };
 
+/// The chip's ADC as the integer reference models it (DESIGN.md §2). One
+/// activation drives `rowsPerGroup` (wl_on) rows of the unrolled weight
+/// matrix (row (ky × kernelW + kx) × Cin + ic, absolute input channel, as
+/// lib/arch's CIM groups) with one slice of the inputs: `inputBitsPerCycle`
+/// bits of an unsigned input's magnitude, or a signed input's sign bit on its
+/// own. Each column (one bit of a two's-complement weight) counts
+/// Σ slice × weight bit over those rows; the ADC clips the count to
+/// 2^adcBits − 1, and the digital side shifts it into place (the sign bit of
+/// either operand negates). When no count can exceed the ADC's range the
+/// result is the plain integer sum, and Conv takes that path.
+struct AdcModel {
+  int rowsPerGroup = 0; ///< 0: no ADC modelled (exact).
+  int adcBits = 0;
+  int inputBitsPerCycle = 1;
+
+  /// True when a column count can exceed 2^adcBits − 1.
+  bool saturates() const {
+    return rowsPerGroup > 0 &&
+           int64_t(rowsPerGroup) * ((int64_t(1) << inputBitsPerCycle) - 1) >
+               (int64_t(1) << adcBits) - 1;
+  }
+};
+
 /// A whole quantized network for one input image.
 struct IntegerNet {
   std::string name;
@@ -114,6 +137,8 @@ struct IntegerNet {
   double inputClipLo = -1e300, inputClipHi = 1e300;
   int output = -1; ///< An accumulator (logits) or a quantized value.
   bool powerOfTwoScales = false;
+  /// The ADC the Conv layers are computed through; exact by default.
+  AdcModel adc;
 
   const IntValue &value(int id) const { return values.at(id); }
   /// Multiply-accumulates of one image in the Conv layers (dense).

@@ -8,8 +8,15 @@
 
 namespace mars::quant {
 
+/// ir::Graph::metadata key, value "1": the model was quantized with
+/// power-of-two scales (its QDQ file records it, so every reader lowers it
+/// the same way).
+inline constexpr const char *kPowerOfTwoScalesKey =
+    "integer.power_of_two_scales";
+
 struct LowerOptions {
   /// Round every requantization multiplier to a power of two (shift only).
+  /// Also on when the graph's metadata says kPowerOfTwoScalesKey = "1".
   bool powerOfTwoScales = false;
 };
 

@@ -26,6 +26,12 @@ namespace mars::quant {
 /// power-of-two n; other n never produce exact ties), so s_out = s_in.
 double avgPoolOutputScale(double inputScale, bool powerOfTwo);
 
+/// The power of two nearest to `scale` in the log domain, 2^round(log2 s)
+/// (half to even, as the trainer's torch::round): the scale rule of
+/// power-of-two mode, where every requantization multiplier is then an exact
+/// shift and the QDQ file evaluates in float32 without rounding error.
+double nearestPowerOfTwo(double scale);
+
 /// The factor above: 1 + 2^-16, or 1 with power-of-two scales. A float32
 /// product s_in × factor rounds to exactly `avgPoolOutputScale(s_in)`
 /// (the exact product has at most 41 significant bits).
