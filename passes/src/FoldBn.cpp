@@ -8,11 +8,12 @@
 /// legalize then rejects it by name. QDQ models from `marsc train` have no
 /// BN left, so this is a no-op on them.
 ///
-/// It also folds a zero-valued constant Pad (as PyTorch exports for some
-/// pooling and convolution paddings) into the single Conv or AveragePool
-/// that reads it: into the Conv's pads, or into the pool's pads with
-/// count_include_pad = 1 (the padded zeros count in the average, exactly as
-/// they did). A Pad of all zeros is removed.
+/// First it canonicalises the model the way `marsc train` does before
+/// training (lib/ir Canonicalize.h): zero-valued Pads folded into the next
+/// Conv/AveragePool, constants reached through Identity, MatMul by a
+/// constant as Gemm; biases arriving through Identity must be constants
+/// before BN folding can use them.
+#include "mars/ir/Canonicalize.h"
 #include "mars/ir/ShapeInference.h"
 #include "mars/passes/Passes.h"
 
@@ -103,83 +104,13 @@ bool foldOne(ir::Graph &g, ir::NodeId bnId) {
   return true;
 }
 
-/// The H/W pads of a zero-valued constant Pad of a 4-D tensor as
-/// (top, left, bottom, right), or nullopt when it pads N or C, is not
-/// constant-mode with value 0, or its pads are not constant.
-std::optional<std::vector<int64_t>> spatialPads(const ir::Graph &g,
-                                                const ir::Node &pad) {
-  if (pad.attrs.getString("mode", "constant") != "constant" ||
-      pad.input(1) == ir::kNoValue || !g.value(pad.input(1)).constant)
-    return std::nullopt;
-  const ir::Tensor &pads = *g.value(pad.input(1)).constant;
-  if (pads.numElements() != 8)
-    return std::nullopt;
-  if (pad.input(2) != ir::kNoValue) {
-    const ir::Value &v = g.value(pad.input(2));
-    if (!v.constant || v.constant->numElements() != 1 || v.constant->getAsDouble(0) != 0)
-      return std::nullopt;
-  }
-  // ONNX order: begins of N, C, H, W, then ends of N, C, H, W.
-  if (pads.getAsInt64(0) || pads.getAsInt64(1) || pads.getAsInt64(4) ||
-      pads.getAsInt64(5))
-    return std::nullopt;
-  std::vector<int64_t> out = {pads.getAsInt64(2), pads.getAsInt64(3),
-                              pads.getAsInt64(6), pads.getAsInt64(7)};
-  for (int64_t p : out)
-    if (p < 0)
-      return std::nullopt;
-  return out;
-}
-
-/// Folds Pad node `padId` into its only user when possible.
-bool foldPad(ir::Graph &g, ir::NodeId padId) {
-  const ir::Node pad = g.node(padId);
-  auto pads = spatialPads(g, pad);
-  if (!pads || pad.outputs.size() != 1)
-    return false;
-  const ir::ValueId out = pad.outputs[0];
-  const auto users = g.users(out);
-  for (ir::ValueId o : g.outputs)
-    if (o == out)
-      return false;
-  if (users.size() != 1)
-    return false;
-  ir::Node &user = g.node(users[0]);
-  const bool zero = std::all_of(pads->begin(), pads->end(),
-                                [](int64_t p) { return p == 0; });
-  if (!zero) {
-    if (user.input(0) != out ||
-        user.attrs.getString("auto_pad", "NOTSET") != "NOTSET")
-      return false;
-    std::vector<int64_t> own = user.attrs.getInts("pads", {0, 0, 0, 0});
-    if (own.size() != 4)
-      return false;
-    if (user.op == OpKind::AveragePool) {
-      // Only a pool without pads of its own: then every padded position
-      // the window covers is a zero of the Pad, counted in the average.
-      if (std::any_of(own.begin(), own.end(), [](int64_t p) { return p != 0; }))
-        return false;
-      user.attrs.set("count_include_pad", ir::Attribute(int64_t(1)));
-    } else if (user.op != OpKind::Conv) {
-      return false;
-    }
-    for (size_t i = 0; i < 4; ++i)
-      own[i] += (*pads)[i];
-    user.attrs.set("pads", ir::Attribute(own));
-  }
-  for (ir::ValueId &in : user.inputs)
-    if (in == out)
-      in = pad.inputs[0];
-  std::vector<bool> dead(g.numNodes(), false);
-  dead[padId] = true;
-  g.eraseNodes(dead);
-  return true;
-}
-
 } // namespace
 
 Expected<bool> runFoldBn(CompileState &state, const CompileContext &) {
   ir::Graph &g = state.graph;
+  auto canonical = ir::canonicalize(g);
+  if (!canonical)
+    return canonical.error();
   int64_t folded = 0;
   for (bool again = true; again;) {
     again = false;
@@ -190,23 +121,19 @@ Expected<bool> runFoldBn(CompileState &state, const CompileContext &) {
         break;
       }
   }
-  int64_t pads = 0;
-  for (bool again = true; again;) {
-    again = false;
-    for (ir::NodeId id = 0; id < ir::NodeId(g.numNodes()); ++id)
-      if (g.node(id).op == OpKind::Pad && foldPad(g, id)) {
-        ++pads;
-        again = true;
-        break;
-      }
-  }
-  if (folded == 0 && pads == 0)
+  if (folded == 0 && canonical->total() == 0)
     return false;
   g.removeDeadCode();
   MARS_TRY(g.topoSort());
   MARS_TRY(ir::inferShapes(g));
   state.count("fold-bn", "folded BatchNormalization nodes", folded);
-  state.count("fold-bn", "Pad nodes folded into the next layer", pads);
+  state.count("fold-bn", "Pad nodes folded into the next layer",
+              canonical->pads);
+  if (canonical->constants > 0)
+    state.count("fold-bn", "constants read through Identity",
+                canonical->constants);
+  if (canonical->matMuls > 0)
+    state.count("fold-bn", "MatMul by a constant as Gemm", canonical->matMuls);
   return true;
 }
 

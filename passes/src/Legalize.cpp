@@ -5,7 +5,7 @@
 /// quantize pass. A Softmax/LogSoftmax producing the graph output is dropped
 /// (it does not change the predicted class; the program outputs logits). Any
 /// op the chip cannot run is an error naming the node and what to do.
-#include "ChipOps.h"
+#include "mars/quant/ChipOps.h"
 #include "mars/passes/Passes.h"
 #include "mars/quant/Lower.h"
 
@@ -32,10 +32,10 @@ Expected<bool> runLegalize(CompileState &state, const CompileContext &context) {
     return makeError("the model is not quantized: compile it with --calib "
                      "(post-training quantization) or compress it with "
                      "`marsc train` first");
-  if (dropFinalSoftmax(g))
+  if (quant::dropFinalSoftmax(g))
     state.count("legalize", "final Softmax dropped (argmax unchanged)", 1);
 
-  MARS_TRY(checkChipOps(g));
+  MARS_TRY(quant::checkChipOps(g));
 
   quant::LowerOptions options;
   options.powerOfTwoScales = context.options.powerOfTwoScales;

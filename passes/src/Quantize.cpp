@@ -11,7 +11,7 @@
 ///     Clip → QuantizeLinear → DequantizeLinear at every point of
 ///     QuantizePlan.h.
 /// A model that is already quantized passes through unchanged.
-#include "ChipOps.h"
+#include "mars/quant/ChipOps.h"
 #include "QuantizePlan.h"
 
 #include "mars/arch/CimGroups.h"
@@ -287,7 +287,7 @@ Expected<bool> runQuantize(CompileState &state, const CompileContext &context) {
         "(quantization-aware, group-sparse) and compile the model it writes, "
         "or quantize it here with --calib DATA (fashion-mnist, cifar10:DIR, "
         "x.npy or random) and optionally --prune S");
-  MARS_TRY(checkChipOps(g));
+  MARS_TRY(quant::checkChipOps(g));
   const CompileOptions &o = context.options;
   auto plan = ptq::planPoints(g, o.weightBits, o.activationBits, o.edgeBits);
   if (!plan)

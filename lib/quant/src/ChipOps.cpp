@@ -1,11 +1,11 @@
 // The ops the chip runs; see ChipOps.h.
-#include "ChipOps.h"
+#include "mars/quant/ChipOps.h"
 
 #include <set>
 #include <string>
 #include <vector>
 
-namespace mars::passes {
+namespace mars::quant {
 
 namespace {
 
@@ -58,7 +58,7 @@ bool dropFinalSoftmax(ir::Graph &g) {
   return true;
 }
 
-Status checkChipOps(const ir::Graph &g) {
+bool chipRunsOp(OpKind op) {
   static const std::set<OpKind> supported = {
       OpKind::QuantizeLinear, OpKind::DequantizeLinear, OpKind::Conv,
       OpKind::Gemm, OpKind::MatMul, OpKind::Relu, OpKind::Clip,
@@ -66,6 +66,10 @@ Status checkChipOps(const ir::Graph &g) {
       OpKind::Add, OpKind::Concat, OpKind::Flatten, OpKind::Reshape,
       OpKind::Identity, OpKind::Dropout, OpKind::Sub, OpKind::Mul,
       OpKind::BatchNormalization};
+  return supported.count(op) != 0;
+}
+
+Status checkChipOps(const ir::Graph &g) {
   for (const ir::Node &n : g.nodes()) {
     if (n.op == OpKind::BatchNormalization && n.attrs.getInt("training_mode", 0))
       return makeError("node '", n.name, "' (BatchNormalization): training-mode "
@@ -74,11 +78,11 @@ Status checkChipOps(const ir::Graph &g) {
                        "does not have; export the model after model.eval() so "
                        "that it uses the running statistics (which fold into "
                        "the preceding Conv)");
-    if (!supported.count(n.op) && !isFinalSoftmax(g, n))
+    if (!chipRunsOp(n.op) && !isFinalSoftmax(g, n))
       return makeError("node '", n.name, "' (", ir::opName(n.op), "): ",
                        advice(n.op));
   }
   return Status::success();
 }
 
-} // namespace mars::passes
+} // namespace mars::quant

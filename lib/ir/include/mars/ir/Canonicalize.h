@@ -1,0 +1,35 @@
+#pragma once
+/// \file
+/// Canonicalisation of float models shared by `marsc compile` (its fold-bn
+/// pass) and `marsc train` (before it builds its modules), so that both take
+/// the same PyTorch exports. BatchNormalization is not folded here: the
+/// compiler folds it (fold-bn), the trainer keeps it to fold during QAT.
+
+#include "mars/ir/Graph.h"
+#include "mars/support/Error.h"
+
+#include <cstdint>
+
+namespace mars::ir {
+
+struct CanonicalizeCounts {
+  int64_t pads = 0;       ///< Zero-valued Pads folded into the next layer.
+  int64_t constants = 0;  ///< Identity of a constant replaced by the constant.
+  int64_t matMuls = 0;    ///< MatMul by a constant matrix turned into Gemm.
+  int64_t total() const { return pads + constants + matMuls; }
+};
+
+/// Rewrites, in place, until none applies:
+///  - Identity of a constant (as exporters write for biases and weights that
+///    arrive through Identity or Constant nodes): its readers read the
+///    constant itself;
+///  - a zero-valued constant Pad of H/W read by exactly one Conv or
+///    AveragePool: folded into the Conv's pads, or into the pool's pads with
+///    count_include_pad = 1 (the padded zeros count in the average exactly
+///    as they did); a Pad of all zeros is removed;
+///  - MatMul of a 2-D activation by a constant 2-D matrix: Gemm (transB = 0,
+///    no bias), the form quantization handles.
+/// Then removes dead code, sorts and re-infers shapes.
+Expected<CanonicalizeCounts> canonicalize(Graph &g);
+
+} // namespace mars::ir
