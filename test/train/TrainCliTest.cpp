@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sys/stat.h>
@@ -200,6 +201,33 @@ TEST_CASE("an interrupted run resumes to exactly the uninterrupted model") {
   INFO("stderr: " << resumed.err);
   REQUIRE(resumed.exitCode == 0);
   CHECK(readWholeFile(full) == readWholeFile(cut));
+}
+
+TEST_CASE("a diverging run stops at once, naming stage, epoch and step") {
+  if (!fashionMnistInstalled()) {
+    MARS_SKIP_MISSING("dataset-fashion-mnist");
+    return;
+  }
+  // An absurd learning rate: the float stage survives it (BatchNorm), QAT's
+  // loss is NaN at once. Training stops there (exit 1, one line, no model
+  // or report) instead of failing later on a NaN scale, and the float
+  // epoch's checkpoint stays on disk, named in the message.
+  const std::string output = kOut + "/diverge.onnx";
+  const std::string checkpoint = output + ".ckpt/last.pt";
+  std::remove(checkpoint.c_str());
+  std::remove(output.c_str());
+  CommandResult r = runCommand(quickTrain(output, "--lr 100"));
+  INFO("stderr: " << r.err);
+  CHECK(r.exitCode == 1);
+  CHECK_THAT(r.err, Catch::StartsWith("marsc: error: training diverged in "
+                                      "stage 'qat', epoch 1, step "));
+  CHECK_THAT(r.err, Catch::Contains("(loss nan); try a lower --lr (now 100)"));
+  CHECK_THAT(r.err, Catch::Contains("the last good checkpoint is " +
+                                    checkpoint));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(exists(checkpoint));
+  CHECK(!exists(output));
+  CHECK(!exists(kOut + "/diverge.report.json"));
 }
 
 TEST_CASE("train rejects bad options, data, models and arch files") {

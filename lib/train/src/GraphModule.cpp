@@ -1,8 +1,11 @@
 #include "GraphModule.h"
 
 #include "FakeQuant.h"
+#include "mars/ir/Canonicalize.h"
+#include "mars/quant/ChipOps.h"
 #include "mars/quant/Policy.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace mars::train {
@@ -27,6 +30,12 @@ bool isPassThrough(OpKind op) {
   return op == OpKind::MaxPool || op == OpKind::Flatten ||
          op == OpKind::Reshape || op == OpKind::Identity ||
          op == OpKind::Dropout;
+}
+
+/// Ops whose output carries their (first) input's quantization point; a
+/// Concat's inputs all share it (lib/quant lowerConcat).
+bool carriesPoint(OpKind op) {
+  return isPassThrough(op) || op == OpKind::Concat;
 }
 
 /// The single node reading `v`, or -1 (none, several, or a graph output).
@@ -56,11 +65,17 @@ Status GraphModule::build(const ir::Graph &graph, const arch::ArchSpec &arch,
                           int wbits, int abits, int firstLastBits,
                           bool signedInput) {
   graph_ = graph;
+  // The same canonical form the compiler starts from (zero Pads folded,
+  // constants through Identity, MatMul as Gemm); BN stays, folded in QAT.
+  auto canonical = ir::canonicalize(graph_);
+  if (!canonical)
+    return canonical.error();
   const ir::Graph &g = graph_;
   if (g.inputs.size() != 1 || g.outputs.size() != 1)
     return makeError("the trainer needs a model with one input and one "
                      "output, got ",
                      g.inputs.size(), " and ", g.outputs.size());
+  MARS_TRY(checkOps(g));
   skipNode_.assign(g.numNodes(), false);
 
   // A final Softmax is dropped: the loss works on logits.
@@ -76,45 +91,15 @@ Status GraphModule::build(const ir::Graph &graph, const arch::ArchSpec &arch,
     const ir::Node &n = g.node(id);
     if (skipNode_[id])
       continue;
-    switch (n.op) {
-    case OpKind::Conv:
-    case OpKind::Gemm:
-    case OpKind::MatMul:
-      break;
-    case OpKind::BatchNormalization:
-      if (!skipNode_[id])
-        return makeError(nodeContext(n),
-                         ": a BatchNormalization must follow a Conv or Gemm "
-                         "(as its only user) for the trainer to fold it");
-      continue;
-    case OpKind::Relu:
-    case OpKind::Clip:
-    case OpKind::MaxPool:
-    case OpKind::AveragePool:
-    case OpKind::GlobalAveragePool:
-    case OpKind::Add:
-    case OpKind::Flatten:
-    case OpKind::Reshape:
-    case OpKind::Identity:
-    case OpKind::Dropout:
-      continue;
-    case OpKind::Sub:
-    case OpKind::Mul: {
-      // Only input normalisation: the input (or the Sub) minus/times a
-      // constant.
-      const ir::Value &c = g.value(n.inputs[1]);
-      if (!c.constant)
-        return makeError(nodeContext(n), ": the trainer supports Sub/Mul only "
-                                         "by a constant (input normalisation)");
-      constants_[n.inputs[1]] = toTorch(*c.constant);
-      continue;
-    }
-    default:
+    if (n.op == OpKind::BatchNormalization)
       return makeError(nodeContext(n),
-                       ": the trainer cannot handle this op (supported: Conv, "
-                       "Gemm, MatMul, BatchNormalization, Relu, Clip, MaxPool, "
-                       "AveragePool, GlobalAveragePool, Add, Flatten, Reshape, "
-                       "Identity, Dropout, and a final Softmax)");
+                       ": a BatchNormalization must follow a Conv or Gemm "
+                       "(as its only user) for the trainer to fold it");
+    if (n.op != OpKind::Conv && n.op != OpKind::Gemm &&
+        n.op != OpKind::MatMul) {
+      if (n.op == OpKind::Sub || n.op == OpKind::Mul)
+        constants_[n.inputs[1]] = toTorch(*g.value(n.inputs[1]).constant);
+      continue;
     }
     WeightedLayer l;
     l.node = id;
@@ -216,7 +201,54 @@ Status GraphModule::build(const ir::Graph &graph, const arch::ArchSpec &arch,
     l.mask = register_buffer(prefix + "mask", l.mask);
   }
 
-  // Quantization points. The input: 8-bit, fixed at 1/255 for [0,1] pixels.
+  MARS_TRY(addQuantPoints(abits, firstLastBits, signedInput));
+  calibration_.assign(points_.size(), {});
+  return Status::success();
+}
+
+/// The trainer takes what the compiler takes: the one list (lib/quant
+/// ChipOps.h, with its advice), in the forms lowerToInteger accepts.
+Status GraphModule::checkOps(const ir::Graph &g) {
+  MARS_TRY(quant::checkChipOps(g));
+  for (const ir::Node &n : g.nodes()) {
+    switch (n.op) {
+    case OpKind::QuantizeLinear:
+    case OpKind::DequantizeLinear:
+      return makeError(nodeContext(n),
+                       ": the model is already quantized; the trainer takes "
+                       "float models (compile this one with marsc compile)");
+    case OpKind::Concat:
+      if (n.attrs.getInt("axis", 1) != 1)
+        return makeError(nodeContext(n), ": only channel Concat (axis 1) is "
+                                         "supported");
+      break;
+    case OpKind::Sub:
+    case OpKind::Mul: {
+      // Only input normalisation (input - mean) * (1/std), as lowering
+      // accepts it.
+      const bool first = n.op == OpKind::Sub && n.inputs[0] == g.inputs[0];
+      const ir::NodeId p = g.value(n.inputs[0]).producer;
+      const bool second = n.op == OpKind::Mul && p >= 0 &&
+                          g.node(p).op == OpKind::Sub &&
+                          g.node(p).inputs[0] == g.inputs[0];
+      if ((!first && !second) || !g.value(n.inputs[1]).constant)
+        return makeError(nodeContext(n),
+                         ": Sub/Mul are supported only as the input's "
+                         "normalisation (input - mean) * (1/std) by "
+                         "constants");
+      break;
+    }
+    default:
+      break;
+    }
+  }
+  return Status::success();
+}
+
+Status GraphModule::addQuantPoints(int abits, int firstLastBits,
+                                   bool signedInput) {
+  const ir::Graph &g = graph_;
+  // The input: 8-bit, fixed at 1/255 for [0,1] pixels.
   auto addPoint = [&](ValueId v, int bits, bool isSigned, bool learnable,
                       double alpha, int tiedTo) {
     QuantPoint p;
@@ -244,19 +276,6 @@ Status GraphModule::build(const ir::Graph &graph, const arch::ArchSpec &arch,
   }
   addPoint(inputPointValue, 8, inputSigned, /*learnable=*/false, 1.0, -1);
 
-  // Traces `v` back through pass-through ops to a quantized value.
-  auto sourcePoint = [&](ValueId v) -> int {
-    for (;;) {
-      auto it = pointOfValue_.find(v);
-      if (it != pointOfValue_.end())
-        return it->second;
-      NodeId p = g.value(v).producer;
-      if (p < 0 || !isPassThrough(g.node(p).op))
-        return -1;
-      v = g.node(p).inputs[0];
-    }
-  };
-
   for (NodeId id = 0; id < NodeId(g.numNodes()); ++id) {
     const ir::Node &n = g.node(id);
     if (skipNode_[id])
@@ -280,38 +299,95 @@ Status GraphModule::build(const ir::Graph &graph, const arch::ArchSpec &arch,
       continue;
     }
     if (n.op == OpKind::AveragePool || n.op == OpKind::GlobalAveragePool) {
-      int src = sourcePoint(n.inputs[0]);
+      int src = sourcePointOf(n.inputs[0]);
       if (src < 0)
         return makeError(nodeContext(n), ": its input is not a quantized "
                                          "activation");
       addPoint(n.outputs[0], points_[src].bits, points_[src].isSigned,
                /*learnable=*/false, 0.0, src);
     }
+    if (n.op == OpKind::Concat)
+      MARS_TRY(uniteConcatInputs(n));
   }
   // Activations feeding the last layer use firstLastBits.
   const ir::Node &lastNode = g.node(layers_.back().node);
-  int feeding = sourcePoint(lastNode.inputs[0]);
+  int feeding = sourcePointOf(lastNode.inputs[0]);
   if (feeding < 0)
     return makeError(nodeContext(lastNode),
                      ": its input is not a quantized activation");
-  for (int p = feeding; p >= 0; p = points_[p].tiedTo)
+  for (int p = feeding; p >= 0;
+       p = points_[p].tiedTo >= 0 ? points_[p].tiedTo : points_[p].sharedWith)
     if (p != 0)
       points_[p].bits = firstLastBits;
+  unifyUnions();
   for (size_t i = 0; i < points_.size(); ++i)
-    if (points_[i].tiedTo < 0 && i != 0)
+    if (points_[i].tiedTo < 0 && points_[i].sharedWith < 0 && i != 0)
       points_[i].alpha =
           register_parameter("act" + std::to_string(i) + "_alpha",
                              points_[i].alpha);
   // Every Conv/Gemm input must be quantized.
   for (const WeightedLayer &l : layers_) {
     const ir::Node &n = g.node(l.node);
-    if (sourcePoint(n.inputs[0]) < 0)
+    if (sourcePointOf(n.inputs[0]) < 0)
       return makeError(nodeContext(n),
                        ": its input is not a quantized activation (put a "
                        "Relu, Add or another Conv before it)");
   }
-  calibration_.assign(points_.size(), {});
   return Status::success();
+}
+
+/// Ties the points of a Concat's inputs into one union (the compiler's
+/// post-training quantization does the same: passes/ QuantizePlan unionOf).
+/// Roots are found through average-pool ties too, as there.
+Status GraphModule::uniteConcatInputs(const ir::Node &n) {
+  auto root = [&](int p) {
+    for (;;) {
+      if (points_[p].tiedTo >= 0)
+        p = points_[p].tiedTo;
+      else if (points_[p].sharedWith >= 0)
+        p = points_[p].sharedWith;
+      else
+        return p;
+    }
+  };
+  std::vector<int> parts;
+  for (ValueId v : n.inputs) {
+    int s = sourcePointOf(v);
+    if (s < 0)
+      return makeError(nodeContext(n), ": input '", graph_.value(v).name,
+                       "' is not a quantized activation");
+    parts.push_back(root(s));
+  }
+  // The fixed input grid, if it takes part, must stay the root.
+  int r = *std::min_element(parts.begin(), parts.end());
+  for (int p : parts)
+    if (p != r)
+      points_[p].sharedWith = r;
+  return Status::success();
+}
+
+int GraphModule::shareRoot(int i) const {
+  while (points_[i].sharedWith >= 0)
+    i = points_[i].sharedWith;
+  return i;
+}
+
+bool GraphModule::fixedScale(int i) const {
+  return points_[i].tiedTo >= 0 || (i == 0 && !points_[i].isSigned);
+}
+
+/// A union shares bits and signedness: the widest, and signed if any is.
+void GraphModule::unifyUnions() {
+  for (size_t p = 0; p < points_.size(); ++p) {
+    QuantPoint &r = points_[shareRoot(int(p))];
+    r.bits = std::max(r.bits, points_[p].bits);
+    r.isSigned = r.isSigned || points_[p].isSigned;
+  }
+  for (size_t p = 0; p < points_.size(); ++p) {
+    const QuantPoint &r = points_[shareRoot(int(p))];
+    points_[p].bits = r.bits;
+    points_[p].isSigned = r.isSigned;
+  }
 }
 
 int GraphModule::sourcePointOf(ValueId v) const {
@@ -320,7 +396,7 @@ int GraphModule::sourcePointOf(ValueId v) const {
     if (p >= 0)
       return p;
     NodeId producer = graph_.value(v).producer;
-    if (producer < 0 || !isPassThrough(graph_.node(producer).op))
+    if (producer < 0 || !carriesPoint(graph_.node(producer).op))
       return -1;
     v = graph_.node(producer).inputs[0];
   }
@@ -333,6 +409,8 @@ torch::Tensor GraphModule::pointScale(int i) const {
   if (points_[i].tiedTo >= 0)
     return pointScale(points_[i].tiedTo) *
            quant::avgPoolScaleFactor(powerOfTwo_);
+  if (points_[i].sharedWith >= 0)
+    return pointScale(shareRoot(i));
   const QuantPoint &p = points_[i];
   if (i == 0 && !p.isSigned)
     return torch::full({1}, 1.0 / 255.0); // pixels / 255 are exact
@@ -411,9 +489,12 @@ torch::Tensor GraphModule::applyPoint(int i, const torch::Tensor &x) {
   }
   if (mode_ != RunMode::Qat)
     return x;
-  if (p.tiedTo >= 0 || (i == 0 && !p.isSigned))
+  const int root = shareRoot(i);
+  if (fixedScale(root))
     return fakeQuantToGrid(x, pointScale(i), p.bits, p.isSigned);
-  return fakeQuantActivation(x, p.alpha, p.bits, p.isSigned, powerOfTwo_);
+  // Concat union members learn the root's clip together with it.
+  return fakeQuantActivation(x, points_[root].alpha, p.bits, p.isSigned,
+                             powerOfTwo_);
 }
 
 void GraphModule::beginCalibration() {
@@ -423,15 +504,22 @@ void GraphModule::beginCalibration() {
 
 void GraphModule::finishCalibration() {
   torch::NoGradGuard noGrad;
+  // Each point's clip: the mean of its batch maxima; a Concat union takes
+  // the largest of its members' (as post-training quantization does).
+  std::vector<double> clip(points_.size(), 0.0);
   for (size_t i = 0; i < points_.size(); ++i) {
     if (calibration_[i].empty() || points_[i].tiedTo >= 0)
       continue;
     double sum = 0;
     for (double v : calibration_[i])
       sum += v;
-    double mean = sum / double(calibration_[i].size());
-    points_[i].alpha.fill_(std::max(mean, 1e-3));
+    double &c = clip[size_t(shareRoot(int(i)))];
+    c = std::max(c, sum / double(calibration_[i].size()));
   }
+  for (size_t i = 0; i < points_.size(); ++i)
+    if (!calibration_[i].empty() && !fixedScale(int(i)) &&
+        points_[i].sharedWith < 0)
+      points_[i].alpha.fill_(std::max(clip[i], 1e-3));
   mode_ = RunMode::Qat;
 }
 
@@ -532,6 +620,13 @@ torch::Tensor GraphModule::forward(const torch::Tensor &input) {
         y = torch::adaptive_avg_pool2d(x, std::vector<int64_t>{1, 1});
         break;
       case OpKind::Add: y = x + vals[n.inputs[1]]; break;
+      case OpKind::Concat: {
+        std::vector<torch::Tensor> parts;
+        for (ValueId v : n.inputs)
+          parts.push_back(vals[v]);
+        y = torch::cat(parts, /*dim=*/1);
+        break;
+      }
       case OpKind::Sub: y = x - constants_.at(n.inputs[1]); break;
       case OpKind::Mul: y = x * constants_.at(n.inputs[1]); break;
       case OpKind::Flatten:

@@ -56,6 +56,10 @@ struct QuantPoint {
   bool learnable = true;
   /// Tied points (average pools) reuse another point's scale.
   int tiedTo = -1;
+  /// Concat inputs share one clip and scale exactly (the integer Concat
+  /// copies values, so all its inputs must be on one grid): every point of
+  /// a Concat union but its root names the root here.
+  int sharedWith = -1;
   torch::Tensor alpha; ///< The clip: scale = alpha / qmax.
 };
 
@@ -116,7 +120,8 @@ public:
     return it == pointOfValue_.end() ? -1 : it->second;
   }
   /// The quantization point a value carries, traced back through MaxPool,
-  /// Flatten, Reshape, Identity and Dropout; -1 if none.
+  /// Flatten, Reshape, Identity, Dropout and Concat (its first input, whose
+  /// scale all its inputs share); -1 if none.
   int sourcePointOf(ir::ValueId v) const;
   /// The value holding the logits (the output, or the input of a final
   /// Softmax).
@@ -128,6 +133,14 @@ private:
                int abits, int firstLastBits, bool signedInput);
   torch::Tensor runWeighted(const WeightedLayer &l, const torch::Tensor &x);
   torch::Tensor applyPoint(int point, const torch::Tensor &x);
+  Status checkOps(const ir::Graph &g);
+  Status addQuantPoints(int abits, int firstLastBits, bool signedInput);
+  Status uniteConcatInputs(const ir::Node &concat);
+  void unifyUnions();
+  /// The point whose clip point `i` uses (Concat unions followed).
+  int shareRoot(int i) const;
+  /// A scale not learned: the fixed input grid or an average pool's.
+  bool fixedScale(int i) const;
 
   ir::Graph graph_;
   std::vector<WeightedLayer> layers_;

@@ -326,7 +326,13 @@ private:
       for (auto &p : m_->parameters())
         if (p.grad().defined())
           grads.push_back(p.grad());
+      // The loss travels with the gradients so that every rank sees a
+      // divergence on any rank, and all stop together.
+      torch::Tensor meanLoss = loss.detach().reshape({1}).clone();
+      grads.push_back(meanLoss);
       dp_->allReduceMean(grads);
+      if (!std::isfinite(meanLoss.item<double>()))
+        return diverged(stage, state, meanLoss.item<double>());
       optimizer_->step();
       m_->applyMasks();
       if (bnUpdates && dp_->worldSize() > 1)
@@ -380,6 +386,26 @@ private:
     curve_.push_back(r);
     obs_.onEpoch(r);
     return Status::success();
+  }
+
+  /// Training produced a NaN or infinite loss: stop before the step
+  /// spreads it into the weights, pointing at the last good checkpoint
+  /// (saved at the end of the previous epoch; never overwritten here).
+  Error diverged(const Stage &stage, const TrainState &state,
+                 double loss) const {
+    struct stat st;
+    const std::string path = checkpointPath();
+    const std::string saved =
+        ::stat(path.c_str(), &st) == 0
+            ? "; the last good checkpoint is " + path +
+                  " (continue with --resume " + path + " and a lower --lr)"
+            : "; no checkpoint was saved before it";
+    char lr[32];
+    std::snprintf(lr, sizeof lr, "%g", o_.learningRate);
+    return makeError("training diverged in stage '", stage.name, "', epoch ",
+                     state.epoch + 1, ", step ", state.step + 1, " (loss ",
+                     std::isnan(loss) ? "nan" : loss > 0 ? "inf" : "-inf",
+                     "); try a lower --lr (now ", lr, ")", saved);
   }
 
   void prune(const std::vector<double> &targets, double t) {
