@@ -160,7 +160,16 @@ Expected<Plan> planPoints(const ir::Graph &g, int weightBits,
       if (src < 0)
         return makeError("node '", n.name, "' (", ir::opName(n.op),
                          "): its input is not a quantized activation");
-      add(n.outputs[0], plan.points[src].bits, plan.points[src].isSigned, src);
+      // Tied to its input's scale, unless it joins a Concat: a calibrated
+      // scale of its own, in the Concat's union, keeps window averages off
+      // exact rounding ties there (lib/quant Policy.h); the trainer agrees.
+      const std::vector<ir::NodeId> users = g.users(n.outputs[0]);
+      const bool joinsConcat =
+          std::any_of(users.begin(), users.end(), [&](ir::NodeId u) {
+            return g.node(u).op == OpKind::Concat;
+          });
+      add(n.outputs[0], plan.points[src].bits, plan.points[src].isSigned,
+          joinsConcat ? -1 : src);
     }
     if (n.op == OpKind::Concat) {
       std::vector<int> parts;
@@ -170,6 +179,7 @@ Expected<Plan> planPoints(const ir::Graph &g, int weightBits,
           return makeError("node '", n.name, "' (Concat): input '",
                            g.value(v).name, "' is not a quantized activation");
         parts.push_back(plan.root(s));
+        plan.points[s].concatInput = true;
       }
       for (int p : parts)
         plan.unionOf[p] = parts[0];
@@ -218,7 +228,7 @@ void assignScales(Plan &plan, bool powerOfTwo) {
   // (lib/quant Policy.h); points are in graph order, so an input's scale is
   // final before the pool that reads it.
   for (Point &p : plan.points)
-    if (p.tiedTo >= 0)
+    if (p.tiedTo >= 0 && !p.concatInput)
       p.scale = quant::avgPoolOutputScale(plan.points[p.tiedTo].scale,
                                           powerOfTwo);
 }

@@ -25,6 +25,9 @@ struct Point {
   int bits = 8;
   bool isSigned = true;
   int tiedTo = -1;  ///< AvgPool outputs: use this point's scale.
+  /// A Concat input: its scale is its union's, exactly (an average pool's
+  /// tie-avoiding factor would break the Concat's one scale).
+  bool concatInput = false;
   bool clip = true; ///< A Clip before QuantizeLinear (bits < container).
   double range = 0; ///< Calibrated |x| bound.
   double scale = 1;

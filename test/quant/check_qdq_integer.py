@@ -6,9 +6,10 @@ Usage: check_qdq_integer.py MARSC WORKDIR [NAME ...]
 
 For the zoo's lenet5, vgg-small, vgg16, resnet18, resnet20, mobilenet-tiny
 (and resnet20 with --pow2-scales)
-and for PyTorch exports of torchvision resnet18, mobilenet_v2, squeezenet1_1
-and a LeNet with AvgPool2d (made here with Debian's python3-torch and
-python3-torchvision):
+and for PyTorch exports of torchvision resnet18, mobilenet_v2, squeezenet1_1,
+a LeNet with AvgPool2d and an average pool concatenated with a convolution
+(DenseNet's pattern), made here with Debian's python3-torch and
+python3-torchvision:
 
   marsc compile m.onnx --calib random --prune 0.5 --save-qdq q.onnx -o p.bin
   marsc verify q.onnx p.bin --input x.npy --json
@@ -54,7 +55,7 @@ ZOO = ["lenet5", "vgg-small", "vgg16", "resnet18", "resnet20", "mobilenet-tiny"]
 # Power-of-two mode: scales and multipliers are powers of two.
 POW2 = ["resnet20-pow2"]
 TORCH = ["tv_resnet18", "tv_mobilenet_v2", "tv_squeezenet1_1",
-         "lenet_avgpool"]
+         "lenet_avgpool", "pool_concat"]
 # Debug+ASan builds are slow: few images for the big models.
 IMAGES = {"lenet5": 16, "vgg16": 2, "resnet18": 2, "vgg-small": 4,
           "tv_resnet18": 2, "tv_mobilenet_v2": 2, "tv_squeezenet1_1": 4}
@@ -76,10 +77,31 @@ class LeNetAvgPool(nn.Module):
         return self.classifier(torch.flatten(self.features(x), 1))
 
 
+class PoolConcat(nn.Module):
+    """DenseNet's transition-then-concatenate pattern: an average pool's
+    output joins a convolution's in one Concat, so the pool output must keep
+    the Concat's one scale."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+        self.pool = nn.AvgPool2d(2)
+        self.down = nn.Sequential(nn.Conv2d(8, 8, 3, 2, 1), nn.ReLU())
+        self.head = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(),
+                                  nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                  nn.Linear(16, 10))
+
+    def forward(self, x):
+        x = self.stem(x)
+        return self.head(torch.cat([self.pool(x), self.down(x)], 1))
+
+
 def torch_model(name):
     torch.manual_seed(0)
     if name == "lenet_avgpool":
         return LeNetAvgPool(), (1, 28, 28)
+    if name == "pool_concat":
+        return PoolConcat(), (3, 16, 16)
     ctor = getattr(torchvision.models, name[3:])
     return ctor(num_classes=10), (3, 32, 32)
 

@@ -303,8 +303,16 @@ Status GraphModule::addQuantPoints(int abits, int firstLastBits,
       if (src < 0)
         return makeError(nodeContext(n), ": its input is not a quantized "
                                          "activation");
-      addPoint(n.outputs[0], points_[src].bits, points_[src].isSigned,
-               /*learnable=*/false, 0.0, src);
+      // Tied to its input's scale (nudged off ties, pointScale), unless it
+      // joins a Concat: then it needs the Concat's one scale, and a scale
+      // of its own (learned, in the Concat's union) keeps window averages
+      // off exact rounding ties there (lib/quant Policy.h).
+      if (feedsConcat(g, n.outputs[0]))
+        addPoint(n.outputs[0], points_[src].bits, points_[src].isSigned,
+                 /*learnable=*/true, points_[src].isSigned ? 2.0 : 4.0, -1);
+      else
+        addPoint(n.outputs[0], points_[src].bits, points_[src].isSigned,
+                 /*learnable=*/false, 0.0, src);
     }
     if (n.op == OpKind::Concat)
       MARS_TRY(uniteConcatInputs(n));
@@ -357,6 +365,7 @@ Status GraphModule::uniteConcatInputs(const ir::Node &n) {
       return makeError(nodeContext(n), ": input '", graph_.value(v).name,
                        "' is not a quantized activation");
     parts.push_back(root(s));
+    points_[s].concatInput = true;
   }
   // The fixed input grid, if it takes part, must stay the root.
   int r = *std::min_element(parts.begin(), parts.end());
@@ -364,6 +373,13 @@ Status GraphModule::uniteConcatInputs(const ir::Node &n) {
     if (p != r)
       points_[p].sharedWith = r;
   return Status::success();
+}
+
+bool GraphModule::feedsConcat(const ir::Graph &g, ValueId v) {
+  for (NodeId u : g.users(v))
+    if (g.node(u).op == OpKind::Concat)
+      return true;
+  return false;
 }
 
 int GraphModule::shareRoot(int i) const {
@@ -406,9 +422,11 @@ torch::Tensor GraphModule::pointScale(int i) const {
   // Average pool outputs: their input's scale nudged off rounding ties (the
   // rule post-training quantization uses too; lib/quant Policy.h).
   // Tensor arithmetic keeps the gradient to the input's learned clip.
+  // A Concat input keeps its union's scale exactly.
   if (points_[i].tiedTo >= 0)
     return pointScale(points_[i].tiedTo) *
-           quant::avgPoolScaleFactor(powerOfTwo_);
+           (points_[i].concatInput ? 1.0
+                                   : quant::avgPoolScaleFactor(powerOfTwo_));
   if (points_[i].sharedWith >= 0)
     return pointScale(shareRoot(i));
   const QuantPoint &p = points_[i];

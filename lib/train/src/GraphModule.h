@@ -60,6 +60,9 @@ struct QuantPoint {
   /// copies values, so all its inputs must be on one grid): every point of
   /// a Concat union but its root names the root here.
   int sharedWith = -1;
+  /// An input of a Concat: an average pool's output then keeps its union's
+  /// scale exactly, without the tie-avoiding factor (lib/quant Policy.h).
+  bool concatInput = false;
   torch::Tensor alpha; ///< The clip: scale = alpha / qmax.
 };
 
@@ -139,6 +142,8 @@ private:
   void unifyUnions();
   /// The point whose clip point `i` uses (Concat unions followed).
   int shareRoot(int i) const;
+  /// True when a Concat reads `v`.
+  static bool feedsConcat(const ir::Graph &g, ir::ValueId v);
   /// A scale not learned: the fixed input grid or an average pool's.
   bool fixedScale(int i) const;
 
