@@ -64,7 +64,9 @@ void expectTrainError(const std::string &extra, const std::string &mention,
 }
 
 /// Correct predictions among the first `count` test images of an
-/// independent integer lowering of the ONNX file.
+/// integer lowering of the ONNX file (lib/quant, the code train itself uses:
+/// this checks the written file, not the contract; the independent NumPy
+/// reference is test/quant/check_numpy_reference.py).
 int64_t countIntegerCorrect(const std::string &onnxPath, int64_t count) {
   auto graph = mars::onnx::importModelFile(onnxPath);
   REQUIRE(graph.ok());

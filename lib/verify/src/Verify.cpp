@@ -75,17 +75,12 @@ int argmax(const ir::Tensor &t) {
   return best;
 }
 
-/// Which layer produced each value, and the logit scales of accumulators.
-struct Producers {
-  std::vector<int> layerOf; ///< Per IntValue, -1 for the input.
-};
-
-Producers producers(const quant::IntegerNet &net) {
-  Producers p;
-  p.layerOf.assign(net.values.size(), -1);
+/// The layer that produced each value (-1 for the input).
+std::vector<int> producingLayers(const quant::IntegerNet &net) {
+  std::vector<int> layerOf(net.values.size(), -1);
   for (size_t l = 0; l < net.layers.size(); ++l)
-    p.layerOf[size_t(net.layers[l].output)] = int(l);
-  return p;
+    layerOf[size_t(net.layers[l].output)] = int(l);
+  return layerOf;
 }
 
 /// Values in execution order: the input, then each layer's output.
@@ -126,7 +121,7 @@ Expected<VerifyResult> verifyModel(const ir::Graph &qdq,
   std::map<std::string, int> bufferByName;
   for (size_t b = 0; b < program.buffers.size(); ++b)
     bufferByName.emplace(program.buffers[b].name, int(b));
-  const Producers prod = producers(net);
+  const std::vector<int> layerOf = producingLayers(net);
   const std::vector<int> order = valueOrder(net);
 
   VerifyResult result;
@@ -135,7 +130,7 @@ Expected<VerifyResult> verifyModel(const ir::Graph &qdq,
   for (int v : order) {
     const quant::IntValue &value = net.values[v];
     ValueAgreement a;
-    const int layer = prod.layerOf[v];
+    const int layer = layerOf[v];
     a.layer = layer < 0 ? "input" : net.layers[layer].name;
     a.op = layer < 0 ? "Quantize" : quant::intOpName(net.layers[layer].op);
     a.value = value.name;
@@ -178,13 +173,15 @@ Expected<VerifyResult> verifyModel(const ir::Graph &qdq,
     for (size_t k = 0; k < order.size(); ++k) {
       const int v = order[k];
       ValueAgreement &a = result.values[k];
-      const int layer = prod.layerOf[v];
+      const int layer = layerOf[v];
       bool inputsFloatExact = true, inputsChipExact = true;
       if (layer >= 0)
         for (int in : net.layers[layer].inputs) {
           inputsFloatExact = inputsFloatExact && floatExact[in];
           inputsChipExact = inputsChipExact && chipExact[in];
         }
+      if (!inputsFloatExact || !inputsChipExact)
+        a.inputsAgreed = false;
       const std::vector<double> *logitScales =
           layer >= 0 ? &net.layers[layer].logitScales : nullptr;
       const quant::IntValue &value = net.values[v];
@@ -218,8 +215,6 @@ Expected<VerifyResult> verifyModel(const ir::Graph &qdq,
             what = "float";
           }
         }
-        if (!inputsFloatExact || !inputsChipExact)
-          a.inputsAgreed = false;
         if (diverges && !result.first) {
           Divergence d;
           d.layer = a.layer;

@@ -61,7 +61,6 @@ struct VerifyResult {
 
 struct VerifyOptions {
   runtime::ExecMode mode = runtime::ExecMode::Fast;
-  bool powerOfTwoScales = false; ///< As the program was compiled.
 };
 
 /// Runs `images` (each C×H×W floats) through the three and compares every
