@@ -2,11 +2,12 @@
 /// follows a Conv or Gemm into that layer's weights and bias:
 ///   W'[oc] = W[oc] × γ/√(σ²+ε),  b' = (b − μ) × γ/√(σ²+ε) + β.
 /// The folded layer takes over the BN's output value, so every consumer and
-/// graph output stays connected. A BN elsewhere (after an Add, in training
-/// mode, or behind a layer whose output has other users or is a graph
-/// output) is left in place;
-/// legalize then rejects it by name. QDQ models from `marsc train` have no
-/// BN left, so this is a no-op on them.
+/// graph output stays connected. A BN that no Conv produces the input of
+/// (pre-activation BN → ReLU → Conv, after a Concat or an Add) has been
+/// given a depthwise 1×1 Conv of its own by canonicalisation and folds into
+/// that. A BN in training mode, or of a 2-D input behind no Gemm, is left
+/// in place; legalize then rejects it by name. QDQ models from `marsc
+/// train` have no BN left, so this is a no-op on them.
 ///
 /// First it canonicalises the model the way `marsc train` does before
 /// training (lib/ir Canonicalize.h): zero-valued Pads folded into the next
@@ -132,6 +133,9 @@ Expected<bool> runFoldBn(CompileState &state, const CompileContext &) {
   if (canonical->constants > 0)
     state.count("fold-bn", "constants read through Identity",
                 canonical->constants);
+  if (canonical->batchNorms > 0)
+    state.count("fold-bn", "BatchNormalization given a depthwise 1x1 Conv",
+                canonical->batchNorms);
   if (canonical->matMuls > 0)
     state.count("fold-bn", "MatMul by a constant as Gemm", canonical->matMuls);
   return true;

@@ -299,7 +299,8 @@ Expected<bool> runQuantize(CompileState &state, const CompileContext &context) {
     auto w = weightsOf(g, g.node(plan->layers[i].node));
     if (!w)
       return w.error();
-    if (o.prune > 0 && i > 0 && i + 1 < plan->layers.size())
+    if (o.prune > 0 && i > 0 && i + 1 < plan->layers.size() &&
+        quant::prunableWeights(w->inPerGroup, w->kh, w->kw))
       state.count("quantize", "pruned CIM groups",
                   pruneGroups(*w, context.arch, plan->layers[i].bits, o.prune));
     weights.push_back(w.take());

@@ -64,6 +64,17 @@ ir::NodeId firstNode(const ir::Graph &g, ir::OpKind op) {
   return ir::kNoNode;
 }
 
+ir::NodeId firstNamed(const ir::Graph &g, const std::string &suffix) {
+  for (size_t i = 0; i < g.numNodes(); ++i) {
+    const std::string &n = g.node(i).name;
+    if (n.size() >= suffix.size() &&
+        n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0)
+      return static_cast<ir::NodeId>(i);
+  }
+  FAIL("no node named *" << suffix);
+  return ir::kNoNode;
+}
+
 void checkClose(const std::vector<ir::Tensor> &a,
                 const std::vector<ir::Tensor> &b) {
   REQUIRE(a.size() == b.size());
@@ -77,13 +88,47 @@ void checkClose(const std::vector<ir::Tensor> &a,
   }
 }
 
-/// fold-bn must leave the graph's one unfoldable BN in place and compute
-/// the same function.
-void expectBnKept(const ir::Graph &g) {
+/// A BN that cannot fold into the Conv before it folds into a depthwise
+/// 1×1 Conv of its own instead: no BN left, one Conv more, that Conv's
+/// output still read as before, the same function.
+void expectBnGivenItsOwnConv(const ir::Graph &g) {
   ir::Graph folded = g;
-  foldBn(folded);
-  CHECK(countOps(folded, ir::OpKind::BatchNormalization) == 1);
+  REQUIRE(foldBn(folded));
+  CHECK(countOps(folded, ir::OpKind::BatchNormalization) == 0);
+  CHECK(countOps(folded, ir::OpKind::Conv) ==
+        countOps(g, ir::OpKind::Conv) + 1);
+  const ir::NodeId affine = firstNamed(folded, ".affine");
+  CHECK(folded.node(affine).attrs.getInt("group", 1) ==
+        folded.value(folded.node(affine).inputs[0]).type.shape[1]);
   checkClose(evaluate(g), evaluate(folded));
+}
+
+/// Inserts an inference BN (non-trivial statistics) reading `v`; its users
+/// read the BN's output instead.
+void insertBatchNorm(ir::Graph &g, ir::ValueId v, const std::string &name) {
+  const ir::TensorType type = g.value(v).type;
+  const int64_t c = type.shape[1];
+  std::vector<float> gamma, beta, mean, var;
+  for (int64_t i = 0; i < c; ++i) {
+    gamma.push_back(0.5f + 0.1f * float(i % 7));
+    beta.push_back(-0.2f + 0.05f * float(i % 5));
+    mean.push_back(0.1f * float(i % 3));
+    var.push_back(0.6f + 0.2f * float(i % 4));
+  }
+  std::vector<ir::ValueId> params;
+  for (const auto &[suffix, values] :
+       {std::pair{"gamma", gamma}, {"beta", beta}, {"mean", mean}, {"var", var}})
+    params.push_back(g.addInitializer(name + "." + suffix,
+                                      ir::Tensor::fromFloats({c}, values)));
+  const ir::ValueId out = g.addValue(name + ".out", type);
+  const std::vector<ir::NodeId> users = g.users(v);
+  g.addNode(ir::OpKind::BatchNormalization, name,
+            {v, params[0], params[1], params[2], params[3]}, {out}, {});
+  for (ir::NodeId u : users)
+    for (ir::ValueId &in : g.node(u).inputs)
+      if (in == v)
+        in = out;
+  REQUIRE(g.topoSort());
 }
 
 } // namespace
@@ -108,7 +153,8 @@ TEST_CASE("fold-bn: the folded graph computes the same function") {
   CHECK_FALSE(foldBn(folded));
 }
 
-TEST_CASE("fold-bn: must not fire where folding would change the graph") {
+TEST_CASE("fold-bn: must not fold into a Conv where that would change the "
+          "graph; the BN gets a Conv of its own") {
   SECTION("the Conv output has a second reader") {
     ir::Graph g = smallLenet();
     const ir::NodeId bn = firstNode(g, ir::OpKind::BatchNormalization);
@@ -117,13 +163,13 @@ TEST_CASE("fold-bn: must not fire where folding would change the graph") {
     g.addNode(ir::OpKind::Relu, "side_relu", {convOut}, {side}, {});
     g.outputs.push_back(side);
     REQUIRE(g.topoSort());
-    expectBnKept(g);
+    expectBnGivenItsOwnConv(g);
   }
   SECTION("the Conv output is itself a graph output") {
     ir::Graph g = smallLenet();
     const ir::NodeId bn = firstNode(g, ir::OpKind::BatchNormalization);
     g.outputs.push_back(g.node(bn).inputs[0]);
-    expectBnKept(g);
+    expectBnGivenItsOwnConv(g);
   }
   SECTION("training-mode BN uses batch statistics") {
     ir::Graph g = smallLenet();
@@ -132,5 +178,54 @@ TEST_CASE("fold-bn: must not fire where folding would change the graph") {
         node.attrs.set("training_mode", ir::Attribute(int64_t(1)));
     CHECK_FALSE(foldBn(g));
     CHECK(countOps(g, ir::OpKind::BatchNormalization) == 2);
+  }
+}
+
+TEST_CASE("fold-bn: a BN that no Conv precedes folds into a depthwise 1x1 "
+          "Conv of its own") {
+  SECTION("after a pool (pre-activation order: BN -> ReLU -> Conv)") {
+    ir::Graph g = smallLenet();
+    const ir::NodeId pool = firstNode(g, ir::OpKind::MaxPool);
+    insertBatchNorm(g, g.node(pool).outputs[0], "pre_bn");
+    expectBnGivenItsOwnConv(g);
+  }
+  SECTION("after a Concat (DenseNet's order)") {
+    ir::Graph g = smallLenet();
+    const ir::NodeId pool = firstNode(g, ir::OpKind::MaxPool);
+    const ir::ValueId p = g.node(pool).outputs[0];
+    ir::TensorType type = g.value(p).type;
+    const std::vector<ir::NodeId> users = g.users(p);
+    type.shape[1] *= 2;
+    const ir::ValueId cat = g.addValue("cat", type);
+    ir::AttributeMap axis;
+    axis.set("axis", ir::Attribute(int64_t(1)));
+    g.addNode(ir::OpKind::Concat, "cat", {p, p}, {cat}, axis);
+    // The next Conv reads the Concat: twice the input channels.
+    ir::Node &conv = g.node(users.at(0));
+    REQUIRE(conv.op == ir::OpKind::Conv);
+    ir::Tensor &w = *g.value(conv.inputs[1]).constant;
+    const ir::Shape ws = w.shape();
+    std::vector<float> wide;
+    const std::vector<float> narrow = w.toFloats();
+    const int64_t perOut = ws[1] * ws[2] * ws[3];
+    for (int64_t o = 0; o < ws[0]; ++o)
+      for (int k = 0; k < 2; ++k)
+        wide.insert(wide.end(), narrow.begin() + o * perOut,
+                    narrow.begin() + (o + 1) * perOut);
+    w = ir::Tensor::fromFloats({ws[0], 2 * ws[1], ws[2], ws[3]}, wide);
+    g.value(conv.inputs[1]).type.shape = w.shape();
+    conv.inputs[0] = cat;
+    REQUIRE(g.topoSort());
+    insertBatchNorm(g, cat, "cat_bn");
+    expectBnGivenItsOwnConv(g);
+  }
+  SECTION("a training-mode BN is still left alone") {
+    ir::Graph g = smallLenet();
+    const ir::NodeId pool = firstNode(g, ir::OpKind::MaxPool);
+    insertBatchNorm(g, g.node(pool).outputs[0], "pre_bn");
+    g.node(firstNamed(g, "pre_bn")).attrs.set("training_mode",
+                                              ir::Attribute(int64_t(1)));
+    foldBn(g);
+    CHECK(countOps(g, ir::OpKind::BatchNormalization) == 1);
   }
 }

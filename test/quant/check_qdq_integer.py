@@ -7,8 +7,10 @@ Usage: check_qdq_integer.py MARSC WORKDIR [NAME ...]
 For the zoo's lenet5, vgg-small, vgg16, resnet18, resnet20, mobilenet-tiny
 (and resnet20 with --pow2-scales)
 and for PyTorch exports of torchvision resnet18, mobilenet_v2, squeezenet1_1,
-a LeNet with AvgPool2d and an average pool concatenated with a convolution
-(DenseNet's pattern), made here with Debian's python3-torch and
+a LeNet with AvgPool2d, an average pool concatenated with a convolution
+(DenseNet's pattern) and two models whose BatchNormalizations no convolution
+precedes (a pre-activation ResNet's BN -> ReLU -> Conv after an Add, and
+DenseNet's BN after a Concat), made here with Debian's python3-torch and
 python3-torchvision:
 
   marsc compile m.onnx --calib random --prune 0.5 --save-qdq q.onnx -o p.bin
@@ -55,7 +57,7 @@ ZOO = ["lenet5", "vgg-small", "vgg16", "resnet18", "resnet20", "mobilenet-tiny"]
 # Power-of-two mode: scales and multipliers are powers of two.
 POW2 = ["resnet20-pow2"]
 TORCH = ["tv_resnet18", "tv_mobilenet_v2", "tv_squeezenet1_1",
-         "lenet_avgpool", "pool_concat"]
+         "lenet_avgpool", "pool_concat", "preact_resnet", "densenet_bn"]
 # Debug+ASan builds are slow: few images for the big models.
 IMAGES = {"lenet5": 16, "vgg16": 2, "resnet18": 2, "vgg-small": 4,
           "tv_resnet18": 2, "tv_mobilenet_v2": 2, "tv_squeezenet1_1": 4}
@@ -96,12 +98,67 @@ class PoolConcat(nn.Module):
         return self.head(torch.cat([self.pool(x), self.down(x)], 1))
 
 
+class PreActBlock(nn.Module):
+    """A pre-activation residual block (He et al. 2016): BN -> ReLU -> Conv,
+    twice, the first BN reading the block's input (an Add's output after the
+    first block), not a convolution's."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.bn1, self.c1 = nn.BatchNorm2d(c), nn.Conv2d(c, c, 3, 1, 1, bias=False)
+        self.bn2, self.c2 = nn.BatchNorm2d(c), nn.Conv2d(c, c, 3, 1, 1, bias=False)
+
+    def forward(self, x):
+        y = self.c1(torch.relu(self.bn1(x)))
+        return x + self.c2(torch.relu(self.bn2(y)))
+
+
+class PreActNet(nn.Module):
+    def __init__(self, cin=3, side=16):
+        super().__init__()
+        self.stem = nn.Conv2d(cin, 16, 3, stride=2, padding=1)
+        self.blocks = nn.Sequential(PreActBlock(16), PreActBlock(16))
+        self.bn = nn.BatchNorm2d(16)
+        self.fc = nn.Linear(16 * (side // 4) ** 2, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.bn(self.blocks(self.stem(x))))
+        return self.fc(torch.flatten(nn.functional.max_pool2d(x, 2), 1))
+
+
+class DenseBn(nn.Module):
+    """DenseNet's order: a BN reads a Concat (BN -> ReLU -> Conv), in a dense
+    layer, a transition and the head."""
+
+    def __init__(self, cin=3):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(cin, 8, 3, padding=1), nn.ReLU())
+        self.layer = nn.Sequential(nn.BatchNorm2d(8), nn.ReLU(),
+                                   nn.Conv2d(8, 8, 3, padding=1))
+        self.transition = nn.Sequential(nn.BatchNorm2d(16), nn.ReLU(),
+                                        nn.Conv2d(16, 16, 1), nn.AvgPool2d(2))
+        self.layer2 = nn.Sequential(nn.BatchNorm2d(16), nn.ReLU(),
+                                    nn.Conv2d(16, 8, 3, padding=1))
+        self.head = nn.Sequential(nn.BatchNorm2d(24), nn.ReLU(),
+                                  nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                  nn.Linear(24, 10))
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = self.transition(torch.cat([x, self.layer(x)], 1))
+        return self.head(torch.cat([x, self.layer2(x)], 1))
+
+
 def torch_model(name):
     torch.manual_seed(0)
     if name == "lenet_avgpool":
         return LeNetAvgPool(), (1, 28, 28)
     if name == "pool_concat":
         return PoolConcat(), (3, 16, 16)
+    if name == "preact_resnet":
+        return PreActNet(), (3, 16, 16)
+    if name == "densenet_bn":
+        return DenseBn(), (3, 16, 16)
     ctor = getattr(torchvision.models, name[3:])
     return ctor(num_classes=10), (3, 32, 32)
 
@@ -120,6 +177,17 @@ def export_torch(name, path, batch):
     torch.onnx.export(model, torch.zeros(batch, *chw), path, opset_version=13,
                       input_names=["input"], output_names=["logits"])
     return chw
+
+
+STANDALONE_BN = ("preact_resnet", "densenet_bn")
+
+
+def standalone_bns(path):
+    """BatchNormalization nodes whose input no Conv produces."""
+    g = onnx.load(path).graph
+    producer = {o: n.op_type for n in g.node for o in n.output}
+    return sum(1 for n in g.node if n.op_type == "BatchNormalization"
+               and producer.get(n.input[0]) != "Conv")
 
 
 def run(cmd, ok_codes=(0,)):
@@ -142,6 +210,9 @@ def check(marsc, workdir, name):
                  .shape.dim][1:]
     else:
         shape = export_torch(name, base + ".onnx", 1)
+        if name in STANDALONE_BN and standalone_bns(base + ".onnx") == 0:
+            raise RuntimeError("the export has no BatchNormalization that "
+                               "no Conv precedes; nothing would be tested")
     rng = np.random.default_rng(1)
     x = rng.random((n, *shape), dtype=np.float32)
     np.save(base + ".x.npy", x)

@@ -3,7 +3,7 @@
 
 Usage: check_train_exports.py MARSC WORKDIR
 
-Exports three Fashion-MNIST-sized models (1x28x28 input, 10 classes) whose
+Exports five Fashion-MNIST-sized models (1x28x28 input, 10 classes) whose
 ONNX forms the trainer once refused, checks that each export really has the
 form in question, trains each on the short schedule of TrainCliTest's
 quickTrain (with batches of 32: these models have no BatchNormalization and learn
@@ -17,7 +17,10 @@ correctly as training's integer evaluation (DESIGN.md §3).
   fire           a SqueezeNet fire module, torch.cat of two expand branches
                  (Concat; one shared quantization scale);
   identity-bias  a Conv bias that reaches the Conv as Constant -> Identity
-                 (as SqueezeNet exports do), rewritten into the export.
+                 (as SqueezeNet exports do), rewritten into the export;
+  preact         a pre-activation ResNet: BN -> ReLU -> Conv after an Add;
+  densenet-bn    DenseNet's BN after a Concat (both from
+                 test/quant/check_qdq_integer.py).
 Exits 77 (ctest's skip code) without torch/onnx or Fashion-MNIST, 1 under
 MARS_REQUIRE_DATA=1.
 """
@@ -35,6 +38,12 @@ try:
 except ImportError as e:  # pragma: no cover - depends on the machine
     print(f"SKIP: python3-torch/python3-onnx missing ({e})", flush=True)
     sys.exit(1 if REQUIRE else 77)
+
+# The models whose BatchNormalizations no Conv precedes, shared with the
+# QDQ check (test/quant).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "quant"))
+from check_qdq_integer import DenseBn, PreActNet, standalone_bns  # noqa: E402
 
 if not os.path.exists("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz"):
     print("SKIP: Fashion-MNIST (dataset-fashion-mnist) is not installed")
@@ -156,6 +165,14 @@ def main():
     if "Identity" not in ops(onnx.load(p)):
         failures.append("identity-bias: the model has no Identity node")
     models["identity-bias"] = p
+    for name, make in (("preact", lambda: PreActNet(1, 28)),
+                       ("densenet-bn", lambda: DenseBn(1))):
+        p = os.path.join(work, name + ".onnx")
+        export(make, p)
+        if standalone_bns(p) == 0:
+            failures.append(f"{name}: the export has no BatchNormalization "
+                            "that no Conv precedes")
+        models[name] = p
 
     for name, path in models.items():
         out = os.path.join(work, name + ".compressed.onnx")

@@ -112,6 +112,47 @@ bool matMulToGemm(Graph &g, NodeId id) {
   return true;
 }
 
+/// A BatchNormalization that no Conv produces the input of alone (the
+/// pre-activation order BN → ReLU → Conv, a BN after a Concat or an Add)
+/// gets a depthwise 1×1 Conv with unit weights and zero bias in front of
+/// it. The BN then folds into that Conv like any other (fold-bn in the
+/// compiler, QAT folding in the trainer): one weight and one bias per
+/// channel, the per-channel scale and offset the BN is. A per-channel
+/// weight is represented exactly by its own per-channel scale, so the chip
+/// computes the affine without weight rounding.
+bool giveBatchNormAConv(Graph &g, NodeId id) {
+  const Node bn = g.node(id);
+  if (bn.attrs.getInt("training_mode", 0) != 0 || bn.outputs.size() != 1 ||
+      bn.inputs.size() != 5)
+    return false;
+  const ValueId x = bn.inputs[0];
+  const Value &xv = g.value(x);
+  if (xv.constant || xv.type.shape.size() != 4 || xv.type.shape[1] <= 0)
+    return false;
+  for (size_t i = 1; i < 5; ++i)
+    if (!g.value(bn.inputs[i]).constant)
+      return false;
+  if (xv.producer != kNoNode && g.node(xv.producer).op == OpKind::Conv &&
+      g.users(x).size() == 1 && !isGraphOutput(g, x))
+    return false; // fold-bn folds it into that Conv
+  const int64_t c = xv.type.shape[1];
+  const TensorType type = xv.type;
+  const std::string base = bn.name.empty() ? "batchnorm" : bn.name;
+  const ValueId w = g.addInitializer(
+      g.uniqueValueName(base + ".affine_weight"),
+      Tensor::fromFloats({c, 1, 1, 1}, std::vector<float>(size_t(c), 1.f)));
+  const ValueId b = g.addInitializer(
+      g.uniqueValueName(base + ".affine_bias"),
+      Tensor::fromFloats({c}, std::vector<float>(size_t(c), 0.f)));
+  const ValueId y = g.addValue(g.uniqueValueName(base + ".affine_input"), type);
+  AttributeMap attrs;
+  attrs.set("group", Attribute(c));
+  attrs.set("kernel_shape", Attribute(std::vector<int64_t>{1, 1}));
+  g.addNode(OpKind::Conv, base + ".affine", {x, w, b}, {y}, std::move(attrs));
+  g.node(id).inputs[0] = y;
+  return true;
+}
+
 /// Applies `rule` to nodes of kind `op` until it no longer fires.
 template <typename Rule>
 int64_t rewriteAll(Graph &g, OpKind op, Rule rule) {
@@ -135,6 +176,8 @@ Expected<CanonicalizeCounts> canonicalize(Graph &g) {
   counts.constants = rewriteAll(g, OpKind::Identity, foldConstantIdentity);
   counts.pads = rewriteAll(g, OpKind::Pad, foldPad);
   counts.matMuls = rewriteAll(g, OpKind::MatMul, matMulToGemm);
+  counts.batchNorms =
+      rewriteAll(g, OpKind::BatchNormalization, giveBatchNormAConv);
   if (counts.total() == 0)
     return counts;
   g.removeDeadCode();

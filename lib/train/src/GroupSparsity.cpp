@@ -1,5 +1,7 @@
 #include "GroupSparsity.h"
 
+#include "mars/quant/Policy.h"
+
 #include <cmath>
 
 namespace mars::train {
@@ -12,22 +14,32 @@ torch::Tensor groupNorms(const GraphModule &m, const WeightedLayer &l) {
   return sums.sqrt();
 }
 
+namespace {
+bool prunable(const WeightedLayer &l) {
+  const torch::Tensor &w = l.weight;
+  return !l.isConv || quant::prunableWeights(w.size(1), w.size(2), w.size(3));
+}
+} // namespace
+
 std::vector<double> layerPruneTargets(const GraphModule &m, double target) {
   const auto &layers = m.layers();
   std::vector<double> out(layers.size(), 0.0);
   if (layers.size() <= 2) {
-    std::fill(out.begin(), out.end(), target);
+    for (size_t i = 0; i < layers.size(); ++i)
+      out[i] = prunable(layers[i]) ? target : 0.0;
     return out;
   }
   int64_t total = 0, middle = 0;
   for (size_t i = 0; i < layers.size(); ++i) {
     total += layers[i].groupCount;
-    if (i != 0 && i + 1 != layers.size())
+    if (i != 0 && i + 1 != layers.size() && prunable(layers[i]))
       middle += layers[i].groupCount;
   }
+  if (middle == 0)
+    return out;
   double share = std::min(0.95, target * double(total) / double(middle));
   for (size_t i = 1; i + 1 < layers.size(); ++i)
-    out[i] = share;
+    out[i] = prunable(layers[i]) ? share : 0.0;
   return out;
 }
 

@@ -11,8 +11,9 @@ namespace mars::train {
 torch::Tensor groupNorms(const GraphModule &m, const WeightedLayer &l);
 
 /// Per-layer pruning fractions that reach `target` overall: the first and
-/// last layers (8-bit, few groups, most sensitive) are not pruned and the
-/// others share the target, capped at 0.95.
+/// last layers (8-bit, few groups, most sensitive) and per-channel scales
+/// (quant::prunableWeights) are not pruned and the others share the target,
+/// capped at 0.95.
 std::vector<double> layerPruneTargets(const GraphModule &m, double target);
 
 /// Masks the `fraction` of the layer's groups with the smallest norms;

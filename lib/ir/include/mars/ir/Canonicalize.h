@@ -3,7 +3,8 @@
 /// Canonicalisation of float models shared by `marsc compile` (its fold-bn
 /// pass) and `marsc train` (before it builds its modules), so that both take
 /// the same PyTorch exports. BatchNormalization is not folded here: the
-/// compiler folds it (fold-bn), the trainer keeps it to fold during QAT.
+/// compiler folds it (fold-bn), the trainer keeps it to fold during QAT;
+/// here every BN only gets a layer to fold into.
 
 #include "mars/ir/Graph.h"
 #include "mars/support/Error.h"
@@ -16,7 +17,8 @@ struct CanonicalizeCounts {
   int64_t pads = 0;       ///< Zero-valued Pads folded into the next layer.
   int64_t constants = 0;  ///< Identity of a constant replaced by the constant.
   int64_t matMuls = 0;    ///< MatMul by a constant matrix turned into Gemm.
-  int64_t total() const { return pads + constants + matMuls; }
+  int64_t batchNorms = 0; ///< BNs given a depthwise 1×1 Conv to fold into.
+  int64_t total() const { return pads + constants + matMuls + batchNorms; }
 };
 
 /// Rewrites, in place, until none applies:
@@ -28,7 +30,12 @@ struct CanonicalizeCounts {
 ///    count_include_pad = 1 (the padded zeros count in the average exactly
 ///    as they did); a Pad of all zeros is removed;
 ///  - MatMul of a 2-D activation by a constant 2-D matrix: Gemm (transB = 0,
-///    no bias), the form quantization handles.
+///    no bias), the form quantization handles;
+///  - a 4-D inference BatchNormalization whose input no Conv produces alone
+///    (pre-activation BN → ReLU → Conv, BN after a Concat or Add): a
+///    depthwise 1×1 Conv with unit weights is inserted before it, so that it
+///    folds into a layer like every other BN (the chip runs it as one
+///    weight and one bias per channel).
 /// Then removes dead code, sorts and re-infers shapes.
 Expected<CanonicalizeCounts> canonicalize(Graph &g);
 

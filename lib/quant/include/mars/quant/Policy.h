@@ -4,6 +4,8 @@
 /// quantization-aware training (lib/train) must share, so that the QDQ files
 /// both write mean what the integer contract computes (DESIGN.md §3).
 
+#include <cstdint>
+
 namespace mars::quant {
 
 /// The scale of an average pool's output, given its input's scale.
@@ -36,5 +38,16 @@ double nearestPowerOfTwo(double scale);
 /// product s_in × factor rounds to exactly `avgPoolOutputScale(s_in)`
 /// (the exact product has at most 41 significant bits).
 double avgPoolScaleFactor(bool powerOfTwo);
+
+/// Whether CIM-group pruning (PTQ's --prune, training's sparsity) may zero
+/// groups of a weighted layer with weights [out][inPerGroup][kh][kw]. Not a
+/// per-channel scale (a 1×1 convolution whose output channels each read one
+/// input channel, as a BatchNormalization that no Conv precedes becomes;
+/// lib/ir Canonicalize.h): each of its groups holds whole channels' only
+/// weight, so pruning one silences those channels instead of thinning a
+/// sum.
+inline bool prunableWeights(int64_t inPerGroup, int64_t kh, int64_t kw) {
+  return !(inPerGroup == 1 && kh == 1 && kw == 1);
+}
 
 } // namespace mars::quant
