@@ -133,6 +133,7 @@ Expected<bool> runLowerMatrix(CompileState &state,
   p.info.model = net.name;
   p.info.options = describeOptions(context);
   p.info.denseMacs = net.macs();
+  p.info.trainedAdc = net.trainedAdc;
   for (const quant::IntValue &v : net.values)
     p.buffers.push_back(lowerBuffer(v));
   p.input = net.input;

@@ -323,3 +323,72 @@ TEST_CASE("the zero CIM groups training reports are the groups the program "
   }
   CHECK(grouped == 2);
 }
+
+TEST_CASE("with a saturating ADC in the loop, training's integer accuracy is "
+          "the chip's, and the model says which ADC it was trained for") {
+  if (!fashionMnistInstalled()) {
+    MARS_SKIP_MISSING("dataset-fashion-mnist");
+    return;
+  }
+  // The default arch with a 3-bit ADC: 16 word lines × 1 input bit per cycle
+  // give counts up to 16, the ADC stops at 7.
+  auto arch = nlohmann::json::parse(
+      readWholeFile(std::string(MARS_SOURCE_DIR) + "/examples/arch/mars.json"));
+  arch["macro"]["adc_bits"] = 3;
+  arch["name"] = "mars-adc3";
+  const std::string archPath = kOut + "/adc3.json";
+  ::mkdir(kOut.c_str(), 0755);
+  std::ofstream(archPath) << arch.dump(2);
+  const std::string adc3 = "wl_on=16 adc_bits=3 input_bits_per_cycle=1";
+
+  const std::string output = kOut + "/adc3.onnx";
+  CommandResult r =
+      runCommand(quickTrain(output, "--json --arch " + quote(archPath)));
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exitCode == 0);
+  auto report = nlohmann::json::parse(r.out);
+  CHECK(report["adc"]["arch"] == adc3);
+  CHECK(report["adc"]["in_loop"] == true);
+  const int64_t reported = report["accuracy"]["integer_correct"];
+  CHECK(report["accuracy"]["test_images"] == 500);
+  CHECK(reported > 150);
+
+  // The QDQ file records the ADC; other readers see it in metadata_props.
+  auto graph = mars::onnx::importModelFile(output);
+  REQUIRE(graph.ok());
+  CHECK(graph->metadata[mars::quant::kTrainedAdcKey] == adc3);
+
+  // Compiled for the same arch: no warning, and the simulator counts
+  // exactly the correct images training's integer evaluation counted.
+  const std::string program = kOut + "/adc3.bin";
+  CommandResult compile = runCommand(std::string(MARSC_PATH) + " compile " +
+                                     quote(output) + " --arch " +
+                                     quote(archPath) + " -o " + quote(program));
+  INFO("compile stderr: " << compile.err);
+  REQUIRE(compile.exitCode == 0);
+  CHECK(compile.err.find("warning") == std::string::npos);
+  CommandResult run = runCommand(
+      std::string(MARSC_PATH) + " run " + quote(program) +
+      " --data fashion-mnist --limit 500 --json --quiet");
+  INFO("run stderr: " << run.err);
+  REQUIRE(run.exitCode == 0);
+  auto ran = nlohmann::json::parse(run.out);
+  CHECK(ran["functional"]["mode"] == "macro-level (bit-serial)");
+  CHECK(ran["functional"]["correct"].get<int64_t>() == reported);
+  CHECK(ran["adc"]["trained_for"] == adc3);
+  CHECK(ran["adc"]["note"] == "");
+
+  // Compiled for the default (exact) arch: compile warns, run says so.
+  const std::string exactProgram = kOut + "/adc3-on-exact.bin";
+  CommandResult other = runCommand(std::string(MARSC_PATH) + " compile " +
+                                   quote(output) + " -o " + quote(exactProgram));
+  REQUIRE(other.exitCode == 0);
+  CHECK_THAT(other.err, Catch::Contains("warning: the model was trained for "
+                                        "ADC '" + adc3 + "' but this arch's "
+                                        "is 'exact'"));
+  CommandResult otherRun = runCommand(std::string(MARSC_PATH) + " run " +
+                                      quote(exactProgram) + " --quiet");
+  REQUIRE(otherRun.exitCode == 0);
+  CHECK_THAT(otherRun.out, Catch::Contains("note: the model was trained for "
+                                           "ADC '" + adc3 + "'"));
+}

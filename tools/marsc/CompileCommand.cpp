@@ -7,6 +7,7 @@
 #include "mars/onnx/Import.h"
 #include "mars/passes/PassManager.h"
 #include "mars/passes/Report.h"
+#include "mars/quant/IntegerNet.h"
 #include "mars/support/AtomicFile.h"
 
 #include <cstdio>
@@ -113,6 +114,16 @@ Status runCompile(CompileCli &cli) {
   if (state.bytes.empty())
     return makeError(cli.model, ": the pipeline did not end with emit; "
                                 "nothing written");
+  {
+    // A model trained through one ADC and compiled for another computes
+    // other sums than training saw: say so before anything is written.
+    const program::Program &p = *state.program;
+    const std::string note = quant::adcMismatchNote(
+        p.info.trainedAdc,
+        {p.arch.macro.wlOn, p.arch.macro.adcBits, p.arch.macro.inputBitsPerCycle});
+    if (!note.empty())
+      std::fprintf(stderr, "marsc compile: warning: %s\n", note.c_str());
+  }
   if (cli.output.empty())
     cli.output = defaultOutput(cli.model);
   MARS_TRY(writeFileAtomic(

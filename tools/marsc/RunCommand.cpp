@@ -6,6 +6,7 @@
 
 #include "mars/data/Dataset.h"
 #include "mars/program/ProgramFile.h"
+#include "mars/quant/IntegerNet.h"
 #include "mars/runtime/Batch.h"
 #include "mars/runtime/Energy.h"
 #include "mars/runtime/Functional.h"
@@ -263,9 +264,16 @@ Status runRun(const RunCli &cli) {
   if (!cli.plot.empty())
     MARS_TRY(runtime::writeSvgPlot(cli.plot, p, *timing, energy));
 
+  // The ADC the model was trained for against the one this program runs.
+  const quant::AdcModel adc{p.arch.macro.wlOn, p.arch.macro.adcBits,
+                            p.arch.macro.inputBitsPerCycle};
+  const std::string adcNote = quant::adcMismatchNote(p.info.trainedAdc, adc);
   if (cli.json) {
     nlohmann::ordered_json j;
     j["program"] = cli.program;
+    j["adc"] = {{"arch", adc.describe()},
+                {"trained_for", p.info.trainedAdc},
+                {"note", adcNote}};
     j["functional"] = functionalJson(*functional, p);
     j["timing"] = nlohmann::ordered_json::parse(
         runtime::reportJson(p, *timing, energy));
@@ -275,6 +283,8 @@ Status runRun(const RunCli &cli) {
   std::printf("%s: %s, %zu layers, %lld cores\n", cli.program.c_str(),
               p.info.model.c_str(), p.layers.size(),
               static_cast<long long>(p.arch.chip.cores));
+  if (!adcNote.empty())
+    std::printf("note: %s\n", adcNote.c_str());
   printFunctional(*functional, p);
   std::printf("timing: %s image\n",
               cli.coldStart ? "first (cold-start) " : "steady-state");

@@ -253,7 +253,12 @@ Command addTrainCommand(CLI::App &parent) {
   app->add_option("--group-lasso", o.groupLasso,
                   "Group-lasso strength during QAT and pruning (default 0)");
   app->add_option("--arch", cli->archPath,
-                  "Accelerator JSON (default: built-in MARS spec)");
+                  "Accelerator JSON (default: built-in MARS spec). When its "
+                  "ADC can saturate (wl_on x (2^input_bits_per_cycle - 1) > "
+                  "2^adc_bits - 1), QAT computes through it");
+  app->add_flag("!--no-adc-in-loop", o.adcInLoop,
+                "Train as if the ADC were exact even when --arch's saturates "
+                "(for comparison; the integer evaluation still uses it)");
   app->add_option("--checkpoint-dir", o.checkpointDir,
                   "Checkpoint directory (default OUTPUT.ckpt)");
   app->add_option("--resume", o.resume, "Continue from a checkpoint");

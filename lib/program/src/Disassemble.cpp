@@ -85,6 +85,8 @@ std::string disassemble(const Program &p) {
   out += format("; marsc program, format version %u\n", kFormatVersion);
   out += "; model: " + p.info.model + "\n";
   out += "; options: " + p.info.options + "\n";
+  if (!p.info.trainedAdc.empty())
+    out += "; trained for ADC: " + p.info.trainedAdc + "\n";
   out += format("; estimate: %lld cycles per image, lower bound %lld; dense "
                 "MACs %lld\n",
                 static_cast<long long>(p.info.scheduledCycles),

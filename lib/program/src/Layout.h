@@ -35,6 +35,7 @@ template <typename IO> void ioInfo(IO &io, Program &p) {
   io.i64(p.info.scheduledCycles);
   io.i64(p.info.boundCycles);
   io.i64(p.info.denseMacs);
+  io.str(p.info.trainedAdc);
   io.i32(p.input);
   io.i32(p.output);
   io.list("input_offset", p.inputOffset, 4, [&](float &v) { io.f32(v); });

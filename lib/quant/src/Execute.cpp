@@ -99,24 +99,6 @@ void runConv(const IntegerNet &net, const IntLayer &l,
   }
 }
 
-/// One input bit-slice of the ADC model: bits [first, first + count) of the
-/// input's two's-complement form, weighted 2^first; a signed input's sign bit
-/// is a slice of its own, weighted −2^(bits−1).
-struct InputSlice {
-  int first = 0, count = 0;
-  bool negative = false;
-};
-
-std::vector<InputSlice> inputSlices(const ActQuant &q, int perCycle) {
-  std::vector<InputSlice> slices;
-  const int magnitude = q.isSigned ? q.bits - 1 : q.bits;
-  for (int b = 0; b < magnitude; b += perCycle)
-    slices.push_back({b, std::min(perCycle, magnitude - b), false});
-  if (q.isSigned)
-    slices.push_back({q.bits - 1, 1, true});
-  return slices;
-}
-
 /// Conv through a saturating ADC (AdcModel): per output pixel and channel,
 /// the column count of every (row group, input slice, weight bit) is
 /// accumulated, clipped to 2^adcBits − 1 and shifted into the accumulator.
@@ -130,7 +112,7 @@ void runConvAdc(const IntegerNet &net, const IntLayer &l,
   const int coutPerGroup = ov.channels / l.groups;
   const int oh = ov.height, ow = ov.width, ih = iv.height, iw = iv.width;
   const std::vector<InputSlice> slices =
-      inputSlices(iv.quant, net.adc.inputBitsPerCycle);
+      inputSlices(iv.quant.bits, iv.quant.isSigned, net.adc.inputBitsPerCycle);
   const int S = int(slices.size()), B = l.weightBits;
   const int64_t adcMax = (int64_t(1) << net.adc.adcBits) - 1;
   const uint32_t inputMask = uint32_t((uint64_t(1) << iv.quant.bits) - 1);

@@ -44,6 +44,9 @@ public:
   Expected<IntegerNet> run() {
     net_.name = g_.name;
     net_.powerOfTwoScales = options_.powerOfTwoScales;
+    auto adc = g_.metadata.find(kTrainedAdcKey);
+    if (adc != g_.metadata.end())
+      net_.trainedAdc = adc->second;
     if (g_.inputs.size() != 1)
       return makeError("an integer model needs exactly one input, got ",
                        g_.inputs.size());

@@ -29,6 +29,9 @@ public:
     // Readers must lower this file with power-of-two multipliers too.
     if (m_.powerOfTwo())
       out_.metadata[quant::kPowerOfTwoScalesKey] = "1";
+    // The ADC the weights were trained through ("exact" unless a saturating
+    // one was in the loop): marsc compile and run compare it with theirs.
+    out_.metadata[quant::kTrainedAdcKey] = m_.adc().describe();
     ValueId in = src_.inputs[0];
     ir::TensorType inType = src_.value(in).type;
     inType.shape[0] = 1;

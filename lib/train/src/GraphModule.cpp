@@ -1,5 +1,6 @@
 #include "GraphModule.h"
 
+#include "AdcForward.h"
 #include "FakeQuant.h"
 #include "mars/ir/Canonicalize.h"
 #include "mars/quant/ChipOps.h"
@@ -202,6 +203,8 @@ Status GraphModule::build(const ir::Graph &graph, const arch::ArchSpec &arch,
   }
 
   MARS_TRY(addQuantPoints(abits, firstLastBits, signedInput));
+  for (WeightedLayer &l : layers_)
+    l.inputPoint = sourcePointOf(g.node(l.node).inputs[0]);
   calibration_.assign(points_.size(), {});
   return Status::success();
 }
@@ -489,13 +492,47 @@ torch::Tensor GraphModule::runWeighted(const WeightedLayer &l,
     auto factor = l.gamma / torch::sqrt(l.runningVar + l.eps);
     std::vector<int64_t> view(x.dim() == 4 ? 4 : 2, 1);
     view[1] = factor.size(0);
-    torch::Tensor y = conv(l, x, wq, {}) / factor.view(view);
+    torch::Tensor y = convQat(l, x, wq, {}) / factor.view(view);
     if (l.bias.defined())
       y = y + l.bias.view(view);
     return torch::batch_norm(y, l.gamma, l.beta, l.runningMean, l.runningVar,
                              /*training=*/true, 0.1, l.eps, false);
   }
-  return conv(l, x, wq, foldedBias(l));
+  return convQat(l, x, wq, foldedBias(l));
+}
+
+torch::Tensor GraphModule::convQat(const WeightedLayer &l,
+                                   const torch::Tensor &x,
+                                   const torch::Tensor &wq,
+                                   const torch::Tensor &b) {
+  torch::Tensor y = conv(l, x, wq, b);
+  if (!adc_.saturates() || l.inputPoint < 0)
+    return y;
+  // The integers both operands stand for: x is on its point's grid, wq on
+  // the per-channel weight grid (fakeQuantWeight's scales).
+  const QuantPoint &in = points_[l.inputPoint];
+  const torch::Tensor sx = pointScale(l.inputPoint).detach();
+  const torch::Tensor sw =
+      weightScales(effectiveWeight(l, /*folded=*/true), l.bits, powerOfTwo_);
+  std::vector<int64_t> wView(wq.dim(), 1);
+  wView[0] = wq.size(0);
+  const torch::Tensor qx = torch::round(x.detach() / sx);
+  const torch::Tensor qw = torch::round(wq.detach() / sw.view(wView));
+  AdcLayerShape shape;
+  shape.isConv = l.isConv;
+  shape.strides = l.strides;
+  shape.pads = l.pads;
+  shape.dilations = l.dilations;
+  shape.groups = l.groups;
+  const torch::Tensor acc = adcAccumulators(
+      qx, qw, shape, AdcOperands{in.bits, in.isSigned, l.bits}, adc_);
+  std::vector<int64_t> outView(y.dim(), 1);
+  outView[1] = y.size(1);
+  torch::Tensor clipped = acc * (sx * sw).view(outView);
+  if (b.defined())
+    clipped = clipped + b.detach().view(outView);
+  // Forward: the clipped sums; backward: the exact convolution's gradient.
+  return y + (clipped - y).detach();
 }
 
 torch::Tensor GraphModule::applyPoint(int i, const torch::Tensor &x) {

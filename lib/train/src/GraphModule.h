@@ -8,6 +8,7 @@
 
 #include "mars/arch/CimGroups.h"
 #include "mars/ir/Graph.h"
+#include "mars/quant/IntegerNet.h"
 #include "mars/support/Error.h"
 
 #include <torch/torch.h>
@@ -46,6 +47,9 @@ struct WeightedLayer {
   // Conv geometry.
   std::vector<int64_t> strides{1, 1}, pads{0, 0, 0, 0}, dilations{1, 1};
   int64_t groups = 1;
+  /// The quantization point of the layer's input (its integer type and
+  /// scale), -1 when none (then the ADC is not modelled for it).
+  int inputPoint = -1;
 };
 
 /// An activation that the integer model quantizes.
@@ -82,6 +86,11 @@ public:
   /// After this, QAT uses running statistics: the deployed arithmetic.
   void freezeBatchNorm(bool frozen) { bnFrozen_ = frozen; }
   bool batchNormFrozen() const { return bnFrozen_; }
+  /// The ADC the QAT forward pass computes through. A saturating one clips
+  /// each column count as the chip does (AdcForward.h); the gradient stays
+  /// the exact convolution's (straight-through). Default: exact.
+  void setAdc(const quant::AdcModel &adc) { adc_ = adc; }
+  const quant::AdcModel &adc() const { return adc_; }
 
   /// Starts collecting activation maxima (Calibrate mode); finish sets each
   /// learnable clip to the mean of the recorded batch maxima.
@@ -135,6 +144,9 @@ private:
   Status build(const ir::Graph &graph, const arch::ArchSpec &arch, int wbits,
                int abits, int firstLastBits, bool signedInput);
   torch::Tensor runWeighted(const WeightedLayer &l, const torch::Tensor &x);
+  /// conv(x, wq) + b in QAT: the exact convolution, or through the ADC.
+  torch::Tensor convQat(const WeightedLayer &l, const torch::Tensor &x,
+                        const torch::Tensor &wq, const torch::Tensor &b);
   torch::Tensor applyPoint(int point, const torch::Tensor &x);
   Status checkOps(const ir::Graph &g);
   Status addQuantPoints(int abits, int firstLastBits, bool signedInput);
@@ -158,6 +170,7 @@ private:
   RunMode mode_ = RunMode::Float;
   bool bnFrozen_ = false;
   bool powerOfTwo_ = false;
+  quant::AdcModel adc_;
   ir::ValueId logitsValue_ = -1;
 };
 

@@ -1,5 +1,6 @@
 // compressed.report.json: what was trained and what it costs in memory.
 
+#include "mars/quant/IntegerNet.h"
 #include "mars/train/Train.h"
 
 #include <nlohmann/json.hpp>
@@ -15,6 +16,13 @@ std::string reportJson(const TrainOptions &o, const TrainResult &r) {
                        {"abits", o.abits},
                        {"first_last_bits", o.firstLastBits},
                        {"power_of_two_scales", o.powerOfTwoScales}};
+  const quant::AdcModel adc{o.arch.macro.wlOn, o.arch.macro.adcBits,
+                            o.arch.macro.inputBitsPerCycle};
+  // The ADC QAT computed through (the QDQ file's kTrainedAdcKey) and the
+  // one the integer evaluation used (the arch's).
+  j["adc"] = {{"arch", adc.describe()},
+              {"saturates", adc.saturates()},
+              {"in_loop", adc.saturates() && o.adcInLoop}};
   j["sparsity_target"] = o.sparsity;
   j["seed"] = o.seed;
   j["threads"] = r.threads;

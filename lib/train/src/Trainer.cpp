@@ -22,6 +22,9 @@ namespace mars::train {
 
 namespace {
 std::atomic<bool> gInterrupt{false};
+quant::AdcModel adcOf(const arch::ArchSpec &a) {
+  return {a.macro.wlOn, a.macro.adcBits, a.macro.inputBitsPerCycle};
+}
 std::atomic<int64_t> gInterruptAfter{0};
 } // namespace
 
@@ -95,6 +98,12 @@ public:
     if (!module)
       return module.error();
     m_ = module.take();
+    const quant::AdcModel archAdc = adcOf(o_.arch);
+    if (archAdc.saturates() && o_.adcInLoop) {
+      m_->setAdc(archAdc);
+      obs_.onMessage("the QAT forward pass computes through the arch's "
+                     "saturating ADC (" + archAdc.describe() + ")");
+    }
     if (model.value(model.inputs[0]).type.shape.size() != 4 ||
         model.value(model.inputs[0]).type.shape[1] != train_.channels ||
         model.value(model.inputs[0]).type.shape[2] != train_.height ||
@@ -175,8 +184,7 @@ public:
       return net.error();
     // Evaluate through the arch's ADC, as the chip computes: with a
     // saturating ADC this is the accuracy `marsc run` will count.
-    net->adc = quant::AdcModel{o_.arch.macro.wlOn, o_.arch.macro.adcBits,
-                               o_.arch.macro.inputBitsPerCycle};
+    net->adc = adcOf(o_.arch);
     obs_.onMessage("integer evaluation of " + std::to_string(testCount()) +
                    " test images" +
                    (net->adc.saturates() ? " through the arch's saturating ADC"

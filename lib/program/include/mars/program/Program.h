@@ -51,7 +51,7 @@ namespace mars::program {
 /// and reads. Version 2: requantization rounds half to even and Add rounds
 /// its sum once (its input multipliers share one shift).
 inline constexpr char kMagic[8] = {'M', 'A', 'R', 'S', 'P', 'R', 'G', '\0'};
-inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kFormatVersion = 3;
 
 /// An int32 multiplier and right shift: real ≈ value × 2^-shift (lib/quant's
 /// `Multiplier`; value in [1, 2^31), shift in 0..62).
@@ -199,6 +199,10 @@ struct CompileInfo {
   int64_t scheduledCycles = 0; ///< The schedule's estimate per image.
   int64_t boundCycles = 0;     ///< Lower bound (compute vs. weight loading).
   int64_t denseMacs = 0;       ///< MACs of the dense model per image.
+  /// The ADC the model was trained for, as the QDQ file records it
+  /// (lib/quant kTrainedAdcKey: "exact" or the saturating ADC's
+  /// parameters); empty when it does not say (post-training quantization).
+  std::string trainedAdc;
 };
 
 /// A whole compiled program.

@@ -122,7 +122,27 @@ struct AdcModel {
            int64_t(rowsPerGroup) * ((int64_t(1) << inputBitsPerCycle) - 1) >
                (int64_t(1) << adcBits) - 1;
   }
+  /// How QDQ metadata (kTrainedAdcKey) and programs name an ADC: "exact"
+  /// when no count can saturate (every such ADC computes the same sums),
+  /// else "wl_on=16 adc_bits=3 input_bits_per_cycle=2".
+  std::string describe() const;
 };
+
+/// A one-line note for a model trained for ADC `trainedFor` (the value of
+/// kTrainedAdcKey; empty: not recorded, e.g. post-training quantization)
+/// that runs on `target`; empty when both compute the same sums.
+std::string adcMismatchNote(const std::string &trainedFor,
+                            const AdcModel &target);
+
+/// One input bit-slice of the ADC model: bits [first, first + count) of the
+/// input's two's-complement form, weighted 2^first; a signed input's sign bit
+/// is a slice of its own, weighted −2^(bits−1).
+struct InputSlice {
+  int first = 0, count = 0;
+  bool negative = false;
+};
+/// The slices a `bits`-bit input is fed in, `perCycle` bits at a time.
+std::vector<InputSlice> inputSlices(int bits, bool isSigned, int perCycle);
 
 /// A whole quantized network for one input image.
 struct IntegerNet {
@@ -139,6 +159,8 @@ struct IntegerNet {
   bool powerOfTwoScales = false;
   /// The ADC the Conv layers are computed through; exact by default.
   AdcModel adc;
+  /// The ADC the model was trained for (kTrainedAdcKey), "" if unrecorded.
+  std::string trainedAdc;
 
   const IntValue &value(int id) const { return values.at(id); }
   /// Multiply-accumulates of one image in the Conv layers (dense).

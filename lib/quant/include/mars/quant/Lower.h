@@ -14,6 +14,12 @@ namespace mars::quant {
 inline constexpr const char *kPowerOfTwoScalesKey =
     "integer.power_of_two_scales";
 
+/// ir::Graph::metadata key: the ADC the model was trained for, as
+/// AdcModel::describe() names it ("exact" or the saturating ADC's wl_on,
+/// adc_bits and input_bits_per_cycle). marsc train writes it; marsc compile
+/// warns when the target arch's ADC differs and records it in the program.
+inline constexpr const char *kTrainedAdcKey = "integer.trained_adc";
+
 struct LowerOptions {
   /// Round every requantization multiplier to a power of two (shift only).
   /// Also on when the graph's metadata says kPowerOfTwoScalesKey = "1".

@@ -54,6 +54,10 @@ struct TrainOptions {
   double sparsity = 0.5;   ///< Target fraction of all-zero CIM groups.
   double groupLasso = 0.0; ///< Group-lasso strength (0: off).
   arch::ArchSpec arch = arch::defaultArch();
+  /// When the arch's ADC saturates, QAT computes through it (a
+  /// straight-through gradient); false trains as if it were exact, for
+  /// comparison. The integer evaluation uses the arch's ADC either way.
+  bool adcInLoop = true;
 
   Stages stages;
 
