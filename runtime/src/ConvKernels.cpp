@@ -280,15 +280,6 @@ void computeFast(const ComputeArgs &a, const PartitionWork &w, bool int32Safe) {
     partitionScalar(a, w, a.cols->x32.data());
 }
 
-namespace {
-
-/// One input bit-slice: bits [first, first + count) of the input, weighted
-/// +2^first, or the sign bit of a signed input, weighted −2^first.
-struct Slice {
-  int32_t first = 0, count = 0;
-  bool negative = false;
-};
-
 std::vector<Slice> inputSlicesOf(int32_t bits, bool isSigned, int32_t perCycle) {
   std::vector<Slice> slices;
   const int32_t magnitude = isSigned ? bits - 1 : bits;
@@ -298,8 +289,6 @@ std::vector<Slice> inputSlicesOf(int32_t bits, bool isSigned, int32_t perCycle) 
     slices.push_back({bits - 1, 1, true});
   return slices;
 }
-
-} // namespace
 
 int64_t computeMacroLevel(const ComputeArgs &a, const PartitionWork &w,
                           bool inputSigned, int64_t &saturations) {

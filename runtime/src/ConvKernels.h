@@ -10,6 +10,18 @@
 
 namespace mars::runtime::detail {
 
+/// One input bit-slice: bits [first, first + count) of the input, weighted
+/// +2^first, or the sign bit of a signed input, weighted −2^first.
+struct Slice {
+  int32_t first = 0, count = 0;
+  bool negative = false;
+};
+
+/// The slices one activation after another drives, low bits first: the
+/// magnitude bits in chunks of `perCycle`, then a signed input's sign bit
+/// alone.
+std::vector<Slice> inputSlicesOf(int32_t bits, bool isSigned, int32_t perCycle);
+
 /// A Conv layer's im2col view of its input: one row of `rowsPadded` values
 /// per output pixel, row r = (ky × kernelW + kx) × inChannels + ic as in the
 /// weight matrix, zero for padding and past the matrix's last row.
@@ -24,6 +36,10 @@ struct Im2col {
   /// of the input type; the sign bit is bit `bits` − 1).
   std::vector<uint64_t> masks;
   int32_t bits = 0, words = 0;
+  /// Saturating kernel only (SaturatingKernel.h): per pixel, row group and
+  /// pair of input slices, the group's rows (padded to even) as int16
+  /// slice_a + (slice_b << 2F), [pixel][rowGroup][slicePair][pairedRows].
+  std::vector<int16_t> slicePairs;
 };
 
 /// Fills `cols` for `layer` from its input buffer `in` (CHW). Masks are
@@ -42,6 +58,10 @@ struct PreparedMatrix {
   /// MacroLevel, per group: [channel][weight bit][word] masks over the rows.
   int32_t words = 0;
   std::vector<uint64_t> bitMasks;
+  /// Saturating kernel only (SaturatingKernel.h), per group and block of 8
+  /// channels: [rowPair][bitPair][channel][row of the pair] int16
+  /// bit_a + (bit_b << F), bit pairs padded to an even count.
+  std::vector<int16_t> bitPairs;
 };
 /// `withBitMasks`: also the per-bit column masks the macro-level kernel
 /// needs (the fast path does not).

@@ -5,6 +5,7 @@
 
 #include "ConvKernels.h"
 #include "DigitalOps.h"
+#include "SaturatingKernel.h"
 #include "mars/quant/FixedPoint.h"
 
 #include <algorithm>
@@ -45,6 +46,9 @@ public:
     detail::Im2col cols;
     uint64_t colsVersion = 0; ///< Input buffer version `cols` was built from.
     bool int32Safe = false;
+    /// MacroLevel: the saturating kernel's packing; when it does not fit,
+    /// computeMacroLevel runs on bit masks instead.
+    detail::SatLayout sat;
     std::vector<int32_t> fused; ///< Layers run by this layer's Post.
   };
 
@@ -84,19 +88,31 @@ Status ExecutorState::init() {
     return makeError("the fast path needs an exact ADC (wl_on × (2^"
                      "input_bits_per_cycle − 1) ≤ 2^adc_bits − 1); use the "
                      "macro-level mode for this arch");
+  const bool macroLevel = options_.mode == ExecMode::MacroLevel;
+  conv_.resize(p_.layers.size());
   double bytes = 0;
   for (const Buffer &b : p_.buffers)
     bytes += 4.0 * double(b.size());
-  for (const Layer &l : p_.layers)
-    if (l.kind == LayerKind::Conv) {
-      const program::WeightMatrix &m = p_.matrices[l.matrix];
-      const double pixels = double(p_.buffers[l.output].size()) /
-                            p_.buffers[l.output].channels;
-      bytes += pixels * (8.0 * m.cols + 4.0 * m.rowGroups * m.rowsPerGroup);
-      if (options_.mode == ExecMode::MacroLevel)
-        bytes += pixels * m.rowGroups * 16.0 * 8.0 *
-                 ((m.rowsPerGroup + 63) / 64);
-    }
+  for (size_t i = 0; i < p_.layers.size(); ++i) {
+    const Layer &l = p_.layers[i];
+    if (l.kind != LayerKind::Conv)
+      continue;
+    const program::WeightMatrix &m = p_.matrices[l.matrix];
+    const double pixels = double(p_.buffers[l.output].size()) /
+                          p_.buffers[l.output].channels;
+    bytes += pixels * (8.0 * m.cols + 4.0 * m.rowGroups * m.rowsPerGroup);
+    if (!macroLevel)
+      continue;
+    detail::SatLayout &sat = conv_[i].sat;
+    if (!options_.referenceKernel)
+      sat = detail::satLayoutOf(p_.arch, m, p_.buffers[l.inputs[0]]);
+    if (sat.fits()) // slice-pair rows and bit-pair weights, int16
+      bytes += 2.0 * (pixels * m.rowGroups * sat.slicePairs * sat.pairedRows +
+                      double(m.groups.size()) * sat.blocks * sat.pairedRows *
+                          sat.bitPairStride * 8);
+    else // input bit masks, up to 16 bits
+      bytes += pixels * m.rowGroups * 16.0 * 8.0 * ((m.rowsPerGroup + 63) / 64);
+  }
   if (bytes > kMaxExecutorBytes)
     return makeError("the program needs ", int64_t(bytes / (1 << 20)),
                      " MiB of simulator memory per executor, more than the ",
@@ -106,10 +122,14 @@ Status ExecutorState::init() {
   for (size_t i = 0; i < p_.buffers.size(); ++i)
     buffers_[i].assign(size_t(p_.buffers[i].size()), 0);
   version_.assign(p_.buffers.size(), 0);
-  for (const program::WeightMatrix &m : p_.matrices)
+  for (const program::WeightMatrix &m : p_.matrices) {
+    // Validation makes m.layer the Conv layer that owns the matrix.
+    const detail::SatLayout &sat = conv_[m.layer].sat;
     prepared_.push_back(detail::prepareMatrix(
-        m, /*withBitMasks=*/options_.mode == ExecMode::MacroLevel));
-  conv_.resize(p_.layers.size());
+        m, /*withBitMasks=*/macroLevel && !sat.fits()));
+    if (sat.fits())
+      detail::prepareBitPairs(sat, m, prepared_.back());
+  }
   for (size_t i = 0; i < p_.layers.size(); ++i) {
     const Layer &l = p_.layers[i];
     if (l.fusedInto >= 0)
@@ -174,7 +194,11 @@ Status ExecutorState::compute(size_t core, size_t pc, const Instr &in) {
   ConvState &c = convFor(im.layer);
   const bool macroLevel = options_.mode == ExecMode::MacroLevel;
   if (c.colsVersion != version_[l.inputs[0]] || c.cols.pixels == 0) {
-    detail::buildIm2col(p_, l, buffers_[l.inputs[0]], macroLevel, c.cols);
+    detail::buildIm2col(p_, l, buffers_[l.inputs[0]],
+                        /*withMasks=*/macroLevel && !c.sat.fits(), c.cols);
+    if (c.sat.fits())
+      detail::buildSlicePairs(c.sat, p_.matrices[l.matrix].rowsPerGroup,
+                              c.cols);
     c.colsVersion = version_[l.inputs[0]];
   }
   detail::ComputeArgs args;
@@ -187,7 +211,10 @@ Status ExecutorState::compute(size_t core, size_t pc, const Instr &in) {
   args.acc = c.acc.data();
   const bool inputSigned = p_.buffers[l.inputs[0]].isSigned;
   for (const detail::PartitionWork &w : work_[in.a]) {
-    if (macroLevel)
+    if (c.sat.fits())
+      counters_.activations += detail::computeSaturating(
+          args, w, c.sat, counters_.adcSaturations);
+    else if (macroLevel)
       counters_.activations += detail::computeMacroLevel(
           args, w, inputSigned, counters_.adcSaturations);
     else

@@ -13,6 +13,8 @@
 ///    counts Σ slice × weight bit, the ADC saturates the count at
 ///    2^adc_bits − 1, and the digital side shifts and adds it into the int64
 ///    accumulator of (pixel, channel).
+///    Where the packed counts fit (runtime/README.md), a SIMD kernel that
+///    counts four columns per 32-bit lane computes exactly the same.
 ///  - Fast: an integer GEMM over the stored groups only. Identical results
 ///    whenever the ADC cannot saturate (`adcIsExact`); tests check it.
 /// Post then adds the bias, saturates to int32, requantizes with lib/quant's
@@ -37,6 +39,10 @@ enum class ExecMode {
 
 struct ExecOptions {
   ExecMode mode = ExecMode::Fast;
+  /// MacroLevel: every Conv on the bit-mask reference kernel, even where the
+  /// packed saturating kernel fits (same results, much slower); for the
+  /// tests and benchmarks that compare the two.
+  bool referenceKernel = false;
 };
 
 /// Event counts of the functional run of one image.
