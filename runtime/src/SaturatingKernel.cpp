@@ -66,24 +66,39 @@ SatLayout satLayoutOf(const arch::ArchSpec &arch,
 
 void buildSlicePairs(const SatLayout &l, int32_t R, Im2col &c) {
   const int32_t rowGroups = c.rowsPadded / R, P2 = l.pairedRows;
-  const uint32_t typeMask = c.bits >= 32 ? ~0u : (1u << c.bits) - 1;
-  const int32_t S = int32_t(l.slices.size()), F = l.fieldBits;
-  auto sliceOf = [&](uint32_t u, int32_t s) -> uint32_t {
-    if (s >= S)
-      return 0; // the zero slice pairing an odd last one
-    return u >> l.slices[s].first & ((1u << l.slices[s].count) - 1);
+  const int32_t S = int32_t(l.slices.size()), SP = l.slicePairs;
+  // Per slice pair: the shift and mask of each slice (mask 0 for the zero
+  // slice pairing an odd last one); the same for every row, so the row
+  // loop below vectorizes.
+  struct Shifts {
+    uint16_t first0, mask0, first1, mask1;
   };
-  c.slicePairs.assign(size_t(c.pixels) * rowGroups * l.slicePairs * P2, 0);
+  Shifts shifts[16] = {};
+  for (int32_t s = 0; s < S; ++s) {
+    Shifts &p = shifts[s / 2];
+    const uint16_t mask = uint16_t((1u << l.slices[s].count) - 1);
+    (s % 2 ? p.first1 : p.first0) = uint16_t(l.slices[s].first);
+    (s % 2 ? p.mask1 : p.mask0) = mask;
+  }
+  const uint16_t typeMask = uint16_t((1u << c.bits) - 1); // bits ≤ 16
+  const int32_t high = 2 * l.fieldBits;
+  // Every element is written, an odd group's padding row too, so the
+  // buffer needs no zero fill.
+  c.slicePairs.resize(size_t(c.pixels) * rowGroups * SP * P2);
   int16_t *out = c.slicePairs.data();
   for (int64_t px = 0; px < c.pixels; ++px)
     for (int32_t rg = 0; rg < rowGroups; ++rg) {
       const int16_t *x = c.x16.data() + px * c.rowsPadded + int64_t(rg) * R;
-      for (int32_t sp = 0; sp < l.slicePairs; ++sp, out += P2)
+      for (int32_t sp = 0; sp < SP; ++sp, out += P2) {
+        const Shifts p = shifts[sp];
         for (int32_t r = 0; r < R; ++r) {
-          const uint32_t u = static_cast<uint32_t>(int32_t(x[r])) & typeMask;
-          out[r] =
-              int16_t(sliceOf(u, 2 * sp) | sliceOf(u, 2 * sp + 1) << 2 * F);
+          const uint16_t u = uint16_t(x[r]) & typeMask;
+          out[r] = int16_t((u >> p.first0 & p.mask0) | (u >> p.first1 & p.mask1)
+                                                           << high);
         }
+        if (R < P2)
+          out[R] = 0;
+      }
     }
 }
 
@@ -311,28 +326,60 @@ runAvx2(const ComputeArgs &a, const PartitionWork &w, const Job &j,
 
 /// AVX-512 constants of one partition: one zmm holds two bit pairs.
 struct Avx512Consts {
-  __m512i select, fieldMask, adcMax, bitCoef[2], sliceCoef[8];
+  __m512i select, fieldMask, adcMax, one, bitCoef[2], sliceCoef[8];
+  /// Dot: per slice pair and zmm, each count's whole weight ±2^(first + b)
+  /// as one byte.
+  __m512i dotCoef[8][2];
 };
 
-__attribute__((target(MARS_AVX512))) inline __m512i
-finishAvx512(__m512i v, const Avx512Consts &k, __m512i bitCoef,
-             __m512i sliceCoef, int64_t &saturations) {
+/// Saturations counted per byte lane (a masked byte add per group instead
+/// of a popcount), summed before a lane can wrap.
+struct Avx512Saturations {
+  __m512i counts;
+  int32_t pending = 0;
+};
+
+__attribute__((target(MARS_AVX512))) inline void
+flushAvx512(Avx512Saturations &s, int64_t &saturations) {
+  saturations += _mm512_reduce_add_epi64(
+      _mm512_sad_epu8(s.counts, _mm512_setzero_si512()));
+  s.counts = _mm512_setzero_si512();
+  s.pending = 0;
+}
+
+/// finishAvx2 for a zmm of two bit pairs (slice pair `sp`, zmm `z`), adding
+/// into `total`. Dot: one vpdpbusd with byte weights replaces pmaddubsw +
+/// pmaddwd + add (when every ±2^(first + b) fits a byte).
+template <bool Dot>
+__attribute__((target(MARS_AVX512))) inline void
+finishAvx512(__m512i v, const Avx512Consts &k, int32_t sp, int z,
+             __m512i &total, Avx512Saturations &sat, int64_t &saturations) {
   // Each byte picks its field out of its 64-bit word (vpmultishiftqb).
   v = _mm512_and_si512(_mm512_multishift_epi64_epi8(k.select, v), k.fieldMask);
-  saturations += __builtin_popcountll(_mm512_cmpgt_epu8_mask(v, k.adcMax));
+  sat.counts = _mm512_mask_add_epi8(
+      sat.counts, _mm512_cmpgt_epu8_mask(v, k.adcMax), sat.counts, k.one);
+  if (++sat.pending == 255)
+    flushAvx512(sat, saturations);
   v = _mm512_min_epu8(v, k.adcMax);
-  return _mm512_madd_epi16(_mm512_maddubs_epi16(v, bitCoef), sliceCoef);
+  if (Dot)
+    total = _mm512_dpbusd_epi32(total, v, k.dotCoef[sp][z]);
+  else
+    total = _mm512_add_epi32(
+        total, _mm512_madd_epi16(_mm512_maddubs_epi16(v, k.bitCoef[z]),
+                                 k.sliceCoef[sp]));
 }
 
 /// As pixelsAvx2 with Z zmm streams of two bit pairs each, accumulated
 /// with vpdpwssd.
-template <int Z, int P>
+template <int Z, int P, bool Dot>
 __attribute__((target(MARS_AVX512))) void
 pixelsAvx512(const PartitionWork &w, const Job &j, const Avx512Consts &k,
              int64_t *acc, int32_t px, int32_t blk, int64_t &saturations) {
   __m512i total[P];
   for (int p = 0; p < P; ++p)
     total[p] = _mm512_setzero_si512();
+  Avx512Saturations sat;
+  sat.counts = _mm512_setzero_si512();
   for (size_t g = 0; g < w.groups.size(); ++g) {
     const int16_t *wg = j.wAt(w.groups[g], blk);
     for (int32_t sp = 0; sp < j.SP; ++sp) {
@@ -357,11 +404,10 @@ pixelsAvx512(const PartitionWork &w, const Job &j, const Avx512Consts &k,
       }
       for (int p = 0; p < P; ++p)
         for (int z = 0; z < Z; ++z)
-          total[p] = _mm512_add_epi32(
-              total[p], finishAvx512(s[p][z], k, k.bitCoef[z], k.sliceCoef[sp],
-                                     saturations));
+          finishAvx512<Dot>(s[p][z], k, sp, z, total[p], sat, saturations);
     }
   }
+  flushAvx512(sat, saturations);
   for (int p = 0; p < P; ++p) {
     // Lanes 8..15 hold the second bit pair of the same 8 channels.
     const __m256i t = _mm256_add_epi32(_mm512_castsi512_si256(total[p]),
@@ -370,38 +416,62 @@ pixelsAvx512(const PartitionWork &w, const Job &j, const Avx512Consts &k,
   }
 }
 
+template <int Z, bool Dot>
+__attribute__((target(MARS_AVX512))) void
+pixelsAvx512All(const ComputeArgs &a, const PartitionWork &w, const Job &j,
+                const Avx512Consts &k, int64_t &saturations) {
+  // 8 / Z pixels at a time: 8 independent vpdpwssd chains hide its
+  // latency.
+  constexpr int P = 8 / Z;
+  for (int32_t blk = 0; blk * 8 < j.valid; ++blk) {
+    int32_t px = a.pixelBegin;
+    for (; px + P <= a.pixelEnd; px += P)
+      pixelsAvx512<Z, P, Dot>(w, j, k, a.acc, px, blk, saturations);
+    for (; px < a.pixelEnd; ++px)
+      pixelsAvx512<Z, 1, Dot>(w, j, k, a.acc, px, blk, saturations);
+  }
+}
+
 template <int Z>
 __attribute__((target(MARS_AVX512))) void
 runAvx512(const ComputeArgs &a, const PartitionWork &w, const Job &j,
           int64_t &saturations) {
   Avx512Consts k;
-  alignas(64) uint8_t select[64], coef[2][64];
+  alignas(64) uint8_t select[64], coef[2][64], dot[8][2][64];
+  bool byteWeights = true;
   for (int i = 0; i < 64; ++i) {
     // Byte f of a dword takes the bits of field f: offset 32 · (dword
     // within the 64-bit word) + f · F.
-    select[i] = uint8_t((i % 8) / 4 * 32 + (i % 4) * j.F);
+    const int f = i % 4;
+    select[i] = uint8_t((i % 8) / 4 * 32 + f * j.F);
     // Lanes 0..7 weigh the bit pair 2z, lanes 8..15 the pair 2z + 1.
     for (int z = 0; z < Z; ++z) {
-      const int32_t bp = 2 * z + (i % 64) / 32;
-      coef[z][i] = uint8_t(int8_t(j.bitCoef[2 * bp + i % 2]));
+      const int32_t bp = 2 * z + i / 32, b = 2 * bp + f % 2;
+      coef[z][i] = uint8_t(int8_t(j.bitCoef[b]));
+      for (int32_t sp = 0; sp < j.SP; ++sp) {
+        const int32_t weight = j.sliceCoef[2 * sp + f / 2] * j.bitCoef[b];
+        byteWeights = byteWeights && weight >= -128 && weight <= 127;
+        dot[sp][z][i] = uint8_t(int8_t(weight));
+      }
     }
   }
   k.select = _mm512_load_si512(select);
   k.fieldMask = _mm512_set1_epi8(char((1u << j.F) - 1));
   k.adcMax = _mm512_set1_epi8(char(j.adcMax));
-  for (int z = 0; z < Z; ++z)
+  k.one = _mm512_set1_epi8(1);
+  for (int z = 0; z < Z; ++z) {
     k.bitCoef[z] = _mm512_load_si512(coef[z]);
+    for (int32_t sp = 0; sp < j.SP; ++sp)
+      k.dotCoef[sp][z] = _mm512_load_si512(dot[sp][z]);
+  }
   for (int32_t sp = 0; sp < j.SP; ++sp)
     k.sliceCoef[sp] = _mm512_set1_epi32(
         int32_t(uint32_t(uint16_t(j.sliceCoef[2 * sp])) |
                 uint32_t(uint16_t(j.sliceCoef[2 * sp + 1])) << 16));
-  for (int32_t blk = 0; blk * 8 < j.valid; ++blk) {
-    int32_t px = a.pixelBegin;
-    for (; px + 4 <= a.pixelEnd; px += 4)
-      pixelsAvx512<Z, 4>(w, j, k, a.acc, px, blk, saturations);
-    for (; px < a.pixelEnd; ++px)
-      pixelsAvx512<Z, 1>(w, j, k, a.acc, px, blk, saturations);
-  }
+  if (byteWeights)
+    pixelsAvx512All<Z, true>(a, w, j, k, saturations);
+  else
+    pixelsAvx512All<Z, false>(a, w, j, k, saturations);
 }
 
 #pragma GCC diagnostic pop

@@ -126,7 +126,9 @@ TEST_CASE("saturating kernel: equals the macro-level model on random layers") {
       const int bits = std::uniform_int_distribution<int>(2, 8)(rng);
       const int channels = pick(rng, {3, 4, 8, 9, 16});
       const int wlOn = pick(rng, {8, 16, 32, 7, 15});
-      const int slots = pick(rng, {1, 2, 3});
+      // 16 slots: more groups per partition than a byte of saturation
+      // counts holds (the AVX-512 version sums them before they wrap).
+      const int slots = pick(rng, {1, 2, 3, 16});
       const int perCycle = pick(rng, {1, 1, 2, 4});
       const int adcBits = std::uniform_int_distribution<int>(2, 8)(rng);
       const arch::ArchSpec a =
@@ -257,5 +259,28 @@ TEST_CASE("saturating kernel: a compiled network, every buffer and counter "
     CHECK(fast->counters().adcSaturations ==
           reference->counters().adcSaturations);
     CHECK(fast->counters().adcSaturations > 0);
+  }
+}
+
+TEST_CASE("saturating kernel: more saturations per column than a byte "
+          "counts") {
+  // 16 groups of 32 rows, a 2-bit ADC and dense 8-bit inputs: nearly every
+  // count clips, hundreds of times per channel and pixel block.
+  const arch::ArchSpec a = archWith(4, 8, 32, 16, /*perCycle=*/1, 2);
+  for (SatIsa isa : {SatIsa::Scalar, SatIsa::Avx2, SatIsa::Avx512}) {
+    if (!satIsaSupported(isa))
+      continue;
+    std::mt19937_64 rng(3);
+    LayerCase c;
+    c.inC = 64;
+    c.outC = 8;
+    c.inputBits = 8;
+    c.density = 1.0;
+    program::Program p = runtime::testing::makeProgram(a, c, rng);
+    REQUIRE(program::validateProgram(p).empty());
+    Totals totals;
+    INFO("isa " << int(isa));
+    CHECK(compareKernels(p, runtime::testing::randomInput(p, rng), isa, totals));
+    CHECK(totals.saturations > 100000);
   }
 }
