@@ -2,6 +2,7 @@
 #   make demo   installs what is missing, builds Release, runs the main job
 #   make test   installs what is missing, builds with sanitizers, runs ctest
 # Both work on a fresh Debian 12 machine as root (or with sudo).
+# Also: make bench builds Release with the benchmarks and runs them.
 
 JOBS     ?= $(shell nproc)
 BUILD    ?= build/release
@@ -9,7 +10,7 @@ TESTBLD  ?= build/test
 OUT      ?= out
 MARSC    := $(BUILD)/tools/marsc/marsc
 
-.PHONY: all deps build build-test demo test clean
+.PHONY: all deps build build-test demo test bench clean
 
 all: build
 
@@ -34,6 +35,19 @@ test: build-test
 # The main job: train, compile, run on the default data (examples/demo.sh).
 demo: build
 	bash examples/demo.sh $(MARSC) $(OUT)
+
+# The benchmarks of test/bench/README.md, one after another (each prints
+# its ratios against a reference measured in the same run; none fails).
+# bench_train_step and bench_simulator need LibTorch, like marsc train.
+bench: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DMARS_BUILD_TESTS=ON
+	cmake --build $(BUILD) -j $(JOBS) --target marsc bench_compile \
+	  bench_macro_kernels bench_simulator bench_train_step
+	$(BUILD)/test/bench/bench_compile
+	bash test/bench/bench_saturating.sh $(MARSC) --out $(OUT)/bench_saturating \
+	  --kernels $(BUILD)/test/bench/bench_macro_kernels
+	$(BUILD)/test/bench/bench_simulator --threads 1
+	$(BUILD)/test/bench/bench_train_step --threads 1
 
 clean:
 	rm -rf build $(OUT)
