@@ -33,9 +33,13 @@ for bits in 3 4 5; do
       > "$out/$name.run.json"
   done
 done
-/usr/bin/python3 - "$out" <<'PY' | tee "$here/../docs/adc_sweep.md"
+/usr/bin/python3 - "$out" "$*" <<'PY' | tee "$here/../docs/adc_sweep.md"
 import json, sys
-out = sys.argv[1]
+out, extra = sys.argv[1], sys.argv[2]
+print("lenet5 on Fashion-MNIST, W4A4 (first and last layers 8-bit), 50% CIM-"
+      "group sparsity, `examples/adc_sweep.sh MARSC OUT " + extra + "`; "
+      "accuracy over the test images train evaluated, `marsc run` over the "
+      "whole test split, energy per image from `marsc run`.\n")
 print("| adc_bits (wl_on 16) | ADC in the QAT loop | train: fake-quant | "
       "train: integer | `marsc run` | energy per image (µJ) |")
 print("|---|---|---|---|---|---|")
