@@ -4,6 +4,7 @@
 #include "FakeQuant.h"
 #include "mars/ir/Canonicalize.h"
 #include "mars/quant/ChipOps.h"
+#include "mars/quant/Placement.h"
 #include "mars/quant/Policy.h"
 
 #include <algorithm>
@@ -202,7 +203,7 @@ Status GraphModule::build(const ir::Graph &graph, const arch::ArchSpec &arch,
     l.mask = register_buffer(prefix + "mask", l.mask);
   }
 
-  MARS_TRY(addQuantPoints(abits, firstLastBits, signedInput));
+  MARS_TRY(addQuantPoints(wbits, abits, firstLastBits, signedInput));
   for (WeightedLayer &l : layers_)
     l.inputPoint = sourcePointOf(g.node(l.node).inputs[0]);
   calibration_.assign(points_.size(), {});
@@ -248,141 +249,52 @@ Status GraphModule::checkOps(const ir::Graph &g) {
   return Status::success();
 }
 
-Status GraphModule::addQuantPoints(int abits, int firstLastBits,
+Status GraphModule::addQuantPoints(int wbits, int abits, int firstLastBits,
                                    bool signedInput) {
   const ir::Graph &g = graph_;
-  // The input: 8-bit, fixed at 1/255 for [0,1] pixels.
-  auto addPoint = [&](ValueId v, int bits, bool isSigned, bool learnable,
-                      double alpha, int tiedTo) {
-    QuantPoint p;
-    p.value = v;
-    p.bits = bits;
-    p.isSigned = isSigned;
-    p.learnable = learnable;
-    p.tiedTo = tiedTo;
-    p.alpha = torch::full({1}, alpha);
-    pointOfValue_[v] = int(points_.size());
-    points_.push_back(p);
-  };
-  // The input point sits after a Sub -> Mul normalisation when there is one
-  // (then signed, with a calibrated range), else on the input (pixels / 255).
-  ValueId inputPointValue = g.inputs[0];
-  bool inputSigned = signedInput;
-  NodeId sub = singleUser(g, g.inputs[0]);
+  // Input normalisation must be whole for the trainer: Sub then Mul.
+  const NodeId sub = singleUser(g, g.inputs[0]);
   if (sub >= 0 && g.node(sub).op == OpKind::Sub) {
-    NodeId mul = singleUser(g, g.node(sub).outputs[0]);
+    const NodeId mul = singleUser(g, g.node(sub).outputs[0]);
     if (mul < 0 || g.node(mul).op != OpKind::Mul)
       return makeError(nodeContext(g.node(sub)),
                        ": input normalisation must be Sub then Mul");
-    inputPointValue = g.node(mul).outputs[0];
-    inputSigned = true;
   }
-  addPoint(inputPointValue, 8, inputSigned, /*learnable=*/false, 1.0, -1);
-
-  for (NodeId id = 0; id < NodeId(g.numNodes()); ++id) {
-    const ir::Node &n = g.node(id);
-    if (skipNode_[id])
-      continue;
-    ValueId out = ir::kNoValue;
-    if (layerOfNode_.count(id))
-      out = layers_[layerOfNode_[id]].outValue;
-    else if (n.op == OpKind::Add)
-      out = n.outputs[0];
-    if (out != ir::kNoValue) {
-      bool relu = false;
-      NodeId user = singleUser(g, out);
-      if (user >= 0 && (g.node(user).op == OpKind::Relu ||
-                        (g.node(user).op == OpKind::Clip))) {
-        relu = true;
-        out = g.node(user).outputs[0];
-      }
-      if (out == logitsValue_)
-        continue; // the logits stay int32 accumulators
-      addPoint(out, abits, !relu, /*learnable=*/true, relu ? 4.0 : 2.0, -1);
-      continue;
-    }
-    if (n.op == OpKind::AveragePool || n.op == OpKind::GlobalAveragePool) {
-      int src = sourcePointOf(n.inputs[0]);
-      if (src < 0)
-        return makeError(nodeContext(n), ": its input is not a quantized "
-                                         "activation");
-      // Tied to its input's scale (nudged off ties, pointScale), unless it
-      // joins a Concat: then it needs the Concat's one scale, and a scale
-      // of its own (learned, in the Concat's union) keeps window averages
-      // off exact rounding ties there (lib/quant Policy.h).
-      if (feedsConcat(g, n.outputs[0]))
-        addPoint(n.outputs[0], points_[src].bits, points_[src].isSigned,
-                 /*learnable=*/true, points_[src].isSigned ? 2.0 : 4.0, -1);
-      else
-        addPoint(n.outputs[0], points_[src].bits, points_[src].isSigned,
-                 /*learnable=*/false, 0.0, src);
-    }
-    if (n.op == OpKind::Concat)
-      MARS_TRY(uniteConcatInputs(n));
+  // Where the points go is lib/quant's decision, shared with the compiler.
+  quant::PlacementOptions options;
+  options.weightBits = wbits;
+  options.activationBits = abits;
+  options.edgeBits = firstLastBits;
+  options.inputBits = 8; // pixels / 255, or the normalised input
+  options.inputSigned = signedInput;
+  auto placed = quant::placeQuantization(g, options);
+  if (!placed)
+    return placed.error();
+  for (size_t i = 0; i < placed->points.size(); ++i) {
+    const quant::PlacedPoint &q = placed->points[i];
+    QuantPoint p;
+    p.value = q.value;
+    p.bits = q.bits;
+    p.isSigned = q.isSigned;
+    p.tiedTo = q.tiedTo;
+    p.sharedWith = q.unionRoot != int(i) ? q.unionRoot : -1;
+    p.concatInput = q.concatInput;
+    // The input's scale is fixed (1/255) unless normalised (calibrated); an
+    // average pool's follows its input's; every other clip is learned
+    // (PACT), starting wider after a ReLU.
+    const double alpha = i == 0 ? 1.0 : q.tiedTo >= 0 ? 0.0
+                                    : q.isSigned    ? 2.0
+                                                    : 4.0;
+    p.alpha = torch::full({1}, alpha);
+    pointOfValue_[q.value] = int(points_.size());
+    points_.push_back(p);
   }
-  // Activations feeding the last layer use firstLastBits.
-  const ir::Node &lastNode = g.node(layers_.back().node);
-  int feeding = sourcePointOf(lastNode.inputs[0]);
-  if (feeding < 0)
-    return makeError(nodeContext(lastNode),
-                     ": its input is not a quantized activation");
-  for (int p = feeding; p >= 0;
-       p = points_[p].tiedTo >= 0 ? points_[p].tiedTo : points_[p].sharedWith)
-    if (p != 0)
-      points_[p].bits = firstLastBits;
-  unifyUnions();
   for (size_t i = 0; i < points_.size(); ++i)
     if (points_[i].tiedTo < 0 && points_[i].sharedWith < 0 && i != 0)
       points_[i].alpha =
           register_parameter("act" + std::to_string(i) + "_alpha",
                              points_[i].alpha);
-  // Every Conv/Gemm input must be quantized.
-  for (const WeightedLayer &l : layers_) {
-    const ir::Node &n = g.node(l.node);
-    if (sourcePointOf(n.inputs[0]) < 0)
-      return makeError(nodeContext(n),
-                       ": its input is not a quantized activation (put a "
-                       "Relu, Add or another Conv before it)");
-  }
   return Status::success();
-}
-
-/// Ties the points of a Concat's inputs into one union (the compiler's
-/// post-training quantization does the same: passes/ QuantizePlan unionOf).
-/// Roots are found through average-pool ties too, as there.
-Status GraphModule::uniteConcatInputs(const ir::Node &n) {
-  auto root = [&](int p) {
-    for (;;) {
-      if (points_[p].tiedTo >= 0)
-        p = points_[p].tiedTo;
-      else if (points_[p].sharedWith >= 0)
-        p = points_[p].sharedWith;
-      else
-        return p;
-    }
-  };
-  std::vector<int> parts;
-  for (ValueId v : n.inputs) {
-    int s = sourcePointOf(v);
-    if (s < 0)
-      return makeError(nodeContext(n), ": input '", graph_.value(v).name,
-                       "' is not a quantized activation");
-    parts.push_back(root(s));
-    points_[s].concatInput = true;
-  }
-  // The fixed input grid, if it takes part, must stay the root.
-  int r = *std::min_element(parts.begin(), parts.end());
-  for (int p : parts)
-    if (p != r)
-      points_[p].sharedWith = r;
-  return Status::success();
-}
-
-bool GraphModule::feedsConcat(const ir::Graph &g, ValueId v) {
-  for (NodeId u : g.users(v))
-    if (g.node(u).op == OpKind::Concat)
-      return true;
-  return false;
 }
 
 int GraphModule::shareRoot(int i) const {
@@ -393,20 +305,6 @@ int GraphModule::shareRoot(int i) const {
 
 bool GraphModule::fixedScale(int i) const {
   return points_[i].tiedTo >= 0 || (i == 0 && !points_[i].isSigned);
-}
-
-/// A union shares bits and signedness: the widest, and signed if any is.
-void GraphModule::unifyUnions() {
-  for (size_t p = 0; p < points_.size(); ++p) {
-    QuantPoint &r = points_[shareRoot(int(p))];
-    r.bits = std::max(r.bits, points_[p].bits);
-    r.isSigned = r.isSigned || points_[p].isSigned;
-  }
-  for (size_t p = 0; p < points_.size(); ++p) {
-    const QuantPoint &r = points_[shareRoot(int(p))];
-    points_[p].bits = r.bits;
-    points_[p].isSigned = r.isSigned;
-  }
 }
 
 int GraphModule::sourcePointOf(ValueId v) const {

@@ -57,7 +57,6 @@ struct QuantPoint {
   ir::ValueId value = -1;
   int bits = 4;
   bool isSigned = false;
-  bool learnable = true;
   /// Tied points (average pools) reuse another point's scale.
   int tiedTo = -1;
   /// Concat inputs share one clip and scale exactly (the integer Concat
@@ -149,13 +148,11 @@ private:
                         const torch::Tensor &wq, const torch::Tensor &b);
   torch::Tensor applyPoint(int point, const torch::Tensor &x);
   Status checkOps(const ir::Graph &g);
-  Status addQuantPoints(int abits, int firstLastBits, bool signedInput);
-  Status uniteConcatInputs(const ir::Node &concat);
-  void unifyUnions();
+  /// The points lib/quant's placeQuantization decides, as trainable clips.
+  Status addQuantPoints(int wbits, int abits, int firstLastBits,
+                        bool signedInput);
   /// The point whose clip point `i` uses (Concat unions followed).
   int shareRoot(int i) const;
-  /// True when a Concat reads `v`.
-  static bool feedsConcat(const ir::Graph &g, ir::ValueId v);
   /// A scale not learned: the fixed input grid or an average pool's.
   bool fixedScale(int i) const;
 
