@@ -20,6 +20,7 @@
 #include "mars/passes/Passes.h"
 #include "mars/quant/Lower.h"
 #include "mars/quant/Policy.h"
+#include "mars/quant/QdqEmit.h"
 
 #include <algorithm>
 #include <cmath>
@@ -172,10 +173,6 @@ Status calibrate(const ir::Graph &graph, ptq::Plan &plan,
   return Status::success();
 }
 
-ir::ValueId scalar(ir::Graph &g, const std::string &name, ir::Tensor t) {
-  return g.addInitializer(g.uniqueValueName(name), std::move(t));
-}
-
 /// Weight and bias DequantizeLinear nodes for layer `l` (input scale sIn).
 void quantizeLayer(ir::Graph &g, ir::NodeId id, const LayerWeights &l,
                    int bits, double sIn, bool powerOfTwo) {
@@ -186,9 +183,7 @@ void quantizeLayer(ir::Graph &g, ir::NodeId id, const LayerWeights &l,
                         ? ir::Shape{l.out, l.inPerGroup, l.kh, l.kw}
                         : ir::Shape{l.out, l.inPerGroup};
   ir::Tensor w(ir::DType::Int8, shape);
-  ir::QuantParams wq;
-  wq.bits = bits;
-  wq.axis = 0;
+  std::vector<float> scales;
   for (int64_t c = 0; c < l.out; ++c) {
     double m = 0;
     for (int64_t i = 0; i < perChannel; ++i)
@@ -196,46 +191,23 @@ void quantizeLayer(ir::Graph &g, ir::NodeId id, const LayerWeights &l,
     float s = m > 0 ? float(m / lim) : 1.f;
     if (powerOfTwo)
       s = float(quant::nearestPowerOfTwo(s));
-    wq.scales.push_back(s);
+    scales.push_back(s);
     for (int64_t i = 0; i < perChannel; ++i)
       w.data<int8_t>()[c * perChannel + i] = int8_t(
           std::max(-lim, std::min(lim, double(std::round(l.w[c * perChannel + i] / s)))));
   }
-  wq.zeroPoints.assign(size_t(l.out), 0);
-  w.type().quant = wq;
-  std::vector<float> bias(size_t(l.out), 0.f);
+  std::vector<double> bias(size_t(l.out), 0.0);
   const ir::ValueId oldBias = g.node(id).input(2);
-  if (oldBias != ir::kNoValue && g.value(oldBias).constant)
-    bias = g.value(oldBias).constant->toFloats();
-  ir::Tensor b(ir::DType::Int32, {l.out});
-  std::vector<float> bScales;
-  for (int64_t c = 0; c < l.out; ++c) {
-    bScales.push_back(float(double(wq.scales[c]) * sIn));
-    double q = std::round(double(bias[c]) / double(bScales[c]));
-    b.data<int32_t>()[c] = int32_t(std::max(-2147483647.0, std::min(2147483647.0, q)));
+  if (oldBias != ir::kNoValue && g.value(oldBias).constant) {
+    const std::vector<float> b = g.value(oldBias).constant->toFloats();
+    bias.assign(b.begin(), b.end());
   }
-  ir::AttributeMap axis0;
-  axis0.set("axis", int64_t{0});
-  ir::ValueId wv = scalar(g, base + ".weight_int", w);
-  ir::ValueId ws = scalar(g, base + ".weight_scale",
-                          ir::Tensor::fromFloats({l.out}, wq.scales));
-  ir::ValueId wz = scalar(g, base + ".weight_zero_point",
-                          ir::Tensor(ir::DType::Int8, {l.out}));
-  ir::ValueId wdq = g.addValue(g.uniqueValueName(base + ".weight"), {});
-  g.addNode(OpKind::DequantizeLinear, base + ".weight_dequantize", {wv, ws, wz},
-            {wdq}, axis0);
-  ir::ValueId bv = scalar(g, base + ".bias_int", b);
-  ir::ValueId bs = scalar(g, base + ".bias_scale",
-                          ir::Tensor::fromFloats({l.out}, bScales));
-  ir::ValueId bz = scalar(g, base + ".bias_zero_point",
-                          ir::Tensor(ir::DType::Int32, {l.out}));
-  ir::ValueId bdq = g.addValue(g.uniqueValueName(base + ".bias"), {});
-  g.addNode(OpKind::DequantizeLinear, base + ".bias_dequantize", {bv, bs, bz},
-            {bdq}, axis0);
+  const quant::QdqLayerInputs in =
+      quant::emitLayerConstants(g, base, std::move(w), bits, scales, bias, sIn);
   ir::Node &n = g.node(id);
   n.inputs.resize(3, ir::kNoValue);
-  n.inputs[1] = wdq;
-  n.inputs[2] = bdq;
+  n.inputs[1] = in.weight;
+  n.inputs[2] = in.bias;
   if (n.op == OpKind::Gemm)
     n.attrs.set("transB", int64_t{1});
 }
@@ -244,34 +216,17 @@ void quantizeLayer(ir::Graph &g, ir::NodeId id, const LayerWeights &l,
 /// use of the value (graph outputs too) reads the dequantized value.
 ir::ValueId insertPoint(ir::Graph &g, const ptq::Point &p) {
   const ir::ValueId v = p.value;
-  const std::string base = g.value(v).name;
-  const int qmax = p.isSigned ? (1 << (p.bits - 1)) - 1 : (1 << p.bits) - 1;
-  const float scale = float(p.scale);
-  std::vector<ir::NodeId> users = g.users(v);
-  ir::ValueId x = v;
-  if (p.clip) {
-    ir::ValueId lo = scalar(g, base + ".clip_lo",
-                            ir::Tensor::fromFloats({}, {p.isSigned ? -scale * qmax : 0.f}));
-    ir::ValueId hi = scalar(g, base + ".clip_hi",
-                            ir::Tensor::fromFloats({}, {scale * qmax}));
-    x = g.addValue(g.uniqueValueName(base + ".clipped"), {});
-    g.addNode(OpKind::Clip, base + ".clip", {v, lo, hi}, {x});
-  }
-  ir::ValueId s = scalar(g, base + ".scale", ir::Tensor::fromFloats({}, {scale}));
-  ir::ValueId zp = scalar(g, base + ".zero_point",
-                          ir::Tensor(p.isSigned ? ir::DType::Int8 : ir::DType::UInt8, {}));
-  ir::ValueId q = g.addValue(g.uniqueValueName(base + ".q"), {});
-  g.addNode(OpKind::QuantizeLinear, base + ".quantize", {x, s, zp}, {q});
-  ir::ValueId dq = g.addValue(g.uniqueValueName(base + ".dq"), {});
-  g.addNode(OpKind::DequantizeLinear, base + ".dequantize", {q, s, zp}, {dq});
+  const std::vector<ir::NodeId> users = g.users(v);
+  const quant::QdqPoint q = quant::emitQuantPoint(g, v, p.bits, p.isSigned,
+                                                  float(p.scale), p.clip);
   for (ir::NodeId u : users)
     for (ir::ValueId &in : g.node(u).inputs)
       if (in == v)
-        in = dq;
+        in = q.dequantized;
   for (ir::ValueId &out : g.outputs)
     if (out == v)
-      out = dq;
-  return q;
+      out = q.dequantized;
+  return q.quantized;
 }
 
 } // namespace
@@ -342,11 +297,7 @@ Expected<bool> runQuantize(CompileState &state, const CompileContext &context) {
   for (auto &[name, p] : stamped) {
     std::optional<ir::ValueId> q = g.findValue(name);
     MARS_CHECK(q.has_value(), "quantized values are used");
-    ir::QuantParams qp;
-    qp.bits = p->bits;
-    qp.scales = {float(p->scale)};
-    qp.zeroPoints = {0};
-    g.value(*q).type.quant = qp;
+    quant::stampQuant(g, *q, p->bits, float(p->scale));
   }
   state.count("quantize", "quantized layers", int64_t(plan->layers.size()));
   state.count("quantize", "quantization points", int64_t(plan->points.size()));

@@ -4,6 +4,7 @@
 #include "mars/ir/ShapeInference.h"
 #include "mars/ir/Verifier.h"
 #include "mars/quant/Lower.h"
+#include "mars/quant/QdqEmit.h"
 
 #include <cmath>
 #include <cstring>
@@ -62,13 +63,8 @@ public:
     out_.outputs.push_back(map_[m_.logitsValue()]);
     MARS_TRY(out_.topoSort());
     MARS_TRY(ir::inferShapes(out_));
-    for (const auto &[v, bitsAndScale] : quantOf_) {
-      ir::QuantParams q;
-      q.bits = bitsAndScale.first;
-      q.scales = {bitsAndScale.second};
-      q.zeroPoints = {0};
-      out_.value(v).type.quant = q;
-    }
+    for (const auto &[v, bitsAndScale] : quantOf_)
+      quant::stampQuant(out_, v, bitsAndScale.first, bitsAndScale.second);
     MARS_TRY(ir::verifyStatus(out_));
     return std::move(out_);
   }
@@ -76,12 +72,6 @@ public:
 private:
   std::string fresh(const std::string &base) {
     return out_.uniqueValueName(base);
-  }
-
-  ValueId scalarFloat(const std::string &name, float v) {
-    ir::Tensor t(DType::Float32, {});
-    t.data<float>()[0] = v;
-    return out_.addInitializer(fresh(name), t);
   }
 
   ValueId newValue(const std::string &base) {
@@ -92,25 +82,10 @@ private:
   ValueId quantize(ValueId v, int p, bool clip) {
     const QuantPoint &qp = m_.quantPoints()[p];
     const float scale = m_.pointScale(p).item<float>();
-    const int qmax = qp.isSigned ? (1 << (qp.bits - 1)) - 1 : (1 << qp.bits) - 1;
-    const std::string base = out_.value(v).name;
-    if (clip && qp.tiedTo < 0) {
-      ValueId lo = scalarFloat(base + ".clip_lo", qp.isSigned ? -scale * qmax : 0.f);
-      ValueId hi = scalarFloat(base + ".clip_hi", scale * qmax);
-      ValueId clipped = newValue(base + ".clipped");
-      out_.addNode(OpKind::Clip, base + ".clip", {v, lo, hi}, {clipped});
-      v = clipped;
-    }
-    ValueId s = scalarFloat(base + ".scale", scale);
-    ir::Tensor zpTensor(qp.isSigned ? DType::Int8 : DType::UInt8, {});
-    ValueId zp = out_.addInitializer(fresh(base + ".zero_point"), zpTensor);
-    ValueId q = out_.addValue(fresh(base + ".q"), ir::TensorType{});
-    out_.addNode(OpKind::QuantizeLinear, base + ".quantize", {v, s, zp}, {q});
-    quantOf_[q] = {qp.bits, scale};
-    ValueId dq = newValue(base + ".dq");
-    out_.addNode(OpKind::DequantizeLinear, base + ".dequantize", {q, s, zp},
-                 {dq});
-    return dq;
+    const quant::QdqPoint q = quant::emitQuantPoint(
+        out_, v, qp.bits, qp.isSigned, scale, clip && qp.tiedTo < 0);
+    quantOf_[q.quantized] = {qp.bits, scale};
+    return q.dequantized;
   }
 
   ValueId emitLayer(const WeightedLayer &l, const ir::Node &n) {
@@ -127,61 +102,30 @@ private:
             .to(torch::kInt8)
             .contiguous();
     const int64_t out = wf.size(0);
-
-    // Weights: int8 constant carrying its bit width, DequantizeLinear on axis 0.
-    ir::Shape wShape(wf.sizes().begin(), wf.sizes().end());
-    ir::Tensor w(DType::Int8, wShape);
+    ir::Tensor w(DType::Int8, ir::Shape(wf.sizes().begin(), wf.sizes().end()));
     std::memcpy(w.bytes().data(), wInt.data_ptr<int8_t>(), w.byteSize());
-    ir::QuantParams wq;
-    wq.bits = l.bits;
-    wq.axis = 0;
     torch::Tensor sFloat = s.to(torch::kFloat32).contiguous();
-    wq.scales.assign(sFloat.data_ptr<float>(), sFloat.data_ptr<float>() + out);
-    wq.zeroPoints.assign(static_cast<size_t>(out), 0);
-    w.type().quant = wq;
+    const std::vector<float> scales(sFloat.data_ptr<float>(),
+                                    sFloat.data_ptr<float>() + out);
+    torch::Tensor bf =
+        m_.foldedBias(l).detach().to(torch::kFloat64).contiguous();
+    const std::vector<double> bias(bf.data_ptr<double>(),
+                                   bf.data_ptr<double>() + out);
     const std::string base = n.name.empty() ? "layer" : n.name;
-    ValueId wv = out_.addInitializer(fresh(base + ".weight_int"), w);
-    ValueId ws = out_.addInitializer(
-        fresh(base + ".weight_scale"),
-        ir::Tensor::fromFloats({out}, wq.scales));
-    ValueId wzp = out_.addInitializer(fresh(base + ".weight_zero_point"),
-                                      ir::Tensor(DType::Int8, {out}));
-    ValueId wdq = newValue(base + ".weight");
-    ir::AttributeMap axis0;
-    axis0.set("axis", int64_t{0});
-    out_.addNode(OpKind::DequantizeLinear, base + ".weight_dequantize",
-                 {wv, ws, wzp}, {wdq}, axis0);
-
-    // Bias at the accumulator scale s_w × s_in, as int32.
-    torch::Tensor bf = m_.foldedBias(l).detach().to(torch::kFloat64);
-    ir::Tensor b(DType::Int32, {out});
-    std::vector<float> bScales(static_cast<size_t>(out));
-    for (int64_t c = 0; c < out; ++c) {
-      bScales[c] = float(double(wq.scales[c]) * inScale);
-      double q = std::round(bf[c].item<double>() / double(bScales[c]));
-      q = std::max(-2147483647.0, std::min(2147483647.0, q));
-      b.data<int32_t>()[c] = int32_t(q);
-    }
-    ValueId bv = out_.addInitializer(fresh(base + ".bias_int"), b);
-    ValueId bs = out_.addInitializer(fresh(base + ".bias_scale"),
-                                     ir::Tensor::fromFloats({out}, bScales));
-    ValueId bzp = out_.addInitializer(fresh(base + ".bias_zero_point"),
-                                      ir::Tensor(DType::Int32, {out}));
-    ValueId bdq = newValue(base + ".bias");
-    out_.addNode(OpKind::DequantizeLinear, base + ".bias_dequantize",
-                 {bv, bs, bzp}, {bdq}, axis0);
+    const quant::QdqLayerInputs in = quant::emitLayerConstants(
+        out_, base, std::move(w), l.bits, scales, bias, inScale);
 
     ValueId y = newValue(base + ".out");
     ir::AttributeMap attrs;
     if (l.isConv) {
       attrs = n.attrs;
       attrs.set("kernel_shape", std::vector<int64_t>{wf.size(2), wf.size(3)});
-      out_.addNode(OpKind::Conv, n.name, {map_[n.inputs[0]], wdq, bdq}, {y},
-                   attrs);
+      out_.addNode(OpKind::Conv, n.name, {map_[n.inputs[0]], in.weight, in.bias},
+                   {y}, attrs);
     } else {
       attrs.set("transB", int64_t{1});
-      out_.addNode(OpKind::Gemm, n.name, {map_[n.inputs[0]], wdq, bdq}, {y},
-                   attrs);
+      out_.addNode(OpKind::Gemm, n.name, {map_[n.inputs[0]], in.weight, in.bias},
+                   {y}, attrs);
     }
     return y;
   }
