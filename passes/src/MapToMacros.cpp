@@ -340,7 +340,7 @@ Expected<bool> runMapToMacros(CompileState &state,
     w.matrix = l.matrix;
     const program::Buffer &out = p.buffers[l.output];
     w.pixels = int64_t(out.height) * out.width;
-    w.slices = inputSlices(a, p.buffers[l.inputs[0]].bits);
+    w.slices = inputSlices(a, p.buffers[l.inputs[0]]);
     w.tiles = makeTiles(p.matrices[l.matrix], slots);
     totalTiles += static_cast<int64_t>(w.tiles.size());
     works.push_back(std::move(w));

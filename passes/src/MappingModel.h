@@ -24,9 +24,9 @@ inline int concurrentPartitions(const arch::ArchSpec &a) {
   return std::max(1, a.macro.blOn / a.partitionCols());
 }
 
-/// Input bit-slices of a layer whose input is `bits` wide.
-inline int inputSlices(const arch::ArchSpec &a, int bits) {
-  return (bits + a.macro.inputBitsPerCycle - 1) / a.macro.inputBitsPerCycle;
+/// Input bit-slices of a layer reading buffer `in` (ArchSpec::inputSlices).
+inline int inputSlices(const arch::ArchSpec &a, const program::Buffer &in) {
+  return a.inputSlices(in.bits, in.isSigned);
 }
 
 /// Cycles of one pixel-slice on a macro whose active partitions store

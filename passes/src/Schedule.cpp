@@ -215,8 +215,8 @@ private:
         queue(im, {Opcode::LoadImage, image, 0, 0},
               plan.resident ? 0 : imageRows(a_, im) * a_.timing.rowWriteCycles);
       }
-      const int slices = inputSlices(
-          a_, p_.buffers[p_.layers[layer].inputs[0]].bits);
+      const int slices =
+          inputSlices(a_, p_.buffers[p_.layers[layer].inputs[0]]);
       for (const ComputeTask &t : round.tasks) {
         const program::WeightImage &im = p_.images[t.image];
         int64_t maxG = 0, sumG = 0;
@@ -250,7 +250,7 @@ private:
   void describe(const LayerPlan &plan, LayerCost &cost) {
     const program::Layer &l = p_.layers[plan.layer];
     const program::Buffer &out = p_.buffers[l.output];
-    const int slices = inputSlices(a_, p_.buffers[l.inputs[0]].bits);
+    const int slices = inputSlices(a_, p_.buffers[l.inputs[0]]);
     std::set<int> macros;
     int64_t cells = 0;
     for (const Round &round : plan.rounds) {
@@ -350,7 +350,7 @@ int64_t lowerBound(const program::Program &p, const std::vector<LayerPlan> &plan
     const program::Buffer &out = p.buffers[l.output];
     const int64_t groups = static_cast<int64_t>(m.groups.size());
     activations += groups * out.height * out.width *
-                   inputSlices(a, p.buffers[l.inputs[0]].bits);
+                   inputSlices(a, p.buffers[l.inputs[0]]);
     if (!plan.resident)
       loadBits += groups * a.macro.wlOn * a.partitionCols();
   }

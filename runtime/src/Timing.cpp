@@ -158,7 +158,7 @@ void Simulator::compute(int core, const program::Instr &in, TimedEvent &ev) {
   const int32_t inputId = layer.inputs[0];
   const Buffer &input = p_.buffers[inputId];
   const int64_t pixels = in.c - in.b;
-  const int64_t slices = inputSlices(a_, input.bits);
+  const int64_t slices = a_.inputSlices(input.bits, input.isSigned);
 
   std::vector<int64_t> stored;
   for (const program::PartitionImage &part : im.partitions) {

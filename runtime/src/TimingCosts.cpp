@@ -20,11 +20,6 @@ TimingCounters &TimingCounters::operator+=(const TimingCounters &o) {
   return *this;
 }
 
-int64_t inputSlices(const arch::ArchSpec &arch, int32_t bits) {
-  const int64_t perCycle = std::max(1, arch.macro.inputBitsPerCycle);
-  return (std::max<int64_t>(bits, 1) + perCycle - 1) / perCycle;
-}
-
 int64_t pixelSliceCycles(const arch::ArchSpec &arch,
                          const std::vector<int64_t> &storedGroups) {
   int64_t maxGroups = 0, sumGroups = 0;

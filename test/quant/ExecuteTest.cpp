@@ -1,6 +1,7 @@
 // Integer kernels swept over shapes against a naive double-precision
 // reference written independently here (XNNPACK-tester style).
 
+#include "mars/arch/ArchSpec.h"
 #include "mars/quant/Execute.h"
 
 #include <catch2/catch.hpp>
@@ -153,4 +154,19 @@ TEST_CASE("pools and add") {
   runLayer(net, add, vals);
   // 3*0.5=1.5->2, 3*0.25=0.75->1: 3 ; 40 -> 20 + 10 = 30 -> clamp 10
   CHECK(vals[1] == std::vector<int32_t>{3, 10});
+}
+
+TEST_CASE("the integer reference's ADC slices are the chip's slice count") {
+  // lib/quant lists the slices runConvAdc and training compute with;
+  // lib/arch counts them for the compiler, timing and energy.
+  mars::arch::ArchSpec a = mars::arch::defaultArch();
+  for (int perCycle = 1; perCycle <= 8; ++perCycle)
+    for (int bits = 1; bits <= 16; ++bits)
+      for (bool isSigned : {false, true}) {
+        a.macro.inputBitsPerCycle = perCycle;
+        INFO(bits << " bits, signed " << isSigned << ", " << perCycle
+                  << " per cycle");
+        CHECK(int(mars::quant::inputSlices(bits, isSigned, perCycle).size()) ==
+              a.inputSlices(bits, isSigned));
+      }
 }

@@ -6,6 +6,7 @@
 // product, with saturations counted).
 #include "mars/program/ProgramFile.h"
 #include "mars/runtime/Functional.h"
+#include "mars/runtime/Timing.h"
 
 #include "KernelTestPrograms.h"
 
@@ -225,4 +226,41 @@ TEST_CASE("kernels: activations count stored groups × pixels × slices") {
   const program::Buffer &out = p.buffers[1];
   CHECK(counters.activations ==
         int64_t(p.matrices[0].groups.size()) * out.height * out.width * 4);
+}
+
+TEST_CASE("kernels: one slice count for functional model and timing, for "
+          "every signedness, width and bits per cycle") {
+  // Signed inputs take their sign bit as a slice of its own: a signed
+  // 8-bit input at 2 bits per cycle is 4 magnitude slices + 1 sign slice.
+  arch::ArchSpec a = arch::defaultArch();
+  a.macro.inputBitsPerCycle = 2;
+  CHECK(a.inputSlices(8, true) == 5);
+  CHECK(a.inputSlices(8, false) == 4);
+  std::mt19937_64 rng(17);
+  for (int perCycle : {1, 2, 3, 4})
+    for (int bits = 2; bits <= 8; ++bits)
+      for (bool isSigned : {false, true}) {
+        a = arch::defaultArch();
+        a.macro.inputBitsPerCycle = perCycle;
+        a.macro.adcBits = 8; // the exact ADC keeps the comparison simple
+        if (!arch::validate(a).empty())
+          continue;
+        LayerCase c;
+        c.inputBits = bits;
+        c.inputSigned = isSigned;
+        program::Program p = makeProgram(a, c, rng);
+        REQUIRE(program::validateProgram(p).empty());
+        INFO(bits << "-bit " << (isSigned ? "signed" : "unsigned") << ", "
+                  << perCycle << " bits per cycle");
+        runtime::ExecCounters counters;
+        runMode(p, runtime::ExecMode::MacroLevel, randomInput(p, rng), &counters);
+        auto timing = runtime::simulateTiming(p);
+        REQUIRE(timing);
+        const program::Buffer &out = p.buffers[1];
+        const int64_t expected = int64_t(p.matrices[0].groups.size()) *
+                                 out.height * out.width *
+                                 a.inputSlices(bits, isSigned);
+        CHECK(counters.activations == expected);
+        CHECK(timing->totals.activations == expected);
+      }
 }

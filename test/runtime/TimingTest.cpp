@@ -45,9 +45,9 @@ TEST_CASE("pixel-slice cycles follow the bit-line limit", "[timing]") {
   a = handArch();
   a.macro.blOn = 16;
   CHECK(pixelSliceCycles(a, {3, 3}) == 12);
-  CHECK(inputSlices(a, 8) == 8);
+  CHECK(a.inputSlices(8, false) == 8);
   a.macro.inputBitsPerCycle = 2;
-  CHECK(inputSlices(a, 7) == 4);
+  CHECK(a.inputSlices(7, false) == 4);
 }
 
 TEST_CASE("one Compute takes the hand-computed cycles", "[timing]") {

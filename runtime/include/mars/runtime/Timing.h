@@ -166,8 +166,6 @@ Expected<TimingResult> simulateTiming(const program::Program &program,
 
 // ---- The named costs of the model (see the file comment). ----
 
-/// Input bit-slices of a layer whose input is `bits` wide.
-int64_t inputSlices(const arch::ArchSpec &arch, int32_t bits);
 /// Cycles of one (pixel, slice) on a macro whose partitions store the
 /// `storedGroups` counts, at the bit-line limit.
 int64_t pixelSliceCycles(const arch::ArchSpec &arch,

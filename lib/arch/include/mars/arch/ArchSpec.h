@@ -71,6 +71,16 @@ struct ArchSpec {
   }
   /// Rows of one CIM group (the word-line limit).
   int groupRows() const { return macro.wlOn; }
+  /// Input bit-slices a macro takes for a `bits`-wide input: the magnitude
+  /// bits `input_bits_per_cycle` at a time, and a signed input's sign bit
+  /// on its own (it weighs −2^(bits−1), so it cannot share a slice). The
+  /// one count functional model, timing, energy and compiler use.
+  int inputSlices(int bits, bool isSigned) const {
+    const int perCycle = macro.inputBitsPerCycle > 0 ? macro.inputBitsPerCycle : 1;
+    const int magnitude = isSigned ? bits - 1 : bits;
+    return (magnitude > 0 ? (magnitude + perCycle - 1) / perCycle : 0) +
+           (isSigned ? 1 : 0);
+  }
   /// Total macros on the chip.
   int totalMacros() const { return chip.cores * chip.macrosPerCore; }
   /// Capacity of all macros in bits.
