@@ -123,3 +123,25 @@ TEST_CASE("grouped and depthwise convolutions are block-diagonal matrices") {
   CHECK(groupOccupancy(gr, [](int, int, int, int) { return true; })
             .occupiedGroups() == 2 * 2 * 4);
 }
+
+TEST_CASE("settings change single fields and are validated like a file") {
+  auto a = withSettings(defaultArch(), {"macro.wl_on=32", "macro.adc_bits=4",
+                                        "name=mars-wl32"});
+  REQUIRE(a);
+  CHECK(a->macro.wlOn == 32);
+  CHECK(a->macro.adcBits == 4);
+  CHECK(a->name == "mars-wl32");
+  CHECK(a->chip.cores == defaultArch().chip.cores);
+  // Each bad setting is one error naming what is wrong.
+  auto expectError = [](const std::string &setting, const std::string &says) {
+    auto bad = withSettings(defaultArch(), {setting});
+    REQUIRE_FALSE(bad);
+    INFO(bad.error().message());
+    CHECK(bad.error().message().find(says) != std::string::npos);
+  };
+  expectError("macro.wl_on=0", "macro.wl_on");
+  expectError("macro.no_such_key=3", "no_such_key");
+  expectError("nosection.x=1", "unknown section 'nosection'");
+  expectError("macro.wl_on", "SECTION.KEY=VALUE");
+  expectError("macro.wl_on=thirty", "macro.wl_on");
+}

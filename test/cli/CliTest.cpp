@@ -347,3 +347,22 @@ TEST_CASE("cli: train is handed to marsc-train; marsc itself has no LibTorch") {
                         Catch::Contains("LibTorch"));
   CHECK_FALSE(std::ifstream(alone + "/never.onnx").good());
 }
+
+TEST_CASE("cli: arch --set writes a validated arch, or nothing") {
+  const std::string out = scratch("wl32.json");
+  std::remove(out.c_str());
+  CommandResult r = marsc("arch --set macro.wl_on=32 --set macro.adc_bits=4 -o " +
+                          quote(out));
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  // The written file is what `marsc arch --arch` reads back.
+  CommandResult back = marsc("arch --json --arch " + quote(out));
+  REQUIRE(back.exitCode == 0);
+  CHECK_THAT(back.out, Catch::Contains("\"wl_on\": 32"));
+  CHECK_THAT(back.out, Catch::Contains("\"adc_bits\": 4"));
+  const std::string bad = scratch("bad-set.json");
+  std::remove(bad.c_str());
+  checkUserError(marsc("arch --set macro.wl_on=0 -o " + quote(bad)),
+                 "macro.wl_on");
+  CHECK_FALSE(exists(bad));
+}

@@ -3,6 +3,7 @@
 #include "Commands.h"
 
 #include "mars/arch/ArchSpec.h"
+#include "mars/support/AtomicFile.h"
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +16,8 @@ namespace {
 
 struct ArchCli {
   std::string path;
+  std::vector<std::string> settings;
+  std::string output;
   bool json = false;
 };
 
@@ -25,6 +28,17 @@ Status runArch(const ArchCli &cli) {
     if (!loaded)
       return loaded.error();
     spec = *loaded;
+  }
+  if (!cli.settings.empty()) {
+    auto changed = arch::withSettings(spec, cli.settings);
+    if (!changed)
+      return changed.error();
+    spec = *changed;
+  }
+  if (!cli.output.empty()) {
+    MARS_TRY(writeFileAtomic(cli.output, arch::archToJson(spec)));
+    std::fprintf(stderr, "wrote %s\n", cli.output.c_str());
+    return Status::success();
   }
   const int64_t macsPerCycle = spec.peakBitMacsPerCycle();
   const double peakTops = 2.0 * double(macsPerCycle) * spec.timing.clockMhz *
@@ -77,7 +91,14 @@ Command addArchCommand(CLI::App &parent) {
   app->footer("Without --arch, the built-in MARS-like default "
               "(examples/arch/mars.json). Unknown keys and invalid values are "
               "errors that name every bad field.");
-  app->add_option("--arch", cli->path, "Arch JSON file");
+  app->add_option("--arch", cli->path, "Arch JSON file (the base for --set)");
+  app->add_option("--set", cli->settings,
+                  "SECTION.KEY=VALUE, repeatable: change one field, e.g. "
+                  "--set macro.wl_on=32 --set macro.adc_bits=4 (validated "
+                  "like a file)");
+  app->add_option("-o,--output", cli->output,
+                  "Write the resulting arch JSON here (atomically) instead "
+                  "of printing it");
   app->add_flag("--json", cli->json, "Machine-readable output");
   return {app, [cli] { return runArch(*cli); }};
 }

@@ -228,4 +228,33 @@ std::string archToJson(const ArchSpec &spec) {
   return doc.dump(2) + "\n";
 }
 
+Expected<ArchSpec> withSettings(const ArchSpec &base,
+                                const std::vector<std::string> &settings) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(archToJson(base));
+  for (const std::string &setting : settings) {
+    const size_t eq = setting.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == setting.size())
+      return makeError("--set '", setting,
+                       "': expected SECTION.KEY=VALUE, e.g. macro.wl_on=32");
+    const std::string key = setting.substr(0, eq), text = setting.substr(eq + 1);
+    nlohmann::ordered_json value = nlohmann::ordered_json::parse(
+        text, nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded() || value.is_structured())
+      value = text; // a string (names)
+    const size_t dot = key.find('.');
+    if (dot == std::string::npos) {
+      j[key] = value;
+    } else {
+      const std::string section = key.substr(0, dot), field = key.substr(dot + 1);
+      if (field.empty() || field.find('.') != std::string::npos)
+        return makeError("--set '", setting, "': expected SECTION.KEY=VALUE");
+      if (!j.contains(section) || !j[section].is_object())
+        return makeError("--set '", setting, "': unknown section '", section,
+                         "' (chip, macro, timing or energy)");
+      j[section][field] = value;
+    }
+  }
+  return parseArchJson(j.dump(2), "--set");
+}
+
 } // namespace mars::arch

@@ -115,5 +115,12 @@ Expected<ArchSpec> parseArchJson(const std::string &text,
 Expected<ArchSpec> loadArchFile(const std::string &path);
 /// The spec as pretty-printed JSON (every field).
 std::string archToJson(const ArchSpec &spec);
+/// `base` with settings "section.key=value" (or "name=value") applied, as
+/// `marsc arch --set` takes them: the value is read as JSON (a number, true,
+/// false) or else as a string, and the result is parsed and validated like a
+/// file, so an unknown key or an invalid combination is an error naming the
+/// field.
+Expected<ArchSpec> withSettings(const ArchSpec &base,
+                                const std::vector<std::string> &settings);
 
 } // namespace mars::arch
