@@ -19,8 +19,8 @@ if [ ! -f "$out/float.onnx" ]; then
 fi
 for bits in 3 4 5; do
   arch="$out/adc$bits.json"
-  sed "s/\"adc_bits\": [0-9]*/\"adc_bits\": $bits/; s/\"name\": \"[^\"]*\"/\"name\": \"mars-adc$bits\"/" \
-    "$here/arch/mars.json" > "$arch"
+  "$marsc" arch --set macro.adc_bits="$bits" --set name="mars-adc$bits" \
+    -o "$arch"
   for loop in in-loop exact; do
     name="adc${bits}_$loop"
     flag=""
