@@ -2,6 +2,7 @@
 // over stored groups (AVX2 when the CPU has it), and the bit-serial macro
 // model with its ADC.
 #include "ConvKernels.h"
+#include "Avx2Accumulate.h"
 
 #include <algorithm>
 #include <cstring>
@@ -157,15 +158,6 @@ __attribute__((target("avx2"))) inline __m256i pairAt(const int16_t *p) {
   int32_t v;
   std::memcpy(&v, p, sizeof v);
   return _mm256_set1_epi32(v);
-}
-
-/// acc[0..8) += the 8 int32 lanes of v (widened to int64).
-__attribute__((target("avx2"))) inline void addWide(int64_t *acc, __m256i v) {
-  __m256i lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(v));
-  __m256i hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(v, 1));
-  __m256i *p = reinterpret_cast<__m256i *>(acc);
-  _mm256_storeu_si256(p, _mm256_add_epi64(_mm256_loadu_si256(p), lo));
-  _mm256_storeu_si256(p + 1, _mm256_add_epi64(_mm256_loadu_si256(p + 1), hi));
 }
 
 /// Full column groups add straight into the accumulators; a partial last

@@ -30,6 +30,7 @@
 // so the per-pixel totals stay int32 until they are added to the int64
 // accumulators.
 #include "SaturatingKernel.h"
+#include "Avx2Accumulate.h"
 
 #include <algorithm>
 #include <cstring>
@@ -222,15 +223,6 @@ finishAvx2(__m256i v, const Avx2Consts &k, __m256i bitCoef, __m256i sliceCoef,
       uint32_t(_mm256_movemask_epi8(_mm256_cmpgt_epi8(v, k.adcMax))));
   v = _mm256_min_epu8(v, k.adcMax);
   return _mm256_madd_epi16(_mm256_maddubs_epi16(v, bitCoef), sliceCoef);
-}
-
-/// acc[0..8) += the 8 int32 lanes of v (widened to int64).
-__attribute__((target("avx2"))) inline void addWide(int64_t *acc, __m256i v) {
-  __m256i lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(v));
-  __m256i hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(v, 1));
-  __m256i *p = reinterpret_cast<__m256i *>(acc);
-  _mm256_storeu_si256(p, _mm256_add_epi64(_mm256_loadu_si256(p), lo));
-  _mm256_storeu_si256(p + 1, _mm256_add_epi64(_mm256_loadu_si256(p + 1), hi));
 }
 
 __attribute__((target("avx2"))) inline void

@@ -2,8 +2,9 @@
 // The quantized forward pass through a saturating ADC (issue 11, point 5):
 // what a Conv or Gemm computes on the chip when a column count can exceed
 // the ADC's range. The integer reference (lib/quant runConvAdc) defines the
-// arithmetic; this is the same arithmetic on whole batches in LibTorch, so
-// that training sees the clipped sums the chip will produce.
+// arithmetic; this computes it on whole training batches (bit masks and
+// popcounts over integer copies of the operands), so that training sees the
+// clipped sums the chip will produce.
 
 #include "mars/quant/IntegerNet.h"
 
