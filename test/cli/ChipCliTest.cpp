@@ -282,3 +282,44 @@ TEST_CASE("chip cli: run rejects damaged program files") {
   checkUserError(marsc("run " + quote(scratch("absent.bin"))), "absent.bin");
   checkUserError(marsc("disasm " + quote(scratch("absent.bin"))), "absent.bin");
 }
+
+TEST_CASE("chip cli: --json-out writes the --json results as a file, or "
+          "nothing") {
+  // Batch pipelines (examples/dse) keep compile and run results as files
+  // make can see: the file holds exactly what --json prints.
+  const std::string program = scratch("jsonout.bin");
+  const std::string report = scratch("jsonout.compile.json");
+  std::remove(program.c_str());
+  std::remove(report.c_str());
+  CommandResult compiled =
+      marsc("compile " + quote(smallModel()) + kCalib + " -o " +
+            quote(program) + " --json --json-out " + quote(report));
+  INFO(compiled.err);
+  REQUIRE(compiled.exitCode == 0);
+  CHECK(nlohmann::json::parse(readWholeFile(report)) ==
+        nlohmann::json::parse(compiled.out));
+  CHECK(nlohmann::json::parse(compiled.out).contains("scheduled_cycles"));
+
+  const std::string results = scratch("jsonout.run.json");
+  std::remove(results.c_str());
+  CommandResult ran = marsc("run " + quote(program) +
+                            " --seed 4 --quiet --json --json-out " +
+                            quote(results));
+  INFO(ran.err);
+  REQUIRE(ran.exitCode == 0);
+  CHECK(readWholeFile(results) == ran.out);
+
+  // An unwritable --json-out: exit 1, and the program is not written either
+  // (it is written last, so that its presence means the set is complete).
+  const std::string orphan = scratch("jsonout-orphan.bin");
+  std::remove(orphan.c_str());
+  CommandResult failed =
+      marsc("compile " + quote(smallModel()) + kCalib + " -o " +
+            quote(orphan) + " --json-out /nonexistent-dir/r.json");
+  checkUserError(failed, "/nonexistent-dir/r.json");
+  CHECK(!exists(orphan));
+  CommandResult runFailed = marsc("run " + quote(program) +
+                                  " --seed 4 --quiet --json-out "
+                                  "/nonexistent-dir/r.json");
+  checkUserError(runFailed, "/nonexistent-dir/r.json");
+}

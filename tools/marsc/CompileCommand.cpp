@@ -34,6 +34,7 @@ struct CompileCli {
   bool verifyEach = false;
   bool report = false;
   bool json = false;
+  std::string jsonOut;
   bool noDuplicate = false;
   std::string saveQdq;
   passes::CompileOptions options;
@@ -126,14 +127,30 @@ Status runCompile(CompileCli &cli) {
   }
   if (cli.output.empty())
     cli.output = defaultOutput(cli.model);
-  MARS_TRY(writeFileAtomic(
-      cli.output, std::string(state.bytes.begin(), state.bytes.end())));
+  // The program is written last, so that its presence means every file this
+  // command writes is there (a Makefile target, examples/dse); a failure
+  // removes what was already written.
+  auto removeWritten = [&] {
+    if (!cli.jsonOut.empty())
+      std::remove(cli.jsonOut.c_str());
+    if (!cli.saveQdq.empty())
+      std::remove(cli.saveQdq.c_str());
+  };
+  if (!cli.jsonOut.empty())
+    MARS_TRY(writeFileAtomic(cli.jsonOut,
+                             passes::mappingReportJson(state) + "\n"));
   if (!cli.saveQdq.empty()) {
     Status saved = onnx::exportModelFile(state.graph, cli.saveQdq);
     if (!saved) {
-      std::remove(cli.output.c_str());
+      removeWritten();
       return saved.error().withContext("--save-qdq");
     }
+  }
+  Status written = writeFileAtomic(
+      cli.output, std::string(state.bytes.begin(), state.bytes.end()));
+  if (!written) {
+    removeWritten();
+    return written;
   }
 
   if (cli.json) {
@@ -224,6 +241,9 @@ Command addCompileCommand(CLI::App &parent) {
                 "Mapping quality per layer and scheduled/bound cycles");
   app->add_flag("--json", cli->json,
                 "Machine-readable report and statistics on stdout");
+  app->add_option("--json-out", cli->jsonOut,
+                  "Also write the --json report to this file (atomically; for "
+                  "batch pipelines such as examples/dse)");
   return {app, [cli] { return runCompile(*cli); }};
 }
 

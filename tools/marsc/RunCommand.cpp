@@ -12,6 +12,7 @@
 #include "mars/runtime/Functional.h"
 #include "mars/runtime/Report.h"
 #include "mars/runtime/Timing.h"
+#include "mars/support/AtomicFile.h"
 
 #include <nlohmann/json.hpp>
 
@@ -39,6 +40,7 @@ struct RunCli {
   int threads = 0;
   bool coldStart = false;
   bool json = false;
+  std::string jsonOut;
   bool quiet = false;
   std::string trace, plot;
   bool noVerifyChecksum = false;
@@ -268,7 +270,7 @@ Status runRun(const RunCli &cli) {
   const quant::AdcModel adc{p.arch.macro.wlOn, p.arch.macro.adcBits,
                             p.arch.macro.inputBitsPerCycle};
   const std::string adcNote = quant::adcMismatchNote(p.info.trainedAdc, adc);
-  if (cli.json) {
+  if (cli.json || !cli.jsonOut.empty()) {
     nlohmann::ordered_json j;
     j["program"] = cli.program;
     j["adc"] = {{"arch", adc.describe()},
@@ -277,8 +279,15 @@ Status runRun(const RunCli &cli) {
     j["functional"] = functionalJson(*functional, p);
     j["timing"] = nlohmann::ordered_json::parse(
         runtime::reportJson(p, *timing, energy));
-    std::cout << j.dump(2) << "\n";
-    return Status::success();
+    const std::string text = j.dump(2) + "\n";
+    // Batch pipelines (examples/dse) keep the results as a file make can
+    // see: written atomically, never half a file.
+    if (!cli.jsonOut.empty())
+      MARS_TRY(writeFileAtomic(cli.jsonOut, text));
+    if (cli.json) {
+      std::cout << text;
+      return Status::success();
+    }
   }
   std::printf("%s: %s, %zu layers, %lld cores\n", cli.program.c_str(),
               p.info.model.c_str(), p.layers.size(),
@@ -335,6 +344,9 @@ Command addRunCommand(CLI::App &parent) {
   app->add_flag("--cold-start", cli->coldStart,
                 "Time the first image after power-up (all weight loads paid)");
   app->add_flag("--json", cli->json, "Machine-readable results on stdout");
+  app->add_option("--json-out", cli->jsonOut,
+                  "Also write the --json results to this file (atomically; "
+                  "for batch pipelines such as examples/dse)");
   app->add_flag("-q,--quiet", cli->quiet, "No progress on stderr");
   app->add_option("--trace", cli->trace,
                   "Write a Chrome trace-event timeline (open in Perfetto)");

@@ -155,11 +155,14 @@ Status runTrain(TrainCli &cli, bool worldGiven, bool rankGiven,
   if (!o.saveFloat.empty() && !result->floatModel)
     return makeError("--save-float: the float stage did not run in this "
                      "invocation (resumed after it?)");
-  MARS_TRY(onnx::exportModelFile(result->compressed, o.output));
+  // OUTPUT is written last, so that its presence means the set is complete:
+  // a Makefile (examples/dse) whose target is OUTPUT never sees a trained
+  // model without its report, even when interrupted between the writes.
   if (!o.saveFloat.empty())
     MARS_TRY(onnx::exportModelFile(*result->floatModel, o.saveFloat));
   const std::string report = train::reportJson(o, *result);
   MARS_TRY(writeFileAtomic(o.reportPath(), report));
+  MARS_TRY(onnx::exportModelFile(result->compressed, o.output));
   if (o.json) {
     std::fputs(report.c_str(), stdout);
     return Status::success();
