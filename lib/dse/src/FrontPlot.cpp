@@ -1,0 +1,292 @@
+// The front plot: one scatter panel per x metric (energy per image, and
+// frames per second when present), accuracy in % on y. Optimal points are
+// filled, joined by the staircase that bounds the region they dominate, and
+// labelled; dominated points are hollow. Same table, same bytes.
+#include "mars/dse/FrontPlot.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+namespace mars::dse {
+
+namespace {
+
+std::string escapeXml(const std::string &s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '&':
+      out += "&amp;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    case '\'':
+      out += "&apos;";
+      break;
+    default:
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+/// A tick value: the multiple of `step` nearest `v`, in full ("105000",
+/// "0.45", "0").
+std::string tick(double v, double step) {
+  v = std::round(v / step) * step;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v == 0 ? 0.0 : v);
+  return buf;
+}
+
+/// A linear axis from `lo` to `hi` with ticks every `step` (1, 2 or 5 ×
+/// 10^k, about five of them), covering the data.
+struct Axis {
+  double lo, hi, step;
+};
+
+Axis niceAxis(double lo, double hi) {
+  // 5% room on each side, so no marker sits on the frame.
+  const double pad =
+      hi > lo ? (hi - lo) * 0.05 : (lo == 0 ? 1 : std::fabs(lo) * 0.1);
+  lo -= pad;
+  hi += pad;
+  const double raw = (hi - lo) / 5;
+  const double p = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = 10 * p;
+  for (double m : {1.0, 2.0, 5.0})
+    if (m * p >= raw * (1 - 1e-12)) {
+      step = m * p;
+      break;
+    }
+  return {std::floor(lo / step) * step, std::ceil(hi / step) * step, step};
+}
+
+constexpr double kLeft = 80, kPlotWidth = 400, kPlotHeight = 300,
+                 kPanelGap = 110, kTop = 64, kRight = 30;
+constexpr const char *kOptimalColour = "#d62728", *kDominatedColour = "#7f7f7f";
+
+struct PanelSpec {
+  std::string metric, title, label;
+  bool minimise;
+};
+
+struct Dot {
+  double x, y;
+  const Row *row;
+};
+
+/// "sparsity 0.5, adcbits 3": the row's values of the axes that vary.
+std::string pointLabel(const Row &row, const std::vector<std::string> &axes) {
+  std::string label;
+  for (const std::string &key : axes) {
+    const std::string *value = row.axis(key);
+    if (!value)
+      continue;
+    label += (label.empty() ? "" : ", ") + key + " " + *value;
+  }
+  return label;
+}
+
+void drawPanel(std::string &svg, const Table &table, const PanelSpec &spec,
+               double left, const std::vector<std::string> &varying) {
+  std::vector<Dot> dots;
+  for (const Row &row : table.rows) {
+    auto x = row.metric(spec.metric), y = row.metric("acc");
+    if (x && y)
+      dots.push_back({*x, *y * 100, &row});
+  }
+  double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+  for (const Dot &d : dots) {
+    xlo = std::min(xlo, d.x), xhi = std::max(xhi, d.x);
+    ylo = std::min(ylo, d.y), yhi = std::max(yhi, d.y);
+  }
+  if (dots.empty())
+    xlo = ylo = 0, xhi = yhi = 1;
+  const Axis ax = niceAxis(xlo, xhi), ay = niceAxis(ylo, yhi);
+  const double bottom = kTop + kPlotHeight, right = left + kPlotWidth;
+  auto px = [&](double x) {
+    return left + kPlotWidth * (x - ax.lo) / (ax.hi - ax.lo);
+  };
+  auto py = [&](double y) {
+    return bottom - kPlotHeight * (y - ay.lo) / (ay.hi - ay.lo);
+  };
+
+  svg += "<g class=\"panel\" id=\"" + escapeXml(spec.metric) + "\">\n";
+  svg += "<text x=\"" + num(left + kPlotWidth / 2) + "\" y=\"" +
+         num(kTop - 10) +
+         "\" font-size=\"13\" font-weight=\"bold\" text-anchor=\"middle\">" +
+         escapeXml(spec.title) + "</text>\n";
+  // Grid lines with tick numbers on both axes.
+  for (double v = ax.lo; v <= ax.hi + ax.step * 1e-9; v += ax.step) {
+    const double x = px(v);
+    svg += "<line x1=\"" + num(x) + "\" y1=\"" + num(kTop) + "\" x2=\"" +
+           num(x) + "\" y2=\"" + num(bottom + 4) +
+           "\" stroke=\"#e5e5e5\"/>\n<text x=\"" + num(x) + "\" y=\"" +
+           num(bottom + 16) + "\" font-size=\"10\" text-anchor=\"middle\">" +
+           tick(v, ax.step) + "</text>\n";
+  }
+  for (double v = ay.lo; v <= ay.hi + ay.step * 1e-9; v += ay.step) {
+    const double y = py(v);
+    svg += "<line x1=\"" + num(left - 4) + "\" y1=\"" + num(y) + "\" x2=\"" +
+           num(right) + "\" y2=\"" + num(y) +
+           "\" stroke=\"#e5e5e5\"/>\n<text x=\"" + num(left - 6) + "\" y=\"" +
+           num(y + 4) + "\" font-size=\"10\" text-anchor=\"end\">" +
+           tick(v, ay.step) + "</text>\n";
+  }
+  svg += "<rect x=\"" + num(left) + "\" y=\"" + num(kTop) + "\" width=\"" +
+         num(kPlotWidth) + "\" height=\"" + num(kPlotHeight) +
+         "\" fill=\"none\" stroke=\"black\"/>\n";
+  svg += "<text x=\"" + num(left + kPlotWidth / 2) + "\" y=\"" +
+         num(bottom + 36) + "\" font-size=\"11\" text-anchor=\"middle\">" +
+         escapeXml(spec.label) + "</text>\n";
+  svg += "<text transform=\"translate(" + num(left - 48) + "," +
+         num(kTop + kPlotHeight / 2) +
+         ") rotate(-90)\" font-size=\"11\" text-anchor=\"middle\">test "
+         "accuracy (%)</text>\n";
+
+  // The staircase through the optimal points: between two neighbours (by
+  // x) it turns at the worse x and the worse accuracy of the two, which is
+  // the edge of the region the front dominates.
+  std::vector<Dot> front;
+  for (const Dot &d : dots)
+    if (d.row->optimal)
+      front.push_back(d);
+  std::stable_sort(front.begin(), front.end(), [](const Dot &a, const Dot &b) {
+    return a.x < b.x || (a.x == b.x && a.y < b.y);
+  });
+  if (front.size() >= 2) {
+    std::string points;
+    for (size_t i = 0; i < front.size(); ++i) {
+      if (i > 0) {
+        const double cornerX = spec.minimise ? front[i].x : front[i - 1].x;
+        const double cornerY = std::min(front[i - 1].y, front[i].y);
+        points += num(px(cornerX)) + "," + num(py(cornerY)) + " ";
+      }
+      points += num(px(front[i].x)) + "," + num(py(front[i].y)) +
+                (i + 1 < front.size() ? " " : "");
+    }
+    svg += "<polyline class=\"front\" points=\"" + points +
+           "\" fill=\"none\" stroke=\"" + kOptimalColour +
+           "\" stroke-width=\"1.5\"/>\n";
+  }
+  // Dominated points first, so optimal ones are drawn on top.
+  for (bool optimal : {false, true})
+    for (const Dot &d : dots) {
+      if (d.row->optimal != optimal)
+        continue;
+      const std::string label = pointLabel(*d.row, varying);
+      const char *colour = optimal ? kOptimalColour : kDominatedColour;
+      svg += std::string("<circle class=\"point ") +
+             (optimal ? "optimal" : "dominated") + "\" cx=\"" + num(px(d.x)) +
+             "\" cy=\"" + num(py(d.y)) + "\" r=\"4\" fill=\"" +
+             (optimal ? colour : "white") + "\" stroke=\"" + colour +
+             "\" stroke-width=\"1.5\"><title>" +
+             escapeXml((label.empty() ? d.row->point.stem : label) + ": " +
+                       num(d.y) + " %, " + num(d.x) + " " + spec.metric) +
+             "</title></circle>\n";
+      if (!optimal || label.empty())
+        continue;
+      const bool flip = px(d.x) > left + kPlotWidth * 0.65;
+      svg += "<text x=\"" + num(px(d.x) + (flip ? -7 : 7)) + "\" y=\"" +
+             num(py(d.y) - 6) + "\" font-size=\"9\" text-anchor=\"" +
+             (flip ? "end" : "start") + "\">" + escapeXml(label) + "</text>\n";
+    }
+  svg += "</g>\n";
+}
+
+} // namespace
+
+Expected<std::string> frontPlotSvg(const Table &table) {
+  bool plottable = false;
+  bool hasFps = false;
+  for (const Row &row : table.rows) {
+    plottable =
+        plottable || (row.metric("acc") && row.metric("energy_per_image"));
+    hasFps = hasFps || (row.metric("acc") && row.metric("fps"));
+  }
+  if (!plottable)
+    return makeError("--plot: no result has both acc and energy_per_image "
+                     "(the plot needs marsc run results with a test set, "
+                     "e.g. run --data)");
+  std::vector<PanelSpec> panels = {{"energy_per_image", "accuracy vs energy",
+                                    "energy per image (\u00b5J)",
+                                    /*minimise=*/true}};
+  if (hasFps)
+    panels.push_back({"fps", "accuracy vs frame rate", "frames per second",
+                      /*minimise=*/false});
+
+  // Label points with the axes whose values differ between rows.
+  std::vector<std::string> varying;
+  for (const std::string &key : table.axes) {
+    const std::string *first = table.rows.front().axis(key);
+    for (const Row &row : table.rows) {
+      const std::string *value = row.axis(key);
+      if (!value != !first || (value && *value != *first)) {
+        varying.push_back(key);
+        break;
+      }
+    }
+  }
+
+  size_t optimal = 0;
+  for (const Row &row : table.rows)
+    optimal += row.optimal ? 1 : 0;
+  const double width = kLeft + double(panels.size()) * kPlotWidth +
+                       double(panels.size() - 1) * kPanelGap + kRight;
+  const double legendY = kTop + kPlotHeight + 62;
+  const double height = legendY + 22;
+  std::string svg = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
+                    num(width) + "\" height=\"" + num(height) +
+                    "\" viewBox=\"0 0 " + num(width) + " " + num(height) +
+                    "\" font-family=\"sans-serif\">\n";
+  svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  std::string title =
+      "Design-space front: " + std::to_string(table.rows.size()) + " points, " +
+      std::to_string(optimal) + " Pareto-optimal";
+  if (!table.pareto.empty()) {
+    title += " in ";
+    for (size_t i = 0; i < table.pareto.size(); ++i)
+      title += (i ? ", " : "") + table.pareto[i];
+  }
+  svg += "<text x=\"" + num(width / 2) +
+         "\" y=\"22\" font-size=\"15\" text-anchor=\"middle\">" +
+         escapeXml(title) + "</text>\n";
+  for (size_t p = 0; p < panels.size(); ++p)
+    drawPanel(svg, table, panels[p],
+              kLeft + double(p) * (kPlotWidth + kPanelGap), varying);
+
+  // Legend under the panels.
+  const double lx = kLeft;
+  svg += "<g class=\"legend\">\n";
+  svg += "<circle class=\"legend\" cx=\"" + num(lx + 6) + "\" cy=\"" +
+         num(legendY) + "\" r=\"4\" fill=\"" + kOptimalColour + "\" stroke=\"" +
+         kOptimalColour + "\" stroke-width=\"1.5\"/>\n";
+  svg += "<text x=\"" + num(lx + 16) + "\" y=\"" + num(legendY + 4) +
+         "\" font-size=\"11\">Pareto-optimal</text>\n";
+  svg += "<circle class=\"legend\" cx=\"" + num(lx + 136) + "\" cy=\"" +
+         num(legendY) + "\" r=\"4\" fill=\"white\" stroke=\"" +
+         kDominatedColour + "\" stroke-width=\"1.5\"/>\n";
+  svg += "<text x=\"" + num(lx + 146) + "\" y=\"" + num(legendY + 4) +
+         "\" font-size=\"11\">dominated</text>\n";
+  svg += "</g>\n</svg>\n";
+  return svg;
+}
+
+} // namespace mars::dse
