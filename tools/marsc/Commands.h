@@ -43,5 +43,7 @@ Command addDisasmCommand(CLI::App &parent);
 Command addRunCommand(CLI::App &parent);
 /// `marsc verify model.onnx program.bin`: QDQ, integer and chip per layer.
 Command addVerifyCommand(CLI::App &parent);
+/// `marsc collect RESULTS... -o table.csv`: a sweep's results as one table.
+Command addCollectCommand(CLI::App &parent);
 
 } // namespace mars::cli

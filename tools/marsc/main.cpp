@@ -51,6 +51,7 @@ int main(int argc, char **argv) {
       mars::cli::addDisasmCommand(app),
       mars::cli::addRunCommand(app),
       mars::cli::addVerifyCommand(app),
+      mars::cli::addCollectCommand(app),
   };
 #endif
   try {
