@@ -29,6 +29,21 @@ EnergyBreakdown dynamicEnergy(const arch::EnergySpec &e,
   return b;
 }
 
+namespace {
+
+EnergyScope scope(double pj, double effectiveOps, double executedOps) {
+  EnergyScope s;
+  s.pj = pj;
+  // ops / pJ = 1e12 ops / J = TOPS/W.
+  if (pj > 0) {
+    s.topsPerWattEffective = effectiveOps / pj;
+    s.topsPerWattExecuted = executedOps / pj;
+  }
+  return s;
+}
+
+} // namespace
+
 double staticEnergyPj(const arch::ArchSpec &arch, int64_t cycles) {
   const double us = double(cycles) / arch.timing.clockMhz;
   return arch.energy.staticMw * us * 1e3; // mW × µs = nJ = 1000 pJ.
@@ -66,12 +81,11 @@ EnergyResult estimateEnergy(const program::Program &program,
   }
   r.effectiveOps = 2.0 * double(program.info.denseMacs);
   r.executedOps = 2.0 * double(timing.totals.executedMacs);
-  const double pj = r.total.totalPj();
-  // ops / pJ = 1e12 ops / J = TOPS/W.
-  if (pj > 0) {
-    r.topsPerWattEffective = r.effectiveOps / pj;
-    r.topsPerWattExecuted = r.executedOps / pj;
-  }
+  r.macros = scope(r.total.macrosPj(), r.effectiveOps, r.executedOps);
+  r.chip = scope(r.total.chipPj(), r.effectiveOps, r.executedOps);
+  r.system = scope(r.total.totalPj(), r.effectiveOps, r.executedOps);
+  r.topsPerWattEffective = r.system.topsPerWattEffective;
+  r.topsPerWattExecuted = r.system.topsPerWattExecuted;
   return r;
 }
 

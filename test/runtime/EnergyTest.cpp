@@ -1,6 +1,8 @@
 // The energy model: per-event prices of the timing counters, static power,
-// the breakdowns summing up, and the two TOPS/W figures.
+// the breakdowns summing up, and the TOPS/W figures of the three scopes.
+#include "../passes/CompileTestUtil.h"
 #include "TimingTestPrograms.h"
+#include "mars/program/ProgramFile.h"
 #include "mars/runtime/Energy.h"
 
 #include <catch2/catch.hpp>
@@ -109,4 +111,77 @@ TEST_CASE("digital element operations cost accumulate energy", "[energy]") {
   CHECK(b.digitalPj == Approx(40 * spec.accumulatePj));
   CHECK(b.reloadPj == Approx(2 * spec.rowWritePj + 5 * spec.weightSramBytePj));
   CHECK(b.staticPj == 0);
+}
+
+TEST_CASE("energy scopes: macros, chip without DRAM, chip with DRAM",
+          "[energy]") {
+  // A real program: lenet5 compiled by the default pipeline, parsed back
+  // from its bytes as `marsc run` reads it, timed from a cold start so that
+  // every component (weight reloads included) is non-zero.
+  test::CompileSetup setup;
+  setup.options.prune = 0.5;
+  passes::CompileState state = test::compileZoo(setup);
+  auto p = program::parseProgram(state.bytes.data(), state.bytes.size(),
+                                 "lenet5.bin");
+  REQUIRE(p);
+  Expected<TimingResult> t = simulateTiming(*p);
+  REQUIRE(t);
+  EnergyResult e = estimateEnergy(*p, *t);
+  const EnergyBreakdown &b = e.total;
+  REQUIRE(b.macroPj > 0);
+  REQUIRE(b.adcPj > 0);
+  REQUIRE(b.digitalPj > 0);
+  REQUIRE(b.sramPj > 0);
+  REQUIRE(b.dramPj > 0);
+  REQUIRE(b.staticPj > 0);
+
+  // Each scope is the sum of its named components.
+  CHECK(e.macros.pj == Approx(b.macroPj + b.adcPj));
+  CHECK(e.chip.pj == Approx(b.macroPj + b.adcPj + b.digitalPj + b.sramPj +
+                            b.reloadPj + b.staticPj));
+  CHECK(e.system.pj == Approx(sum(b)));
+  CHECK(e.chip.pj == Approx(e.system.pj - b.dramPj));
+  // Each includes the one before, strictly here (DRAM and the digital,
+  // SRAM and static parts are all non-zero).
+  CHECK(e.macros.pj < e.chip.pj);
+  CHECK(e.chip.pj < e.system.pj);
+  CHECK(e.system.perImageUj() == Approx(e.energyPerImageUj()));
+  CHECK(e.macros.perImageUj() == Approx(e.macros.pj * 1e-6));
+
+  // TOPS/W = ops / pJ, the same ops for every scope.
+  CHECK(e.effectiveOps == Approx(2.0 * double(p->info.denseMacs)));
+  CHECK(e.executedOps == Approx(2.0 * double(t->totals.executedMacs)));
+  for (const EnergyScope *s : {&e.macros, &e.chip, &e.system}) {
+    CHECK(s->topsPerWattEffective == Approx(e.effectiveOps / s->pj));
+    CHECK(s->topsPerWattExecuted == Approx(e.executedOps / s->pj));
+  }
+  CHECK(e.macros.topsPerWattEffective > e.chip.topsPerWattEffective);
+  CHECK(e.chip.topsPerWattEffective > e.system.topsPerWattEffective);
+  // Pruned groups are not executed: effective > executed in every scope.
+  CHECK(e.macros.topsPerWattEffective > e.macros.topsPerWattExecuted);
+  // The older single figures are the system scope.
+  CHECK(e.topsPerWattEffective == e.system.topsPerWattEffective);
+  CHECK(e.topsPerWattExecuted == e.system.topsPerWattExecuted);
+
+  // Per layer, the scopes split the same way and sum to the image's.
+  EnergyBreakdown parts = e.io;
+  for (const EnergyBreakdown &l : e.layers) {
+    CHECK(l.macrosPj() <= l.chipPj());
+    CHECK(l.chipPj() <= l.totalPj());
+    parts += l;
+  }
+  CHECK(parts.macrosPj() == Approx(e.macros.pj));
+  CHECK(parts.chipPj() == Approx(e.chip.pj));
+}
+
+TEST_CASE("energy scopes of an idle program have no TOPS/W", "[energy]") {
+  // No instruction: the macros spend nothing, and their zero energy must
+  // not be divided by (the image transfers still cost SRAM and DRAM).
+  program::Program p = tinyConvProgram(handArch(), {3, 3, 3, 3});
+  EnergyResult e = priced(p);
+  REQUIRE(e.effectiveOps > 0);
+  CHECK(e.macros.pj == 0);
+  CHECK(e.macros.topsPerWattEffective == 0);
+  CHECK(e.chip.pj > 0);
+  CHECK(e.chip.topsPerWattEffective == Approx(e.effectiveOps / e.chip.pj));
 }

@@ -18,6 +18,25 @@
 /// 1 TOPS/W, it is ops ÷ picojoules: *effective* on 2 × the dense model's
 /// MACs (`program.info.denseMacs`, as sparse-accelerator papers report),
 /// *executed* on 2 × the MACs of the stored groups actually computed.
+///
+/// Papers report TOPS/W over different boundaries, so each figure is given
+/// for three scopes (EnergyScope), each including the one before:
+///
+///   macros  = macro + ADC: the CIM arrays' activations and their column
+///             conversions, what a macro paper measures at its pins. The
+///             shift-and-add of the column counts is not included: the
+///             timing model counts it with the Post/Digital element ops
+///             (TimingCounters::accumulates) and both are priced at
+///             accumulate_pj, a digital adder's energy, so it sits in
+///             `digital`. Macro papers whose figure includes an in-macro
+///             shift-and-add (Si et al., JSSC 2021) therefore fall between
+///             this scope and `chip`.
+///   chip    = everything but DRAM: macros + digital + SRAM + reload +
+///             static, the chip without its off-chip memory.
+///   system  = chip + DRAM: the image total.
+///
+/// All three divide the same op counts (effective and executed); only the
+/// energy differs, so TOPS/W falls from macros to system.
 
 #include "mars/program/Program.h"
 #include "mars/runtime/Timing.h"
@@ -33,7 +52,22 @@ struct EnergyBreakdown {
   double totalPj() const {
     return macroPj + adcPj + digitalPj + sramPj + reloadPj + dramPj + staticPj;
   }
+  /// The `macros` scope: macro + ADC.
+  double macrosPj() const { return macroPj + adcPj; }
+  /// The `chip` scope: everything but DRAM (static included).
+  double chipPj() const {
+    return macroPj + adcPj + digitalPj + sramPj + reloadPj + staticPj;
+  }
   EnergyBreakdown &operator+=(const EnergyBreakdown &o);
+};
+
+/// One image's energy within one boundary (see the file comment) and its
+/// TOPS/W: ops ÷ pJ, 0 when the energy is 0.
+struct EnergyScope {
+  double pj = 0;
+  double topsPerWattEffective = 0; ///< effectiveOps / pj.
+  double topsPerWattExecuted = 0;  ///< executedOps / pj.
+  double perImageUj() const { return pj * 1e-6; }
 };
 
 /// The energy of one image.
@@ -43,6 +77,10 @@ struct EnergyResult {
   EnergyBreakdown io;                  ///< Image input/output transfers.
   double effectiveOps = 0; ///< 2 × dense MACs.
   double executedOps = 0;  ///< 2 × executed MACs.
+  EnergyScope macros;      ///< total.macrosPj(): the CIM macros alone.
+  EnergyScope chip;        ///< total.chipPj(): the chip without DRAM.
+  EnergyScope system;      ///< total.totalPj(): the chip with DRAM.
+  /// The system scope's figures (kept for the reports that print one).
   double topsPerWattEffective = 0;
   double topsPerWattExecuted = 0;
   double energyPerImageUj() const { return total.totalPj() * 1e-6; }
