@@ -1,4 +1,14 @@
-// The per-layer SVG bar plot: cycles on top, energy below, shared x axis.
+// The per-layer SVG plot: two panels over one x axis of layers, each bar
+// stacked by category. Top: a layer's core-cycles by where the time goes
+// (TimeBreakdown: its parts sum to cores × the layer's span, so the bar is
+// in core-cycles, not cycles). Bottom: its energy by component
+// (EnergyBreakdown). Each panel has its own legend; the figure title sits on
+// its own line above both.
+//
+// Layout, top to bottom: title | panel title, legend rows, plot area | gap |
+// panel title, legend rows, plot area | rotated layer names, "layer". The
+// bars share the plot width: step = (width − left − right margins) / layers,
+// each bar 70% of its step, so 3 layers fill the width as 60 do.
 #include "mars/runtime/Report.h"
 #include "mars/support/AtomicFile.h"
 
@@ -32,6 +42,18 @@ std::string num(double v) {
   return buf;
 }
 
+/// A tick label: round values with a k or M suffix instead of an exponent.
+std::string tickLabel(double v) {
+  char buf[64];
+  if (std::fabs(v) >= 1e6)
+    std::snprintf(buf, sizeof buf, "%gM", v / 1e6);
+  else if (std::fabs(v) >= 1e4)
+    std::snprintf(buf, sizeof buf, "%gk", v / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 /// The smallest 1, 2 or 5 × 10^k at or above `v`, so ticks are round.
 double niceCeil(double v) {
   if (v <= 0)
@@ -43,89 +65,186 @@ double niceCeil(double v) {
   return 10 * p;
 }
 
-struct Panel {
-  std::string title, unit, colour;
-  std::vector<double> values;
+/// One stacked category: its legend name and colour.
+struct Series {
+  std::string name, colour;
 };
 
-constexpr double kLeft = 80, kBarStep = 36, kPanelHeight = 180, kTop = 40,
-                 kGap = 60, kLabelRoom = 110;
+/// A panel: values[layer][series], stacked bottom-up in series order.
+struct Panel {
+  std::string title, unit;
+  std::vector<Series> series;
+  std::vector<std::vector<double>> values;
+};
 
-void drawPanel(std::string &svg, const Panel &panel, double top, double width,
-               const std::vector<std::string> &names) {
-  const double vmax = niceCeil(
-      *std::max_element(panel.values.begin(), panel.values.end()));
-  const double bottom = top + kPanelHeight;
-  svg += "<text x=\"" + num(kLeft) + "\" y=\"" + num(top - 10) +
+// Pixels. The plot is at least kMinWidth wide and gives each layer at least
+// kMinStep.
+constexpr double kMinWidth = 760, kMinStep = 14, kLeft = 80, kRight = 20,
+                 kTitleRoom = 34, kPanelTitleRoom = 20, kLegendRow = 16,
+                 kPlotHeight = 200, kPanelGap = 28, kLabelRoom = 110,
+                 kBarFill = 0.7;
+
+/// Legend entries flow left to right and wrap at the plot width; returns
+/// the rows they take.
+int legendRows(const Panel &panel, double width) {
+  double x = kLeft;
+  int rows = 1;
+  for (const Series &s : panel.series) {
+    const double w = 18 + 6.3 * double(s.name.size()) + 16;
+    if (x + w > width - kRight && x > kLeft) {
+      ++rows;
+      x = kLeft;
+    }
+    x += w;
+  }
+  return rows;
+}
+
+/// Draws `panel` from y = `top`; returns the y of its x axis.
+double drawPanel(std::string &svg, const Panel &panel, double top,
+                 double width, const std::vector<std::string> &names) {
+  svg += "<text x=\"" + num(kLeft) + "\" y=\"" + num(top + 14) +
          "\" font-size=\"13\" font-weight=\"bold\">" + escapeXml(panel.title) +
          "</text>\n";
-  // Y axis with five ticks and its label.
-  for (int i = 0; i <= 5; ++i) {
-    const double y = bottom - kPanelHeight * i / 5;
-    svg += "<line x1=\"" + num(kLeft - 4) + "\" y1=\"" + num(y) + "\" x2=\"" +
-           num(width - 10) + "\" y2=\"" + num(y) +
-           "\" stroke=\"#ddd\"/>\n<text x=\"" + num(kLeft - 6) + "\" y=\"" +
-           num(y + 4) + "\" font-size=\"10\" text-anchor=\"end\">" +
-           num(vmax * i / 5) + "</text>\n";
+  // The legend: a colour box and the name of every series, zero or not.
+  double x = kLeft, y = top + kPanelTitleRoom;
+  for (const Series &s : panel.series) {
+    const double w = 18 + 6.3 * double(s.name.size()) + 16;
+    if (x + w > width - kRight && x > kLeft) {
+      x = kLeft;
+      y += kLegendRow;
+    }
+    svg += "<rect class=\"legend\" x=\"" + num(x) + "\" y=\"" + num(y + 2) +
+           "\" width=\"12\" height=\"12\" fill=\"" + s.colour +
+           "\"/>\n<text class=\"legend\" x=\"" + num(x + 16) + "\" y=\"" +
+           num(y + 12) + "\" font-size=\"11\">" + escapeXml(s.name) +
+           "</text>\n";
+    x += w;
   }
-  svg += "<text transform=\"translate(16," + num(top + kPanelHeight / 2) +
+  const double plotTop =
+      top + kPanelTitleRoom + kLegendRow * legendRows(panel, width) + 12;
+  const double bottom = plotTop + kPlotHeight;
+
+  // Y axis: round ticks (1, 2 or 5 × 10^k apart) up to the tallest stack.
+  double vmax = 0;
+  for (const std::vector<double> &v : panel.values) {
+    double sum = 0;
+    for (double part : v)
+      sum += part;
+    vmax = std::max(vmax, sum);
+  }
+  const double tick = niceCeil(vmax / 5);
+  const int ticks = std::max(1, int(std::ceil(vmax / tick - 1e-9)));
+  const double topValue = tick * ticks;
+  for (int i = 0; i <= ticks; ++i) {
+    const double ty = bottom - kPlotHeight * i / ticks;
+    svg += "<line x1=\"" + num(kLeft - 4) + "\" y1=\"" + num(ty) +
+           "\" x2=\"" + num(width - kRight) + "\" y2=\"" + num(ty) +
+           "\" stroke=\"#ddd\"/>\n<text x=\"" + num(kLeft - 6) + "\" y=\"" +
+           num(ty + 4) + "\" font-size=\"10\" text-anchor=\"end\">" +
+           tickLabel(tick * i) + "</text>\n";
+  }
+  svg += "<text transform=\"translate(16," + num(plotTop + kPlotHeight / 2) +
          ") rotate(-90)\" font-size=\"11\" text-anchor=\"middle\">" +
          escapeXml(panel.unit) + "</text>\n";
-  for (size_t i = 0; i < panel.values.size(); ++i) {
-    const double h = kPanelHeight * panel.values[i] / vmax;
-    const double x = kLeft + kBarStep * double(i) + 6;
-    svg += "<rect x=\"" + num(x) + "\" y=\"" + num(bottom - h) +
-           "\" width=\"" + num(kBarStep - 12) + "\" height=\"" + num(h) +
-           "\" fill=\"" + panel.colour + "\"><title>" + escapeXml(names[i]) +
-           ": " + num(panel.values[i]) + " " + escapeXml(panel.unit) +
-           "</title></rect>\n";
+
+  // The stacked bars: one rect per non-zero part, each with a tooltip.
+  const double step = (width - kLeft - kRight) / double(names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    const double bx = kLeft + step * (double(i) + (1 - kBarFill) / 2);
+    double base = bottom;
+    for (size_t k = 0; k < panel.series.size(); ++k) {
+      const double v = panel.values[i][k];
+      if (v <= 0)
+        continue;
+      const double h = kPlotHeight * v / topValue;
+      svg += "<rect class=\"bar\" x=\"" + num(bx) + "\" y=\"" +
+             num(base - h) + "\" width=\"" + num(step * kBarFill) +
+             "\" height=\"" + num(h) + "\" fill=\"" + panel.series[k].colour +
+             "\"><title>" + escapeXml(names[i]) + ": " +
+             escapeXml(panel.series[k].name) + " " + num(v) + " " +
+             escapeXml(panel.unit) + "</title></rect>\n";
+      base -= h;
+    }
   }
   svg += "<line x1=\"" + num(kLeft) + "\" y1=\"" + num(bottom) + "\" x2=\"" +
-         num(width - 10) + "\" y2=\"" + num(bottom) +
+         num(width - kRight) + "\" y2=\"" + num(bottom) +
          "\" stroke=\"black\"/>\n<line x1=\"" + num(kLeft) + "\" y1=\"" +
-         num(top) + "\" x2=\"" + num(kLeft) + "\" y2=\"" + num(bottom) +
+         num(plotTop) + "\" x2=\"" + num(kLeft) + "\" y2=\"" + num(bottom) +
          "\" stroke=\"black\"/>\n";
+  return bottom;
 }
 
 } // namespace
 
 std::string svgPlot(const program::Program &program, const TimingResult &timing,
                     const EnergyResult &energy) {
+  // Time: TimeBreakdown's categories (Timing.h), named plainly.
+  Panel time{"Where the time goes, per layer",
+             "core-cycles (cores x layer span)",
+             {{"compute", "#4e79a7"},
+              {"digital post-processing", "#59a14f"},
+              {"weight reload", "#f28e2b"},
+              {"memory wait (SRAM/DRAM)", "#e15759"},
+              {"barrier stall", "#b07aa1"},
+              {"idle", "#bab0ac"}},
+             {}};
+  // Energy: EnergyBreakdown's components (Energy.h).
+  Panel nj{"Energy per layer, by component",
+           "energy (nJ)",
+           {{"macro", "#4e79a7"},
+            {"ADC", "#76b7b2"},
+            {"digital", "#59a14f"},
+            {"SRAM", "#edc948"},
+            {"reload", "#f28e2b"},
+            {"DRAM", "#e15759"},
+            {"static", "#bab0ac"}},
+           {}};
   std::vector<std::string> names;
-  Panel cycles{"Cycles per layer", "cycles", "#4e79a7", {}};
-  Panel nj{"Energy per layer", "energy (nJ)", "#f28e2b", {}};
   for (const LayerTiming &lt : timing.layers) {
     if (!lt.hasInstructions)
       continue; // Fused layers are timed and priced in their producer.
     names.push_back(lt.name);
-    cycles.values.push_back(double(lt.cycles()));
-    nj.values.push_back(energy.layers[lt.layer].totalPj() * 1e-3);
+    const TimeBreakdown &t = lt.breakdown;
+    time.values.push_back({double(t.compute), double(t.digital),
+                           double(t.reload), double(t.memory),
+                           double(t.stall), double(t.idle)});
+    const EnergyBreakdown &e = energy.layers[lt.layer];
+    nj.values.push_back({e.macroPj * 1e-3, e.adcPj * 1e-3,
+                         e.digitalPj * 1e-3, e.sramPj * 1e-3,
+                         e.reloadPj * 1e-3, e.dramPj * 1e-3,
+                         e.staticPj * 1e-3});
   }
   if (names.empty()) {
     names.push_back("(no layers)");
-    cycles.values.push_back(0);
-    nj.values.push_back(0);
+    time.values.emplace_back(time.series.size(), 0.0);
+    nj.values.emplace_back(nj.series.size(), 0.0);
   }
-  const double width =
-      std::max(480.0, kLeft + kBarStep * double(names.size()) + 20);
-  const double energyTop = kTop + kPanelHeight + kGap;
-  const double height = energyTop + kPanelHeight + kLabelRoom;
+  const double width = std::max(
+      kMinWidth, kLeft + kRight + kMinStep * double(names.size()));
+  auto panelHeight = [&](const Panel &p) {
+    return kPanelTitleRoom + kLegendRow * legendRows(p, width) + 12 +
+           kPlotHeight;
+  };
+  const double energyTop = kTitleRoom + panelHeight(time) + kPanelGap;
+  const double height = energyTop + panelHeight(nj) + kLabelRoom;
+
   std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
                     num(width) + "\" height=\"" + num(height) +
                     "\" viewBox=\"0 0 " + num(width) + " " + num(height) +
                     "\" font-family=\"sans-serif\">\n";
   svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   svg += "<text x=\"" + num(width / 2) +
-         "\" y=\"18\" font-size=\"14\" text-anchor=\"middle\">" +
+         "\" y=\"20\" font-size=\"15\" text-anchor=\"middle\">" +
          escapeXml(program.info.model.empty() ? "program" : program.info.model) +
          ": " + num(timing.latencyUs) + " us, " +
          num(energy.energyPerImageUj()) + " uJ per image</text>\n";
-  drawPanel(svg, cycles, kTop, width, names);
-  drawPanel(svg, nj, energyTop, width, names);
-  const double labelY = energyTop + kPanelHeight + 12;
+  drawPanel(svg, time, kTitleRoom, width, names);
+  const double bottom = drawPanel(svg, nj, energyTop, width, names);
+  const double step = (width - kLeft - kRight) / double(names.size());
   for (size_t i = 0; i < names.size(); ++i) {
-    const double x = kLeft + kBarStep * (double(i) + 0.5);
-    svg += "<text transform=\"translate(" + num(x) + "," + num(labelY) +
+    const double x = kLeft + step * (double(i) + 0.5);
+    svg += "<text transform=\"translate(" + num(x) + "," + num(bottom + 12) +
            ") rotate(-45)\" font-size=\"10\" text-anchor=\"end\">" +
            escapeXml(names[i]) + "</text>\n";
   }

@@ -19,44 +19,69 @@ double percent(int64_t part, int64_t whole) {
   return whole > 0 ? 100.0 * double(part) / double(whole) : 0.0;
 }
 
+/// The energy columns of one table row, in nJ: macro + ADC, the rest of the
+/// chip, DRAM, total.
+std::string energyColumns(const EnergyBreakdown &e) {
+  return format("%11.3f %11.3f %9.3f %11.3f\n", e.macrosPj() * 1e-3,
+                (e.chipPj() - e.macrosPj()) * 1e-3, e.dramPj * 1e-3,
+                e.totalPj() * 1e-3);
+}
+
 } // namespace
 
 std::string formatTimingTable(const program::Program &program,
                               const TimingResult &timing,
                               const EnergyResult &energy) {
   std::string out;
-  out += format("%-20s %12s %7s %14s %6s %12s\n", "layer", "cycles",
-                "%time", "activations", "util", "energy nJ");
+  // Energy columns split as the scopes are: macros (macro + ADC), the rest
+  // of the chip (digital, SRAM, reload, static), DRAM; then the total.
+  out += format("%-20s %12s %7s %14s %6s %11s %11s %9s %11s\n", "layer",
+                "cycles", "%time", "activations", "util", "macro+ADC", "other chip",
+                "DRAM", "energy nJ");
   for (const LayerTiming &lt : timing.layers) {
-    const double nj = energy.layers[lt.layer].totalPj() * 1e-3;
     const program::Layer &l = program.layers[lt.layer];
     if (!lt.hasInstructions && l.fusedInto >= 0) {
       out += format("%-20s %12s  (fused into %s)\n", lt.name.c_str(), "-",
                     program.layers[l.fusedInto].name.c_str());
       continue;
     }
-    out += format("%-20s %12lld %6.1f%% %14lld %5.1f%% %12.3f\n",
-                  lt.name.c_str(), static_cast<long long>(lt.cycles()),
+    out += format("%-20s %12lld %6.1f%% %14lld %5.1f%% ", lt.name.c_str(),
+                  static_cast<long long>(lt.cycles()),
                   percent(lt.cycles(), timing.cycles),
                   static_cast<long long>(lt.counters.activations),
-                  100.0 * lt.macroUtilisation, nj);
+                  100.0 * lt.macroUtilisation);
+    out += energyColumns(energy.layers[lt.layer]);
   }
-  out += format("%-20s %12lld %6.1f%% %14s %6s %12.3f\n", "image in/out",
+  out += format("%-20s %12lld %6.1f%% %14s %6s ", "image in/out",
                 static_cast<long long>(timing.inputCycles + timing.outputCycles),
                 percent(timing.inputCycles + timing.outputCycles, timing.cycles),
-                "-", "-", energy.io.totalPj() * 1e-3);
-  out += format("%-20s %12lld %7s %14lld %5.1f%% %12.3f\n", "total",
+                "-", "-");
+  out += energyColumns(energy.io);
+  out += format("%-20s %12lld %7s %14lld %5.1f%% ", "total",
                 static_cast<long long>(timing.cycles), "",
                 static_cast<long long>(timing.totals.activations),
-                100.0 * timing.macroUtilisation, energy.total.totalPj() * 1e-3);
+                100.0 * timing.macroUtilisation);
+  out += energyColumns(energy.total);
   out += "\n";
   out += format("latency          %.3f us at %.1f MHz%s\n", timing.latencyUs,
                 timing.clockMhz,
                 timing.steadyState ? " (steady state)" : "");
   out += format("FPS              %.1f images/s\n", timing.fps);
-  out += format("energy / image   %.3f uJ\n", energy.energyPerImageUj());
-  out += format("TOPS/W           %.3f effective (dense ops), %.3f executed\n",
-                energy.topsPerWattEffective, energy.topsPerWattExecuted);
+  // One row per scope (Energy.h): the same ops over three boundaries.
+  out += format("%-28s %10s %18s %17s\n", "energy / image and TOPS/W",
+                "uJ/image", "TOPS/W effective", "TOPS/W executed");
+  const struct {
+    const char *name;
+    const EnergyScope &scope;
+  } scopes[] = {{"  macros (macro + ADC)", energy.macros},
+                {"  chip without DRAM", energy.chip},
+                {"  chip with DRAM", energy.system}};
+  for (const auto &s : scopes)
+    out += format("%-28s %10.3f %18.3f %17.3f\n", s.name,
+                  s.scope.perImageUj(), s.scope.topsPerWattEffective,
+                  s.scope.topsPerWattExecuted);
+  out += "  (effective: 2 x the dense model's MACs; executed: 2 x the MACs of "
+         "the stored groups)\n";
   const TimeBreakdown &b = timing.breakdown;
   const int64_t all = b.total();
   out += format("time (core-cycles) compute %.1f%%  digital %.1f%%  reload "

@@ -34,6 +34,19 @@ ordered_json energyJson(const EnergyBreakdown &e) {
           {"static_pj", e.staticPj}, {"total_pj", e.totalPj()}};
 }
 
+ordered_json scopeJson(const EnergyScope &s) {
+  return {{"per_image_uj", s.perImageUj()},
+          {"tops_per_watt_effective", s.topsPerWattEffective},
+          {"tops_per_watt_executed", s.topsPerWattExecuted}};
+}
+
+/// A layer's (or the transfers') energy within each scope, in pJ.
+ordered_json scopesPjJson(const EnergyBreakdown &e) {
+  return {{"macros", e.macrosPj()},
+          {"chip", e.chipPj()},
+          {"system", e.totalPj()}};
+}
+
 } // namespace
 
 std::string reportJson(const program::Program &program,
@@ -54,7 +67,8 @@ std::string reportJson(const program::Program &program,
         {"macro_utilisation", lt.macroUtilisation},
         {"counters", countersJson(lt.counters)},
         {"time_breakdown_core_cycles", breakdownJson(lt.breakdown)},
-        {"energy", energyJson(energy.layers[lt.layer])}};
+        {"energy", energyJson(energy.layers[lt.layer])},
+        {"energy_scopes_pj", scopesPjJson(energy.layers[lt.layer])}};
     layers.push_back(std::move(j));
   }
   ordered_json doc = {
@@ -84,7 +98,12 @@ std::string reportJson(const program::Program &program,
         {"effective_ops", energy.effectiveOps},
         {"executed_ops", energy.executedOps},
         {"tops_per_watt_effective", energy.topsPerWattEffective},
-        {"tops_per_watt_executed", energy.topsPerWattExecuted}}},
+        {"tops_per_watt_executed", energy.topsPerWattExecuted},
+        // Energy.h: macros = macro + ADC, chip = all but DRAM, system = all.
+        {"scopes",
+         {{"macros", scopeJson(energy.macros)},
+          {"chip", scopeJson(energy.chip)},
+          {"system", scopeJson(energy.system)}}}}},
       {"layers", std::move(layers)}};
   return doc.dump(2) + "\n";
 }

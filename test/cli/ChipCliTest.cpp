@@ -204,11 +204,40 @@ TEST_CASE("chip cli: run with --input writes --output; random input") {
   REQUIRE(r.exitCode == 0);
   CHECK(exists(out));
   CHECK_THAT(r.out, Catch::Contains("FPS") && Catch::Contains("TOPS/W"));
+  // Energy and TOPS/W for the macros, the chip without and with DRAM.
+  CHECK_THAT(r.out, Catch::Contains("macros (macro + ADC)") &&
+                        Catch::Contains("chip without DRAM") &&
+                        Catch::Contains("chip with DRAM") &&
+                        Catch::Contains("TOPS/W effective") &&
+                        Catch::Contains("TOPS/W executed"));
 
   r = marsc("run " + quote(smallProgram()) + " --json");
   REQUIRE(r.exitCode == 0);
   auto j = nlohmann::json::parse(r.out);
   CHECK(j["functional"]["images"] == 1);
+  // --json carries the six figures; the older keys are the system scope.
+  const auto &energy = j["timing"]["energy"];
+  const auto &scopes = energy["scopes"];
+  for (const char *scope : {"macros", "chip", "system"})
+    for (const char *key : {"per_image_uj", "tops_per_watt_effective",
+                            "tops_per_watt_executed"}) {
+      INFO(scope << " " << key);
+      REQUIRE(scopes[scope][key].is_number());
+      CHECK(scopes[scope][key].get<double>() > 0);
+    }
+  auto uj = [&](const char *scope) {
+    return scopes[scope]["per_image_uj"].get<double>();
+  };
+  CHECK(uj("macros") < uj("chip"));
+  CHECK(uj("chip") < uj("system"));
+  CHECK(uj("system") == Approx(energy["per_image_uj"].get<double>()));
+  CHECK(uj("chip") == Approx(uj("system") -
+                             energy["breakdown"]["dram_pj"].get<double>() *
+                                 1e-6));
+  CHECK(scopes["system"]["tops_per_watt_effective"].get<double>() ==
+        Approx(energy["tops_per_watt_effective"].get<double>()));
+  CHECK(scopes["macros"]["tops_per_watt_executed"].get<double>() ==
+        Approx(energy["executed_ops"].get<double>() / (uj("macros") * 1e6)));
   CHECK(j["functional"]["output"].size() == 10);
   CommandResult again = marsc("run " + quote(smallProgram()) + " --json");
   CHECK(nlohmann::json::parse(again.out)["functional"]["output"] ==
@@ -245,8 +274,15 @@ TEST_CASE("chip cli: run --data reports accuracy; trace and plot") {
   CHECK(j["timing"].contains("layers"));
   auto t = nlohmann::json::parse(readWholeFile(trace));
   CHECK(t["traceEvents"].size() > 10);
-  CHECK_THAT(readWholeFile(plot), Catch::StartsWith("<svg") ||
-                                      Catch::Contains("<svg"));
+  const std::string svg = readWholeFile(plot);
+  CHECK_THAT(svg, Catch::StartsWith("<svg"));
+  CHECK_THAT(svg, Catch::EndsWith("</svg>\n"));
+  // Both panels stacked, each with its legend.
+  CHECK_THAT(svg, Catch::Contains("core-cycles") &&
+                      Catch::Contains(">barrier stall</text>") &&
+                      Catch::Contains(">ADC</text>") &&
+                      Catch::Contains(">DRAM</text>") &&
+                      Catch::Contains("<title>conv1: compute "));
 
   r = marsc("run " + quote(smallProgram()) + " --data cifar10:/nonexistent");
   checkUserError(r, "nonexistent");

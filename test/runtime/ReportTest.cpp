@@ -1,5 +1,7 @@
 // Reports: the table, JSON, Chrome trace and SVG plot of a two-core program.
+#include "../passes/CompileTestUtil.h"
 #include "TimingTestPrograms.h"
+#include "mars/program/ProgramFile.h"
 #include "mars/runtime/Report.h"
 
 #include <catch2/catch.hpp>
@@ -7,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <unistd.h>
 
@@ -48,6 +51,92 @@ Timed twoCores() {
   return t;
 }
 
+/// Three 1×1 Convs on one core, one after the other (a 3-layer program).
+Timed threeLayers() {
+  Timed t{tinyConvProgram(handArch(), {3, 3, 3, 3}), {}, {}};
+  program::Program &p = t.program;
+  p.layers[0].name = "conv1";
+  p.layers.push_back(p.layers[0]);
+  p.layers.back().name = "conv2";
+  p.layers.push_back(p.layers[0]);
+  p.layers.back().name = "conv3";
+  for (int32_t layer = 0; layer < 3; ++layer) {
+    int32_t image = addImage(p, 0, layer, {3, 3, 3, 3});
+    p.images[image].layer = layer;
+    emit(p, 0, Opcode::LoadImage, image);
+    emit(p, 0, Opcode::Compute, image, 0, 16);
+    emit(p, 0, Opcode::Post, layer, 0, 32);
+  }
+  Expected<TimingResult> r = simulateTiming(p);
+  REQUIRE(r);
+  t.timing = r.take();
+  t.energy = estimateEnergy(p, t.timing);
+  return t;
+}
+
+/// lenet5 compiled by the default pipeline (50% of its groups pruned),
+/// parsed back from its bytes, timed from a cold start.
+Timed compiledLenet() {
+  test::CompileSetup setup;
+  setup.options.prune = 0.5;
+  passes::CompileState state = test::compileZoo(setup);
+  auto p = program::parseProgram(state.bytes.data(), state.bytes.size(),
+                                 "lenet5.bin");
+  REQUIRE(p);
+  Timed t{p.take(), {}, {}};
+  Expected<TimingResult> r = simulateTiming(t.program);
+  REQUIRE(r);
+  t.timing = r.take();
+  t.energy = estimateEnergy(t.program, t.timing);
+  return t;
+}
+
+/// Empty when every tag of `xml` is closed in order; else what is wrong.
+std::string tagBalance(const std::string &xml) {
+  std::vector<std::string> open;
+  for (size_t i = xml.find('<'); i != std::string::npos;
+       i = xml.find('<', i + 1)) {
+    const size_t end = xml.find('>', i);
+    if (end == std::string::npos)
+      return "unterminated tag at " + std::to_string(i);
+    const std::string tag = xml.substr(i + 1, end - i - 1);
+    if (tag.empty() || tag[0] == '?' || tag[0] == '!')
+      continue;
+    if (tag.back() == '/')
+      continue; // <line .../>
+    const std::string name = tag.substr(
+        tag[0] == '/' ? 1 : 0, tag.find_first_of(" \n/", 1) -
+                                   (tag[0] == '/' ? 1 : 0));
+    if (tag[0] != '/') {
+      open.push_back(name);
+      continue;
+    }
+    if (open.empty() || open.back() != name)
+      return "</" + name + "> closes " +
+             (open.empty() ? std::string("nothing") : "<" + open.back() + ">");
+    open.pop_back();
+  }
+  return open.empty() ? "" : "<" + open.back() + "> never closed";
+}
+
+/// The value of attribute `name` in the first tag of `tag`.
+double attribute(const std::string &tag, const std::string &name) {
+  std::smatch m;
+  const std::regex re(" " + name + "=\"([-0-9.e+]+)\"");
+  REQUIRE(std::regex_search(tag, m, re));
+  return std::stod(m[1]);
+}
+
+/// Every `<rect class="bar" ...>` opening tag of `svg`.
+std::vector<std::string> barTags(const std::string &svg) {
+  std::vector<std::string> tags;
+  const std::regex re("<rect class=\"bar\"[^>]*>");
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), re);
+       it != std::sregex_iterator(); ++it)
+    tags.push_back(it->str());
+  return tags;
+}
+
 std::string tempPath(const std::string &name) {
   return (std::filesystem::temp_directory_path() /
           ("mars_report_test_" + std::to_string(::getpid()) + "_" + name))
@@ -72,6 +161,97 @@ TEST_CASE("the table lists layers and totals", "[report]") {
   CHECK_THAT(table, Catch::Contains("stall"));
   CHECK_THAT(table,
              Catch::Contains(std::to_string(t.timing.layers[0].cycles())));
+}
+
+TEST_CASE("the table gives energy and TOPS/W for the three scopes",
+          "[report]") {
+  Timed t = compiledLenet();
+  std::string table = formatTimingTable(t.program, t.timing, t.energy);
+  char row[256];
+  const struct {
+    const char *name;
+    const EnergyScope &scope;
+  } scopes[] = {{"macros (macro + ADC)", t.energy.macros},
+                {"chip without DRAM", t.energy.chip},
+                {"chip with DRAM", t.energy.system}};
+  for (const auto &s : scopes) {
+    std::snprintf(row, sizeof row, "%.3f %18.3f %17.3f\n", s.scope.perImageUj(),
+                  s.scope.topsPerWattEffective, s.scope.topsPerWattExecuted);
+    INFO(table);
+    CHECK_THAT(table, Catch::Contains(s.name));
+    CHECK_THAT(table, Catch::Contains(row));
+  }
+  CHECK_THAT(table, Catch::Contains("macro+ADC") && Catch::Contains("DRAM"));
+  // The split columns of the total row: macro + ADC, the rest, DRAM, all.
+  const EnergyBreakdown &e = t.energy.total;
+  std::snprintf(row, sizeof row, "%11.3f %11.3f %9.3f %11.3f\n",
+                (e.macroPj + e.adcPj) * 1e-3,
+                (e.digitalPj + e.sramPj + e.reloadPj + e.staticPj) * 1e-3,
+                e.dramPj * 1e-3, e.totalPj() * 1e-3);
+  CHECK_THAT(table, Catch::Contains(row));
+  // No line grows past a terminal's width.
+  std::istringstream lines(table);
+  for (std::string line; std::getline(lines, line);)
+    CHECK(line.size() <= 120);
+}
+
+TEST_CASE("the JSON report has the three scopes and every component",
+          "[report]") {
+  Timed t = compiledLenet();
+  nlohmann::json j =
+      nlohmann::json::parse(reportJson(t.program, t.timing, t.energy));
+  const nlohmann::json &energy = j["energy"];
+  // The keys other tools read stay.
+  CHECK(energy["per_image_uj"].get<double>() ==
+        Approx(t.energy.energyPerImageUj()));
+  CHECK(energy["tops_per_watt_effective"].get<double>() ==
+        Approx(t.energy.topsPerWattEffective));
+  CHECK(energy["tops_per_watt_executed"].get<double>() ==
+        Approx(t.energy.topsPerWattExecuted));
+  const struct {
+    const char *key;
+    const EnergyScope &scope;
+  } scopes[] = {{"macros", t.energy.macros},
+                {"chip", t.energy.chip},
+                {"system", t.energy.system}};
+  for (const auto &s : scopes) {
+    INFO(s.key);
+    const nlohmann::json &js = energy["scopes"][s.key];
+    REQUIRE(js.size() == 3);
+    CHECK(js["per_image_uj"].get<double>() == Approx(s.scope.perImageUj()));
+    CHECK(js["tops_per_watt_effective"].get<double>() ==
+          Approx(s.scope.topsPerWattEffective));
+    CHECK(js["tops_per_watt_executed"].get<double>() ==
+          Approx(s.scope.topsPerWattExecuted));
+  }
+  CHECK(energy["scopes"]["macros"]["per_image_uj"].get<double>() <
+        energy["scopes"]["chip"]["per_image_uj"].get<double>());
+  for (size_t i = 0; i < t.timing.layers.size(); ++i) {
+    const nlohmann::json &l = j["layers"][i];
+    const EnergyBreakdown &e = t.energy.layers[i];
+    const TimeBreakdown &b = t.timing.layers[i].breakdown;
+    INFO(l["name"]);
+    CHECK(l["energy"]["macro_pj"].get<double>() == Approx(e.macroPj));
+    CHECK(l["energy"]["adc_pj"].get<double>() == Approx(e.adcPj));
+    CHECK(l["energy"]["digital_pj"].get<double>() == Approx(e.digitalPj));
+    CHECK(l["energy"]["sram_pj"].get<double>() == Approx(e.sramPj));
+    CHECK(l["energy"]["reload_pj"].get<double>() == Approx(e.reloadPj));
+    CHECK(l["energy"]["dram_pj"].get<double>() == Approx(e.dramPj));
+    CHECK(l["energy"]["static_pj"].get<double>() == Approx(e.staticPj));
+    CHECK(l["energy_scopes_pj"]["macros"].get<double>() ==
+          Approx(e.macroPj + e.adcPj));
+    CHECK(l["energy_scopes_pj"]["chip"].get<double>() ==
+          Approx(e.totalPj() - e.dramPj));
+    CHECK(l["energy_scopes_pj"]["system"].get<double>() ==
+          Approx(e.totalPj()));
+    const nlohmann::json &tb = l["time_breakdown_core_cycles"];
+    CHECK(tb["compute"] == b.compute);
+    CHECK(tb["digital"] == b.digital);
+    CHECK(tb["reload"] == b.reload);
+    CHECK(tb["memory"] == b.memory);
+    CHECK(tb["stall"] == b.stall);
+    CHECK(tb["idle"] == b.idle);
+  }
 }
 
 TEST_CASE("the JSON report has per-layer entries and totals", "[report]") {
@@ -138,6 +318,78 @@ TEST_CASE("the SVG plot names every layer", "[report]") {
   CHECK_THAT(svg, !Catch::Contains("conv<1>"));
   CHECK_THAT(svg, Catch::Contains("cycles"));
   CHECK_THAT(svg, Catch::Contains("energy (nJ)"));
+}
+
+TEST_CASE("the SVG plot stacks time and energy per layer, with legends",
+          "[report]") {
+  Timed t = compiledLenet();
+  const std::string svg = svgPlot(t.program, t.timing, t.energy);
+  CHECK(tagBalance(svg) == "");
+  CHECK(tagBalance("<svg><g></svg>") != ""); // The checker can fail.
+
+  // A legend entry for every time category and energy component.
+  std::vector<std::string> legend;
+  const std::regex re("<text class=\"legend\"[^>]*>([^<]*)</text>");
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), re);
+       it != std::sregex_iterator(); ++it)
+    legend.push_back((*it)[1]);
+  const std::vector<std::string> expected = {
+      "compute", "digital post-processing", "weight reload",
+      "memory wait (SRAM/DRAM)", "barrier stall", "idle",
+      "macro", "ADC", "digital", "SRAM", "reload", "DRAM", "static"};
+  CHECK(legend == expected);
+
+  // One stacked rect per non-zero part of every drawn layer, each with its
+  // tooltip naming the layer.
+  size_t parts = 0, layers = 0;
+  for (const LayerTiming &lt : t.timing.layers) {
+    if (!lt.hasInstructions)
+      continue;
+    ++layers;
+    const TimeBreakdown &b = lt.breakdown;
+    const EnergyBreakdown &e = t.energy.layers[lt.layer];
+    for (double v : {double(b.compute), double(b.digital), double(b.reload),
+                     double(b.memory), double(b.stall), double(b.idle),
+                     e.macroPj, e.adcPj, e.digitalPj, e.sramPj, e.reloadPj,
+                     e.dramPj, e.staticPj})
+      parts += v > 0 ? 1 : 0;
+    CHECK_THAT(svg, Catch::Contains("<title>" + lt.name + ": "));
+  }
+  REQUIRE(layers >= 3);
+  CHECK(barTags(svg).size() == parts);
+  const size_t titles = [&] {
+    size_t n = 0;
+    for (size_t i = svg.find("</title></rect>"); i != std::string::npos;
+         i = svg.find("</title></rect>", i + 1))
+      ++n;
+    return n;
+  }();
+  CHECK(titles == parts);
+
+  // The figure title's line is above everything else drawn.
+  for (const std::string &tag : barTags(svg))
+    CHECK(attribute(tag, "y") > 30);
+  CHECK_THAT(svg, Catch::Contains("core-cycles"));
+  CHECK_THAT(svg, Catch::Contains("energy (nJ)"));
+}
+
+TEST_CASE("the SVG plot's bars use its width", "[report]") {
+  Timed t = threeLayers();
+  REQUIRE(t.timing.layers.size() == 3);
+  const std::string svg = svgPlot(t.program, t.timing, t.energy);
+  CHECK(tagBalance(svg) == "");
+  const double width = attribute(svg.substr(0, svg.find('>')), "width");
+  CHECK(width >= 720);
+  double right = 0, left = width;
+  for (const std::string &tag : barTags(svg)) {
+    right = std::max(right, attribute(tag, "x") + attribute(tag, "width"));
+    left = std::min(left, attribute(tag, "x"));
+  }
+  CHECK(right >= 0.9 * width);
+  CHECK(right <= width);
+  CHECK(left < 0.2 * width);
+  for (const char *name : {"conv1", "conv2", "conv3"})
+    CHECK_THAT(svg, Catch::Contains(std::string(">") + name + "</text>"));
 }
 
 TEST_CASE("report files are not written into a missing directory",

@@ -15,8 +15,10 @@ namespace mars::runtime {
 
 /// A fixed-width table: per layer cycles, % of the image's cycles (layers
 /// may overlap, so the column need not sum to 100), partition activations,
-/// macro utilisation and energy in nJ; then latency, FPS, energy per image,
-/// TOPS/W (effective and executed) and the time breakdown in %.
+/// macro utilisation and energy in nJ (macro + ADC, the rest of the chip,
+/// DRAM, total); then latency, FPS, energy per image and TOPS/W (effective
+/// and executed) for the three scopes of Energy.h (the macros, the chip
+/// without DRAM, with DRAM), and the time and energy breakdowns in %.
 std::string formatTimingTable(const program::Program &program,
                               const TimingResult &timing,
                               const EnergyResult &energy);
@@ -37,8 +39,11 @@ Status writeChromeTrace(const std::string &path,
                         const program::Program &program,
                         const TimingResult &timing);
 
-/// A self-contained SVG: per-layer bars of cycles (top) and energy in nJ
-/// (bottom), with axes, ticks and layer names.
+/// A self-contained SVG: per-layer stacked bars of core-cycles by where the
+/// time goes (top) and of energy in nJ by component (bottom), each panel
+/// with a legend and round y ticks, under a title line, over rotated layer
+/// names. Every bar segment is a <rect class="bar"> with a <title> tooltip
+/// naming the layer, the category and the value; zero parts are not drawn.
 std::string svgPlot(const program::Program &program, const TimingResult &timing,
                     const EnergyResult &energy);
 /// Writes svgPlot to `path` atomically.
