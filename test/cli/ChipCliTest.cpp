@@ -12,7 +12,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <vector>
 
 using mars::test::CommandResult;
 using mars::test::goldenText;
@@ -358,4 +360,69 @@ TEST_CASE("chip cli: --json-out writes the --json results as a file, or "
                                   " --seed 4 --quiet --json-out "
                                   "/nonexistent-dir/r.json");
   checkUserError(runFailed, "/nonexistent-dir/r.json");
+}
+
+namespace {
+/// Files in `dir` whose names contain `part` (temporaries: ".tmp.").
+std::vector<std::string> filesContaining(const std::string &dir,
+                                         const std::string &part) {
+  std::vector<std::string> found;
+  for (const auto &entry : std::filesystem::directory_iterator(dir))
+    if (entry.path().filename().string().find(part) != std::string::npos)
+      found.push_back(entry.path().string());
+  return found;
+}
+} // namespace
+
+TEST_CASE("chip cli: run and compile write all their files or none") {
+  // A fresh folder per case, so that any file or temporary left is ours.
+  const std::string dir = scratch("all-or-nothing");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string image = dir + "/x.npy";
+  writeNpy(std::vector<float>(28 * 28, 0.25f), {1, 1, 28, 28}, image);
+
+  // run: the last destination (--json-out) cannot be written, so neither
+  // --output, --trace nor --plot may appear.
+  CommandResult ran = marsc(
+      "run " + quote(smallProgram()) + " --input " + quote(image) +
+      " --output " + quote(dir + "/y.npy") + " --trace " +
+      quote(dir + "/t.json") + " --plot " + quote(dir + "/p.svg") +
+      " --quiet --json-out " + quote(dir + "/missing/r.json"));
+  checkUserError(ran, dir + "/missing/r.json");
+  CHECK(!exists(dir + "/y.npy"));
+  CHECK(!exists(dir + "/t.json"));
+  CHECK(!exists(dir + "/p.svg"));
+  CHECK(filesContaining(dir, ".tmp.").empty());
+
+  // compile: the program (renamed last) cannot be put in place because a
+  // directory has its name; --json-out and --save-qdq, already renamed by
+  // then, are taken back.
+  std::filesystem::create_directories(dir + "/p.bin");
+  CommandResult compiled =
+      marsc("compile " + quote(smallModel()) + kCalib + " -o " +
+            quote(dir + "/p.bin") + " --save-qdq " + quote(dir + "/q.onnx") +
+            " --json-out " + quote(dir + "/r.json"));
+  checkUserError(compiled, dir + "/p.bin");
+  CHECK(!exists(dir + "/q.onnx"));
+  CHECK(!exists(dir + "/r.json"));
+  CHECK(filesContaining(dir, ".tmp.").empty());
+
+  // The same commands with writable destinations write every file.
+  std::filesystem::remove_all(dir + "/p.bin");
+  REQUIRE(marsc("compile " + quote(smallModel()) + kCalib + " -o " +
+                quote(dir + "/p.bin") + " --save-qdq " +
+                quote(dir + "/q.onnx") + " --json-out " +
+                quote(dir + "/r.json"))
+              .exitCode == 0);
+  CHECK(exists(dir + "/p.bin"));
+  CHECK(exists(dir + "/q.onnx"));
+  CHECK(exists(dir + "/r.json"));
+  REQUIRE(marsc("run " + quote(dir + "/p.bin") + " --input " + quote(image) +
+                " --output " + quote(dir + "/y.npy") + " --trace " +
+                quote(dir + "/t.json") + " --plot " + quote(dir + "/p.svg") +
+                " --quiet --json-out " + quote(dir + "/rr.json"))
+              .exitCode == 0);
+  for (const char *f : {"/y.npy", "/t.json", "/p.svg", "/rr.json"})
+    CHECK(exists(dir + f));
 }

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sys/stat.h>
@@ -391,4 +392,29 @@ TEST_CASE("with a saturating ADC in the loop, training's integer accuracy is "
   REQUIRE(otherRun.exitCode == 0);
   CHECK_THAT(otherRun.out, Catch::Contains("note: the model was trained for "
                                            "ADC '" + adc3 + "'"));
+}
+
+TEST_CASE("train writes its model, report and float model all or none") {
+  if (!fashionMnistInstalled()) {
+    MARS_SKIP_MISSING("dataset-fashion-mnist");
+    return;
+  }
+  // The model, renamed into place last, cannot be: a directory has its
+  // name. The float model and the report, already renamed by then, are
+  // taken back, and no temporary stays.
+  const std::string dir = kOut + "/all-or-nothing";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/m.onnx");
+  CommandResult r = runCommand(
+      std::string(MARSC_PATH) + " train --stages float --epochs 1 "
+      "--limit-train 256 --limit-test 100 --threads 1 --no-progress "
+      "--save-float " + quote(dir + "/f.onnx") + " -o " +
+      quote(dir + "/m.onnx"));
+  INFO("stderr: " << r.err);
+  CHECK(r.exitCode == 1);
+  CHECK_THAT(r.err, Catch::Contains(dir + "/m.onnx: cannot write"));
+  CHECK(!exists(dir + "/f.onnx"));
+  CHECK(!exists(dir + "/m.report.json"));
+  for (const auto &entry : std::filesystem::directory_iterator(dir))
+    CHECK(entry.path().filename().string().find(".tmp.") == std::string::npos);
 }

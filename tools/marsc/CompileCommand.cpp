@@ -127,31 +127,21 @@ Status runCompile(CompileCli &cli) {
   }
   if (cli.output.empty())
     cli.output = defaultOutput(cli.model);
-  // The program is written last, so that its presence means every file this
-  // command writes is there (a Makefile target, examples/dse); a failure
-  // removes what was already written.
-  auto removeWritten = [&] {
-    if (!cli.jsonOut.empty())
-      std::remove(cli.jsonOut.c_str());
-    if (!cli.saveQdq.empty())
-      std::remove(cli.saveQdq.c_str());
-  };
+  // All the files or none; the program is renamed into place last, so that
+  // its presence means every file this command writes is there (a Makefile
+  // target, examples/dse).
+  AtomicFileSet files;
   if (!cli.jsonOut.empty())
-    MARS_TRY(writeFileAtomic(cli.jsonOut,
-                             passes::mappingReportJson(state) + "\n"));
+    MARS_TRY(files.add(cli.jsonOut, passes::mappingReportJson(state) + "\n"));
   if (!cli.saveQdq.empty()) {
-    Status saved = onnx::exportModelFile(state.graph, cli.saveQdq);
-    if (!saved) {
-      removeWritten();
-      return saved.error().withContext("--save-qdq");
-    }
+    auto qdq = onnx::exportModel(state.graph);
+    if (!qdq)
+      return qdq.error().withContext("--save-qdq " + cli.saveQdq);
+    MARS_TRY(files.add(cli.saveQdq, *qdq));
   }
-  Status written = writeFileAtomic(
-      cli.output, std::string(state.bytes.begin(), state.bytes.end()));
-  if (!written) {
-    removeWritten();
-    return written;
-  }
+  MARS_TRY(files.add(cli.output,
+                     std::string(state.bytes.begin(), state.bytes.end())));
+  MARS_TRY(files.commit());
 
   if (cli.json) {
     std::printf("%s\n", passes::mappingReportJson(state).c_str());

@@ -257,19 +257,11 @@ Status runRun(const RunCli &cli) {
   if (!functional)
     return functional.error().withContext(cli.program);
 
-  // Files only after everything succeeded.
-  if (!cli.output.empty())
-    MARS_TRY(writeTensorFile(outputTensor(p, functional->output), "output",
-                             cli.output));
-  if (!cli.trace.empty())
-    MARS_TRY(runtime::writeChromeTrace(cli.trace, p, *timing));
-  if (!cli.plot.empty())
-    MARS_TRY(runtime::writeSvgPlot(cli.plot, p, *timing, energy));
-
   // The ADC the model was trained for against the one this program runs.
   const quant::AdcModel adc{p.arch.macro.wlOn, p.arch.macro.adcBits,
                             p.arch.macro.inputBitsPerCycle};
   const std::string adcNote = quant::adcMismatchNote(p.info.trainedAdc, adc);
+  std::string jsonText;
   if (cli.json || !cli.jsonOut.empty()) {
     nlohmann::ordered_json j;
     j["program"] = cli.program;
@@ -279,15 +271,30 @@ Status runRun(const RunCli &cli) {
     j["functional"] = functionalJson(*functional, p);
     j["timing"] = nlohmann::ordered_json::parse(
         runtime::reportJson(p, *timing, energy));
-    const std::string text = j.dump(2) + "\n";
-    // Batch pipelines (examples/dse) keep the results as a file make can
-    // see: written atomically, never half a file.
-    if (!cli.jsonOut.empty())
-      MARS_TRY(writeFileAtomic(cli.jsonOut, text));
-    if (cli.json) {
-      std::cout << text;
-      return Status::success();
-    }
+    jsonText = j.dump(2) + "\n";
+  }
+
+  // Files only after everything succeeded, and all of them or none: a batch
+  // pipeline (examples/dse) that sees one of them may trust the others.
+  AtomicFileSet files;
+  if (!cli.output.empty()) {
+    auto bytes =
+        tensorFileBytes(outputTensor(p, functional->output), "output", cli.output);
+    if (!bytes)
+      return bytes.error();
+    MARS_TRY(files.add(cli.output, *bytes));
+  }
+  if (!cli.trace.empty())
+    MARS_TRY(files.add(cli.trace, runtime::chromeTraceJson(p, *timing)));
+  if (!cli.plot.empty())
+    MARS_TRY(files.add(cli.plot, runtime::svgPlot(p, *timing, energy)));
+  if (!cli.jsonOut.empty())
+    MARS_TRY(files.add(cli.jsonOut, jsonText));
+  MARS_TRY(files.commit());
+
+  if (cli.json) {
+    std::cout << jsonText;
+    return Status::success();
   }
   std::printf("%s: %s, %zu layers, %lld cores\n", cli.program.c_str(),
               p.info.model.c_str(), p.layers.size(),

@@ -1,5 +1,7 @@
 #include "TensorFiles.h"
 
+#include "mars/support/AtomicFile.h"
+
 #include "mars/data/Npy.h"
 #include "mars/onnx/TensorFile.h"
 
@@ -66,16 +68,32 @@ Expected<ir::Tensor> readTensorFile(const std::string &path) {
   return tensor;
 }
 
-Status writeTensorFile(const ir::Tensor &tensor, const std::string &name,
-                       const std::string &path) {
+Expected<std::string> tensorFileBytes(const ir::Tensor &tensor,
+                                      const std::string &name,
+                                      const std::string &path) {
   MARS_TRY(checkTensorFileExtension(path));
-  if (endsWith(path, ".pb"))
-    return onnx::writeTensorProtoFile(tensor, name, path);
+  if (endsWith(path, ".pb")) {
+    auto bytes = onnx::serializeTensorProto(tensor, name);
+    if (!bytes)
+      return bytes.error().withContext(path);
+    return bytes;
+  }
   data::NpyArray array;
   array.dtype = toNpy(tensor.dtype());
   array.shape = tensor.shape();
   array.bytes = tensor.bytes();
-  return data::writeNpyFile(array, path);
+  auto bytes = data::serializeNpy(array);
+  if (!bytes)
+    return bytes.error().withContext(path);
+  return bytes;
+}
+
+Status writeTensorFile(const ir::Tensor &tensor, const std::string &name,
+                       const std::string &path) {
+  auto bytes = tensorFileBytes(tensor, name, path);
+  if (!bytes)
+    return bytes.error();
+  return writeFileAtomic(path, *bytes);
 }
 
 } // namespace mars::cli

@@ -17,6 +17,12 @@ Status checkTensorFileExtension(const std::string &path);
 /// Reads a .npy or .pb tensor file.
 Expected<ir::Tensor> readTensorFile(const std::string &path);
 
+/// The bytes of `tensor` as a .npy or .pb file (by `path`'s extension);
+/// `name` is stored in .pb files.
+Expected<std::string> tensorFileBytes(const ir::Tensor &tensor,
+                                      const std::string &name,
+                                      const std::string &path);
+
 /// Writes `tensor` atomically as .npy or .pb; `name` is stored in .pb files.
 Status writeTensorFile(const ir::Tensor &tensor, const std::string &name,
                        const std::string &path);

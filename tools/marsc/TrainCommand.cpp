@@ -155,14 +155,23 @@ Status runTrain(TrainCli &cli, bool worldGiven, bool rankGiven,
   if (!o.saveFloat.empty() && !result->floatModel)
     return makeError("--save-float: the float stage did not run in this "
                      "invocation (resumed after it?)");
-  // OUTPUT is written last, so that its presence means the set is complete:
-  // a Makefile (examples/dse) whose target is OUTPUT never sees a trained
-  // model without its report, even when interrupted between the writes.
-  if (!o.saveFloat.empty())
-    MARS_TRY(onnx::exportModelFile(*result->floatModel, o.saveFloat));
+  // All the files or none; OUTPUT is renamed into place last, so that its
+  // presence means the set is complete: a Makefile (examples/dse) whose
+  // target is OUTPUT never sees a trained model without its report.
+  AtomicFileSet files;
+  if (!o.saveFloat.empty()) {
+    auto floatBytes = onnx::exportModel(*result->floatModel);
+    if (!floatBytes)
+      return floatBytes.error().withContext(o.saveFloat);
+    MARS_TRY(files.add(o.saveFloat, *floatBytes));
+  }
   const std::string report = train::reportJson(o, *result);
-  MARS_TRY(writeFileAtomic(o.reportPath(), report));
-  MARS_TRY(onnx::exportModelFile(result->compressed, o.output));
+  MARS_TRY(files.add(o.reportPath(), report));
+  auto compressed = onnx::exportModel(result->compressed);
+  if (!compressed)
+    return compressed.error().withContext(o.output);
+  MARS_TRY(files.add(o.output, *compressed));
+  MARS_TRY(files.commit());
   if (o.json) {
     std::fputs(report.c_str(), stdout);
     return Status::success();

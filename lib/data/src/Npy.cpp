@@ -1,4 +1,5 @@
 #include "mars/data/Npy.h"
+#include "mars/support/AtomicFile.h"
 
 #include <cctype>
 #include <cstdio>
@@ -325,23 +326,7 @@ Status writeNpyFile(const NpyArray &array, const std::string &path) {
   auto bytes = serializeNpy(array);
   if (!bytes)
     return bytes.error().withContext(path);
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out)
-      return makeError(path, ": cannot open for writing");
-    out.write(bytes->data(), std::streamsize(bytes->size()));
-    out.close();
-    if (!out) {
-      std::remove(tmp.c_str());
-      return makeError(path, ": write error");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return makeError(path, ": cannot rename the temporary file into place");
-  }
-  return Status::success();
+  return writeFileAtomic(path, *bytes);
 }
 
 } // namespace mars::data

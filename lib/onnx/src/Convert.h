@@ -46,8 +46,5 @@ Expected<ir::QuantParams> decodeQuant(const std::string &text);
 
 /// Reads a whole file.
 Expected<std::string> readFile(const std::string &path);
-/// Writes `path.tmp.<pid>` and renames it over `path`; removes the temporary
-/// on failure, so `path` is either complete or untouched.
-Status writeFileAtomic(const std::string &path, const std::string &bytes);
 
 } // namespace mars::onnx::detail

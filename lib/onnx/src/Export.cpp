@@ -3,6 +3,7 @@
 
 #include "mars/ir/Verifier.h"
 #include "mars/onnx/Export.h"
+#include "mars/support/AtomicFile.h"
 
 #include <cstring>
 #include <exception>

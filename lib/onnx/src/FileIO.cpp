@@ -21,28 +21,4 @@ Expected<std::string> readFile(const std::string &path) {
   return bytes.str();
 }
 
-Status writeFileAtomic(const std::string &path, const std::string &bytes) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out)
-      return makeError(path,
-                       ": cannot write: ", std::string(std::strerror(errno)));
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      out.close();
-      std::remove(tmp.c_str());
-      return makeError(path, ": write failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    std::remove(tmp.c_str());
-    return makeError(path, ": cannot rename temporary file: ",
-                     std::string(std::strerror(err)));
-  }
-  return Status::success();
-}
-
 } // namespace mars::onnx::detail

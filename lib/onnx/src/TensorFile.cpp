@@ -2,6 +2,7 @@
 #include "Convert.h"
 
 #include "mars/onnx/TensorFile.h"
+#include "mars/support/AtomicFile.h"
 
 #include <exception>
 
@@ -31,18 +32,26 @@ Expected<ir::Tensor> readTensorProtoFile(const std::string &path,
   }
 }
 
-Status writeTensorProtoFile(const ir::Tensor &tensor, const std::string &name,
-                            const std::string &path) {
+Expected<std::string> serializeTensorProto(const ir::Tensor &tensor,
+                                           const std::string &name) {
   try {
     ::onnx::TensorProto proto;
     tensorToProto(tensor, name, proto);
     std::string bytes;
     if (!proto.SerializeToString(&bytes))
-      return makeError(path, ": cannot serialize tensor '", name, "'");
-    return writeFileAtomic(path, bytes);
+      return makeError("cannot serialize tensor '", name, "'");
+    return bytes;
   } catch (const std::exception &e) {
-    return makeError(path, ": ", e.what());
+    return makeError(e.what());
   }
+}
+
+Status writeTensorProtoFile(const ir::Tensor &tensor, const std::string &name,
+                            const std::string &path) {
+  auto bytes = serializeTensorProto(tensor, name);
+  if (!bytes)
+    return bytes.error().withContext(path);
+  return writeFileAtomic(path, *bytes);
 }
 
 } // namespace mars::onnx

@@ -9,12 +9,14 @@
 #include "Normalization.h"
 
 #include "mars/quant/Lower.h"
+#include "mars/support/AtomicFile.h"
 #include "mars/train/Train.h"
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <sstream>
 #include <sys/stat.h>
 #include <thread>
 
@@ -452,10 +454,11 @@ private:
       archive.write("state_f", torch::tensor({s.lossSum, s.epochSeconds},
                                              torch::kDouble));
       archive.write("curve", curveTensor());
-      const std::string tmp = path + ".tmp";
-      archive.save_to(tmp);
-      if (std::rename(tmp.c_str(), path.c_str()) != 0)
-        return makeError(path, ": cannot write the checkpoint");
+      // Serialised in memory, then written like every other output
+      // (writeFileAtomic): a checkpoint is never half-written.
+      std::ostringstream bytes;
+      archive.save_to(bytes);
+      MARS_TRY(writeFileAtomic(path, bytes.str()));
     } catch (const std::exception &e) {
       return makeError(path, ": cannot write the checkpoint: ", e.what());
     }

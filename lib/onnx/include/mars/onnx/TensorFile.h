@@ -17,6 +17,11 @@ namespace mars::onnx {
 Expected<ir::Tensor> readTensorProtoFile(const std::string &path,
                                          std::string *name = nullptr);
 
+/// The bytes of a TensorProto file (for writers that publish several files
+/// together, AtomicFileSet).
+Expected<std::string> serializeTensorProto(const ir::Tensor &tensor,
+                                           const std::string &name);
+
 /// Writes a TensorProto file atomically.
 Status writeTensorProtoFile(const ir::Tensor &tensor, const std::string &name,
                             const std::string &path);

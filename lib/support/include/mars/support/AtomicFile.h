@@ -7,7 +7,9 @@
 
 #include "mars/support/Error.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -25,13 +27,13 @@ inline Status writeTemporary(const std::string &path, const std::string &tmp,
                              const std::string &bytes) {
   std::FILE *f = std::fopen(tmp.c_str(), "wb");
   if (!f)
-    return makeError(path, ": cannot write (check the directory exists and is "
-                           "writable)");
+    return makeError(path, ": cannot write (", std::string(std::strerror(errno)),
+                     "; check the directory exists and is writable)");
   bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
   ok = (std::fclose(f) == 0) && ok;
   if (!ok) {
     std::remove(tmp.c_str());
-    return makeError(path, ": cannot write");
+    return makeError(path, ": cannot write (disk full?)");
   }
   return Status::success();
 }
@@ -42,8 +44,9 @@ inline Status writeFileAtomic(const std::string &path,
   const std::string tmp = atomicTemporaryPath(path);
   MARS_TRY(writeTemporary(path, tmp, bytes));
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
     std::remove(tmp.c_str());
-    return makeError(path, ": cannot write");
+    return makeError(path, ": cannot write (", std::string(std::strerror(err)), ")");
   }
   return Status::success();
 }
@@ -83,12 +86,13 @@ public:
       if (std::rename(entries_[i].tmp.c_str(), entries_[i].path.c_str()) == 0)
         continue;
       const std::string failed = entries_[i].path;
+      const std::string why = std::strerror(errno);
       for (size_t j = 0; j < i; ++j)
         std::remove(entries_[j].path.c_str());
       for (size_t j = i; j < entries_.size(); ++j)
         std::remove(entries_[j].tmp.c_str());
       entries_.clear();
-      return makeError(failed, ": cannot write");
+      return makeError(failed, ": cannot write (", why, ")");
     }
     entries_.clear();
     return Status::success();
