@@ -5,7 +5,7 @@
 #include "common/Subprocess.h"
 
 #include "mars/data/Npy.h"
-#include "mars/zoo/Random.h"
+#include "mars/support/Random.h"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -194,7 +194,7 @@ TEST_CASE("chip cli: compile errors exit 1 and write nothing") {
 
 TEST_CASE("chip cli: run with --input writes --output; random input") {
   std::vector<float> image(28 * 28);
-  mars::zoo::Random random(4);
+  mars::Random random(4);
   for (float &v : image)
     v = float(random.uniform(0, 1));
   std::string in = scratch("x.npy"), out = scratch("y.npy");

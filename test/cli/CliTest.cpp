@@ -5,7 +5,7 @@
 #include "mars/interp/Interpreter.h"
 #include "mars/onnx/Export.h"
 #include "mars/onnx/TensorFile.h"
-#include "mars/zoo/Random.h"
+#include "mars/support/Random.h"
 #include "mars/zoo/Zoo.h"
 
 #include <catch2/catch.hpp>
@@ -59,7 +59,7 @@ const std::string &lenetModel() {
 /// A seeded [1,1,28,28] float input.
 mars::ir::Tensor lenetInput() {
   mars::ir::Tensor t(mars::ir::DType::Float32, {1, 1, 28, 28});
-  mars::zoo::Random random(11);
+  mars::Random random(11);
   for (int64_t i = 0; i < t.numElements(); ++i)
     t.setFromDouble(i, random.uniform(-1, 1));
   return t;

@@ -5,7 +5,7 @@
 #include "mars/interp/Interpreter.h"
 #include "mars/ir/Printer.h"
 #include "mars/passes/Passes.h"
-#include "mars/zoo/Random.h"
+#include "mars/support/Random.h"
 #include "mars/zoo/Zoo.h"
 
 #include <catch2/catch.hpp>
@@ -48,7 +48,7 @@ bool foldBn(ir::Graph &g) {
 /// All outputs of the graph on one seeded image.
 std::vector<ir::Tensor> evaluate(const ir::Graph &g) {
   ir::Tensor x(ir::DType::Float32, g.value(g.inputs[0]).type.shape);
-  zoo::Random random(11);
+  Random random(11);
   for (int64_t i = 0; i < x.numElements(); ++i)
     x.setFromDouble(i, random.uniform(0, 1));
   auto out = interp::run(g, {x});

@@ -9,6 +9,7 @@
 #include "mars/runtime/Energy.h"
 #include "mars/runtime/Functional.h"
 #include "mars/runtime/Timing.h"
+#include "mars/support/Random.h"
 
 #include <random>
 
@@ -26,12 +27,7 @@ program::Program reload(const passes::CompileState &state) {
 }
 
 std::vector<float> randomImage(const program::Program &p, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> u(0.0f, 1.0f);
-  std::vector<float> x(static_cast<size_t>(p.buffers[p.input].size()));
-  for (float &v : x)
-    v = u(rng);
-  return x;
+  return Random(seed).unitFloats(static_cast<size_t>(p.buffers[p.input].size()));
 }
 
 /// Runs `images` random images through both and REQUIREs equal outputs.

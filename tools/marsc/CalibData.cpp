@@ -1,11 +1,12 @@
 #include "CalibData.h"
 
+#include "mars/support/Random.h"
+
 #include "mars/data/Dataset.h"
 #include "mars/data/Npy.h"
 
 #include <algorithm>
 #include <cstring>
-#include <random>
 
 namespace mars::cli {
 
@@ -37,11 +38,7 @@ loadCalibration(const std::string &spec, const std::vector<int64_t> &shape,
 
   if (spec == "random") {
     d.count = std::max<int64_t>(1, std::min<int64_t>(limit, 16));
-    d.pixels.resize(size_t(d.count * imageSize));
-    std::mt19937_64 rng(seed);
-    std::uniform_real_distribution<float> u(0.0f, 1.0f);
-    for (float &p : d.pixels)
-      p = u(rng);
+    d.pixels = Random(seed).unitFloats(size_t(d.count * imageSize));
     return d;
   }
 

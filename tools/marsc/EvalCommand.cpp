@@ -7,7 +7,7 @@
 #include "mars/onnx/Import.h"
 #include "mars/quant/Execute.h"
 #include "mars/passes/PassManager.h"
-#include "mars/zoo/Random.h"
+#include "mars/support/Random.h"
 
 #include <nlohmann/json.hpp>
 
@@ -39,7 +39,7 @@ constexpr int64_t kMaxJsonValues = 1024;
 
 /// A seeded input of `type`: floats uniform in [0, 1), integers uniform over
 /// [0, 127] (valid in every integer dtype).
-ir::Tensor randomTensor(const ir::TensorType &type, zoo::Random &random) {
+ir::Tensor randomTensor(const ir::TensorType &type, Random &random) {
   ir::Tensor t(type.dtype, type.shape);
   for (int64_t i = 0; i < t.numElements(); ++i) {
     double u = random.unit();
@@ -52,7 +52,7 @@ Expected<std::vector<ir::Tensor>> loadInputs(const EvalOptions &options,
                                              const ir::Graph &graph) {
   std::vector<ir::Tensor> tensors;
   if (options.random) {
-    zoo::Random random(options.randomSeed);
+    Random random(options.randomSeed);
     for (ir::ValueId id : graph.inputs)
       tensors.push_back(randomTensor(graph.value(id).type, random));
     return tensors;

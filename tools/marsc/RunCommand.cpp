@@ -13,6 +13,7 @@
 #include "mars/runtime/Report.h"
 #include "mars/runtime/Timing.h"
 #include "mars/support/AtomicFile.h"
+#include "mars/support/Random.h"
 
 #include <nlohmann/json.hpp>
 
@@ -22,7 +23,6 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <random>
 #include <thread>
 #include <unistd.h>
 
@@ -163,10 +163,8 @@ Expected<FunctionalResult> runFunctional(const RunCli &cli,
       image = x.take();
       r.what = cli.input;
     } else {
-      std::mt19937_64 rng(cli.seed);
-      std::uniform_real_distribution<float> u(0.0f, 1.0f);
-      for (float &v : image)
-        v = u(rng);
+      // The same image as `marsc eval --random SEED` and `marsc verify`.
+      image = Random(cli.seed).unitFloats(image.size());
       r.what = "random image (seed " + std::to_string(cli.seed) + ")";
     }
     MARS_TRY(runWithProgress(

@@ -7,7 +7,7 @@
 #include "mars/onnx/Import.h"
 #include "mars/program/ProgramFile.h"
 #include "mars/verify/Verify.h"
-#include "mars/zoo/Random.h"
+#include "mars/support/Random.h"
 
 #include <nlohmann/json.hpp>
 
@@ -65,11 +65,7 @@ loadImages(const VerifyCli &cli, const program::Program &p) {
     }
     return images;
   }
-  zoo::Random random(cli.seed);
-  std::vector<float> image(size);
-  for (float &v : image)
-    v = float(random.unit());
-  images.push_back(std::move(image));
+  images.push_back(Random(cli.seed).unitFloats(size_t(size)));
   return images;
 }
 

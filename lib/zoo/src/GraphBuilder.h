@@ -8,7 +8,7 @@
 
 #include "mars/ir/Graph.h"
 #include "mars/support/Error.h"
-#include "mars/zoo/Random.h"
+#include "mars/support/Random.h"
 
 #include <cstdint>
 #include <string>

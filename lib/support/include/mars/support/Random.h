@@ -1,12 +1,15 @@
 #pragma once
 /// \file
-/// A deterministic random source: the same seed gives the same numbers with
-/// every compiler and standard library.
+/// The one random source of marsc (zoo weights, `--calib random`, the seeded
+/// input of `marsc run`, `eval --random` and `verify`, and tests): the same
+/// seed gives the same numbers with every compiler and standard library.
 
+#include <cstddef>
 #include <cstdint>
 #include <random>
+#include <vector>
 
-namespace mars::zoo {
+namespace mars {
 
 /// Uniform random numbers from std::mt19937_64, whose output sequence the C++
 /// standard fixes. The float mapping is our own because
@@ -21,9 +24,16 @@ public:
   float uniform(double lo, double hi) {
     return static_cast<float>(lo + (hi - lo) * unit());
   }
+  /// `count` floats of unit(), one draw each: the seeded images.
+  std::vector<float> unitFloats(size_t count) {
+    std::vector<float> v(count);
+    for (float &x : v)
+      x = static_cast<float>(unit());
+    return v;
+  }
 
 private:
   std::mt19937_64 engine_;
 };
 
-} // namespace mars::zoo
+} // namespace mars
