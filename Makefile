@@ -39,6 +39,9 @@ demo: build
 # The benchmarks of test/bench/README.md, one after another (each prints
 # its ratios against a reference measured in the same run; none fails).
 # bench_train_step and bench_simulator need LibTorch, like marsc train.
+# bench_vs_onnxruntime.sh installs onnxruntime-node with npm into
+# ~/.cache/marsc-bench when missing (the only step here that needs the npm
+# registry; without it, it says so and falls back to bench_simulator).
 bench: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DMARS_BUILD_TESTS=ON
 	cmake --build $(BUILD) -j $(JOBS) --target marsc bench_compile \
@@ -48,6 +51,7 @@ bench: deps
 	  --kernels $(BUILD)/test/bench/bench_macro_kernels
 	$(BUILD)/test/bench/bench_simulator --threads 1
 	$(BUILD)/test/bench/bench_train_step --threads 1
+	bash test/bench/bench_vs_onnxruntime.sh $(MARSC) --out $(OUT)/bench_ort
 
 clean:
 	rm -rf build $(OUT)
