@@ -223,6 +223,12 @@ Expected<Window> readWindow(const NodeInference &n, Window w) {
   for (size_t i = 0; i < 2; ++i)
     if (w.kernel[i] <= 0 || w.strides[i] <= 0 || w.dilations[i] <= 0)
       return n.fail("kernel_shape, strides and dilations must be positive");
+  // Bounded so that the extent and padded sizes below cannot overflow.
+  for (const std::vector<int64_t> *v :
+       {&w.kernel, &w.strides, &w.dilations, &w.pads})
+    for (int64_t x : *v)
+      if (x > kMaxElements)
+        return n.fail("absurd window attribute ", x, " (more than 2^31)");
   for (int64_t p : w.pads)
     if (p < 0)
       return n.fail("pads must be non-negative, got ", p);
@@ -457,7 +463,13 @@ Status inferPad(const NodeInference &n) {
                   pads->type().toString());
   if (n.has(2) && n.in(2).numElements() != 1)
     return n.fail("constant_value must be a scalar");
+  if (n.has(2) && n.in(2).dtype != n.in(0).dtype)
+    return n.fail("constant_value has dtype ", dtypeName(n.in(2).dtype),
+                  ", input has ", dtypeName(n.in(0).dtype));
   std::vector<int64_t> p = pads->toInt64s();
+  for (int64_t v : p)
+    if (v > kMaxElements || v < -kMaxElements)
+      return n.fail("absurd pad ", v, " (more than 2^31)");
   Shape out = x;
   for (size_t i = 0; i < x.size(); ++i)
     out[i] = x[i] + p[i] + p[i + x.size()];

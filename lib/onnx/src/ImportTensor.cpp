@@ -65,14 +65,35 @@ Status checkShape(const ir::Shape &shape, bool allowZero) {
 }
 
 namespace {
+/// The value range of the 8- and 32-bit integer dtypes, false for the rest.
+bool integerRange(ir::DType dtype, double &lo, double &hi) {
+  switch (dtype) {
+  case ir::DType::Int8: lo = -128, hi = 127; return true;
+  case ir::DType::UInt8: lo = 0, hi = 255; return true;
+  case ir::DType::Int32: lo = -2147483648.0, hi = 2147483647.0; return true;
+  default: return false;
+  }
+}
+
 /// Copies a repeated typed field into the tensor, converting per element.
 template <typename Field>
 Status copyTyped(const Field &field, const char *fieldName, ir::Tensor &t) {
   if (static_cast<int64_t>(field.size()) != t.numElements())
     return makeError(fieldName, " has ", field.size(), " values, dims ",
                      ir::shapeToString(t.shape()), " need ", t.numElements());
-  for (int64_t i = 0; i < t.numElements(); ++i)
-    t.setFromDouble(i, static_cast<double>(field.Get(static_cast<int>(i))));
+  // int32_data carries INT8, UINT8 and INT32 (and BOOL) values: a value
+  // outside the tensor's dtype (a zero point of 300 in an INT8 tensor) is
+  // an error, not a silent wrap.
+  double lo = 0, hi = 0;
+  const bool ranged = integerRange(t.dtype(), lo, hi);
+  for (int64_t i = 0; i < t.numElements(); ++i) {
+    const double v = static_cast<double>(field.Get(static_cast<int>(i)));
+    if (ranged && (v < lo || v > hi))
+      return makeError(fieldName, " value ", static_cast<int64_t>(v),
+                       " at index ", i, " does not fit ",
+                       ir::dtypeName(t.dtype()));
+    t.setFromDouble(i, v);
+  }
   return Status::success();
 }
 /// A BOOL tensor read as u8 holds exactly 0 or 1, whatever nonzero byte

@@ -1,6 +1,7 @@
 #include "Convert.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -68,6 +69,9 @@ Expected<ir::QuantParams> decodeQuant(const std::string &text) {
         float f = 0;
         if (!parseFloat(s, f))
           return makeError("bad quantization scale '", s, "'");
+        if (!(f > 0) || !std::isfinite(f))
+          return makeError("quantization scale '", s,
+                           "' must be positive and finite");
         q.scales.push_back(f);
       }
     } else if (key == "zero_points") {
