@@ -1,6 +1,7 @@
 #include "mars/quant/Lower.h"
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <map>
 
@@ -12,6 +13,13 @@ using ir::Graph;
 using ir::Node;
 using ir::OpKind;
 using ir::ValueId;
+
+/// A real for an error message: "0", "-0.5", "nan", "inf", "1e-300".
+std::string formatReal(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
 
 /// What an IR value is, as far as the integer network is concerned.
 struct ValueInfo {
@@ -101,14 +109,23 @@ private:
     return t.getAsDouble(0);
   }
 
+  /// A quantization scale from the file: only positive, finite scales have
+  /// a requantization multiplier (0, negative, NaN and infinite ones would
+  /// reach quantizeMultiplier's internal check).
+  static Status checkScale(double scale, const std::string &what) {
+    if (scale > 0 && std::isfinite(scale))
+      return Status::success();
+    return makeError(what, " must be positive and finite, got ",
+                     formatReal(scale));
+  }
+
   /// Quantization of a QuantizeLinear output: scale, zero point 0, signedness
   /// from the zero point's dtype, bits from the value's QuantParams.
   Expected<ActQuant> quantOfQ(const Node &q) const {
     auto scale = scalarConstant(q.input(1), "the activation scale");
     if (!scale)
       return scale.error();
-    if (!(*scale > 0) || !std::isfinite(*scale))
-      return makeError("activation scale must be positive, got ", *scale);
+    MARS_TRY(checkScale(*scale, "the activation scale"));
     ActQuant a;
     a.scale = *scale;
     if (q.input(2) != ir::kNoValue) {
@@ -116,7 +133,7 @@ private:
       if (!zp)
         return zp.error();
       if (*zp != 0)
-        return makeError("zero point ", *zp,
+        return makeError("zero point ", static_cast<int64_t>(*zp),
                          " is not supported: integer models use zero point 0");
     }
     const ir::TensorType &t = g_.value(q.outputs[0]).type;
@@ -132,6 +149,7 @@ private:
   struct ConstQuant {
     std::vector<int64_t> ints;
     std::vector<double> scales; ///< One per output channel.
+    int axis = -1;              ///< Per-axis scales: their axis; else -1.
     int bits = 8;
     ir::Shape shape;
   };
@@ -139,20 +157,46 @@ private:
 
   Status lowerDequantizeConstant(const Node &dq) {
     const ir::Value &src = g_.value(dq.inputs[0]);
+    const ir::DType dtype = src.constant->dtype();
+    if (dtype != ir::DType::Int8 && dtype != ir::DType::UInt8 &&
+        dtype != ir::DType::Int32)
+      return makeError("the dequantized constant '", src.name, "' is ",
+                       ir::dtypeName(dtype),
+                       "; integer models store weights as int8 and biases "
+                       "as int32");
     ConstQuant c;
     c.ints = src.constant->toInt64s();
     c.shape = src.type.shape;
     c.bits = src.type.quant ? src.type.quant->bits
-                            : (src.type.dtype == ir::DType::Int32 ? 32 : 8);
+                            : (dtype == ir::DType::Int32 ? 32 : 8);
     if (dq.input(1) == ir::kNoValue || !g_.value(dq.input(1)).constant)
       return makeError("the weight scale must be a constant");
     c.scales.clear();
-    for (float s : g_.value(dq.input(1)).constant->toFloats())
-      c.scales.push_back(s);
+    const std::vector<float> scales = g_.value(dq.input(1)).constant->toFloats();
+    for (size_t i = 0; i < scales.size(); ++i) {
+      const std::string what =
+          scales.size() == 1
+              ? std::string("the scale")
+              : "scale " + std::to_string(i) + " of " +
+                    std::to_string(scales.size());
+      MARS_TRY(checkScale(scales[i], what));
+      c.scales.push_back(scales[i]);
+    }
+    if (c.scales.size() != 1) {
+      // Per-axis: ONNX's default axis is 1; the integer contract scales
+      // along the output channel (Conv/Gemm axis 0, MatMul/Gemm-transB=0
+      // axis 1), which weightOf checks against the layer.
+      const int64_t rank = static_cast<int64_t>(c.shape.size());
+      int64_t axis = dq.attrs.getInt("axis", 1);
+      if (axis < 0)
+        axis += rank;
+      c.axis = static_cast<int>(axis);
+    }
     if (dq.input(2) != ir::kNoValue) {
       for (int64_t zp : g_.value(dq.input(2)).constant->toInt64s())
         if (zp != 0)
-          return makeError("weight zero points must be 0 (symmetric)");
+          return makeError("weight zero points must be 0 (symmetric), got ",
+                           zp);
     }
     consts_[dq.outputs[0]] = std::move(c);
     info_[dq.outputs[0]].kind = ValueInfo::Constant;
@@ -166,6 +210,18 @@ private:
       return makeError("weights '", g_.value(id).name,
                        "' are not a DequantizeLinear of an integer constant");
     ConstQuant w = it->second;
+    if (w.shape.size() < 2)
+      return makeError("weights '", g_.value(id).name, "' have rank ",
+                       w.shape.size(), "; Conv/Gemm weights have rank 2 or 4");
+    const int outAxis = transposed ? 1 : 0;
+    if (w.axis >= 0 && w.axis != outAxis)
+      return makeError("weights '", g_.value(id).name,
+                       "' are scaled along axis ", w.axis,
+                       "; integer models scale weights per output channel "
+                       "(axis ", outAxis, ")");
+    if (w.bits < 2 || w.bits > 8)
+      return makeError("weights '", g_.value(id).name,
+                       "' must have 2..8 bits, got ", w.bits);
     const int64_t outCh = transposed ? w.shape[1] : w.shape[0];
     if (transposed) { // [in, out] -> [out, in]
       const int64_t in = w.shape[0];
@@ -182,9 +238,6 @@ private:
       return makeError("weights '", g_.value(id).name, "' have ",
                        w.scales.size(), " scales for ", outCh,
                        " output channels");
-    if (w.bits > 8)
-      return makeError("weights '", g_.value(id).name,
-                       "' must be 8-bit or narrower");
     const int64_t lim = (int64_t(1) << (w.bits - 1)) - 1;
     for (int64_t v : w.ints)
       if (v < -lim - 1 || v > lim)
@@ -201,6 +254,10 @@ private:
     std::vector<double> real;
     if (auto it = consts_.find(id); it != consts_.end()) {
       const ConstQuant &b = it->second;
+      if (b.scales.size() != 1 && b.scales.size() != b.ints.size())
+        return makeError("bias '", g_.value(id).name, "' has ",
+                         b.scales.size(), " scales for ", b.ints.size(),
+                         " values");
       for (size_t c = 0; c < b.ints.size(); ++c)
         real.push_back(double(b.ints[c]) *
                        b.scales[b.scales.size() == 1 ? 0 : c]);
@@ -651,6 +708,16 @@ private:
     return Status::success();
   }
 
+  /// A requantization multiplier made of file scales: quantizeMultiplier
+  /// represents (0, 2^31) as value × 2^-shift; the scales are each finite
+  /// and positive, but their ratio can still overflow or underflow.
+  static Status checkMultiplier(double real, const std::string &what) {
+    if (real > 0 && real < 2147483648.0)
+      return Status::success();
+    return makeError("the requantization ", what, " is ", formatReal(real),
+                     ", outside the representable range (0, 2^31)");
+  }
+
   /// Completes a pending layer with the output quantization `q`.
   Status finishPending(int index, const ActQuant &q, ValueId irOutput) {
     PendingLayer &p = pending_[index];
@@ -659,13 +726,33 @@ private:
     IntLayer &l = p.layer;
     const bool pow2 = options_.powerOfTwoScales;
     if (l.op == IntOp::Conv) {
-      for (double s : p.accScales)
-        l.multipliers.push_back(quantizeMultiplier(s / q.scale, pow2));
+      for (size_t c = 0; c < p.accScales.size(); ++c) {
+        const double ratio = p.accScales[c] / q.scale;
+        MARS_TRY(checkMultiplier(ratio, "channel " + std::to_string(c) +
+                                            "'s multiplier (weight scale x "
+                                            "input scale / output scale)"));
+        l.multipliers.push_back(quantizeMultiplier(ratio, pow2));
+      }
     } else if (l.op == IntOp::Add) {
       std::vector<double> ratios;
-      for (double s : p.inputScales)
-        ratios.push_back(s / q.scale);
+      for (size_t i = 0; i < p.inputScales.size(); ++i) {
+        ratios.push_back(p.inputScales[i] / q.scale);
+        MARS_TRY(checkMultiplier(ratios.back(),
+                                 "input " + std::to_string(i) +
+                                     "'s multiplier (input scale / output "
+                                     "scale)"));
+      }
       l.inputMultipliers = quantizeMultipliersSharingShift(ratios, pow2);
+    } else if (l.op == IntOp::AvgPool) {
+      // The executor and lower-matrix derive one multiplier per window count
+      // n in 1..kH×kW, s_in / (s_out × n): the extremes must be in range.
+      const double one = p.inputScales[0] / q.scale;
+      const double area = double(l.kernelH) * double(l.kernelW);
+      MARS_TRY(checkMultiplier(one, "multiplier (input scale / output "
+                                    "scale)"));
+      MARS_TRY(checkMultiplier(one / area,
+                               "multiplier of a full window (input scale / "
+                               "(output scale x window size))"));
     }
     l.clampLo = q.lo();
     l.clampHi = q.hi();
