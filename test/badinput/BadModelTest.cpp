@@ -209,3 +209,21 @@ TEST_CASE("compile on an op the chip cannot run says what to do and writes "
   CHECK_THAT(r.err, Catch::Contains("zero insertion followed by a Conv"));
   CHECK(!std::ifstream(out).good());
 }
+
+TEST_CASE("compile rejects NaN --prune and --percentile (CLI11's range lets "
+          "NaN through) with exit 1 and writes nothing") {
+  std::string model = writeModel("valid_flags.onnx", validModel());
+  std::string out = std::string(MARS_BINARY_DIR) + "/test/badinput/never.bin";
+  for (const char *flags :
+       {" --prune nan", " --calib-method percentile --percentile nan"}) {
+    std::remove(out.c_str());
+    CommandResult r = runCommand(std::string(MARSC_PATH) + " compile " +
+                                 quote(model) + " --calib random" + flags +
+                                 " -o " + quote(out));
+    INFO(flags << "\nstderr: " << r.err);
+    CHECK(r.exitCode == 1);
+    CHECK(r.err.rfind("marsc: error: --p", 0) == 0);
+    CHECK_THAT(r.err, Catch::Contains("got nan"));
+    CHECK(!std::ifstream(out).good());
+  }
+}

@@ -73,8 +73,13 @@ Status runCompile(CompileCli &cli) {
   else if (cli.calibMethod != "minmax")
     return makeError("--calib-method must be minmax or percentile, got '",
                      cli.calibMethod, "'");
-  if (cli.options.prune < 0 || cli.options.prune >= 1)
-    return makeError("--prune must be in [0, 1), got ", cli.options.prune);
+  // Written so that NaN fails too (CLI11's Range lets NaN through).
+  if (!(cli.options.prune >= 0 && cli.options.prune < 1))
+    return makeError("--prune must be in [0, 1), got ",
+                     std::to_string(cli.options.prune));
+  if (!(cli.options.percentile >= 50 && cli.options.percentile <= 100))
+    return makeError("--percentile must be in [50, 100], got ",
+                     std::to_string(cli.options.percentile));
   cli.options.duplicate = !cli.noDuplicate;
   context.options = cli.options;
   context.modelPath = cli.model;
