@@ -227,3 +227,40 @@ TEST_CASE("compile rejects NaN --prune and --percentile (CLI11's range lets "
     CHECK(!std::ifstream(out).good());
   }
 }
+
+TEST_CASE("a Pad whose constant_value dtype differs from its input") {
+  // It used to pass shape inference and abort in the interpreter's Pad.
+  onnx::ModelProto m = validModel();
+  onnx::GraphProto *g = m.mutable_graph();
+  g->mutable_node(1)->set_input(0, "padded");
+  g->mutable_node(0)->set_output(0, "y");
+  onnx::TensorProto *pads = g->add_initializer();
+  pads->set_name("pads");
+  pads->set_data_type(onnx::TensorProto::INT64);
+  pads->add_dims(8);
+  for (int i = 0; i < 8; ++i)
+    pads->add_int64_data(0);
+  onnx::TensorProto *value = g->add_initializer();
+  value->set_name("pad_value");
+  value->set_data_type(onnx::TensorProto::INT64);
+  value->add_int64_data(1);
+  onnx::NodeProto *pad = g->add_node();
+  pad->set_name("pad1");
+  pad->set_op_type("Pad");
+  pad->add_input("y");
+  pad->add_input("pads");
+  pad->add_input("pad_value");
+  pad->add_output("padded");
+  std::string path = writeModel("pad_dtype.onnx", m);
+  CommandResult r = expectUserError(path, "node 'pad1' (Pad)");
+  CHECK_THAT(r.err, Catch::Contains("constant_value has dtype i64, input "
+                                    "has f32"));
+  std::string out = std::string(MARS_BINARY_DIR) + "/test/badinput/never.npy";
+  std::remove(out.c_str());
+  r = runCommand(std::string(MARSC_PATH) + " eval " + quote(path) +
+                 " --random 1 --output " + quote(out));
+  INFO("stderr: " << r.err);
+  CHECK(r.exitCode == 1);
+  CHECK_THAT(r.err, Catch::Contains("constant_value has dtype i64"));
+  CHECK(!std::ifstream(out).good());
+}
