@@ -9,6 +9,10 @@
 
 #include "common/Subprocess.h"
 
+#include "mars/onnx/Import.h"
+#include "mars/quant/Execute.h"
+#include "mars/quant/Lower.h"
+
 #include <catch2/catch.hpp>
 #include <onnx/onnx_pb.h>
 
@@ -457,4 +461,79 @@ TEST_CASE("bad QDQ models: exit 1, one error line with context, no output") {
                         dir() + "never_written", row.mustMention);
     }
   }
+}
+
+TEST_CASE("number fuzzer: seeded special values in every scale, zero point, "
+          "weight and bit width never abort the lowering or the executor") {
+  // In process (an abort kills the test): import, lower to the integer
+  // network, run it on one image. Each case either works or is an Error
+  // whose message starts with the file name.
+  const std::vector<float> specials = {
+      0.f,   -0.f,  -1.f,  kNan,   kInf,   -kInf,  1e-45f, 1e-38f,
+      1e38f, 1e30f, 1e-30f, 3e38f, 0.05f, 2.f,    1e10f,  -1e-30f};
+  const std::vector<int32_t> ints = {0,  1,   -1,   127, -128, 255, 300,
+                                     -129, 65536, 2147483647, -2147483647};
+  const std::vector<std::string> bitTexts = {"-1", "0", "1", "2", "8",
+                                             "9", "32", "33", "64"};
+  uint32_t state = 4242; // explicit seed: the same cases every run
+  auto next = [&] { return state = state * 1664525u + 1013904223u; };
+  int lowered = 0, rejected = 0;
+  for (int round = 0; round < 600; ++round) {
+    onnx::ModelProto m = validQdqModel();
+    // A third of the cases grow an Add or a GlobalAveragePool layer.
+    const int shape = int(next() % 3);
+    if (shape == 1)
+      appendLayer(m, "Add", {"yd", "yd"}, 0.1f);
+    if (shape == 2) {
+      appendLayer(m, "GlobalAveragePool", {"yd"}, 0.1f);
+      auto *out = m.mutable_graph()
+                      ->mutable_output(0)
+                      ->mutable_type()
+                      ->mutable_tensor_type()
+                      ->mutable_shape();
+      out->mutable_dim(2)->set_dim_value(1);
+      out->mutable_dim(3)->set_dim_value(1);
+    }
+    for (int edits = 1 + int(next() % 3); edits > 0; --edits) {
+      auto *inits = m.mutable_graph()->mutable_initializer();
+      TensorProto &t = inits->at(int(next() % inits->size()));
+      if (t.float_data_size() > 0) {
+        t.set_float_data(int(next() % t.float_data_size()),
+                         specials[next() % specials.size()]);
+      } else if (t.int32_data_size() > 0) {
+        t.set_int32_data(int(next() % t.int32_data_size()),
+                         ints[next() % ints.size()]);
+      }
+      if (next() % 8 == 0) {
+        const char *value = next() % 2 ? "yq" : "w";
+        std::string text = "bits=" + bitTexts[next() % bitTexts.size()];
+        text += value == std::string("yq")
+                    ? ";axis=-1;scales=0.05;zero_points=0"
+                    : ";axis=0;scales=0.01,0.02;zero_points=0,0";
+        addMetadata(m, std::string("mars.quant.") + value, text);
+      }
+    }
+    INFO("round " << round);
+    auto graph = mars::onnx::importModel(m.SerializeAsString(), "fuzz.onnx");
+    if (!graph) {
+      ++rejected;
+      CHECK(graph.error().message().rfind("fuzz.onnx: ", 0) == 0);
+      continue;
+    }
+    auto net = mars::quant::lowerToInteger(*graph);
+    if (!net) {
+      ++rejected;
+      CHECK(net.error().message().rfind("integer lowering: ", 0) == 0);
+      CHECK(net.error().message().find('\n') == std::string::npos);
+      continue;
+    }
+    ++lowered;
+    std::vector<float> image(2 * 4 * 4);
+    for (size_t i = 0; i < image.size(); ++i)
+      image[i] = float(int(next() % 200) - 100) / 50.f;
+    mars::quant::runInteger(*net,
+                            mars::quant::quantizeInput(*net, image.data()));
+  }
+  CHECK(lowered > 20);
+  CHECK(rejected > 200);
 }
