@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The plausibility table (issue 12, point 6): CIFAR-sized vgg16 and resnet18
+# from `marsc zoo`, W4A4 (post-training quantization on random calibration
+# images: timing and energy do not depend on the weights' values, only on
+# which CIM groups are zero), 0% and 50% of CIM groups zero, on the default
+# arch: frames per second, latency, energy per image, TOPS/W of the macros,
+# the chip without DRAM and with DRAM (effective, on the dense model's
+# operations), and where the cores' time goes. Writes docs/plausibility.md;
+# every figure in it is printed by this script.
+# Usage: plausibility.sh MARSC OUTDIR [--arch a.json]
+set -euo pipefail
+marsc=${1:?usage: plausibility.sh MARSC OUTDIR [--arch a.json]}
+out=${2:?usage: plausibility.sh MARSC OUTDIR [--arch a.json]}
+shift 2
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$out"
+for model in vgg16 resnet18; do
+  "$marsc" zoo "$model" -o "$out/$model.onnx" > /dev/null
+  for prune in 0 0.5; do
+    name="$model-prune$prune"
+    "$marsc" compile "$out/$model.onnx" --calib random --prune "$prune" \
+      "$@" -o "$out/$name.bin" 2> /dev/null > /dev/null
+    "$marsc" run "$out/$name.bin" "$@" --quiet --json-out "$out/$name.run.json" > /dev/null
+    echo "ran $name" >&2
+  done
+done
+arch_note=${*:-the built-in default arch (examples/arch/mars.json)}
+/usr/bin/env python3 - "$out" "$arch_note" <<'PY' > "$here/../docs/plausibility.md.tmp"
+import json, sys
+out, arch = sys.argv[1], sys.argv[2]
+print("# Plausibility: vgg16 and resnet18 (CIFAR-sized) on the chip\n")
+print("Printed by `examples/plausibility.sh MARSC OUT` for " + arch + ": "
+      "`marsc zoo` models (3×32×32, 10 classes), W4A4 by `marsc compile "
+      "--calib random --prune P`, `marsc run` timing one steady-state image. "
+      "TOPS/W are effective (2 × the dense model's MACs per joule); "
+      "time is the cores' cycles by what they spent them on.\n")
+print("| model | CIM groups zero | FPS | latency (µs) | energy/image (µJ) | "
+      "TOPS/W macros | TOPS/W chip w/o DRAM | TOPS/W with DRAM | compute | "
+      "reload | memory (SRAM/DRAM) wait | barrier stall | other |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for model in ("vgg16", "resnet18"):
+    for prune in ("0", "0.5"):
+        t = json.load(open(f"{out}/{model}-prune{prune}.run.json"))["timing"]
+        s = t["energy"]["scopes"]
+        b = t["time_breakdown_core_cycles"]
+        total = sum(b.values()) or 1
+        pct = lambda k: f"{100 * b[k] / total:.1f}%"
+        other = 100 * (b["digital"] + b["idle"]) / total
+        print(f"| {model} | {float(prune) * 100:.0f}% | {t['fps']:.1f} | "
+              f"{t['latency_us']:.1f} | {s['system']['per_image_uj']:.2f} | "
+              f"{s['macros']['tops_per_watt_effective']:.2f} | "
+              f"{s['chip']['tops_per_watt_effective']:.2f} | "
+              f"{s['system']['tops_per_watt_effective']:.2f} | "
+              f"{pct('compute')} | {pct('reload')} | {pct('memory')} | "
+              f"{pct('stall')} | {other:.1f}% |")
+print("\nThe default arch's energy constants are not yet calibrated to a "
+      "published macro (issue 12, point 4): read these as the model's "
+      "arithmetic, not as a chip's datasheet.")
+PY
+mv "$here/../docs/plausibility.md.tmp" "$here/../docs/plausibility.md"
+cat "$here/../docs/plausibility.md"
