@@ -8,6 +8,7 @@ namespace mars::runtime {
 EnergyBreakdown &EnergyBreakdown::operator+=(const EnergyBreakdown &o) {
   macroPj += o.macroPj;
   adcPj += o.adcPj;
+  shiftAddPj += o.shiftAddPj;
   digitalPj += o.digitalPj;
   sramPj += o.sramPj;
   reloadPj += o.reloadPj;
@@ -21,7 +22,8 @@ EnergyBreakdown dynamicEnergy(const arch::EnergySpec &e,
   EnergyBreakdown b;
   b.macroPj = double(c.activations) * e.activationPj;
   b.adcPj = double(c.adcConversions) * e.adcPj;
-  b.digitalPj = double(c.accumulates + c.digitalOps) * e.accumulatePj;
+  b.shiftAddPj = double(c.shiftAddBits) * e.shiftAddPjPerBit;
+  b.digitalPj = double(c.digitalOps) * e.accumulatePj;
   b.sramPj = double(c.sramBytes) * e.sramBytePj;
   b.reloadPj = double(c.rowWrites) * e.rowWritePj +
                double(c.weightSramBytes) * e.weightSramBytePj;

@@ -194,6 +194,7 @@ std::string svgPlot(const program::Program &program, const TimingResult &timing,
            "energy (nJ)",
            {{"macro", "#4e79a7"},
             {"ADC", "#76b7b2"},
+            {"shift-add", "#9c755f"},
             {"digital", "#59a14f"},
             {"SRAM", "#edc948"},
             {"reload", "#f28e2b"},
@@ -211,7 +212,7 @@ std::string svgPlot(const program::Program &program, const TimingResult &timing,
                            double(t.stall), double(t.idle)});
     const EnergyBreakdown &e = energy.layers[lt.layer];
     nj.values.push_back({e.macroPj * 1e-3, e.adcPj * 1e-3,
-                         e.digitalPj * 1e-3, e.sramPj * 1e-3,
+                         e.shiftAddPj * 1e-3, e.digitalPj * 1e-3, e.sramPj * 1e-3,
                          e.reloadPj * 1e-3, e.dramPj * 1e-3,
                          e.staticPj * 1e-3});
   }

@@ -19,8 +19,8 @@ double percent(int64_t part, int64_t whole) {
   return whole > 0 ? 100.0 * double(part) / double(whole) : 0.0;
 }
 
-/// The energy columns of one table row, in nJ: macro + ADC, the rest of the
-/// chip, DRAM, total.
+/// The energy columns of one table row, in nJ: the macros (macro + ADC +
+/// shift-add), the rest of the chip, DRAM, total.
 std::string energyColumns(const EnergyBreakdown &e) {
   return format("%11.3f %11.3f %9.3f %11.3f\n", e.macrosPj() * 1e-3,
                 (e.chipPj() - e.macrosPj()) * 1e-3, e.dramPj * 1e-3,
@@ -33,10 +33,11 @@ std::string formatTimingTable(const program::Program &program,
                               const TimingResult &timing,
                               const EnergyResult &energy) {
   std::string out;
-  // Energy columns split as the scopes are: macros (macro + ADC), the rest
+  // Energy columns split as the scopes are: macros (macro + ADC +
+  // shift-add), the rest
   // of the chip (digital, SRAM, reload, static), DRAM; then the total.
   out += format("%-20s %12s %7s %14s %6s %11s %11s %9s %11s\n", "layer",
-                "cycles", "%time", "activations", "util", "macro+ADC", "other chip",
+                "cycles", "%time", "activations", "util", "macros", "other chip",
                 "DRAM", "energy nJ");
   for (const LayerTiming &lt : timing.layers) {
     const program::Layer &l = program.layers[lt.layer];
@@ -68,16 +69,16 @@ std::string formatTimingTable(const program::Program &program,
                 timing.steadyState ? " (steady state)" : "");
   out += format("FPS              %.1f images/s\n", timing.fps);
   // One row per scope (Energy.h): the same ops over three boundaries.
-  out += format("%-28s %10s %18s %17s\n", "energy / image and TOPS/W",
+  out += format("%-32s %10s %18s %17s\n", "energy / image and TOPS/W",
                 "uJ/image", "TOPS/W effective", "TOPS/W executed");
   const struct {
     const char *name;
     const EnergyScope &scope;
-  } scopes[] = {{"  macros (macro + ADC)", energy.macros},
+  } scopes[] = {{"  macros (macro+ADC+shift-add)", energy.macros},
                 {"  chip without DRAM", energy.chip},
                 {"  chip with DRAM", energy.system}};
   for (const auto &s : scopes)
-    out += format("%-28s %10.3f %18.3f %17.3f\n", s.name,
+    out += format("%-32s %10.3f %18.3f %17.3f\n", s.name,
                   s.scope.perImageUj(), s.scope.topsPerWattEffective,
                   s.scope.topsPerWattExecuted);
   out += "  (effective: 2 x the dense model's MACs; executed: 2 x the MACs of "
@@ -91,10 +92,12 @@ std::string formatTimingTable(const program::Program &program,
                 percent(b.stall, all), percent(b.idle, all));
   const EnergyBreakdown &e = energy.total;
   const double pj = e.totalPj();
-  out += format("energy           macro %.1f%%  ADC %.1f%%  digital %.1f%%  "
-                "SRAM %.1f%%  reload %.1f%%  DRAM %.1f%%  static %.1f%%\n",
+  out += format("energy           macro %.1f%%  ADC %.1f%%  shift-add %.1f%%  "
+                "digital %.1f%%  SRAM %.1f%%  reload %.1f%%  DRAM %.1f%%  "
+                "static %.1f%%\n",
                 pj > 0 ? 100 * e.macroPj / pj : 0.0,
                 pj > 0 ? 100 * e.adcPj / pj : 0.0,
+                pj > 0 ? 100 * e.shiftAddPj / pj : 0.0,
                 pj > 0 ? 100 * e.digitalPj / pj : 0.0,
                 pj > 0 ? 100 * e.sramPj / pj : 0.0,
                 pj > 0 ? 100 * e.reloadPj / pj : 0.0,

@@ -13,6 +13,7 @@ ordered_json countersJson(const TimingCounters &c) {
   return {{"activations", c.activations},
           {"adc_conversions", c.adcConversions},
           {"accumulates", c.accumulates},
+          {"shift_add_bits", c.shiftAddBits},
           {"digital_ops", c.digitalOps},
           {"row_writes", c.rowWrites},
           {"sram_bytes", c.sramBytes},
@@ -29,6 +30,7 @@ ordered_json breakdownJson(const TimeBreakdown &b) {
 
 ordered_json energyJson(const EnergyBreakdown &e) {
   return {{"macro_pj", e.macroPj},   {"adc_pj", e.adcPj},
+          {"shift_add_pj", e.shiftAddPj},
           {"digital_pj", e.digitalPj}, {"sram_pj", e.sramPj},
           {"reload_pj", e.reloadPj}, {"dram_pj", e.dramPj},
           {"static_pj", e.staticPj}, {"total_pj", e.totalPj()}};
@@ -99,7 +101,7 @@ std::string reportJson(const program::Program &program,
         {"executed_ops", energy.executedOps},
         {"tops_per_watt_effective", energy.topsPerWattEffective},
         {"tops_per_watt_executed", energy.topsPerWattExecuted},
-        // Energy.h: macros = macro + ADC, chip = all but DRAM, system = all.
+        // Energy.h: macros = macro + ADC + shift-add, chip = all but DRAM, system = all.
         {"scopes",
          {{"macros", scopeJson(energy.macros)},
           {"chip", scopeJson(energy.chip)},

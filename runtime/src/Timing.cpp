@@ -167,9 +167,8 @@ void Simulator::compute(int core, const program::Instr &in, TimedEvent &ev) {
     const program::WeightMatrix &m = p_.matrices[part.matrix];
     const int64_t n = program::storedGroups(part);
     stored.push_back(n);
-    ev.counters.activations += n * pixels * slices;
-    ev.counters.adcConversions +=
-        n * pixels * slices * m.channelsPerGroup * m.weightBits;
+    countActivations(a_, n, pixels, input.bits, input.isSigned,
+                     m.channelsPerGroup, m.weightBits, ev.counters);
     // MACs executed: only rows and channels inside the matrix count.
     const int64_t channels = std::clamp<int64_t>(
         m.cols - int64_t(part.colGroup) * m.channelsPerGroup, 0,
@@ -180,7 +179,6 @@ void Simulator::compute(int core, const program::Instr &in, TimedEvent &ev) {
       ev.counters.executedMacs += rows * channels * pixels;
     }
   }
-  ev.counters.accumulates = ev.counters.adcConversions;
   const int64_t cycles = pixels * slices * pixelSliceCycles(a_, stored);
   const int64_t inputBytes = pixels * distinctRowGroups(im) * a_.macro.wlOn *
                              bytesPerElement(input);

@@ -11,6 +11,7 @@ TimingCounters &TimingCounters::operator+=(const TimingCounters &o) {
   activations += o.activations;
   adcConversions += o.adcConversions;
   accumulates += o.accumulates;
+  shiftAddBits += o.shiftAddBits;
   digitalOps += o.digitalOps;
   rowWrites += o.rowWrites;
   sramBytes += o.sramBytes;
@@ -18,6 +19,20 @@ TimingCounters &TimingCounters::operator+=(const TimingCounters &o) {
   dramBytes += o.dramBytes;
   executedMacs += o.executedMacs;
   return *this;
+}
+
+void countActivations(const arch::ArchSpec &arch, int64_t groups,
+                      int64_t pixels, int inputBits, bool inputSigned,
+                      int channelsPerGroup, int weightBits,
+                      TimingCounters &counters) {
+  const int64_t activations =
+      groups * pixels * arch.inputSlices(inputBits, inputSigned);
+  const int64_t conversions = activations * channelsPerGroup * weightBits;
+  counters.activations += activations;
+  counters.adcConversions += conversions;
+  counters.accumulates += conversions;
+  counters.shiftAddBits +=
+      conversions * arch.shiftAddBits(inputBits, weightBits);
 }
 
 int64_t pixelSliceCycles(const arch::ArchSpec &arch,

@@ -207,7 +207,7 @@ TEST_CASE("chip cli: run with --input writes --output; random input") {
   CHECK(exists(out));
   CHECK_THAT(r.out, Catch::Contains("FPS") && Catch::Contains("TOPS/W"));
   // Energy and TOPS/W for the macros, the chip without and with DRAM.
-  CHECK_THAT(r.out, Catch::Contains("macros (macro + ADC)") &&
+  CHECK_THAT(r.out, Catch::Contains("macros (macro+ADC+shift-add)") &&
                         Catch::Contains("chip without DRAM") &&
                         Catch::Contains("chip with DRAM") &&
                         Catch::Contains("TOPS/W effective") &&

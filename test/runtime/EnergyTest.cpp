@@ -31,8 +31,8 @@ EnergyResult priced(const program::Program &p, TimingResult *out = nullptr) {
 }
 
 double sum(const EnergyBreakdown &e) {
-  return e.macroPj + e.adcPj + e.digitalPj + e.sramPj + e.reloadPj + e.dramPj +
-         e.staticPj;
+  return e.macroPj + e.adcPj + e.shiftAddPj + e.digitalPj + e.sramPj +
+         e.reloadPj + e.dramPj + e.staticPj;
 }
 
 } // namespace
@@ -43,7 +43,10 @@ TEST_CASE("energy prices every counted event", "[energy]") {
   const EnergyBreakdown &b = e.total;
   CHECK(b.macroPj == Approx(1536 * 1.2));
   CHECK(b.adcPj == Approx(49152 * 0.35));
-  CHECK(b.digitalPj == Approx(49152 * 0.05));
+  // Each conversion is shifted and added into a 16-bit partial sum (8-bit
+  // inputs, 4-bit weights, 16 rows: 8 + 4 + 4).
+  CHECK(b.shiftAddPj == Approx(49152 * 16 * 0.01));
+  CHECK(b.digitalPj == 0);
   // SRAM: input written (768), read by the Compute (768), output read (512).
   CHECK(b.sramPj == Approx(2048 * 0.6));
   CHECK(b.reloadPj == 0);
@@ -100,15 +103,19 @@ TEST_CASE("halving the stored groups roughly halves layer energy",
   CHECK(ratio < 0.55);
 }
 
-TEST_CASE("digital element operations cost accumulate energy", "[energy]") {
+TEST_CASE("digital element operations cost accumulate energy, column "
+          "counts their shift-add width",
+          "[energy]") {
   TimingCounters c;
   c.accumulates = 10;
+  c.shiftAddBits = 120;
   c.digitalOps = 30;
   c.rowWrites = 2;
   c.weightSramBytes = 5;
   arch::EnergySpec spec;
   EnergyBreakdown b = dynamicEnergy(spec, c);
-  CHECK(b.digitalPj == Approx(40 * spec.accumulatePj));
+  CHECK(b.digitalPj == Approx(30 * spec.accumulatePj));
+  CHECK(b.shiftAddPj == Approx(120 * spec.shiftAddPjPerBit));
   CHECK(b.reloadPj == Approx(2 * spec.rowWritePj + 5 * spec.weightSramBytePj));
   CHECK(b.staticPj == 0);
 }
@@ -136,9 +143,9 @@ TEST_CASE("energy scopes: macros, chip without DRAM, chip with DRAM",
   REQUIRE(b.staticPj > 0);
 
   // Each scope is the sum of its named components.
-  CHECK(e.macros.pj == Approx(b.macroPj + b.adcPj));
-  CHECK(e.chip.pj == Approx(b.macroPj + b.adcPj + b.digitalPj + b.sramPj +
-                            b.reloadPj + b.staticPj));
+  CHECK(e.macros.pj == Approx(b.macroPj + b.adcPj + b.shiftAddPj));
+  CHECK(e.chip.pj == Approx(b.macroPj + b.adcPj + b.shiftAddPj + b.digitalPj +
+                            b.sramPj + b.reloadPj + b.staticPj));
   CHECK(e.system.pj == Approx(sum(b)));
   CHECK(e.chip.pj == Approx(e.system.pj - b.dramPj));
   // Each includes the one before, strictly here (DRAM and the digital,

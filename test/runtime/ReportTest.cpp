@@ -171,7 +171,7 @@ TEST_CASE("the table gives energy and TOPS/W for the three scopes",
   const struct {
     const char *name;
     const EnergyScope &scope;
-  } scopes[] = {{"macros (macro + ADC)", t.energy.macros},
+  } scopes[] = {{"macros (macro+ADC+shift-add)", t.energy.macros},
                 {"chip without DRAM", t.energy.chip},
                 {"chip with DRAM", t.energy.system}};
   for (const auto &s : scopes) {
@@ -181,11 +181,12 @@ TEST_CASE("the table gives energy and TOPS/W for the three scopes",
     CHECK_THAT(table, Catch::Contains(s.name));
     CHECK_THAT(table, Catch::Contains(row));
   }
-  CHECK_THAT(table, Catch::Contains("macro+ADC") && Catch::Contains("DRAM"));
-  // The split columns of the total row: macro + ADC, the rest, DRAM, all.
+  CHECK_THAT(table, Catch::Contains("macros") && Catch::Contains("DRAM"));
+  // The split columns of the total row: macro + ADC + shift-add, the
+  // rest, DRAM, all.
   const EnergyBreakdown &e = t.energy.total;
   std::snprintf(row, sizeof row, "%11.3f %11.3f %9.3f %11.3f\n",
-                (e.macroPj + e.adcPj) * 1e-3,
+                (e.macroPj + e.adcPj + e.shiftAddPj) * 1e-3,
                 (e.digitalPj + e.sramPj + e.reloadPj + e.staticPj) * 1e-3,
                 e.dramPj * 1e-3, e.totalPj() * 1e-3);
   CHECK_THAT(table, Catch::Contains(row));
@@ -233,13 +234,14 @@ TEST_CASE("the JSON report has the three scopes and every component",
     INFO(l["name"]);
     CHECK(l["energy"]["macro_pj"].get<double>() == Approx(e.macroPj));
     CHECK(l["energy"]["adc_pj"].get<double>() == Approx(e.adcPj));
+    CHECK(l["energy"]["shift_add_pj"].get<double>() == Approx(e.shiftAddPj));
     CHECK(l["energy"]["digital_pj"].get<double>() == Approx(e.digitalPj));
     CHECK(l["energy"]["sram_pj"].get<double>() == Approx(e.sramPj));
     CHECK(l["energy"]["reload_pj"].get<double>() == Approx(e.reloadPj));
     CHECK(l["energy"]["dram_pj"].get<double>() == Approx(e.dramPj));
     CHECK(l["energy"]["static_pj"].get<double>() == Approx(e.staticPj));
     CHECK(l["energy_scopes_pj"]["macros"].get<double>() ==
-          Approx(e.macroPj + e.adcPj));
+          Approx(e.macroPj + e.adcPj + e.shiftAddPj));
     CHECK(l["energy_scopes_pj"]["chip"].get<double>() ==
           Approx(e.totalPj() - e.dramPj));
     CHECK(l["energy_scopes_pj"]["system"].get<double>() ==
@@ -336,7 +338,8 @@ TEST_CASE("the SVG plot stacks time and energy per layer, with legends",
   const std::vector<std::string> expected = {
       "compute", "digital post-processing", "weight reload",
       "memory wait (SRAM/DRAM)", "barrier stall", "idle",
-      "macro", "ADC", "digital", "SRAM", "reload", "DRAM", "static"};
+      "macro", "ADC", "shift-add", "digital", "SRAM", "reload", "DRAM",
+      "static"};
   CHECK(legend == expected);
 
   // One stacked rect per non-zero part of every drawn layer, each with its
@@ -350,7 +353,8 @@ TEST_CASE("the SVG plot stacks time and energy per layer, with legends",
     const EnergyBreakdown &e = t.energy.layers[lt.layer];
     for (double v : {double(b.compute), double(b.digital), double(b.reload),
                      double(b.memory), double(b.stall), double(b.idle),
-                     e.macroPj, e.adcPj, e.digitalPj, e.sramPj, e.reloadPj,
+                     e.macroPj, e.adcPj, e.shiftAddPj, e.digitalPj, e.sramPj,
+                     e.reloadPj,
                      e.dramPj, e.staticPj})
       parts += v > 0 ? 1 : 0;
     CHECK_THAT(svg, Catch::Contains("<title>" + lt.name + ": "));

@@ -3,6 +3,7 @@
 #include "Commands.h"
 
 #include "mars/arch/ArchSpec.h"
+#include "mars/runtime/MacroPeak.h"
 #include "mars/support/AtomicFile.h"
 
 #include <nlohmann/json.hpp>
@@ -20,6 +21,62 @@ struct ArchCli {
   std::string output;
   bool json = false;
 };
+
+/// The macro's peak at each published precision, beside the published
+/// figures (MacroPeak.h). A precision the arch's partitions cannot hold is
+/// left out.
+struct PeakRow {
+  runtime::MacroPeak model;
+  runtime::PublishedMacroPoint published;
+};
+
+std::vector<PeakRow> peakRows(const arch::ArchSpec &spec) {
+  std::vector<PeakRow> rows;
+  for (const runtime::PublishedMacroPoint &pub : runtime::kSiJssc2021) {
+    auto peak = runtime::macroPeak(spec, pub.inputBits, pub.weightBits);
+    if (peak)
+      rows.push_back({*peak, pub});
+  }
+  return rows;
+}
+
+double deviationPercent(double model, double published) {
+  return 100.0 * (model - published) / published;
+}
+
+void printPeaks(const std::vector<PeakRow> &rows) {
+  std::printf("\nmacro peak (one dense CIM group, the simulator's counting and "
+              "pricing, macros scope)\n");
+  std::printf("  vs Si et al., JSSC 2021 (28 nm 256x256 6T SRAM CIM macro)\n");
+  std::printf("  %-7s %9s %9s %7s   %10s %10s %7s\n", "in/w", "TOPS/W",
+              "published", "dev", "MAC ns", "published", "dev");
+  for (const PeakRow &r : rows) {
+    char prec[16];
+    std::snprintf(prec, sizeof prec, "%db/%db", r.model.inputBits,
+                  r.model.weightBits);
+    std::printf("  %-7s %9.2f %9.1f %+6.1f%%   %10.2f %10.1f %+6.1f%%\n", prec,
+                r.model.topsPerWatt, r.published.topsPerWatt,
+                deviationPercent(r.model.topsPerWatt, r.published.topsPerWatt),
+                r.model.latencyNs, r.published.accessNs,
+                deviationPercent(r.model.latencyNs, r.published.accessNs));
+  }
+}
+
+nlohmann::ordered_json peaksJson(const std::vector<PeakRow> &rows) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const PeakRow &r : rows)
+    out.push_back(
+        {{"input_bits", r.model.inputBits},
+         {"weight_bits", r.model.weightBits},
+         {"pj_per_mac", r.model.pjPerMac},
+         {"tops_per_watt", r.model.topsPerWatt},
+         {"mac_latency_ns", r.model.latencyNs},
+         {"published",
+          {{"source", "Si et al., IEEE JSSC 56(9), 2021"},
+           {"tops_per_watt", r.published.topsPerWatt},
+           {"access_ns", r.published.accessNs}}}});
+  return out;
+}
 
 Status runArch(const ArchCli &cli) {
   arch::ArchSpec spec = arch::defaultArch();
@@ -54,7 +111,8 @@ Status runArch(const ArchCli &cli) {
         {"cim_capacity_bits", spec.cimCapacityBits()},
         {"peak_bit_macs_per_cycle", macsPerCycle},
         {"peak_tops_1bit_input", peakTops},
-        {"adc_exact", spec.adcExact()}};
+        {"adc_exact", spec.adcExact()},
+        {"macro_peak", peaksJson(peakRows(spec))}};
     std::printf("%s\n", j.dump(2).c_str());
     return Status::success();
   }
@@ -78,6 +136,7 @@ Status runArch(const ArchCli &cli) {
   std::printf("  ADC                          %s\n",
               spec.adcExact() ? "exact (never saturates)"
                               : "saturates: counts clip at 2^adc_bits - 1");
+  printPeaks(peakRows(spec));
   return Status::success();
 }
 

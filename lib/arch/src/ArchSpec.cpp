@@ -47,6 +47,7 @@ const std::vector<Field> &fields() {
       INT_FIELD(timing, "digital_pipeline_cycles", digitalPipelineCycles),
       DOUBLE_FIELD(energy, "activation_pj", activationPj),
       DOUBLE_FIELD(energy, "adc_pj", adcPj),
+      DOUBLE_FIELD(energy, "shift_add_pj_per_bit", shiftAddPjPerBit),
       DOUBLE_FIELD(energy, "accumulate_pj", accumulatePj),
       DOUBLE_FIELD(energy, "sram_byte_pj", sramBytePj),
       DOUBLE_FIELD(energy, "weight_sram_byte_pj", weightSramBytePj),

@@ -3,14 +3,16 @@
 /// The energy model: the timing model's event counts priced with the arch's
 /// per-event energies (arch.energy), plus static power over the run time.
 ///
-///   macro   = partition activations × activation_pj
-///   ADC     = column conversions × adc_pj
-///   digital = (accumulates + Post/Digital element ops) × accumulate_pj
-///   SRAM    = activation-SRAM bytes × sram_byte_pj
-///   reload  = macro row writes × row_write_pj
-///             + weight-SRAM bytes × weight_sram_byte_pj
-///   DRAM    = off-chip bytes × dram_byte_pj
-///   static  = static_mw × latency
+///   macro     = partition activations × activation_pj
+///   ADC       = column conversions × adc_pj
+///   shift-add = Σ over column conversions of the partial sum's width
+///               (ArchSpec::shiftAddBits) × shift_add_pj_per_bit
+///   digital   = Post/Digital element ops × accumulate_pj
+///   SRAM      = activation-SRAM bytes × sram_byte_pj
+///   reload    = macro row writes × row_write_pj
+///               + weight-SRAM bytes × weight_sram_byte_pj
+///   DRAM      = off-chip bytes × dram_byte_pj
+///   static    = static_mw × latency
 ///
 /// Layers may overlap in time, so static energy is shared among layers in
 /// proportion to their spans; layers plus the image transfers (`io`) then
@@ -22,15 +24,11 @@
 /// Papers report TOPS/W over different boundaries, so each figure is given
 /// for three scopes (EnergyScope), each including the one before:
 ///
-///   macros  = macro + ADC: the CIM arrays' activations and their column
-///             conversions, what a macro paper measures at its pins. The
-///             shift-and-add of the column counts is not included: the
-///             timing model counts it with the Post/Digital element ops
-///             (TimingCounters::accumulates) and both are priced at
-///             accumulate_pj, a digital adder's energy, so it sits in
-///             `digital`. Macro papers whose figure includes an in-macro
-///             shift-and-add (Si et al., JSSC 2021) therefore fall between
-///             this scope and `chip`.
+///   macros  = macro + ADC + shift-add: the CIM arrays' activations, their
+///             column conversions and the shift-and-add of the column
+///             counts into each group's partial sum, which is what a macro
+///             paper measures at its pins (Si et al., JSSC 2021, to whose
+///             figures the default arch is calibrated: MacroPeak.h).
 ///   chip    = everything but DRAM: macros + digital + SRAM + reload +
 ///             static, the chip without its off-chip memory.
 ///   system  = chip + DRAM: the image total.
@@ -47,16 +45,14 @@ namespace mars::runtime {
 
 /// Picojoules by where they are spent.
 struct EnergyBreakdown {
-  double macroPj = 0, adcPj = 0, digitalPj = 0, sramPj = 0, reloadPj = 0,
-         dramPj = 0, staticPj = 0;
-  double totalPj() const {
-    return macroPj + adcPj + digitalPj + sramPj + reloadPj + dramPj + staticPj;
-  }
-  /// The `macros` scope: macro + ADC.
-  double macrosPj() const { return macroPj + adcPj; }
+  double macroPj = 0, adcPj = 0, shiftAddPj = 0, digitalPj = 0, sramPj = 0,
+         reloadPj = 0, dramPj = 0, staticPj = 0;
+  double totalPj() const { return chipPj() + dramPj; }
+  /// The `macros` scope: macro + ADC + shift-add.
+  double macrosPj() const { return macroPj + adcPj + shiftAddPj; }
   /// The `chip` scope: everything but DRAM (static included).
   double chipPj() const {
-    return macroPj + adcPj + digitalPj + sramPj + reloadPj + staticPj;
+    return macrosPj() + digitalPj + sramPj + reloadPj + staticPj;
   }
   EnergyBreakdown &operator+=(const EnergyBreakdown &o);
 };

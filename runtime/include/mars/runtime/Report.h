@@ -15,7 +15,7 @@ namespace mars::runtime {
 
 /// A fixed-width table: per layer cycles, % of the image's cycles (layers
 /// may overlap, so the column need not sum to 100), partition activations,
-/// macro utilisation and energy in nJ (macro + ADC, the rest of the chip,
+/// macro utilisation and energy in nJ (macro + ADC + shift-add, the rest of the chip,
 /// DRAM, total); then latency, FPS, energy per image and TOPS/W (effective
 /// and executed) for the three scopes of Energy.h (the macros, the chip
 /// without DRAM, with DRAM), and the time and energy breakdowns in %.

@@ -81,6 +81,7 @@ struct TimingCounters {
   int64_t activations = 0;    ///< Partition activations (wl_on rows, one slice).
   int64_t adcConversions = 0; ///< Column conversions.
   int64_t accumulates = 0;    ///< Digital shift-and-adds of column counts.
+  int64_t shiftAddBits = 0;   ///< Σ over those adds of their width (ArchSpec::shiftAddBits).
   int64_t digitalOps = 0;     ///< Post/Digital element operations.
   int64_t rowWrites = 0;      ///< Macro rows written by LoadImage.
   int64_t sramBytes = 0;      ///< Activation SRAM bytes read and written.
@@ -168,6 +169,17 @@ Expected<TimingResult> simulateTiming(const program::Program &program,
 
 /// Cycles of one (pixel, slice) on a macro whose partitions store the
 /// `storedGroups` counts, at the bit-line limit.
+/// Counts one Compute's macro events into `counters`: `groups` stored CIM
+/// groups of a partition, each activated once per pixel and input slice, each
+/// activation converting channelsPerGroup × weightBits columns, each
+/// conversion shifted and added into an ArchSpec::shiftAddBits-wide partial
+/// sum. The simulator and the macro peak figures (MacroPeak.h) both count
+/// with it.
+void countActivations(const arch::ArchSpec &arch, int64_t groups,
+                      int64_t pixels, int inputBits, bool inputSigned,
+                      int channelsPerGroup, int weightBits,
+                      TimingCounters &counters);
+
 int64_t pixelSliceCycles(const arch::ArchSpec &arch,
                          const std::vector<int64_t> &storedGroups);
 /// Bytes of an image in weight SRAM (and over DRAM when fetched).

@@ -33,9 +33,10 @@ struct MacroSpec {
   int inputBitsPerCycle = 1; ///< Input bits applied per activation.
 };
 
-/// Cycle costs. The clock is `clockMhz`.
+/// Cycle costs. The clock is `clockMhz`. Defaults: examples/arch/README.md
+/// (the macro's timing calibrated to Si et al., JSSC 2021).
 struct TimingSpec {
-  double clockMhz = 200;
+  double clockMhz = 960;
   int activationCycles = 1;     ///< One partition activation + ADC.
   int rowWriteCycles = 1;       ///< Writing one macro row from weight SRAM.
   int sramBytesPerCycle = 32;   ///< Activation SRAM bandwidth per core.
@@ -43,11 +44,15 @@ struct TimingSpec {
   int digitalPipelineCycles = 4; ///< Latency of shift-add/requant/ReLU.
 };
 
-/// Energy per event in picojoules, and static power.
+/// Energy per event in picojoules, and static power. The macro's three
+/// (activation, ADC, shift-and-add) are calibrated to Si et al., JSSC 2021;
+/// examples/arch/README.md derives them and marks the assumptions.
 struct EnergySpec {
-  double activationPj = 1.2;   ///< One partition activation (16 rows).
-  double adcPj = 0.35;         ///< One column conversion.
-  double accumulatePj = 0.05;  ///< One digital shift-and-add.
+  double activationPj = 0.126;  ///< One partition activation (wl_on rows, one slice).
+  double adcPj = 0.00394;       ///< One column conversion.
+  double shiftAddPjPerBit = 0.00178; ///< Shift-and-add of a column count, per
+                                     ///< bit of the partial sum (shiftAddBits).
+  double accumulatePj = 0.05;  ///< One digital element op after the macros.
   double sramBytePj = 0.6;     ///< Activation SRAM, per byte.
   double weightSramBytePj = 0.6; ///< Weight SRAM, per byte.
   double dramBytePj = 20.0;    ///< Off-chip, per byte.
@@ -80,6 +85,17 @@ struct ArchSpec {
     const int magnitude = isSigned ? bits - 1 : bits;
     return (magnitude > 0 ? (magnitude + perCycle - 1) / perCycle : 0) +
            (isSigned ? 1 : 0);
+  }
+  /// Width of the partial sum a column count is shifted and added into: the
+  /// product of a `inputBits` input and a `weightBits` weight summed over a
+  /// group's wl_on rows (12 bits at 4b/4b and wl_on 16, 20 at 8b/8b: the
+  /// output widths Si et al. report). The shift-and-add's energy grows with
+  /// it, which is what makes an 8b/8b MAC cost more than 4x a 4b/4b one.
+  int shiftAddBits(int inputBits, int weightBits) const {
+    int rowBits = 0;
+    while ((int64_t(1) << rowBits) < macro.wlOn)
+      ++rowBits;
+    return inputBits + weightBits + rowBits;
   }
   /// Total macros on the chip.
   int totalMacros() const { return chip.cores * chip.macrosPerCore; }
