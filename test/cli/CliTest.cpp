@@ -1,4 +1,5 @@
 // `marsc` as a user runs it: exit codes, stdout/stderr contracts, files.
+#include "common/RequireData.h"
 #include "common/Subprocess.h"
 
 #include "mars/data/Npy.h"
@@ -224,6 +225,73 @@ TEST_CASE("cli: eval with .npy and .pb inputs matches the interpreter") {
   CHECK(top[0]["index"] == best);
   for (size_t i = 1; i < 5; ++i)
     CHECK(top[i - 1]["value"] >= top[i]["value"]);
+}
+
+TEST_CASE("cli: written models have a symbolic batch; eval runs a batch of "
+          "N as N single images") {
+  // zoo and compile --save-qdq write through the same exporter (train's
+  // compressed.onnx too: TrainCliTest checks it with the official checker).
+  const std::string &model = lenetModel();
+  const std::string qdq = scratch("lenet5.qdq.onnx");
+  CommandResult r = marsc("compile " + quote(model) + " --calib random -o " +
+                          quote(scratch("lenet5.bin")) + " --save-qdq " +
+                          quote(qdq));
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+
+  // ONNX's own checker with shape inference, and the batch named "N".
+  CommandResult checker = runCommand(
+      "/usr/bin/python3 -c " +
+      quote("import onnx, sys\n"
+            "for f in sys.argv[1:]:\n"
+            "    m = onnx.load(f)\n"
+            "    onnx.checker.check_model(m, full_check=True)\n"
+            "    for v in list(m.graph.input) + list(m.graph.output):\n"
+            "        assert v.type.tensor_type.shape.dim[0].dim_param == 'N', v\n"
+            "print('checked')") +
+      " " + quote(model) + " " + quote(qdq));
+  if (checker.err.find("No module named") != std::string::npos) {
+    MARS_SKIP_MISSING("python3-onnx (for onnx.checker)");
+  } else {
+    INFO(checker.err);
+    CHECK(checker.exitCode == 0);
+    CHECK_THAT(checker.out, Catch::Contains("checked"));
+  }
+
+  // Three images in one file, and each on its own: same outputs, for the
+  // float interpreter and the integer reference.
+  const int64_t n = 3;
+  mars::ir::Tensor batch(mars::ir::DType::Float32, {n, 1, 28, 28});
+  mars::Random random(21);
+  for (int64_t i = 0; i < batch.numElements(); ++i)
+    batch.setFromDouble(i, random.uniform(-1, 1));
+  writeNpy(batch, scratch("batch3.npy"));
+  const int64_t image = 28 * 28;
+  for (const std::string &mode : {std::string(""), std::string(" --integer")}) {
+    INFO("mode:" << mode);
+    const std::string file = mode.empty() ? model : qdq;
+    r = marsc("eval " + quote(file) + mode + " --input " +
+              quote(scratch("batch3.npy")) + " --output " +
+              quote(scratch("batch3.out.npy")));
+    INFO(r.err);
+    REQUIRE(r.exitCode == 0);
+    CHECK_THAT(r.out, Catch::Contains("f32[3,10]"));
+    std::vector<float> all = readNpyFloats(scratch("batch3.out.npy"));
+    REQUIRE(all.size() == size_t(n * 10));
+    for (int64_t k = 0; k < n; ++k) {
+      mars::ir::Tensor one(mars::ir::DType::Float32, {1, 1, 28, 28});
+      for (int64_t i = 0; i < image; ++i)
+        one.setFromDouble(i, batch.getAsDouble(k * image + i));
+      writeNpy(one, scratch("one.npy"));
+      r = marsc("eval " + quote(file) + mode + " --input " +
+                quote(scratch("one.npy")) + " --output " +
+                quote(scratch("one.out.npy")));
+      REQUIRE(r.exitCode == 0);
+      std::vector<float> single = readNpyFloats(scratch("one.out.npy"));
+      CHECK(std::vector<float>(all.begin() + k * 10,
+                               all.begin() + (k + 1) * 10) == single);
+    }
+  }
 }
 
 TEST_CASE("cli: eval --random is deterministic") {

@@ -28,7 +28,7 @@ struct EvalOptions {
   std::vector<std::string> outputs;
   uint64_t randomSeed = 0;
   bool random = false; ///< Set when --random was given.
-  int64_t batch = 1;
+  int64_t batch = 0; ///< 0: the first --input file's leading dimension.
   bool json = false;
   bool integer = false; ///< --integer: the integer reference (DESIGN.md §3).
   std::string archPath; ///< --arch: the chip whose ADC --integer models.
@@ -230,12 +230,29 @@ runIntegerReference(const EvalOptions &options, const ir::Graph &graph,
   return results;
 }
 
+/// The size symbolic batch dimensions take: --batch, or else the leading
+/// dimension of the first --input file (a batch of N images runs as one
+/// batch), or else 1. A model with a fixed batch keeps it either way.
+Expected<int64_t> batchSize(const EvalOptions &options) {
+  if (options.batch > 0)
+    return options.batch;
+  if (options.inputs.empty())
+    return int64_t(1);
+  auto first = readTensorFile(options.inputs[0]);
+  if (!first)
+    return first.error();
+  return first->shape().empty() ? int64_t(1) : first->shape()[0];
+}
+
 Status runEval(const EvalOptions &options) {
   // Everything that can be checked before running is checked first.
   for (const std::string &path : options.outputs)
     MARS_TRY(checkTensorFileExtension(path));
+  auto batch = batchSize(options);
+  if (!batch)
+    return batch.error();
   onnx::ImportOptions importOptions;
-  importOptions.batchSize = options.batch;
+  importOptions.batchSize = std::max<int64_t>(1, *batch);
   auto graph = onnx::importModelFile(options.model, importOptions);
   if (!graph)
     return graph.error();
@@ -292,7 +309,8 @@ Command addEvalCommand(CLI::App &parent) {
                   "Write an output tensor (.npy or .pb); repeat for several "
                   "outputs, in the model's output order");
   app->add_option("--batch", options->batch,
-                  "Size given to symbolic batch dimensions (default 1)")
+                  "Size given to symbolic batch dimensions (default: the "
+                  "first --input file's leading dimension, else 1)")
       ->check(CLI::PositiveNumber);
   app->add_flag("--integer", options->integer,
                 "Run a quantized (QDQ) model's integer reference instead of "

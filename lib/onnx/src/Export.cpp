@@ -42,15 +42,53 @@ int32_t elemType(const ir::Graph &graph, ir::ValueId id) {
   return dtypeToOnnx(v.type.dtype);
 }
 
+/// The name of the symbolic batch dimension of graph inputs and outputs.
+constexpr const char *kBatchDim = "N";
+
+/// Whether a leading 1 is written as the symbolic batch dimension.
+enum class BatchDim { Concrete, Symbolic };
+
+/// Graph inputs and outputs of rank ≥ 2 with a leading 1 get the symbolic
+/// batch dimension (BatchDim::Symbolic), so other tools can feed a batch; the
+/// importer gives it the batch size asked for (1 by default), so import ∘
+/// export is the identity. Inner values computed from the inputs are
+/// written the same way (dependOnInputs).
 void setValueInfo(const ir::Graph &graph, ir::ValueId id,
-                  ::onnx::ValueInfoProto &info) {
+                  ::onnx::ValueInfoProto &info,
+                  BatchDim batch = BatchDim::Concrete) {
   const ir::Value &v = graph.value(id);
   info.set_name(v.name);
   auto *tensorType = info.mutable_type()->mutable_tensor_type();
   tensorType->set_elem_type(elemType(graph, id));
   auto *shape = tensorType->mutable_shape();
-  for (int64_t d : v.type.shape)
-    shape->add_dim()->set_dim_value(d);
+  const std::vector<int64_t> &dims = v.type.shape;
+  const bool batched =
+      batch == BatchDim::Symbolic && dims.size() >= 2 && dims[0] == 1;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i == 0 && batched)
+      shape->add_dim()->set_dim_param(kBatchDim);
+    else
+      shape->add_dim()->set_dim_value(dims[i]);
+  }
+}
+
+/// The values computed from a graph input: they carry its batch dimension.
+/// (Values computed from initializers alone, such as a dequantized weight,
+/// do not.)
+std::set<ir::ValueId> dependOnInputs(const ir::Graph &graph) {
+  std::set<ir::ValueId> out(graph.inputs.begin(), graph.inputs.end());
+  // Until nothing changes, so that node order does not matter.
+  for (size_t before = 0; before != out.size();) {
+    before = out.size();
+    for (const ir::Node &node : graph.nodes()) {
+      bool fromInput = false;
+      for (ir::ValueId id : node.inputs)
+        fromInput = fromInput || (id != ir::kNoValue && out.count(id));
+      if (fromInput)
+        out.insert(node.outputs.begin(), node.outputs.end());
+    }
+  }
+  return out;
 }
 
 void setAttribute(const std::string &name, const ir::Attribute &value,
@@ -92,7 +130,7 @@ void setAttribute(const std::string &name, const ir::Attribute &value,
   g.set_name(graph.name.empty() ? "main" : graph.name);
   std::set<ir::ValueId> declared;
   for (ir::ValueId id : graph.inputs) {
-    setValueInfo(graph, id, *g.add_input());
+    setValueInfo(graph, id, *g.add_input(), BatchDim::Symbolic);
     declared.insert(id);
   }
   for (ir::ValueId id : graph.initializers()) {
@@ -112,13 +150,15 @@ void setAttribute(const std::string &name, const ir::Attribute &value,
       setAttribute(name, value, *n.add_attribute());
   }
   for (ir::ValueId id : graph.outputs) {
-    setValueInfo(graph, id, *g.add_output());
+    setValueInfo(graph, id, *g.add_output(), BatchDim::Symbolic);
     declared.insert(id);
   }
+  const std::set<ir::ValueId> batched = dependOnInputs(graph);
   for (size_t i = 0; i < graph.numValues(); ++i) {
     ir::ValueId id = static_cast<ir::ValueId>(i);
     if (!declared.count(id) && graph.value(id).producer != ir::kNoNode)
-      setValueInfo(graph, id, *g.add_value_info());
+      setValueInfo(graph, id, *g.add_value_info(),
+                   batched.count(id) ? BatchDim::Symbolic : BatchDim::Concrete);
   }
   // ONNX has no field for quantization parameters of arbitrary values.
   for (const ir::Value &v : graph.values()) {
