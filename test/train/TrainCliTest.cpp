@@ -140,7 +140,8 @@ TEST_CASE("train writes a compressed model whose integer accuracy the "
   CHECK(eval.exitCode == 0);
 
   // Other ONNX tools open it: the official checker (Debian's python3-onnx),
-  // with no BatchNormalization left and the integer weights visible.
+  // with no BatchNormalization left, the integer weights visible and a
+  // symbolic batch.
   CommandResult checker = runCommand(
       "/usr/bin/python3 -c " +
       quote("import onnx, sys; m = onnx.load(sys.argv[1]); "
@@ -148,6 +149,8 @@ TEST_CASE("train writes a compressed model whose integer accuracy the "
             "ops = {n.op_type for n in m.graph.node}; "
             "assert 'BatchNormalization' not in ops, ops; "
             "assert 'QuantizeLinear' in ops and 'DequantizeLinear' in ops; "
+            "assert m.graph.input[0].type.tensor_type.shape.dim[0].dim_param "
+            "== 'N'; "
             "ints = [t for t in m.graph.initializer if t.data_type == 3]; "
             "assert len(ints) >= 5, len(ints); print('checked')") +
       " " + quote(output));
