@@ -37,7 +37,9 @@ demo: build
 	bash examples/demo.sh $(MARSC) $(OUT)
 
 # The benchmarks of test/bench/README.md, one after another (each prints
-# its ratios against a reference measured in the same run; none fails).
+# its ratios against a reference measured in the same run; none fails);
+# test/bench/run_all.sh also writes their outputs to docs/bench.md, the
+# source of every speed figure in the README.
 # bench_train_step and bench_simulator need LibTorch, like marsc train.
 # bench_vs_onnxruntime.sh installs onnxruntime-node with npm into
 # ~/.cache/marsc-bench when missing (the only step here that needs the npm
@@ -46,12 +48,7 @@ bench: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DMARS_BUILD_TESTS=ON
 	cmake --build $(BUILD) -j $(JOBS) --target marsc bench_compile \
 	  bench_macro_kernels bench_simulator bench_train_step
-	$(BUILD)/test/bench/bench_compile
-	bash test/bench/bench_saturating.sh $(MARSC) --out $(OUT)/bench_saturating \
-	  --kernels $(BUILD)/test/bench/bench_macro_kernels
-	$(BUILD)/test/bench/bench_simulator --threads 1
-	$(BUILD)/test/bench/bench_train_step --threads 1
-	bash test/bench/bench_vs_onnxruntime.sh $(MARSC) --out $(OUT)/bench_ort
+	bash test/bench/run_all.sh $(BUILD) $(OUT)
 
 clean:
 	rm -rf build $(OUT)

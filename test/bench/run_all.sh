@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark of this folder, one after another in one run,
+# each printing its ratios against the alternative it measures in the same
+# script. Their outputs go to the terminal and, verbatim, to docs/bench.md
+# with the machine and commit they ran on: the README's speed figures are
+# that file's, never typed by hand.
+# Usage: run_all.sh BUILD_DIR OUT_DIR   (BUILD_DIR: a Release build with the
+#        benchmarks built, as `make bench` makes it)
+set -euo pipefail
+build=${1:?usage: run_all.sh BUILD_DIR OUT_DIR}
+out=${2:?usage: run_all.sh BUILD_DIR OUT_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+marsc=$build/tools/marsc/marsc
+benches=$build/test/bench
+mkdir -p "$out"
+doc=$root/docs/bench.md
+tmp=$doc.tmp.$$
+trap 'rm -f "$tmp"' EXIT
+
+cpu=$(LC_ALL=C lscpu | sed -n 's/^Model name: *//p' | head -1)
+mem=$(awk '/MemTotal/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git -C "$root" status --porcelain 2>/dev/null | grep -q . && echo ", with local changes" || true)
+{
+  echo "# Benchmarks"
+  echo
+  echo "Printed by \`make bench\` (\`test/bench/run_all.sh\`) in one run: each"
+  echo "section is one benchmark's output, verbatim. Every ratio compares"
+  echo "engines measured by the same script on the same work (network,"
+  echo "precision, threads, batch); test/bench/README.md says what each one"
+  echo "measures. Shared machines are noisy: figures are medians."
+  echo
+  echo "- machine: ${cpu:-unknown CPU}, $(nproc) CPUs, ${mem} GiB"
+  echo "- run: $(date -u +%FT%TZ), commit ${commit}${dirty}"
+} > "$tmp"
+
+# run TITLE COMMAND...: prints the command's output and appends it to the
+# document under TITLE. A benchmark that fails stops the run (nothing is
+# written to docs/bench.md then).
+run() {
+  local title=$1
+  shift
+  echo "== $title" >&2
+  {
+    echo
+    echo "## $title"
+    echo
+    echo '```'
+    echo "\$ ${*#$root/}"
+  } >> "$tmp"
+  "$@" | tee -a "$tmp"
+  echo '```' >> "$tmp"
+}
+
+run "Compiler: time per pass" "$benches/bench_compile"
+run "Simulator vs ONNX Runtime, batch 1" \
+  bash "$here/bench_vs_onnxruntime.sh" "$marsc" --out "$out/bench_ort"
+run "Simulator vs LibTorch" "$benches/bench_simulator" --threads 1
+run "Saturating ADC path vs the exact fast path" \
+  bash "$here/bench_saturating.sh" "$marsc" --out "$out/bench_saturating" \
+  --kernels "$benches/bench_macro_kernels"
+run "Training step: QAT vs float, marsc vs PyTorch" \
+  "$benches/bench_train_step" --threads 1
+mv "$tmp" "$doc"
+trap - EXIT
+echo "wrote $doc" >&2
