@@ -45,7 +45,7 @@ results=$(make -s -C "$here/dse" OUT="$out" "${settings[@]}" print-results)
   echo "whole test split (\`acc\`). \`train_*_acc\` are training's own"
   echo "evaluations on the first 1000 test images. Energy per image in µJ."
   echo "Today's energy model prices an ADC conversion the same at every"
-  echo "resolution (issue 12 calibrates it), so \`adcbits\` moves accuracy"
+  echo "resolution (the calibrated default prices one conversion as in Si et al.'s macro), so \`adcbits\` moves accuracy"
   echo "here, not energy."
   echo
   echo "Wall time on this machine ($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"
