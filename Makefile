@@ -10,7 +10,7 @@ TESTBLD  ?= build/test
 OUT      ?= out
 MARSC    := $(BUILD)/tools/marsc/marsc
 
-.PHONY: all deps build build-test demo test bench clean
+.PHONY: all deps build build-test demo test bench package clean
 
 all: build
 
@@ -31,6 +31,12 @@ build-test: deps
 
 test: build-test
 	cd $(TESTBLD) && ctest --output-on-failure -j $(JOBS)
+
+# A Debian package of the Release build (cmake/Install.cmake): marsc,
+# marsc-train, the libraries, headers and find_package(marsc) under /usr;
+# install it with `apt-get install ./$(BUILD)/marsc_*.deb`.
+package: build
+	cd $(BUILD) && cpack -G DEB
 
 # The main job: train, compile, run on the default data (examples/demo.sh).
 demo: build

@@ -31,3 +31,28 @@ write_basic_package_version_file(
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/marscConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/marscConfigVersion.cmake
         DESTINATION ${MARS_INSTALL_CMAKEDIR} COMPONENT Development)
+
+# `make package`: one Debian package with everything above, installed under
+# /usr. Its Depends come from dpkg-shlibdeps on marsc and marsc-train (the
+# shared libraries they load: protobuf, ONNX, LibTorch, zlib, ...), so
+# `apt-get install ./marsc_*.deb` pulls them. The static libraries are for
+# find_package(marsc); building against them also needs the -dev packages
+# listed as Suggests (cmake/README.md).
+set(CPACK_PACKAGE_NAME marsc)
+set(CPACK_PACKAGE_VENDOR "marsc")
+set(CPACK_PACKAGE_CONTACT "marsc maintainers <marsc@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
+    "ONNX CNN compiler and simulator for SRAM computing-in-memory accelerators")
+string(CONCAT CPACK_PACKAGE_DESCRIPTION
+    "marsc trains and compresses a CNN (QAT, CIM-group sparsity), compiles it "
+    "into a program for a MARS-style SRAM computing-in-memory accelerator and "
+    "runs it on a bit-exact, timed simulator. Includes the marsc libraries, "
+    "headers and CMake package (find_package(marsc)).")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION science)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS
+    "cmake, g++, libprotobuf-dev, libonnx-dev, nlohmann-json3-dev, libeigen3-dev, zlib1g-dev, libtorch-dev")
+set(CPACK_STRIP_FILES ON)
+include(CPack)
