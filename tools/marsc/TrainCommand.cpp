@@ -159,6 +159,10 @@ Status runTrain(TrainCli &cli, bool worldGiven, bool rankGiven,
   // presence means the set is complete: a Makefile (examples/dse) whose
   // target is OUTPUT never sees a trained model without its report.
   AtomicFileSet files;
+  // Temporaries of a run killed while writing these files.
+  for (const std::string &path : {o.saveFloat, o.reportPath(), o.output})
+    if (!path.empty())
+      removeStaleTemporaries(path);
   if (!o.saveFloat.empty()) {
     auto floatBytes = onnx::exportModel(*result->floatModel);
     if (!floatBytes)
@@ -207,8 +211,17 @@ Command addTrainCommand(CLI::App &parent) {
       "x one partition's output channels, from --arch) to --sparsity, and "
       "fine-tuning with the mask fixed. The reported integer accuracy uses "
       "the integer arithmetic that marsc compile and marsc run use. Writes "
-      "OUTPUT (QDQ ONNX) and OUTPUT.report.json; checkpoints go to "
-      "OUTPUT.ckpt/last.pt after every epoch and on Ctrl-C.");
+      "OUTPUT (QDQ ONNX) and OUTPUT.report.json.\n\n"
+      "Checkpoints: OUTPUT.ckpt/last.pt (or --checkpoint-dir) after every "
+      "epoch, every --checkpoint-every N steps, and on Ctrl-C. One holds the "
+      "model (weights, batch-norm statistics, CIM-group masks, activation "
+      "clips), the optimizer state, the stage, epoch and step, the data "
+      "order's position and the random state, so --resume with the same "
+      "options (and --threads) writes the same bytes as a run that was never "
+      "interrupted. A checkpoint is written to a temporary, fsync'ed and "
+      "renamed into place: killing marsc train at any moment (even kill -9, "
+      "or a power loss) leaves the previous checkpoint or the new one, "
+      "whole; the next run deletes the temporary a killed run left.");
   app->add_option("--model", o.modelPath,
                   "ONNX model to train (default: the built-in lenet5 sized "
                   "for the data)");
@@ -273,7 +286,13 @@ Command addTrainCommand(CLI::App &parent) {
                 "(for comparison; the integer evaluation still uses it)");
   app->add_option("--checkpoint-dir", o.checkpointDir,
                   "Checkpoint directory (default OUTPUT.ckpt)");
-  app->add_option("--resume", o.resume, "Continue from a checkpoint");
+  app->add_option("--resume", o.resume,
+                  "Continue from a checkpoint (same options as the run that "
+                  "wrote it)");
+  app->add_option("--checkpoint-every", o.checkpointEvery,
+                  "Also checkpoint after every N optimizer steps, so that a "
+                  "crash loses at most N steps (default 0: at the end of "
+                  "each epoch only)");
   app->add_option("--save-float", o.saveFloat,
                   "Also write the trained float model (with BN) as ONNX, for "
                   "--model F --pretrained later");

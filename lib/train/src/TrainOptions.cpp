@@ -52,6 +52,9 @@ std::vector<std::string> TrainOptions::validate() const {
   if (normalization != "none" && normalization != "meanstd")
     e.push_back("--normalize must be none or meanstd, got '" + normalization +
                 "'");
+  if (checkpointEvery < 0)
+    e.push_back("--checkpoint-every must not be negative, got " +
+                std::to_string(checkpointEvery));
   if (limitTrain < 0 || limitTest < 0)
     e.push_back("--limit-train/--limit-test must not be negative");
   if (output.empty())

@@ -12,10 +12,13 @@
 #include "mars/support/AtomicFile.h"
 #include "mars/train/Train.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <mutex>
 #include <sstream>
 #include <sys/stat.h>
 #include <thread>
@@ -121,9 +124,16 @@ public:
     if (!o_.resume.empty())
       MARS_TRY(loadCheckpoint(o_.resume, state));
     ::mkdir(o_.checkpointDirectory().c_str(), 0755);
+    // A run killed while writing a checkpoint leaves its temporary (never a
+    // half-written checkpoint: see saveCheckpoint).
+    if (int n = removeStaleTemporaries(checkpointPath()))
+      obs_.onMessage("removed " + std::to_string(n) +
+                     " unfinished checkpoint temporar" +
+                     (n == 1 ? "y" : "ies") + " of a killed run");
 
     for (; state.stage < int(stages_.size()); ++state.stage) {
       const Stage &stage = stages_[state.stage];
+      obs_.onMessage(describeStage(stage, state));
       if (stage.name != "float" && !state.calibrated) {
         if (state.floatCorrect < 0)
           state.floatCorrect = evaluate(RunMode::Float);
@@ -217,6 +227,19 @@ private:
   int64_t stepsPerEpoch() const { return trainCount() / o_.batchSize; }
   std::string checkpointPath() const {
     return o_.checkpointDirectory() + "/last.pt";
+  }
+
+  /// "stage 'prune': 2 epochs of 16 steps" (and where a resumed run
+  /// continues); the line that starts each stage.
+  std::string describeStage(const Stage &stage, const TrainState &s) const {
+    std::string line = "stage '" + stage.name + "': " +
+                       std::to_string(stage.epochs) + " epoch" +
+                       (stage.epochs == 1 ? "" : "s") + " of " +
+                       std::to_string(stepsPerEpoch()) + " steps";
+    if (s.epoch > 0 || s.step > 0)
+      line += ", continuing at epoch " + std::to_string(s.epoch + 1) +
+              ", step " + std::to_string(s.step + 1);
+    return line;
   }
 
   void planStages() {
@@ -369,14 +392,24 @@ private:
         obs_.onProgress(p);
       }
       const int64_t after = gInterruptAfter.load();
-      if (gInterrupt || (after > 0 && state.totalSteps == after)) {
-        state.epochSeconds += secondsSince(epochStart);
-        ++state.step;
-        std::string path = checkpointPath();
+      const bool interrupted =
+          gInterrupt || (after > 0 && state.totalSteps == after);
+      // --checkpoint-every: within the epoch only; its end saves anyway.
+      const bool periodic = o_.checkpointEvery > 0 &&
+                            state.totalSteps % o_.checkpointEvery == 0 &&
+                            state.step + 1 < steps;
+      if (interrupted || periodic) {
+        // Where training stands after this step: a resumed run starts with
+        // the next one.
+        TrainState next = state;
+        ++next.step;
+        next.epochSeconds += secondsSince(epochStart);
+        const std::string path = checkpointPath();
         if (dp_->isRoot())
-          MARS_TRY(saveCheckpoint(path, state));
-        return makeError("interrupted: checkpoint saved to ", path,
-                         "; continue with --resume ", path);
+          MARS_TRY(saveCheckpoint(path, next));
+        if (interrupted)
+          return makeError("interrupted: checkpoint saved to ", path,
+                           "; continue with --resume ", path);
       }
     }
     if (stage.name == "prune" && state.epoch + 1 == stage.epochs)
@@ -400,7 +433,8 @@ private:
 
   /// Training produced a NaN or infinite loss: stop before the step
   /// spreads it into the weights, pointing at the last good checkpoint
-  /// (saved at the end of the previous epoch; never overwritten here).
+  /// (the last one saved, at the end of the previous epoch or by
+  /// --checkpoint-every; never overwritten here).
   Error diverged(const Stage &stage, const TrainState &state,
                  double loss) const {
     struct stat st;
@@ -438,6 +472,33 @@ private:
   }
 
   // ---- checkpoints -------------------------------------------------------
+  //
+  // A checkpoint holds everything the rest of the run depends on, so that
+  // --resume gives the uninterrupted run's bytes:
+  //   model      every parameter and buffer of GraphModule: weights, biases,
+  //              BN γ/β and running statistics, CIM-group masks, the learned
+  //              activation clips (which hold the calibration);
+  //   optimizer  SGD momentum / Adam moments and step counts;
+  //   state      stage, epoch and next step, the global epoch (which with
+  //              --seed fixes data order and augmentation: Batches.h),
+  //              total steps (--checkpoint-every), whether calibrated, the
+  //              float accuracy, the running sums of the current epoch;
+  //   curve      the finished epochs' records (for the report);
+  //   torch_rng  LibTorch's default CPU generator (nothing draws from it
+  //              today; restored so that nothing that does can break resume).
+  // The learning rate is a function of the stage step, the prune schedule
+  // of the stage step and the weights, so neither needs saving.
+  static torch::Tensor torchRngState() {
+    at::Generator g = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(g.mutex());
+    return g.get_state();
+  }
+  static void setTorchRngState(const torch::Tensor &state) {
+    at::Generator g = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(g.mutex());
+    g.set_state(state);
+  }
+
   Status saveCheckpoint(const std::string &path, const TrainState &s) {
     try {
       torch::serialize::OutputArchive archive, model, optim;
@@ -445,6 +506,7 @@ private:
       optimizer_->save(optim);
       archive.write("model", model);
       archive.write("optimizer", optim);
+      archive.write("torch_rng", torchRngState());
       // Integers travel as int64 tensors, doubles as float64.
       archive.write("state", torch::tensor({int64_t(s.stage), int64_t(s.epoch),
                                             s.step, s.globalEpoch, s.totalSteps,
@@ -455,10 +517,12 @@ private:
                                              torch::kDouble));
       archive.write("curve", curveTensor());
       // Serialised in memory, then written like every other output
-      // (writeFileAtomic): a checkpoint is never half-written.
+      // (writeFileAtomic: a temporary, then rename), so a checkpoint is
+      // never half-written, even when the process is killed; durably (fsync
+      // of the file and its directory), so not after a power loss either.
       std::ostringstream bytes;
       archive.save_to(bytes);
-      MARS_TRY(writeFileAtomic(path, bytes.str()));
+      MARS_TRY(writeFileAtomic(path, bytes.str(), Durability::Durable));
     } catch (const std::exception &e) {
       return makeError(path, ": cannot write the checkpoint: ", e.what());
     }
@@ -471,10 +535,13 @@ private:
       archive.load_from(path);
       archive.read("model", model);
       m_->load(model);
-      torch::Tensor st, sf, curve;
+      torch::Tensor st, sf, curve, rng;
       archive.read("state", st);
       archive.read("state_f", sf);
       archive.read("curve", curve);
+      // Absent from checkpoints of earlier versions: keep the seeded state.
+      if (archive.try_read("torch_rng", rng))
+        setTorchRngState(rng);
       auto v = st.accessor<int64_t, 1>();
       s.stage = int(v[0]);
       s.epoch = int(v[1]);
@@ -502,7 +569,14 @@ private:
       return makeError(path, ": not a marsc checkpoint or corrupt (",
                        what.substr(0, what.find('\n')), ")");
     }
-    obs_.onMessage("resuming from " + path);
+    obs_.onMessage(
+        "resuming from " + path + " (" +
+        (s.stage < int(stages_.size())
+             ? "stage '" + stages_[s.stage].name + "', epoch " +
+                   std::to_string(s.epoch + 1) + ", step " +
+                   std::to_string(s.step + 1)
+             : std::string("all stages done")) +
+        ")");
     return Status::success();
   }
 

@@ -65,6 +65,9 @@ struct TrainOptions {
   std::string output = "compressed.onnx";
   std::string checkpointDir; ///< Default: <output>.ckpt/
   std::string resume;        ///< Checkpoint to continue from.
+  /// Also checkpoint after every this many optimizer steps (0: only at the
+  /// end of each epoch), so that a crash loses at most that many steps.
+  int64_t checkpointEvery = 0;
   std::string saveFloat;     ///< Also write the float model here.
   bool json = false;
   bool progress = true; ///< Progress lines (a bar on a terminal).
