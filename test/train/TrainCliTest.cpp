@@ -240,6 +240,9 @@ TEST_CASE("train rejects bad options, data, models and arch files") {
   expectTrainError("--wbits 9", "--wbits must be in 2..8, got 9", "wbits");
   expectTrainError("--sparsity 1.0", "--sparsity must be in [0, 1)", "sparsity");
   expectTrainError("--lr -0.1", "--lr must be positive", "lr");
+  expectTrainError("--checkpoint-every -3",
+                   "--checkpoint-every must not be negative, got -3",
+                   "checkpointevery");
   expectTrainError("--data mnist:/nonexistent/dir", "/nonexistent/dir", "nodata");
   expectTrainError("--data imagenet", "unknown dataset", "unknowndata");
 

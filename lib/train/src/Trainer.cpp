@@ -125,8 +125,9 @@ public:
       MARS_TRY(loadCheckpoint(o_.resume, state));
     ::mkdir(o_.checkpointDirectory().c_str(), 0755);
     // A run killed while writing a checkpoint leaves its temporary (never a
-    // half-written checkpoint: see saveCheckpoint).
-    if (int n = removeStaleTemporaries(checkpointPath()))
+    // half-written checkpoint: see saveCheckpoint). Only the root writes
+    // last.pt; other ranks, maybe on other hosts, cannot tell its pid.
+    if (int n = dp_->isRoot() ? removeStaleTemporaries(checkpointPath()) : 0)
       obs_.onMessage("removed " + std::to_string(n) +
                      " unfinished checkpoint temporar" +
                      (n == 1 ? "y" : "ies") + " of a killed run");
