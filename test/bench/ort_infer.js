@@ -4,8 +4,9 @@
 // bench_vs_onnxruntime.sh. Benchmarks only: nothing in marsc or its tests
 // uses ONNX Runtime.
 //
-// The model's single input must have a fixed shape with batch 1 (the zoo's
-// CIFAR models: 1x3x32x32). N seeded uniform [0, 1) float32 images are made
+// The model's single input must be float32 with a fixed shape apart from
+// its batch, which is 1 or symbolic and is run at 1 (the zoo's CIFAR models:
+// Nx3x32x32). N seeded uniform [0, 1) float32 images are made
 // before timing; after --warmup untimed runs the N images are run one at a
 // time (each run awaited before the next starts), and the wall time of that
 // loop is the measurement. Session creation and warm-up are not timed.
@@ -80,7 +81,8 @@ function sessionOptions(threads) {
           executionProviders: ['cpu'], graphOptimizationLevel: 'all'};
 }
 
-/// The one input's name and shape, checked: float32, fixed, batch 1.
+/// The one input's name and shape, checked: float32, fixed apart from a
+/// batch of 1 or symbolic (then 1).
 function inputOf(ort, session) {
   if (session.inputNames.length !== 1)
     throw new Error(`the model has ${session.inputNames.length} inputs, ` +
@@ -90,13 +92,15 @@ function inputOf(ort, session) {
   if (!meta || !meta.shape)
     throw new Error(`ONNX Runtime ${ort.env.versions.node} does not report ` +
                     `the shape of input '${name}'`);
+  // A symbolic batch (a string such as 'N') is run at batch 1.
+  const shape = meta.shape.map((d, i) =>
+      i === 0 && typeof d === 'string' ? 1 : d);
   if (meta.type !== 'float32' ||
-      !meta.shape.every((d) => typeof d === 'number' && d > 0) ||
-      meta.shape[0] !== 1)
+      !shape.every((d) => typeof d === 'number' && d > 0) || shape[0] !== 1)
     throw new Error(`input '${name}' is ${meta.type}` +
                     `[${meta.shape.join(',')}], expected float32 with a ` +
-                    'fixed shape and batch 1');
-  return {name, shape: meta.shape};
+                    'fixed shape and batch 1 or symbolic');
+  return {name, shape};
 }
 
 /// Kernel counts per op type of one profiled run.
