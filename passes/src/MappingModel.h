@@ -32,9 +32,14 @@ inline int inputSlices(const arch::ArchSpec &a, const program::Buffer &in) {
 /// Cycles of one pixel-slice on a macro whose active partitions store
 /// `maxGroups` (largest partition) and `sumGroups` (all) groups: every
 /// partition activates once per group, at most `concurrent` per cycle, each
-/// partition at most once per cycle.
+/// partition at most once per cycle. A partition wider than bl_on is sensed
+/// in several steps, one partition at a time.
 inline int64_t pixelSliceCycles(const arch::ArchSpec &a, int64_t maxGroups,
                                 int64_t sumGroups) {
+  if (a.macro.blOn < a.partitionCols()) {
+    const int64_t steps = (a.partitionCols() + a.macro.blOn - 1) / a.macro.blOn;
+    return sumGroups * steps * a.timing.activationCycles;
+  }
   const int k = concurrentPartitions(a);
   return std::max(maxGroups, (sumGroups + k - 1) / k) * a.timing.activationCycles;
 }

@@ -12,6 +12,7 @@
 /// FetchImage brings each round's images from off-chip one round ahead.
 #include "BufferAllocation.h"
 #include "MappingModel.h"
+#include "ScheduleClock.h"
 #include "mars/passes/Passes.h"
 
 #include <algorithm>
@@ -25,21 +26,12 @@ namespace {
 using program::Instr;
 using program::Opcode;
 
+/// What the streams move off-chip (their cycles are ScheduleClock's).
 struct Estimate {
-  int64_t cycles = 0;
   int64_t dramBytes = 0;
-  /// Cycles by which off-chip weight fetches outrun the rounds they overlap
-  /// (the first round's fetch, which nothing hides, and every round whose
-  /// compute is shorter than the fetch of the round after it).
-  int64_t fetchStallCycles = 0;
   /// Bytes of images kept in weight SRAM on cores that also stream.
   int64_t pinnedBytes = 0;
 };
-
-/// Cycles to move `bytes` over the chip's DRAM channel.
-int64_t dramCycles(const arch::ArchSpec &a, int64_t bytes) {
-  return (bytes + a.timing.dramBytesPerCycle - 1) / a.timing.dramBytesPerCycle;
-}
 
 /// Splits [0, n) over the cores: core c gets [n c / cores, n (c + 1) / cores).
 std::pair<int32_t, int32_t> slice(int64_t n, int cores, int c) {
@@ -65,19 +57,17 @@ public:
           allRounds_.push_back(&r);
     MARS_TRY(checkWeightSram());
     if (fetching_ && !allRounds_.empty())
-      estimate_.fetchStallCycles += dramCycles(a_, emitFetches(*allRounds_[0]));
+      emitFetches(*allRounds_[0]);
     for (size_t i = 0; i < p_.layers.size(); ++i) {
       const program::Layer &l = p_.layers[i];
       if (l.fusedInto >= 0)
         continue;
-      const int64_t before = estimate_.cycles;
       LayerCost cost;
       cost.layer = static_cast<int32_t>(i);
       if (l.kind == program::LayerKind::Conv)
         scheduleConv(static_cast<int32_t>(i), cost);
       else
         scheduleDigital(static_cast<int32_t>(i));
-      cost.scheduledCycles = estimate_.cycles - before;
       costs_.push_back(cost);
     }
     return estimate_;
@@ -148,7 +138,6 @@ private:
     for (int c = 0; c < a_.chip.cores; ++c)
       emit(c, Opcode::Sync, barrier_);
     ++barrier_;
-    estimate_.cycles += 1; // barrier handshake
   }
 
   /// An instruction waiting to be placed in its core's stream, with the
@@ -197,9 +186,8 @@ private:
     describe(plan, cost);
     for (const Round &round : plan.rounds) {
       ++roundIndex_;
-      int64_t fetchBytes = 0;
       if (fetching_ && roundIndex_ < allRounds_.size())
-        fetchBytes = emitFetches(*allRounds_[roundIndex_]);
+        emitFetches(*allRounds_[roundIndex_]);
       std::vector<int64_t> busy(a_.totalMacros(), 0);
       std::vector<std::vector<Pending>> pending(a_.chip.cores);
       // Queues `instr` on its core at the time its macro becomes free.
@@ -229,10 +217,6 @@ private:
                   pixelSliceCycles(a_, maxG, sumG));
       }
       emitInStartOrder(pending);
-      const int64_t roundCycles = *std::max_element(busy.begin(), busy.end());
-      estimate_.cycles += roundCycles;
-      estimate_.fetchStallCycles +=
-          std::max<int64_t>(0, dramCycles(a_, fetchBytes) - roundCycles);
     }
     sync();
     const program::Layer &l = p_.layers[layer];
@@ -242,7 +226,6 @@ private:
       if (e > b)
         emit(c, Opcode::Post, layer, b, e);
     }
-    estimate_.cycles += postCycles(layer);
     sync();
   }
 
@@ -291,19 +274,6 @@ private:
         (cost.loadBits + writeBitsPerCycle - 1) / writeBitsPerCycle);
   }
 
-  /// Output bytes written per core through its SRAM port, plus the pipeline
-  /// latency; fused layers write only their final output.
-  int64_t postCycles(int32_t layer) {
-    int32_t last = layer;
-    for (size_t i = layer + 1; i < p_.layers.size(); ++i)
-      if (p_.layers[i].fusedInto == layer)
-        last = static_cast<int32_t>(i);
-    const int64_t bytes = p_.buffers[p_.layers[last].output].bytes();
-    const int64_t perCore = (bytes + a_.chip.cores - 1) / a_.chip.cores;
-    return a_.timing.digitalPipelineCycles +
-           (perCore + a_.timing.sramBytesPerCycle - 1) / a_.timing.sramBytesPerCycle;
-  }
-
   void scheduleDigital(int32_t layer) {
     const program::Layer &l = p_.layers[layer];
     const int64_t channels = p_.buffers[l.output].channels;
@@ -312,13 +282,6 @@ private:
       if (e > b)
         emit(c, Opcode::Digital, layer, b, e);
     }
-    int64_t bytes = p_.buffers[l.output].bytes();
-    for (int32_t in : l.inputs)
-      bytes += p_.buffers[in].bytes();
-    const int64_t perCore = (bytes + a_.chip.cores - 1) / a_.chip.cores;
-    estimate_.cycles += a_.timing.digitalPipelineCycles +
-                        (perCore + a_.timing.sramBytesPerCycle - 1) /
-                            a_.timing.sramBytesPerCycle;
     sync();
   }
 
@@ -374,18 +337,22 @@ Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
   Expected<Estimate> est = scheduler.run();
   if (!est)
     return est.error();
-  // Off-chip weight traffic overlaps the on-chip work (one round ahead);
-  // the slower of the two sets the pace.
-  const int64_t dram = dramCycles(p.arch, est->dramBytes);
-  p.info.scheduledCycles = std::max(est->cycles, dram);
-  // The schedule above assumes the fetches hide behind the on-chip work as
-  // a whole; fetched one round ahead, they hide only behind the round they
-  // overlap. This is the figure to compare with `marsc run`'s timing model,
-  // which simulates the DRAM channel.
-  state.pacedCycles = std::max(est->cycles + est->fetchStallCycles, dram);
+  Expected<ScheduleTiming> timing = timeSchedule(p);
+  if (!timing)
+    return timing.error();
+  p.info.scheduledCycles = timing->cycles;
+  // Each layer's share: how far its last instruction moves the end of the
+  // work before it (layers overlap only through early weight fetches).
+  int64_t end = 0;
+  for (LayerCost &cost : state.costs) {
+    int64_t layerEnd = timing->layerEnd[cost.layer];
+    for (size_t j = 0; j < p.layers.size(); ++j)
+      if (p.layers[j].fusedInto == cost.layer)
+        layerEnd = std::max(layerEnd, timing->layerEnd[j]);
+    cost.scheduledCycles = std::max<int64_t>(0, layerEnd - end);
+    end = std::max(end, layerEnd);
+  }
   state.offChipWeightBytes = est->dramBytes;
-  state.count("schedule", "cycles per image with weight fetches paced per round",
-              state.pacedCycles);
   p.info.boundCycles = lowerBound(p, state.plans);
   int64_t instructions = 0;
   for (const auto &s : p.streams)

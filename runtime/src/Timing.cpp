@@ -6,6 +6,8 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <tuple>
+#include <utility>
 
 namespace mars::runtime {
 
@@ -71,6 +73,10 @@ private:
   /// Returns the end of the transfer.
   int64_t transfer(int core, Memory memory, int64_t bytes, int64_t earliest,
                    TimingCounters &counters);
+  /// Books `bytes` on the DRAM channel no earlier than `earliest`: the
+  /// channel is busy for the bytes alone (requests pipeline); the data has
+  /// all arrived `dram_latency_cycles` later. Returns {start, arrival}.
+  std::pair<int64_t, int64_t> dramTransfer(int64_t bytes, int64_t earliest);
   void addInterval(int core, int64_t start, int64_t end, Cause cause,
                    int32_t layer);
   /// Totals, per-layer spans, breakdowns and utilisation from the events.
@@ -96,10 +102,8 @@ int64_t Simulator::transfer(int core, Memory memory, int64_t bytes,
   if (bytes <= 0)
     return earliest;
   if (memory == Memory::Dram) {
-    const int64_t start = std::max(earliest, dramFree_);
-    dramFree_ = start + transferCycles(bytes, a_.timing.dramBytesPerCycle);
     counters.dramBytes += bytes;
-    return dramFree_;
+    return dramTransfer(bytes, earliest).second;
   }
   CoreState &cs = cores_[core];
   const int64_t start = std::max(earliest, cs.sramFree);
@@ -108,13 +112,18 @@ int64_t Simulator::transfer(int core, Memory memory, int64_t bytes,
   return cs.sramFree;
 }
 
+std::pair<int64_t, int64_t> Simulator::dramTransfer(int64_t bytes,
+                                                    int64_t earliest) {
+  const int64_t start = std::max(earliest, dramFree_);
+  dramFree_ = start + transferCycles(bytes, a_.timing.dramBytesPerCycle);
+  return {start, dramFree_ + a_.timing.dramLatencyCycles};
+}
+
 void Simulator::fetch(int core, const program::Instr &in, TimedEvent &ev) {
   // A DMA into the weight SRAM: the core goes on issuing.
   const int64_t bytes = imageBytes(a_, p_.images[in.a]);
   ev.lane = Lane::Dma;
-  ev.start = std::max(ev.issue, dramFree_);
-  ev.end = ev.start + transferCycles(bytes, a_.timing.dramBytesPerCycle);
-  dramFree_ = ev.end;
+  std::tie(ev.start, ev.end) = dramTransfer(bytes, ev.issue);
   ev.counters.dramBytes = bytes;
   ev.counters.weightSramBytes = bytes; // Written into the weight SRAM.
   cores_[core].fetchDone[in.a] = ev.end;
@@ -402,10 +411,9 @@ Expected<TimingResult> Simulator::run() {
   inEv.lane = Lane::Io;
   inEv.name = "input " + input.name;
   if (input.memory == Memory::Sram) {
-    inEv.end = transferCycles(input.bytes(), a_.timing.dramBytesPerCycle);
+    inEv.end = dramTransfer(input.bytes(), 0).second;
     inEv.counters.dramBytes = inEv.counters.sramBytes = input.bytes();
   }
-  dramFree_ = inEv.end;
   for (int c = 0; c < cores; ++c) {
     cores_[c].ready = cores_[c].lastEnd = inEv.end;
     addInterval(c, 0, inEv.end, Cause::Memory, -1);
@@ -443,9 +451,7 @@ Expected<TimingResult> Simulator::run() {
   outEv.name = "output " + output.name;
   outEv.issue = outEv.start = outEv.end = done;
   if (output.memory == Memory::Sram) {
-    outEv.start = std::max(done, dramFree_);
-    outEv.end = outEv.start +
-                transferCycles(output.bytes(), a_.timing.dramBytesPerCycle);
+    std::tie(outEv.start, outEv.end) = dramTransfer(output.bytes(), done);
     outEv.counters.dramBytes = outEv.counters.sramBytes = output.bytes();
   }
   for (int c = 0; c < cores; ++c)

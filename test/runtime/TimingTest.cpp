@@ -186,6 +186,32 @@ TEST_CASE("halving the stored groups halves compute", "[timing]") {
         d.layers[0].counters.adcConversions);
 }
 
+TEST_CASE("DRAM latency delays arrivals but not the channel", "[timing]") {
+  arch::ArchSpec a = handArch();
+  a.timing.dramLatencyCycles = 50;
+  program::Program p = tinyConvProgram(a, {3, 3, 3, 3});
+  int32_t first = addImage(p, 0, 0, {3, 3, 3, 3});
+  int32_t second = addImage(p, 0, 1, {3, 3, 3, 3});
+  emit(p, 0, Opcode::FetchImage, first);
+  emit(p, 0, Opcode::FetchImage, second);
+  emit(p, 0, Opcode::LoadImage, second);
+  TimingResult r = timeOrFail(p);
+
+  // The input: 96 cycles on the channel, there 50 later.
+  CHECK(r.inputCycles == 146);
+  const TimedEvent &f1 = eventOf(r, 0, 0);
+  CHECK(f1.start == 146);
+  CHECK(f1.end == 146 + 96 + 50);
+  // Requests pipeline: the second starts when the first's bytes are off
+  // the channel, not when they have arrived.
+  const TimedEvent &f2 = eventOf(r, 0, 1);
+  CHECK(f2.start == 146 + 96);
+  CHECK(f2.end == 146 + 2 * 96 + 50);
+  CHECK(eventOf(r, 0, 2).start == f2.end);
+  // The output (512 B: 64 cycles) also arrives 50 cycles after it leaves.
+  CHECK(r.outputCycles == 64 + 50);
+}
+
 TEST_CASE("an input in DRAM makes a Compute memory-bound", "[timing]") {
   arch::ArchSpec a = handArch();
   a.macro.inputBitsPerCycle = 8; // One slice: 16 px × 1 cycle of compute.

@@ -19,6 +19,7 @@ inline arch::ArchSpec handArch() {
   // do not move when the default arch is recalibrated.
   a.timing.clockMhz = 200;
   a.timing.dramBytesPerCycle = 8;
+  a.timing.dramLatencyCycles = 0; // Its own test case adds latency.
   a.energy.activationPj = 1.2;
   a.energy.adcPj = 0.35;
   a.energy.shiftAddPjPerBit = 0.01;

@@ -44,6 +44,7 @@ const std::vector<Field> &fields() {
       INT_FIELD(timing, "row_write_cycles", rowWriteCycles),
       INT_FIELD(timing, "sram_bytes_per_cycle", sramBytesPerCycle),
       INT_FIELD(timing, "dram_bytes_per_cycle", dramBytesPerCycle),
+      INT_FIELD(timing, "dram_latency_cycles", dramLatencyCycles),
       INT_FIELD(timing, "digital_pipeline_cycles", digitalPipelineCycles),
       DOUBLE_FIELD(energy, "activation_pj", activationPj),
       DOUBLE_FIELD(energy, "adc_pj", adcPj),
@@ -120,6 +121,8 @@ std::vector<std::string> validate(const ArchSpec &s) {
              1 << 16);
   checkRange(e, "timing.dram_bytes_per_cycle", s.timing.dramBytesPerCycle, 1,
              1 << 16);
+  checkRange(e, "timing.dram_latency_cycles", s.timing.dramLatencyCycles, 0,
+             100000);
   checkRange(e, "timing.digital_pipeline_cycles",
              s.timing.digitalPipelineCycles, 0, 1000);
   ArchSpec copy = s;

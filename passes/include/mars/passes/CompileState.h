@@ -108,11 +108,8 @@ struct CompileState {
   std::optional<program::Program> program;
   std::vector<LayerPlan> plans;  ///< Set by map-to-macros.
   std::vector<LayerCost> costs; ///< Set by schedule, one per scheduled layer.
-  /// Set by schedule: weight bytes fetched from DRAM per image, and the
-  /// cycles per image when each round's fetch must also fit behind the
-  /// round it overlaps (what `--report` prints beside the schedule).
+  /// Set by schedule: weight bytes fetched from DRAM per image.
   int64_t offChipWeightBytes = 0;
-  int64_t pacedCycles = 0;
   std::vector<uint8_t> bytes;    ///< Set by emit.
   std::vector<Statistic> stats;
 

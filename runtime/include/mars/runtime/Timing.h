@@ -17,7 +17,9 @@
 ///    pipeline, and one DRAM channel shared by the whole chip
 ///    (`dram_bytes_per_cycle`). Cores are advanced in time order (always the
 ///    core with the earliest next issue), so the DRAM channel is granted
-///    first come, first served.
+///    first come, first served. A DRAM transfer holds the channel for its
+///    bytes alone (requests pipeline) and its data has arrived
+///    `dram_latency_cycles` after that.
 ///  - Before the first instruction the input image is copied from DRAM into
 ///    its buffer; after the last one the output is copied back (both are
 ///    off-chip traffic, charged as "memory" time).

@@ -41,6 +41,9 @@ struct TimingSpec {
   int rowWriteCycles = 1;       ///< Writing one macro row from weight SRAM.
   int sramBytesPerCycle = 32;   ///< Activation SRAM bandwidth per core.
   int dramBytesPerCycle = 32;   ///< Off-chip bandwidth (whole chip).
+  /// From a DRAM request to its first byte; requests pipeline, so the
+  /// channel is busy only for the bytes (bytes / dramBytesPerCycle).
+  int dramLatencyCycles = 96;
   int digitalPipelineCycles = 4; ///< Latency of shift-add/requant/ReLU.
 };
 

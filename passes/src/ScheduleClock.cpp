@@ -1,0 +1,335 @@
+// The schedule's clock (ScheduleClock.h): replays the emitted streams over
+// the chip's resources, always advancing the core whose next instruction
+// issues first, so the shared DRAM channel is granted in time order.
+#include "ScheduleClock.h"
+
+#include "MappingModel.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
+namespace mars::passes {
+
+namespace {
+
+using program::Buffer;
+using program::Instr;
+using program::LayerKind;
+using program::Memory;
+using program::Opcode;
+
+/// Per core, macro and partition: the image it holds, or -1.
+using Held = std::vector<std::vector<std::vector<int32_t>>>;
+
+int64_t ceilDiv(int64_t bytes, int64_t perCycle) {
+  return bytes <= 0 ? 0 : (bytes + perCycle - 1) / std::max<int64_t>(perCycle, 1);
+}
+
+int64_t elementBytes(const Buffer &b) { return (b.bits + 7) / 8; }
+
+/// Elements of `b` in `channels` of the `of` channels an instruction's
+/// range counts (pooling and flattening keep the channel split).
+int64_t share(const Buffer &b, int64_t channels, int64_t of) {
+  return of > 0 ? b.size() * channels / of : 0;
+}
+
+/// Row groups one pixel of an image's Compute reads: partitions that store
+/// the same row group of the same matrix share its word lines.
+int64_t rowGroupsRead(const program::WeightImage &im) {
+  std::set<std::pair<int32_t, int32_t>> rows;
+  for (const program::PartitionImage &p : im.partitions)
+    if (p.matrix >= 0)
+      for (int32_t rg : program::slotRowGroups(p))
+        rows.insert({p.matrix, rg});
+  return static_cast<int64_t>(rows.size());
+}
+
+struct Core {
+  size_t pc = 0;
+  int64_t ready = 0;   ///< Earliest start of the next instruction.
+  int64_t lastEnd = 0; ///< When everything issued so far is done.
+  int64_t portFree = 0, pipelineFree = 0;
+  std::vector<int64_t> macroFree;
+  std::map<int32_t, int64_t> computeDone; ///< Conv layer -> last Compute end.
+  std::map<int32_t, int64_t> written;     ///< Buffer -> written by this core.
+  std::map<int32_t, int64_t> fetched;     ///< Image -> arrived in weight SRAM.
+  bool waiting = false;
+  int64_t arrival = 0;
+};
+
+class Clock {
+public:
+  Clock(const program::Program &p, Held held, bool reuseHeld)
+      : p_(p), a_(p.arch), held_(std::move(held)), reuseHeld_(reuseHeld) {}
+
+  Expected<ScheduleTiming> run();
+  Held held() const { return held_; }
+
+private:
+  /// Start and end of instruction `in` issued by `core` at `issue`.
+  std::pair<int64_t, int64_t> time(int core, const Instr &in, int64_t issue);
+  std::pair<int64_t, int64_t> load(Core &c, const Instr &in, int64_t issue,
+                                   std::vector<std::vector<int32_t>> &held);
+  std::pair<int64_t, int64_t> compute(int core, const Instr &in, int64_t issue);
+  std::pair<int64_t, int64_t> post(int core, const Instr &in, int64_t issue);
+  std::pair<int64_t, int64_t> digital(int core, const Instr &in, int64_t issue);
+  /// Books `bytes` on the DRAM channel from `earliest`; {start, arrival}.
+  std::pair<int64_t, int64_t> dram(int64_t bytes, int64_t earliest);
+  /// Moves `bytes` of a buffer in `memory` for `core`; returns the end.
+  int64_t move(int core, Memory memory, int64_t bytes, int64_t earliest);
+  void arriveAtBarrier(int core, int32_t barrier);
+
+  const program::Program &p_;
+  const arch::ArchSpec &a_;
+  Held held_;
+  bool reuseHeld_;
+  std::vector<Core> cores_;
+  int64_t dramFree_ = 0;
+  std::map<int32_t, std::vector<int>> members_; ///< Barrier -> its cores.
+  std::vector<int64_t> layerEnd_;
+};
+
+std::pair<int64_t, int64_t> Clock::dram(int64_t bytes, int64_t earliest) {
+  const int64_t start = std::max(earliest, dramFree_);
+  dramFree_ = start + ceilDiv(bytes, a_.timing.dramBytesPerCycle);
+  return {start, dramFree_ + a_.timing.dramLatencyCycles};
+}
+
+int64_t Clock::move(int core, Memory memory, int64_t bytes, int64_t earliest) {
+  if (bytes <= 0)
+    return earliest;
+  if (memory == Memory::Dram)
+    return dram(bytes, earliest).second;
+  int64_t &free = cores_[core].portFree;
+  free = std::max(earliest, free) + ceilDiv(bytes, a_.timing.sramBytesPerCycle);
+  return free;
+}
+
+std::pair<int64_t, int64_t> Clock::load(Core &c, const Instr &in, int64_t issue,
+                                        std::vector<std::vector<int32_t>> &held) {
+  const program::WeightImage &im = p_.images[in.a];
+  std::vector<int32_t> &macro = held[im.macro];
+  bool alreadyThere = true;
+  for (size_t q = 0; q < im.partitions.size(); ++q)
+    if (im.partitions[q].matrix >= 0)
+      alreadyThere = alreadyThere && q < macro.size() && macro[q] == in.a;
+  const int64_t rows = reuseHeld_ && alreadyThere ? 0 : imageRows(a_, im);
+  int64_t start = std::max(issue, c.macroFree[im.macro]);
+  if (auto f = c.fetched.find(in.a); rows > 0 && f != c.fetched.end())
+    start = std::max(start, f->second);
+  const int64_t end = start + rows * a_.timing.rowWriteCycles;
+  c.macroFree[im.macro] = end;
+  for (size_t q = 0; q < im.partitions.size() && q < macro.size(); ++q)
+    if (im.partitions[q].matrix >= 0)
+      macro[q] = in.a;
+  return {start, end};
+}
+
+std::pair<int64_t, int64_t> Clock::compute(int core, const Instr &in,
+                                           int64_t issue) {
+  Core &c = cores_[core];
+  const program::WeightImage &im = p_.images[in.a];
+  const int32_t inputId = p_.layers[im.layer].inputs[0];
+  const Buffer &input = p_.buffers[inputId];
+  int64_t maxGroups = 0, sumGroups = 0;
+  for (const program::PartitionImage &part : im.partitions)
+    if (part.matrix >= 0) {
+      maxGroups = std::max<int64_t>(maxGroups, program::storedGroups(part));
+      sumGroups += program::storedGroups(part);
+    }
+  const int64_t pixels = in.c - in.b;
+  const int64_t cycles = pixels * inputSlices(a_, input) *
+                         pixelSliceCycles(a_, maxGroups, sumGroups);
+  const int64_t inputBytes =
+      pixels * rowGroupsRead(im) * a_.macro.wlOn * elementBytes(input);
+  const int64_t start =
+      std::max({issue, c.macroFree[im.macro], c.written[inputId]});
+  // The next pixels' inputs stream in while the current ones compute.
+  const int64_t end =
+      std::max(start + cycles, move(core, input.memory, inputBytes, start));
+  c.macroFree[im.macro] = end;
+  int64_t &done = c.computeDone[im.layer];
+  done = std::max(done, end);
+  return {start, end};
+}
+
+std::pair<int64_t, int64_t> Clock::post(int core, const Instr &in,
+                                        int64_t issue) {
+  Core &c = cores_[core];
+  const int64_t convChannels = p_.buffers[p_.layers[in.a].output].channels;
+  const int64_t channels = in.c - in.b;
+  int64_t start = std::max({issue, c.computeDone[in.a], c.pipelineFree});
+  int32_t chain = p_.layers[in.a].output;
+  std::vector<std::pair<int32_t, int64_t>> residuals; // Buffer, bytes.
+  for (size_t j = in.a + 1; j < p_.layers.size(); ++j) {
+    const program::Layer &f = p_.layers[j];
+    if (f.fusedInto != in.a)
+      continue;
+    if (f.kind == LayerKind::Add)
+      for (int32_t other : f.inputs)
+        if (other != chain) {
+          const Buffer &b = p_.buffers[other];
+          residuals.push_back(
+              {other, share(b, channels, convChannels) * elementBytes(b)});
+          start = std::max(start, c.written[other]);
+        }
+    chain = f.output;
+  }
+  int64_t t = start;
+  for (const auto &[buffer, bytes] : residuals)
+    t = move(core, p_.buffers[buffer].memory, bytes, t);
+  t = std::max(t, start + a_.timing.digitalPipelineCycles);
+  const Buffer &out = p_.buffers[chain];
+  const int64_t end =
+      move(core, out.memory, share(out, channels, convChannels) * elementBytes(out), t);
+  c.pipelineFree = end;
+  c.written[chain] = std::max(c.written[chain], end);
+  return {start, end};
+}
+
+std::pair<int64_t, int64_t> Clock::digital(int core, const Instr &in,
+                                           int64_t issue) {
+  Core &c = cores_[core];
+  const program::Layer &l = p_.layers[in.a];
+  const Buffer &out = p_.buffers[l.output];
+  const int64_t channels = in.c - in.b;
+  const int64_t outElements = share(out, channels, out.channels);
+  int64_t start = std::max(issue, c.pipelineFree);
+  for (int32_t id : l.inputs)
+    start = std::max(start, c.written[id]);
+  int64_t t = start, concatOffset = 0;
+  for (int32_t id : l.inputs) {
+    const Buffer &b = p_.buffers[id];
+    int64_t elements = share(b, channels, out.channels);
+    if (l.kind == LayerKind::Concat) { // Only inputs inside [b, c) are read.
+      const int64_t lo = std::max<int64_t>(in.b, concatOffset);
+      const int64_t hi = std::min<int64_t>(in.c, concatOffset + b.channels);
+      elements = hi > lo ? share(b, hi - lo, b.channels) : 0;
+      concatOffset += b.channels;
+    } else if (l.kind == LayerKind::Reshape) {
+      elements = outElements;
+    }
+    t = move(core, b.memory, elements * elementBytes(b), t);
+  }
+  t += a_.timing.digitalPipelineCycles;
+  const int64_t end = move(core, out.memory, outElements * elementBytes(out), t);
+  c.pipelineFree = end;
+  c.written[l.output] = std::max(c.written[l.output], end);
+  return {start, end};
+}
+
+std::pair<int64_t, int64_t> Clock::time(int core, const Instr &in,
+                                        int64_t issue) {
+  Core &c = cores_[core];
+  switch (in.op) {
+  case Opcode::FetchImage: { // A DMA: the core goes on issuing.
+    auto [start, arrival] = dram(imageBytes(a_, p_.images[in.a]), issue);
+    c.fetched[in.a] = arrival;
+    return {start, arrival};
+  }
+  case Opcode::LoadImage:
+    return load(c, in, issue, held_[core]);
+  case Opcode::Compute:
+    return compute(core, in, issue);
+  case Opcode::Post:
+    return post(core, in, issue);
+  case Opcode::Digital:
+    return digital(core, in, issue);
+  case Opcode::Sync:
+    break;
+  }
+  return {issue, issue};
+}
+
+void Clock::arriveAtBarrier(int core, int32_t barrier) {
+  Core &c = cores_[core];
+  c.waiting = true;
+  c.arrival = std::max(c.ready, c.lastEnd);
+  int64_t release = 0;
+  for (int m : members_[barrier]) {
+    const Core &other = cores_[m];
+    if (!other.waiting || p_.streams[m][other.pc - 1].a != barrier)
+      return;
+    release = std::max(release, other.arrival);
+  }
+  for (int m : members_[barrier]) {
+    Core &other = cores_[m];
+    other.waiting = false;
+    other.ready = release;
+    other.lastEnd = std::max(other.lastEnd, release);
+  }
+}
+
+Expected<ScheduleTiming> Clock::run() {
+  const int cores = a_.chip.cores;
+  cores_.assign(cores, Core{});
+  held_.resize(cores);
+  layerEnd_.assign(p_.layers.size(), 0);
+  for (int c = 0; c < cores; ++c) {
+    cores_[c].macroFree.assign(a_.chip.macrosPerCore, 0);
+    held_[c].resize(a_.chip.macrosPerCore);
+    for (auto &macro : held_[c])
+      macro.resize(a_.macro.partitions, -1);
+    for (const Instr &in : p_.streams[c])
+      if (in.op == Opcode::Sync)
+        members_[in.a].push_back(c);
+  }
+  for (auto &[barrier, members] : members_)
+    members.erase(std::unique(members.begin(), members.end()), members.end());
+
+  const Buffer &input = p_.buffers[p_.input];
+  const int64_t inputIn =
+      input.memory == Memory::Sram ? dram(input.bytes(), 0).second : 0;
+  for (Core &c : cores_)
+    c.ready = c.lastEnd = inputIn;
+
+  for (;;) {
+    int next = -1;
+    for (int c = 0; c < cores; ++c)
+      if (!cores_[c].waiting && cores_[c].pc < p_.streams[c].size() &&
+          (next < 0 || cores_[c].ready < cores_[next].ready))
+        next = c;
+    if (next < 0)
+      break;
+    Core &c = cores_[next];
+    const Instr &in = p_.streams[next][c.pc++];
+    if (in.op == Opcode::Sync) {
+      arriveAtBarrier(next, in.a);
+      continue;
+    }
+    const auto [start, end] = time(next, in, c.ready);
+    c.ready = std::max(c.ready, start);
+    c.lastEnd = std::max(c.lastEnd, end);
+    const int32_t layer = in.op == Opcode::Post || in.op == Opcode::Digital
+                              ? in.a
+                              : p_.images[in.a].layer;
+    layerEnd_[layer] = std::max(layerEnd_[layer], end);
+  }
+  int64_t done = inputIn;
+  for (int c = 0; c < cores; ++c) {
+    if (cores_[c].waiting)
+      return makeError("schedule: core ", c, " waits forever at barrier ",
+                       p_.streams[c][cores_[c].pc - 1].a);
+    done = std::max({done, cores_[c].ready, cores_[c].lastEnd});
+  }
+  const Buffer &output = p_.buffers[p_.output];
+  ScheduleTiming t;
+  t.cycles = output.memory == Memory::Sram ? dram(output.bytes(), done).second
+                                           : done;
+  t.layerEnd = layerEnd_;
+  return t;
+}
+
+} // namespace
+
+Expected<ScheduleTiming> timeSchedule(const program::Program &p) {
+  // The first image leaves the macros holding their last images.
+  Clock first(p, {}, /*reuseHeld=*/false);
+  MARS_TRY(first.run());
+  Clock steady(p, first.held(), /*reuseHeld=*/true);
+  return steady.run();
+}
+
+} // namespace mars::passes
