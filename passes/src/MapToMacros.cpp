@@ -49,8 +49,13 @@ struct MacroShare {
 };
 
 /// Splits each column group's stored row groups into tiles of at most
-/// `slots` groups, as evenly as possible.
-std::vector<Tile> makeTiles(const program::WeightMatrix &m, int slots) {
+/// `slots` groups, and into at least `minTiles` tiles (when it has that
+/// many groups), as evenly as possible. Each partition drives its own
+/// inputs (DESIGN.md §2), so tiles of one column group in different
+/// partitions of a macro activate in the same cycle, up to the bit-line
+/// limit.
+std::vector<Tile> makeTiles(const program::WeightMatrix &m, int slots,
+                            int minTiles = 1) {
   std::vector<Tile> tiles;
   size_t i = 0;
   while (i < m.groups.size()) {
@@ -58,7 +63,8 @@ std::vector<Tile> makeTiles(const program::WeightMatrix &m, int slots) {
     while (j < m.groups.size() && m.groups[j].colGroup == m.groups[i].colGroup)
       ++j;
     const int64_t n = static_cast<int64_t>(j - i);
-    const int64_t chunks = (n + slots - 1) / slots;
+    const int64_t chunks =
+        std::max<int64_t>((n + slots - 1) / slots, std::min<int64_t>(n, minTiles));
     for (int64_t c = 0; c < chunks; ++c) {
       Tile t;
       t.colGroup = m.groups[i].colGroup;
@@ -347,29 +353,53 @@ Expected<bool> runMapToMacros(CompileState &state,
   }
   const int64_t chipPartitions = int64_t(a.totalMacros()) * a.macro.partitions;
   const bool duplicate = context.options.duplicate;
-  std::vector<Candidate> cands;
-  bool resident = totalTiles <= chipPartitions &&
-                  planResident(a, works, duplicate, cands);
-  if (!resident) {
-    cands.clear();
-    for (const LayerWork &w : works) {
-      Candidate c = planRounds(a, w, duplicate);
-      if (c.cycles < 0)
-        return makeError("layer '", p.layers[w.layer].name, "': its ",
-                         w.tiles.size(), " tiles cannot be placed on ",
-                         a.totalMacros(), " macros × ", a.macro.partitions,
-                         " partitions");
-      cands.push_back(std::move(c));
+  std::vector<Candidate> cands, resident;
+  std::vector<LayerWork> roundWorks = works; // Rounds may use finer tiles.
+  int64_t roundsCycles = 0;
+  for (LayerWork &w : roundWorks) {
+    Candidate c = planRounds(a, w, duplicate);
+    // Finer tiles let a macro fire k partitions of a small layer at once.
+    LayerWork fine = w;
+    fine.tiles = makeTiles(p.matrices[w.matrix], slots, concurrentPartitions(a));
+    if (fine.tiles.size() > w.tiles.size()) {
+      Candidate f = planRounds(a, fine, duplicate);
+      if (f.cycles >= 0 && (c.cycles < 0 || f.cycles < c.cycles)) {
+        c = std::move(f);
+        w = std::move(fine);
+      }
     }
+    if (c.cycles < 0)
+      return makeError("layer '", p.layers[w.layer].name, "': its ",
+                       w.tiles.size(), " tiles cannot be placed on ",
+                       a.totalMacros(), " macros × ", a.macro.partitions,
+                       " partitions");
+    roundsCycles += c.cycles;
+    cands.push_back(std::move(c));
   }
+  // Weights that fit stay resident unless reloading them every image is
+  // faster: resident layers share the chip, so each gets only a few
+  // macros, while in rounds every layer has all of them.
+  const bool fits = totalTiles <= chipPartitions &&
+                    planResident(a, works, duplicate, resident);
+  int64_t residentCycles = 0;
+  for (const Candidate &c : resident)
+    residentCycles += c.cycles;
+  const bool residentMode = fits && residentCycles <= roundsCycles;
+  if (residentMode)
+    cands = std::move(resident);
+  else
+    works = std::move(roundWorks);
   int64_t replicated = 0, rounds = 0;
   for (size_t i = 0; i < works.size(); ++i) {
-    state.plans.push_back(toPlan(p, works[i], cands[i], resident));
+    state.plans.push_back(toPlan(p, works[i], cands[i], residentMode));
     replicated += cands[i].replicas > 1;
     rounds += static_cast<int64_t>(cands[i].rounds.size());
   }
-  state.count("map-to-macros", resident ? "resident mode (weights stay on chip)"
+  state.count("map-to-macros", residentMode ? "resident mode (weights stay on chip)"
                                         : "rounds mode (weights reloaded per image)", 1);
+  totalTiles = 0;
+  for (const LayerWork &w : works)
+    totalTiles += static_cast<int64_t>(w.tiles.size());
   state.count("map-to-macros", "tiles (partition loads)", totalTiles);
   state.count("map-to-macros", "weight images", int64_t(p.images.size()));
   state.count("map-to-macros", "layers replicated into idle macros", replicated);

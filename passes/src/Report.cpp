@@ -53,7 +53,7 @@ std::string formatMappingReport(const CompileState &state) {
                   c.boundCycles > 0 ? double(c.scheduledCycles) / c.boundCycles : 0.0);
   }
   out += format("\nwhole model: %lld scheduled cycles per image, lower bound "
-                "%lld (max of compute and weight loading): ratio %.3f\n",
+                "%lld (README: the bound): ratio %.3f\n",
                 static_cast<long long>(p.info.scheduledCycles),
                 static_cast<long long>(p.info.boundCycles), scheduleRatio(state));
   if (state.offChipWeightBytes > 0)

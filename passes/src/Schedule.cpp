@@ -12,6 +12,7 @@
 /// FetchImage brings each round's images from off-chip one round ahead.
 #include "BufferAllocation.h"
 #include "MappingModel.h"
+#include "ScheduleBound.h"
 #include "ScheduleClock.h"
 #include "mars/passes/Passes.h"
 
@@ -53,8 +54,10 @@ public:
     // Rounds in execution order, for the one-round-ahead fetches.
     for (size_t i = 0; i < p_.layers.size(); ++i)
       if (auto it = planOf_.find(static_cast<int32_t>(i)); it != planOf_.end())
-        for (const Round &r : it->second->rounds)
+        for (const Round &r : it->second->rounds) {
           allRounds_.push_back(&r);
+          residentRound_.push_back(it->second->resident);
+        }
     MARS_TRY(checkWeightSram());
     if (fetching_ && !allRounds_.empty())
       emitFetches(*allRounds_[0]);
@@ -199,6 +202,8 @@ private:
         macroBusy += cycles;
       };
       for (int32_t image : round.loads) {
+        if (preloaded_.count(image))
+          continue;
         const program::WeightImage &im = p_.images[image];
         queue(im, {Opcode::LoadImage, image, 0, 0},
               plan.resident ? 0 : imageRows(a_, im) * a_.timing.rowWriteCycles);
@@ -226,13 +231,28 @@ private:
       if (e > b)
         emit(c, Opcode::Post, layer, b, e);
     }
+    preloadNextRound();
     sync();
+  }
+
+  /// Issues the next round's macro loads right behind this layer's
+  /// post-processing (or digital layer), before the barrier, so that the
+  /// rows are written while the digital pipeline works instead of after
+  /// it. The macros are free: every Compute of this layer finished at the
+  /// barrier before the post. Resident layers' loads cost nothing and stay
+  /// where they are.
+  void preloadNextRound() {
+    if (roundIndex_ >= allRounds_.size() || residentRound_[roundIndex_])
+      return;
+    for (int32_t image : allRounds_[roundIndex_]->loads) {
+      emit(p_.images[image].core, Opcode::LoadImage, image);
+      preloaded_.insert(image);
+    }
   }
 
   /// The mapping-quality numbers of a Conv layer (see LayerCost).
   void describe(const LayerPlan &plan, LayerCost &cost) {
     const program::Layer &l = p_.layers[plan.layer];
-    const program::Buffer &out = p_.buffers[l.output];
     const int slices = inputSlices(a_, p_.buffers[l.inputs[0]]);
     std::set<int> macros;
     int64_t cells = 0;
@@ -255,23 +275,16 @@ private:
     if (!plan.resident)
       cost.loadBits = static_cast<int64_t>(m.groups.size()) * a_.macro.wlOn *
                       a_.partitionCols();
-    (void)out;
     cost.macrosUsed = static_cast<int32_t>(macros.size());
     cost.rounds = static_cast<int32_t>(plan.rounds.size());
     cost.replicas = plan.replicas;
     const double capacity = double(macros.size()) * a_.macro.rows *
                             a_.macro.cols * std::max<size_t>(1, plan.rounds.size());
     cost.cellUtilisation = capacity > 0 ? cells / capacity : 0;
-    const int64_t perCycle = int64_t(a_.totalMacros()) * concurrentPartitions(a_);
-    const int64_t writeBitsPerCycle =
-        int64_t(a_.totalMacros()) * a_.macro.cols / a_.timing.rowWriteCycles;
-    // The layer's own bound counts each group once (replicas are the
-    // schedule's choice, not work the layer needs).
-    const int64_t needed = static_cast<int64_t>(m.groups.size()) *
-                           out.height * out.width * slices;
-    cost.boundCycles = std::max(
-        (needed * a_.timing.activationCycles + perCycle - 1) / perCycle,
-        (cost.loadBits + writeBitsPerCycle - 1) / writeBitsPerCycle);
+    // The layer's own bound: its compute on the whole chip (each group
+    // once: replicas are the schedule's choice, not work the layer needs).
+    cost.boundCycles = static_cast<int64_t>(
+        layerMacroCycles(p_, plan.layer) / a_.totalMacros());
   }
 
   void scheduleDigital(int32_t layer) {
@@ -282,6 +295,7 @@ private:
       if (e > b)
         emit(c, Opcode::Digital, layer, b, e);
     }
+    preloadNextRound();
     sync();
   }
 
@@ -291,6 +305,8 @@ private:
   std::vector<LayerCost> &costs_;
   std::map<int32_t, const LayerPlan *> planOf_;
   std::vector<const Round *> allRounds_;
+  std::vector<bool> residentRound_; ///< Per round: its layer is resident.
+  std::set<int32_t> preloaded_;     ///< Images loaded ahead by preloadNextRound.
   size_t roundIndex_ = 0;
   bool fetching_ = false;
   std::vector<bool> pinned_; ///< Per image: kept in weight SRAM, never fetched.
@@ -298,32 +314,6 @@ private:
   int32_t barrier_ = 0;
   Estimate estimate_;
 };
-
-/// The cycle lower bound of the issue: the larger of compute (non-zero
-/// group activations ÷ what the chip can activate per cycle) and weight
-/// loading (stored weight bits that must be written per image ÷ the chip's
-/// macro write bandwidth).
-int64_t lowerBound(const program::Program &p, const std::vector<LayerPlan> &plans) {
-  const arch::ArchSpec &a = p.arch;
-  const int64_t perCycle = int64_t(a.totalMacros()) * concurrentPartitions(a);
-  int64_t activations = 0, loadBits = 0;
-  for (const LayerPlan &plan : plans) {
-    const program::Layer &l = p.layers[plan.layer];
-    const program::WeightMatrix &m = p.matrices[l.matrix];
-    const program::Buffer &out = p.buffers[l.output];
-    const int64_t groups = static_cast<int64_t>(m.groups.size());
-    activations += groups * out.height * out.width *
-                   inputSlices(a, p.buffers[l.inputs[0]]);
-    if (!plan.resident)
-      loadBits += groups * a.macro.wlOn * a.partitionCols();
-  }
-  const int64_t compute =
-      (activations * a.timing.activationCycles + perCycle - 1) / perCycle;
-  const int64_t writeBitsPerCycle =
-      int64_t(a.totalMacros()) * a.macro.cols / a.timing.rowWriteCycles;
-  const int64_t load = (loadBits + writeBitsPerCycle - 1) / writeBitsPerCycle;
-  return std::max(compute, load);
-}
 
 } // namespace
 
@@ -353,7 +343,7 @@ Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
     end = std::max(end, layerEnd);
   }
   state.offChipWeightBytes = est->dramBytes;
-  p.info.boundCycles = lowerBound(p, state.plans);
+  p.info.boundCycles = lowerBoundCycles(p);
   int64_t instructions = 0;
   for (const auto &s : p.streams)
     instructions += static_cast<int64_t>(s.size());
