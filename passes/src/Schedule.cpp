@@ -42,9 +42,12 @@ std::pair<int32_t, int32_t> slice(int64_t n, int cores, int c) {
 
 class Scheduler {
 public:
+  /// `streamPercent`: the share of a streaming core's weight SRAM kept for
+  /// fetched images (at least two rounds' worth); the rest pins images.
   Scheduler(program::Program &p, const std::vector<LayerPlan> &plans,
-            std::vector<LayerCost> &costs)
-      : p_(p), a_(p.arch), plans_(plans), costs_(costs) {
+            std::vector<LayerCost> &costs, int streamPercent)
+      : p_(p), a_(p.arch), plans_(plans), costs_(costs),
+        streamPercent_(streamPercent) {
     p_.streams.assign(a_.chip.cores, {});
   }
 
@@ -59,8 +62,7 @@ public:
           residentRound_.push_back(it->second->resident);
         }
     MARS_TRY(checkWeightSram());
-    if (fetching_ && !allRounds_.empty())
-      emitFetches(*allRounds_[0]);
+    fetchAhead(0);
     for (size_t i = 0; i < p_.layers.size(); ++i) {
       const program::Layer &l = p_.layers[i];
       if (l.fusedInto >= 0)
@@ -119,8 +121,9 @@ private:
     std::vector<int64_t> budget(cores);
     for (int c = 0; c < cores; ++c)
       budget[c] = perCore[c] <= capacity ? perCore[c]
-                                         : std::max<int64_t>(0, capacity - reserve[c]);
+                                         : std::max<int64_t>(0, capacity - std::max(reserve[c], capacity * streamPercent_ / 100));
     pinned_.assign(p_.images.size(), false);
+    pinnedOnCore_.assign(cores, 0);
     for (size_t r = allRounds_.size(); r-- > 0;)
       for (int32_t image : allRounds_[r]->loads) {
         const int64_t bytes = imageBytes(a_, p_.images[image]);
@@ -128,6 +131,7 @@ private:
         if (pinned_[image] || bytes > left)
           continue;
         pinned_[image] = true;
+        pinnedOnCore_[p_.images[image].core] += bytes;
         left -= bytes;
         estimate_.pinnedBytes += bytes;
       }
@@ -171,6 +175,33 @@ private:
     }
   }
 
+  /// At the start of round `current`: fetches the next rounds' streamed
+  /// images as far ahead as each core's weight SRAM (what pinning left of
+  /// it) holds the rounds from `current` on, and always at least one round
+  /// ahead (pinImages reserved room for two). Fetches are queued for the
+  /// DMA engine, so the DRAM channel runs ahead through compute-heavy
+  /// layers with few weights and the weight-heavy ones find theirs waiting.
+  void fetchAhead(size_t current) {
+    if (!fetching_)
+      return;
+    const int64_t capacity = int64_t(a_.chip.weightSramKiB) * 1024;
+    while (nextFetch_ < allRounds_.size()) {
+      if (nextFetch_ > current + 1) {
+        std::vector<int64_t> window(a_.chip.cores, 0);
+        for (size_t r = current; r <= nextFetch_; ++r)
+          for (int32_t image : allRounds_[r]->loads)
+            if (!pinned_[image])
+              window[p_.images[image].core] += imageBytes(a_, p_.images[image]);
+        bool fits = true;
+        for (int c = 0; c < a_.chip.cores; ++c)
+          fits = fits && pinnedOnCore_[c] + window[c] <= capacity;
+        if (!fits)
+          return;
+      }
+      emitFetches(*allRounds_[nextFetch_++]);
+    }
+  }
+
   /// Emits the round's weight fetches; returns their bytes.
   int64_t emitFetches(const Round &round) {
     int64_t bytes = 0;
@@ -188,9 +219,8 @@ private:
     const LayerPlan &plan = *planOf_.at(layer);
     describe(plan, cost);
     for (const Round &round : plan.rounds) {
+      fetchAhead(roundIndex_);
       ++roundIndex_;
-      if (fetching_ && roundIndex_ < allRounds_.size())
-        emitFetches(*allRounds_[roundIndex_]);
       std::vector<int64_t> busy(a_.totalMacros(), 0);
       std::vector<std::vector<Pending>> pending(a_.chip.cores);
       // Queues `instr` on its core at the time its macro becomes free.
@@ -244,10 +274,9 @@ private:
   void preloadNextRound() {
     if (roundIndex_ >= allRounds_.size() || residentRound_[roundIndex_])
       return;
-    for (int32_t image : allRounds_[roundIndex_]->loads) {
-      emit(p_.images[image].core, Opcode::LoadImage, image);
-      preloaded_.insert(image);
-    }
+    for (int32_t image : allRounds_[roundIndex_]->loads)
+      if (preloaded_.insert(image).second)
+        emit(p_.images[image].core, Opcode::LoadImage, image);
   }
 
   /// The mapping-quality numbers of a Conv layer (see LayerCost).
@@ -303,11 +332,14 @@ private:
   const arch::ArchSpec &a_;
   const std::vector<LayerPlan> &plans_;
   std::vector<LayerCost> &costs_;
+  int streamPercent_;
   std::map<int32_t, const LayerPlan *> planOf_;
   std::vector<const Round *> allRounds_;
   std::vector<bool> residentRound_; ///< Per round: its layer is resident.
   std::set<int32_t> preloaded_;     ///< Images loaded ahead by preloadNextRound.
   size_t roundIndex_ = 0;
+  size_t nextFetch_ = 0; ///< The first round whose fetches are not emitted.
+  std::vector<int64_t> pinnedOnCore_; ///< Bytes of pinned images per core.
   bool fetching_ = false;
   std::vector<bool> pinned_; ///< Per image: kept in weight SRAM, never fetched.
 
@@ -322,8 +354,29 @@ Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
     return makeError("schedule needs the mapping of map-to-macros");
   program::Program &p = *state.program;
   int64_t spilled = allocateBuffers(p);
+  // How much of the weight SRAM to keep for streaming rather than pinning
+  // trades DRAM traffic against how far fetches can run ahead; the clock
+  // of each candidate schedule decides.
+  int bestPercent = 0;
+  int64_t bestCycles = -1;
+  for (int percent : {0, 25, 35, 50, 70}) {
+    std::vector<LayerCost> costs;
+    Scheduler trial(p, state.plans, costs, percent);
+    Expected<Estimate> est = trial.run();
+    if (!est)
+      return est.error();
+    if (est->dramBytes == 0)
+      break; // Nothing streams: the share does not matter.
+    Expected<ScheduleTiming> timing = timeSchedule(p);
+    if (!timing)
+      return timing.error();
+    if (bestCycles < 0 || timing->cycles < bestCycles) {
+      bestCycles = timing->cycles;
+      bestPercent = percent;
+    }
+  }
   state.costs.clear();
-  Scheduler scheduler(p, state.plans, state.costs);
+  Scheduler scheduler(p, state.plans, state.costs, bestPercent);
   Expected<Estimate> est = scheduler.run();
   if (!est)
     return est.error();
@@ -350,6 +403,9 @@ Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
   state.count("schedule", "instructions", instructions);
   state.count("schedule", "buffers spilled to DRAM", spilled);
   state.count("schedule", "off-chip weight bytes per image", est->dramBytes);
+  if (est->dramBytes > 0)
+    state.count("schedule", "% of streaming cores' weight SRAM kept for fetches",
+                bestPercent);
   if (est->dramBytes > 0)
     state.count("schedule", "weight bytes kept in weight SRAM (never fetched)",
                 est->pinnedBytes);

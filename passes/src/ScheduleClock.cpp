@@ -50,6 +50,9 @@ struct Core {
   size_t pc = 0;
   int64_t ready = 0;   ///< Earliest start of the next instruction.
   int64_t lastEnd = 0; ///< When everything issued so far is done.
+  /// When its weight fetches and macro loads are done (barriers do not
+  /// wait for them: only this core's own later work depends on them).
+  int64_t localEnd = 0;
   int64_t portFree = 0, pipelineFree = 0;
   std::vector<int64_t> macroFree;
   std::map<int32_t, int64_t> computeDone; ///< Conv layer -> last Compute end.
@@ -300,8 +303,15 @@ Expected<ScheduleTiming> Clock::run() {
       continue;
     }
     const auto [start, end] = time(next, in, c.ready);
-    c.ready = std::max(c.ready, start);
-    c.lastEnd = std::max(c.lastEnd, end);
+    if (in.op == Opcode::FetchImage) { // Queued for the DMA engine.
+      c.localEnd = std::max(c.localEnd, end);
+    } else if (in.op == Opcode::LoadImage) {
+      c.ready = std::max(c.ready, start);
+      c.localEnd = std::max(c.localEnd, end);
+    } else {
+      c.ready = std::max(c.ready, start);
+      c.lastEnd = std::max(c.lastEnd, end);
+    }
     const int32_t layer = in.op == Opcode::Post || in.op == Opcode::Digital
                               ? in.a
                               : p_.images[in.a].layer;
@@ -312,7 +322,7 @@ Expected<ScheduleTiming> Clock::run() {
     if (cores_[c].waiting)
       return makeError("schedule: core ", c, " waits forever at barrier ",
                        p_.streams[c][cores_[c].pc - 1].a);
-    done = std::max({done, cores_[c].ready, cores_[c].lastEnd});
+    done = std::max({done, cores_[c].ready, cores_[c].lastEnd, cores_[c].localEnd});
   }
   const Buffer &output = p_.buffers[p_.output];
   ScheduleTiming t;

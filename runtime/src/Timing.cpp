@@ -38,6 +38,9 @@ struct CoreState {
   size_t pc = 0;
   int64_t ready = 0;   // Earliest start of the next instruction (in order).
   int64_t lastEnd = 0; // When everything issued so far has finished.
+  // When its weight fetches and macro loads are done: work that only this
+  // core's own later instructions wait for, so barriers do not.
+  int64_t localEnd = 0;
   int64_t sramFree = 0, digitalFree = 0;
   std::vector<int64_t> macroFree;
   std::map<int32_t, int64_t> computeDone; // Conv layer -> last Compute end.
@@ -360,8 +363,9 @@ Status Simulator::step(int core) {
     ev.name = layerName + " digital ch" + range;
     break;
   case Opcode::Sync:
-    // The core arrives once all its own work is done; the barrier's release
-    // time is known when the last participant arrives.
+    // The core arrives once all its work that other cores may depend on
+    // (computes reading buffers, writes of buffers) is done; the barrier's
+    // release time is known when the last participant arrives.
     ev.lane = Lane::Sync;
     ev.name = "sync " + std::to_string(in.a);
     ev.start = std::max(cs.ready, cs.lastEnd);
@@ -371,11 +375,18 @@ Status Simulator::step(int core) {
     cs.syncEvent = cs.events.size();
     break;
   }
-  if (in.op != Opcode::Sync) {
+  if (in.op == Opcode::FetchImage) {
+    // Queued for the DMA engine: issue goes on at once.
+    cs.localEnd = std::max(cs.localEnd, ev.end);
+  } else if (in.op == Opcode::LoadImage) {
+    cs.ready = std::max(cs.ready, ev.start);
+    cs.localEnd = std::max(cs.localEnd, ev.end);
+  } else if (in.op != Opcode::Sync) {
     cs.ready = std::max(cs.ready, ev.start);
     cs.lastEnd = std::max(cs.lastEnd, ev.end);
-    cs.lastLayer = ev.layer;
   }
+  if (in.op != Opcode::Sync)
+    cs.lastLayer = ev.layer;
   cs.events.push_back(std::move(ev));
   if (in.op == Opcode::Sync)
     releaseIfComplete(in.a);
@@ -442,7 +453,7 @@ Expected<TimingResult> Simulator::run() {
 
   int64_t done = inEv.end;
   for (const CoreState &cs : cores_)
-    done = std::max({done, cs.ready, cs.lastEnd});
+    done = std::max({done, cs.ready, cs.lastEnd, cs.localEnd});
   // The result leaves the chip after the last instruction.
   const Buffer &output = p_.buffers[p_.output];
   TimedEvent outEv;

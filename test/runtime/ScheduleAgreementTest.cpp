@@ -1,4 +1,4 @@
-// Issue 12, point 1: the cycles `marsc compile --report` prints (the
+// Issue 12, points 1 and 2: the cycles `marsc compile --report` prints (the
 // schedule's own clock, passes/src/ScheduleClock.cpp) are the cycles
 // `marsc run` simulates (the runtime's event-driven timing model, which
 // reads only the program), within 2%, for every zoo model on the default
@@ -28,9 +28,28 @@ arch::ArchSpec archFile(const std::string &name) {
   return spec.take();
 }
 
+/// Issue 12 point 2's ceiling on simulated ÷ bound: 1.15 for resnet18 and
+/// vgg16 on the default arch, 1.25 for every other pair. Where the schedule
+/// does not reach it yet, the ceiling is what it reaches today (so that it
+/// cannot get worse unnoticed), and the issue stays open for that pair.
+double ceilingOf(const std::string &model, const std::string &arch) {
+  if (arch == "mars" && model == "vgg16")
+    return 1.23; // Target 1.15: DRAM streaming of block4-5's weights.
+  if (arch == "mars" && model == "resnet18")
+    return 1.15;
+  if (model == "lenet5" && arch != "small-2x2")
+    return 1.35; // Target 1.25: per-layer load, post and barriers.
+  if (arch == "slow-dram" && model == "vgg16")
+    return 1.37; // Target 1.25: DRAM-bound.
+  if (arch == "slow-dram" && model == "resnet18")
+    return 1.55; // Target 1.25: DRAM-bound.
+  return 1.25;
+}
+
 } // namespace
 
-TEST_CASE("schedule: the compiler's cycles are the simulated cycles") {
+TEST_CASE("schedule: the compiler's cycles are the simulated cycles, and "
+          "they stay close to the lower bound") {
   int64_t streamed = 0;
   for (const char *archName : {"mars", "slow-dram", "small-2x2"})
     for (const char *model :
@@ -55,7 +74,11 @@ TEST_CASE("schedule: the compiler's cycles are the simulated cycles") {
         INFO("scheduled " << scheduled << " simulated " << timing->cycles
                           << " bound " << p->info.boundCycles);
         CHECK(std::abs(double(scheduled) / double(timing->cycles) - 1.0) <= 0.02);
+        // The bound is a true lower bound of the simulated chip...
         CHECK(timing->cycles >= p->info.boundCycles);
+        // ...and the schedule gets close to it.
+        CHECK(double(timing->cycles) / double(p->info.boundCycles) <=
+              ceilingOf(model, archName));
         streamed += state.offChipWeightBytes > 0;
       }
     }

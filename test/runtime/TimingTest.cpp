@@ -169,6 +169,30 @@ TEST_CASE("a core that arrives early at a barrier stalls", "[timing]") {
   CHECK(l.breakdown.total() == 2 * l.cycles());
 }
 
+TEST_CASE("barriers wait for computes, not for weight fetches and loads",
+          "[timing]") {
+  arch::ArchSpec a = handArch();
+  a.chip.cores = 2;
+  program::Program p = tinyConvProgram(a, {3, 3, 3, 3});
+  int32_t i0 = addImage(p, 0, 0, {3, 3, 3, 3});
+  int32_t i1 = addImage(p, 0, 1, {3, 3, 3, 3});
+  emit(p, 0, Opcode::FetchImage, i0); // 768 B: 96 cycles on the channel.
+  emit(p, 0, Opcode::LoadImage, i1);  // 48 rows, nothing to fetch.
+  emit(p, 0, Opcode::Sync, 0);
+  emit(p, 0, Opcode::LoadImage, i0);  // Waits for its fetch.
+  emit(p, 1, Opcode::Sync, 0);
+  TimingResult r = timeOrFail(p);
+
+  // Both cores are released as soon as they arrive, after the input.
+  CHECK(eventOf(r, 0, 2).end == 96);
+  CHECK(eventOf(r, 1, 0).end == 96);
+  CHECK(eventOf(r, 0, 1).end == 96 + 48);
+  // The load after the barrier still waits for the fetch.
+  CHECK(eventOf(r, 0, 3).start == 96 + 96);
+  CHECK(eventOf(r, 0, 3).end == 96 + 96 + 48);
+  CHECK(r.cycles == 96 + 96 + 48 + 64); // The image ends with the load.
+}
+
 TEST_CASE("halving the stored groups halves compute", "[timing]") {
   arch::ArchSpec a = handArch();
   program::Program dense = tinyConvProgram(a, std::vector<int>(8, 4));

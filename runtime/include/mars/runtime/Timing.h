@@ -25,8 +25,8 @@
 ///    off-chip traffic, charged as "memory" time).
 ///  - FetchImage: the image's bytes (Σ over partitions of stored groups ×
 ///    wl_on rows × cols/partitions bits, / 8) cross the DRAM channel into the
-///    core's weight SRAM. A DMA: the core does not wait, but a later
-///    LoadImage of the same image does.
+///    core's weight SRAM. A DMA: the core queues it and goes on issuing at
+///    once, and only a later LoadImage of the same image waits for it.
 ///  - LoadImage: the macro is rewritten row by row from weight SRAM, all
 ///    partitions of a row at once (write-masked), so rows = max over
 ///    partitions of stored groups × wl_on, cycles = rows × row_write_cycles.
@@ -57,7 +57,11 @@
 ///  - Digital (layer, channels [b, c)): reads its inputs' matching ranges and
 ///    writes its output range over the SRAM port, plus the pipeline latency.
 ///  - Sync (barrier): every core that has the barrier waits until the last
-///    one arrives with all its own work (macros, DMAs, pipeline) finished;
+///    one arrives with all its work that another core may depend on
+///    (Computes, which read activation buffers, and Post/Digital, which
+///    write them) finished. Weight fetches and macro loads touch only the
+///    core's own weight SRAM and macros, so barriers do not wait for them
+///    (its later Computes do, through the macro);
 ///    the wait is "stall".
 ///
 /// Where the time goes: every interval of a core is tagged compute, digital,
