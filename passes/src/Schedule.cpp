@@ -40,14 +40,17 @@ std::pair<int32_t, int32_t> slice(int64_t n, int cores, int c) {
           static_cast<int32_t>(n * (c + 1) / cores)};
 }
 
+/// Which images a streaming core keeps in its weight SRAM first.
+enum class PinOrder { LastRoundsFirst, FirstRoundsFirst };
+
 class Scheduler {
 public:
   /// `streamPercent`: the share of a streaming core's weight SRAM kept for
   /// fetched images (at least two rounds' worth); the rest pins images.
   Scheduler(program::Program &p, const std::vector<LayerPlan> &plans,
-            std::vector<LayerCost> &costs, int streamPercent)
+            std::vector<LayerCost> &costs, int streamPercent, PinOrder pinOrder)
       : p_(p), a_(p.arch), plans_(plans), costs_(costs),
-        streamPercent_(streamPercent) {
+        streamPercent_(streamPercent), pinOrder_(pinOrder) {
     p_.streams.assign(a_.chip.cores, {});
   }
 
@@ -101,12 +104,14 @@ private:
 
   /// Chooses the images that stay in their core's weight SRAM for good
   /// (preloaded with the program, never fetched). A core whose images all
-  /// fit keeps them all. Any other core streams images from DRAM one round
-  /// ahead, which needs room for two consecutive rounds of its images
-  /// (counted as if none were pinned, so the room is always there); the
-  /// rest of its SRAM keeps images permanently, the last rounds' first:
-  /// late layers hold the most weight per unit of compute, so theirs are
-  /// the fetches that would outrun the compute they overlap.
+  /// fit keeps them all. Any other core streams images from DRAM at least
+  /// one round ahead, which needs room for two consecutive rounds of its
+  /// images (counted as if none were pinned, so the room is always there),
+  /// and keeps `streamPercent` of its SRAM for fetching further ahead; the
+  /// rest keeps images permanently, in the order of the schedule's
+  /// `PinOrder`: pinning the last rounds' (late layers hold the most weight
+  /// per unit of compute) or the first rounds' (the channel then spends the
+  /// early, compute-heavy layers fetching the late ones).
   void pinImages(const std::vector<int64_t> &perCore, int64_t capacity) {
     const int cores = a_.chip.cores;
     std::vector<int64_t> reserve(cores, 0);
@@ -124,7 +129,10 @@ private:
                                          : std::max<int64_t>(0, capacity - std::max(reserve[c], capacity * streamPercent_ / 100));
     pinned_.assign(p_.images.size(), false);
     pinnedOnCore_.assign(cores, 0);
-    for (size_t r = allRounds_.size(); r-- > 0;)
+    for (size_t k = 0; k < allRounds_.size(); ++k) {
+      const size_t r = pinOrder_ == PinOrder::LastRoundsFirst
+                           ? allRounds_.size() - 1 - k
+                           : k;
       for (int32_t image : allRounds_[r]->loads) {
         const int64_t bytes = imageBytes(a_, p_.images[image]);
         int64_t &left = budget[p_.images[image].core];
@@ -135,6 +143,7 @@ private:
         left -= bytes;
         estimate_.pinnedBytes += bytes;
       }
+    }
   }
 
   void emit(int core, Opcode op, int32_t a, int32_t b = 0, int32_t c = 0) {
@@ -333,6 +342,7 @@ private:
   const std::vector<LayerPlan> &plans_;
   std::vector<LayerCost> &costs_;
   int streamPercent_;
+  PinOrder pinOrder_;
   std::map<int32_t, const LayerPlan *> planOf_;
   std::vector<const Round *> allRounds_;
   std::vector<bool> residentRound_; ///< Per round: its layer is resident.
@@ -358,25 +368,30 @@ Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
   // trades DRAM traffic against how far fetches can run ahead; the clock
   // of each candidate schedule decides.
   int bestPercent = 0;
+  PinOrder bestOrder = PinOrder::LastRoundsFirst;
   int64_t bestCycles = -1;
-  for (int percent : {0, 25, 35, 50, 70}) {
-    std::vector<LayerCost> costs;
-    Scheduler trial(p, state.plans, costs, percent);
-    Expected<Estimate> est = trial.run();
-    if (!est)
-      return est.error();
-    if (est->dramBytes == 0)
-      break; // Nothing streams: the share does not matter.
-    Expected<ScheduleTiming> timing = timeSchedule(p);
-    if (!timing)
-      return timing.error();
-    if (bestCycles < 0 || timing->cycles < bestCycles) {
-      bestCycles = timing->cycles;
-      bestPercent = percent;
+  bool streams = true;
+  for (PinOrder order : {PinOrder::LastRoundsFirst, PinOrder::FirstRoundsFirst})
+    for (int percent : {0, 25, 35, 50, 70}) {
+      if (!streams)
+        break; // Nothing streams: the choice does not matter.
+      std::vector<LayerCost> costs;
+      Scheduler trial(p, state.plans, costs, percent, order);
+      Expected<Estimate> est = trial.run();
+      if (!est)
+        return est.error();
+      streams = est->dramBytes > 0;
+      Expected<ScheduleTiming> timing = timeSchedule(p);
+      if (!timing)
+        return timing.error();
+      if (bestCycles < 0 || timing->cycles < bestCycles) {
+        bestCycles = timing->cycles;
+        bestPercent = percent;
+        bestOrder = order;
+      }
     }
-  }
   state.costs.clear();
-  Scheduler scheduler(p, state.plans, state.costs, bestPercent);
+  Scheduler scheduler(p, state.plans, state.costs, bestPercent, bestOrder);
   Expected<Estimate> est = scheduler.run();
   if (!est)
     return est.error();
@@ -406,6 +421,8 @@ Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
   if (est->dramBytes > 0)
     state.count("schedule", "% of streaming cores' weight SRAM kept for fetches",
                 bestPercent);
+  if (est->dramBytes > 0 && bestOrder == PinOrder::FirstRoundsFirst)
+    state.count("schedule", "first layers' weights pinned (late ones streamed)", 1);
   if (est->dramBytes > 0)
     state.count("schedule", "weight bytes kept in weight SRAM (never fetched)",
                 est->pinnedBytes);
