@@ -372,7 +372,7 @@ Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
   int64_t bestCycles = -1;
   bool streams = true;
   for (PinOrder order : {PinOrder::LastRoundsFirst, PinOrder::FirstRoundsFirst})
-    for (int percent : {0, 25, 35, 50, 70}) {
+    for (int percent : {0, 35, 70}) {
       if (!streams)
         break; // Nothing streams: the choice does not matter.
       std::vector<LayerCost> costs;
