@@ -6,7 +6,8 @@
 /// Requires group-compress. A *tile* is up to rows / wl_on stored groups of
 /// one column group; it fills one partition (the partition's columns are
 /// wired to that column group's output channels, and its index code lists
-/// the tile's row groups). Two modes:
+/// the tile's row groups). The cheapest (by the estimate of MappingModel.h)
+/// of three mappings is kept:
 ///  - resident: all tiles of the model fit in the chip's partitions at once;
 ///    weights are loaded once and stay (later images pay no reload). Spare
 ///    partitions hold replicas of the slowest layers.
@@ -14,6 +15,9 @@
 ///    chip; each round computes every output pixel. A layer with fewer
 ///    tiles than the chip has partitions is replicated d times and each
 ///    replica computes 1/d of the pixels.
+///  - hybrid: the layers whose reloads in rounds would cost more than their
+///    compute stay resident in a few partitions; the others are reloaded
+///    in rounds into the partitions left.
 /// Tiles are assigned to macros longest-first to the macro whose per-pixel
 /// cost (MappingModel.h) grows least, so the busiest macro — the layer's
 /// critical path — stays as short as possible.
@@ -159,21 +163,26 @@ int64_t roundCycles(const arch::ArchSpec &a, const LayerWork &work,
   return *std::max_element(busy.begin(), busy.end());
 }
 
-/// Plans a layer that has the whole chip to itself (rounds mode).
+/// Plans a layer that has the chip to itself (rounds mode), but for the
+/// partitions resident layers hold: `baseFree` gives each macro's free
+/// partitions.
 Candidate planRounds(const arch::ArchSpec &a, const LayerWork &work,
-                     bool allowDuplicates) {
-  const int M = a.totalMacros(), parts = a.macro.partitions;
+                     bool allowDuplicates, const std::vector<int> &baseFree) {
+  const int M = a.totalMacros();
+  const int capacity = std::accumulate(baseFree.begin(), baseFree.end(), 0);
   const int tiles = static_cast<int>(work.tiles.size());
   Candidate best;
   best.cycles = -1;
+  if (capacity == 0)
+    return best;
   for (int d = 1; d <= M; ++d) {
-    if (M % d != 0 || (d > 1 && (!allowDuplicates || int64_t(d) * tiles > int64_t(M) * parts)))
+    if (M % d != 0 || (d > 1 && (!allowDuplicates || int64_t(d) * tiles > capacity)))
       continue;
     Candidate c;
     c.replicas = d;
     // Spread tiles over rounds (only when d == 1 and they do not fit),
     // longest first to the round with the least work.
-    const int rounds = std::max(1, (tiles + M * parts - 1) / (M * parts));
+    const int rounds = std::max(1, (tiles + capacity - 1) / capacity);
     std::vector<std::vector<int>> roundTiles(rounds);
     std::vector<int64_t> roundWork(rounds, 0);
     std::vector<int> order(tiles);
@@ -184,7 +193,7 @@ Candidate planRounds(const arch::ArchSpec &a, const LayerWork &work,
     for (int t : order) {
       int pick = -1;
       for (int r = 0; r < rounds; ++r)
-        if (static_cast<int>(roundTiles[r].size()) < M * parts &&
+        if (static_cast<int>(roundTiles[r].size()) < capacity &&
             (pick < 0 || roundWork[r] < roundWork[pick]))
           pick = r;
       roundTiles[pick].push_back(t);
@@ -192,7 +201,7 @@ Candidate planRounds(const arch::ArchSpec &a, const LayerWork &work,
     }
     bool ok = true;
     for (int r = 0; r < rounds && ok; ++r) {
-      std::vector<int> freeParts(M, parts);
+      std::vector<int> freeParts = baseFree;
       std::vector<std::vector<MacroShare>> replicas(d);
       for (int rep = 0; rep < d && ok; ++rep) {
         std::vector<int> macros;
@@ -263,12 +272,15 @@ LayerPlan toPlan(program::Program &p, const LayerWork &work,
 
 /// Resident mode: every layer's tiles stay on the chip. Replicas of the
 /// slowest layer are added while spare partitions last.
+/// `freeLeft` receives each macro's partitions left free.
 bool planResident(const arch::ArchSpec &a, const std::vector<LayerWork> &works,
-                  bool allowDuplicates, std::vector<Candidate> &out) {
+                  bool allowDuplicates, std::vector<Candidate> &out,
+                  std::vector<int> &freeLeft) {
   const int M = a.totalMacros();
   std::vector<int> replicas(works.size(), 1);
   auto place = [&](std::vector<Candidate> &cands) {
-    std::vector<int> freeParts(M, a.macro.partitions);
+    std::vector<int> &freeParts = freeLeft;
+    freeParts.assign(M, a.macro.partitions);
     cands.assign(works.size(), Candidate{});
     // Big layers first: they are the hardest to fit.
     std::vector<size_t> order(works.size());
@@ -320,6 +332,95 @@ bool planResident(const arch::ArchSpec &a, const std::vector<LayerWork> &works,
   return place(out);
 }
 
+/// A whole-model choice: per layer its tiles, candidate and whether it
+/// stays resident; the estimated cycles per image (Σ of the candidates').
+struct Mapping {
+  bool ok = false;
+  size_t failed = 0; ///< The layer that did not fit, when !ok.
+  std::vector<LayerWork> works;
+  std::vector<Candidate> cands;
+  std::vector<bool> resident;
+  int64_t cycles = 0;
+};
+
+/// Rounds plans for every layer of `works` (coarse tiles, or finer ones
+/// when a macro then fires more partitions at once) in `baseFree`.
+Mapping allRounds(const program::Program &p, const std::vector<LayerWork> &works,
+                  int slots, bool duplicate, const std::vector<int> &baseFree) {
+  const arch::ArchSpec &a = p.arch;
+  Mapping m;
+  for (size_t i = 0; i < works.size(); ++i) {
+    LayerWork w = works[i];
+    Candidate c = planRounds(a, w, duplicate, baseFree);
+    LayerWork fine = w;
+    fine.tiles = makeTiles(p.matrices[w.matrix], slots, concurrentPartitions(a));
+    if (fine.tiles.size() > w.tiles.size()) {
+      Candidate f = planRounds(a, fine, duplicate, baseFree);
+      if (f.cycles >= 0 && (c.cycles < 0 || f.cycles < c.cycles)) {
+        c = std::move(f);
+        w = std::move(fine);
+      }
+    }
+    if (c.cycles < 0) {
+      m.failed = i;
+      return m;
+    }
+    m.cycles += c.cycles;
+    m.works.push_back(std::move(w));
+    m.cands.push_back(std::move(c));
+    m.resident.push_back(false);
+  }
+  m.ok = true;
+  return m;
+}
+
+/// Keeps resident the layers of `reference` (a rounds mapping) whose
+/// reloads cost more than their compute, and reloads the others into the
+/// partitions those leave free. Not ok when there is no such split.
+Mapping hybridMapping(const program::Program &p, const std::vector<LayerWork> &works,
+                      int slots, bool duplicate, const Mapping &reference) {
+  const arch::ArchSpec &a = p.arch;
+  Mapping none;
+  if (std::find(reference.resident.begin(), reference.resident.end(), true) !=
+      reference.resident.end())
+    return none; // Only a split of a rounds mapping.
+  std::vector<LayerWork> kept, reloaded;
+  std::vector<bool> keep(works.size());
+  for (size_t i = 0; i < works.size(); ++i) {
+    const Candidate &c = reference.cands[i];
+    int64_t compute = 0;
+    for (const auto &round : c.rounds)
+      compute += roundCycles(a, works[i], round, /*countLoads=*/false);
+    keep[i] = c.cycles - compute > compute;
+    (keep[i] ? kept : reloaded).push_back(works[i]);
+  }
+  if (kept.empty() || reloaded.empty())
+    return none;
+  std::vector<Candidate> keptCands;
+  std::vector<int> free;
+  if (!planResident(a, kept, /*allowDuplicates=*/false, keptCands, free))
+    return none;
+  Mapping rest = allRounds(p, reloaded, slots, duplicate, free);
+  if (!rest.ok)
+    return none;
+  Mapping m;
+  m.ok = true;
+  size_t k = 0, r = 0;
+  for (size_t i = 0; i < works.size(); ++i) {
+    if (keep[i]) {
+      m.works.push_back(kept[k]);
+      m.cycles += keptCands[k].cycles;
+      m.cands.push_back(std::move(keptCands[k++]));
+    } else {
+      m.works.push_back(std::move(rest.works[r]));
+      m.cycles += rest.cands[r].cycles;
+      m.cands.push_back(std::move(rest.cands[r++]));
+    }
+    m.resident.push_back(keep[i]);
+  }
+  return m;
+}
+
 } // namespace
 
 Expected<bool> runMapToMacros(CompileState &state,
@@ -353,50 +454,56 @@ Expected<bool> runMapToMacros(CompileState &state,
   }
   const int64_t chipPartitions = int64_t(a.totalMacros()) * a.macro.partitions;
   const bool duplicate = context.options.duplicate;
-  std::vector<Candidate> cands, resident;
-  std::vector<LayerWork> roundWorks = works; // Rounds may use finer tiles.
-  int64_t roundsCycles = 0;
-  for (LayerWork &w : roundWorks) {
-    Candidate c = planRounds(a, w, duplicate);
-    // Finer tiles let a macro fire k partitions of a small layer at once.
-    LayerWork fine = w;
-    fine.tiles = makeTiles(p.matrices[w.matrix], slots, concurrentPartitions(a));
-    if (fine.tiles.size() > w.tiles.size()) {
-      Candidate f = planRounds(a, fine, duplicate);
-      if (f.cycles >= 0 && (c.cycles < 0 || f.cycles < c.cycles)) {
-        c = std::move(f);
-        w = std::move(fine);
-      }
-    }
-    if (c.cycles < 0)
-      return makeError("layer '", p.layers[w.layer].name, "': its ",
-                       w.tiles.size(), " tiles cannot be placed on ",
-                       a.totalMacros(), " macros × ", a.macro.partitions,
-                       " partitions");
-    roundsCycles += c.cycles;
-    cands.push_back(std::move(c));
+  const std::vector<int> wholeChip(a.totalMacros(), a.macro.partitions);
+
+  // Rounds: every layer reloaded onto the whole chip.
+  Mapping reloadAll = allRounds(p, works, slots, duplicate, wholeChip);
+  if (!reloadAll.ok) {
+    const LayerWork &w = works[reloadAll.failed];
+    return makeError("layer '", p.layers[w.layer].name, "': its ",
+                     w.tiles.size(), " tiles cannot be placed on ",
+                     a.totalMacros(), " macros × ", a.macro.partitions,
+                     " partitions");
   }
-  // Weights that fit stay resident unless reloading them every image is
-  // faster: resident layers share the chip, so each gets only a few
-  // macros, while in rounds every layer has all of them.
-  const bool fits = totalTiles <= chipPartitions &&
-                    planResident(a, works, duplicate, resident);
-  int64_t residentCycles = 0;
-  for (const Candidate &c : resident)
-    residentCycles += c.cycles;
-  const bool residentMode = fits && residentCycles <= roundsCycles;
-  if (residentMode)
-    cands = std::move(resident);
-  else
-    works = std::move(roundWorks);
+  Mapping best = std::move(reloadAll);
+  // Resident: weights that fit stay; resident layers share the chip, so
+  // each gets only a few macros, while in rounds each has all of them.
+  if (totalTiles <= chipPartitions) {
+    Mapping resident;
+    std::vector<int> free;
+    resident.ok = planResident(a, works, duplicate, resident.cands, free);
+    if (resident.ok) {
+      resident.works = works;
+      resident.resident.assign(works.size(), true);
+      for (const Candidate &c : resident.cands)
+        resident.cycles += c.cycles;
+      if (resident.cycles <= best.cycles)
+        best = std::move(resident);
+    }
+  }
+  // Hybrid: layers whose reloads would cost more than their compute (small
+  // outputs, such as fully connected layers) stay resident in a few
+  // partitions; the others are reloaded into the rest.
+  if (Mapping hybrid = hybridMapping(p, works, slots, duplicate, best);
+      hybrid.ok && hybrid.cycles < best.cycles)
+    best = std::move(hybrid);
+  works = std::move(best.works);
+  std::vector<Candidate> &cands = best.cands;
+  const bool residentMode =
+      std::all_of(best.resident.begin(), best.resident.end(), [](bool r) { return r; });
+  const int64_t residentLayers =
+      std::count(best.resident.begin(), best.resident.end(), true);
   int64_t replicated = 0, rounds = 0;
   for (size_t i = 0; i < works.size(); ++i) {
-    state.plans.push_back(toPlan(p, works[i], cands[i], residentMode));
+    state.plans.push_back(toPlan(p, works[i], cands[i], best.resident[i]));
     replicated += cands[i].replicas > 1;
     rounds += static_cast<int64_t>(cands[i].rounds.size());
   }
   state.count("map-to-macros", residentMode ? "resident mode (weights stay on chip)"
                                         : "rounds mode (weights reloaded per image)", 1);
+  if (!residentMode && residentLayers > 0)
+    state.count("map-to-macros", "layers kept resident beside reloaded ones",
+                residentLayers);
   totalTiles = 0;
   for (const LayerWork &w : works)
     totalTiles += static_cast<int64_t>(w.tiles.size());

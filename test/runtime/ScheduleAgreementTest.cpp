@@ -37,8 +37,6 @@ double ceilingOf(const std::string &model, const std::string &arch) {
     return 1.23; // Target 1.15: DRAM streaming of block4-5's weights.
   if (arch == "mars" && model == "resnet18")
     return 1.15;
-  if (model == "lenet5" && arch != "small-2x2")
-    return 1.35; // Target 1.25: per-layer load, post and barriers.
   if (arch == "slow-dram" && model == "vgg16")
     return 1.37; // Target 1.25: DRAM-bound.
   if (arch == "slow-dram" && model == "resnet18")
