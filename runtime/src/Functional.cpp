@@ -5,6 +5,7 @@
 
 #include "ConvKernels.h"
 #include "DigitalOps.h"
+#include "PackedConv.h"
 #include "SaturatingKernel.h"
 #include "mars/quant/FixedPoint.h"
 
@@ -50,11 +51,17 @@ public:
     /// computeMacroLevel runs on bit masks instead.
     detail::SatLayout sat;
     std::vector<int32_t> fused; ///< Layers run by this layer's Post.
+    /// Fast mode, where it fits: the packed kernel, its input and int32
+    /// accumulators [channel][pixel] (then `acc` and `cols` stay empty).
+    detail::PackedLayer packed;
+    detail::PackedInput packedInput;
+    std::vector<int32_t> acc32;
   };
 
   ExecutorState(const Program &p, const ExecOptions &o) : p_(p), options_(o) {}
 
   Status init();
+  void initPacked();
   Expected<std::vector<int32_t>> run(const std::vector<int32_t> &input);
   const ExecCounters &counters() const { return counters_; }
   const detail::Buffers &buffers() const { return buffers_; }
@@ -79,6 +86,8 @@ private:
   /// Per image: the work of each non-empty partition, and which partition.
   std::vector<std::vector<detail::PartitionWork>> work_;
   std::vector<std::vector<size_t>> workPartition_;
+  /// work_ packed for the packed kernel (images of packed layers only).
+  std::vector<std::vector<detail::PackedWork>> packedWork_;
   std::vector<int32_t> holder_; ///< Image held per (core, macro, partition).
   ExecCounters counters_;
 };
@@ -137,8 +146,6 @@ Status ExecutorState::init() {
     if (l.kind != LayerKind::Conv)
       continue;
     const Buffer &in = p_.buffers[l.inputs[0]];
-    const Buffer &out = p_.buffers[l.output];
-    conv_[i].acc.assign(size_t(out.size()), 0);
     // Bounds one partition's sum for one pixel: at most `rows` products.
     const double maxX = double(std::max(-typeLo(in), typeHi(in)));
     const double maxW = double(int64_t(1) << (p_.matrices[l.matrix].weightBits - 1));
@@ -171,13 +178,91 @@ Status ExecutorState::init() {
     }
   }
   holder_.assign(size_t(p_.arch.totalMacros()) * p_.arch.macro.partitions, -1);
+  if (!macroLevel)
+    initPacked();
+  for (size_t i = 0; i < p_.layers.size(); ++i)
+    if (p_.layers[i].kind == LayerKind::Conv && !conv_[i].packed.enabled)
+      conv_[i].acc.assign(size_t(p_.buffers[p_.layers[i].output].size()), 0);
   return Status::success();
+}
+
+/// The packed kernel's layers: those whose accumulators provably fit int32.
+/// An accumulator (pixel, channel) receives, from each Compute of its layer
+/// covering the pixel, wl_on products per stored group of the channel's
+/// partition; summed over the layer's Computes (difference arrays over
+/// pixels per column group) that bounds it, whatever the program does.
+void ExecutorState::initPacked() {
+  detail::PackedIsa isa = detail::bestPackedIsa();
+  switch (options_.fastKernel) {
+  case FastKernel::Unpacked:
+    return;
+  case FastKernel::Best:
+    break;
+  case FastKernel::Portable:
+    isa = detail::PackedIsa::Scalar;
+    break;
+  case FastKernel::Avx2:
+    isa = detail::PackedIsa::Avx2;
+    break;
+  case FastKernel::AvxVnni:
+    isa = detail::PackedIsa::AvxVnni;
+    break;
+  case FastKernel::Avx512Vnni:
+    isa = detail::PackedIsa::Avx512Vnni;
+    break;
+  }
+  std::vector<std::vector<int64_t>> terms(p_.layers.size()); // [colGroup][pixel + 1]
+  for (const std::vector<Instr> &stream : p_.streams)
+    for (const Instr &in : stream) {
+      if (in.op != Opcode::Compute)
+        continue;
+      const program::WeightImage &im = p_.images[in.a];
+      const program::WeightMatrix &m = p_.matrices[p_.layers[im.layer].matrix];
+      const int64_t pixels = int64_t(p_.buffers[p_.layers[im.layer].output].size()) /
+                             p_.buffers[p_.layers[im.layer].output].channels;
+      std::vector<int64_t> &t = terms[im.layer];
+      t.resize(size_t(m.colGroups) * (pixels + 1), 0);
+      const int64_t b = std::clamp<int64_t>(in.b, 0, pixels);
+      const int64_t c = std::clamp<int64_t>(in.c, b, pixels);
+      for (const detail::PartitionWork &w : work_[in.a]) {
+        const int64_t n = int64_t(w.groups.size()) * m.rowsPerGroup;
+        t[size_t(w.colGroup * (pixels + 1) + b)] += n;
+        t[size_t(w.colGroup * (pixels + 1) + c)] -= n;
+      }
+    }
+  for (size_t i = 0; i < p_.layers.size(); ++i) {
+    const Layer &l = p_.layers[i];
+    if (l.kind != LayerKind::Conv)
+      continue;
+    const size_t stride = size_t(p_.buffers[l.output].size() /
+                                 p_.buffers[l.output].channels) + 1;
+    int64_t maxTerms = 0;
+    for (size_t first = 0; first < terms[i].size(); first += stride) {
+      int64_t run = 0;
+      for (size_t px = first; px < first + stride; ++px)
+        maxTerms = std::max(maxTerms, run += terms[i][px]);
+    }
+    ConvState &c = conv_[i];
+    c.packed = detail::packedLayerOf(p_, l, maxTerms, isa);
+    if (c.packed.enabled)
+      c.acc32.assign(size_t(p_.buffers[l.output].size()), 0);
+  }
+  packedWork_.resize(p_.images.size());
+  for (size_t i = 0; i < p_.images.size(); ++i) {
+    const int32_t layer = p_.images[i].layer;
+    if (!conv_[layer].packed.enabled)
+      continue;
+    const program::WeightMatrix &m = p_.matrices[p_.layers[layer].matrix];
+    for (const detail::PartitionWork &w : work_[i])
+      packedWork_[i].push_back(detail::packWork(conv_[layer].packed, m, w));
+  }
 }
 
 ExecutorState::ConvState &ExecutorState::convFor(int32_t layer) {
   ConvState &c = conv_[layer];
   if (c.accRun != runId_) {
     std::fill(c.acc.begin(), c.acc.end(), 0);
+    std::fill(c.acc32.begin(), c.acc32.end(), 0);
     c.accRun = runId_;
   }
   return c;
@@ -192,6 +277,16 @@ Status ExecutorState::compute(size_t core, size_t pc, const Instr &in) {
                        " partition ", k, " (no LoadImage before it)");
   const Layer &l = p_.layers[im.layer];
   ConvState &c = convFor(im.layer);
+  if (c.packed.enabled) {
+    if (c.colsVersion != version_[l.inputs[0]]) {
+      detail::packInput(c.packed, l, buffers_[l.inputs[0]], c.packedInput);
+      c.colsVersion = version_[l.inputs[0]];
+    }
+    for (const detail::PackedWork &w : packedWork_[in.a])
+      detail::computePacked(c.packed, w, c.packedInput, in.b, in.c,
+                            c.acc32.data());
+    return Status::success();
+  }
   const bool macroLevel = options_.mode == ExecMode::MacroLevel;
   if (c.colsVersion != version_[l.inputs[0]] || c.cols.pixels == 0) {
     detail::buildIm2col(p_, l, buffers_[l.inputs[0]],
@@ -238,7 +333,11 @@ Status ExecutorState::execute(size_t core, size_t pc, const Instr &in) {
     return compute(core, pc, in);
   case Opcode::Post: {
     const Layer &l = p_.layers[in.a];
-    detail::postConv(p_, l, convFor(in.a).acc, in.b, in.c, buffers_);
+    ConvState &c = convFor(in.a);
+    if (c.packed.enabled)
+      detail::postConvPacked(p_, l, c.acc32, in.b, in.c, buffers_[l.output]);
+    else
+      detail::postConv(p_, l, c.acc, in.b, in.c, buffers_);
     written(l.output);
     for (int32_t f : conv_[in.a].fused) {
       detail::runDigitalLayer(p_, p_.layers[f], in.b, in.c, buffers_);
@@ -307,8 +406,26 @@ ExecutorState::run(const std::vector<int32_t> &input) {
   return buffers_[p_.output];
 }
 
+bool fastKernelSupported(FastKernel kernel) {
+  switch (kernel) {
+  case FastKernel::Best:
+  case FastKernel::Portable:
+  case FastKernel::Unpacked:
+    return true;
+  case FastKernel::Avx2:
+    return detail::packedIsaSupported(detail::PackedIsa::Avx2);
+  case FastKernel::AvxVnni:
+    return detail::packedIsaSupported(detail::PackedIsa::AvxVnni);
+  case FastKernel::Avx512Vnni:
+    return detail::packedIsaSupported(detail::PackedIsa::Avx512Vnni);
+  }
+  return false;
+}
+
 Expected<Executor> Executor::create(const Program &program,
                                     const ExecOptions &options) {
+  if (options.mode == ExecMode::Fast && !fastKernelSupported(options.fastKernel))
+    return makeError("this CPU cannot run the requested fast-path kernel");
   auto state = std::make_unique<ExecutorState>(program, options);
   Status st = state->init();
   if (!st)

@@ -37,12 +37,29 @@ enum class ExecMode {
   MacroLevel, ///< Bit-serial partition activations with ADC saturation.
 };
 
+/// The fast path's Conv kernel (runtime/README.md).
+enum class FastKernel {
+  Best,       ///< The packed kernel on the best instruction set the CPU has.
+  Portable,   ///< The packed kernel in portable C++.
+  Avx2,       ///< The packed kernel with AVX2 `vpmaddubsw` (where exact).
+  AvxVnni,    ///< The packed kernel with AVX-VNNI `vpdpbusd` (256 bits).
+  Avx512Vnni, ///< The packed kernel with AVX-512 VNNI `vpdpbusd`.
+  Unpacked,   ///< The int16/int32 GEMM the packed kernel replaced.
+};
+
+/// True when this CPU can run `kernel`.
+bool fastKernelSupported(FastKernel kernel);
+
 struct ExecOptions {
   ExecMode mode = ExecMode::Fast;
   /// MacroLevel: every Conv on the bit-mask reference kernel, even where the
   /// packed saturating kernel fits (same results, much slower); for the
   /// tests and benchmarks that compare the two.
   bool referenceKernel = false;
+  /// Fast mode: which kernel; every choice computes the same (layers the
+  /// packed kernel does not take run on the unpacked one). Executor::create
+  /// refuses a kernel the CPU lacks. For the tests and benchmarks.
+  FastKernel fastKernel = FastKernel::Best;
 };
 
 /// Event counts of the functional run of one image.

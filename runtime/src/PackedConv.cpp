@@ -1,0 +1,442 @@
+// The packed Conv kernel of the fast path; PackedConv.h explains the layout
+// and why it is exact. Three SIMD versions (AVX-512 VNNI, AVX-VNNI, AVX2)
+// and a portable one compute the same wrapped int32 sums; the CPU picks at
+// run time (bestPackedIsa).
+#include "PackedConv.h"
+
+#include "mars/quant/FixedPoint.h"
+
+#include <algorithm>
+#include <cstring>
+#include <immintrin.h>
+#include <limits>
+
+namespace mars::runtime::detail {
+
+using program::Buffer;
+using program::Layer;
+using program::WeightMatrix;
+
+bool packedIsaSupported(PackedIsa isa) {
+  switch (isa) {
+  case PackedIsa::Scalar:
+    return true;
+  case PackedIsa::Avx2:
+    return __builtin_cpu_supports("avx2");
+  case PackedIsa::AvxVnni:
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni");
+  case PackedIsa::Avx512Vnni:
+    return __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vnni");
+  }
+  return false;
+}
+
+PackedIsa bestPackedIsa() {
+  static const PackedIsa best = [] {
+    for (PackedIsa isa : {PackedIsa::Avx512Vnni, PackedIsa::AvxVnni, PackedIsa::Avx2})
+      if (packedIsaSupported(isa))
+        return isa;
+    return PackedIsa::Scalar;
+  }();
+  return best;
+}
+
+PackedLayer packedLayerOf(const program::Program &p, const Layer &l,
+                          int64_t maxTerms, PackedIsa isa) {
+  PackedLayer pl;
+  const Buffer &ib = p.buffers[l.inputs[0]];
+  const Buffer &ob = p.buffers[l.output];
+  const WeightMatrix &m = p.matrices[l.matrix];
+  if (ib.isAccumulator || ib.bits < 1 || ib.bits > 8 || m.weightBits > 8)
+    return pl;
+  const double maxX = ib.isSigned ? double(int64_t(1) << (ib.bits - 1))
+                                  : double((int64_t(1) << ib.bits) - 1);
+  const double maxW = double(int64_t(1) << (m.weightBits - 1));
+  if (maxX * maxW * double(maxTerms) >= double(std::numeric_limits<int32_t>::max()))
+    return pl;
+  pl.isa = isa;
+  pl.offset = ib.isSigned ? 1 << (ib.bits - 1) : 0;
+  const int32_t storedMax = (1 << ib.bits) - 1; // x + offset ≤ this
+  pl.pairSumsFitInt16 = 2 * storedMax * (1 << (m.weightBits - 1)) <= 32767;
+  pl.rowsPerGroup = m.rowsPerGroup;
+  pl.channelsPerGroup = m.channelsPerGroup;
+  pl.rowGroups = m.rowGroups;
+  pl.rows = m.rows;
+  pl.cols = m.cols;
+  pl.quadsPerGroup = (m.rowsPerGroup + 3) / 4;
+  pl.inC = ib.channels;
+  pl.inH = ib.height;
+  pl.inW = ib.width;
+  pl.outH = ob.height;
+  pl.outW = ob.width;
+  pl.pixels = int64_t(ob.height) * ob.width;
+  pl.strideH = l.strideH;
+  pl.strideW = l.strideW;
+  pl.planes = (ib.channels + 3) / 4;
+  const bool quadsAligned = ib.channels % 4 == 0 && m.rowsPerGroup % 4 == 0;
+  pl.planar = quadsAligned;
+  pl.direct = quadsAligned && l.strideW == 1 && ob.width >= 16;
+  const int64_t quads = int64_t(m.rowGroups) * pl.quadsPerGroup;
+  pl.blockBytes = quads * 64;
+  if (quadsAligned) {
+    pl.padH = std::max((ob.height - 1) * l.strideH + (l.kernelH - 1) * l.dilationH + 1,
+                       l.padTop + ib.height);
+    pl.padW = std::max((ob.width - 1) * l.strideW + (l.kernelW - 1) * l.dilationW + 1,
+                       l.padLeft + ib.width);
+    pl.padTop = l.padTop;
+    pl.padLeft = l.padLeft;
+    if (double(pl.padH) * pl.planes * pl.padW * 4 > 1e9)
+      return pl; // offsets must fit int32
+    pl.planarOffset.assign(size_t(quads), 0);
+    for (int32_t rg = 0; rg < m.rowGroups; ++rg)
+      for (int32_t k = 0; k < pl.quadsPerGroup; ++k) {
+        const int32_t row = rg * m.rowsPerGroup + 4 * k;
+        if (row >= m.rows)
+          continue; // zero weights: any in-bounds bytes will do
+        const int32_t tap = row / ib.channels, q = row % ib.channels / 4;
+        const int32_t ky = tap / l.kernelW, kx = tap % l.kernelW;
+        pl.planarOffset[size_t(rg) * pl.quadsPerGroup + k] =
+            ((ky * l.dilationH * pl.planes + q) * pl.padW + kx * l.dilationW) * 4;
+      }
+  }
+  if (pl.direct) {
+    pl.quadOffset = pl.planarOffset;
+  } else {
+    if (double(pl.blockBytes) > 1e9)
+      return pl;
+    pl.quadOffset.resize(size_t(quads));
+    for (int64_t q = 0; q < quads; ++q)
+      pl.quadOffset[size_t(q)] = int32_t(q * 64);
+  }
+  pl.kernelH = l.kernelH;
+  pl.kernelW = l.kernelW;
+  pl.dilationH = l.dilationH;
+  pl.dilationW = l.dilationW;
+  pl.enabled = true;
+  return pl;
+}
+
+PackedWork packWork(const PackedLayer &pl, const WeightMatrix &m,
+                    const PartitionWork &work) {
+  PackedWork pw;
+  const int32_t R = m.rowsPerGroup, C = m.channelsPerGroup, Q = pl.quadsPerGroup;
+  pw.colGroup = work.colGroup;
+  pw.rowGroups = work.rowGroups;
+  pw.weights.assign(work.groups.size() * size_t(Q) * C * 4, 0);
+  pw.correction.assign(size_t(C), 0);
+  for (size_t k = 0; k < work.groups.size(); ++k) {
+    const std::vector<int8_t> &w = m.groups[size_t(work.groups[k])].weights;
+    int8_t *dst = pw.weights.data() + k * size_t(Q) * C * 4;
+    for (int32_t r = 0; r < R; ++r)
+      for (int32_t j = 0; j < C; ++j) {
+        const int8_t v = w[size_t(r) * C + j];
+        dst[(size_t(r / 4) * C + j) * 4 + r % 4] = v;
+        pw.correction[size_t(j)] += pl.offset * int32_t(v);
+      }
+  }
+  return pw;
+}
+
+void packInput(const PackedLayer &pl, const Layer &l,
+               const std::vector<int32_t> &in, PackedInput &out) {
+  const int64_t plane = int64_t(pl.inH) * pl.inW;
+  const uint8_t fill = uint8_t(pl.offset);
+  if (pl.planar) {
+    // [y][channel / 4][x][channel % 4], padding = the stored zero.
+    out.planar.assign(size_t(pl.padH) * pl.planes * pl.padW * 4 + 64, fill);
+    for (int32_t y = 0; y < pl.inH; ++y)
+      for (int32_t q = 0; q < pl.planes; ++q) {
+        uint8_t *dst = out.planar.data() +
+                       ((int64_t(y + pl.padTop) * pl.planes + q) * pl.padW +
+                        pl.padLeft) * 4;
+        for (int32_t t = 0; t < 4; ++t) {
+          const int32_t *src = in.data() + (4 * q + t) * plane + int64_t(y) * pl.inW;
+          for (int32_t x = 0; x < pl.inW; ++x)
+            dst[x * 4 + t] = uint8_t(src[x] + pl.offset);
+        }
+      }
+  }
+  if (pl.direct)
+    return;
+  const int64_t blocks = (pl.pixels + 15) / 16;
+  const int32_t quads = pl.rowGroups * pl.quadsPerGroup;
+  out.cols.assign(size_t(blocks * pl.blockBytes), fill);
+  for (int64_t px = 0; px < pl.pixels; ++px) {
+    const int32_t oy = int32_t(px / pl.outW), ox = int32_t(px % pl.outW);
+    uint8_t *dst = out.cols.data() + (px / 16) * pl.blockBytes + (px % 16) * 4;
+    if (pl.planar) {
+      const uint8_t *base =
+          out.planar.data() +
+          ((int64_t(oy) * pl.strideH * pl.planes) * pl.padW + int64_t(ox) * pl.strideW) * 4;
+      for (int32_t q = 0; q < quads; ++q)
+        std::memcpy(dst + int64_t(q) * 64, base + pl.planarOffset[size_t(q)], 4);
+      continue;
+    }
+    // Any geometry, byte by byte from the CHW input.
+    for (int32_t rg = 0; rg < pl.rowGroups; ++rg)
+      for (int32_t r = 0; r < pl.rowsPerGroup; ++r) {
+        const int32_t row = rg * pl.rowsPerGroup + r;
+        if (row >= pl.rows)
+          break;
+        const int32_t tap = row / pl.inC, ic = row % pl.inC;
+        const int32_t sy = oy * l.strideH - l.padTop + tap / l.kernelW * l.dilationH;
+        const int32_t sx = ox * l.strideW - l.padLeft + tap % l.kernelW * l.dilationW;
+        if (sy < 0 || sy >= pl.inH || sx < 0 || sx >= pl.inW)
+          continue;
+        dst[(int64_t(rg) * pl.quadsPerGroup + r / 4) * 64 + r % 4] =
+            uint8_t(in[size_t(ic * plane + int64_t(sy) * pl.inW + sx)] + pl.offset);
+      }
+  }
+}
+
+namespace {
+
+/// 16 output pixels of one row (direct) or of one im2col block; lanes
+/// outside `mask` are computed on whatever bytes are there and dropped.
+struct Block {
+  const uint8_t *x;
+  int64_t accPixel; ///< The pixel of lane 0.
+  uint32_t mask;
+};
+
+struct KernelArgs {
+  const PackedLayer *pl;
+  const PackedWork *w;
+  const Block *blocks;
+  size_t count;
+  int32_t *acc;  ///< The partition's first channel, [channel][pixel].
+  int32_t valid; ///< Channels inside the matrix.
+};
+
+int32_t load32(const void *p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/// The portable kernel: any channels per partition, wrapped uint32 sums.
+void kernelScalar(const KernelArgs &a) {
+  const PackedLayer &pl = *a.pl;
+  const int32_t C = pl.channelsPerGroup, Q = pl.quadsPerGroup;
+  for (size_t bi = 0; bi < a.count; ++bi) {
+    const Block &b = a.blocks[bi];
+    for (int32_t j = 0; j < a.valid; ++j) {
+      uint32_t s[16] = {};
+      const int8_t *wp = a.w->weights.data();
+      for (size_t g = 0; g < a.w->rowGroups.size(); ++g) {
+        const int32_t *off = pl.quadOffset.data() + size_t(a.w->rowGroups[g]) * Q;
+        for (int32_t k = 0; k < Q; ++k, wp += C * 4) {
+          const uint8_t *xq = b.x + off[k];
+          const int8_t *wq = wp + j * 4;
+          for (int lane = 0; lane < 16; ++lane)
+            for (int t = 0; t < 4; ++t)
+              s[lane] += uint32_t(xq[lane * 4 + t]) * uint32_t(int32_t(wq[t]));
+        }
+      }
+      int32_t *dst = a.acc + int64_t(j) * pl.pixels + b.accPixel;
+      const uint32_t corr = uint32_t(a.w->correction[size_t(j)]);
+      for (int lane = 0; lane < 16; ++lane)
+        if (b.mask >> lane & 1)
+          dst[lane] = int32_t(uint32_t(dst[lane]) + s[lane] - corr);
+    }
+  }
+}
+
+/// AVX-512 VNNI: NB blocks × C channels of 16-lane accumulators; a quad's
+/// weights for channel j broadcast from memory into `vpdpbusd`.
+template <int C, int NB>
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void
+tileAvx512(const KernelArgs &a, const Block *blk) {
+  const PackedLayer &pl = *a.pl;
+  const int32_t Q = pl.quadsPerGroup;
+  __m512i acc[NB][C];
+  for (int b = 0; b < NB; ++b)
+    for (int j = 0; j < C; ++j)
+      acc[b][j] = _mm512_setzero_si512();
+  const int8_t *wp = a.w->weights.data();
+  const size_t groups = a.w->rowGroups.size();
+  for (size_t g = 0; g < groups; ++g) {
+    const int32_t *off = pl.quadOffset.data() + size_t(a.w->rowGroups[g]) * Q;
+    for (int32_t k = 0; k < Q; ++k, wp += C * 4) {
+      __m512i x[NB];
+      for (int b = 0; b < NB; ++b)
+        x[b] = _mm512_loadu_si512(blk[b].x + off[k]);
+      for (int j = 0; j < C; ++j) {
+        const __m512i wv = _mm512_set1_epi32(load32(wp + 4 * j));
+        for (int b = 0; b < NB; ++b)
+          acc[b][j] = _mm512_dpbusd_epi32(acc[b][j], x[b], wv);
+      }
+    }
+  }
+  for (int j = 0; j < C && j < a.valid; ++j) {
+    const __m512i corr = _mm512_set1_epi32(a.w->correction[size_t(j)]);
+    for (int b = 0; b < NB; ++b) {
+      const __mmask16 m = __mmask16(blk[b].mask);
+      int32_t *dst = a.acc + int64_t(j) * pl.pixels + blk[b].accPixel;
+      const __m512i old = _mm512_maskz_loadu_epi32(m, dst);
+      _mm512_mask_storeu_epi32(
+          dst, m, _mm512_add_epi32(old, _mm512_sub_epi32(acc[b][j], corr)));
+    }
+  }
+}
+
+template <int C, int NB>
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void
+kernelAvx512(const KernelArgs &a) {
+  size_t i = 0;
+  for (; i + NB <= a.count; i += NB)
+    tileAvx512<C, NB>(a, a.blocks + i);
+  for (; i < a.count; ++i)
+    tileAvx512<C, 1>(a, a.blocks + i);
+}
+
+/// AVX2 (`vpmaddubsw` + `vpmaddwd`, only where pairs fit int16) or AVX-VNNI
+/// (`vpdpbusd` on 256 bits): each 16-pixel block as two 8-lane halves.
+template <int C, int NB, bool Vnni>
+__attribute__((target("avx2,avxvnni"))) void tileAvx2(const KernelArgs &a,
+                                                      const Block *blk) {
+  const PackedLayer &pl = *a.pl;
+  const int32_t Q = pl.quadsPerGroup;
+  __m256i acc[NB][2][C];
+  for (int b = 0; b < NB; ++b)
+    for (int h = 0; h < 2; ++h)
+      for (int j = 0; j < C; ++j)
+        acc[b][h][j] = _mm256_setzero_si256();
+  const __m256i ones = _mm256_set1_epi16(1);
+  const int8_t *wp = a.w->weights.data();
+  const size_t groups = a.w->rowGroups.size();
+  for (size_t g = 0; g < groups; ++g) {
+    const int32_t *off = pl.quadOffset.data() + size_t(a.w->rowGroups[g]) * Q;
+    for (int32_t k = 0; k < Q; ++k, wp += C * 4) {
+      __m256i x[NB][2];
+      for (int b = 0; b < NB; ++b)
+        for (int h = 0; h < 2; ++h)
+          x[b][h] = _mm256_loadu_si256(
+              reinterpret_cast<const __m256i *>(blk[b].x + off[k] + 32 * h));
+      for (int j = 0; j < C; ++j) {
+        const __m256i wv = _mm256_set1_epi32(load32(wp + 4 * j));
+        for (int b = 0; b < NB; ++b)
+          for (int h = 0; h < 2; ++h) {
+            if constexpr (Vnni) {
+              acc[b][h][j] = _mm256_dpbusd_avx_epi32(acc[b][h][j], x[b][h], wv);
+            } else {
+              const __m256i pairs = _mm256_maddubs_epi16(x[b][h], wv);
+              acc[b][h][j] = _mm256_add_epi32(acc[b][h][j],
+                                              _mm256_madd_epi16(pairs, ones));
+            }
+          }
+      }
+    }
+  }
+  const __m256i laneBit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  for (int j = 0; j < C && j < a.valid; ++j) {
+    const __m256i corr = _mm256_set1_epi32(a.w->correction[size_t(j)]);
+    for (int b = 0; b < NB; ++b)
+      for (int h = 0; h < 2; ++h) {
+        const __m256i bits = _mm256_set1_epi32(int32_t(blk[b].mask >> (8 * h) & 0xff));
+        const __m256i m = _mm256_cmpeq_epi32(_mm256_and_si256(bits, laneBit), laneBit);
+        int *dst = a.acc + int64_t(j) * pl.pixels + blk[b].accPixel + 8 * h;
+        const __m256i old = _mm256_maskload_epi32(dst, m);
+        _mm256_maskstore_epi32(
+            dst, m, _mm256_add_epi32(old, _mm256_sub_epi32(acc[b][h][j], corr)));
+      }
+  }
+}
+
+template <int C, int NB, bool Vnni>
+__attribute__((target("avx2,avxvnni"))) void kernelAvx2(const KernelArgs &a) {
+  size_t i = 0;
+  for (; i + NB <= a.count; i += NB)
+    tileAvx2<C, NB, Vnni>(a, a.blocks + i);
+  for (; i < a.count; ++i)
+    tileAvx2<C, 1, Vnni>(a, a.blocks + i);
+}
+
+/// The kernel for C channels per partition on `isa`; null for a C the SIMD
+/// kernels are not built for.
+template <int C> void (*simdKernel(PackedIsa isa, bool pairsFit))(const KernelArgs &) {
+  constexpr int nb512 = C >= 16 ? 1 : 16 / C > 4 ? 4 : 16 / C;
+  constexpr int nb256 = C >= 8 ? 1 : 8 / C > 4 ? 4 : 8 / C;
+  switch (isa) {
+  case PackedIsa::Avx512Vnni:
+    return kernelAvx512<C, nb512>;
+  case PackedIsa::AvxVnni:
+    return kernelAvx2<C, nb256, true>;
+  case PackedIsa::Avx2:
+    return pairsFit ? kernelAvx2<C, nb256, false> : nullptr;
+  case PackedIsa::Scalar:
+    return nullptr;
+  }
+  return nullptr;
+}
+
+} // namespace
+
+void computePacked(const PackedLayer &pl, const PackedWork &w,
+                   const PackedInput &in, int32_t begin, int32_t end,
+                   int32_t *acc) {
+  if (w.rowGroups.empty() || begin >= end)
+    return;
+  thread_local std::vector<Block> blocks;
+  blocks.clear();
+  int64_t px = begin;
+  while (px < end) {
+    if (pl.direct) {
+      const int64_t oy = px / pl.outW, ox = px % pl.outW;
+      const int64_t len = std::min<int64_t>({16, end - px, pl.outW - ox});
+      blocks.push_back({in.planar.data() +
+                            ((oy * pl.strideH * pl.planes) * pl.padW + ox) * 4,
+                        px, (uint32_t(1) << len) - 1});
+      px += len;
+      continue;
+    }
+    const int64_t block = px / 16, lane = px % 16;
+    const int64_t len = std::min<int64_t>(16 - lane, end - px);
+    blocks.push_back({in.cols.data() + block * pl.blockBytes, block * 16,
+                      ((uint32_t(1) << len) - 1) << lane});
+    px += len;
+  }
+  const int32_t C = pl.channelsPerGroup;
+  KernelArgs a{&pl, &w, blocks.data(), blocks.size(),
+               acc + int64_t(w.colGroup) * C * pl.pixels,
+               std::min(C, pl.cols - w.colGroup * C)};
+  void (*kernel)(const KernelArgs &) = nullptr;
+  switch (C) {
+  case 1: kernel = simdKernel<1>(pl.isa, pl.pairSumsFitInt16); break;
+  case 2: kernel = simdKernel<2>(pl.isa, pl.pairSumsFitInt16); break;
+  case 4: kernel = simdKernel<4>(pl.isa, pl.pairSumsFitInt16); break;
+  case 8: kernel = simdKernel<8>(pl.isa, pl.pairSumsFitInt16); break;
+  case 16: kernel = simdKernel<16>(pl.isa, pl.pairSumsFitInt16); break;
+  default: break;
+  }
+  (kernel ? kernel : kernelScalar)(a);
+}
+
+void postConvPacked(const program::Program &p, const Layer &l,
+                    const std::vector<int32_t> &acc, int32_t begin,
+                    int32_t end, std::vector<int32_t> &dst) {
+  const Buffer &out = p.buffers[l.output];
+  const int64_t pixels = int64_t(out.height) * out.width;
+  for (int32_t c = begin; c < end; ++c) {
+    int32_t *plane = dst.data() + c * pixels;
+    const int32_t *a = acc.data() + c * pixels;
+    const int64_t bias = l.bias[size_t(c)];
+    const auto saturate = [](int64_t v) {
+      return quant::clampTo(v, std::numeric_limits<int32_t>::min(),
+                            std::numeric_limits<int32_t>::max());
+    };
+    if (out.isAccumulator) {
+      for (int64_t px = 0; px < pixels; ++px)
+        plane[px] = int32_t(saturate(bias + a[px]));
+      continue;
+    }
+    const quant::Multiplier m{l.requant[size_t(c)].value, l.requant[size_t(c)].shift};
+    for (int64_t px = 0; px < pixels; ++px)
+      plane[px] = int32_t(quant::clampTo(
+          quant::requantize(saturate(bias + a[px]), m), l.clampLo, l.clampHi));
+  }
+}
+
+} // namespace mars::runtime::detail

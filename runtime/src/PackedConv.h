@@ -1,0 +1,110 @@
+#pragma once
+// The fast path's packed Conv kernel (runtime/README.md): the same integer
+// GEMM over the stored groups as computeFast, on inputs of at most 8 bits
+// packed as bytes and int32 accumulators laid out [channel][pixel].
+//
+// Layout. Output pixels go in SIMD lanes, 16 to a block; the rows of a
+// group go four at a time ("quads"): the 4 bytes of a lane are 4 rows of
+// one pixel, so one `vpdpbusd` of a quad's 64 bytes with a weight quad
+// broadcast to every lane adds 4 products to each of 16 pixels of one
+// channel. Each partition runs over its own stored groups only (different
+// partitions skip different groups). A block's bytes for quad k of row
+// group g are at `block base + quadOffset[g × quadsPerGroup + k]`:
+//  - direct (stride-1 rows, input channels and wl_on multiples of 4, output
+//    at least 16 wide): the input itself, planar by quads of channels,
+//    [y][channel / 4][x][channel % 4] with the padding written out, so a
+//    block of 16 output pixels of one row reads 64 contiguous bytes per
+//    quad and nothing is copied (no im2col);
+//  - otherwise an im2col copy, [block][row group][quad][16 pixels][4].
+//
+// Signed inputs. `vpdpbusd` multiplies unsigned bytes by signed bytes, so a
+// signed b-bit input x is stored as x + 2^(b−1) (0 for padding stores
+// 2^(b−1) too) and 2^(b−1) × Σ w over the partition's stored rows is
+// subtracted once per channel.
+//
+// Exactness. The int32 sums wrap modulo 2^32 in every kernel; the layer uses
+// this path only when every accumulator's true value fits int32
+// (`packedFits`: the products any one accumulator can receive, over all
+// Computes of the layer, bounded by |x|max × |w|max), so the wrapped sum is
+// the exact one. Any order of exact integer sums is the same sum, hence
+// bit-equal to computeFast and the macro-level model with an exact ADC.
+#include "ConvKernels.h"
+#include "mars/program/Program.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace mars::runtime::detail {
+
+/// Which instruction set runs the packed kernel.
+enum class PackedIsa { Scalar, Avx2, AvxVnni, Avx512Vnni };
+
+/// True when this CPU can run `isa`.
+bool packedIsaSupported(PackedIsa isa);
+/// The best kernel this CPU supports.
+PackedIsa bestPackedIsa();
+
+/// One Conv layer's packed geometry, fixed when the executor is created.
+struct PackedLayer {
+  bool enabled = false;
+  bool planar = false; ///< Channels and wl_on multiples of 4: planar input.
+  bool direct = false; ///< The kernel reads the planar input in place.
+  /// The AVX2 kernel's `vpmaddubsw` adds two u8 × s8 products into int16:
+  /// exact only when 2 × (2^bits − 1) × 2^(wbits−1) ≤ 32767.
+  bool pairSumsFitInt16 = false;
+  PackedIsa isa = PackedIsa::Scalar;
+  int32_t offset = 0;        ///< Added to every stored input byte.
+  int32_t quadsPerGroup = 0; ///< ceil(wl_on / 4).
+  int32_t rowGroups = 0, rows = 0, rowsPerGroup = 0, channelsPerGroup = 0;
+  int32_t inC = 0, inH = 0, inW = 0, outH = 0, outW = 0;
+  int32_t kernelH = 0, kernelW = 0, strideH = 0, strideW = 0;
+  int32_t dilationH = 0, dilationW = 0, padTop = 0, padLeft = 0;
+  int64_t pixels = 0;
+  int32_t cols = 0;
+  /// Planar input: quads of channels Q, padded height and width.
+  int32_t planes = 0, padH = 0, padW = 0;
+  int64_t blockBytes = 0;           ///< im2col: bytes of one 16-pixel block.
+  std::vector<int32_t> quadOffset;  ///< [rowGroup × quadsPerGroup + k], bytes.
+  std::vector<int32_t> planarOffset; ///< The same in the planar input.
+};
+
+/// A partition's stored groups, packed for the kernel.
+struct PackedWork {
+  int32_t colGroup = 0;
+  std::vector<int32_t> rowGroups;
+  /// [group][quad][channel][4 rows] int8, zero past the group's rows.
+  std::vector<int8_t> weights;
+  /// Per channel: offset × Σ w over the stored rows.
+  std::vector<int32_t> correction;
+};
+
+/// The layer's geometry; `enabled` stays false when it does not qualify
+/// (input wider than 8 bits or an accumulator, or `maxTerms` products of
+/// the largest magnitudes might overflow int32).
+PackedLayer packedLayerOf(const program::Program &p, const program::Layer &l,
+                          int64_t maxTerms, PackedIsa isa);
+
+/// Packs one partition's groups (`work` from the executor).
+PackedWork packWork(const PackedLayer &pl, const program::WeightMatrix &m,
+                    const PartitionWork &work);
+
+/// The layer's packed input (planar, and the im2col copy when not direct)
+/// from its CHW input buffer.
+struct PackedInput {
+  std::vector<uint8_t> planar;
+  std::vector<uint8_t> cols;
+};
+void packInput(const PackedLayer &pl, const program::Layer &l,
+               const std::vector<int32_t> &in, PackedInput &out);
+
+/// acc[channel][pixel] += the partition's sums over pixels [begin, end).
+void computePacked(const PackedLayer &pl, const PackedWork &w,
+                   const PackedInput &in, int32_t begin, int32_t end,
+                   int32_t *acc);
+
+/// Post for a packed layer: as postConv, from int32 [channel][pixel].
+void postConvPacked(const program::Program &p, const program::Layer &l,
+                    const std::vector<int32_t> &acc, int32_t begin,
+                    int32_t end, std::vector<int32_t> &dst);
+
+} // namespace mars::runtime::detail
