@@ -3,6 +3,7 @@
 // and a portable one compute the same wrapped int32 sums; the CPU picks at
 // run time (bestPackedIsa).
 #include "PackedConv.h"
+#include "RequantSimd.h"
 
 #include "mars/quant/FixedPoint.h"
 
@@ -10,6 +11,10 @@
 #include <cstring>
 #include <immintrin.h>
 #include <limits>
+
+// GCC 12 warns inside its own AVX-512 headers (_mm512_undefined_* used as
+// the pass-through of unmasked intrinsics); the values are never read.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 namespace mars::runtime::detail {
 
@@ -414,6 +419,36 @@ void computePacked(const PackedLayer &pl, const PackedWork &w,
   (kernel ? kernel : kernelScalar)(a);
 }
 
+namespace {
+
+/// One channel of postConvPacked on AVX-512, 8 pixels at a time: bias add,
+/// int32 saturation, then (unless `accumulator`) acc × value by vpmuldq on
+/// the saturated (int32) lanes, the rounding shift and the clamp.
+__attribute__((target("avx512f"))) int64_t
+postPlaneAvx512(const int32_t *a, int32_t *out, int64_t n, int64_t bias,
+                bool accumulator, quant::Multiplier m, int64_t lo, int64_t hi) {
+  const __m512i b = _mm512_set1_epi64(bias);
+  const __m512i value = _mm512_set1_epi64(m.value);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m512i v = _mm512_add_epi64(
+        _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(a + i))),
+        b);
+    v = clamp8(v, std::numeric_limits<int32_t>::min(),
+               std::numeric_limits<int32_t>::max());
+    if (!accumulator) {
+      v = _mm512_mul_epi32(v, value);
+      if (m.shift > 0)
+        v = roundingShift8(v, m.shift);
+      v = clamp8(v, lo, hi);
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(out + i), _mm512_cvtepi64_epi32(v));
+  }
+  return i;
+}
+
+} // namespace
+
 void postConvPacked(const program::Program &p, const Layer &l,
                     const std::vector<int32_t> &acc, int32_t begin,
                     int32_t end, std::vector<int32_t> &dst) {
@@ -427,13 +462,19 @@ void postConvPacked(const program::Program &p, const Layer &l,
       return quant::clampTo(v, std::numeric_limits<int32_t>::min(),
                             std::numeric_limits<int32_t>::max());
     };
+    quant::Multiplier m;
+    if (!out.isAccumulator)
+      m = {l.requant[size_t(c)].value, l.requant[size_t(c)].shift};
+    const int64_t done =
+        cpuHasAvx512() ? postPlaneAvx512(a, plane, pixels, bias, out.isAccumulator,
+                                         m, l.clampLo, l.clampHi)
+                       : 0;
     if (out.isAccumulator) {
-      for (int64_t px = 0; px < pixels; ++px)
+      for (int64_t px = done; px < pixels; ++px)
         plane[px] = int32_t(saturate(bias + a[px]));
       continue;
     }
-    const quant::Multiplier m{l.requant[size_t(c)].value, l.requant[size_t(c)].shift};
-    for (int64_t px = 0; px < pixels; ++px)
+    for (int64_t px = done; px < pixels; ++px)
       plane[px] = int32_t(quant::clampTo(
           quant::requantize(saturate(bias + a[px]), m), l.clampLo, l.clampHi));
   }
