@@ -131,14 +131,6 @@ Status ExecutorState::init() {
   for (size_t i = 0; i < p_.buffers.size(); ++i)
     buffers_[i].assign(size_t(p_.buffers[i].size()), 0);
   version_.assign(p_.buffers.size(), 0);
-  for (const program::WeightMatrix &m : p_.matrices) {
-    // Validation makes m.layer the Conv layer that owns the matrix.
-    const detail::SatLayout &sat = conv_[m.layer].sat;
-    prepared_.push_back(detail::prepareMatrix(
-        m, /*withBitMasks=*/macroLevel && !sat.fits()));
-    if (sat.fits())
-      detail::prepareBitPairs(sat, m, prepared_.back());
-  }
   for (size_t i = 0; i < p_.layers.size(); ++i) {
     const Layer &l = p_.layers[i];
     if (l.fusedInto >= 0)
@@ -180,6 +172,18 @@ Status ExecutorState::init() {
   holder_.assign(size_t(p_.arch.totalMacros()) * p_.arch.macro.partitions, -1);
   if (!macroLevel)
     initPacked();
+  for (const program::WeightMatrix &m : p_.matrices) {
+    // Validation makes m.layer the Conv layer that owns the matrix.
+    const detail::SatLayout &sat = conv_[m.layer].sat;
+    if (conv_[m.layer].packed.enabled) {
+      prepared_.emplace_back(); // packedWork_ holds its weights
+      continue;
+    }
+    prepared_.push_back(detail::prepareMatrix(
+        m, /*withBitMasks=*/macroLevel && !sat.fits()));
+    if (sat.fits())
+      detail::prepareBitPairs(sat, m, prepared_.back());
+  }
   for (size_t i = 0; i < p_.layers.size(); ++i)
     if (p_.layers[i].kind == LayerKind::Conv && !conv_[i].packed.enabled)
       conv_[i].acc.assign(size_t(p_.buffers[p_.layers[i].output].size()), 0);

@@ -144,6 +144,29 @@ PackedWork packWork(const PackedLayer &pl, const WeightMatrix &m,
   return pw;
 }
 
+namespace {
+
+/// One row of four channel planes into [x][4] bytes, 16 x at a time on
+/// AVX-512; returns the first x left for the scalar loop.
+__attribute__((target("avx512f"))) int32_t
+interleaveAvx512(const int32_t *const src[4], int32_t width, int32_t offset,
+                 uint8_t *dst) {
+  const __m512i off = _mm512_set1_epi32(offset), byte = _mm512_set1_epi32(0xff);
+  int32_t x = 0;
+  for (; x + 16 <= width; x += 16) {
+    __m512i v = _mm512_setzero_si512();
+    for (int t = 0; t < 4; ++t) {
+      const __m512i c = _mm512_and_si512(
+          _mm512_add_epi32(_mm512_loadu_si512(src[t] + x), off), byte);
+      v = _mm512_or_si512(v, _mm512_slli_epi32(c, 8 * t));
+    }
+    _mm512_storeu_si512(dst + int64_t(x) * 4, v);
+  }
+  return x;
+}
+
+} // namespace
+
 void packInput(const PackedLayer &pl, const Layer &l,
                const std::vector<int32_t> &in, PackedInput &out) {
   const int64_t plane = int64_t(pl.inH) * pl.inW;
@@ -156,11 +179,14 @@ void packInput(const PackedLayer &pl, const Layer &l,
         uint8_t *dst = out.planar.data() +
                        ((int64_t(y + pl.padTop) * pl.planes + q) * pl.padW +
                         pl.padLeft) * 4;
-        for (int32_t t = 0; t < 4; ++t) {
-          const int32_t *src = in.data() + (4 * q + t) * plane + int64_t(y) * pl.inW;
-          for (int32_t x = 0; x < pl.inW; ++x)
-            dst[x * 4 + t] = uint8_t(src[x] + pl.offset);
-        }
+        const int32_t *src[4];
+        for (int32_t t = 0; t < 4; ++t)
+          src[t] = in.data() + (4 * q + t) * plane + int64_t(y) * pl.inW;
+        const int32_t done =
+            cpuHasAvx512() ? interleaveAvx512(src, pl.inW, pl.offset, dst) : 0;
+        for (int32_t t = 0; t < 4; ++t)
+          for (int32_t x = done; x < pl.inW; ++x)
+            dst[x * 4 + t] = uint8_t(src[t][x] + pl.offset);
       }
   }
   if (pl.direct)
@@ -168,17 +194,32 @@ void packInput(const PackedLayer &pl, const Layer &l,
   const int64_t blocks = (pl.pixels + 15) / 16;
   const int32_t quads = pl.rowGroups * pl.quadsPerGroup;
   out.cols.assign(size_t(blocks * pl.blockBytes), fill);
-  for (int64_t px = 0; px < pl.pixels; ++px) {
-    const int32_t oy = int32_t(px / pl.outW), ox = int32_t(px % pl.outW);
-    uint8_t *dst = out.cols.data() + (px / 16) * pl.blockBytes + (px % 16) * 4;
-    if (pl.planar) {
+  if (pl.planar) {
+    // Runs of pixels in one output row and one block: with stride 1 each
+    // quad's run is contiguous in the planar input.
+    for (int64_t px = 0; px < pl.pixels;) {
+      const int32_t oy = int32_t(px / pl.outW), ox = int32_t(px % pl.outW);
+      const int64_t len = std::min<int64_t>({pl.outW - ox, 16 - px % 16, pl.pixels - px});
+      uint8_t *dst = out.cols.data() + (px / 16) * pl.blockBytes + (px % 16) * 4;
       const uint8_t *base =
           out.planar.data() +
           ((int64_t(oy) * pl.strideH * pl.planes) * pl.padW + int64_t(ox) * pl.strideW) * 4;
-      for (int32_t q = 0; q < quads; ++q)
-        std::memcpy(dst + int64_t(q) * 64, base + pl.planarOffset[size_t(q)], 4);
-      continue;
+      for (int32_t q = 0; q < quads; ++q) {
+        const uint8_t *src = base + pl.planarOffset[size_t(q)];
+        if (pl.strideW == 1) {
+          std::memcpy(dst + int64_t(q) * 64, src, size_t(len) * 4);
+          continue;
+        }
+        for (int64_t i = 0; i < len; ++i)
+          std::memcpy(dst + int64_t(q) * 64 + i * 4, src + i * pl.strideW * 4, 4);
+      }
+      px += len;
     }
+    return;
+  }
+  for (int64_t px = 0; px < pl.pixels; ++px) {
+    const int32_t oy = int32_t(px / pl.outW), ox = int32_t(px % pl.outW);
+    uint8_t *dst = out.cols.data() + (px / 16) * pl.blockBytes + (px % 16) * 4;
     // Any geometry, byte by byte from the CHW input.
     for (int32_t rg = 0; rg < pl.rowGroups; ++rg)
       for (int32_t r = 0; r < pl.rowsPerGroup; ++r) {
