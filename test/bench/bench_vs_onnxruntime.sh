@@ -3,10 +3,12 @@
 # images/s on the same network, same threads, same number of images.
 #
 # Each model (zoo resnet18 and vgg16, CIFAR 3x32x32, 10 classes) is compiled
-# W4A4 with 50% of its CIM groups zeroed (--calib random --prune 0.5), and
-# marsc's QDQ export of what it compiled is kept (--save-qdq). Three engines
-# run N seeded random images one at a time:
-#   marsc      `marsc run PROGRAM --data cifar10:DIR --limit N --threads T`
+# W4A4 with 50% of its CIM groups zeroed (--calib random --prune 0.5) and
+# W8A8 with none zeroed (--calib random --wbits 8 --abits 8), and marsc's QDQ
+# export of what it compiled is kept (--save-qdq). Three engines run N
+# seeded random images one at a time:
+#   marsc      `marsc run PROGRAM --data cifar10:DIR --limit N --threads T`,
+#              timed as the functional model plus the timing model
 #   ort-fp32   ONNX Runtime (onnxruntime-node, CPU) on the float model
 #   ort-qdq    ONNX Runtime on the QDQ export
 # interleaved rep by rep (each rep: one run of each engine) so the load of a
@@ -21,15 +23,16 @@
 # against LibTorch with bench_simulator instead, if it is built.
 #
 # Usage: bench_vs_onnxruntime.sh MARSC [--out DIR] [--reps N] [--images N]
-#          [--threads "1 2"] [--models "resnet18 vgg16"] [--cache DIR]
-#          [--simulator PATH] [--json]
+#          [--threads "1 2"] [--models "resnet18 vgg16"]
+#          [--precisions "w4a4 w8a8"] [--cache DIR] [--simulator PATH] [--json]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-usage='usage: bench_vs_onnxruntime.sh MARSC [--out DIR] [--reps N (>=5)] [--images N] [--threads "1 2"] [--models "resnet18 vgg16"] [--cache DIR] [--simulator PATH] [--json]'
+usage='usage: bench_vs_onnxruntime.sh MARSC [--out DIR] [--reps N (>=5)] [--images N] [--threads "1 2"] [--models "resnet18 vgg16"] [--precisions "w4a4 w8a8"] [--cache DIR] [--simulator PATH] [--json]'
 marsc=${1:?$usage}
 shift
 ort_pinned=1.30.0 # onnxruntime-node; checked with node 20 on linux x64
 out=out/bench_ort reps=7 images=32 threads="1 2" models="resnet18 vgg16"
+precisions="w4a4 w8a8"
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/marsc-bench/onnxruntime
 simulator=$(dirname "$marsc")/../../test/bench/bench_simulator
 json=0
@@ -40,6 +43,7 @@ while [ $# -gt 0 ]; do
     --images) images=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --models) models=$2; shift 2 ;;
+    --precisions) precisions=$2; shift 2 ;;
     --cache) cache=$2; shift 2 ;;
     --simulator) simulator=$2; shift 2 ;;
     --json) json=1; shift ;;
@@ -50,6 +54,9 @@ done
 for v in "$reps" "$images" $threads; do
   [[ $v =~ ^[1-9][0-9]*$ ]] ||
     { echo "bench_vs_onnxruntime.sh: '$v' is not a positive integer" >&2; exit 2; }
+done
+for pr in $precisions; do
+  case $pr in w4a4 | w8a8) ;; *) echo "bench_vs_onnxruntime.sh: precision '$pr' is not w4a4 or w8a8" >&2; exit 2 ;; esac
 done
 [ "$reps" -ge 5 ] || { echo "bench_vs_onnxruntime.sh: --reps must be at least 5" >&2; exit 2; }
 [ -x "$marsc" ] || { echo "bench_vs_onnxruntime.sh: $marsc is not executable" >&2; exit 2; }
@@ -109,17 +116,29 @@ with open(sys.argv[1], "wb") as f:
     for _ in range(int(sys.argv[2])):
         f.write(bytes([rng.randrange(10)] + [rng.randrange(256) for _ in range(3072)]))
 EOF
+# A configuration is MODEL-PRECISION: W4A4 with half of the CIM groups zeroed,
+# or W8A8 dense.
+configs=
 for m in $models; do
   "$marsc" zoo "$m" -o "$out/$m.onnx" > /dev/null
-  "$marsc" compile "$out/$m.onnx" --calib random --prune 0.5 --wbits 4 --abits 4 \
-    --save-qdq "$out/$m.qdq.onnx" -o "$out/$m.bin" > /dev/null
+  for pr in $precisions; do
+    case $pr in
+      w4a4) flags="--prune 0.5 --wbits 4 --abits 4" ;;
+      w8a8) flags="--wbits 8 --abits 8" ;;
+    esac
+    # shellcheck disable=SC2086
+    "$marsc" compile "$out/$m.onnx" --calib random $flags \
+      --save-qdq "$out/$m-$pr.qdq.onnx" -o "$out/$m-$pr.bin" > /dev/null
+    configs+=" $m-$pr"
+  done
 done
 
 # --- one measurement per call, appended to $runs as a JSON line --------------
-# marsc: images/s from its JSON's functional section (dataset read, executor
-# set-up and the N images; the timing model runs once per `marsc run`, before
-# that section's clock starts), and the wall time of the whole process.
-measure_marsc() { # MODEL THREADS REP
+# marsc: images/s = N / (its JSON's functional seconds (dataset read,
+# executor set-up and the N images) + timing_model_seconds (the timing and
+# energy models, once per `marsc run`)), and the wall time of the whole
+# process.
+measure_marsc() { # CONFIG THREADS REP
   local t0 t1
   t0=$(date +%s.%N)
   "$marsc" run "$out/$1.bin" --data "cifar10:$out/cifar" --limit "$images" \
@@ -127,19 +146,22 @@ measure_marsc() { # MODEL THREADS REP
   t1=$(date +%s.%N)
   python3 - "$out/run.json" "$1" "$2" "$3" "$t0" "$t1" >> "$runs" << 'EOF'
 import json, sys
-f = json.load(open(sys.argv[1]))["functional"]
+j = json.load(open(sys.argv[1]))
+f, timing = j["functional"], j["timing_model_seconds"]
 wall = float(sys.argv[6]) - float(sys.argv[5])
 print(json.dumps({"model": sys.argv[2], "threads": int(sys.argv[3]), "engine": "marsc",
-                  "rep": int(sys.argv[4]), "images": f["images"], "seconds": f["seconds"],
-                  "images_per_second": f["images"] / f["seconds"],
+                  "rep": int(sys.argv[4]), "images": f["images"],
+                  "functional_seconds": f["seconds"], "timing_model_seconds": timing,
+                  "seconds": f["seconds"] + timing,
+                  "images_per_second": f["images"] / (f["seconds"] + timing),
                   "wall_seconds": wall, "mode": f["mode"]}))
 EOF
 }
 
 # ONNX Runtime: ort_infer.js's own clock (session creation and warm-up
 # excluded). Returns non-zero, with the reason in $out/ort.err, on failure.
-measure_ort() { # ENGINE MODEL THREADS REP [--kernels]
-  local file=$out/$2.onnx
+measure_ort() { # ENGINE CONFIG THREADS REP [--kernels]
+  local file=$out/${2%-*}.onnx
   [ "$1" = ort-qdq ] && file=$out/$2.qdq.onnx
   node "$here/ort_infer.js" --ort "$ort_pkg" "$file" --threads "$3" \
     --images "$images" ${5:-} > "$out/ort.json" 2> "$out/ort.err" || return 1
@@ -152,12 +174,12 @@ print(json.dumps(r))
 EOF
 }
 
-# Which engines run for each model: ONNX Runtime is tried once per model and
-# file (rep 0, untimed for the report, with its kernel counts); a model it
-# cannot load is noted and left out.
+# Which engines run for each configuration: ONNX Runtime is tried once per
+# configuration and file (rep 0, untimed for the report, with its kernel
+# counts); a model it cannot load is noted and left out.
 first=${threads%% *}
 declare -A engines
-for m in $models; do
+for m in $configs; do
   engines[$m]=marsc
   [ -n "$ort_pkg" ] || continue
   for e in ort-fp32 ort-qdq; do
@@ -171,7 +193,7 @@ for m in $models; do
   done
 done
 
-for m in $models; do
+for m in $configs; do
   for t in $threads; do
     say "measuring $m, $t thread(s): ${engines[$m]}, $reps reps of $images images"
     for ((r = 1; r <= reps; ++r)); do
@@ -228,11 +250,13 @@ def med(rs, f):
 results = []
 for model, threads in keys:
     m = of(model, threads, "marsc")
-    row = {"model": model, "threads": threads,
+    name, _, precision = model.rpartition("-")
+    row = {"model": name, "precision": precision, "threads": threads,
            "marsc": {"mode": m[0]["mode"],
                      "images_per_second": med(m, lambda r: r["images_per_second"]),
+                     "timing_model_seconds": med(m, lambda r: r["timing_model_seconds"]),
                      "wall_images_per_second": med(m, lambda r: r["images"] / r["wall_seconds"]),
-                     "outside_functional_seconds": med(m, lambda r: r["wall_seconds"] - r["seconds"]),
+                     "outside_measured_seconds": med(m, lambda r: r["wall_seconds"] - r["seconds"]),
                      "runs": [r["images_per_second"] for r in m]}}
     for e in ("ort-fp32", "ort-qdq"):
         o = of(model, threads, e)
@@ -250,7 +274,7 @@ for model, threads in keys:
 report = {"images": int(images), "reps": int(reps), "batch": 1,
           "onnxruntime": {"available": True, "package": "onnxruntime-node", "version": version}
                          if version else {"available": False, "reason": reason},
-          "marsc_functional_includes_timing_model": False,
+          "marsc_includes_timing_model": True,
           "results": results}
 if len(sys.argv) > 7:
     report["libtorch_bench_simulator"] = [json.load(open(f)) for f in sys.argv[7:]]
@@ -264,37 +288,44 @@ def fmt(v, spec="8.2f"):
 print()
 print(f"batch-1 throughput, images/s: median of {reps} interleaved reps of {images} images;"
       f" ratios are of medians")
-print(f"{'model':<9} {'thr':>3} {'marsc':>8} {'(wall)':>8} {'ORT fp32':>8} {'ORT QDQ':>8}"
+print(f"{'model':<9} {'prec':<5} {'thr':>3} {'marsc':>8} {'(wall)':>8} {'ORT fp32':>8} {'ORT QDQ':>8}"
       f" {'marsc/fp32':>10} {'marsc/QDQ':>10}")
 for r in results:
     g = lambda k, f="images_per_second": r.get(k, {}).get(f)
-    print(f"{r['model']:<9} {r['threads']:>3} {fmt(g('marsc'))} {fmt(g('marsc', 'wall_images_per_second'))}"
+    print(f"{r['model']:<9} {r['precision'].upper():<5} {r['threads']:>3} {fmt(g('marsc'))} {fmt(g('marsc', 'wall_images_per_second'))}"
           f" {fmt(g('ort_fp32'))} {fmt(g('ort_qdq'))}"
           f" {fmt(r.get('marsc_over_ort_fp32'), '10.2f')} {fmt(r.get('marsc_over_ort_qdq'), '10.2f')}")
 print()
 modes = ", ".join(sorted({r["marsc"]["mode"] for r in results}))
-print(f"marsc:  `marsc run --data`, mode {modes}; images/s = its JSON's functional images/seconds")
-print("        (dataset read, executor set-up, the images). The timing model is NOT in it: it runs")
-print("        once per `marsc run`, before that clock starts.")
-print("(wall): images / wall time of the whole `marsc run` process (start, program load, timing")
-print("        model once, JSON). Outside the functional clock, per run:"
-      + ",".join(f" {r['model']}/{r['threads']}t {r['marsc']['outside_functional_seconds']:.2f} s" for r in results))
+print(f"marsc:  `marsc run --data`, mode {modes}; images/s = images / (its JSON's functional seconds")
+print("        (dataset read, executor set-up, the images) + timing_model_seconds (the timing and")
+print("        energy models, run once per `marsc run`)). The timing model's median seconds per run:")
+print("       " + ",".join(f" {r['model']}-{r['precision']}/{r['threads']}t {r['marsc']['timing_model_seconds']:.3f}"
+                         for r in results))
+print("W4A4:   4-bit weights and activations (8-bit first and last layers), 50% of each inner layer's")
+print("        CIM groups zeroed (--prune 0.5); W8A8: 8-bit, no groups zeroed. ORT fp32 runs the same")
+print("        float model for both; ORT QDQ runs marsc's QDQ export of each.")
+print("(wall): images / wall time of the whole `marsc run` process (start, program load, JSON).")
+print("        Outside the measured seconds, per run:"
+      + ",".join(f" {r['model']}-{r['precision']}/{r['threads']}t {r['marsc']['outside_measured_seconds']:.2f} s"
+                 for r in results))
 if version:
     print(f"ORT:    onnxruntime-node {version}, CPU EP, intraOpNumThreads = threads, interOpNumThreads 1,")
     print("        graph optimization 'all'; session creation and 3 warm-up runs not timed.")
     integer = {"QLinearConv", "ConvInteger", "QGemm", "QLinearMatMul", "MatMulInteger"}
     for r in results:
-        if r["threads"] != results[0]["threads"] and any(x["model"] == r["model"] for x in results[:results.index(r)]):
+        if any((x["model"], x["precision"]) == (r["model"], r["precision"])
+               for x in results[:results.index(r)]):
             continue
         k = r.get("ort_qdq", {}).get("kernels")
         if k:
-            print(f"        {r['model']} QDQ, kernels of one run: "
+            print(f"        {r['model']} {r['precision'].upper()} QDQ, kernels of one run: "
                   + ", ".join(f"{n} {op}" for op, n in sorted(k.items(), key=lambda x: -x[1])))
             if not integer & set(k):
                 print("        (no integer conv/matmul kernel ran: ORT ran the convolutions in float"
                       " between QuantizeLinear/DequantizeLinear)")
         elif "error" in r.get("ort_qdq", {}):
-            print(f"        {r['model']} QDQ: not run ({r['ort_qdq']['error']})")
+            print(f"        {r['model']} {r['precision'].upper()} QDQ: not run ({r['ort_qdq']['error']})")
     print("ratio > 1: marsc simulates the chip faster than ONNX Runtime runs the network on this CPU.")
 else:
     print(f"ORT:    not available ({reason})")
