@@ -14,12 +14,12 @@ Status runImages(const program::Program &program, const ExecOptions &options,
   threads = static_cast<int>(
       std::max<int64_t>(1, std::min<int64_t>(threads, count)));
   std::vector<Executor> executors;
-  for (int t = 0; t < threads; ++t) {
-    auto e = Executor::create(program, options);
-    if (!e)
-      return e.error();
-    executors.push_back(e.take());
-  }
+  auto first = Executor::create(program, options);
+  if (!first)
+    return first.error();
+  executors.push_back(first.take());
+  for (int t = 1; t < threads; ++t)
+    executors.push_back(executors[0].clone());
   std::atomic<int64_t> next{0}, done{0};
   std::atomic<bool> failed{false};
   std::optional<Error> firstError;

@@ -82,12 +82,14 @@ private:
   std::vector<uint64_t> version_;
   uint64_t clock_ = 0, runId_ = 0;
   std::vector<ConvState> conv_; ///< Indexed by layer (Conv layers only).
-  std::vector<detail::PreparedMatrix> prepared_;
+  /// Read-only after init, so shared by the executors `clone` makes.
+  std::shared_ptr<const std::vector<detail::PreparedMatrix>> prepared_;
   /// Per image: the work of each non-empty partition, and which partition.
   std::vector<std::vector<detail::PartitionWork>> work_;
   std::vector<std::vector<size_t>> workPartition_;
-  /// work_ packed for the packed kernel (images of packed layers only).
-  std::vector<std::vector<detail::PackedWork>> packedWork_;
+  /// work_ packed for the packed kernel (images of packed layers only);
+  /// read-only after init, shared like prepared_.
+  std::shared_ptr<const std::vector<std::vector<detail::PackedWork>>> packedWork_;
   std::vector<int32_t> holder_; ///< Image held per (core, macro, partition).
   ExecCounters counters_;
 };
@@ -170,20 +172,24 @@ Status ExecutorState::init() {
     }
   }
   holder_.assign(size_t(p_.arch.totalMacros()) * p_.arch.macro.partitions, -1);
+  packedWork_ = std::make_shared<std::vector<std::vector<detail::PackedWork>>>(
+      p_.images.size());
   if (!macroLevel)
     initPacked();
+  auto prepared = std::make_shared<std::vector<detail::PreparedMatrix>>();
   for (const program::WeightMatrix &m : p_.matrices) {
     // Validation makes m.layer the Conv layer that owns the matrix.
     const detail::SatLayout &sat = conv_[m.layer].sat;
     if (conv_[m.layer].packed.enabled) {
-      prepared_.emplace_back(); // packedWork_ holds its weights
+      prepared->emplace_back(); // packedWork_ holds its weights
       continue;
     }
-    prepared_.push_back(detail::prepareMatrix(
+    prepared->push_back(detail::prepareMatrix(
         m, /*withBitMasks=*/macroLevel && !sat.fits()));
     if (sat.fits())
-      detail::prepareBitPairs(sat, m, prepared_.back());
+      detail::prepareBitPairs(sat, m, prepared->back());
   }
+  prepared_ = std::move(prepared);
   for (size_t i = 0; i < p_.layers.size(); ++i)
     if (p_.layers[i].kind == LayerKind::Conv && !conv_[i].packed.enabled)
       conv_[i].acc.assign(size_t(p_.buffers[p_.layers[i].output].size()), 0);
@@ -251,15 +257,17 @@ void ExecutorState::initPacked() {
     if (c.packed.enabled)
       c.acc32.assign(size_t(p_.buffers[l.output].size()), 0);
   }
-  packedWork_.resize(p_.images.size());
+  auto packedWork = std::make_shared<std::vector<std::vector<detail::PackedWork>>>(
+      p_.images.size());
   for (size_t i = 0; i < p_.images.size(); ++i) {
     const int32_t layer = p_.images[i].layer;
     if (!conv_[layer].packed.enabled)
       continue;
     const program::WeightMatrix &m = p_.matrices[p_.layers[layer].matrix];
     for (const detail::PartitionWork &w : work_[i])
-      packedWork_[i].push_back(detail::packWork(conv_[layer].packed, m, w));
+      (*packedWork)[i].push_back(detail::packWork(conv_[layer].packed, m, w));
   }
+  packedWork_ = std::move(packedWork);
 }
 
 ExecutorState::ConvState &ExecutorState::convFor(int32_t layer) {
@@ -286,7 +294,7 @@ Status ExecutorState::compute(size_t core, size_t pc, const Instr &in) {
       detail::packInput(c.packed, l, buffers_[l.inputs[0]], c.packedInput);
       c.colsVersion = version_[l.inputs[0]];
     }
-    for (const detail::PackedWork &w : packedWork_[in.a])
+    for (const detail::PackedWork &w : (*packedWork_)[in.a])
       detail::computePacked(c.packed, w, c.packedInput, in.b, in.c,
                             c.acc32.data());
     return Status::success();
@@ -303,7 +311,7 @@ Status ExecutorState::compute(size_t core, size_t pc, const Instr &in) {
   detail::ComputeArgs args;
   args.program = &p_;
   args.matrix = &p_.matrices[l.matrix];
-  args.prepared = &prepared_[l.matrix];
+  args.prepared = &(*prepared_)[l.matrix];
   args.cols = &c.cols;
   args.pixelBegin = in.b;
   args.pixelEnd = in.c;
@@ -435,6 +443,10 @@ Expected<Executor> Executor::create(const Program &program,
   if (!st)
     return st.error();
   return Executor(std::move(state));
+}
+
+Executor Executor::clone() const {
+  return Executor(std::make_unique<ExecutorState>(*state_));
 }
 
 Executor::Executor(std::unique_ptr<ExecutorState> state)

@@ -96,6 +96,11 @@ public:
   Executor &operator=(Executor &&) noexcept;
   ~Executor();
 
+  /// Another executor for the same program and options, sharing this one's
+  /// read-only prepared weights: much cheaper than `create`. The two may
+  /// then run on different threads.
+  Executor clone() const;
+
   /// The output buffer's integers for one quantized input.
   Expected<std::vector<int32_t>> run(const std::vector<int32_t> &input);
   /// Counters of the last run.
