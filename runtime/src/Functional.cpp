@@ -89,7 +89,7 @@ private:
   std::vector<std::vector<size_t>> workPartition_;
   /// work_ packed for the packed kernel (images of packed layers only);
   /// read-only after init, shared like prepared_.
-  std::shared_ptr<const std::vector<std::vector<detail::PackedWork>>> packedWork_;
+  std::shared_ptr<const detail::PackedWeights> packed_;
   std::vector<int32_t> holder_; ///< Image held per (core, macro, partition).
   ExecCounters counters_;
 };
@@ -172,8 +172,7 @@ Status ExecutorState::init() {
     }
   }
   holder_.assign(size_t(p_.arch.totalMacros()) * p_.arch.macro.partitions, -1);
-  packedWork_ = std::make_shared<std::vector<std::vector<detail::PackedWork>>>(
-      p_.images.size());
+  packed_ = std::make_shared<detail::PackedWeights>(p_.images.size());
   if (!macroLevel)
     initPacked();
   auto prepared = std::make_shared<std::vector<detail::PreparedMatrix>>();
@@ -257,17 +256,24 @@ void ExecutorState::initPacked() {
     if (c.packed.enabled)
       c.acc32.assign(size_t(p_.buffers[l.output].size()), 0);
   }
-  auto packedWork = std::make_shared<std::vector<std::vector<detail::PackedWork>>>(
-      p_.images.size());
+  auto packed = std::make_shared<detail::PackedWeights>(p_.images.size());
+  size_t bytes = 0;
+  for (size_t i = 0; i < p_.images.size(); ++i)
+    if (conv_[p_.images[i].layer].packed.enabled)
+      for (const detail::PartitionWork &w : work_[i])
+        bytes += detail::packedWeightBytes(conv_[p_.images[i].layer].packed, w);
+  int8_t *dst = packed->allocate(bytes);
   for (size_t i = 0; i < p_.images.size(); ++i) {
     const int32_t layer = p_.images[i].layer;
     if (!conv_[layer].packed.enabled)
       continue;
     const program::WeightMatrix &m = p_.matrices[p_.layers[layer].matrix];
-    for (const detail::PartitionWork &w : work_[i])
-      (*packedWork)[i].push_back(detail::packWork(conv_[layer].packed, m, w));
+    for (const detail::PartitionWork &w : work_[i]) {
+      packed->work[i].push_back(detail::packWork(conv_[layer].packed, m, w, dst));
+      dst += detail::packedWeightBytes(conv_[layer].packed, w);
+    }
   }
-  packedWork_ = std::move(packedWork);
+  packed_ = std::move(packed);
 }
 
 ExecutorState::ConvState &ExecutorState::convFor(int32_t layer) {
@@ -294,7 +300,7 @@ Status ExecutorState::compute(size_t core, size_t pc, const Instr &in) {
       detail::packInput(c.packed, l, buffers_[l.inputs[0]], c.packedInput);
       c.colsVersion = version_[l.inputs[0]];
     }
-    for (const detail::PackedWork &w : (*packedWork_)[in.a])
+    for (const detail::PackedWork &w : packed_->work[in.a])
       detail::computePacked(c.packed, w, c.packedInput, in.b, in.c,
                             c.acc32.data());
     return Status::success();

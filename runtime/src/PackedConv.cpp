@@ -6,11 +6,14 @@
 #include "RequantSimd.h"
 
 #include "mars/quant/FixedPoint.h"
+#include "mars/support/Error.h"
 
 #include <algorithm>
 #include <cstring>
 #include <immintrin.h>
 #include <limits>
+#include <new>
+#include <sys/mman.h>
 
 // GCC 12 warns inside its own AVX-512 headers (_mm512_undefined_* used as
 // the pass-through of unmasked intrinsics); the values are never read.
@@ -123,17 +126,34 @@ PackedLayer packedLayerOf(const program::Program &p, const Layer &l,
   return pl;
 }
 
+size_t packedWeightBytes(const PackedLayer &pl, const PartitionWork &work) {
+  return work.groups.size() * size_t(pl.quadsPerGroup) * pl.channelsPerGroup * 4;
+}
+
+PackedWeights::~PackedWeights() { std::free(data_); }
+
+int8_t *PackedWeights::allocate(size_t bytes) {
+  MARS_CHECK(!data_, "PackedWeights::allocate called twice");
+  constexpr size_t kHuge = size_t(1) << 21;
+  const size_t size = std::max<size_t>(kHuge, (bytes + kHuge - 1) / kHuge * kHuge);
+  if (posix_memalign(&data_, kHuge, size) != 0)
+    throw std::bad_alloc();
+  madvise(data_, size, MADV_HUGEPAGE); // advice only: fine if refused
+  std::memset(data_, 0, bytes);
+  return static_cast<int8_t *>(data_);
+}
+
 PackedWork packWork(const PackedLayer &pl, const WeightMatrix &m,
-                    const PartitionWork &work) {
+                    const PartitionWork &work, int8_t *out) {
   PackedWork pw;
   const int32_t R = m.rowsPerGroup, C = m.channelsPerGroup, Q = pl.quadsPerGroup;
   pw.colGroup = work.colGroup;
   pw.rowGroups = work.rowGroups;
-  pw.weights.assign(work.groups.size() * size_t(Q) * C * 4, 0);
+  pw.weights = out;
   pw.correction.assign(size_t(C), 0);
   for (size_t k = 0; k < work.groups.size(); ++k) {
     const std::vector<int8_t> &w = m.groups[size_t(work.groups[k])].weights;
-    int8_t *dst = pw.weights.data() + k * size_t(Q) * C * 4;
+    int8_t *dst = out + k * size_t(Q) * C * 4;
     for (int32_t r = 0; r < R; ++r)
       for (int32_t j = 0; j < C; ++j) {
         const int8_t v = w[size_t(r) * C + j];
@@ -270,7 +290,7 @@ void kernelScalar(const KernelArgs &a) {
     const Block &b = a.blocks[bi];
     for (int32_t j = 0; j < a.valid; ++j) {
       uint32_t s[16] = {};
-      const int8_t *wp = a.w->weights.data();
+      const int8_t *wp = a.w->weights;
       for (size_t g = 0; g < a.w->rowGroups.size(); ++g) {
         const int32_t *off = pl.quadOffset.data() + size_t(a.w->rowGroups[g]) * Q;
         for (int32_t k = 0; k < Q; ++k, wp += C * 4) {
@@ -301,7 +321,7 @@ tileAvx512(const KernelArgs &a, const Block *blk) {
   for (int b = 0; b < NB; ++b)
     for (int j = 0; j < C; ++j)
       acc[b][j] = _mm512_setzero_si512();
-  const int8_t *wp = a.w->weights.data();
+  const int8_t *wp = a.w->weights;
   const size_t groups = a.w->rowGroups.size();
   for (size_t g = 0; g < groups; ++g) {
     const int32_t *off = pl.quadOffset.data() + size_t(a.w->rowGroups[g]) * Q;
@@ -351,7 +371,7 @@ __attribute__((target("avx2,avxvnni"))) void tileAvx2(const KernelArgs &a,
       for (int j = 0; j < C; ++j)
         acc[b][h][j] = _mm256_setzero_si256();
   const __m256i ones = _mm256_set1_epi16(1);
-  const int8_t *wp = a.w->weights.data();
+  const int8_t *wp = a.w->weights;
   const size_t groups = a.w->rowGroups.size();
   for (size_t g = 0; g < groups; ++g) {
     const int32_t *off = pl.quadOffset.data() + size_t(a.w->rowGroups[g]) * Q;

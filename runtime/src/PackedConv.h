@@ -72,8 +72,9 @@ struct PackedLayer {
 struct PackedWork {
   int32_t colGroup = 0;
   std::vector<int32_t> rowGroups;
-  /// [group][quad][channel][4 rows] int8, zero past the group's rows.
-  std::vector<int8_t> weights;
+  /// [group][quad][channel][4 rows] int8, zero past the group's rows; in
+  /// PackedWeights' one allocation.
+  const int8_t *weights = nullptr;
   /// Per channel: offset × Σ w over the stored rows.
   std::vector<int32_t> correction;
 };
@@ -84,9 +85,29 @@ struct PackedWork {
 PackedLayer packedLayerOf(const program::Program &p, const program::Layer &l,
                           int64_t maxTerms, PackedIsa isa);
 
-/// Packs one partition's groups (`work` from the executor).
+/// The bytes packWork writes for `work`.
+size_t packedWeightBytes(const PackedLayer &pl, const PartitionWork &work);
+/// Packs one partition's groups (`work` from the executor) into `dst`
+/// (packedWeightBytes(pl, work) bytes).
 PackedWork packWork(const PackedLayer &pl, const program::WeightMatrix &m,
-                    const PartitionWork &work);
+                    const PartitionWork &work, int8_t *dst);
+
+/// Every packed partition of a program, per weight image, with their
+/// weights in one allocation: 2 MiB aligned with transparent huge pages
+/// asked for, since at 4 KiB a page the faults of first touch cost about as
+/// much as packing.
+class PackedWeights {
+public:
+  explicit PackedWeights(size_t images) : work(images) {}
+  PackedWeights(const PackedWeights &) = delete;
+  PackedWeights &operator=(const PackedWeights &) = delete;
+  ~PackedWeights();
+  /// Zeroed bytes owned by this object.
+  int8_t *allocate(size_t bytes);
+  std::vector<std::vector<PackedWork>> work; ///< [image][partition]
+private:
+  void *data_ = nullptr;
+};
 
 /// The layer's packed input (planar, and the im2col copy when not direct)
 /// from its CHW input buffer.

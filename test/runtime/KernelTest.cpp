@@ -264,3 +264,120 @@ TEST_CASE("kernels: one slice count for functional model and timing, for "
         CHECK(timing->totals.activations == expected);
       }
 }
+
+namespace {
+
+/// Geometries for the packed fast-path kernel (PackedConv.h): each
+/// instruction set, channels per partition 1 to 16, wl_on a multiple of 4
+/// or not, rows read in place (stride-1 outputs at least 16 wide) or through
+/// the im2col copy, partial 16-pixel blocks.
+arch::ArchSpec packedArch(int variant) {
+  arch::ArchSpec a = arch::defaultArch();
+  switch (variant % 6) {
+  case 1: // 8-bit weights: 4 channels per partition
+    a.macro.weightBits = 8;
+    break;
+  case 2: // 2-bit weights: 16 channels per partition
+    a.macro.weightBits = 2;
+    break;
+  case 3: // 1 channel per partition, wl_on 12
+    a.macro.weightBits = 8;
+    a.macro.cols = 64;
+    a.macro.wlOn = 12;
+    a.macro.rows = 48;
+    a.macro.blOn = 64;
+    break;
+  case 4: // odd wl_on (quads padded), 2 channels per partition
+    a.macro.wlOn = 7;
+    a.macro.rows = 28;
+    a.macro.cols = 64;
+    a.macro.weightBits = 4;
+    a.macro.blOn = 64;
+    break;
+  case 5: // wl_on 2: half a quad per group
+    a.macro.wlOn = 2;
+    a.macro.rows = 8;
+    a.macro.cols = 32;
+    a.macro.partitions = 4;
+    a.macro.weightBits = 4;
+    a.macro.blOn = 16;
+    break;
+  }
+  return a;
+}
+
+} // namespace
+
+TEST_CASE("kernels: every fast-path kernel equals the exact product, "
+          "extremes included") {
+  using runtime::FastKernel;
+  std::mt19937_64 rng(31);
+  std::vector<FastKernel> kernels;
+  for (FastKernel k : {FastKernel::Portable, FastKernel::Avx2, FastKernel::AvxVnni,
+                       FastKernel::Avx512Vnni, FastKernel::Unpacked})
+    if (runtime::fastKernelSupported(k))
+      kernels.push_back(k);
+  auto pick = [&](std::initializer_list<int> v) {
+    return *(v.begin() + std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng));
+  };
+  for (int trial = 0; trial < 72; ++trial) {
+    arch::ArchSpec a = packedArch(trial);
+    REQUIRE(arch::validate(a).empty());
+    REQUIRE(a.adcExact());
+    LayerCase c;
+    c.groups = pick({1, 1, 1, 2});
+    c.inC = c.groups * pick({2, 3, 4, 8, 12});
+    c.outC = c.groups * pick({1, 5, 8, 17});
+    c.h = pick({1, 2, 5});
+    c.w = pick({5, 16, 17, 20, 35});
+    c.kernel = pick({1, 3});
+    c.pad = c.kernel == 3 ? pick({0, 1}) : 0;
+    if (c.h + 2 * c.pad < c.kernel)
+      c.h = c.kernel;
+    c.stride = pick({1, 1, 2});
+    c.inputBits = 1 + trial / 6 % 8;             // 1 to 8 bits
+    c.inputSigned = c.inputBits > 1 && trial % 2; // signed from 2 bits
+    c.density = pick({3, 6, 10}) / 10.0;
+    // Every third trial at the extremes: inputs at the type's minimum or
+    // maximum, every weight at -2^(wbits-1) (the largest products).
+    const int extreme = trial % 3 == 0 ? 1 + trial / 3 % 2 : 0;
+    INFO("trial " << trial << ": " << c.inC << "x" << c.h << "x" << c.w
+                  << " -> " << c.outC << ", k" << c.kernel << " s" << c.stride
+                  << " p" << c.pad << " g" << c.groups << ", " << c.inputBits
+                  << (c.inputSigned ? "-bit signed" : "-bit unsigned")
+                  << " input, wl_on " << a.macro.wlOn << ", "
+                  << a.macro.weightBits << "-bit weights, extreme " << extreme);
+    program::Program p = makeProgram(a, c, rng);
+    if (extreme)
+      for (program::Group &g : p.matrices[0].groups)
+        for (int8_t &w : g.weights)
+          if (w != 0)
+            w = int8_t(-(1 << (a.macro.weightBits - 1)));
+    const auto problems = program::validateProgram(p);
+    if (!problems.empty())
+      FAIL(problems[0]);
+    std::vector<int32_t> x = randomInput(p, rng);
+    if (extreme) {
+      const program::Buffer &b = p.buffers[0];
+      const int32_t lo = b.isSigned ? -(1 << (b.bits - 1)) : 0;
+      const int32_t hi = b.isSigned ? (1 << (b.bits - 1)) - 1 : (1 << b.bits) - 1;
+      std::fill(x.begin(), x.end(), extreme == 1 ? hi : (b.isSigned ? lo : hi));
+    }
+    const std::vector<int32_t> expected = reference(p, x, false, nullptr);
+    for (FastKernel k : kernels) {
+      INFO("kernel " << int(k));
+      runtime::ExecOptions o;
+      o.fastKernel = k;
+      auto exec = runtime::Executor::create(p, o);
+      REQUIRE(exec);
+      auto y = exec->run(x);
+      REQUIRE(y);
+      CHECK(*y == expected);
+      // A clone shares the prepared weights and computes the same.
+      runtime::Executor twin = exec->clone();
+      auto z = twin.run(x);
+      REQUIRE(z);
+      CHECK(*z == expected);
+    }
+  }
+}
