@@ -310,40 +310,59 @@ void kernelScalar(const KernelArgs &a) {
   }
 }
 
-/// AVX-512 VNNI: NB blocks × C channels of 16-lane accumulators; a quad's
-/// weights for channel j broadcast from memory into `vpdpbusd`.
+/// One quad of NB blocks × C channels into `acc`.
 template <int C, int NB>
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) inline void
+quadAvx512(__m512i (&acc)[NB][C], const Block *blk, int32_t offset,
+           const int8_t *w) {
+  __m512i x[NB];
+  for (int b = 0; b < NB; ++b)
+    x[b] = _mm512_loadu_si512(blk[b].x + offset);
+  for (int j = 0; j < C; ++j) {
+    const __m512i wv = _mm512_set1_epi32(load32(w + 4 * j));
+    for (int b = 0; b < NB; ++b)
+      acc[b][j] = _mm512_dpbusd_epi32(acc[b][j], x[b], wv);
+  }
+}
+
+/// AVX-512 VNNI: NB blocks × C channels of 16-lane accumulators; a quad's
+/// weights for channel j broadcast to every lane for `vpdpbusd`. With S = 2
+/// even and odd quads go to separate accumulators (summed at the end), so
+/// that a tile of few accumulators is not held up by `vpdpbusd`'s latency.
+template <int C, int NB, int S>
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void
 tileAvx512(const KernelArgs &a, const Block *blk) {
   const PackedLayer &pl = *a.pl;
   const int32_t Q = pl.quadsPerGroup;
-  __m512i acc[NB][C];
-  for (int b = 0; b < NB; ++b)
-    for (int j = 0; j < C; ++j)
-      acc[b][j] = _mm512_setzero_si512();
+  __m512i acc[S][NB][C];
+  for (int u = 0; u < S; ++u)
+    for (int b = 0; b < NB; ++b)
+      for (int j = 0; j < C; ++j)
+        acc[u][b][j] = _mm512_setzero_si512();
   const int8_t *wp = a.w->weights;
   const size_t groups = a.w->rowGroups.size();
   for (size_t g = 0; g < groups; ++g) {
     const int32_t *off = pl.quadOffset.data() + size_t(a.w->rowGroups[g]) * Q;
-    for (int32_t k = 0; k < Q; ++k, wp += C * 4) {
-      __m512i x[NB];
-      for (int b = 0; b < NB; ++b)
-        x[b] = _mm512_loadu_si512(blk[b].x + off[k]);
-      for (int j = 0; j < C; ++j) {
-        const __m512i wv = _mm512_set1_epi32(load32(wp + 4 * j));
-        for (int b = 0; b < NB; ++b)
-          acc[b][j] = _mm512_dpbusd_epi32(acc[b][j], x[b], wv);
+    int32_t k = 0;
+    if constexpr (S == 2)
+      for (; k + 2 <= Q; k += 2, wp += 2 * C * 4) {
+        quadAvx512<C, NB>(acc[0], blk, off[k], wp);
+        quadAvx512<C, NB>(acc[1], blk, off[k + 1], wp + C * 4);
       }
-    }
+    for (; k < Q; ++k, wp += C * 4)
+      quadAvx512<C, NB>(acc[0], blk, off[k], wp);
   }
   for (int j = 0; j < C && j < a.valid; ++j) {
     const __m512i corr = _mm512_set1_epi32(a.w->correction[size_t(j)]);
     for (int b = 0; b < NB; ++b) {
+      __m512i sum = acc[0][b][j];
+      if constexpr (S == 2)
+        sum = _mm512_add_epi32(sum, acc[1][b][j]);
       const __mmask16 m = __mmask16(blk[b].mask);
       int32_t *dst = a.acc + int64_t(j) * pl.pixels + blk[b].accPixel;
       const __m512i old = _mm512_maskz_loadu_epi32(m, dst);
-      _mm512_mask_storeu_epi32(
-          dst, m, _mm512_add_epi32(old, _mm512_sub_epi32(acc[b][j], corr)));
+      _mm512_mask_storeu_epi32(dst, m,
+                               _mm512_add_epi32(old, _mm512_sub_epi32(sum, corr)));
     }
   }
 }
@@ -353,9 +372,9 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void
 kernelAvx512(const KernelArgs &a) {
   size_t i = 0;
   for (; i + NB <= a.count; i += NB)
-    tileAvx512<C, NB>(a, a.blocks + i);
+    tileAvx512<C, NB, NB * C <= 8 ? 2 : 1>(a, a.blocks + i);
   for (; i < a.count; ++i)
-    tileAvx512<C, 1>(a, a.blocks + i);
+    tileAvx512<C, 1, C <= 8 ? 2 : 1>(a, a.blocks + i);
 }
 
 /// AVX2 (`vpmaddubsw` + `vpmaddwd`, only where pairs fit int16) or AVX-VNNI
