@@ -16,7 +16,10 @@
 ///    Where the packed counts fit (runtime/README.md), a SIMD kernel that
 ///    counts four columns per 32-bit lane computes exactly the same.
 ///  - Fast: an integer GEMM over the stored groups only. Identical results
-///    whenever the ADC cannot saturate (`adcIsExact`); tests check it.
+///    whenever the ADC cannot saturate (`adcIsExact`); tests check it. Layers
+///    with inputs of at most 8 bits run the packed u8 × s8 kernel
+///    (`vpdpbusd` where the CPU has it; runtime/README.md), the others the
+///    unpacked int16/int32 one; both give the same integers.
 /// Post then adds the bias, saturates to int32, requantizes with lib/quant's
 /// fixed-point functions and clamps; pooling, Add, Concat and Reshape run on
 /// the channel slices the instructions name. Cores execute in barrier
