@@ -10,6 +10,7 @@
 #include "mars/quant/FixedPoint.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -54,8 +55,8 @@ public:
     /// Fast mode, where it fits: the packed kernel, its input and int32
     /// accumulators [channel][pixel] (then `acc` and `cols` stay empty).
     detail::PackedLayer packed;
-    detail::PackedInput packedInput;
-    std::vector<int32_t> acc32;
+    size_t acc32At = 0, acc32Size = 0; ///< In arena_: int32 [channel][pixel].
+    size_t planarAt = 0, colsAt = 0;   ///< In arena_: the packed input.
   };
 
   ExecutorState(const Program &p, const ExecOptions &o) : p_(p), options_(o) {}
@@ -91,6 +92,14 @@ private:
   /// read-only after init, shared like prepared_.
   std::shared_ptr<const detail::PackedWeights> packed_;
   std::vector<int32_t> holder_; ///< Image held per (core, macro, partition).
+  /// The packed layers' accumulators and inputs, in one allocation.
+  detail::HugeBytes arena_;
+  int32_t *acc32(const ConvState &c) const {
+    return reinterpret_cast<int32_t *>(arena_.data() + c.acc32At);
+  }
+  detail::PackedInput packedInput(const ConvState &c) const {
+    return {arena_.data() + c.planarAt, arena_.data() + c.colsAt};
+  }
   ExecCounters counters_;
 };
 
@@ -220,42 +229,49 @@ void ExecutorState::initPacked() {
     isa = detail::PackedIsa::Avx512Vnni;
     break;
   }
-  std::vector<std::vector<int64_t>> terms(p_.layers.size()); // [colGroup][pixel + 1]
+  // Per layer, events (column group, pixel, ±products) of its Computes,
+  // swept in order: the largest running sum bounds every accumulator.
+  std::vector<std::vector<std::array<int64_t, 3>>> events(p_.layers.size());
   for (const std::vector<Instr> &stream : p_.streams)
     for (const Instr &in : stream) {
       if (in.op != Opcode::Compute)
         continue;
       const program::WeightImage &im = p_.images[in.a];
-      const program::WeightMatrix &m = p_.matrices[p_.layers[im.layer].matrix];
-      const int64_t pixels = int64_t(p_.buffers[p_.layers[im.layer].output].size()) /
-                             p_.buffers[p_.layers[im.layer].output].channels;
-      std::vector<int64_t> &t = terms[im.layer];
-      t.resize(size_t(m.colGroups) * (pixels + 1), 0);
-      const int64_t b = std::clamp<int64_t>(in.b, 0, pixels);
-      const int64_t c = std::clamp<int64_t>(in.c, b, pixels);
+      const int32_t R = p_.matrices[p_.layers[im.layer].matrix].rowsPerGroup;
       for (const detail::PartitionWork &w : work_[in.a]) {
-        const int64_t n = int64_t(w.groups.size()) * m.rowsPerGroup;
-        t[size_t(w.colGroup * (pixels + 1) + b)] += n;
-        t[size_t(w.colGroup * (pixels + 1) + c)] -= n;
+        const int64_t n = int64_t(w.groups.size()) * R;
+        events[im.layer].push_back({w.colGroup, in.b, n});
+        events[im.layer].push_back({w.colGroup, std::max(in.b, in.c), -n});
       }
     }
+  size_t arenaBytes = 0;
+  auto reserve = [&](size_t bytes) {
+    const size_t at = arenaBytes;
+    arenaBytes += (bytes + 63) / 64 * 64;
+    return at;
+  };
   for (size_t i = 0; i < p_.layers.size(); ++i) {
     const Layer &l = p_.layers[i];
     if (l.kind != LayerKind::Conv)
       continue;
-    const size_t stride = size_t(p_.buffers[l.output].size() /
-                                 p_.buffers[l.output].channels) + 1;
-    int64_t maxTerms = 0;
-    for (size_t first = 0; first < terms[i].size(); first += stride) {
-      int64_t run = 0;
-      for (size_t px = first; px < first + stride; ++px)
-        maxTerms = std::max(maxTerms, run += terms[i][px]);
+    std::vector<std::array<int64_t, 3>> &e = events[i];
+    std::sort(e.begin(), e.end()); // at one pixel, ends (−) before starts
+    int64_t maxTerms = 0, run = 0;
+    for (size_t k = 0; k < e.size(); ++k) {
+      if (k > 0 && e[k][0] != e[k - 1][0])
+        run = 0;
+      maxTerms = std::max(maxTerms, run += e[k][2]);
     }
     ConvState &c = conv_[i];
     c.packed = detail::packedLayerOf(p_, l, maxTerms, isa);
-    if (c.packed.enabled)
-      c.acc32.assign(size_t(p_.buffers[l.output].size()), 0);
+    if (!c.packed.enabled)
+      continue;
+    c.acc32Size = size_t(p_.buffers[l.output].size());
+    c.acc32At = reserve(c.acc32Size * sizeof(int32_t));
+    c.planarAt = reserve(detail::packedPlanarBytes(c.packed));
+    c.colsAt = reserve(detail::packedColsBytes(c.packed));
   }
+  arena_ = detail::HugeBytes(arenaBytes);
   auto packed = std::make_shared<detail::PackedWeights>(p_.images.size());
   size_t bytes = 0;
   for (size_t i = 0; i < p_.images.size(); ++i)
@@ -280,7 +296,8 @@ ExecutorState::ConvState &ExecutorState::convFor(int32_t layer) {
   ConvState &c = conv_[layer];
   if (c.accRun != runId_) {
     std::fill(c.acc.begin(), c.acc.end(), 0);
-    std::fill(c.acc32.begin(), c.acc32.end(), 0);
+    if (c.packed.enabled)
+      std::fill(acc32(c), acc32(c) + c.acc32Size, 0);
     c.accRun = runId_;
   }
   return c;
@@ -297,12 +314,11 @@ Status ExecutorState::compute(size_t core, size_t pc, const Instr &in) {
   ConvState &c = convFor(im.layer);
   if (c.packed.enabled) {
     if (c.colsVersion != version_[l.inputs[0]]) {
-      detail::packInput(c.packed, l, buffers_[l.inputs[0]], c.packedInput);
+      detail::packInput(c.packed, l, buffers_[l.inputs[0]], packedInput(c));
       c.colsVersion = version_[l.inputs[0]];
     }
     for (const detail::PackedWork &w : packed_->work[in.a])
-      detail::computePacked(c.packed, w, c.packedInput, in.b, in.c,
-                            c.acc32.data());
+      detail::computePacked(c.packed, w, packedInput(c), in.b, in.c, acc32(c));
     return Status::success();
   }
   const bool macroLevel = options_.mode == ExecMode::MacroLevel;
@@ -353,7 +369,7 @@ Status ExecutorState::execute(size_t core, size_t pc, const Instr &in) {
     const Layer &l = p_.layers[in.a];
     ConvState &c = convFor(in.a);
     if (c.packed.enabled)
-      detail::postConvPacked(p_, l, c.acc32, in.b, in.c, buffers_[l.output]);
+      detail::postConvPacked(p_, l, acc32(c), in.b, in.c, buffers_[l.output]);
     else
       detail::postConv(p_, l, c.acc, in.b, in.c, buffers_);
     written(l.output);

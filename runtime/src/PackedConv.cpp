@@ -130,18 +130,34 @@ size_t packedWeightBytes(const PackedLayer &pl, const PartitionWork &work) {
   return work.groups.size() * size_t(pl.quadsPerGroup) * pl.channelsPerGroup * 4;
 }
 
-PackedWeights::~PackedWeights() { std::free(data_); }
-
-int8_t *PackedWeights::allocate(size_t bytes) {
-  MARS_CHECK(!data_, "PackedWeights::allocate called twice");
+HugeBytes::HugeBytes(size_t bytes) : size_(bytes) {
+  if (bytes == 0)
+    return;
   constexpr size_t kHuge = size_t(1) << 21;
-  const size_t size = std::max<size_t>(kHuge, (bytes + kHuge - 1) / kHuge * kHuge);
-  if (posix_memalign(&data_, kHuge, size) != 0)
+  const bool huge = bytes >= kHuge / 2;
+  const size_t align = huge ? kHuge : 64;
+  const size_t size = (bytes + align - 1) / align * align;
+  void *p = nullptr;
+  if (posix_memalign(&p, align, size) != 0)
     throw std::bad_alloc();
-  madvise(data_, size, MADV_HUGEPAGE); // advice only: fine if refused
-  std::memset(data_, 0, bytes);
-  return static_cast<int8_t *>(data_);
+  if (huge)
+    madvise(p, size, MADV_HUGEPAGE); // advice only: fine if refused
+  std::memset(p, 0, bytes);
+  data_ = static_cast<uint8_t *>(p);
 }
+
+HugeBytes::HugeBytes(const HugeBytes &o) : HugeBytes(o.size_) {
+  if (size_)
+    std::memcpy(data_, o.data_, size_);
+}
+
+HugeBytes &HugeBytes::operator=(HugeBytes &&o) noexcept {
+  std::swap(data_, o.data_);
+  std::swap(size_, o.size_);
+  return *this;
+}
+
+HugeBytes::~HugeBytes() { std::free(data_); }
 
 PackedWork packWork(const PackedLayer &pl, const WeightMatrix &m,
                     const PartitionWork &work, int8_t *out) {
@@ -187,16 +203,24 @@ interleaveAvx512(const int32_t *const src[4], int32_t width, int32_t offset,
 
 } // namespace
 
+size_t packedPlanarBytes(const PackedLayer &pl) {
+  return pl.planar ? size_t(pl.padH) * pl.planes * pl.padW * 4 + 64 : 0;
+}
+
+size_t packedColsBytes(const PackedLayer &pl) {
+  return pl.direct ? 0 : size_t((pl.pixels + 15) / 16 * pl.blockBytes);
+}
+
 void packInput(const PackedLayer &pl, const Layer &l,
-               const std::vector<int32_t> &in, PackedInput &out) {
+               const std::vector<int32_t> &in, const PackedInput &out) {
   const int64_t plane = int64_t(pl.inH) * pl.inW;
   const uint8_t fill = uint8_t(pl.offset);
   if (pl.planar) {
     // [y][channel / 4][x][channel % 4], padding = the stored zero.
-    out.planar.assign(size_t(pl.padH) * pl.planes * pl.padW * 4 + 64, fill);
+    std::memset(out.planar, fill, packedPlanarBytes(pl));
     for (int32_t y = 0; y < pl.inH; ++y)
       for (int32_t q = 0; q < pl.planes; ++q) {
-        uint8_t *dst = out.planar.data() +
+        uint8_t *dst = out.planar +
                        ((int64_t(y + pl.padTop) * pl.planes + q) * pl.padW +
                         pl.padLeft) * 4;
         const int32_t *src[4];
@@ -211,18 +235,17 @@ void packInput(const PackedLayer &pl, const Layer &l,
   }
   if (pl.direct)
     return;
-  const int64_t blocks = (pl.pixels + 15) / 16;
   const int32_t quads = pl.rowGroups * pl.quadsPerGroup;
-  out.cols.assign(size_t(blocks * pl.blockBytes), fill);
+  std::memset(out.cols, fill, packedColsBytes(pl));
   if (pl.planar) {
     // Runs of pixels in one output row and one block: with stride 1 each
     // quad's run is contiguous in the planar input.
     for (int64_t px = 0; px < pl.pixels;) {
       const int32_t oy = int32_t(px / pl.outW), ox = int32_t(px % pl.outW);
       const int64_t len = std::min<int64_t>({pl.outW - ox, 16 - px % 16, pl.pixels - px});
-      uint8_t *dst = out.cols.data() + (px / 16) * pl.blockBytes + (px % 16) * 4;
+      uint8_t *dst = out.cols + (px / 16) * pl.blockBytes + (px % 16) * 4;
       const uint8_t *base =
-          out.planar.data() +
+          out.planar +
           ((int64_t(oy) * pl.strideH * pl.planes) * pl.padW + int64_t(ox) * pl.strideW) * 4;
       for (int32_t q = 0; q < quads; ++q) {
         const uint8_t *src = base + pl.planarOffset[size_t(q)];
@@ -239,7 +262,7 @@ void packInput(const PackedLayer &pl, const Layer &l,
   }
   for (int64_t px = 0; px < pl.pixels; ++px) {
     const int32_t oy = int32_t(px / pl.outW), ox = int32_t(px % pl.outW);
-    uint8_t *dst = out.cols.data() + (px / 16) * pl.blockBytes + (px % 16) * 4;
+    uint8_t *dst = out.cols + (px / 16) * pl.blockBytes + (px % 16) * 4;
     // Any geometry, byte by byte from the CHW input.
     for (int32_t rg = 0; rg < pl.rowGroups; ++rg)
       for (int32_t r = 0; r < pl.rowsPerGroup; ++r) {
@@ -471,7 +494,7 @@ void computePacked(const PackedLayer &pl, const PackedWork &w,
     if (pl.direct) {
       const int64_t oy = px / pl.outW, ox = px % pl.outW;
       const int64_t len = std::min<int64_t>({16, end - px, pl.outW - ox});
-      blocks.push_back({in.planar.data() +
+      blocks.push_back({in.planar +
                             ((oy * pl.strideH * pl.planes) * pl.padW + ox) * 4,
                         px, (uint32_t(1) << len) - 1});
       px += len;
@@ -479,7 +502,7 @@ void computePacked(const PackedLayer &pl, const PackedWork &w,
     }
     const int64_t block = px / 16, lane = px % 16;
     const int64_t len = std::min<int64_t>(16 - lane, end - px);
-    blocks.push_back({in.cols.data() + block * pl.blockBytes, block * 16,
+    blocks.push_back({in.cols + block * pl.blockBytes, block * 16,
                       ((uint32_t(1) << len) - 1) << lane});
     px += len;
   }
@@ -530,13 +553,13 @@ postPlaneAvx512(const int32_t *a, int32_t *out, int64_t n, int64_t bias,
 } // namespace
 
 void postConvPacked(const program::Program &p, const Layer &l,
-                    const std::vector<int32_t> &acc, int32_t begin,
+                    const int32_t *acc, int32_t begin,
                     int32_t end, std::vector<int32_t> &dst) {
   const Buffer &out = p.buffers[l.output];
   const int64_t pixels = int64_t(out.height) * out.width;
   for (int32_t c = begin; c < end; ++c) {
     int32_t *plane = dst.data() + c * pixels;
-    const int32_t *a = acc.data() + c * pixels;
+    const int32_t *a = acc + c * pixels;
     const int64_t bias = l.bias[size_t(c)];
     const auto saturate = [](int64_t v) {
       return quant::clampTo(v, std::numeric_limits<int32_t>::min(),

@@ -68,6 +68,29 @@ struct PackedLayer {
   std::vector<int32_t> planarOffset; ///< The same in the planar input.
 };
 
+/// Zeroed bytes, 64-byte aligned; from 1 MiB on 2 MiB aligned with
+/// transparent huge pages asked for (on the machines this runs on a 4 KiB
+/// page fault costs more than filling the page). Copies copy the bytes.
+class HugeBytes {
+public:
+  HugeBytes() = default;
+  explicit HugeBytes(size_t bytes);
+  HugeBytes(const HugeBytes &o);
+  HugeBytes &operator=(const HugeBytes &) = delete;
+  HugeBytes(HugeBytes &&o) noexcept : data_(o.data_), size_(o.size_) {
+    o.data_ = nullptr;
+    o.size_ = 0;
+  }
+  HugeBytes &operator=(HugeBytes &&o) noexcept;
+  ~HugeBytes();
+  uint8_t *data() const { return data_; }
+  size_t size() const { return size_; }
+
+private:
+  uint8_t *data_ = nullptr;
+  size_t size_ = 0;
+};
+
 /// A partition's stored groups, packed for the kernel.
 struct PackedWork {
   int32_t colGroup = 0;
@@ -101,22 +124,27 @@ public:
   explicit PackedWeights(size_t images) : work(images) {}
   PackedWeights(const PackedWeights &) = delete;
   PackedWeights &operator=(const PackedWeights &) = delete;
-  ~PackedWeights();
   /// Zeroed bytes owned by this object.
-  int8_t *allocate(size_t bytes);
+  int8_t *allocate(size_t bytes) {
+    bytes_ = HugeBytes(bytes);
+    return reinterpret_cast<int8_t *>(bytes_.data());
+  }
   std::vector<std::vector<PackedWork>> work; ///< [image][partition]
 private:
-  void *data_ = nullptr;
+  HugeBytes bytes_;
 };
 
-/// The layer's packed input (planar, and the im2col copy when not direct)
-/// from its CHW input buffer.
+/// Where a layer's packed input lives (in the executor's HugeBytes).
 struct PackedInput {
-  std::vector<uint8_t> planar;
-  std::vector<uint8_t> cols;
+  uint8_t *planar = nullptr; ///< packedPlanarBytes(pl) bytes.
+  uint8_t *cols = nullptr;   ///< packedColsBytes(pl) bytes.
 };
+size_t packedPlanarBytes(const PackedLayer &pl);
+size_t packedColsBytes(const PackedLayer &pl);
+/// Fills the layer's packed input (planar, and the im2col copy when not
+/// direct) from its CHW input buffer.
 void packInput(const PackedLayer &pl, const program::Layer &l,
-               const std::vector<int32_t> &in, PackedInput &out);
+               const std::vector<int32_t> &in, const PackedInput &out);
 
 /// acc[channel][pixel] += the partition's sums over pixels [begin, end).
 void computePacked(const PackedLayer &pl, const PackedWork &w,
@@ -125,7 +153,7 @@ void computePacked(const PackedLayer &pl, const PackedWork &w,
 
 /// Post for a packed layer: as postConv, from int32 [channel][pixel].
 void postConvPacked(const program::Program &p, const program::Layer &l,
-                    const std::vector<int32_t> &acc, int32_t begin,
+                    const int32_t *acc, int32_t begin,
                     int32_t end, std::vector<int32_t> &dst);
 
 } // namespace mars::runtime::detail
