@@ -166,13 +166,27 @@ Status ExecutorState::init() {
         continue;
       detail::PartitionWork w;
       w.colGroup = part.colGroup;
-      for (int32_t rg : program::slotRowGroups(part)) {
+      const std::vector<int32_t> slots = program::slotRowGroups(part);
+      w.groups.reserve(slots.size());
+      w.rowGroups.reserve(slots.size());
+      // Slots ascend by row group and the groups are sorted by (column
+      // group, row group), so each slot's group is usually the next one:
+      // a few steps forward, else a binary search of the rest.
+      const auto less = [](const program::Group &g,
+                           const std::pair<int32_t, int32_t> &key) {
+        return std::make_pair(g.colGroup, g.rowGroup) < key;
+      };
+      auto it = m.groups.begin();
+      for (int32_t rg : slots) {
         // Validation guarantees the group is stored.
-        auto it = std::lower_bound(
-            m.groups.begin(), m.groups.end(), std::make_pair(part.colGroup, rg),
-            [](const program::Group &g, const std::pair<int32_t, int32_t> &key) {
-              return std::make_pair(g.colGroup, g.rowGroup) < key;
-            });
+        const std::pair<int32_t, int32_t> key(part.colGroup, rg);
+        int steps = 0;
+        while (it != m.groups.end() && less(*it, key) && steps < 4) {
+          ++it;
+          ++steps;
+        }
+        if (it != m.groups.end() && less(*it, key))
+          it = std::lower_bound(it, m.groups.end(), key, less);
         w.groups.push_back(int32_t(it - m.groups.begin()));
         w.rowGroups.push_back(rg);
       }
