@@ -2,8 +2,9 @@
 /// \file
 /// Many images through the functional model on several threads, the way
 /// `marsc run --data` and the simulator benchmark feed them: one Executor
-/// per thread (an Executor is not shared), images handed out one at a time
-/// so that threads stay busy whatever each image costs.
+/// per thread (an Executor is not shared; the first is created, the others
+/// are its clones, sharing its prepared weights), images handed out one at
+/// a time so that threads stay busy whatever each image costs.
 
 #include "mars/runtime/Functional.h"
 
