@@ -6,8 +6,8 @@
 /// Requires group-compress. A *tile* is up to rows / wl_on stored groups of
 /// one column group; it fills one partition (the partition's columns are
 /// wired to that column group's output channels, and its index code lists
-/// the tile's row groups). The cheapest (by the estimate of MappingModel.h)
-/// of three mappings is kept:
+/// the tile's row groups). Of three mappings, the one whose schedule takes
+/// the fewest cycles by the schedule's clock (ScheduleTrial.h) is kept:
 ///  - resident: all tiles of the model fit in the chip's partitions at once;
 ///    weights are loaded once and stay (later images pay no reload). Spare
 ///    partitions hold replicas of the slowest layers.
@@ -22,6 +22,7 @@
 /// cost (MappingModel.h) grows least, so the busiest macro — the layer's
 /// critical path — stays as short as possible.
 #include "MappingModel.h"
+#include "ScheduleTrial.h"
 #include "mars/passes/Passes.h"
 
 #include <algorithm>
@@ -465,7 +466,7 @@ Expected<bool> runMapToMacros(CompileState &state,
                      a.totalMacros(), " macros × ", a.macro.partitions,
                      " partitions");
   }
-  Mapping best = std::move(reloadAll);
+  std::vector<Mapping> options;
   // Resident: weights that fit stay; resident layers share the chip, so
   // each gets only a few macros, while in rounds each has all of them.
   if (totalTiles <= chipPartitions) {
@@ -475,18 +476,36 @@ Expected<bool> runMapToMacros(CompileState &state,
     if (resident.ok) {
       resident.works = works;
       resident.resident.assign(works.size(), true);
-      for (const Candidate &c : resident.cands)
-        resident.cycles += c.cycles;
-      if (resident.cycles <= best.cycles)
-        best = std::move(resident);
+      options.push_back(std::move(resident));
     }
   }
   // Hybrid: layers whose reloads would cost more than their compute (small
   // outputs, such as fully connected layers) stay resident in a few
   // partitions; the others are reloaded into the rest.
-  if (Mapping hybrid = hybridMapping(p, works, slots, duplicate, best);
-      hybrid.ok && hybrid.cycles < best.cycles)
-    best = std::move(hybrid);
+  if (Mapping hybrid = hybridMapping(p, works, slots, duplicate, reloadAll); hybrid.ok)
+    options.push_back(std::move(hybrid));
+  options.insert(options.begin(), std::move(reloadAll));
+  // The schedule's clock picks (the per-layer estimates above ignore what
+  // happens between layers: posts, barriers, loads issued ahead).
+  size_t pick = 0;
+  if (options.size() > 1) {
+    int64_t bestCycles = -1;
+    for (size_t i = 0; i < options.size(); ++i) {
+      program::Program trial = p;
+      std::vector<LayerPlan> plans;
+      for (size_t l = 0; l < works.size(); ++l)
+        plans.push_back(toPlan(trial, options[i].works[l], options[i].cands[l],
+                               options[i].resident[l]));
+      Expected<int64_t> cycles = trialScheduleCycles(std::move(trial), plans);
+      if (!cycles)
+        return cycles.error();
+      if (bestCycles < 0 || *cycles < bestCycles) {
+        bestCycles = *cycles;
+        pick = i;
+      }
+    }
+  }
+  Mapping best = std::move(options[pick]);
   works = std::move(best.works);
   std::vector<Candidate> &cands = best.cands;
   const bool residentMode =

@@ -14,6 +14,7 @@
 #include "MappingModel.h"
 #include "ScheduleBound.h"
 #include "ScheduleClock.h"
+#include "ScheduleTrial.h"
 #include "mars/passes/Passes.h"
 
 #include <algorithm>
@@ -357,26 +358,26 @@ private:
   Estimate estimate_;
 };
 
-} // namespace
+/// The streaming choice that gives the fewest cycles by the clock.
+struct StreamingChoice {
+  int percent = 0;
+  PinOrder order = PinOrder::LastRoundsFirst;
+  int64_t cycles = -1;
+};
 
-Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
-  if (!state.program || state.plans.empty())
-    return makeError("schedule needs the mapping of map-to-macros");
-  program::Program &p = *state.program;
-  int64_t spilled = allocateBuffers(p);
-  // How much of the weight SRAM to keep for streaming rather than pinning
-  // trades DRAM traffic against how far fetches can run ahead; the clock
-  // of each candidate schedule decides.
-  int bestPercent = 0;
-  PinOrder bestOrder = PinOrder::LastRoundsFirst;
-  int64_t bestCycles = -1;
+/// How much of the weight SRAM to keep for streaming rather than pinning
+/// trades DRAM traffic against how far fetches can run ahead; the clock of
+/// each candidate schedule decides. Leaves `p.streams` of the last trial.
+Expected<StreamingChoice> chooseStreaming(program::Program &p,
+                                          const std::vector<LayerPlan> &plans) {
+  StreamingChoice best;
   bool streams = true;
   for (PinOrder order : {PinOrder::LastRoundsFirst, PinOrder::FirstRoundsFirst})
     for (int percent : {0, 35, 70}) {
       if (!streams)
         break; // Nothing streams: the choice does not matter.
       std::vector<LayerCost> costs;
-      Scheduler trial(p, state.plans, costs, percent, order);
+      Scheduler trial(p, plans, costs, percent, order);
       Expected<Estimate> est = trial.run();
       if (!est)
         return est.error();
@@ -384,12 +385,33 @@ Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
       Expected<ScheduleTiming> timing = timeSchedule(p);
       if (!timing)
         return timing.error();
-      if (bestCycles < 0 || timing->cycles < bestCycles) {
-        bestCycles = timing->cycles;
-        bestPercent = percent;
-        bestOrder = order;
-      }
+      if (best.cycles < 0 || timing->cycles < best.cycles)
+        best = {percent, order, timing->cycles};
     }
+  return best;
+}
+
+} // namespace
+
+Expected<int64_t> trialScheduleCycles(program::Program p,
+                                      const std::vector<LayerPlan> &plans) {
+  allocateBuffers(p);
+  Expected<StreamingChoice> choice = chooseStreaming(p, plans);
+  if (!choice)
+    return choice.error();
+  return choice->cycles;
+}
+
+Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
+  if (!state.program || state.plans.empty())
+    return makeError("schedule needs the mapping of map-to-macros");
+  program::Program &p = *state.program;
+  int64_t spilled = allocateBuffers(p);
+  Expected<StreamingChoice> choice = chooseStreaming(p, state.plans);
+  if (!choice)
+    return choice.error();
+  const int bestPercent = choice->percent;
+  const PinOrder bestOrder = choice->order;
   state.costs.clear();
   Scheduler scheduler(p, state.plans, state.costs, bestPercent, bestOrder);
   Expected<Estimate> est = scheduler.run();

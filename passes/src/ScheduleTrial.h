@@ -1,0 +1,14 @@
+#pragma once
+// What map-to-macros asks the schedule before it commits to a mapping: the
+// cycles per image the schedule would reach with these plans, by its clock
+// (ScheduleClock.h), without touching the program being compiled.
+#include "mars/passes/CompileState.h"
+
+namespace mars::passes {
+
+/// Schedules a copy of `p` (whose images the plans refer to) as the schedule
+/// pass would, and returns its cycles per image.
+Expected<int64_t> trialScheduleCycles(program::Program p,
+                                      const std::vector<LayerPlan> &plans);
+
+} // namespace mars::passes
