@@ -55,9 +55,9 @@ struct Core {
   int64_t localEnd = 0;
   int64_t portFree = 0, pipelineFree = 0;
   std::vector<int64_t> macroFree;
-  std::map<int32_t, int64_t> computeDone; ///< Conv layer -> last Compute end.
-  std::map<int32_t, int64_t> written;     ///< Buffer -> written by this core.
-  std::map<int32_t, int64_t> fetched;     ///< Image -> arrived in weight SRAM.
+  std::vector<int64_t> computeDone; ///< Per layer: its last Compute's end.
+  std::vector<int64_t> written;     ///< Per buffer: written by this core.
+  std::vector<int64_t> fetched;     ///< Per image: in weight SRAM (-1: not fetched).
   bool waiting = false;
   int64_t arrival = 0;
 };
@@ -92,6 +92,7 @@ private:
   int64_t dramFree_ = 0;
   std::map<int32_t, std::vector<int>> members_; ///< Barrier -> its cores.
   std::vector<int64_t> layerEnd_;
+  std::vector<int64_t> rowGroupsRead_; ///< Per image (rowGroupsRead).
 };
 
 std::pair<int64_t, int64_t> Clock::dram(int64_t bytes, int64_t earliest) {
@@ -120,8 +121,8 @@ std::pair<int64_t, int64_t> Clock::load(Core &c, const Instr &in, int64_t issue,
       alreadyThere = alreadyThere && q < macro.size() && macro[q] == in.a;
   const int64_t rows = reuseHeld_ && alreadyThere ? 0 : imageRows(a_, im);
   int64_t start = std::max(issue, c.macroFree[im.macro]);
-  if (auto f = c.fetched.find(in.a); rows > 0 && f != c.fetched.end())
-    start = std::max(start, f->second);
+  if (rows > 0 && c.fetched[in.a] >= 0)
+    start = std::max(start, c.fetched[in.a]);
   const int64_t end = start + rows * a_.timing.rowWriteCycles;
   c.macroFree[im.macro] = end;
   for (size_t q = 0; q < im.partitions.size() && q < macro.size(); ++q)
@@ -146,7 +147,7 @@ std::pair<int64_t, int64_t> Clock::compute(int core, const Instr &in,
   const int64_t cycles = pixels * inputSlices(a_, input) *
                          pixelSliceCycles(a_, maxGroups, sumGroups);
   const int64_t inputBytes =
-      pixels * rowGroupsRead(im) * a_.macro.wlOn * elementBytes(input);
+      pixels * rowGroupsRead_[in.a] * a_.macro.wlOn * elementBytes(input);
   const int64_t start =
       std::max({issue, c.macroFree[im.macro], c.written[inputId]});
   // The next pixels' inputs stream in while the current ones compute.
@@ -270,8 +271,14 @@ Expected<ScheduleTiming> Clock::run() {
   cores_.assign(cores, Core{});
   held_.resize(cores);
   layerEnd_.assign(p_.layers.size(), 0);
+  rowGroupsRead_.clear();
+  for (const program::WeightImage &im : p_.images)
+    rowGroupsRead_.push_back(rowGroupsRead(im));
   for (int c = 0; c < cores; ++c) {
     cores_[c].macroFree.assign(a_.chip.macrosPerCore, 0);
+    cores_[c].computeDone.assign(p_.layers.size(), 0);
+    cores_[c].written.assign(p_.buffers.size(), 0);
+    cores_[c].fetched.assign(p_.images.size(), -1);
     held_[c].resize(a_.chip.macrosPerCore);
     for (auto &macro : held_[c])
       macro.resize(a_.macro.partitions, -1);
