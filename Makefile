@@ -7,10 +7,13 @@
 JOBS     ?= $(shell nproc)
 BUILD    ?= build/release
 TESTBLD  ?= build/test
+FUZZBLD  ?= build/fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_OUT ?= $(FUZZBLD)/runs
 OUT      ?= out
 MARSC    := $(BUILD)/tools/marsc/marsc
 
-.PHONY: all deps build build-test demo test bench package clean
+.PHONY: all deps build build-test build-fuzz demo test fuzz bench package clean
 
 all: build
 
@@ -29,8 +32,23 @@ build-test: deps
 	  -DMARS_SANITIZE=address,undefined -DMARS_BUILD_TESTS=ON
 	cmake --build $(TESTBLD) -j $(JOBS)
 
-test: build-test
+# The libFuzzer targets of test/fuzz (clang, ASan+UBSan, no tests, no
+# LibTorch). make test builds them too: its fuzz_<name> ctests run each for
+# 30 s beside the other tests.
+build-fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZBLD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DMARS_FUZZ=ON -DMARS_SANITIZE=address,undefined \
+	  -DMARS_BUILD_TESTS=OFF -DMARS_WITH_TRAIN=OFF
+	cmake --build $(FUZZBLD) -j $(JOBS) --target mars_fuzz_targets
+
+test: build-test build-fuzz
 	cd $(TESTBLD) && ctest --output-on-failure -j $(JOBS)
+
+# Each fuzz target for FUZZ_SECONDS on a copy of its seed corpus; prints the
+# executions per target and the folder holding any crash input
+# ($(FUZZ_OUT)/<target>/crashes/). Fails when any target found something.
+fuzz: build-fuzz
+	bash test/fuzz/run_all.sh $(FUZZBLD) $(FUZZ_SECONDS) $(FUZZ_OUT)
 
 # A Debian package of the Release build (cmake/Install.cmake): marsc,
 # marsc-train, the libraries, headers and find_package(marsc) under /usr;

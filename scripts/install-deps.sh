@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages marsc needs, only when some are missing.
-# Used by `make demo` and `make test`; safe to run repeatedly.
+# Used by `make demo` and `make test`; safe to run repeatedly. clang, its
+# runtime (libFuzzer, sanitizers) and llvm (llvm-symbolizer) build and run
+# the fuzz targets of test/fuzz.
 set -euo pipefail
 
 packages=(
@@ -10,6 +12,7 @@ packages=(
   dataset-fashion-mnist libonnx-testdata
   python3-torch python3-torchvision python3-onnx python3-numpy
   libtorch-dev libgloo-dev
+  clang libclang-rt-14-dev llvm
 )
 
 missing=()
