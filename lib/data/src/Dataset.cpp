@@ -40,7 +40,7 @@ Expected<std::vector<uint8_t>> readMaybeGzip(const std::string &path,
   if (!file)
     return makeError(path, ": cannot open");
   std::vector<uint8_t> out;
-  std::vector<uint8_t> chunk(1 << 20);
+  std::vector<uint8_t> chunk(1 << 16);
   for (;;) {
     int n = gzread(file, chunk.data(), static_cast<unsigned>(chunk.size()));
     if (n < 0) {
