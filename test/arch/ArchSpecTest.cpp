@@ -40,6 +40,12 @@ TEST_CASE("every invalid field is reported with its range") {
   CHECK_THAT(m, Catch::Contains("macro.wl_on must be in 1..rows (256), got 0"));
   CHECK_THAT(m, Catch::Contains("macro.adc_bits must be in 1..16, got 0"));
   CHECK_THAT(m, Catch::Contains("weight_bits (3) must divide the partition"));
+  // A clock so slow that every latency and static energy overflows.
+  auto slow = parseArchJson(R"({"timing": {"clock_mhz": 1e-300}})", "s.json");
+  REQUIRE_FALSE(slow.ok());
+  CHECK_THAT(slow.error().message(),
+             Catch::Contains("timing.clock_mhz must be in [0.001, 100000], "
+                             "got 1e-300"));
 }
 
 TEST_CASE("unknown keys, wrong types and bad JSON are rejected") {

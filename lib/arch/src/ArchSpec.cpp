@@ -112,9 +112,14 @@ std::vector<std::string> validate(const ArchSpec &s) {
   if (!isPowerOfTwo(m.inputBitsPerCycle) && m.inputBitsPerCycle >= 1)
     e.push_back("macro.input_bits_per_cycle must be a power of two, got " +
                 std::to_string(m.inputBitsPerCycle));
-  if (!(s.timing.clockMhz > 0 && s.timing.clockMhz <= 1e5))
-    e.push_back("timing.clock_mhz must be in (0, 100000], got " +
-                std::to_string(s.timing.clockMhz));
+  // At least 1 kHz: a clock of 1e-300 MHz passed a (0, ...] check and gave
+  // latencies of 1e302 us and infinite static energy in every report.
+  if (!(s.timing.clockMhz >= 1e-3 && s.timing.clockMhz <= 1e5)) {
+    char got[32];
+    std::snprintf(got, sizeof got, "%g", s.timing.clockMhz);
+    e.push_back(std::string("timing.clock_mhz must be in [0.001, 100000], got ") +
+                got);
+  }
   checkRange(e, "timing.activation_cycles", s.timing.activationCycles, 1, 1000);
   checkRange(e, "timing.row_write_cycles", s.timing.rowWriteCycles, 1, 1000);
   checkRange(e, "timing.sram_bytes_per_cycle", s.timing.sramBytesPerCycle, 1,
