@@ -211,6 +211,15 @@ TEST_CASE("program: hostile counts and fields give messages naming them") {
     CHECK_THAT(problems(p), Catch::Contains("must be positive and at most"));
   }
   {
+    // Three int32 dims whose product overflows int64 (found by fuzz_program;
+    // test/fuzz/regressions/program/).
+    program::Program p = *p0;
+    p.buffers[0].channels = 2147483647;
+    p.buffers[0].height = 2147483647;
+    p.buffers[0].width = 2147483647;
+    CHECK_THAT(problems(p), Catch::Contains("must be positive and at most"));
+  }
+  {
     program::Program p = *p0;
     p.images[0].core = 17;
     CHECK_THAT(problems(p), Catch::Contains("not on the chip"));

@@ -53,7 +53,9 @@ private:
     for (size_t i = 0; i < p_.buffers.size(); ++i) {
       const Buffer &b = p_.buffers[i];
       std::string at = "buffers[" + std::to_string(i) + "] '" + b.name + "'";
+      // Two steps: the product of three int32 dims can overflow int64.
       if (b.channels < 1 || b.height < 1 || b.width < 1 ||
+          int64_t(b.channels) * b.height > kMaxBufferElements ||
           b.size() > kMaxBufferElements)
         problem(at, ": shape ", b.channels, "x", b.height, "x", b.width,
                 " must be positive and at most ", kMaxBufferElements,
