@@ -29,7 +29,8 @@ build: deps
 # failures.
 build-test: deps
 	cmake -S . -B $(TESTBLD) -DCMAKE_BUILD_TYPE=Debug \
-	  -DMARS_SANITIZE=address,undefined -DMARS_BUILD_TESTS=ON
+	  -DMARS_SANITIZE=address,undefined -DMARS_BUILD_TESTS=ON \
+	  -DMARS_FUZZ_BUILD_DIR=$(abspath $(FUZZBLD))
 	cmake --build $(TESTBLD) -j $(JOBS)
 
 # The libFuzzer targets of test/fuzz (clang, ASan+UBSan, no tests, no
