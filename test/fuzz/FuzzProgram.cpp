@@ -37,7 +37,7 @@ int64_t workBound(const program::Program &p, bool macroLevel) {
     add(std::min(kMaxWork + 1, outSize * int64_t(l.kernelH) * l.kernelW *
                                    int64_t(l.inputs.size() + 1)));
   }
-  const int sliceBits = 8 + 1; // widest input's slices, generously
+  const int sliceBits = 16 + 1; // a 16-bit input bit-serially, plus sign
   for (const auto &stream : p.streams)
     for (const program::Instr &in : stream) {
       if (in.op != program::Opcode::Compute)
