@@ -9,6 +9,7 @@
 #include "mars/support/Error.h"
 
 #include <algorithm>
+#include <cpuid.h>
 #include <cstring>
 #include <immintrin.h>
 #include <limits>
@@ -17,13 +18,28 @@
 
 // GCC 12 warns inside its own AVX-512 headers (_mm512_undefined_* used as
 // the pass-through of unmasked intrinsics); the values are never read.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace mars::runtime::detail {
 
 using program::Buffer;
 using program::Layer;
 using program::WeightMatrix;
+
+namespace {
+
+/// AVX-VNNI (CPUID leaf 7, sub-leaf 1, EAX bit 4), read directly: clang 14's
+/// __builtin_cpu_supports does not know the feature's name.
+bool cpuHasAvxVnni() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx))
+    return false;
+  return (eax >> 4) & 1u;
+}
+
+} // namespace
 
 bool packedIsaSupported(PackedIsa isa) {
   switch (isa) {
@@ -32,7 +48,7 @@ bool packedIsaSupported(PackedIsa isa) {
   case PackedIsa::Avx2:
     return __builtin_cpu_supports("avx2");
   case PackedIsa::AvxVnni:
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni");
+    return __builtin_cpu_supports("avx2") && cpuHasAvxVnni();
   case PackedIsa::Avx512Vnni:
     return __builtin_cpu_supports("avx512f") &&
            __builtin_cpu_supports("avx512bw") &&
