@@ -334,14 +334,13 @@ bool planResident(const arch::ArchSpec &a, const std::vector<LayerWork> &works,
 }
 
 /// A whole-model choice: per layer its tiles, candidate and whether it
-/// stays resident; the estimated cycles per image (Σ of the candidates').
+/// stays resident.
 struct Mapping {
   bool ok = false;
   size_t failed = 0; ///< The layer that did not fit, when !ok.
   std::vector<LayerWork> works;
   std::vector<Candidate> cands;
   std::vector<bool> resident;
-  int64_t cycles = 0;
 };
 
 /// Rounds plans for every layer of `works` (coarse tiles, or finer ones
@@ -366,7 +365,6 @@ Mapping allRounds(const program::Program &p, const std::vector<LayerWork> &works
       m.failed = i;
       return m;
     }
-    m.cycles += c.cycles;
     m.works.push_back(std::move(w));
     m.cands.push_back(std::move(c));
     m.resident.push_back(false);
@@ -410,11 +408,9 @@ Mapping hybridMapping(const program::Program &p, const std::vector<LayerWork> &w
   for (size_t i = 0; i < works.size(); ++i) {
     if (keep[i]) {
       m.works.push_back(kept[k]);
-      m.cycles += keptCands[k].cycles;
       m.cands.push_back(std::move(keptCands[k++]));
     } else {
       m.works.push_back(std::move(rest.works[r]));
-      m.cycles += rest.cands[r].cycles;
       m.cands.push_back(std::move(rest.cands[r++]));
     }
     m.resident.push_back(keep[i]);
@@ -489,21 +485,24 @@ Expected<bool> runMapToMacros(CompileState &state,
   // happens between layers: posts, barriers, loads issued ahead).
   size_t pick = 0;
   if (options.size() > 1) {
-    int64_t bestCycles = -1;
+    std::optional<StreamingChoice> bestStreaming;
     for (size_t i = 0; i < options.size(); ++i) {
       program::Program trial = p;
       std::vector<LayerPlan> plans;
       for (size_t l = 0; l < works.size(); ++l)
         plans.push_back(toPlan(trial, options[i].works[l], options[i].cands[l],
                                options[i].resident[l]));
-      Expected<int64_t> cycles = trialScheduleCycles(std::move(trial), plans);
-      if (!cycles)
-        return cycles.error();
-      if (bestCycles < 0 || *cycles < bestCycles) {
-        bestCycles = *cycles;
+      Expected<StreamingChoice> streaming =
+          trialSchedule(std::move(trial), plans);
+      if (!streaming)
+        return streaming.error();
+      if (!bestStreaming || streaming->cycles < bestStreaming->cycles) {
+        bestStreaming = *streaming;
         pick = i;
       }
     }
+    // The schedule pass would search again and find the same.
+    state.streaming = bestStreaming;
   }
   Mapping best = std::move(options[pick]);
   works = std::move(best.works);

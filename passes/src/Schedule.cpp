@@ -41,9 +41,6 @@ std::pair<int32_t, int32_t> slice(int64_t n, int cores, int c) {
           static_cast<int32_t>(n * (c + 1) / cores)};
 }
 
-/// Which images a streaming core keeps in its weight SRAM first.
-enum class PinOrder { LastRoundsFirst, FirstRoundsFirst };
-
 class Scheduler {
 public:
   /// `streamPercent`: the share of a streaming core's weight SRAM kept for
@@ -358,16 +355,10 @@ private:
   Estimate estimate_;
 };
 
-/// The streaming choice that gives the fewest cycles by the clock.
-struct StreamingChoice {
-  int percent = 0;
-  PinOrder order = PinOrder::LastRoundsFirst;
-  int64_t cycles = -1;
-};
-
 /// How much of the weight SRAM to keep for streaming rather than pinning
 /// trades DRAM traffic against how far fetches can run ahead; the clock of
-/// each candidate schedule decides. Leaves `p.streams` of the last trial.
+/// each candidate schedule decides (the fewest cycles). Leaves `p.streams`
+/// of the last trial.
 Expected<StreamingChoice> chooseStreaming(program::Program &p,
                                           const std::vector<LayerPlan> &plans) {
   StreamingChoice best;
@@ -393,13 +384,10 @@ Expected<StreamingChoice> chooseStreaming(program::Program &p,
 
 } // namespace
 
-Expected<int64_t> trialScheduleCycles(program::Program p,
-                                      const std::vector<LayerPlan> &plans) {
+Expected<StreamingChoice> trialSchedule(program::Program p,
+                                        const std::vector<LayerPlan> &plans) {
   allocateBuffers(p);
-  Expected<StreamingChoice> choice = chooseStreaming(p, plans);
-  if (!choice)
-    return choice.error();
-  return choice->cycles;
+  return chooseStreaming(p, plans);
 }
 
 Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
@@ -407,13 +395,13 @@ Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
     return makeError("schedule needs the mapping of map-to-macros");
   program::Program &p = *state.program;
   int64_t spilled = allocateBuffers(p);
-  Expected<StreamingChoice> choice = chooseStreaming(p, state.plans);
+  // map-to-macros' trial of the mapping it picked already chose.
+  Expected<StreamingChoice> choice =
+      state.streaming ? *state.streaming : chooseStreaming(p, state.plans);
   if (!choice)
     return choice.error();
-  const int bestPercent = choice->percent;
-  const PinOrder bestOrder = choice->order;
   state.costs.clear();
-  Scheduler scheduler(p, state.plans, state.costs, bestPercent, bestOrder);
+  Scheduler scheduler(p, state.plans, state.costs, choice->percent, choice->order);
   Expected<Estimate> est = scheduler.run();
   if (!est)
     return est.error();
@@ -442,8 +430,8 @@ Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
   state.count("schedule", "off-chip weight bytes per image", est->dramBytes);
   if (est->dramBytes > 0)
     state.count("schedule", "% of streaming cores' weight SRAM kept for fetches",
-                bestPercent);
-  if (est->dramBytes > 0 && bestOrder == PinOrder::FirstRoundsFirst)
+                choice->percent);
+  if (est->dramBytes > 0 && choice->order == PinOrder::FirstRoundsFirst)
     state.count("schedule", "first layers' weights pinned (late ones streamed)", 1);
   if (est->dramBytes > 0)
     state.count("schedule", "weight bytes kept in weight SRAM (never fetched)",

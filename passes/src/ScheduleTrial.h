@@ -7,8 +7,8 @@
 namespace mars::passes {
 
 /// Schedules a copy of `p` (whose images the plans refer to) as the schedule
-/// pass would, and returns its cycles per image.
-Expected<int64_t> trialScheduleCycles(program::Program p,
-                                      const std::vector<LayerPlan> &plans);
+/// pass would, and returns its streaming choice with its cycles per image.
+Expected<StreamingChoice> trialSchedule(program::Program p,
+                                        const std::vector<LayerPlan> &plans);
 
 } // namespace mars::passes

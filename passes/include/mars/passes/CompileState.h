@@ -98,6 +98,17 @@ struct LayerCost {
   double cellUtilisation = 0;
 };
 
+/// Which images a streaming core keeps in its weight SRAM first (schedule).
+enum class PinOrder { LastRoundsFirst, FirstRoundsFirst };
+
+/// How schedule streams weights: the share of a streaming core's weight
+/// SRAM kept for fetches, the pin order, and the cycles per image that gives.
+struct StreamingChoice {
+  int percent = 0;
+  PinOrder order = PinOrder::LastRoundsFirst;
+  int64_t cycles = -1;
+};
+
 /// The state the passes transform.
 struct CompileState {
   ir::Graph graph;
@@ -107,6 +118,9 @@ struct CompileState {
   std::vector<int32_t> fusedInto;
   std::optional<program::Program> program;
   std::vector<LayerPlan> plans;  ///< Set by map-to-macros.
+  /// Set by map-to-macros when it tried mappings on the schedule's clock:
+  /// the streaming choice of the one it kept, which schedule then reuses.
+  std::optional<StreamingChoice> streaming;
   std::vector<LayerCost> costs; ///< Set by schedule, one per scheduled layer.
   /// Set by schedule: weight bytes fetched from DRAM per image.
   int64_t offChipWeightBytes = 0;
