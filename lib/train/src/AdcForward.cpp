@@ -94,6 +94,48 @@ WeightMasks weightMasks(const torch::Tensor &qw, const Geometry &g, int B) {
   return m;
 }
 
+/// One pixel's accumulators: per output column, per stored row group, input
+/// slice and weight bit, the ADC's reading of the column's count (clipped at
+/// `adcMax`), times its ±2^k. `xm` holds the pixel's input bit masks
+/// [row group][input bit][word].
+// popcnt is not in the x86-64 baseline the build targets, so without it
+// every count is a libgcc call (a sixth of a training step with the ADC in
+// the loop); the function is built twice and the loader picks the copy the
+// CPU can run (GNU ifunc).
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
+void accumulatePixel(const Geometry &g, const WeightMasks &wm, const uint64_t *xm,
+                     const std::vector<quant::InputSlice> &slices,
+                     const std::vector<int64_t> &coef, int B, int T,
+                     int64_t adcMax, int64_t *acc) {
+  const int64_t S = int64_t(slices.size()), W = g.words;
+  for (int64_t o = 0; o < g.outC; ++o) {
+    acc[o] = 0;
+    for (int64_t rg = 0; rg < g.rowGroups; ++rg) {
+      if (!wm.used[size_t(o * g.rowGroups + rg)])
+        continue;
+      const uint64_t *xg = xm + rg * T * W;
+      const uint64_t *wg = wm.bits.data() + (o * g.rowGroups + rg) * B * W;
+      for (int64_t s = 0; s < S; ++s) {
+        const quant::InputSlice &sl = slices[size_t(s)];
+        for (int b = 0; b < B; ++b) {
+          const uint64_t *col = wg + b * W;
+          int64_t count = 0;
+          for (int t = 0; t < sl.count; ++t) {
+            const uint64_t *bitRow = xg + (sl.first + t) * W;
+            int64_t ones = 0;
+            for (int64_t word = 0; word < W; ++word)
+              ones += __builtin_popcountll(bitRow[word] & col[word]);
+            count += ones << t;
+          }
+          acc[o] += std::min(count, adcMax) * coef[size_t(s * B + b)];
+        }
+      }
+    }
+  }
+}
+
 } // namespace
 
 torch::Tensor adcAccumulators(const torch::Tensor &qxIn,
@@ -154,31 +196,7 @@ torch::Tensor adcAccumulators(const torch::Tensor &qxIn,
             u &= u - 1;
           }
         }
-        std::fill(acc.begin(), acc.end(), 0);
-        for (int64_t o = 0; o < g.outC; ++o)
-          for (int64_t rg = 0; rg < g.rowGroups; ++rg) {
-            if (!wm.used[size_t(o * g.rowGroups + rg)])
-              continue;
-            const uint64_t *xg = xm.data() + rg * T * W;
-            const uint64_t *wg =
-                wm.bits.data() + (o * g.rowGroups + rg) * B * W;
-            for (int64_t s = 0; s < S; ++s) {
-              const quant::InputSlice &sl = slices[size_t(s)];
-              for (int b = 0; b < B; ++b) {
-                const uint64_t *col = wg + b * W;
-                int64_t count = 0;
-                for (int t = 0; t < sl.count; ++t) {
-                  const uint64_t *bitRow = xg + (sl.first + t) * W;
-                  int64_t ones = 0;
-                  for (int64_t word = 0; word < W; ++word)
-                    ones += __builtin_popcountll(bitRow[word] & col[word]);
-                  count += ones << t;
-                }
-                acc[size_t(o)] +=
-                    std::min(count, adcMax) * coef[size_t(s * B + b)];
-              }
-            }
-          }
+        accumulatePixel(g, wm, xm.data(), slices, coef, B, T, adcMax, acc.data());
         for (int64_t o = 0; o < g.outC; ++o)
           op[(m * g.outC + o) * pixels + p] = float(acc[size_t(o)]);
       }
