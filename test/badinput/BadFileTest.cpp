@@ -45,7 +45,8 @@ const std::string &smallProgram() {
         quote(model)));
     REQUIRE(z.exitCode == 0);
     CommandResult c = runCommand(
-        marsc("compile " + quote(model) + " --calib random -o " + quote(program)));
+        marsc("compile " + quote(model) + " --calib random -o " + quote(program) +
+              " --save-qdq " + quote(kDir + "/lenet5-small.qdq.onnx")));
     INFO(c.err);
     REQUIRE(c.exitCode == 0);
     return program;
@@ -73,7 +74,8 @@ std::string npy(const std::string &descr, const std::string &shape,
 }
 
 /// One row: files written to a folder of their own, then a command in which
-/// {P} is the small program, {D} the folder and {F} its first file.
+/// {P} is the small program, {Q} its QDQ model, {D} the folder and {F} its
+/// first file.
 struct Row {
   const char *name;
   std::vector<std::pair<std::string, std::string>> files;
@@ -88,6 +90,7 @@ std::string expand(std::string command, const std::string &dir,
       command.replace(at, key.size(), value);
   };
   replace("{P}", quote(smallProgram()));
+  replace("{Q}", quote(kDir + "/lenet5-small.qdq.onnx"));
   replace("{D}", dir);
   replace("{F}", quote(file));
   return command;
@@ -127,6 +130,11 @@ std::vector<Row> rows() {
        {{"huge.npy", npy("<f4", "(99999999999999999999999,)", "")}},
        "run {P} --input {F}",
        {"huge.npy", "dimension too large"}},
+      {".npy: two 1x12x12 images' worth of values in the shape of one "
+       "two-channel image",
+       {{"twochannel.npy", npy("<f4", "(1, 2, 12, 12)", std::string(1152, '\0'))}},
+       "verify {Q} {P} --input {F}",
+       {"twochannel.npy", "1×12×12", "f32[1,2,12,12]"}},
       {".npy: a negative dimension",
        {{"neg.npy", npy("<f4", "(-1, 4)", std::string(16, '\0'))}},
        "run {P} --input {F}",

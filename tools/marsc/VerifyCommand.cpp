@@ -37,11 +37,20 @@ loadImages(const VerifyCli &cli, const program::Program &p) {
     Expected<ir::Tensor> t = readTensorFile(cli.input);
     if (!t)
       return t.error();
-    if (t->dtype() != ir::DType::Float32 || t->numElements() == 0 ||
-        t->numElements() % int64_t(size) != 0)
+    // One image (C×H×W) or a batch (N×C×H×W); the element count alone
+    // would take 2×12×12 for two 1×12×12 images.
+    const ir::Shape image = {in.channels, in.height, in.width};
+    const ir::Shape &shape = t->shape();
+    const bool flat = in.height == 1 && in.width == 1; // [N, C] works too
+    const bool batch =
+        !shape.empty() && shape[0] > 0 &&
+        ((shape.size() == 4 && ir::Shape(shape.begin() + 1, shape.end()) == image) ||
+         (flat && shape.size() == 2 && shape[1] == in.channels));
+    if (t->dtype() != ir::DType::Float32 || (shape != image && !batch))
       return makeError(cli.input, ": expected float32 images of ",
                        in.channels, "×", in.height, "×", in.width,
-                       ", the file holds ", t->type().toString());
+                       " (one, or a batch N×", in.channels, "×", in.height,
+                       "×", in.width, "), the file holds ", t->type().toString());
     for (int64_t n = 0; n < t->numElements() / int64_t(size); ++n) {
       std::vector<float> image(size);
       for (size_t i = 0; i < size; ++i)
