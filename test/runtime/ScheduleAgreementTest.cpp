@@ -12,6 +12,7 @@
 #include "mars/runtime/Timing.h"
 
 #include <cmath>
+#include <cstdio>
 
 using namespace mars;
 
@@ -71,6 +72,13 @@ TEST_CASE("schedule: the compiler's cycles are the simulated cycles, and "
         const int64_t scheduled = p->info.scheduledCycles;
         INFO("scheduled " << scheduled << " simulated " << timing->cycles
                           << " bound " << p->info.boundCycles);
+        // The table the README points to (test_runtime "schedule:*").
+        std::printf("%-9s on %-9s scheduled %7lld simulated %7lld bound %7lld "
+                    "simulated/bound %.3f\n",
+                    model, archName, static_cast<long long>(scheduled),
+                    static_cast<long long>(timing->cycles),
+                    static_cast<long long>(p->info.boundCycles),
+                    double(timing->cycles) / double(p->info.boundCycles));
         CHECK(std::abs(double(scheduled) / double(timing->cycles) - 1.0) <= 0.02);
         // The bound is a true lower bound of the simulated chip...
         CHECK(timing->cycles >= p->info.boundCycles);
