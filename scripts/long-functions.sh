@@ -104,24 +104,20 @@ CTOR_INIT = re.compile(r"\)\s*(?:noexcept\s*)?:[^:]")
 TYPE_HEAD = re.compile(r"(?:\w+\s+)*?\b(?:class|struct|union|enum)\b")
 
 
+NOT_NAMES = {"decltype", "noexcept", "alignas", "sizeof", "__attribute__"}
+
+
 def name_of(header):
-    """The declared name: the qualified identifier before the parameter list."""
-    h = " ".join(header.split())
-    m = CTOR_INIT.search(h)
+    """The declared name: the first qualified identifier before a "(" that
+    is not a keyword (a trailing return type's decltype comes later)."""
+    h = " ".join(strip_template(header).split())
+    h = re.sub(r"__attribute__\s*\(\((?:[^()]|\([^()]*\))*\)\)", "", h)
+    m = re.search(r"([\w:~]*operator\s*(?:\(\)|[^\s(]+))\s*\(", h)
     if m:
-        h = h[:m.start() + 1]
-    # Walk back from the last ")" to its matching "(".
-    end = h.rfind(")")
-    depth = 0
-    for k in range(end, -1, -1):
-        if h[k] == ")":
-            depth += 1
-        elif h[k] == "(":
-            depth -= 1
-            if depth == 0:
-                before = h[:k].rstrip()
-                m = re.search(r"(operator\s*\S+|[\w:~]+(?:<[^<>]*>)?)$", before)
-                return m.group(1) if m else before.split()[-1] if before else "?"
+        return m.group(1)
+    for m in re.finditer(r"([\w:~]+)\s*\(", h):
+        if m.group(1) not in NOT_NAMES:
+            return m.group(1)
     return "?"
 
 
