@@ -475,8 +475,7 @@ Expected<size_t> pickByClock(const program::Program &p,
 
 /// The chosen mapping: its plans into state.plans (toPlan adds their
 /// weight images to p), and the pass's statistics.
-void applyMapping(CompileState &state, program::Program &p,
-                  Mapping best) {
+void applyMapping(CompileState &state, program::Program &p, Mapping best) {
   std::vector<LayerWork> works = std::move(best.works);
   std::vector<Candidate> &cands = best.cands;
   const bool residentMode =

@@ -168,8 +168,8 @@ void instrText(std::string &out, const Program &p, const Instr &in) {
     out += format("  %-8s I%d\n", opcodeName(in.op), in.a);
     break;
   case Opcode::Compute:
-    out += format("  %-8s I%d pixels [%d, %d)\n", opcodeName(in.op), in.a,
-                  in.b, in.c);
+    out += format("  %-8s I%d pixels [%d, %d)\n", opcodeName(in.op), in.a, in.b,
+                  in.c);
     break;
   case Opcode::Post:
   case Opcode::Digital:
