@@ -418,6 +418,88 @@ Mapping hybridMapping(const program::Program &p, const std::vector<LayerWork> &w
   return m;
 }
 
+/// The work of every Conv layer: its output pixels, input slices and the
+/// tiles of its matrix (each fits one partition); adds the tiles to
+/// totalTiles.
+std::vector<LayerWork> layerWorks(const program::Program &p, int slots,
+                                  int64_t &totalTiles) {
+  const arch::ArchSpec &a = p.arch;
+  std::vector<LayerWork> works;
+  for (size_t i = 0; i < p.layers.size(); ++i) {
+    const program::Layer &l = p.layers[i];
+    if (l.kind != program::LayerKind::Conv)
+      continue;
+    LayerWork w;
+    w.layer = static_cast<int32_t>(i);
+    w.matrix = l.matrix;
+    const program::Buffer &out = p.buffers[l.output];
+    w.pixels = int64_t(out.height) * out.width;
+    w.slices = inputSlices(a, p.buffers[l.inputs[0]]);
+    w.tiles = makeTiles(p.matrices[l.matrix], slots);
+    totalTiles += static_cast<int64_t>(w.tiles.size());
+    works.push_back(std::move(w));
+  }
+  return works;
+}
+
+/// The schedule's clock picks (the per-layer estimates ignore what happens
+/// between layers: posts, barriers, loads issued ahead): the index of the
+/// option with the fewest scheduled cycles, the first on ties. `streaming`
+/// gets that option's streaming choice, which the schedule pass would
+/// otherwise search for again (left empty when there is nothing to pick).
+Expected<size_t> pickByClock(const program::Program &p,
+                             const std::vector<Mapping> &options, size_t layers,
+                             std::optional<StreamingChoice> &streaming) {
+  size_t pick = 0;
+  streaming.reset();
+  if (options.size() <= 1)
+    return pick;
+  for (size_t i = 0; i < options.size(); ++i) {
+    program::Program trial = p;
+    std::vector<LayerPlan> plans;
+    for (size_t l = 0; l < layers; ++l)
+      plans.push_back(toPlan(trial, options[i].works[l], options[i].cands[l],
+                             options[i].resident[l]));
+    Expected<StreamingChoice> choice = trialSchedule(std::move(trial), plans);
+    if (!choice)
+      return choice.error();
+    if (!streaming || choice->cycles < streaming->cycles) {
+      streaming = *choice;
+      pick = i;
+    }
+  }
+  return pick;
+}
+
+/// The chosen mapping: its plans into state.plans (toPlan adds their
+/// weight images to p), and the pass's statistics.
+void applyMapping(CompileState &state, program::Program &p, Mapping best) {
+  std::vector<LayerWork> works = std::move(best.works);
+  std::vector<Candidate> &cands = best.cands;
+  const bool residentMode =
+      std::all_of(best.resident.begin(), best.resident.end(), [](bool r) { return r; });
+  const int64_t residentLayers =
+      std::count(best.resident.begin(), best.resident.end(), true);
+  int64_t replicated = 0, rounds = 0;
+  for (size_t i = 0; i < works.size(); ++i) {
+    state.plans.push_back(toPlan(p, works[i], cands[i], best.resident[i]));
+    replicated += cands[i].replicas > 1;
+    rounds += static_cast<int64_t>(cands[i].rounds.size());
+  }
+  state.count("map-to-macros", residentMode ? "resident mode (weights stay on chip)"
+                                        : "rounds mode (weights reloaded per image)", 1);
+  if (!residentMode && residentLayers > 0)
+    state.count("map-to-macros", "layers kept resident beside reloaded ones",
+                residentLayers);
+  int64_t totalTiles = 0;
+  for (const LayerWork &w : works)
+    totalTiles += static_cast<int64_t>(w.tiles.size());
+  state.count("map-to-macros", "tiles (partition loads)", totalTiles);
+  state.count("map-to-macros", "weight images", int64_t(p.images.size()));
+  state.count("map-to-macros", "layers replicated into idle macros", replicated);
+  state.count("map-to-macros", "load rounds", rounds);
+}
+
 } // namespace
 
 Expected<bool> runMapToMacros(CompileState &state,
@@ -433,22 +515,8 @@ Expected<bool> runMapToMacros(CompileState &state,
   p.images.clear();
   state.plans.clear();
 
-  std::vector<LayerWork> works;
   int64_t totalTiles = 0;
-  for (size_t i = 0; i < p.layers.size(); ++i) {
-    const program::Layer &l = p.layers[i];
-    if (l.kind != program::LayerKind::Conv)
-      continue;
-    LayerWork w;
-    w.layer = static_cast<int32_t>(i);
-    w.matrix = l.matrix;
-    const program::Buffer &out = p.buffers[l.output];
-    w.pixels = int64_t(out.height) * out.width;
-    w.slices = inputSlices(a, p.buffers[l.inputs[0]]);
-    w.tiles = makeTiles(p.matrices[l.matrix], slots);
-    totalTiles += static_cast<int64_t>(w.tiles.size());
-    works.push_back(std::move(w));
-  }
+  std::vector<LayerWork> works = layerWorks(p, slots, totalTiles);
   const int64_t chipPartitions = int64_t(a.totalMacros()) * a.macro.partitions;
   const bool duplicate = context.options.duplicate;
   const std::vector<int> wholeChip(a.totalMacros(), a.macro.partitions);
@@ -481,54 +549,10 @@ Expected<bool> runMapToMacros(CompileState &state,
   if (Mapping hybrid = hybridMapping(p, works, slots, duplicate, reloadAll); hybrid.ok)
     options.push_back(std::move(hybrid));
   options.insert(options.begin(), std::move(reloadAll));
-  // The schedule's clock picks (the per-layer estimates above ignore what
-  // happens between layers: posts, barriers, loads issued ahead).
-  size_t pick = 0;
-  if (options.size() > 1) {
-    std::optional<StreamingChoice> bestStreaming;
-    for (size_t i = 0; i < options.size(); ++i) {
-      program::Program trial = p;
-      std::vector<LayerPlan> plans;
-      for (size_t l = 0; l < works.size(); ++l)
-        plans.push_back(toPlan(trial, options[i].works[l], options[i].cands[l],
-                               options[i].resident[l]));
-      Expected<StreamingChoice> streaming =
-          trialSchedule(std::move(trial), plans);
-      if (!streaming)
-        return streaming.error();
-      if (!bestStreaming || streaming->cycles < bestStreaming->cycles) {
-        bestStreaming = *streaming;
-        pick = i;
-      }
-    }
-    // The schedule pass would search again and find the same.
-    state.streaming = bestStreaming;
-  }
-  Mapping best = std::move(options[pick]);
-  works = std::move(best.works);
-  std::vector<Candidate> &cands = best.cands;
-  const bool residentMode =
-      std::all_of(best.resident.begin(), best.resident.end(), [](bool r) { return r; });
-  const int64_t residentLayers =
-      std::count(best.resident.begin(), best.resident.end(), true);
-  int64_t replicated = 0, rounds = 0;
-  for (size_t i = 0; i < works.size(); ++i) {
-    state.plans.push_back(toPlan(p, works[i], cands[i], best.resident[i]));
-    replicated += cands[i].replicas > 1;
-    rounds += static_cast<int64_t>(cands[i].rounds.size());
-  }
-  state.count("map-to-macros", residentMode ? "resident mode (weights stay on chip)"
-                                        : "rounds mode (weights reloaded per image)", 1);
-  if (!residentMode && residentLayers > 0)
-    state.count("map-to-macros", "layers kept resident beside reloaded ones",
-                residentLayers);
-  totalTiles = 0;
-  for (const LayerWork &w : works)
-    totalTiles += static_cast<int64_t>(w.tiles.size());
-  state.count("map-to-macros", "tiles (partition loads)", totalTiles);
-  state.count("map-to-macros", "weight images", int64_t(p.images.size()));
-  state.count("map-to-macros", "layers replicated into idle macros", replicated);
-  state.count("map-to-macros", "load rounds", rounds);
+  Expected<size_t> pick = pickByClock(p, options, works.size(), state.streaming);
+  if (!pick)
+    return pick.error();
+  applyMapping(state, p, std::move(options[*pick]));
   return true;
 }
 

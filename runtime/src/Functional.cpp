@@ -68,6 +68,11 @@ public:
   const detail::Buffers &buffers() const { return buffers_; }
 
 private:
+  Status checkMemory(bool macroLevel);
+  void initBuffers();
+  /// work_ and workPartition_: each image's used partitions.
+  void initWork();
+  void prepareMatrices(bool macroLevel);
   Status execute(size_t core, size_t pc, const Instr &in);
   Status compute(size_t core, size_t pc, const Instr &in);
   ConvState &convFor(int32_t layer);
@@ -110,6 +115,24 @@ Status ExecutorState::init() {
                      "macro-level mode for this arch");
   const bool macroLevel = options_.mode == ExecMode::MacroLevel;
   conv_.resize(p_.layers.size());
+  MARS_TRY(checkMemory(macroLevel));
+  initBuffers();
+  initWork();
+  holder_.assign(size_t(p_.arch.totalMacros()) * p_.arch.macro.partitions, -1);
+  packed_ = std::make_shared<detail::PackedWeights>(p_.images.size());
+  if (!macroLevel)
+    initPacked();
+  prepareMatrices(macroLevel);
+  for (size_t i = 0; i < p_.layers.size(); ++i)
+    if (p_.layers[i].kind == LayerKind::Conv && !conv_[i].packed.enabled)
+      conv_[i].acc.assign(size_t(p_.buffers[p_.layers[i].output].size()), 0);
+  return Status::success();
+}
+
+/// Refuses a program whose buffers, accumulators and im2col copies would
+/// take more than kMaxExecutorBytes; in macro-level mode it also chooses
+/// each Conv's saturating-kernel layout, whose size depends on it.
+Status ExecutorState::checkMemory(bool macroLevel) {
   double bytes = 0;
   for (const Buffer &b : p_.buffers)
     bytes += 4.0 * double(b.size());
@@ -137,7 +160,12 @@ Status ExecutorState::init() {
     return makeError("the program needs ", int64_t(bytes / (1 << 20)),
                      " MiB of simulator memory per executor, more than the ",
                      int64_t(kMaxExecutorBytes / (1 << 20)), " MiB limit");
+  return Status::success();
+}
 
+/// Zeroed buffers, the layers fused into each Conv, and whether a Conv's
+/// per-partition sums fit int32.
+void ExecutorState::initBuffers() {
   buffers_.resize(p_.buffers.size());
   for (size_t i = 0; i < p_.buffers.size(); ++i)
     buffers_[i].assign(size_t(p_.buffers[i].size()), 0);
@@ -155,6 +183,44 @@ Status ExecutorState::init() {
     conv_[i].int32Safe = maxX * maxW * p_.arch.macro.rows <
                          double(std::numeric_limits<int32_t>::max());
   }
+}
+
+namespace {
+/// The work of one used partition: the stored groups its index code
+/// lists, in slot order, as indices into the matrix's groups.
+detail::PartitionWork partitionWork(const program::PartitionImage &part,
+                                    const program::WeightMatrix &m) {
+  detail::PartitionWork w;
+  w.colGroup = part.colGroup;
+  const std::vector<int32_t> slots = program::slotRowGroups(part);
+  w.groups.reserve(slots.size());
+  w.rowGroups.reserve(slots.size());
+  // Slots ascend by row group and the groups are sorted by (column
+  // group, row group), so each slot's group is usually the next one:
+  // a few steps forward, else a binary search of the rest.
+  const auto less = [](const program::Group &g,
+                       const std::pair<int32_t, int32_t> &key) {
+    return std::make_pair(g.colGroup, g.rowGroup) < key;
+  };
+  auto it = m.groups.begin();
+  for (int32_t rg : slots) {
+    // Validation guarantees the group is stored.
+    const std::pair<int32_t, int32_t> key(part.colGroup, rg);
+    int steps = 0;
+    while (it != m.groups.end() && less(*it, key) && steps < 4) {
+      ++it;
+      ++steps;
+    }
+    if (it != m.groups.end() && less(*it, key))
+      it = std::lower_bound(it, m.groups.end(), key, less);
+    w.groups.push_back(int32_t(it - m.groups.begin()));
+    w.rowGroups.push_back(rg);
+  }
+  return w;
+}
+} // namespace
+
+void ExecutorState::initWork() {
   work_.resize(p_.images.size());
   workPartition_.resize(p_.images.size());
   for (size_t i = 0; i < p_.images.size(); ++i) {
@@ -164,40 +230,15 @@ Status ExecutorState::init() {
       const program::PartitionImage &part = im.partitions[k];
       if (part.matrix < 0)
         continue;
-      detail::PartitionWork w;
-      w.colGroup = part.colGroup;
-      const std::vector<int32_t> slots = program::slotRowGroups(part);
-      w.groups.reserve(slots.size());
-      w.rowGroups.reserve(slots.size());
-      // Slots ascend by row group and the groups are sorted by (column
-      // group, row group), so each slot's group is usually the next one:
-      // a few steps forward, else a binary search of the rest.
-      const auto less = [](const program::Group &g,
-                           const std::pair<int32_t, int32_t> &key) {
-        return std::make_pair(g.colGroup, g.rowGroup) < key;
-      };
-      auto it = m.groups.begin();
-      for (int32_t rg : slots) {
-        // Validation guarantees the group is stored.
-        const std::pair<int32_t, int32_t> key(part.colGroup, rg);
-        int steps = 0;
-        while (it != m.groups.end() && less(*it, key) && steps < 4) {
-          ++it;
-          ++steps;
-        }
-        if (it != m.groups.end() && less(*it, key))
-          it = std::lower_bound(it, m.groups.end(), key, less);
-        w.groups.push_back(int32_t(it - m.groups.begin()));
-        w.rowGroups.push_back(rg);
-      }
-      work_[i].push_back(std::move(w));
+      work_[i].push_back(partitionWork(part, m));
       workPartition_[i].push_back(k);
     }
   }
-  holder_.assign(size_t(p_.arch.totalMacros()) * p_.arch.macro.partitions, -1);
-  packed_ = std::make_shared<detail::PackedWeights>(p_.images.size());
-  if (!macroLevel)
-    initPacked();
+}
+
+/// The weights of the matrices the packed kernel does not run, in the
+/// forms the other kernels read (bit masks or bit pairs at macro level).
+void ExecutorState::prepareMatrices(bool macroLevel) {
   auto prepared = std::make_shared<std::vector<detail::PreparedMatrix>>();
   for (const program::WeightMatrix &m : p_.matrices) {
     // Validation makes m.layer the Conv layer that owns the matrix.
@@ -212,10 +253,6 @@ Status ExecutorState::init() {
       detail::prepareBitPairs(sat, m, prepared->back());
   }
   prepared_ = std::move(prepared);
-  for (size_t i = 0; i < p_.layers.size(); ++i)
-    if (p_.layers[i].kind == LayerKind::Conv && !conv_[i].packed.enabled)
-      conv_[i].acc.assign(size_t(p_.buffers[p_.layers[i].output].size()), 0);
-  return Status::success();
 }
 
 /// The packed kernel's layers: those whose accumulators provably fit int32.

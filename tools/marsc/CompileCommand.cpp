@@ -59,8 +59,8 @@ std::vector<std::string> splitCommas(const std::string &s) {
   return out;
 }
 
-Status runCompile(CompileCli &cli) {
-  passes::CompileContext context;
+/// The arch and the checked options (the ones CLI11 cannot check alone).
+Status makeContext(CompileCli &cli, passes::CompileContext &context) {
   context.arch = arch::defaultArch();
   if (!cli.archPath.empty()) {
     Expected<arch::ArchSpec> spec = arch::loadArchFile(cli.archPath);
@@ -83,26 +83,79 @@ Status runCompile(CompileCli &cli) {
   cli.options.duplicate = !cli.noDuplicate;
   context.options = cli.options;
   context.modelPath = cli.model;
+  return Status::success();
+}
+
+/// --calib: images of the model's input size for post-training quantization.
+Status loadCalib(const CompileCli &cli, const ir::Graph &graph,
+                 passes::CompileContext &context) {
+  if (graph.inputs.size() != 1)
+    return makeError(cli.model, ": --calib needs a model with one input");
+  const ir::Shape &shape = graph.value(graph.inputs[0]).type.shape;
+  if (shape.size() != 4)
+    return makeError(cli.model, ": --calib needs an N×C×H×W input, got rank ",
+                     shape.size());
+  Expected<passes::CalibrationData> data = loadCalibration(
+      cli.calib, {shape[1], shape[2], shape[3]}, cli.calibLimit, cli.seed);
+  if (!data)
+    return data.error().withContext("--calib");
+  context.calibration = data.take();
+  return Status::success();
+}
+
+/// All the files or none; the program is renamed into place last, so that
+/// its presence means every file this command writes is there (a Makefile
+/// target, examples/dse).
+Status writeOutputs(const CompileCli &cli, const passes::CompileState &state) {
+  AtomicFileSet files;
+  if (!cli.jsonOut.empty())
+    MARS_TRY(files.add(cli.jsonOut, passes::mappingReportJson(state) + "\n"));
+  if (!cli.saveQdq.empty()) {
+    auto qdq = onnx::exportModel(state.graph);
+    if (!qdq)
+      return qdq.error().withContext("--save-qdq " + cli.saveQdq);
+    MARS_TRY(files.add(cli.saveQdq, *qdq));
+  }
+  MARS_TRY(files.add(cli.output,
+                     std::string(state.bytes.begin(), state.bytes.end())));
+  return files.commit();
+}
+
+/// What was written, as JSON, or as text with the statistics and the
+/// mapping report when asked for.
+void printResult(const CompileCli &cli, const passes::CompileState &state) {
+  if (cli.json) {
+    std::printf("%s\n", passes::mappingReportJson(state).c_str());
+    return;
+  }
+  if (cli.stats) {
+    std::printf("statistics:\n");
+    for (const passes::Statistic &s : state.stats)
+      std::printf("  %-16s %12lld  %s\n", s.pass.c_str(),
+                  static_cast<long long>(s.value), s.name.c_str());
+  }
+  if (cli.report)
+    std::printf("%s", passes::formatMappingReport(state).c_str());
+  const program::Program &p = *state.program;
+  std::printf("wrote %s: %zu bytes, %zu layers, %zu weight images, %lld "
+              "cycles per image (bound %lld, ratio %.3f)\n",
+              cli.output.c_str(), state.bytes.size(), p.layers.size(),
+              p.images.size(), static_cast<long long>(p.info.scheduledCycles),
+              static_cast<long long>(p.info.boundCycles),
+              passes::scheduleRatio(state));
+}
+
+Status runCompile(CompileCli &cli) {
+  passes::CompileContext context;
+  MARS_TRY(makeContext(cli, context));
 
   passes::CompileState state;
   Expected<ir::Graph> graph = onnx::importModelFile(cli.model);
   if (!graph)
     return graph.error();
   state.graph = graph.take();
-
-  if (!cli.calib.empty()) {
-    if (state.graph.inputs.size() != 1)
-      return makeError(cli.model, ": --calib needs a model with one input");
-    const ir::Shape &shape = state.graph.value(state.graph.inputs[0]).type.shape;
-    if (shape.size() != 4)
-      return makeError(cli.model, ": --calib needs an N×C×H×W input, got rank ",
-                       shape.size());
-    Expected<passes::CalibrationData> data = loadCalibration(
-        cli.calib, {shape[1], shape[2], shape[3]}, cli.calibLimit, cli.seed);
-    if (!data)
-      return data.error().withContext("--calib");
-    context.calibration = data.take();
-  }
+  if (!cli.calib.empty())
+    MARS_TRY(loadCalib(cli, state.graph, context));
 
   passes::PassManagerOptions pm;
   pm.printIrAfter = cli.printIrAfter;
@@ -132,41 +185,8 @@ Status runCompile(CompileCli &cli) {
   }
   if (cli.output.empty())
     cli.output = defaultOutput(cli.model);
-  // All the files or none; the program is renamed into place last, so that
-  // its presence means every file this command writes is there (a Makefile
-  // target, examples/dse).
-  AtomicFileSet files;
-  if (!cli.jsonOut.empty())
-    MARS_TRY(files.add(cli.jsonOut, passes::mappingReportJson(state) + "\n"));
-  if (!cli.saveQdq.empty()) {
-    auto qdq = onnx::exportModel(state.graph);
-    if (!qdq)
-      return qdq.error().withContext("--save-qdq " + cli.saveQdq);
-    MARS_TRY(files.add(cli.saveQdq, *qdq));
-  }
-  MARS_TRY(files.add(cli.output,
-                     std::string(state.bytes.begin(), state.bytes.end())));
-  MARS_TRY(files.commit());
-
-  if (cli.json) {
-    std::printf("%s\n", passes::mappingReportJson(state).c_str());
-    return Status::success();
-  }
-  if (cli.stats) {
-    std::printf("statistics:\n");
-    for (const passes::Statistic &s : state.stats)
-      std::printf("  %-16s %12lld  %s\n", s.pass.c_str(),
-                  static_cast<long long>(s.value), s.name.c_str());
-  }
-  if (cli.report)
-    std::printf("%s", passes::formatMappingReport(state).c_str());
-  const program::Program &p = *state.program;
-  std::printf("wrote %s: %zu bytes, %zu layers, %zu weight images, %lld "
-              "cycles per image (bound %lld, ratio %.3f)\n",
-              cli.output.c_str(), state.bytes.size(), p.layers.size(),
-              p.images.size(), static_cast<long long>(p.info.scheduledCycles),
-              static_cast<long long>(p.info.boundCycles),
-              passes::scheduleRatio(state));
+  MARS_TRY(writeOutputs(cli, state));
+  printResult(cli, state);
   return Status::success();
 }
 

@@ -196,32 +196,30 @@ Status runTrain(TrainCli &cli, bool worldGiven, bool rankGiven,
   return Status::success();
 }
 
-} // namespace
+/// The help footer: what the stages do and what a checkpoint guarantees.
+const char *const kTrainFooter =
+    "Stages: float training (skipped with --pretrained), QAT (batch-norm "
+    "statistics for --freeze-bn-after epochs, then frozen so the network "
+    "does no BN arithmetic), gradual pruning of whole CIM groups (wl_on rows "
+    "x one partition's output channels, from --arch) to --sparsity, and "
+    "fine-tuning with the mask fixed. The reported integer accuracy uses "
+    "the integer arithmetic that marsc compile and marsc run use. Writes "
+    "OUTPUT (QDQ ONNX) and OUTPUT.report.json.\n\n"
+    "Checkpoints: OUTPUT.ckpt/last.pt (or --checkpoint-dir) after every "
+    "epoch, every --checkpoint-every N steps, and on Ctrl-C. One holds the "
+    "model (weights, batch-norm statistics, CIM-group masks, activation "
+    "clips), the optimizer state, the stage, epoch and step, the data "
+    "order's position and the random state, so --resume with the same "
+    "options (and --threads) writes the same bytes as a run that was never "
+    "interrupted. A checkpoint is written to a temporary, fsync'ed and "
+    "renamed into place: killing marsc train at any moment (even kill -9, "
+    "or a power loss) leaves the previous checkpoint or the new one, "
+    "whole; the next run deletes the temporary a killed run left.";
 
-Command addTrainCommand(CLI::App &parent) {
-  auto cli = std::make_shared<TrainCli>();
-  train::TrainOptions &o = cli->options;
-  CLI::App *app = parent.add_subcommand(
-      "train", "Train and compress a CNN: float, quantization-aware training "
-               "with BN folded into the weights, CIM-group sparsity.");
-  app->footer(
-      "Stages: float training (skipped with --pretrained), QAT (batch-norm "
-      "statistics for --freeze-bn-after epochs, then frozen so the network "
-      "does no BN arithmetic), gradual pruning of whole CIM groups (wl_on rows "
-      "x one partition's output channels, from --arch) to --sparsity, and "
-      "fine-tuning with the mask fixed. The reported integer accuracy uses "
-      "the integer arithmetic that marsc compile and marsc run use. Writes "
-      "OUTPUT (QDQ ONNX) and OUTPUT.report.json.\n\n"
-      "Checkpoints: OUTPUT.ckpt/last.pt (or --checkpoint-dir) after every "
-      "epoch, every --checkpoint-every N steps, and on Ctrl-C. One holds the "
-      "model (weights, batch-norm statistics, CIM-group masks, activation "
-      "clips), the optimizer state, the stage, epoch and step, the data "
-      "order's position and the random state, so --resume with the same "
-      "options (and --threads) writes the same bytes as a run that was never "
-      "interrupted. A checkpoint is written to a temporary, fsync'ed and "
-      "renamed into place: killing marsc train at any moment (even kill -9, "
-      "or a power loss) leaves the previous checkpoint or the new one, "
-      "whole; the next run deletes the temporary a killed run left.");
+// The options in --help order, in groups; each group's help strings say the
+// defaults (TrainOptions holds them).
+
+void addModelOptions(CLI::App *app, train::TrainOptions &o) {
   app->add_option("--model", o.modelPath,
                   "ONNX model to train (default: the built-in lenet5 sized "
                   "for the data)");
@@ -233,6 +231,10 @@ Command addTrainCommand(CLI::App &parent) {
                   "mnist:DIR, cifar10:DIR or cifar100:DIR");
   app->add_option("-o,--output", o.output, "Compressed model (default "
                                             "compressed.onnx)");
+}
+
+void addTrainingOptions(CLI::App *app, TrainCli &cli) {
+  train::TrainOptions &o = cli.options;
   app->add_option("--epochs", o.floatEpochs, "Float epochs (default 8)");
   app->add_option("--qat-epochs", o.qatEpochs, "QAT epochs (default 3)");
   app->add_option("--prune-epochs", o.pruneEpochs,
@@ -242,7 +244,7 @@ Command addTrainCommand(CLI::App &parent) {
   app->add_option("--freeze-bn-after", o.freezeBnAfter,
                   "QAT epochs with batch statistics before freezing (default "
                   "1)");
-  app->add_option("--stages", cli->stages,
+  app->add_option("--stages", cli.stages,
                   "Stages to run, any of float,qat,sparsity (default all)")
       ->delimiter(',');
   app->add_option("--batch-size", o.batchSize, "Global batch (default 128)");
@@ -266,6 +268,10 @@ Command addTrainCommand(CLI::App &parent) {
                   "Use only the first N training images");
   app->add_option("--limit-test", o.limitTest,
                   "Use only the first N test images");
+}
+
+void addCompressionOptions(CLI::App *app, TrainCli &cli) {
+  train::TrainOptions &o = cli.options;
   app->add_option("--wbits", o.wbits, "Weight bits, 2..8 (default 4)");
   app->add_option("--abits", o.abits, "Activation bits, 2..8 (default 4)");
   app->add_option("--first-last-bits", o.firstLastBits,
@@ -277,13 +283,16 @@ Command addTrainCommand(CLI::App &parent) {
                   "(default 0.5)");
   app->add_option("--group-lasso", o.groupLasso,
                   "Group-lasso strength during QAT and pruning (default 0)");
-  app->add_option("--arch", cli->archPath,
+  app->add_option("--arch", cli.archPath,
                   "Accelerator JSON (default: built-in MARS spec). When its "
                   "ADC can saturate (wl_on x (2^input_bits_per_cycle - 1) > "
                   "2^adc_bits - 1), QAT computes through it");
   app->add_flag("!--no-adc-in-loop", o.adcInLoop,
                 "Train as if the ADC were exact even when --arch's saturates "
                 "(for comparison; the integer evaluation still uses it)");
+}
+
+void addCheckpointOptions(CLI::App *app, train::TrainOptions &o) {
   app->add_option("--checkpoint-dir", o.checkpointDir,
                   "Checkpoint directory (default OUTPUT.ckpt)");
   app->add_option("--resume", o.resume,
@@ -296,6 +305,21 @@ Command addTrainCommand(CLI::App &parent) {
   app->add_option("--save-float", o.saveFloat,
                   "Also write the trained float model (with BN) as ONNX, for "
                   "--model F --pretrained later");
+}
+
+} // namespace
+
+Command addTrainCommand(CLI::App &parent) {
+  auto cli = std::make_shared<TrainCli>();
+  train::TrainOptions &o = cli->options;
+  CLI::App *app = parent.add_subcommand(
+      "train", "Train and compress a CNN: float, quantization-aware training "
+               "with BN folded into the weights, CIM-group sparsity.");
+  app->footer(kTrainFooter);
+  addModelOptions(app, o);
+  addTrainingOptions(app, *cli);
+  addCompressionOptions(app, *cli);
+  addCheckpointOptions(app, o);
   app->add_flag("--json", o.json, "Print the report as JSON on stdout");
   app->add_flag("!--no-progress", o.progress, "No progress output");
   CLI::Option *world = app->add_option(

@@ -103,38 +103,31 @@ std::string pointLabel(const Row &row, const std::vector<std::string> &axes) {
   return label;
 }
 
-void drawPanel(std::string &svg, const Table &table, const PanelSpec &spec,
-               double left, const std::vector<std::string> &varying) {
-  std::vector<Dot> dots;
-  for (const Row &row : table.rows) {
-    auto x = row.metric(spec.metric), y = row.metric("acc");
-    if (x && y)
-      dots.push_back({*x, *y * 100, &row});
-  }
-  double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
-  for (const Dot &d : dots) {
-    xlo = std::min(xlo, d.x), xhi = std::max(xhi, d.x);
-    ylo = std::min(ylo, d.y), yhi = std::max(yhi, d.y);
-  }
-  if (dots.empty())
-    xlo = ylo = 0, xhi = yhi = 1;
-  const Axis ax = niceAxis(xlo, xhi), ay = niceAxis(ylo, yhi);
-  const double bottom = kTop + kPlotHeight, right = left + kPlotWidth;
-  auto px = [&](double x) {
+/// One panel's plot area: its axes and the mapping of data to SVG
+/// coordinates.
+struct Frame {
+  Axis ax, ay;
+  double left, bottom, right;
+  double px(double x) const {
     return left + kPlotWidth * (x - ax.lo) / (ax.hi - ax.lo);
-  };
-  auto py = [&](double y) {
+  }
+  double py(double y) const {
     return bottom - kPlotHeight * (y - ay.lo) / (ay.hi - ay.lo);
-  };
+  }
+};
 
-  svg += "<g class=\"panel\" id=\"" + escapeXml(spec.metric) + "\">\n";
+/// The panel's title, grid lines with tick numbers on both axes, frame and
+/// axis labels.
+void drawFrame(std::string &svg, const PanelSpec &spec, const Frame &f) {
+  const Axis &ax = f.ax, &ay = f.ay;
+  const double left = f.left, bottom = f.bottom, right = f.right;
   svg += "<text x=\"" + num(left + kPlotWidth / 2) + "\" y=\"" +
          num(kTop - 10) +
          "\" font-size=\"13\" font-weight=\"bold\" text-anchor=\"middle\">" +
          escapeXml(spec.title) + "</text>\n";
   // Grid lines with tick numbers on both axes.
   for (double v = ax.lo; v <= ax.hi + ax.step * 1e-9; v += ax.step) {
-    const double x = px(v);
+    const double x = f.px(v);
     svg += "<line x1=\"" + num(x) + "\" y1=\"" + num(kTop) + "\" x2=\"" +
            num(x) + "\" y2=\"" + num(bottom + 4) +
            "\" stroke=\"#e5e5e5\"/>\n<text x=\"" + num(x) + "\" y=\"" +
@@ -142,7 +135,7 @@ void drawPanel(std::string &svg, const Table &table, const PanelSpec &spec,
            tick(v, ax.step) + "</text>\n";
   }
   for (double v = ay.lo; v <= ay.hi + ay.step * 1e-9; v += ay.step) {
-    const double y = py(v);
+    const double y = f.py(v);
     svg += "<line x1=\"" + num(left - 4) + "\" y1=\"" + num(y) + "\" x2=\"" +
            num(right) + "\" y2=\"" + num(y) +
            "\" stroke=\"#e5e5e5\"/>\n<text x=\"" + num(left - 6) + "\" y=\"" +
@@ -159,10 +152,13 @@ void drawPanel(std::string &svg, const Table &table, const PanelSpec &spec,
          num(kTop + kPlotHeight / 2) +
          ") rotate(-90)\" font-size=\"11\" text-anchor=\"middle\">test "
          "accuracy (%)</text>\n";
+}
 
-  // The staircase through the optimal points: between two neighbours (by
-  // x) it turns at the worse x and the worse accuracy of the two, which is
-  // the edge of the region the front dominates.
+/// The staircase through the optimal points: between two neighbours (by
+/// x) it turns at the worse x and the worse accuracy of the two, which is
+/// the edge of the region the front dominates.
+void drawFront(std::string &svg, const PanelSpec &spec,
+               const std::vector<Dot> &dots, const Frame &f) {
   std::vector<Dot> front;
   for (const Dot &d : dots)
     if (d.row->optimal)
@@ -170,22 +166,28 @@ void drawPanel(std::string &svg, const Table &table, const PanelSpec &spec,
   std::stable_sort(front.begin(), front.end(), [](const Dot &a, const Dot &b) {
     return a.x < b.x || (a.x == b.x && a.y < b.y);
   });
-  if (front.size() >= 2) {
-    std::string points;
-    for (size_t i = 0; i < front.size(); ++i) {
-      if (i > 0) {
-        const double cornerX = spec.minimise ? front[i].x : front[i - 1].x;
-        const double cornerY = std::min(front[i - 1].y, front[i].y);
-        points += num(px(cornerX)) + "," + num(py(cornerY)) + " ";
-      }
-      points += num(px(front[i].x)) + "," + num(py(front[i].y)) +
-                (i + 1 < front.size() ? " " : "");
+  if (front.size() < 2)
+    return;
+  std::string points;
+  for (size_t i = 0; i < front.size(); ++i) {
+    if (i > 0) {
+      const double cornerX = spec.minimise ? front[i].x : front[i - 1].x;
+      const double cornerY = std::min(front[i - 1].y, front[i].y);
+      points += num(f.px(cornerX)) + "," + num(f.py(cornerY)) + " ";
     }
-    svg += "<polyline class=\"front\" points=\"" + points +
-           "\" fill=\"none\" stroke=\"" + kOptimalColour +
-           "\" stroke-width=\"1.5\"/>\n";
+    points += num(f.px(front[i].x)) + "," + num(f.py(front[i].y)) +
+              (i + 1 < front.size() ? " " : "");
   }
-  // Dominated points first, so optimal ones are drawn on top.
+  svg += "<polyline class=\"front\" points=\"" + points +
+         "\" fill=\"none\" stroke=\"" + kOptimalColour +
+         "\" stroke-width=\"1.5\"/>\n";
+}
+
+/// The points, dominated ones first so that optimal ones are drawn on top;
+/// optimal points are labelled with the axes that vary.
+void drawDots(std::string &svg, const PanelSpec &spec,
+              const std::vector<Dot> &dots, const Frame &f,
+              const std::vector<std::string> &varying) {
   for (bool optimal : {false, true})
     for (const Dot &d : dots) {
       if (d.row->optimal != optimal)
@@ -193,8 +195,8 @@ void drawPanel(std::string &svg, const Table &table, const PanelSpec &spec,
       const std::string label = pointLabel(*d.row, varying);
       const char *colour = optimal ? kOptimalColour : kDominatedColour;
       svg += std::string("<circle class=\"point ") +
-             (optimal ? "optimal" : "dominated") + "\" cx=\"" + num(px(d.x)) +
-             "\" cy=\"" + num(py(d.y)) + "\" r=\"4\" fill=\"" +
+             (optimal ? "optimal" : "dominated") + "\" cx=\"" + num(f.px(d.x)) +
+             "\" cy=\"" + num(f.py(d.y)) + "\" r=\"4\" fill=\"" +
              (optimal ? colour : "white") + "\" stroke=\"" + colour +
              "\" stroke-width=\"1.5\"><title>" +
              escapeXml((label.empty() ? d.row->point.stem : label) + ": " +
@@ -202,11 +204,36 @@ void drawPanel(std::string &svg, const Table &table, const PanelSpec &spec,
              "</title></circle>\n";
       if (!optimal || label.empty())
         continue;
-      const bool flip = px(d.x) > left + kPlotWidth * 0.65;
-      svg += "<text x=\"" + num(px(d.x) + (flip ? -7 : 7)) + "\" y=\"" +
-             num(py(d.y) - 6) + "\" font-size=\"9\" text-anchor=\"" +
+      const bool flip = f.px(d.x) > f.left + kPlotWidth * 0.65;
+      svg += "<text x=\"" + num(f.px(d.x) + (flip ? -7 : 7)) + "\" y=\"" +
+             num(f.py(d.y) - 6) + "\" font-size=\"9\" text-anchor=\"" +
              (flip ? "end" : "start") + "\">" + escapeXml(label) + "</text>\n";
     }
+}
+
+void drawPanel(std::string &svg, const Table &table, const PanelSpec &spec,
+               double left, const std::vector<std::string> &varying) {
+  std::vector<Dot> dots;
+  for (const Row &row : table.rows) {
+    auto x = row.metric(spec.metric), y = row.metric("acc");
+    if (x && y)
+      dots.push_back({*x, *y * 100, &row});
+  }
+  double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+  for (const Dot &d : dots) {
+    xlo = std::min(xlo, d.x), xhi = std::max(xhi, d.x);
+    ylo = std::min(ylo, d.y), yhi = std::max(yhi, d.y);
+  }
+  if (dots.empty())
+    xlo = ylo = 0, xhi = yhi = 1;
+  const double bottom = kTop + kPlotHeight, right = left + kPlotWidth;
+  const Frame frame{niceAxis(xlo, xhi), niceAxis(ylo, yhi), left, bottom,
+                    right};
+
+  svg += "<g class=\"panel\" id=\"" + escapeXml(spec.metric) + "\">\n";
+  drawFrame(svg, spec, frame);
+  drawFront(svg, spec, dots, frame);
+  drawDots(svg, spec, dots, frame, varying);
   svg += "</g>\n";
 }
 

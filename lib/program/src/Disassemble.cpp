@@ -78,10 +78,10 @@ void layerText(std::string &out, const Program &p, size_t i) {
   }
 }
 
-} // namespace
-
-std::string disassemble(const Program &p) {
-  std::string out;
+/// The header comment lines and the input/output line: where the program
+/// came from, what the scheduler estimated, the arch it was compiled for and
+/// how the input is normalised.
+void headerText(std::string &out, const Program &p) {
   out += format("; marsc program, format version %u\n", kFormatVersion);
   out += "; model: " + p.info.model + "\n";
   out += "; options: " + p.info.options + "\n";
@@ -104,7 +104,9 @@ std::string disassemble(const Program &p) {
   if (p.inputClipLo > -1e300 || p.inputClipHi < 1e300)
     out += format("; clip [%.9g, %.9g]", p.inputClipLo, p.inputClipHi);
   out += p.powerOfTwoScales ? "; power-of-two scales\n" : "\n";
+}
 
+void buffersText(std::string &out, const Program &p) {
   out += format("\nbuffers (%zu):\n", p.buffers.size());
   for (size_t i = 0; i < p.buffers.size(); ++i) {
     const Buffer &b = p.buffers[i];
@@ -115,11 +117,11 @@ std::string disassemble(const Program &p) {
                   b.scale, b.memory == Memory::Sram ? "sram" : "dram", b.bank,
                   static_cast<long long>(b.offset));
   }
+}
 
-  out += format("\nlayers (%zu):\n", p.layers.size());
-  for (size_t i = 0; i < p.layers.size(); ++i)
-    layerText(out, p, i);
-
+/// Each matrix with its stored groups' weights, one channel's weights per
+/// comma-separated run.
+void matricesText(std::string &out, const Program &p) {
   out += format("\nmatrices (%zu):\n", p.matrices.size());
   for (size_t i = 0; i < p.matrices.size(); ++i) {
     const WeightMatrix &m = p.matrices[i];
@@ -136,7 +138,10 @@ std::string disassemble(const Program &p) {
       out += "\n";
     }
   }
+}
 
+/// Each weight image with its used partitions and their index codes.
+void imagesText(std::string &out, const Program &p) {
   out += format("\nweight images (%zu):\n", p.images.size());
   for (size_t i = 0; i < p.images.size(); ++i) {
     const WeightImage &w = p.images[i];
@@ -152,29 +157,49 @@ std::string disassemble(const Program &p) {
                     storedGroups(part));
     }
   }
+}
+
+/// One instruction per line; the operands are printed by what they mean
+/// for the opcode (image, pixel range, layer and channel range).
+void instrText(std::string &out, const Program &p, const Instr &in) {
+  switch (in.op) {
+  case Opcode::LoadImage:
+  case Opcode::FetchImage:
+    out += format("  %-8s I%d\n", opcodeName(in.op), in.a);
+    break;
+  case Opcode::Compute:
+    out += format("  %-8s I%d pixels [%d, %d)\n", opcodeName(in.op), in.a, in.b,
+                  in.c);
+    break;
+  case Opcode::Post:
+  case Opcode::Digital:
+    out += format("  %-8s L%d '%s' channels [%d, %d)\n", opcodeName(in.op),
+                  in.a, p.layers[in.a].name.c_str(), in.b, in.c);
+    break;
+  case Opcode::Sync:
+    out += format("  %-8s %d\n", opcodeName(in.op), in.a);
+    break;
+  }
+}
+
+} // namespace
+
+std::string disassemble(const Program &p) {
+  std::string out;
+  headerText(out, p);
+  buffersText(out, p);
+
+  out += format("\nlayers (%zu):\n", p.layers.size());
+  for (size_t i = 0; i < p.layers.size(); ++i)
+    layerText(out, p, i);
+
+  matricesText(out, p);
+  imagesText(out, p);
 
   for (size_t c = 0; c < p.streams.size(); ++c) {
     out += format("\ncore %zu (%zu instructions):\n", c, p.streams[c].size());
-    for (const Instr &in : p.streams[c]) {
-      switch (in.op) {
-      case Opcode::LoadImage:
-      case Opcode::FetchImage:
-        out += format("  %-8s I%d\n", opcodeName(in.op), in.a);
-        break;
-      case Opcode::Compute:
-        out += format("  %-8s I%d pixels [%d, %d)\n", opcodeName(in.op), in.a,
-                      in.b, in.c);
-        break;
-      case Opcode::Post:
-      case Opcode::Digital:
-        out += format("  %-8s L%d '%s' channels [%d, %d)\n", opcodeName(in.op),
-                      in.a, p.layers[in.a].name.c_str(), in.b, in.c);
-        break;
-      case Opcode::Sync:
-        out += format("  %-8s %d\n", opcodeName(in.op), in.a);
-        break;
-      }
-    }
+    for (const Instr &in : p.streams[c])
+      instrText(out, p, in);
   }
   return out;
 }

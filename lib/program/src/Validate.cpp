@@ -121,19 +121,56 @@ private:
   void checkLayer(int32_t i) {
     const Layer &l = p_.layers[i];
     const std::string at = "layers[" + std::to_string(i) + "] '" + l.name + "'";
-    for (int32_t in : l.inputs)
-      if (!bufferOk(in))
-        return problem(at, ": input buffer ", in, " out of range (",
-                       p_.buffers.size(), " buffers)");
-    if (!bufferOk(l.output))
-      return problem(at, ": output buffer ", l.output, " out of range (",
-                     p_.buffers.size(), " buffers)");
-    const size_t n = l.inputs.size();
-    const bool single = l.kind != LayerKind::Add && l.kind != LayerKind::Concat;
-    if (n < 1 || (single && n != 1) || n > 64)
-      return problem(at, ": ", layerKindName(l.kind), " with ", n, " inputs");
+    // The checks below index buffers and inputs[0].
+    if (!checkLayerOperands(at, l))
+      return;
     const Buffer &in = p_.buffers[l.inputs[0]];
     const Buffer &out = p_.buffers[l.output];
+    checkClamp(at, l, out);
+    checkLayerTypes(at, l, out);
+    checkFusion(at, i, l, out);
+    if (in.isAccumulator && l.kind != LayerKind::Reshape)
+      problem(at, ": reads raw accumulators");
+    switch (l.kind) {
+    case LayerKind::Conv:
+    case LayerKind::MaxPool:
+    case LayerKind::AvgPool:
+      return checkWindowed(at, l, in, out);
+    case LayerKind::Add:
+      return checkAdd(at, l, out);
+    case LayerKind::Concat:
+      return checkConcat(at, l, out);
+    case LayerKind::Reshape:
+      if (in.size() != out.size() || in.isAccumulator != out.isAccumulator)
+        return problem(at, ": reshape changes the element count");
+      return;
+    }
+  }
+
+  /// Buffer ids in range and an input count the kind allows; false (with
+  /// the problem recorded) when the layer cannot be checked further.
+  bool checkLayerOperands(const std::string &at, const Layer &l) {
+    for (int32_t in : l.inputs)
+      if (!bufferOk(in)) {
+        problem(at, ": input buffer ", in, " out of range (",
+                p_.buffers.size(), " buffers)");
+        return false;
+      }
+    if (!bufferOk(l.output)) {
+      problem(at, ": output buffer ", l.output, " out of range (",
+              p_.buffers.size(), " buffers)");
+      return false;
+    }
+    const size_t n = l.inputs.size();
+    const bool single = l.kind != LayerKind::Add && l.kind != LayerKind::Concat;
+    if (n < 1 || (single && n != 1) || n > 64) {
+      problem(at, ": ", layerKindName(l.kind), " with ", n, " inputs");
+      return false;
+    }
+    return true;
+  }
+
+  void checkClamp(const std::string &at, const Layer &l, const Buffer &out) {
     if (l.clampLo > l.clampHi)
       problem(at, ": clamp [", l.clampLo, ", ", l.clampHi, "] is empty");
     // Clamps keep every activation within its buffer's type, which bounds
@@ -149,6 +186,12 @@ private:
                 out.isSigned ? "signed " : "unsigned ", out.bits,
                 "-bit output range");
     }
+  }
+
+  /// Only a Conv (or a Reshape of one) writes accumulators; the kinds that
+  /// do not requantize only copy values, so their inputs must fit the output.
+  void checkLayerTypes(const std::string &at, const Layer &l,
+                       const Buffer &out) {
     if (out.isAccumulator &&
         !(l.kind == LayerKind::Conv || l.kind == LayerKind::Reshape))
       problem(at, ": only a Conv or Reshape may produce accumulators");
@@ -159,6 +202,12 @@ private:
             p_.buffers[b].isSigned != out.isSigned)
           problem(at, ": input '", p_.buffers[b].name,
                   "' is wider than the output or differs in signedness");
+  }
+
+  /// A fused layer runs inside an earlier Conv's post-processing, so it must
+  /// be a pooling or Add over that Conv's channels.
+  void checkFusion(const std::string &at, int32_t i, const Layer &l,
+                   const Buffer &out) {
     if (l.fusedInto != -1 &&
         (l.fusedInto < 0 || l.fusedInto >= i ||
          p_.layers[l.fusedInto].kind != LayerKind::Conv ||
@@ -173,82 +222,75 @@ private:
              p_.buffers[p_.layers[l.fusedInto].output].channels))
       problem(at, ": only pooling and Add with the producer's channels can be "
                   "fused");
-    if (in.isAccumulator && l.kind != LayerKind::Reshape)
-      problem(at, ": reads raw accumulators");
-    switch (l.kind) {
-    case LayerKind::Conv:
-    case LayerKind::MaxPool:
-    case LayerKind::AvgPool: {
-      if (l.kernelH < 1 || l.kernelW < 1 || l.strideH < 1 || l.strideW < 1 ||
-          l.dilationH < 1 || l.dilationW < 1 || l.kernelH > 64 ||
-          l.kernelW > 64 || l.strideH > 64 || l.strideW > 64 ||
-          l.dilationH > 64 || l.dilationW > 64)
-        return problem(at, ": kernel, stride and dilation must be in 1..64");
-      for (int32_t pad : {l.padTop, l.padLeft, l.padBottom, l.padRight})
-        if (pad < 0 || pad > 64)
-          return problem(at, ": padding must be in 0..64, got ", pad);
-      if (l.ceilMode && l.kind == LayerKind::Conv)
-        return problem(at, ": ceil_mode is a pooling attribute");
-      const int64_t oh = outExtent(in.height, l.kernelH, l.strideH,
-                                   l.dilationH, l.padTop, l.padBottom,
-                                   l.ceilMode);
-      const int64_t ow = outExtent(in.width, l.kernelW, l.strideW, l.dilationW,
-                                   l.padLeft, l.padRight, l.ceilMode);
-      if (oh != out.height || ow != out.width)
-        return problem(at, ": output ", out.height, "x", out.width,
-                       " does not follow from input ", in.height, "x",
-                       in.width, " (expected ", oh, "x", ow, ")");
-      if (l.kind == LayerKind::Conv)
-        return checkConv(at, l, in, out);
-      if (out.channels != in.channels)
-        return problem(at, ": pooling changes channels");
-      if (l.kind == LayerKind::AvgPool) {
-        if (int64_t(l.requant.size()) != int64_t(l.kernelH) * l.kernelW)
-          return problem(at, ": ", l.requant.size(),
-                         " window multipliers for a ", l.kernelH, "x",
-                         l.kernelW, " window");
-        for (const Requant &r : l.requant)
-          checkRequant(at, r);
-      }
-      return;
-    }
-    case LayerKind::Add:
-      if (l.inputRequant.size() != n)
-        return problem(at, ": ", l.inputRequant.size(),
-                       " input multipliers for ", n, " inputs");
-      for (int32_t b : l.inputs) {
-        const Buffer &x = p_.buffers[b];
-        if (x.channels != out.channels || x.height != out.height ||
-            x.width != out.width || x.isAccumulator)
-          return problem(at, ": input '", x.name, "' shape differs from the "
-                         "output");
-      }
-      for (const Requant &r : l.inputRequant) {
+  }
+
+  /// Conv, MaxPool and AvgPool: window attributes in range and an output
+  /// shape that follows from them; then the kind's own checks.
+  void checkWindowed(const std::string &at, const Layer &l, const Buffer &in,
+                     const Buffer &out) {
+    if (l.kernelH < 1 || l.kernelW < 1 || l.strideH < 1 || l.strideW < 1 ||
+        l.dilationH < 1 || l.dilationW < 1 || l.kernelH > 64 ||
+        l.kernelW > 64 || l.strideH > 64 || l.strideW > 64 ||
+        l.dilationH > 64 || l.dilationW > 64)
+      return problem(at, ": kernel, stride and dilation must be in 1..64");
+    for (int32_t pad : {l.padTop, l.padLeft, l.padBottom, l.padRight})
+      if (pad < 0 || pad > 64)
+        return problem(at, ": padding must be in 0..64, got ", pad);
+    if (l.ceilMode && l.kind == LayerKind::Conv)
+      return problem(at, ": ceil_mode is a pooling attribute");
+    const int64_t oh = outExtent(in.height, l.kernelH, l.strideH, l.dilationH,
+                                 l.padTop, l.padBottom, l.ceilMode);
+    const int64_t ow = outExtent(in.width, l.kernelW, l.strideW, l.dilationW,
+                                 l.padLeft, l.padRight, l.ceilMode);
+    if (oh != out.height || ow != out.width)
+      return problem(at, ": output ", out.height, "x", out.width,
+                     " does not follow from input ", in.height, "x", in.width,
+                     " (expected ", oh, "x", ow, ")");
+    if (l.kind == LayerKind::Conv)
+      return checkConv(at, l, in, out);
+    if (out.channels != in.channels)
+      return problem(at, ": pooling changes channels");
+    if (l.kind == LayerKind::AvgPool) {
+      if (int64_t(l.requant.size()) != int64_t(l.kernelH) * l.kernelW)
+        return problem(at, ": ", l.requant.size(), " window multipliers for a ",
+                       l.kernelH, "x", l.kernelW, " window");
+      for (const Requant &r : l.requant)
         checkRequant(at, r);
-        // The sum is rounded once, so every input shares one shift.
-        if (r.shift != l.inputRequant[0].shift)
-          return problem(at, ": input multipliers have different shifts (",
-                         l.inputRequant[0].shift, " and ", r.shift, ")");
-      }
-      return;
-    case LayerKind::Concat: {
-      int64_t channels = 0;
-      for (int32_t b : l.inputs) {
-        const Buffer &x = p_.buffers[b];
-        if (x.height != out.height || x.width != out.width || x.isAccumulator)
-          return problem(at, ": input '", x.name, "' size differs");
-        channels += x.channels;
-      }
-      if (channels != out.channels)
-        return problem(at, ": inputs have ", channels, " channels, output ",
-                       out.channels);
-      return;
     }
-    case LayerKind::Reshape:
-      if (in.size() != out.size() || in.isAccumulator != out.isAccumulator)
-        return problem(at, ": reshape changes the element count");
-      return;
+  }
+
+  void checkAdd(const std::string &at, const Layer &l, const Buffer &out) {
+    const size_t n = l.inputs.size();
+    if (l.inputRequant.size() != n)
+      return problem(at, ": ", l.inputRequant.size(),
+                     " input multipliers for ", n, " inputs");
+    for (int32_t b : l.inputs) {
+      const Buffer &x = p_.buffers[b];
+      if (x.channels != out.channels || x.height != out.height ||
+          x.width != out.width || x.isAccumulator)
+        return problem(at, ": input '", x.name, "' shape differs from the "
+                       "output");
     }
+    for (const Requant &r : l.inputRequant) {
+      checkRequant(at, r);
+      // The sum is rounded once, so every input shares one shift.
+      if (r.shift != l.inputRequant[0].shift)
+        return problem(at, ": input multipliers have different shifts (",
+                       l.inputRequant[0].shift, " and ", r.shift, ")");
+    }
+  }
+
+  void checkConcat(const std::string &at, const Layer &l, const Buffer &out) {
+    int64_t channels = 0;
+    for (int32_t b : l.inputs) {
+      const Buffer &x = p_.buffers[b];
+      if (x.height != out.height || x.width != out.width || x.isAccumulator)
+        return problem(at, ": input '", x.name, "' size differs");
+      channels += x.channels;
+    }
+    if (channels != out.channels)
+      return problem(at, ": inputs have ", channels, " channels, output ",
+                     out.channels);
   }
 
   void checkConv(const std::string &at, const Layer &l, const Buffer &in,

@@ -49,6 +49,98 @@ NodeId singleUser(const ir::Graph &g, ValueId v) {
   return users.size() == 1 ? users[0] : -1;
 }
 
+/// Folds the BatchNormalization `bnId` into `l`: its parameters become the
+/// layer's, and the layer's output becomes the BN's.
+Status readBatchNorm(const ir::Graph &g, NodeId bnId, WeightedLayer &l) {
+  const ir::Node &bn = g.node(bnId);
+  for (int i = 1; i <= 4; ++i)
+    if (!g.value(bn.inputs[i]).constant)
+      return makeError(nodeContext(bn),
+                       ": scale, bias, mean and variance must be "
+                       "initializers");
+  l.bnNode = bnId;
+  l.gamma = toTorch(*g.value(bn.inputs[1]).constant);
+  l.beta = toTorch(*g.value(bn.inputs[2]).constant);
+  l.runningMean = toTorch(*g.value(bn.inputs[3]).constant);
+  l.runningVar = toTorch(*g.value(bn.inputs[4]).constant);
+  l.eps = bn.attrs.getFloat("epsilon", 1e-5f);
+  l.outValue = bn.outputs[0];
+  return Status::success();
+}
+
+/// The Conv, Gemm or MatMul `id` as a layer: weights in Conv's [out, in]
+/// order, bias, convolution attributes, and the BatchNormalization it feeds
+/// when that is its only user.
+Expected<WeightedLayer> readWeightedLayer(const ir::Graph &g, NodeId id) {
+  const ir::Node &n = g.node(id);
+  WeightedLayer l;
+  l.node = id;
+  l.name = n.name;
+  l.isConv = n.op == OpKind::Conv;
+  ValueId w = n.inputs[1];
+  if (!g.value(w).constant)
+    return makeError(nodeContext(n), ": weights '", g.value(w).name,
+                     "' must be an initializer");
+  l.weight = toTorch(*g.value(w).constant);
+  if (n.op == OpKind::Gemm) {
+    if (n.attrs.getInt("transA", 0) != 0 ||
+        n.attrs.getFloat("alpha", 1.f) != 1.f ||
+        n.attrs.getFloat("beta", 1.f) != 1.f)
+      return makeError(nodeContext(n), ": only Gemm with alpha=1, beta=1, "
+                                       "transA=0 can be trained");
+    if (n.attrs.getInt("transB", 0) == 0)
+      l.weight = l.weight.t().contiguous();
+  } else if (n.op == OpKind::MatMul) {
+    if (l.weight.dim() != 2)
+      return makeError(nodeContext(n), ": MatMul weights must be 2-D");
+    l.weight = l.weight.t().contiguous();
+  }
+  if (n.input(2) != ir::kNoValue) {
+    if (!g.value(n.input(2)).constant)
+      return makeError(nodeContext(n), ": the bias must be an initializer");
+    l.bias = toTorch(*g.value(n.input(2)).constant).reshape({-1});
+  }
+  if (l.isConv) {
+    l.strides = n.attrs.getInts("strides", {1, 1});
+    l.pads = n.attrs.getInts("pads", {0, 0, 0, 0});
+    l.dilations = n.attrs.getInts("dilations", {1, 1});
+    l.groups = n.attrs.getInt("group", 1);
+  }
+  l.outValue = n.outputs[0];
+  NodeId user = singleUser(g, n.outputs[0]);
+  if (user >= 0 && g.node(user).op == OpKind::BatchNormalization)
+    MARS_TRY(readBatchNorm(g, user, l));
+  return l;
+}
+
+/// The layer's CIM group geometry at its bit width, and the group of each
+/// weight. Pruning ranks the groups that hold weights; groups off a grouped
+/// layer's block diagonal hold none (the chip never stores them, and
+/// IntegerEval counts them as zero). Number the occupied ones densely.
+void numberGroups(WeightedLayer &l, const arch::ArchSpec &arch) {
+  const int out = int(l.weight.size(0));
+  const int inPerGroup = int(l.weight.size(1));
+  const int kh = l.isConv ? int(l.weight.size(2)) : 1;
+  const int kw = l.isConv ? int(l.weight.size(3)) : 1;
+  const int convGroups = int(l.groups);
+  l.geometry = arch::groupGeometry(arch, l.bits, out, inPerGroup * convGroups,
+                                   convGroups, kh, kw);
+  std::vector<int64_t> dense(size_t(l.geometry.numGroups()), -1);
+  std::vector<int64_t> groupOf(static_cast<size_t>(l.weight.numel()));
+  size_t k = 0;
+  l.groupCount = 0;
+  for (int oc = 0; oc < out; ++oc)
+    for (int ic = 0; ic < inPerGroup; ++ic)
+      for (int ky = 0; ky < kh; ++ky)
+        for (int kx = 0; kx < kw; ++kx) {
+          int64_t &d = dense[size_t(l.geometry.groupOfWeight(oc, ic, ky, kx))];
+          if (d < 0)
+            d = l.groupCount++;
+          groupOf[k++] = d;
+        }
+  l.groupIndex = torch::tensor(groupOf, torch::kLong);
+}
+
 } // namespace
 
 Expected<std::shared_ptr<GraphModule>>
@@ -88,7 +180,27 @@ Status GraphModule::build(const ir::Graph &graph, const arch::ArchSpec &arch,
     logitsValue_ = g.node(producer).inputs[0];
   }
 
-  // Weighted layers, with BN fused where a Conv/Gemm feeds exactly one BN.
+  MARS_TRY(addLayers(g));
+  if (layers_.empty())
+    return makeError("the model has no Conv or Gemm layer to train");
+
+  // Bits, masks and CIM groups.
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    WeightedLayer &l = layers_[i];
+    bool firstOrLast = i == 0 || i + 1 == layers_.size();
+    l.bits = firstOrLast ? firstLastBits : wbits;
+    numberGroups(l, arch);
+    registerLayer(l, "layer" + std::to_string(i) + "_");
+  }
+
+  MARS_TRY(addQuantPoints(wbits, abits, firstLastBits, signedInput));
+  for (WeightedLayer &l : layers_)
+    l.inputPoint = sourcePointOf(g.node(l.node).inputs[0]);
+  calibration_.assign(points_.size(), {});
+  return Status::success();
+}
+
+Status GraphModule::addLayers(const ir::Graph &g) {
   for (NodeId id = 0; id < NodeId(g.numNodes()); ++id) {
     const ir::Node &n = g.node(id);
     if (skipNode_[id])
@@ -103,111 +215,29 @@ Status GraphModule::build(const ir::Graph &graph, const arch::ArchSpec &arch,
         constants_[n.inputs[1]] = toTorch(*g.value(n.inputs[1]).constant);
       continue;
     }
-    WeightedLayer l;
-    l.node = id;
-    l.name = n.name;
-    l.isConv = n.op == OpKind::Conv;
-    ValueId w = n.inputs[1];
-    if (!g.value(w).constant)
-      return makeError(nodeContext(n), ": weights '", g.value(w).name,
-                       "' must be an initializer");
-    l.weight = toTorch(*g.value(w).constant);
-    if (n.op == OpKind::Gemm) {
-      if (n.attrs.getInt("transA", 0) != 0 ||
-          n.attrs.getFloat("alpha", 1.f) != 1.f ||
-          n.attrs.getFloat("beta", 1.f) != 1.f)
-        return makeError(nodeContext(n), ": only Gemm with alpha=1, beta=1, "
-                                         "transA=0 can be trained");
-      if (n.attrs.getInt("transB", 0) == 0)
-        l.weight = l.weight.t().contiguous();
-    } else if (n.op == OpKind::MatMul) {
-      if (l.weight.dim() != 2)
-        return makeError(nodeContext(n), ": MatMul weights must be 2-D");
-      l.weight = l.weight.t().contiguous();
-    }
-    if (n.input(2) != ir::kNoValue) {
-      if (!g.value(n.input(2)).constant)
-        return makeError(nodeContext(n), ": the bias must be an initializer");
-      l.bias = toTorch(*g.value(n.input(2)).constant).reshape({-1});
-    }
-    if (l.isConv) {
-      l.strides = n.attrs.getInts("strides", {1, 1});
-      l.pads = n.attrs.getInts("pads", {0, 0, 0, 0});
-      l.dilations = n.attrs.getInts("dilations", {1, 1});
-      l.groups = n.attrs.getInt("group", 1);
-    }
-    l.outValue = n.outputs[0];
-    NodeId user = singleUser(g, n.outputs[0]);
-    if (user >= 0 && g.node(user).op == OpKind::BatchNormalization) {
-      const ir::Node &bn = g.node(user);
-      for (int i = 1; i <= 4; ++i)
-        if (!g.value(bn.inputs[i]).constant)
-          return makeError(nodeContext(bn),
-                           ": scale, bias, mean and variance must be "
-                           "initializers");
-      l.bnNode = user;
-      l.gamma = toTorch(*g.value(bn.inputs[1]).constant);
-      l.beta = toTorch(*g.value(bn.inputs[2]).constant);
-      l.runningMean = toTorch(*g.value(bn.inputs[3]).constant);
-      l.runningVar = toTorch(*g.value(bn.inputs[4]).constant);
-      l.eps = bn.attrs.getFloat("epsilon", 1e-5f);
-      l.outValue = bn.outputs[0];
-      skipNode_[user] = true;
-    }
+    auto l = readWeightedLayer(g, id);
+    if (!l)
+      return l.error();
+    if (l->bnNode >= 0)
+      skipNode_[l->bnNode] = true;
     layerOfNode_[id] = int(layers_.size());
-    layers_.push_back(std::move(l));
+    layers_.push_back(l.take());
   }
-  if (layers_.empty())
-    return makeError("the model has no Conv or Gemm layer to train");
-
-  // Bits, masks and CIM groups.
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    WeightedLayer &l = layers_[i];
-    const std::string prefix = "layer" + std::to_string(i) + "_";
-    bool firstOrLast = i == 0 || i + 1 == layers_.size();
-    l.bits = firstOrLast ? firstLastBits : wbits;
-    const int out = int(l.weight.size(0));
-    const int inPerGroup = int(l.weight.size(1));
-    const int kh = l.isConv ? int(l.weight.size(2)) : 1;
-    const int kw = l.isConv ? int(l.weight.size(3)) : 1;
-    const int convGroups = int(l.groups);
-    l.geometry = arch::groupGeometry(arch, l.bits, out, inPerGroup * convGroups,
-                                     convGroups, kh, kw);
-    // Pruning ranks the groups that hold weights; groups off a grouped
-    // layer's block diagonal hold none (the chip never stores them, and
-    // IntegerEval counts them as zero). Number the occupied ones densely.
-    std::vector<int64_t> dense(size_t(l.geometry.numGroups()), -1);
-    std::vector<int64_t> groupOf(static_cast<size_t>(l.weight.numel()));
-    size_t k = 0;
-    l.groupCount = 0;
-    for (int oc = 0; oc < out; ++oc)
-      for (int ic = 0; ic < inPerGroup; ++ic)
-        for (int ky = 0; ky < kh; ++ky)
-          for (int kx = 0; kx < kw; ++kx) {
-            int64_t &d = dense[size_t(l.geometry.groupOfWeight(oc, ic, ky, kx))];
-            if (d < 0)
-              d = l.groupCount++;
-            groupOf[k++] = d;
-          }
-    l.groupIndex = torch::tensor(groupOf, torch::kLong);
-    l.mask = torch::ones_like(l.weight);
-    l.weight = register_parameter(prefix + "weight", l.weight);
-    if (l.bias.defined())
-      l.bias = register_parameter(prefix + "bias", l.bias);
-    if (l.gamma.defined()) {
-      l.gamma = register_parameter(prefix + "bn_weight", l.gamma);
-      l.beta = register_parameter(prefix + "bn_bias", l.beta);
-      l.runningMean = register_buffer(prefix + "bn_running_mean", l.runningMean);
-      l.runningVar = register_buffer(prefix + "bn_running_var", l.runningVar);
-    }
-    l.mask = register_buffer(prefix + "mask", l.mask);
-  }
-
-  MARS_TRY(addQuantPoints(wbits, abits, firstLastBits, signedInput));
-  for (WeightedLayer &l : layers_)
-    l.inputPoint = sourcePointOf(g.node(l.node).inputs[0]);
-  calibration_.assign(points_.size(), {});
   return Status::success();
+}
+
+void GraphModule::registerLayer(WeightedLayer &l, const std::string &prefix) {
+  l.mask = torch::ones_like(l.weight);
+  l.weight = register_parameter(prefix + "weight", l.weight);
+  if (l.bias.defined())
+    l.bias = register_parameter(prefix + "bias", l.bias);
+  if (l.gamma.defined()) {
+    l.gamma = register_parameter(prefix + "bn_weight", l.gamma);
+    l.beta = register_parameter(prefix + "bn_bias", l.beta);
+    l.runningMean = register_buffer(prefix + "bn_running_mean", l.runningMean);
+    l.runningVar = register_buffer(prefix + "bn_running_var", l.runningVar);
+  }
+  l.mask = register_buffer(prefix + "mask", l.mask);
 }
 
 /// The trainer takes what the compiler takes: the one list (lib/quant

@@ -148,6 +148,12 @@ private:
                         const torch::Tensor &wq, const torch::Tensor &b);
   torch::Tensor applyPoint(int point, const torch::Tensor &x);
   Status checkOps(const ir::Graph &g);
+  /// A WeightedLayer per Conv/Gemm/MatMul node (BN folded in, its node then
+  /// skipped); the Sub/Mul constants the forward pass needs.
+  Status addLayers(const ir::Graph &g);
+  /// Registers the layer's weights, BN parameters and statistics, and its
+  /// pruning mask (all ones), under names starting with `prefix`.
+  void registerLayer(WeightedLayer &l, const std::string &prefix);
   /// The points lib/quant's placeQuantization decides, as trainable clips.
   Status addQuantPoints(int wbits, int abits, int firstLastBits,
                         bool signedInput);

@@ -74,6 +74,35 @@ public:
 
   Expected<TrainResult> run(const ir::Graph &model) {
     const auto start = Clock::now();
+    MARS_TRY(setUp(model));
+
+    planStages();
+    TrainState state;
+    if (!o_.resume.empty())
+      MARS_TRY(loadCheckpoint(o_.resume, state));
+    ::mkdir(o_.checkpointDirectory().c_str(), 0755);
+    // A run killed while writing a checkpoint leaves its temporary (never a
+    // half-written checkpoint: see saveCheckpoint). Only the root writes
+    // last.pt; other ranks, maybe on other hosts, cannot tell its pid.
+    if (int n = dp_->isRoot() ? removeStaleTemporaries(checkpointPath()) : 0)
+      obs_.onMessage("removed " + std::to_string(n) +
+                     " unfinished checkpoint temporar" +
+                     (n == 1 ? "y" : "ies") + " of a killed run");
+
+    for (; state.stage < int(stages_.size()); ++state.stage)
+      MARS_TRY(runStage(stages_[state.stage], state));
+    if (state.floatCorrect < 0)
+      state.floatCorrect = evaluate(RunMode::Float);
+    if (!state.calibrated)
+      calibrate();
+    return finish(state, start);
+  }
+
+private:
+  /// Threads, seed, the ranks, and the module built from `model` (with the
+  /// input normalisation and the ADC the options ask for); fails for a
+  /// model whose input does not take the training images.
+  Status setUp(const ir::Graph &model) {
     threads_ = o_.threads > 0 ? o_.threads
                               : int(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(threads_);
@@ -118,69 +147,66 @@ public:
                        " does not take ", train_.name, " images (",
                        train_.channels, "x", train_.height, "x", train_.width,
                        ")");
+    return Status::success();
+  }
 
-    planStages();
-    TrainState state;
-    if (!o_.resume.empty())
-      MARS_TRY(loadCheckpoint(o_.resume, state));
-    ::mkdir(o_.checkpointDirectory().c_str(), 0755);
-    // A run killed while writing a checkpoint leaves its temporary (never a
-    // half-written checkpoint: see saveCheckpoint). Only the root writes
-    // last.pt; other ranks, maybe on other hosts, cannot tell its pid.
-    if (int n = dp_->isRoot() ? removeStaleTemporaries(checkpointPath()) : 0)
-      obs_.onMessage("removed " + std::to_string(n) +
-                     " unfinished checkpoint temporar" +
-                     (n == 1 ? "y" : "ies") + " of a killed run");
-
-    for (; state.stage < int(stages_.size()); ++state.stage) {
-      const Stage &stage = stages_[state.stage];
-      obs_.onMessage(describeStage(stage, state));
-      if (stage.name != "float" && !state.calibrated) {
-        if (state.floatCorrect < 0)
-          state.floatCorrect = evaluate(RunMode::Float);
-        calibrate();
-        state.calibrated = true;
-      }
-      makeOptimizer(stage.learningRate);
-      if (!resumeOptimizer_.empty()) {
-        torch::serialize::InputArchive whole, optim;
-        whole.load_from(resumeOptimizer_);
-        whole.read("optimizer", optim);
-        optimizer_->load(optim);
-        resumeOptimizer_.clear();
-      }
-      for (; state.epoch < stage.epochs; ++state.epoch) {
-        Status s = runEpoch(stage, state);
-        if (!s)
-          return s.error();
-        state.step = 0;
-        state.lossSum = 0;
-        state.correct = state.seen = 0;
-        state.epochSeconds = 0;
-        ++state.globalEpoch;
-        if (dp_->isRoot()) {
-          // The checkpoint points at the next epoch (or the next stage).
-          TrainState next = state;
-          if (++next.epoch == stage.epochs) {
-            ++next.stage;
-            next.epoch = 0;
-          }
-          MARS_TRY(saveCheckpoint(checkpointPath(), next));
-        } else if (o_.saveRankCheckpoints) {
-          MARS_TRY(saveCheckpoint(o_.checkpointDirectory() + "/last.rank" +
-                                      std::to_string(dp_->rank()) + ".pt",
-                                  state));
-        }
-      }
-      state.epoch = 0;
-      if (stage.name == "float")
-        floatModel_ = m_->floatGraph();
-    }
-    if (state.floatCorrect < 0)
-      state.floatCorrect = evaluate(RunMode::Float);
-    if (!state.calibrated)
+  /// The remaining epochs of one stage, from where `state` stands. The
+  /// first stage after float training starts by calibrating the clips.
+  Status runStage(const Stage &stage, TrainState &state) {
+    obs_.onMessage(describeStage(stage, state));
+    if (stage.name != "float" && !state.calibrated) {
+      if (state.floatCorrect < 0)
+        state.floatCorrect = evaluate(RunMode::Float);
       calibrate();
+      state.calibrated = true;
+    }
+    makeOptimizer(stage.learningRate);
+    if (!resumeOptimizer_.empty()) {
+      torch::serialize::InputArchive whole, optim;
+      whole.load_from(resumeOptimizer_);
+      whole.read("optimizer", optim);
+      optimizer_->load(optim);
+      resumeOptimizer_.clear();
+    }
+    for (; state.epoch < stage.epochs; ++state.epoch) {
+      Status s = runEpoch(stage, state);
+      if (!s)
+        return s.error();
+      MARS_TRY(endEpoch(stage, state));
+    }
+    state.epoch = 0;
+    if (stage.name == "float")
+      floatModel_ = m_->floatGraph();
+    return Status::success();
+  }
 
+  /// Clears the epoch's running sums and saves the end-of-epoch checkpoint.
+  Status endEpoch(const Stage &stage, TrainState &state) {
+    state.step = 0;
+    state.lossSum = 0;
+    state.correct = state.seen = 0;
+    state.epochSeconds = 0;
+    ++state.globalEpoch;
+    if (dp_->isRoot()) {
+      // The checkpoint points at the next epoch (or the next stage).
+      TrainState next = state;
+      if (++next.epoch == stage.epochs) {
+        ++next.stage;
+        next.epoch = 0;
+      }
+      MARS_TRY(saveCheckpoint(checkpointPath(), next));
+    } else if (o_.saveRankCheckpoints) {
+      MARS_TRY(saveCheckpoint(o_.checkpointDirectory() + "/last.rank" +
+                                  std::to_string(dp_->rank()) + ".pt",
+                              state));
+    }
+    return Status::success();
+  }
+
+  /// After the last stage: the QAT accuracy, the compressed model, and its
+  /// integer accuracy and per-layer summary through the arch's ADC.
+  Expected<TrainResult> finish(const TrainState &state,
+                               Clock::time_point start) {
     TrainResult result;
     result.floatCorrect = state.floatCorrect;
     result.qatCorrect = evaluate(RunMode::Qat);
@@ -217,7 +243,6 @@ public:
     return result;
   }
 
-private:
   int64_t trainCount() const {
     return o_.limitTrain > 0 ? std::min(o_.limitTrain, train_.count)
                              : train_.count;
@@ -324,7 +349,6 @@ private:
                        " images) is smaller than one batch (", o_.batchSize,
                        ")");
     const int64_t stageSteps = steps * stage.epochs;
-    const int64_t local = o_.batchSize / o_.worldSize;
     const std::vector<int64_t> order =
         epochOrder(trainCount(), o_.seed, state.globalEpoch);
     const bool isFloat = stage.name == "float";
@@ -346,76 +370,107 @@ private:
       const double lr = learningRateAt(stage, stageStep, stageSteps);
       for (auto &group : optimizer_->param_groups())
         group.options().set_lr(lr);
-
-      const int64_t offset = state.step * o_.batchSize + dp_->rank() * local;
-      auto batch = makeBatch(train_, order.data() + offset, local, o_.augment,
-                             o_.seed, state.globalEpoch, offset);
-      optimizer_->zero_grad();
-      torch::Tensor logits = m_->forward(batch.first);
-      torch::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.second);
-      if (o_.groupLasso > 0 && !isFloat)
-        loss = loss + o_.groupLasso * groupLassoPenalty(*m_);
-      loss.backward();
-      std::vector<torch::Tensor> grads;
-      for (auto &p : m_->parameters())
-        if (p.grad().defined())
-          grads.push_back(p.grad());
-      // The loss travels with the gradients so that every rank sees a
-      // divergence on any rank, and all stop together.
-      torch::Tensor meanLoss = loss.detach().reshape({1}).clone();
-      grads.push_back(meanLoss);
-      dp_->allReduceMean(grads);
-      if (!std::isfinite(meanLoss.item<double>()))
-        return diverged(stage, state, meanLoss.item<double>());
-      optimizer_->step();
-      m_->applyMasks();
-      if (bnUpdates && dp_->worldSize() > 1)
-        dp_->allReduceMean(runningStatistics());
-
-      state.lossSum += loss.item<double>() * double(local);
-      state.correct += logits.argmax(1).eq(batch.second).sum().item<int64_t>();
-      state.seen += local;
-      ++state.totalSteps;
-
+      MARS_TRY(trainStep(stage, state, order, bnUpdates));
       if (secondsSince(lastReport) > 0.25 || state.step + 1 == steps) {
         lastReport = Clock::now();
-        Progress p;
-        p.stage = stage.name;
-        p.epoch = state.epoch + 1;
-        p.epochs = stage.epochs;
-        p.step = state.step + 1;
-        p.steps = steps;
-        p.loss = state.lossSum / double(state.seen);
-        p.accuracy = double(state.correct) / double(state.seen);
-        double elapsed = state.epochSeconds + secondsSince(epochStart);
-        p.imagesPerSecond = double(state.seen) * o_.worldSize / elapsed;
-        p.etaSeconds = elapsed / double(state.step + 1) * double(steps - state.step - 1);
-        obs_.onProgress(p);
+        reportProgress(stage, state, steps, epochStart);
       }
-      const int64_t after = gInterruptAfter.load();
-      const bool interrupted =
-          gInterrupt || (after > 0 && state.totalSteps == after);
-      // --checkpoint-every: within the epoch only; its end saves anyway.
-      const bool periodic = o_.checkpointEvery > 0 &&
-                            state.totalSteps % o_.checkpointEvery == 0 &&
-                            state.step + 1 < steps;
-      if (interrupted || periodic) {
-        // Where training stands after this step: a resumed run starts with
-        // the next one.
-        TrainState next = state;
-        ++next.step;
-        next.epochSeconds += secondsSince(epochStart);
-        const std::string path = checkpointPath();
-        if (dp_->isRoot())
-          MARS_TRY(saveCheckpoint(path, next));
-        if (interrupted)
-          return makeError("interrupted: checkpoint saved to ", path,
-                           "; continue with --resume ", path);
-      }
+      MARS_TRY(checkpointWithinEpoch(state, steps, epochStart));
     }
     if (stage.name == "prune" && state.epoch + 1 == stage.epochs)
       prune(targets, 1.0); // reach the full target at the end of the stage
+    recordEpoch(stage, state, steps, epochStart);
+    return Status::success();
+  }
 
+  /// One optimizer step on this rank's share of the batch at state.step:
+  /// forward, loss (plus the group-lasso term after float training),
+  /// backward, gradients averaged over the ranks, masks applied again;
+  /// adds to the epoch's running sums.
+  Status trainStep(const Stage &stage, TrainState &state,
+                   const std::vector<int64_t> &order, bool bnUpdates) {
+    const bool isFloat = stage.name == "float";
+    const int64_t local = o_.batchSize / o_.worldSize;
+    const int64_t offset = state.step * o_.batchSize + dp_->rank() * local;
+    auto batch = makeBatch(train_, order.data() + offset, local, o_.augment,
+                           o_.seed, state.globalEpoch, offset);
+    optimizer_->zero_grad();
+    torch::Tensor logits = m_->forward(batch.first);
+    torch::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.second);
+    if (o_.groupLasso > 0 && !isFloat)
+      loss = loss + o_.groupLasso * groupLassoPenalty(*m_);
+    loss.backward();
+    std::vector<torch::Tensor> grads;
+    for (auto &p : m_->parameters())
+      if (p.grad().defined())
+        grads.push_back(p.grad());
+    // The loss travels with the gradients so that every rank sees a
+    // divergence on any rank, and all stop together.
+    torch::Tensor meanLoss = loss.detach().reshape({1}).clone();
+    grads.push_back(meanLoss);
+    dp_->allReduceMean(grads);
+    if (!std::isfinite(meanLoss.item<double>()))
+      return diverged(stage, state, meanLoss.item<double>());
+    optimizer_->step();
+    m_->applyMasks();
+    if (bnUpdates && dp_->worldSize() > 1)
+      dp_->allReduceMean(runningStatistics());
+
+    state.lossSum += loss.item<double>() * double(local);
+    state.correct += logits.argmax(1).eq(batch.second).sum().item<int64_t>();
+    state.seen += local;
+    ++state.totalSteps;
+    return Status::success();
+  }
+
+  void reportProgress(const Stage &stage, const TrainState &state,
+                      int64_t steps, Clock::time_point epochStart) {
+    Progress p;
+    p.stage = stage.name;
+    p.epoch = state.epoch + 1;
+    p.epochs = stage.epochs;
+    p.step = state.step + 1;
+    p.steps = steps;
+    p.loss = state.lossSum / double(state.seen);
+    p.accuracy = double(state.correct) / double(state.seen);
+    double elapsed = state.epochSeconds + secondsSince(epochStart);
+    p.imagesPerSecond = double(state.seen) * o_.worldSize / elapsed;
+    p.etaSeconds = elapsed / double(state.step + 1) * double(steps - state.step - 1);
+    obs_.onProgress(p);
+  }
+
+  /// The checkpoints saved after a step: on an interrupt (then training
+  /// stops with an error that says how to resume) and by --checkpoint-every.
+  Status checkpointWithinEpoch(const TrainState &state, int64_t steps,
+                               Clock::time_point epochStart) {
+    const int64_t after = gInterruptAfter.load();
+    const bool interrupted =
+        gInterrupt || (after > 0 && state.totalSteps == after);
+    // --checkpoint-every: within the epoch only; its end saves anyway.
+    const bool periodic = o_.checkpointEvery > 0 &&
+                          state.totalSteps % o_.checkpointEvery == 0 &&
+                          state.step + 1 < steps;
+    if (!interrupted && !periodic)
+      return Status::success();
+    // Where training stands after this step: a resumed run starts with
+    // the next one.
+    TrainState next = state;
+    ++next.step;
+    next.epochSeconds += secondsSince(epochStart);
+    const std::string path = checkpointPath();
+    if (dp_->isRoot())
+      MARS_TRY(saveCheckpoint(path, next));
+    if (interrupted)
+      return makeError("interrupted: checkpoint saved to ", path,
+                       "; continue with --resume ", path);
+    return Status::success();
+  }
+
+  /// The epoch's line of the learning curve, with the test accuracy in the
+  /// mode it trained in.
+  void recordEpoch(const Stage &stage, const TrainState &state, int64_t steps,
+                   Clock::time_point epochStart) {
+    const int64_t stageSteps = steps * stage.epochs;
     EpochRecord r;
     r.stage = stage.name;
     r.epoch = state.epoch + 1;
@@ -429,7 +484,6 @@ private:
     r.imagesPerSecond = double(steps * o_.batchSize) / r.seconds;
     curve_.push_back(r);
     obs_.onEpoch(r);
-    return Status::success();
   }
 
   /// Training produced a NaN or infinite loss: stop before the step

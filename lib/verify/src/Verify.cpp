@@ -91,41 +91,34 @@ std::vector<int> valueOrder(const quant::IntegerNet &net) {
   return order;
 }
 
-} // namespace
-
-Expected<VerifyResult> verifyModel(const ir::Graph &qdq,
-                                   const program::Program &program,
-                                   const std::vector<std::vector<float>> &images,
-                                   const VerifyOptions &options) {
+/// The integer reference of `qdq`, computing through the program's ADC as
+/// the chip does; a saturating ADC has no QDQ form, so the QDQ model then
+/// differs.
+Expected<quant::IntegerNet> integerReference(const ir::Graph &qdq,
+                                             const program::Program &program) {
   quant::LowerOptions lower;
   lower.powerOfTwoScales = program.powerOfTwoScales;
   Expected<quant::IntegerNet> lowered = quant::lowerToInteger(qdq, lower);
   if (!lowered)
     return lowered.error().withContext("the integer reference");
-  // The integer reference computes through the program's ADC, as the chip
-  // does; a saturating ADC has no QDQ form, so the QDQ model then differs.
   lowered->adc = quant::AdcModel{program.arch.macro.wlOn,
                                  program.arch.macro.adcBits,
                                  program.arch.macro.inputBitsPerCycle};
-  const bool adcClips = lowered->adc.saturates();
-  const quant::IntegerNet &net = *lowered;
-  Expected<FloatModel> floatModelOrError = floatModel(qdq, net);
-  if (!floatModelOrError)
-    return floatModelOrError.error();
-  const FloatModel &model = *floatModelOrError;
-  Expected<runtime::Executor> exec =
-      runtime::Executor::create(program, runtime::ExecOptions{options.mode});
-  if (!exec)
-    return exec.error().withContext("the chip");
+  return lowered;
+}
 
+/// One ValueAgreement per value in `order`, naming its layer and saying
+/// whether the QDQ model and the chip have it. Returns, per IntValue, the
+/// chip buffer holding it (-1 when none of that name and size).
+std::vector<int> describeValues(const quant::IntegerNet &net,
+                                const FloatModel &model,
+                                const program::Program &program,
+                                const std::vector<int> &layerOf,
+                                const std::vector<int> &order,
+                                std::vector<ValueAgreement> &values) {
   std::map<std::string, int> bufferByName;
   for (size_t b = 0; b < program.buffers.size(); ++b)
     bufferByName.emplace(program.buffers[b].name, int(b));
-  const std::vector<int> layerOf = producingLayers(net);
-  const std::vector<int> order = valueOrder(net);
-
-  VerifyResult result;
-  result.images = int(images.size());
   std::vector<int> chipBuffer(net.values.size(), -1);
   for (int v : order) {
     const quant::IntValue &value = net.values[v];
@@ -142,14 +135,139 @@ Expected<VerifyResult> verifyModel(const ir::Graph &qdq,
       chipBuffer[v] = b->second;
       a.hasChip = true;
     }
-    result.values.push_back(a);
+    values.push_back(a);
   }
+  return chipBuffer;
+}
+
+/// The comparison of every value on every image against the integer
+/// reference. A value whose inputs all agreed exactly so far but which
+/// itself differs is where a divergence starts (the float model may be off
+/// by one rounding step, and is not compared when the ADC clips).
+class Comparer {
+public:
+  Comparer(const quant::IntegerNet &net, const FloatModel &model,
+           const std::vector<int> &layerOf, const std::vector<int> &chipBuffer,
+           bool adcClips)
+      : net_(net), model_(model), layerOf_(layerOf), chipBuffer_(chipBuffer),
+        adcClips_(adcClips), floatExact_(net.values.size(), true),
+        chipExact_(net.values.size(), true) {}
+
+  /// Compares value v on one image: `ints` the integer reference's values,
+  /// `chip` the chip's buffers, `floats` the QDQ model's outputs.
+  void compare(int v, ValueAgreement &a, int image,
+               const std::vector<std::vector<int32_t>> &ints,
+               const std::vector<std::vector<int32_t>> &chip,
+               const std::vector<ir::Tensor> &floats,
+               std::optional<Divergence> &first) {
+    const int layer = layerOf_[v];
+    bool inputsFloatExact = true, inputsChipExact = true;
+    if (layer >= 0)
+      for (int in : net_.layers[layer].inputs) {
+        inputsFloatExact = inputsFloatExact && floatExact_[in];
+        inputsChipExact = inputsChipExact && chipExact_[in];
+      }
+    if (!inputsFloatExact || !inputsChipExact)
+      a.inputsAgreed = false;
+    const std::vector<double> *logitScales =
+        layer >= 0 ? &net_.layers[layer].logitScales : nullptr;
+    const quant::IntValue &value = net_.values[v];
+    for (int64_t i = 0; i < value.size(); ++i) {
+      const int64_t want = ints[v][size_t(i)];
+      std::optional<int64_t> f, c;
+      if (a.hasFloat)
+        f = floatAsInteger(net_, v, logitScales,
+                           floats[size_t(model_.outputOf[v])], i);
+      if (a.hasChip)
+        c = chip[size_t(chipBuffer_[v])][size_t(i)];
+      bool diverges = false;
+      std::string what;
+      if (c && *c != want) {
+        ++a.chipDiffering;
+        a.chipMaxDiff = std::max<int64_t>(a.chipMaxDiff, std::llabs(*c - want));
+        chipExact_[v] = false;
+        if (inputsChipExact) {
+          diverges = true;
+          what = "chip";
+        }
+      }
+      if (f && *f != want) {
+        ++a.floatDiffering;
+        a.floatMaxDiff = std::max<int64_t>(a.floatMaxDiff, std::llabs(*f - want));
+        floatExact_[v] = false;
+        if (inputsFloatExact && std::llabs(*f - want) > 1 && !diverges &&
+            !adcClips_) {
+          diverges = true;
+          what = "float";
+        }
+      }
+      if (diverges && !first)
+        first = divergence(a, value, image, i, f, c, want, what);
+    }
+  }
+
+private:
+  static Divergence divergence(const ValueAgreement &a,
+                               const quant::IntValue &value, int image,
+                               int64_t i, std::optional<int64_t> f,
+                               std::optional<int64_t> c, int64_t want,
+                               const std::string &what) {
+    const int64_t plane = int64_t(value.height) * value.width;
+    Divergence d;
+    d.layer = a.layer;
+    d.op = a.op;
+    d.value = a.value;
+    d.image = image;
+    d.element = i;
+    d.channel = int(i / plane);
+    d.y = int((i % plane) / value.width);
+    d.x = int(i % value.width);
+    d.floatValue = f;
+    d.chipValue = c;
+    d.integerValue = want;
+    d.what = what;
+    return d;
+  }
+
+  const quant::IntegerNet &net_;
+  const FloatModel &model_;
+  const std::vector<int> &layerOf_;
+  const std::vector<int> &chipBuffer_;
+  const bool adcClips_;
+  // Per value: did float and chip agree exactly on every image so far.
+  std::vector<bool> floatExact_, chipExact_;
+};
+
+} // namespace
+
+Expected<VerifyResult> verifyModel(const ir::Graph &qdq,
+                                   const program::Program &program,
+                                   const std::vector<std::vector<float>> &images,
+                                   const VerifyOptions &options) {
+  Expected<quant::IntegerNet> lowered = integerReference(qdq, program);
+  if (!lowered)
+    return lowered.error();
+  const bool adcClips = lowered->adc.saturates();
+  const quant::IntegerNet &net = *lowered;
+  Expected<FloatModel> floatModelOrError = floatModel(qdq, net);
+  if (!floatModelOrError)
+    return floatModelOrError.error();
+  const FloatModel &model = *floatModelOrError;
+  Expected<runtime::Executor> exec =
+      runtime::Executor::create(program, runtime::ExecOptions{options.mode});
+  if (!exec)
+    return exec.error().withContext("the chip");
+
+  const std::vector<int> layerOf = producingLayers(net);
+  const std::vector<int> order = valueOrder(net);
+  VerifyResult result;
+  result.images = int(images.size());
+  const std::vector<int> chipBuffer =
+      describeValues(net, model, program, layerOf, order, result.values);
 
   const quant::IntValue &inValue = net.value(net.input);
   const ir::Shape inShape{1, inValue.channels, inValue.height, inValue.width};
-  // Per value: did float and chip agree exactly on every image so far.
-  std::vector<bool> floatExact(net.values.size(), true),
-      chipExact(net.values.size(), true);
+  Comparer comparer(net, model, layerOf, chipBuffer, adcClips);
   for (size_t image = 0; image < images.size(); ++image) {
     const std::vector<float> &x = images[image];
     if (int64_t(x.size()) != inValue.size())
@@ -169,70 +287,9 @@ Expected<VerifyResult> verifyModel(const ir::Graph &qdq,
     result.integerClasses.push_back(quant::argmaxClass(net, ints[net.output]));
     result.chipClasses.push_back(runtime::argmaxClass(program, *ran));
     result.qdqClasses.push_back(argmax((*floats)[0]));
-
-    for (size_t k = 0; k < order.size(); ++k) {
-      const int v = order[k];
-      ValueAgreement &a = result.values[k];
-      const int layer = layerOf[v];
-      bool inputsFloatExact = true, inputsChipExact = true;
-      if (layer >= 0)
-        for (int in : net.layers[layer].inputs) {
-          inputsFloatExact = inputsFloatExact && floatExact[in];
-          inputsChipExact = inputsChipExact && chipExact[in];
-        }
-      if (!inputsFloatExact || !inputsChipExact)
-        a.inputsAgreed = false;
-      const std::vector<double> *logitScales =
-          layer >= 0 ? &net.layers[layer].logitScales : nullptr;
-      const quant::IntValue &value = net.values[v];
-      const int64_t plane = int64_t(value.height) * value.width;
-      for (int64_t i = 0; i < value.size(); ++i) {
-        const int64_t want = ints[v][size_t(i)];
-        std::optional<int64_t> f, c;
-        if (a.hasFloat)
-          f = floatAsInteger(net, v, logitScales,
-                             (*floats)[size_t(model.outputOf[v])], i);
-        if (a.hasChip)
-          c = chip[size_t(chipBuffer[v])][size_t(i)];
-        bool diverges = false;
-        std::string what;
-        if (c && *c != want) {
-          ++a.chipDiffering;
-          a.chipMaxDiff = std::max<int64_t>(a.chipMaxDiff, std::llabs(*c - want));
-          chipExact[v] = false;
-          if (inputsChipExact) {
-            diverges = true;
-            what = "chip";
-          }
-        }
-        if (f && *f != want) {
-          ++a.floatDiffering;
-          a.floatMaxDiff = std::max<int64_t>(a.floatMaxDiff, std::llabs(*f - want));
-          floatExact[v] = false;
-          if (inputsFloatExact && std::llabs(*f - want) > 1 && !diverges &&
-              !adcClips) {
-            diverges = true;
-            what = "float";
-          }
-        }
-        if (diverges && !result.first) {
-          Divergence d;
-          d.layer = a.layer;
-          d.op = a.op;
-          d.value = a.value;
-          d.image = int(image);
-          d.element = i;
-          d.channel = int(i / plane);
-          d.y = int((i % plane) / value.width);
-          d.x = int(i % value.width);
-          d.floatValue = f;
-          d.chipValue = c;
-          d.integerValue = want;
-          d.what = what;
-          result.first = d;
-        }
-      }
-    }
+    for (size_t k = 0; k < order.size(); ++k)
+      comparer.compare(order[k], result.values[k], int(image), ints, chip,
+                       *floats, result.first);
   }
   return result;
 }
