@@ -1,8 +1,8 @@
 // `marsc compile model.onnx`: a compressed (or float + --calib) ONNX model to
 // program.bin for the CIM accelerator, through the pass pipeline.
-#include "CalibData.h"
 #include "Commands.h"
 
+#include "mars/data/Calibration.h"
 #include "mars/onnx/Export.h"
 #include "mars/onnx/Import.h"
 #include "mars/passes/PassManager.h"
@@ -61,13 +61,10 @@ std::vector<std::string> splitCommas(const std::string &s) {
 
 Status runCompile(CompileCli &cli) {
   passes::CompileContext context;
-  context.arch = arch::defaultArch();
-  if (!cli.archPath.empty()) {
-    Expected<arch::ArchSpec> spec = arch::loadArchFile(cli.archPath);
-    if (!spec)
-      return spec.error();
-    context.arch = *spec;
-  }
+  Expected<arch::ArchSpec> spec = arch::loadArchOrDefault(cli.archPath);
+  if (!spec)
+    return spec.error();
+  context.arch = spec.take();
   if (cli.calibMethod == "percentile")
     cli.options.calibMethod = passes::CalibMethod::Percentile;
   else if (cli.calibMethod != "minmax")
@@ -97,11 +94,13 @@ Status runCompile(CompileCli &cli) {
     if (shape.size() != 4)
       return makeError(cli.model, ": --calib needs an N×C×H×W input, got rank ",
                        shape.size());
-    Expected<passes::CalibrationData> data = loadCalibration(
+    auto images = data::loadCalibrationImages(
         cli.calib, {shape[1], shape[2], shape[3]}, cli.calibLimit, cli.seed);
-    if (!data)
-      return data.error().withContext("--calib");
-    context.calibration = data.take();
+    if (!images)
+      return images.error().withContext("--calib");
+    context.calibration =
+        passes::CalibrationData{images->source, images->shape, images->count,
+                                std::move(images->pixels)};
   }
 
   passes::PassManagerOptions pm;

@@ -1,10 +1,10 @@
 // `marsc eval`: runs a model on the float reference interpreter.
 #include "Commands.h"
-#include "TensorFiles.h"
 
 #include "mars/arch/ArchSpec.h"
 #include "mars/interp/Interpreter.h"
 #include "mars/onnx/Import.h"
+#include "mars/onnx/TensorFile.h"
 #include "mars/quant/Execute.h"
 #include "mars/passes/PassManager.h"
 #include "mars/support/Random.h"
@@ -67,7 +67,7 @@ Expected<std::vector<ir::Tensor>> loadInputs(const EvalOptions &options,
   }
   for (size_t i = 0; i < options.inputs.size(); ++i) {
     const std::string &path = options.inputs[i];
-    auto tensor = readTensorFile(path);
+    auto tensor = onnx::readTensorFile(path);
     if (!tensor)
       return tensor.error();
     const ir::Value &input = graph.value(graph.inputs[i]);
@@ -169,8 +169,8 @@ void printJson(const ir::Graph &graph, const std::vector<ir::Tensor> &outputs,
 Status writeOutputs(const EvalOptions &options, const ir::Graph &graph,
                     const std::vector<ir::Tensor> &outputs) {
   for (size_t i = 0; i < options.outputs.size(); ++i) {
-    Status s = writeTensorFile(outputs[i], graph.value(graph.outputs[i]).name,
-                               options.outputs[i]);
+    Status s = onnx::writeTensorFile(
+        outputs[i], graph.value(graph.outputs[i]).name, options.outputs[i]);
     if (s)
       continue;
     for (size_t k = 0; k < i; ++k)
@@ -238,7 +238,7 @@ Expected<int64_t> batchSize(const EvalOptions &options) {
     return options.batch;
   if (options.inputs.empty())
     return int64_t(1);
-  auto first = readTensorFile(options.inputs[0]);
+  auto first = onnx::readTensorFile(options.inputs[0]);
   if (!first)
     return first.error();
   return first->shape().empty() ? int64_t(1) : first->shape()[0];
@@ -247,7 +247,7 @@ Expected<int64_t> batchSize(const EvalOptions &options) {
 Status runEval(const EvalOptions &options) {
   // Everything that can be checked before running is checked first.
   for (const std::string &path : options.outputs)
-    MARS_TRY(checkTensorFileExtension(path));
+    MARS_TRY(onnx::checkTensorFileExtension(path));
   auto batch = batchSize(options);
   if (!batch)
     return batch.error();

@@ -2,9 +2,9 @@
 // bit-exact integer results (functional model) and cycles and energy (timing
 // and energy models) in one run.
 #include "Commands.h"
-#include "TensorFiles.h"
 
 #include "mars/data/Dataset.h"
+#include "mars/onnx/TensorFile.h"
 #include "mars/program/ProgramFile.h"
 #include "mars/quant/IntegerNet.h"
 #include "mars/runtime/Batch.h"
@@ -83,7 +83,7 @@ Expected<runtime::ExecMode> chooseMode(const RunCli &cli,
 /// A float image the shape of the program's input, from --input.
 Expected<std::vector<float>> readInputImage(const std::string &path,
                                             const program::Program &p) {
-  auto tensor = readTensorFile(path);
+  auto tensor = onnx::readTensorFile(path);
   if (!tensor)
     return tensor.error();
   const program::Buffer &in = p.buffers[p.input];
@@ -230,13 +230,13 @@ nlohmann::ordered_json functionalJson(const FunctionalResult &r,
 
 Status runRun(const RunCli &cli) {
   if (!cli.output.empty()) {
-    MARS_TRY(checkTensorFileExtension(cli.output));
+    MARS_TRY(onnx::checkTensorFileExtension(cli.output));
     if (!cli.data.empty())
       return makeError("--output writes the output of one --input image; it "
                        "cannot be used with --data");
   }
   if (!cli.input.empty())
-    MARS_TRY(checkTensorFileExtension(cli.input));
+    MARS_TRY(onnx::checkTensorFileExtension(cli.input));
   program::ReadOptions readOptions;
   readOptions.verifyChecksum = !cli.noVerifyChecksum;
   auto program = program::readProgramFile(cli.program, readOptions);
@@ -284,7 +284,7 @@ Status runRun(const RunCli &cli) {
   AtomicFileSet files;
   if (!cli.output.empty()) {
     auto bytes =
-        tensorFileBytes(outputTensor(p, functional->output), "output", cli.output);
+        onnx::tensorFileBytes(outputTensor(p, functional->output), "output", cli.output);
     if (!bytes)
       return bytes.error();
     MARS_TRY(files.add(cli.output, *bytes));

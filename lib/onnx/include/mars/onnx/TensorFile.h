@@ -26,4 +26,25 @@ Expected<std::string> serializeTensorProto(const ir::Tensor &tensor,
 Status writeTensorProtoFile(const ir::Tensor &tensor, const std::string &name,
                             const std::string &path);
 
+// Tensor files chosen by extension: `.npy` (NumPy, lib/data's reader and
+// writer) or `.pb` (TensorProto, above), the files `marsc eval`, `run` and
+// `verify` take and write. The NpyArray <-> ir::Tensor conversion lives here
+// because lib/data may not depend on the IR.
+
+/// Fails unless `path` ends in ".npy" or ".pb".
+Status checkTensorFileExtension(const std::string &path);
+
+/// Reads a .npy or .pb tensor file.
+Expected<ir::Tensor> readTensorFile(const std::string &path);
+
+/// The bytes of `tensor` as a .npy or .pb file (by `path`'s extension);
+/// `name` is stored in .pb files.
+Expected<std::string> tensorFileBytes(const ir::Tensor &tensor,
+                                      const std::string &name,
+                                      const std::string &path);
+
+/// Writes `tensor` atomically as .npy or .pb; `name` is stored in .pb files.
+Status writeTensorFile(const ir::Tensor &tensor, const std::string &name,
+                       const std::string &path);
+
 } // namespace mars::onnx

@@ -1,11 +1,10 @@
-#include "TensorFiles.h"
-
-#include "mars/support/AtomicFile.h"
-
-#include "mars/data/Npy.h"
+// Tensor files chosen by extension: .npy (lib/data) or .pb (TensorProto).
 #include "mars/onnx/TensorFile.h"
 
-namespace mars::cli {
+#include "mars/data/Npy.h"
+#include "mars/support/AtomicFile.h"
+
+namespace mars::onnx {
 
 namespace {
 
@@ -58,7 +57,7 @@ Status checkTensorFileExtension(const std::string &path) {
 Expected<ir::Tensor> readTensorFile(const std::string &path) {
   MARS_TRY(checkTensorFileExtension(path));
   if (endsWith(path, ".pb"))
-    return onnx::readTensorProtoFile(path);
+    return readTensorProtoFile(path);
   auto array = data::readNpyFile(path);
   if (!array)
     return array.error();
@@ -73,7 +72,7 @@ Expected<std::string> tensorFileBytes(const ir::Tensor &tensor,
                                       const std::string &path) {
   MARS_TRY(checkTensorFileExtension(path));
   if (endsWith(path, ".pb")) {
-    auto bytes = onnx::serializeTensorProto(tensor, name);
+    auto bytes = serializeTensorProto(tensor, name);
     if (!bytes)
       return bytes.error().withContext(path);
     return bytes;
@@ -96,4 +95,4 @@ Status writeTensorFile(const ir::Tensor &tensor, const std::string &name,
   return writeFileAtomic(path, *bytes);
 }
 
-} // namespace mars::cli
+} // namespace mars::onnx
