@@ -6,7 +6,7 @@
 #include "mars/onnx/Import.h"
 #include "mars/onnx/TensorFile.h"
 #include "mars/quant/Execute.h"
-#include "mars/passes/PassManager.h"
+#include "mars/quant/Lower.h"
 #include "mars/support/Random.h"
 
 #include <nlohmann/json.hpp>
@@ -187,14 +187,12 @@ Status writeOutputs(const EvalOptions &options, const ir::Graph &graph,
 Expected<std::vector<ir::Tensor>>
 runIntegerReference(const EvalOptions &options, const ir::Graph &graph,
                     const std::vector<ir::Tensor> &inputs) {
-  // The compiler's legalize pass: the same lowering (and the same dropped
-  // final Softmax) as `marsc compile`.
-  passes::CompileState state;
-  state.graph = graph;
-  auto legal = passes::runPipeline({"legalize"}, state, passes::CompileContext{});
-  if (!legal)
-    return legal.error().withContext("--integer");
-  std::optional<quant::IntegerNet> &net = state.net;
+  // The compiler's legalize step: the same lowering (and the same dropped
+  // final Softmax) as `marsc compile`, named as its pass is.
+  ir::Graph g = graph;
+  Expected<quant::IntegerNet> net = quant::legalizeForChip(g);
+  if (!net)
+    return net.error().withContext("legalize").withContext("--integer");
   if (!options.archPath.empty()) {
     Expected<arch::ArchSpec> spec = arch::loadArchFile(options.archPath);
     if (!spec)
@@ -204,29 +202,11 @@ runIntegerReference(const EvalOptions &options, const ir::Graph &graph,
   }
   if (inputs.size() != 1 || inputs[0].shape().size() != 4)
     return makeError("--integer needs one N×C×H×W input");
-  const ir::Tensor &x = inputs[0];
-  const int64_t batch = x.shape()[0];
-  const int64_t imageSize = x.numElements() / std::max<int64_t>(1, batch);
-  if (imageSize != net->value(net->input).size())
-    return makeError("--integer: the input holds ", imageSize,
-                     " values per image but the integer network expects ",
-                     net->value(net->input).size());
-  const quant::IntValue &out = net->value(net->output);
-  ir::Shape shape = out.height == 1 && out.width == 1
-                        ? ir::Shape{batch, out.channels}
-                        : ir::Shape{batch, out.channels, out.height, out.width};
-  ir::Tensor result(ir::DType::Float32, shape);
-  std::vector<float> image(static_cast<size_t>(imageSize));
-  for (int64_t n = 0; n < batch; ++n) {
-    for (int64_t i = 0; i < imageSize; ++i)
-      image[i] = static_cast<float>(x.getAsDouble(n * imageSize + i));
-    std::vector<int32_t> q =
-        quant::runInteger(*net, quant::quantizeInput(*net, image.data()));
-    for (int64_t i = 0; i < out.size(); ++i)
-      result.setFromDouble(n * out.size() + i, quant::outputReal(*net, q, i));
-  }
+  Expected<ir::Tensor> result = quant::runIntegerBatch(*net, inputs[0]);
+  if (!result)
+    return result.error().withContext("--integer");
   std::vector<ir::Tensor> results;
-  results.push_back(std::move(result));
+  results.push_back(result.take());
   return results;
 }
 
