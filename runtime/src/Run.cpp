@@ -47,6 +47,10 @@ Expected<ExecMode> chooseExecMode(const std::string &mode,
   return exact ? ExecMode::Fast : ExecMode::MacroLevel;
 }
 
+std::string trainedAdcNote(const program::Program &p) {
+  return quant::adcMismatchNote(p.info.trainedAdc, chipAdc(p));
+}
+
 int defaultThreads() {
   unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : static_cast<int>(std::min(n, 8u));
@@ -137,8 +141,7 @@ std::string formatRunReport(const RunReport &r) {
   std::string text = r.path + ": " + p.info.model + ", " +
                      std::to_string(p.layers.size()) + " layers, " +
                      std::to_string(p.arch.chip.cores) + " cores\n";
-  const std::string note =
-      quant::adcMismatchNote(p.info.trainedAdc, chipAdc(p));
+  const std::string note = trainedAdcNote(p);
   if (!note.empty())
     text += "note: " + note + "\n";
   text += formatFunctional(r.functional, p);

@@ -24,6 +24,11 @@ namespace mars::runtime {
 Expected<ExecMode> chooseExecMode(const std::string &mode,
                                   const program::Program &program);
 
+/// The note on a program whose model was trained through another ADC than
+/// its arch's (quant::adcMismatchNote); empty when both compute the same
+/// sums. `marsc compile` warns with it, `marsc run` prints it.
+std::string trainedAdcNote(const program::Program &program);
+
 /// Simulator threads when none are asked for: the machine's cores, at most 8.
 int defaultThreads();
 
