@@ -91,3 +91,42 @@ TEST_CASE("other extensions are an error naming the file") {
   REQUIRE_FALSE(none.ok());
   CHECK(none.error().message().find(missing) != std::string::npos);
 }
+
+TEST_CASE("graph inputs from tensor files: count, dtype and shape checked") {
+  ir::Graph g;
+  ir::ValueId x = g.addValue("x", {ir::DType::Int32, {2, 3}, {}});
+  ir::ValueId y = g.addValue("y", {ir::DType::Int32, {2, 3}, {}});
+  g.inputs = {x};
+  g.outputs = {x, y};
+  const std::string good = scratch("in.npy"), bad = scratch("in.pb");
+  REQUIRE(onnx::writeTensorFile(sample(ir::DType::Int32), "x", good).ok());
+  REQUIRE(onnx::writeTensorFile(sample(ir::DType::Int8), "x", bad).ok());
+
+  auto read = onnx::readGraphInputs(g, {good}, "m.onnx");
+  REQUIRE(read.ok());
+  REQUIRE(read->size() == 1);
+  CHECK((*read)[0] == sample(ir::DType::Int32));
+  auto two = onnx::readGraphInputs(g, {good, good}, "m.onnx");
+  REQUIRE_FALSE(two.ok());
+  CHECK(two.error().message() == "m.onnx: the model has 1 input(s) ('x') but "
+                                 "2 --input file(s) were given");
+  auto wrong = onnx::readGraphInputs(g, {bad}, "m.onnx");
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(wrong.error().message() ==
+        "input 'x' (" + bad +
+            "): the model expects i32[2,3] but the file holds i8[2,3]");
+
+  // Outputs: all files or none.
+  const std::string out0 = scratch("out0.pb"), out1 = scratch("dir/out1.npy");
+  std::vector<ir::Tensor> outs = {sample(ir::DType::Int32),
+                                  sample(ir::DType::Int32)};
+  Status failed = onnx::writeGraphOutputs(g, outs, {out0, out1});
+  REQUIRE_FALSE(failed.ok());
+  CHECK_FALSE(onnx::readTensorFile(out0).ok()); // removed again
+  REQUIRE(onnx::writeGraphOutputs(g, outs, {out0}).ok());
+  std::string name;
+  REQUIRE(onnx::readTensorProtoFile(out0, &name).ok());
+  CHECK(name == "x");
+  for (const std::string &p : {good, bad, out0})
+    std::remove(p.c_str());
+}

@@ -3,11 +3,11 @@
 
 #include "mars/arch/ArchSpec.h"
 #include "mars/interp/Interpreter.h"
+#include "mars/interp/Outputs.h"
 #include "mars/onnx/Import.h"
 #include "mars/onnx/TensorFile.h"
 #include "mars/quant/Execute.h"
 #include "mars/quant/Lower.h"
-#include "mars/support/Random.h"
 
 #include <nlohmann/json.hpp>
 
@@ -16,7 +16,6 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <numeric>
 
 namespace mars::cli {
 
@@ -28,113 +27,11 @@ struct EvalOptions {
   std::vector<std::string> outputs;
   uint64_t randomSeed = 0;
   bool random = false; ///< Set when --random was given.
-  int64_t batch = 0; ///< 0: the first --input file's leading dimension.
+  int64_t batch = 0;   ///< 0: the first --input file's leading dimension.
   bool json = false;
   bool integer = false; ///< --integer: the integer reference (DESIGN.md §3).
   std::string archPath; ///< --arch: the chip whose ADC --integer models.
 };
-
-/// Largest output whose values are all printed by --json.
-constexpr int64_t kMaxJsonValues = 1024;
-
-/// A seeded input of `type`: floats uniform in [0, 1), integers uniform over
-/// [0, 127] (valid in every integer dtype).
-ir::Tensor randomTensor(const ir::TensorType &type, Random &random) {
-  ir::Tensor t(type.dtype, type.shape);
-  for (int64_t i = 0; i < t.numElements(); ++i) {
-    double u = random.unit();
-    t.setFromDouble(i, ir::isInteger(type.dtype) ? double(int(u * 128)) : u);
-  }
-  return t;
-}
-
-Expected<std::vector<ir::Tensor>> loadInputs(const EvalOptions &options,
-                                             const ir::Graph &graph) {
-  std::vector<ir::Tensor> tensors;
-  if (options.random) {
-    Random random(options.randomSeed);
-    for (ir::ValueId id : graph.inputs)
-      tensors.push_back(randomTensor(graph.value(id).type, random));
-    return tensors;
-  }
-  if (options.inputs.size() != graph.inputs.size()) {
-    std::string names;
-    for (ir::ValueId id : graph.inputs)
-      names += (names.empty() ? "'" : ", '") + graph.value(id).name + "'";
-    return makeError(options.model, ": the model has ", graph.inputs.size(),
-                     " input(s) (", names, ") but ", options.inputs.size(),
-                     " --input file(s) were given");
-  }
-  for (size_t i = 0; i < options.inputs.size(); ++i) {
-    const std::string &path = options.inputs[i];
-    auto tensor = onnx::readTensorFile(path);
-    if (!tensor)
-      return tensor.error();
-    const ir::Value &input = graph.value(graph.inputs[i]);
-    ir::TensorType expected{input.type.dtype, input.type.shape, std::nullopt};
-    ir::TensorType got{tensor->dtype(), tensor->shape(), std::nullopt};
-    if (got != expected)
-      return makeError("input '", input.name, "' (", path,
-                       "): the model expects ", expected.toString(),
-                       " but the file holds ", got.toString());
-    tensors.push_back(tensor.take());
-  }
-  return tensors;
-}
-
-/// min, max, mean and, for a [1, K] output, the top-5 (index, value).
-struct Summary {
-  double min = 0, max = 0, mean = 0;
-  std::vector<std::pair<int64_t, double>> top;
-};
-
-Summary summarize(const ir::Tensor &t) {
-  Summary s;
-  int64_t n = t.numElements();
-  if (n == 0)
-    return s;
-  s.min = s.max = t.getAsDouble(0);
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    double v = t.getAsDouble(i);
-    s.min = std::min(s.min, v);
-    s.max = std::max(s.max, v);
-    sum += v;
-  }
-  s.mean = sum / double(n);
-  if (t.shape().size() != 2 || t.shape()[0] != 1)
-    return s;
-  std::vector<int64_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  size_t k = std::min<size_t>(5, order.size());
-  // Ties keep the lower index first, so the ranking is deterministic.
-  std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                    [&](int64_t a, int64_t b) {
-                      double va = t.getAsDouble(a), vb = t.getAsDouble(b);
-                      return va > vb || (va == vb && a < b);
-                    });
-  for (size_t i = 0; i < k; ++i)
-    s.top.emplace_back(order[i], t.getAsDouble(order[i]));
-  return s;
-}
-
-void printText(const ir::Graph &graph, const std::vector<ir::Tensor> &outputs,
-               double millis) {
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    const ir::Tensor &t = outputs[i];
-    Summary s = summarize(t);
-    std::printf("output '%s': %s  min %.6g  max %.6g  mean %.6g\n",
-                graph.value(graph.outputs[i]).name.c_str(),
-                t.type().toString().c_str(), s.min, s.max, s.mean);
-    if (s.top.empty())
-      continue;
-    std::printf("  top-%zu:", s.top.size());
-    for (auto [index, value] : s.top)
-      std::printf(" %lld (%.6g)", static_cast<long long>(index), value);
-    std::printf("\n");
-  }
-  std::printf("time: %.3f ms\n", millis);
-}
 
 void printJson(const ir::Graph &graph, const std::vector<ir::Tensor> &outputs,
                double millis) {
@@ -142,7 +39,7 @@ void printJson(const ir::Graph &graph, const std::vector<ir::Tensor> &outputs,
   j["outputs"] = nlohmann::ordered_json::array();
   for (size_t i = 0; i < outputs.size(); ++i) {
     const ir::Tensor &t = outputs[i];
-    Summary s = summarize(t);
+    interp::OutputSummary s = interp::summarize(t);
     nlohmann::ordered_json out = {{"name", graph.value(graph.outputs[i]).name},
                                   {"dtype", ir::dtypeName(t.dtype())},
                                   {"shape", t.shape()},
@@ -152,7 +49,7 @@ void printJson(const ir::Graph &graph, const std::vector<ir::Tensor> &outputs,
     out["top"] = nlohmann::ordered_json::array();
     for (auto [index, value] : s.top)
       out["top"].push_back({{"index", index}, {"value", value}});
-    if (t.numElements() <= kMaxJsonValues) {
+    if (t.numElements() <= 1024) { // all values of small outputs
       std::vector<double> values;
       for (int64_t k = 0; k < t.numElements(); ++k)
         values.push_back(t.getAsDouble(k));
@@ -162,22 +59,6 @@ void printJson(const ir::Graph &graph, const std::vector<ir::Tensor> &outputs,
   }
   j["time_ms"] = millis;
   std::cout << j.dump(2) << "\n";
-}
-
-/// Writes output i to options.outputs[i]. On failure removes the files
-/// already written, so a failed eval leaves no output behind.
-Status writeOutputs(const EvalOptions &options, const ir::Graph &graph,
-                    const std::vector<ir::Tensor> &outputs) {
-  for (size_t i = 0; i < options.outputs.size(); ++i) {
-    Status s = onnx::writeTensorFile(
-        outputs[i], graph.value(graph.outputs[i]).name, options.outputs[i]);
-    if (s)
-      continue;
-    for (size_t k = 0; k < i; ++k)
-      std::remove(options.outputs[k].c_str());
-    return s;
-  }
-  return Status::success();
 }
 
 /// --integer: the quantized model's integer network (lib/quant), image by
@@ -205,9 +86,7 @@ runIntegerReference(const EvalOptions &options, const ir::Graph &graph,
   Expected<ir::Tensor> result = quant::runIntegerBatch(*net, inputs[0]);
   if (!result)
     return result.error().withContext("--integer");
-  std::vector<ir::Tensor> results;
-  results.push_back(result.take());
-  return results;
+  return std::vector<ir::Tensor>{result.take()};
 }
 
 /// The size symbolic batch dimensions take: --batch, or else the leading
@@ -240,7 +119,10 @@ Status runEval(const EvalOptions &options) {
     return makeError(options.model, ": ", options.outputs.size(),
                      " --output files were given but the model has ",
                      graph->outputs.size(), " output(s)");
-  auto inputs = loadInputs(options, *graph);
+  auto inputs =
+      options.random
+          ? interp::randomInputs(*graph, options.randomSeed)
+          : onnx::readGraphInputs(*graph, options.inputs, options.model);
   if (!inputs)
     return inputs.error();
 
@@ -253,11 +135,11 @@ Status runEval(const EvalOptions &options) {
   double millis =
       std::chrono::duration<double, std::milli>(stop - start).count();
 
-  MARS_TRY(writeOutputs(options, *graph, *outputs));
+  MARS_TRY(onnx::writeGraphOutputs(*graph, *outputs, options.outputs));
   if (options.json)
     printJson(*graph, *outputs, millis);
   else
-    printText(*graph, *outputs, millis);
+    std::printf("%s", interp::formatOutputs(*graph, *outputs, millis).c_str());
   return Status::success();
 }
 

@@ -3,10 +3,12 @@
 /// Tensors as serialized ONNX TensorProto files (the format of the backend
 /// conformance tests' input_N.pb / output_N.pb).
 
+#include "mars/ir/Graph.h"
 #include "mars/ir/Tensor.h"
 #include "mars/support/Error.h"
 
 #include <string>
+#include <vector>
 
 namespace mars::onnx {
 
@@ -46,5 +48,19 @@ Expected<std::string> tensorFileBytes(const ir::Tensor &tensor,
 /// Writes `tensor` atomically as .npy or .pb; `name` is stored in .pb files.
 Status writeTensorFile(const ir::Tensor &tensor, const std::string &name,
                        const std::string &path);
+
+/// One tensor file per input of `graph`, in order, each of exactly the
+/// input's dtype and shape. `model` names the graph in errors: a wrong
+/// number of files, or a file that does not match its input.
+Expected<std::vector<ir::Tensor>>
+readGraphInputs(const ir::Graph &graph, const std::vector<std::string> &paths,
+                const std::string &model);
+
+/// Writes outputs[i], the value of graph output i, to paths[i] (named after
+/// that output in .pb files) for every path given; on failure removes the
+/// files already written, so a failed run leaves none behind.
+Status writeGraphOutputs(const ir::Graph &graph,
+                         const std::vector<ir::Tensor> &outputs,
+                         const std::vector<std::string> &paths);
 
 } // namespace mars::onnx
