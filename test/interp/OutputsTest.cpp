@@ -40,8 +40,7 @@ TEST_CASE("random inputs: floats in [0, 1), integers in [0, 127], seeded",
   CHECK_FALSE(interp::randomInputs(g, 6)[0] == a[0]);
 }
 
-TEST_CASE("summaries: min, max, mean and a deterministic top-5",
-          "[outputs]") {
+TEST_CASE("summaries: min, max, mean and a deterministic top-5", "[outputs]") {
   ir::Tensor logits(ir::DType::Float32, {1, 7});
   const double v[] = {0.5, 2, -1, 2, 0.25, 3, 0};
   for (int64_t i = 0; i < 7; ++i)
