@@ -5,41 +5,21 @@
 /// quantize pass. A Softmax/LogSoftmax producing the graph output is dropped
 /// (it does not change the predicted class; the program outputs logits). Any
 /// op the chip cannot run is an error naming the node and what to do.
-#include "mars/quant/ChipOps.h"
 #include "mars/passes/Passes.h"
 #include "mars/quant/Lower.h"
 
 namespace mars::passes {
 
-namespace {
-
-using ir::OpKind;
-
-bool isQuantized(const ir::Graph &g) {
-  for (const ir::Node &n : g.nodes())
-    if (n.op == OpKind::QuantizeLinear)
-      return true;
-  return false;
-}
-
-} // namespace
-
 Expected<bool> runLegalize(CompileState &state, const CompileContext &context) {
   if (state.net)
     return false;
-  ir::Graph &g = state.graph;
-  if (!isQuantized(g))
-    return makeError("the model is not quantized: compile it with --calib "
-                     "(post-training quantization) or compress it with "
-                     "`marsc train` first");
-  if (quant::dropFinalSoftmax(g))
-    state.count("legalize", "final Softmax dropped (argmax unchanged)", 1);
-
-  MARS_TRY(quant::checkChipOps(g));
-
   quant::LowerOptions options;
   options.powerOfTwoScales = context.options.powerOfTwoScales;
-  Expected<quant::IntegerNet> net = quant::lowerToInteger(g, options);
+  bool droppedSoftmax = false;
+  Expected<quant::IntegerNet> net =
+      quant::legalizeForChip(state.graph, options, &droppedSoftmax);
+  if (droppedSoftmax)
+    state.count("legalize", "final Softmax dropped (argmax unchanged)", 1);
   if (!net)
     return net.error();
   state.net = net.take();

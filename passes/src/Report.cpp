@@ -109,4 +109,15 @@ std::string mappingReportJson(const CompileState &state) {
   return j.dump(2);
 }
 
+std::string formatStatistics(const CompileState &state) {
+  std::string text = "statistics:\n";
+  for (const Statistic &s : state.stats) {
+    char head[96];
+    std::snprintf(head, sizeof head, "  %-16.60s %12lld  ", s.pass.c_str(),
+                  static_cast<long long>(s.value));
+    text += head + s.name + "\n";
+  }
+  return text;
+}
+
 } // namespace mars::passes

@@ -78,6 +78,23 @@ TEST_CASE("examples/arch/mars.json is the built-in default") {
   CHECK(archToJson(*loaded) == archToJson(defaultArch()));
 }
 
+TEST_CASE("loadArchOrDefault: no path is the default, a path is that file") {
+  auto none = loadArchOrDefault("");
+  REQUIRE(none.ok());
+  CHECK(archToJson(*none) == archToJson(defaultArch()));
+
+  const std::string dir = std::string(MARS_SOURCE_DIR) + "/examples/arch/";
+  auto file = loadArchOrDefault(dir + "small-2x2.json");
+  REQUIRE(file.ok());
+  CHECK(archToJson(*file) == archToJson(*loadArchFile(dir + "small-2x2.json")));
+  CHECK(archToJson(*file) != archToJson(defaultArch()));
+
+  auto missing = loadArchOrDefault(dir + "no-such-arch.json");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().message().find("cannot open arch file") !=
+        std::string::npos);
+}
+
 #include "mars/arch/CimGroups.h"
 
 TEST_CASE("CIM group geometry follows wl_on and the partition width") {

@@ -79,13 +79,10 @@ nlohmann::ordered_json peaksJson(const std::vector<PeakRow> &rows) {
 }
 
 Status runArch(const ArchCli &cli) {
-  arch::ArchSpec spec = arch::defaultArch();
-  if (!cli.path.empty()) {
-    auto loaded = arch::loadArchFile(cli.path);
-    if (!loaded)
-      return loaded.error();
-    spec = *loaded;
-  }
+  auto loaded = arch::loadArchOrDefault(cli.path);
+  if (!loaded)
+    return loaded.error();
+  arch::ArchSpec spec = loaded.take();
   if (!cli.settings.empty()) {
     auto changed = arch::withSettings(spec, cli.settings);
     if (!changed)

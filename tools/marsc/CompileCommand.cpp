@@ -1,19 +1,19 @@
 // `marsc compile model.onnx`: a compressed (or float + --calib) ONNX model to
 // program.bin for the CIM accelerator, through the pass pipeline.
-#include "CalibData.h"
 #include "Commands.h"
 
+#include "mars/data/Calibration.h"
 #include "mars/onnx/Export.h"
 #include "mars/onnx/Import.h"
+#include "mars/passes/CompileOptions.h"
 #include "mars/passes/PassManager.h"
 #include "mars/passes/Report.h"
-#include "mars/quant/IntegerNet.h"
+#include "mars/runtime/Run.h"
 #include "mars/support/AtomicFile.h"
 
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 namespace mars::cli {
 
@@ -40,73 +40,67 @@ struct CompileCli {
   passes::CompileOptions options;
 };
 
-/// The default output name: model.onnx → model.bin beside it.
-std::string defaultOutput(const std::string &model) {
-  const std::string ext = ".onnx";
-  if (model.size() > ext.size() &&
-      model.compare(model.size() - ext.size(), ext.size(), ext) == 0)
-    return model.substr(0, model.size() - ext.size()) + ".bin";
-  return model + ".bin";
-}
-
-std::vector<std::string> splitCommas(const std::string &s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ','))
-    if (!item.empty())
-      out.push_back(item);
-  return out;
-}
-
-/// The arch and the checked options (the ones CLI11 cannot check alone).
-Status makeContext(CompileCli &cli, passes::CompileContext &context) {
-  context.arch = arch::defaultArch();
-  if (!cli.archPath.empty()) {
-    Expected<arch::ArchSpec> spec = arch::loadArchFile(cli.archPath);
-    if (!spec)
-      return spec.error();
-    context.arch = *spec;
-  }
-  if (cli.calibMethod == "percentile")
-    cli.options.calibMethod = passes::CalibMethod::Percentile;
-  else if (cli.calibMethod != "minmax")
-    return makeError("--calib-method must be minmax or percentile, got '",
-                     cli.calibMethod, "'");
-  // Written so that NaN fails too (CLI11's Range lets NaN through).
-  if (!(cli.options.prune >= 0 && cli.options.prune < 1))
-    return makeError("--prune must be in [0, 1), got ",
-                     std::to_string(cli.options.prune));
-  if (!(cli.options.percentile >= 50 && cli.options.percentile <= 100))
-    return makeError("--percentile must be in [50, 100], got ",
-                     std::to_string(cli.options.percentile));
+Status runCompile(CompileCli &cli) {
+  passes::CompileContext context;
+  Expected<arch::ArchSpec> spec = arch::loadArchOrDefault(cli.archPath);
+  if (!spec)
+    return spec.error();
+  context.arch = spec.take();
+  auto method = passes::parseCalibMethod(cli.calibMethod);
+  if (!method)
+    return method.error();
+  cli.options.calibMethod = *method;
+  MARS_TRY(passes::checkCompileOptions(cli.options));
   cli.options.duplicate = !cli.noDuplicate;
   context.options = cli.options;
   context.modelPath = cli.model;
-  return Status::success();
-}
 
-/// --calib: images of the model's input size for post-training quantization.
-Status loadCalib(const CompileCli &cli, const ir::Graph &graph,
-                 passes::CompileContext &context) {
-  if (graph.inputs.size() != 1)
-    return makeError(cli.model, ": --calib needs a model with one input");
-  const ir::Shape &shape = graph.value(graph.inputs[0]).type.shape;
-  if (shape.size() != 4)
-    return makeError(cli.model, ": --calib needs an N×C×H×W input, got rank ",
-                     shape.size());
-  Expected<passes::CalibrationData> data = loadCalibration(
-      cli.calib, {shape[1], shape[2], shape[3]}, cli.calibLimit, cli.seed);
-  if (!data)
-    return data.error().withContext("--calib");
-  context.calibration = data.take();
-  return Status::success();
-}
+  passes::CompileState state;
+  Expected<ir::Graph> graph = onnx::importModelFile(cli.model);
+  if (!graph)
+    return graph.error();
+  state.graph = graph.take();
 
-/// All the files or none; the program is renamed into place last, so that
-/// its presence means every file this command writes is there (a Makefile
-/// target, examples/dse).
-Status writeOutputs(const CompileCli &cli, const passes::CompileState &state) {
+  if (!cli.calib.empty()) {
+    if (state.graph.inputs.size() != 1)
+      return makeError(cli.model, ": --calib needs a model with one input");
+    const ir::Shape &shape = state.graph.value(state.graph.inputs[0]).type.shape;
+    if (shape.size() != 4)
+      return makeError(cli.model, ": --calib needs an N×C×H×W input, got rank ",
+                       shape.size());
+    auto images = data::loadCalibrationImages(
+        cli.calib, {shape[1], shape[2], shape[3]}, cli.calibLimit, cli.seed);
+    if (!images)
+      return images.error().withContext("--calib");
+    context.calibration =
+        passes::CalibrationData{images->source, images->shape, images->count,
+                                std::move(images->pixels)};
+  }
+
+  passes::PassManagerOptions pm;
+  pm.printIrAfter = cli.printIrAfter;
+  pm.timePasses = cli.timePasses;
+  pm.verifyEach = cli.verifyEach;
+  pm.log = &std::cerr;
+  std::vector<std::string> pipeline = passes::parsePipeline(cli.pipeline);
+  std::fprintf(stderr, "marsc compile: %s (%zu passes)\n", cli.model.c_str(),
+               pipeline.size());
+  auto timings = passes::runPipeline(pipeline, state, context, pm);
+  if (!timings)
+    return timings.error().withContext(cli.model);
+  if (state.bytes.empty())
+    return makeError(cli.model, ": the pipeline did not end with emit; "
+                                "nothing written");
+  // A model trained through one ADC and compiled for another computes other
+  // sums than training saw: say so before anything is written.
+  const std::string note = runtime::trainedAdcNote(*state.program);
+  if (!note.empty())
+    std::fprintf(stderr, "marsc compile: warning: %s\n", note.c_str());
+  if (cli.output.empty())
+    cli.output = passes::defaultProgramPath(cli.model);
+  // All the files or none; the program is renamed into place last, so that
+  // its presence means every file this command writes is there (a Makefile
+  // target, examples/dse).
   AtomicFileSet files;
   if (!cli.jsonOut.empty())
     MARS_TRY(files.add(cli.jsonOut, passes::mappingReportJson(state) + "\n"));
@@ -118,22 +112,14 @@ Status writeOutputs(const CompileCli &cli, const passes::CompileState &state) {
   }
   MARS_TRY(files.add(cli.output,
                      std::string(state.bytes.begin(), state.bytes.end())));
-  return files.commit();
-}
+  MARS_TRY(files.commit());
 
-/// What was written, as JSON, or as text with the statistics and the
-/// mapping report when asked for.
-void printResult(const CompileCli &cli, const passes::CompileState &state) {
   if (cli.json) {
     std::printf("%s\n", passes::mappingReportJson(state).c_str());
-    return;
+    return Status::success();
   }
-  if (cli.stats) {
-    std::printf("statistics:\n");
-    for (const passes::Statistic &s : state.stats)
-      std::printf("  %-16s %12lld  %s\n", s.pass.c_str(),
-                  static_cast<long long>(s.value), s.name.c_str());
-  }
+  if (cli.stats)
+    std::printf("%s", passes::formatStatistics(state).c_str());
   if (cli.report)
     std::printf("%s", passes::formatMappingReport(state).c_str());
   const program::Program &p = *state.program;
@@ -143,58 +129,7 @@ void printResult(const CompileCli &cli, const passes::CompileState &state) {
               p.images.size(), static_cast<long long>(p.info.scheduledCycles),
               static_cast<long long>(p.info.boundCycles),
               passes::scheduleRatio(state));
-}
-
-Status runCompile(CompileCli &cli) {
-  passes::CompileContext context;
-  MARS_TRY(makeContext(cli, context));
-
-  passes::CompileState state;
-  Expected<ir::Graph> graph = onnx::importModelFile(cli.model);
-  if (!graph)
-    return graph.error();
-  state.graph = graph.take();
-  if (!cli.calib.empty())
-    MARS_TRY(loadCalib(cli, state.graph, context));
-
-  passes::PassManagerOptions pm;
-  pm.printIrAfter = cli.printIrAfter;
-  pm.timePasses = cli.timePasses;
-  pm.verifyEach = cli.verifyEach;
-  pm.log = &std::cerr;
-  std::vector<std::string> pipeline = cli.pipeline.empty()
-                                          ? passes::defaultPipeline()
-                                          : splitCommas(cli.pipeline);
-  std::fprintf(stderr, "marsc compile: %s (%zu passes)\n", cli.model.c_str(),
-               pipeline.size());
-  auto timings = passes::runPipeline(pipeline, state, context, pm);
-  if (!timings)
-    return timings.error().withContext(cli.model);
-  if (state.bytes.empty())
-    return makeError(cli.model, ": the pipeline did not end with emit; "
-                                "nothing written");
-  {
-    // A model trained through one ADC and compiled for another computes
-    // other sums than training saw: say so before anything is written.
-    const program::Program &p = *state.program;
-    const std::string note = quant::adcMismatchNote(
-        p.info.trainedAdc,
-        {p.arch.macro.wlOn, p.arch.macro.adcBits, p.arch.macro.inputBitsPerCycle});
-    if (!note.empty())
-      std::fprintf(stderr, "marsc compile: warning: %s\n", note.c_str());
-  }
-  if (cli.output.empty())
-    cli.output = defaultOutput(cli.model);
-  MARS_TRY(writeOutputs(cli, state));
-  printResult(cli, state);
   return Status::success();
-}
-
-std::string passList() {
-  std::string text = "Passes (default pipeline in this order):\n";
-  for (const passes::PassInfo &p : passes::registeredPasses())
-    text += std::string("  ") + p.name + ": " + p.description + "\n";
-  return text;
 }
 
 } // namespace
@@ -204,7 +139,7 @@ Command addCompileCommand(CLI::App &parent) {
   CLI::App *app = parent.add_subcommand(
       "compile", "Compile a compressed (or float, with --calib) ONNX model into "
                  "a program for the CIM accelerator.");
-  app->footer(passList() +
+  app->footer(passes::passListHelp() +
               "\nInputs: a compressed model from `marsc train` compiles as is; "
               "a float model needs --calib (post-training quantization).\n"
               "Nothing is written when compilation fails.");

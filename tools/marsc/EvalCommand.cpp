@@ -1,13 +1,13 @@
 // `marsc eval`: runs a model on the float reference interpreter.
 #include "Commands.h"
-#include "TensorFiles.h"
 
 #include "mars/arch/ArchSpec.h"
 #include "mars/interp/Interpreter.h"
+#include "mars/interp/Outputs.h"
 #include "mars/onnx/Import.h"
+#include "mars/onnx/TensorFile.h"
 #include "mars/quant/Execute.h"
-#include "mars/passes/PassManager.h"
-#include "mars/support/Random.h"
+#include "mars/quant/Lower.h"
 
 #include <nlohmann/json.hpp>
 
@@ -16,7 +16,6 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <numeric>
 
 namespace mars::cli {
 
@@ -28,113 +27,11 @@ struct EvalOptions {
   std::vector<std::string> outputs;
   uint64_t randomSeed = 0;
   bool random = false; ///< Set when --random was given.
-  int64_t batch = 0; ///< 0: the first --input file's leading dimension.
+  int64_t batch = 0;   ///< 0: the first --input file's leading dimension.
   bool json = false;
   bool integer = false; ///< --integer: the integer reference (DESIGN.md §3).
   std::string archPath; ///< --arch: the chip whose ADC --integer models.
 };
-
-/// Largest output whose values are all printed by --json.
-constexpr int64_t kMaxJsonValues = 1024;
-
-/// A seeded input of `type`: floats uniform in [0, 1), integers uniform over
-/// [0, 127] (valid in every integer dtype).
-ir::Tensor randomTensor(const ir::TensorType &type, Random &random) {
-  ir::Tensor t(type.dtype, type.shape);
-  for (int64_t i = 0; i < t.numElements(); ++i) {
-    double u = random.unit();
-    t.setFromDouble(i, ir::isInteger(type.dtype) ? double(int(u * 128)) : u);
-  }
-  return t;
-}
-
-Expected<std::vector<ir::Tensor>> loadInputs(const EvalOptions &options,
-                                             const ir::Graph &graph) {
-  std::vector<ir::Tensor> tensors;
-  if (options.random) {
-    Random random(options.randomSeed);
-    for (ir::ValueId id : graph.inputs)
-      tensors.push_back(randomTensor(graph.value(id).type, random));
-    return tensors;
-  }
-  if (options.inputs.size() != graph.inputs.size()) {
-    std::string names;
-    for (ir::ValueId id : graph.inputs)
-      names += (names.empty() ? "'" : ", '") + graph.value(id).name + "'";
-    return makeError(options.model, ": the model has ", graph.inputs.size(),
-                     " input(s) (", names, ") but ", options.inputs.size(),
-                     " --input file(s) were given");
-  }
-  for (size_t i = 0; i < options.inputs.size(); ++i) {
-    const std::string &path = options.inputs[i];
-    auto tensor = readTensorFile(path);
-    if (!tensor)
-      return tensor.error();
-    const ir::Value &input = graph.value(graph.inputs[i]);
-    ir::TensorType expected{input.type.dtype, input.type.shape, std::nullopt};
-    ir::TensorType got{tensor->dtype(), tensor->shape(), std::nullopt};
-    if (got != expected)
-      return makeError("input '", input.name, "' (", path,
-                       "): the model expects ", expected.toString(),
-                       " but the file holds ", got.toString());
-    tensors.push_back(tensor.take());
-  }
-  return tensors;
-}
-
-/// min, max, mean and, for a [1, K] output, the top-5 (index, value).
-struct Summary {
-  double min = 0, max = 0, mean = 0;
-  std::vector<std::pair<int64_t, double>> top;
-};
-
-Summary summarize(const ir::Tensor &t) {
-  Summary s;
-  int64_t n = t.numElements();
-  if (n == 0)
-    return s;
-  s.min = s.max = t.getAsDouble(0);
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    double v = t.getAsDouble(i);
-    s.min = std::min(s.min, v);
-    s.max = std::max(s.max, v);
-    sum += v;
-  }
-  s.mean = sum / double(n);
-  if (t.shape().size() != 2 || t.shape()[0] != 1)
-    return s;
-  std::vector<int64_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  size_t k = std::min<size_t>(5, order.size());
-  // Ties keep the lower index first, so the ranking is deterministic.
-  std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                    [&](int64_t a, int64_t b) {
-                      double va = t.getAsDouble(a), vb = t.getAsDouble(b);
-                      return va > vb || (va == vb && a < b);
-                    });
-  for (size_t i = 0; i < k; ++i)
-    s.top.emplace_back(order[i], t.getAsDouble(order[i]));
-  return s;
-}
-
-void printText(const ir::Graph &graph, const std::vector<ir::Tensor> &outputs,
-               double millis) {
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    const ir::Tensor &t = outputs[i];
-    Summary s = summarize(t);
-    std::printf("output '%s': %s  min %.6g  max %.6g  mean %.6g\n",
-                graph.value(graph.outputs[i]).name.c_str(),
-                t.type().toString().c_str(), s.min, s.max, s.mean);
-    if (s.top.empty())
-      continue;
-    std::printf("  top-%zu:", s.top.size());
-    for (auto [index, value] : s.top)
-      std::printf(" %lld (%.6g)", static_cast<long long>(index), value);
-    std::printf("\n");
-  }
-  std::printf("time: %.3f ms\n", millis);
-}
 
 void printJson(const ir::Graph &graph, const std::vector<ir::Tensor> &outputs,
                double millis) {
@@ -142,7 +39,7 @@ void printJson(const ir::Graph &graph, const std::vector<ir::Tensor> &outputs,
   j["outputs"] = nlohmann::ordered_json::array();
   for (size_t i = 0; i < outputs.size(); ++i) {
     const ir::Tensor &t = outputs[i];
-    Summary s = summarize(t);
+    interp::OutputSummary s = interp::summarize(t);
     nlohmann::ordered_json out = {{"name", graph.value(graph.outputs[i]).name},
                                   {"dtype", ir::dtypeName(t.dtype())},
                                   {"shape", t.shape()},
@@ -152,7 +49,7 @@ void printJson(const ir::Graph &graph, const std::vector<ir::Tensor> &outputs,
     out["top"] = nlohmann::ordered_json::array();
     for (auto [index, value] : s.top)
       out["top"].push_back({{"index", index}, {"value", value}});
-    if (t.numElements() <= kMaxJsonValues) {
+    if (t.numElements() <= 1024) { // all values of small outputs
       std::vector<double> values;
       for (int64_t k = 0; k < t.numElements(); ++k)
         values.push_back(t.getAsDouble(k));
@@ -164,22 +61,6 @@ void printJson(const ir::Graph &graph, const std::vector<ir::Tensor> &outputs,
   std::cout << j.dump(2) << "\n";
 }
 
-/// Writes output i to options.outputs[i]. On failure removes the files
-/// already written, so a failed eval leaves no output behind.
-Status writeOutputs(const EvalOptions &options, const ir::Graph &graph,
-                    const std::vector<ir::Tensor> &outputs) {
-  for (size_t i = 0; i < options.outputs.size(); ++i) {
-    Status s = writeTensorFile(outputs[i], graph.value(graph.outputs[i]).name,
-                               options.outputs[i]);
-    if (s)
-      continue;
-    for (size_t k = 0; k < i; ++k)
-      std::remove(options.outputs[k].c_str());
-    return s;
-  }
-  return Status::success();
-}
-
 /// --integer: the quantized model's integer network (lib/quant), image by
 /// image over the batch; outputs are the real values of its integer outputs
 /// (logits = accumulator × scale), exactly what `marsc run` writes for the
@@ -187,14 +68,12 @@ Status writeOutputs(const EvalOptions &options, const ir::Graph &graph,
 Expected<std::vector<ir::Tensor>>
 runIntegerReference(const EvalOptions &options, const ir::Graph &graph,
                     const std::vector<ir::Tensor> &inputs) {
-  // The compiler's legalize pass: the same lowering (and the same dropped
-  // final Softmax) as `marsc compile`.
-  passes::CompileState state;
-  state.graph = graph;
-  auto legal = passes::runPipeline({"legalize"}, state, passes::CompileContext{});
-  if (!legal)
-    return legal.error().withContext("--integer");
-  std::optional<quant::IntegerNet> &net = state.net;
+  // The compiler's legalize step: the same lowering (and the same dropped
+  // final Softmax) as `marsc compile`, named as its pass is.
+  ir::Graph g = graph;
+  Expected<quant::IntegerNet> net = quant::legalizeForChip(g);
+  if (!net)
+    return net.error().withContext("legalize").withContext("--integer");
   if (!options.archPath.empty()) {
     Expected<arch::ArchSpec> spec = arch::loadArchFile(options.archPath);
     if (!spec)
@@ -204,30 +83,10 @@ runIntegerReference(const EvalOptions &options, const ir::Graph &graph,
   }
   if (inputs.size() != 1 || inputs[0].shape().size() != 4)
     return makeError("--integer needs one N×C×H×W input");
-  const ir::Tensor &x = inputs[0];
-  const int64_t batch = x.shape()[0];
-  const int64_t imageSize = x.numElements() / std::max<int64_t>(1, batch);
-  if (imageSize != net->value(net->input).size())
-    return makeError("--integer: the input holds ", imageSize,
-                     " values per image but the integer network expects ",
-                     net->value(net->input).size());
-  const quant::IntValue &out = net->value(net->output);
-  ir::Shape shape = out.height == 1 && out.width == 1
-                        ? ir::Shape{batch, out.channels}
-                        : ir::Shape{batch, out.channels, out.height, out.width};
-  ir::Tensor result(ir::DType::Float32, shape);
-  std::vector<float> image(static_cast<size_t>(imageSize));
-  for (int64_t n = 0; n < batch; ++n) {
-    for (int64_t i = 0; i < imageSize; ++i)
-      image[i] = static_cast<float>(x.getAsDouble(n * imageSize + i));
-    std::vector<int32_t> q =
-        quant::runInteger(*net, quant::quantizeInput(*net, image.data()));
-    for (int64_t i = 0; i < out.size(); ++i)
-      result.setFromDouble(n * out.size() + i, quant::outputReal(*net, q, i));
-  }
-  std::vector<ir::Tensor> results;
-  results.push_back(std::move(result));
-  return results;
+  Expected<ir::Tensor> result = quant::runIntegerBatch(*net, inputs[0]);
+  if (!result)
+    return result.error().withContext("--integer");
+  return std::vector<ir::Tensor>{result.take()};
 }
 
 /// The size symbolic batch dimensions take: --batch, or else the leading
@@ -238,7 +97,7 @@ Expected<int64_t> batchSize(const EvalOptions &options) {
     return options.batch;
   if (options.inputs.empty())
     return int64_t(1);
-  auto first = readTensorFile(options.inputs[0]);
+  auto first = onnx::readTensorFile(options.inputs[0]);
   if (!first)
     return first.error();
   return first->shape().empty() ? int64_t(1) : first->shape()[0];
@@ -247,7 +106,7 @@ Expected<int64_t> batchSize(const EvalOptions &options) {
 Status runEval(const EvalOptions &options) {
   // Everything that can be checked before running is checked first.
   for (const std::string &path : options.outputs)
-    MARS_TRY(checkTensorFileExtension(path));
+    MARS_TRY(onnx::checkTensorFileExtension(path));
   auto batch = batchSize(options);
   if (!batch)
     return batch.error();
@@ -260,7 +119,10 @@ Status runEval(const EvalOptions &options) {
     return makeError(options.model, ": ", options.outputs.size(),
                      " --output files were given but the model has ",
                      graph->outputs.size(), " output(s)");
-  auto inputs = loadInputs(options, *graph);
+  auto inputs =
+      options.random
+          ? interp::randomInputs(*graph, options.randomSeed)
+          : onnx::readGraphInputs(*graph, options.inputs, options.model);
   if (!inputs)
     return inputs.error();
 
@@ -273,11 +135,11 @@ Status runEval(const EvalOptions &options) {
   double millis =
       std::chrono::duration<double, std::milli>(stop - start).count();
 
-  MARS_TRY(writeOutputs(options, *graph, *outputs));
+  MARS_TRY(onnx::writeGraphOutputs(*graph, *outputs, options.outputs));
   if (options.json)
     printJson(*graph, *outputs, millis);
   else
-    printText(*graph, *outputs, millis);
+    std::printf("%s", interp::formatOutputs(*graph, *outputs, millis).c_str());
   return Status::success();
 }
 

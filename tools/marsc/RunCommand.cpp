@@ -2,28 +2,23 @@
 // bit-exact integer results (functional model) and cycles and energy (timing
 // and energy models) in one run.
 #include "Commands.h"
-#include "TensorFiles.h"
 
 #include "mars/data/Dataset.h"
+#include "mars/onnx/TensorFile.h"
 #include "mars/program/ProgramFile.h"
-#include "mars/quant/IntegerNet.h"
 #include "mars/runtime/Batch.h"
 #include "mars/runtime/Energy.h"
 #include "mars/runtime/Functional.h"
 #include "mars/runtime/Report.h"
+#include "mars/runtime/Run.h"
 #include "mars/runtime/Timing.h"
 #include "mars/support/AtomicFile.h"
 #include "mars/support/Random.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <iostream>
 #include <memory>
-#include <thread>
 #include <unistd.h>
 
 namespace mars::cli {
@@ -46,44 +41,10 @@ struct RunCli {
   bool noVerifyChecksum = false;
 };
 
-/// What the functional run produced.
-struct FunctionalResult {
-  std::string what; ///< "fashion-mnist/test (10000 images)", "x.npy", "random".
-  int64_t images = 0;
-  int64_t correct = -1; ///< Only with --data.
-  std::vector<int32_t> output; ///< Only for one input image.
-  double seconds = 0;
-  std::string mode;
-};
-
-int defaultThreads() {
-  unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : static_cast<int>(std::min(n, 8u));
-}
-
-Expected<runtime::ExecMode> chooseMode(const RunCli &cli,
-                                       const program::Program &p) {
-  bool exact = runtime::adcIsExact(p);
-  if (cli.mode == "macro")
-    return runtime::ExecMode::MacroLevel;
-  if (cli.mode == "fast") {
-    if (!exact)
-      return makeError("--mode fast: this program's ADC (adc_bits ",
-                       p.arch.macro.adcBits,
-                       ") can saturate, so only the macro-level model is "
-                       "exact; use --mode macro or auto");
-    return runtime::ExecMode::Fast;
-  }
-  if (cli.mode != "auto")
-    return makeError("--mode must be auto, fast or macro, got '", cli.mode,
-                     "'");
-  return exact ? runtime::ExecMode::Fast : runtime::ExecMode::MacroLevel;
-}
-
 /// A float image the shape of the program's input, from --input.
 Expected<std::vector<float>> readInputImage(const std::string &path,
                                             const program::Program &p) {
-  auto tensor = readTensorFile(path);
+  auto tensor = onnx::readTensorFile(path);
   if (!tensor)
     return tensor.error();
   const program::Buffer &in = p.buffers[p.input];
@@ -98,83 +59,71 @@ Expected<std::vector<float>> readInputImage(const std::string &path,
   return image;
 }
 
-/// runtime::runImages with a progress line on stderr, when it is a terminal
-/// and not `quiet`.
-Status runWithProgress(const program::Program &p, const runtime::ExecOptions &opts,
-                 int64_t count, int threads, bool quiet,
-                 const runtime::ImageSource &source,
-                 const runtime::OutputSink &sink) {
-  runtime::ProgressSink progress;
-  quiet = quiet || !::isatty(STDERR_FILENO);
-  if (!quiet)
-    progress = [count](int64_t done) {
-      if (done % 500 == 0 || done == count)
-        std::fprintf(stderr, "\r  %lld/%lld images",
-                     static_cast<long long>(done), static_cast<long long>(count));
-    };
-  Status status =
-      runtime::runImages(p, opts, count, threads, source, sink, progress);
-  if (!quiet)
-    std::fprintf(stderr, "\n");
-  return status;
+/// A progress line on stderr while `count` images run, when stderr is a
+/// terminal and not --quiet.
+runtime::ProgressSink progressLine(int64_t count, bool quiet) {
+  if (quiet || !::isatty(STDERR_FILENO))
+    return {};
+  return [count](int64_t done) {
+    if (done % 500 == 0 || done == count)
+      std::fprintf(stderr, "\r  %lld/%lld images", static_cast<long long>(done),
+                   static_cast<long long>(count));
+  };
 }
 
-Expected<FunctionalResult> runFunctional(const RunCli &cli,
-                                         const program::Program &p) {
-  FunctionalResult r;
-  auto mode = chooseMode(cli, p);
+/// Top-1 accuracy over --data's test split (--limit images).
+Expected<runtime::FunctionalResult> runDataset(const RunCli &cli,
+                                               const program::Program &p,
+                                               runtime::ExecMode mode) {
+  const program::Buffer &in = p.buffers[p.input];
+  auto d = data::loadDataset(cli.data, data::Split::Test);
+  if (!d)
+    return d.error().withContext("--data");
+  if (d->channels != in.channels || d->height != in.height ||
+      d->width != in.width)
+    return makeError("--data ", cli.data, ": images are ", d->channels, "×",
+                     d->height, "×", d->width, " but the program expects ",
+                     in.channels, "×", in.height, "×", in.width);
+  int64_t count = cli.limit > 0 ? std::min(cli.limit, d->count) : d->count;
+  const data::Dataset &ds = *d;
+  runtime::ProgressSink progress = progressLine(count, cli.quiet);
+  auto r = runtime::runAccuracy(
+      p, mode, count, cli.threads,
+      [&](int64_t i, float *image) { data::imageAsFloat(ds, i, image); },
+      [&](int64_t i) { return int(ds.labels[i]); }, progress,
+      d->name + " (" + std::to_string(count) + " images)");
+  if (progress)
+    std::fprintf(stderr, "\n");
+  return r;
+}
+
+/// --data, --input or a seeded random image through the functional model;
+/// `seconds` counts loading the images too.
+Expected<runtime::FunctionalResult> runFunctional(const RunCli &cli,
+                                                  const program::Program &p) {
+  auto mode = runtime::chooseExecMode(cli.mode, p);
   if (!mode)
     return mode.error();
-  r.mode = *mode == runtime::ExecMode::Fast ? "fast (exact ADC)"
-                                            : "macro-level (bit-serial)";
-  runtime::ExecOptions opts;
-  opts.mode = *mode;
-  const program::Buffer &in = p.buffers[p.input];
   auto start = std::chrono::steady_clock::now();
-
+  Expected<runtime::FunctionalResult> r = Error("");
   if (!cli.data.empty()) {
-    auto d = data::loadDataset(cli.data, data::Split::Test);
-    if (!d)
-      return d.error().withContext("--data");
-    if (d->channels != in.channels || d->height != in.height ||
-        d->width != in.width)
-      return makeError("--data ", cli.data, ": images are ", d->channels, "×",
-                       d->height, "×", d->width, " but the program expects ",
-                       in.channels, "×", in.height, "×", in.width);
-    int64_t count = cli.limit > 0 ? std::min(cli.limit, d->count) : d->count;
-    std::atomic<int64_t> correct{0};
-    const data::Dataset &ds = *d;
-    MARS_TRY(runWithProgress(
-        p, opts, count, cli.threads, cli.quiet,
-        [&](int64_t i, float *image) { data::imageAsFloat(ds, i, image); },
-        [&](int64_t i, const std::vector<int32_t> &out) {
-          if (runtime::argmaxClass(p, out) == ds.labels[i])
-            ++correct;
-        }));
-    r.what = d->name + " (" + std::to_string(count) + " images)";
-    r.images = count;
-    r.correct = correct;
+    r = runDataset(cli, p, *mode);
+  } else if (!cli.input.empty()) {
+    auto x = readInputImage(cli.input, p);
+    if (!x)
+      return x.error();
+    r = runtime::runOneImage(p, *mode, *x, cli.input);
   } else {
-    std::vector<float> image(static_cast<size_t>(in.size()));
-    if (!cli.input.empty()) {
-      auto x = readInputImage(cli.input, p);
-      if (!x)
-        return x.error();
-      image = x.take();
-      r.what = cli.input;
-    } else {
-      // The same image as `marsc eval --random SEED` and `marsc verify`.
-      image = Random(cli.seed).unitFloats(image.size());
-      r.what = "random image (seed " + std::to_string(cli.seed) + ")";
-    }
-    MARS_TRY(runWithProgress(
-        p, opts, 1, 1, /*quiet=*/true,
-        [&](int64_t, float *dst) { std::copy(image.begin(), image.end(), dst); },
-        [&](int64_t, const std::vector<int32_t> &out) { r.output = out; }));
-    r.images = 1;
+    // The same image as `marsc eval --random SEED` and `marsc verify`.
+    const size_t size = size_t(p.buffers[p.input].size());
+    r = runtime::runOneImage(p, *mode, Random(cli.seed).unitFloats(size),
+                             "random image (seed " + std::to_string(cli.seed) +
+                                 ")");
   }
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                            start).count();
+  if (r)
+    r->seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
   return r;
 }
 
@@ -191,52 +140,15 @@ ir::Tensor outputTensor(const program::Program &p,
   return t;
 }
 
-void printFunctional(const FunctionalResult &r, const program::Program &p) {
-  std::printf("functional: %s, %s model, %.2f s (%.1f images/s)\n",
-              r.what.c_str(), r.mode.c_str(), r.seconds,
-              r.seconds > 0 ? double(r.images) / r.seconds : 0.0);
-  if (r.correct >= 0)
-    std::printf("accuracy: %lld/%lld = %.2f%%\n",
-                static_cast<long long>(r.correct),
-                static_cast<long long>(r.images),
-                100.0 * double(r.correct) / double(std::max<int64_t>(1, r.images)));
-  if (!r.output.empty()) {
-    std::printf("output: %zu values", r.output.size());
-    if (p.buffers[p.output].height == 1 && p.buffers[p.output].width == 1)
-      std::printf(", class %d", runtime::argmaxClass(p, r.output));
-    std::printf("\n");
-  }
-}
-
-nlohmann::ordered_json functionalJson(const FunctionalResult &r,
-                                      const program::Program &p) {
-  nlohmann::ordered_json j = {{"source", r.what},
-                              {"mode", r.mode},
-                              {"images", r.images},
-                              {"seconds", r.seconds}};
-  if (r.correct >= 0) {
-    j["correct"] = r.correct;
-    j["accuracy"] = double(r.correct) / double(std::max<int64_t>(1, r.images));
-  }
-  if (!r.output.empty()) {
-    std::vector<double> values;
-    for (size_t i = 0; i < r.output.size() && i < 1024; ++i)
-      values.push_back(runtime::outputReal(p, r.output, int64_t(i)));
-    j["output"] = values;
-    j["class"] = runtime::argmaxClass(p, r.output);
-  }
-  return j;
-}
-
 Status runRun(const RunCli &cli) {
   if (!cli.output.empty()) {
-    MARS_TRY(checkTensorFileExtension(cli.output));
+    MARS_TRY(onnx::checkTensorFileExtension(cli.output));
     if (!cli.data.empty())
       return makeError("--output writes the output of one --input image; it "
                        "cannot be used with --data");
   }
   if (!cli.input.empty())
-    MARS_TRY(checkTensorFileExtension(cli.input));
+    MARS_TRY(onnx::checkTensorFileExtension(cli.input));
   program::ReadOptions readOptions;
   readOptions.verifyChecksum = !cli.noVerifyChecksum;
   auto program = program::readProgramFile(cli.program, readOptions);
@@ -244,72 +156,50 @@ Status runRun(const RunCli &cli) {
     return program.error();
   const program::Program &p = *program;
 
+  runtime::RunReport report;
+  report.program = &p;
+  report.path = cli.program;
+  report.coldStart = cli.coldStart;
   runtime::TimingOptions timingOptions;
   timingOptions.steadyState = !cli.coldStart;
   const auto timingStart = std::chrono::steady_clock::now();
   auto timing = runtime::simulateTiming(p, timingOptions);
   if (!timing)
     return timing.error().withContext(cli.program);
-  runtime::EnergyResult energy = runtime::estimateEnergy(p, *timing);
-  const double timingSeconds = std::chrono::duration<double>(
-                                   std::chrono::steady_clock::now() - timingStart)
-                                   .count();
+  report.timing = timing.take();
+  report.energy = runtime::estimateEnergy(p, report.timing);
+  report.timingSeconds = std::chrono::duration<double>(
+                             std::chrono::steady_clock::now() - timingStart)
+                             .count();
 
   auto functional = runFunctional(cli, p);
   if (!functional)
     return functional.error().withContext(cli.program);
-
-  // The ADC the model was trained for against the one this program runs.
-  const quant::AdcModel adc{p.arch.macro.wlOn, p.arch.macro.adcBits,
-                            p.arch.macro.inputBitsPerCycle};
-  const std::string adcNote = quant::adcMismatchNote(p.info.trainedAdc, adc);
+  report.functional = functional.take();
   std::string jsonText;
-  if (cli.json || !cli.jsonOut.empty()) {
-    nlohmann::ordered_json j;
-    j["program"] = cli.program;
-    j["adc"] = {{"arch", adc.describe()},
-                {"trained_for", p.info.trainedAdc},
-                {"note", adcNote}};
-    j["functional"] = functionalJson(*functional, p);
-    j["timing"] = nlohmann::ordered_json::parse(
-        runtime::reportJson(p, *timing, energy));
-    // The simulator's own run time: the timing and energy models (once per
-    // run) and the functional model (functional.seconds).
-    j["timing_model_seconds"] = timingSeconds;
-    jsonText = j.dump(2) + "\n";
-  }
+  if (cli.json || !cli.jsonOut.empty())
+    jsonText = runtime::runReportJson(report);
 
   // Files only after everything succeeded, and all of them or none: a batch
   // pipeline (examples/dse) that sees one of them may trust the others.
   AtomicFileSet files;
   if (!cli.output.empty()) {
-    auto bytes =
-        tensorFileBytes(outputTensor(p, functional->output), "output", cli.output);
+    auto bytes = onnx::tensorFileBytes(
+        outputTensor(p, report.functional.output), "output", cli.output);
     if (!bytes)
       return bytes.error();
     MARS_TRY(files.add(cli.output, *bytes));
   }
   if (!cli.trace.empty())
-    MARS_TRY(files.add(cli.trace, runtime::chromeTraceJson(p, *timing)));
+    MARS_TRY(files.add(cli.trace, runtime::chromeTraceJson(p, report.timing)));
   if (!cli.plot.empty())
-    MARS_TRY(files.add(cli.plot, runtime::svgPlot(p, *timing, energy)));
+    MARS_TRY(
+        files.add(cli.plot, runtime::svgPlot(p, report.timing, report.energy)));
   if (!cli.jsonOut.empty())
     MARS_TRY(files.add(cli.jsonOut, jsonText));
   MARS_TRY(files.commit());
-
-  if (cli.json) {
-    std::cout << jsonText;
-    return Status::success();
-  }
-  std::printf("%s: %s, %zu layers, %lld cores\n", cli.program.c_str(),
-              p.info.model.c_str(), p.layers.size(),
-              static_cast<long long>(p.arch.chip.cores));
-  if (!adcNote.empty())
-    std::printf("note: %s\n", adcNote.c_str());
-  printFunctional(*functional, p);
-  std::printf("timing: %s image\n",
-              cli.coldStart ? "first (cold-start) " : "steady-state");
-  std::printf("%s", runtime::formatTimingTable(p, *timing, energy).c_str());
+  std::fputs((cli.json ? jsonText : runtime::formatRunReport(report)).c_str(),
+             stdout);
   return Status::success();
 }
 
@@ -368,7 +258,7 @@ Command addRunCommand(CLI::App &parent) {
                 "Skip the checksum (every field is still validated)");
   return {app, [cli] {
             if (cli->threads == 0)
-              cli->threads = defaultThreads();
+              cli->threads = runtime::defaultThreads();
             return runRun(*cli);
           }};
 }

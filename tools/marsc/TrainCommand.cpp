@@ -105,12 +105,10 @@ Status runTrain(TrainCli &cli, bool worldGiven, bool rankGiven,
                 bool masterGiven) {
   train::TrainOptions &o = cli.options;
   applyEnvironment(o, worldGiven, rankGiven, masterGiven);
-  if (!cli.archPath.empty()) {
-    auto arch = arch::loadArchFile(cli.archPath);
-    if (!arch)
-      return arch.error();
-    o.arch = *arch;
-  }
+  auto arch = arch::loadArchOrDefault(cli.archPath);
+  if (!arch)
+    return arch.error();
+  o.arch = arch.take();
   if (!cli.stages.empty()) {
     o.stages = train::Stages{false, false, false};
     for (const std::string &s : cli.stages) {

@@ -1,13 +1,13 @@
 // `marsc verify model.onnx program.bin`: the QDQ model, the integer
 // reference and the chip side by side, layer by layer (lib/verify).
 #include "Commands.h"
-#include "TensorFiles.h"
 
 #include "mars/data/Dataset.h"
 #include "mars/onnx/Import.h"
+#include "mars/onnx/TensorFile.h"
 #include "mars/program/ProgramFile.h"
-#include "mars/verify/Verify.h"
 #include "mars/support/Random.h"
+#include "mars/verify/Verify.h"
 
 #include <nlohmann/json.hpp>
 
@@ -34,7 +34,7 @@ loadImages(const VerifyCli &cli, const program::Program &p) {
   const size_t size = size_t(in.size());
   std::vector<std::vector<float>> images;
   if (!cli.input.empty()) {
-    Expected<ir::Tensor> t = readTensorFile(cli.input);
+    Expected<ir::Tensor> t = onnx::readTensorFile(cli.input);
     if (!t)
       return t.error();
     // One image (C×H×W) or a batch (N×C×H×W); the element count alone

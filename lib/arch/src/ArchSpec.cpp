@@ -224,6 +224,12 @@ Expected<ArchSpec> loadArchFile(const std::string &path) {
   return parseArchJson(text.str(), path);
 }
 
+Expected<ArchSpec> loadArchOrDefault(const std::string &path) {
+  if (path.empty())
+    return defaultArch();
+  return loadArchFile(path);
+}
+
 std::string archToJson(const ArchSpec &spec) {
   nlohmann::ordered_json doc;
   doc["name"] = spec.name;

@@ -16,6 +16,10 @@ double scheduleRatio(const CompileState &state);
 /// The report as a text table.
 std::string formatMappingReport(const CompileState &state);
 
+/// `marsc compile --stats`: "statistics:", then one line per counter
+/// (pass, value, what).
+std::string formatStatistics(const CompileState &state);
+
 /// The report, statistics included, as JSON text.
 std::string mappingReportJson(const CompileState &state);
 

@@ -132,6 +132,9 @@ Expected<ArchSpec> parseArchJson(const std::string &text,
                                  const std::string &source);
 /// Reads and parses a JSON file.
 Expected<ArchSpec> loadArchFile(const std::string &path);
+/// The arch every `--arch FILE` option means: `defaultArch()` when `path` is
+/// empty (no option given), else `loadArchFile(path)`.
+Expected<ArchSpec> loadArchOrDefault(const std::string &path);
 /// The spec as pretty-printed JSON (every field).
 std::string archToJson(const ArchSpec &spec);
 /// `base` with settings "section.key=value" (or "name=value") applied, as

@@ -2,7 +2,9 @@
 /// \file
 /// Executes an IntegerNet: the integer reference of DESIGN.md §3.
 
+#include "mars/ir/Tensor.h"
 #include "mars/quant/IntegerNet.h"
+#include "mars/support/Error.h"
 
 #include <cstdint>
 #include <vector>
@@ -33,6 +35,14 @@ double outputReal(const IntegerNet &net, const std::vector<int32_t> &out,
 /// Index of the largest real output (lowest index on ties): the predicted
 /// class.
 int argmaxClass(const IntegerNet &net, const std::vector<int32_t> &out);
+
+/// Runs the network on each image of the batch `x` (N×C×H×W, any dtype;
+/// quantizeInput of its values as float32) and returns the real values of
+/// its outputs (outputReal), float32 [N, K] for an output of K channels of
+/// one pixel, else [N, C, H, W]: what `marsc run` writes for the compiled
+/// program. Fails when an image of `x` is not the network's input size.
+Expected<ir::Tensor> runIntegerBatch(const IntegerNet &net,
+                                     const ir::Tensor &x);
 
 /// One layer, exposed for kernel tests: reads `values` for the layer's inputs
 /// and writes its output.

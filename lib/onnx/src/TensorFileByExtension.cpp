@@ -1,11 +1,12 @@
-#include "TensorFiles.h"
-
-#include "mars/support/AtomicFile.h"
-
-#include "mars/data/Npy.h"
+// Tensor files chosen by extension: .npy (lib/data) or .pb (TensorProto).
 #include "mars/onnx/TensorFile.h"
 
-namespace mars::cli {
+#include "mars/data/Npy.h"
+#include "mars/support/AtomicFile.h"
+
+#include <cstdio>
+
+namespace mars::onnx {
 
 namespace {
 
@@ -58,7 +59,7 @@ Status checkTensorFileExtension(const std::string &path) {
 Expected<ir::Tensor> readTensorFile(const std::string &path) {
   MARS_TRY(checkTensorFileExtension(path));
   if (endsWith(path, ".pb"))
-    return onnx::readTensorProtoFile(path);
+    return readTensorProtoFile(path);
   auto array = data::readNpyFile(path);
   if (!array)
     return array.error();
@@ -73,7 +74,7 @@ Expected<std::string> tensorFileBytes(const ir::Tensor &tensor,
                                       const std::string &path) {
   MARS_TRY(checkTensorFileExtension(path));
   if (endsWith(path, ".pb")) {
-    auto bytes = onnx::serializeTensorProto(tensor, name);
+    auto bytes = serializeTensorProto(tensor, name);
     if (!bytes)
       return bytes.error().withContext(path);
     return bytes;
@@ -96,4 +97,47 @@ Status writeTensorFile(const ir::Tensor &tensor, const std::string &name,
   return writeFileAtomic(path, *bytes);
 }
 
-} // namespace mars::cli
+Expected<std::vector<ir::Tensor>>
+readGraphInputs(const ir::Graph &graph, const std::vector<std::string> &paths,
+                const std::string &model) {
+  if (paths.size() != graph.inputs.size()) {
+    std::string names;
+    for (ir::ValueId id : graph.inputs)
+      names += (names.empty() ? "'" : ", '") + graph.value(id).name + "'";
+    return makeError(model, ": the model has ", graph.inputs.size(),
+                     " input(s) (", names, ") but ", paths.size(),
+                     " --input file(s) were given");
+  }
+  std::vector<ir::Tensor> tensors;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    auto tensor = readTensorFile(paths[i]);
+    if (!tensor)
+      return tensor.error();
+    const ir::Value &input = graph.value(graph.inputs[i]);
+    ir::TensorType expected{input.type.dtype, input.type.shape, std::nullopt};
+    ir::TensorType got{tensor->dtype(), tensor->shape(), std::nullopt};
+    if (got != expected)
+      return makeError("input '", input.name, "' (", paths[i],
+                       "): the model expects ", expected.toString(),
+                       " but the file holds ", got.toString());
+    tensors.push_back(tensor.take());
+  }
+  return tensors;
+}
+
+Status writeGraphOutputs(const ir::Graph &graph,
+                         const std::vector<ir::Tensor> &outputs,
+                         const std::vector<std::string> &paths) {
+  for (size_t i = 0; i < paths.size(); ++i) {
+    Status s = writeTensorFile(outputs[i], graph.value(graph.outputs[i]).name,
+                               paths[i]);
+    if (s)
+      continue;
+    for (size_t k = 0; k < i; ++k)
+      std::remove(paths[k].c_str());
+    return s;
+  }
+  return Status::success();
+}
+
+} // namespace mars::onnx

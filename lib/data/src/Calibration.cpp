@@ -1,4 +1,4 @@
-#include "CalibData.h"
+#include "mars/data/Calibration.h"
 
 #include "mars/support/Random.h"
 
@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace mars::cli {
+namespace mars::data {
 
 namespace {
 
@@ -26,10 +26,11 @@ std::string shapeText(const std::vector<int64_t> &s) {
 
 } // namespace
 
-Expected<passes::CalibrationData>
-loadCalibration(const std::string &spec, const std::vector<int64_t> &shape,
-                int64_t limit, uint64_t seed) {
-  passes::CalibrationData d;
+Expected<CalibrationImages>
+loadCalibrationImages(const std::string &spec,
+                      const std::vector<int64_t> &shape, int64_t limit,
+                      uint64_t seed) {
+  CalibrationImages d;
   d.source = spec;
   d.shape = shape;
   const int64_t imageSize = shape.at(0) * shape.at(1) * shape.at(2);
@@ -43,10 +44,10 @@ loadCalibration(const std::string &spec, const std::vector<int64_t> &shape,
   }
 
   if (endsWith(spec, ".npy")) {
-    auto a = data::readNpyFile(spec);
+    auto a = readNpyFile(spec);
     if (!a)
       return a.error();
-    if (a->dtype != data::NpyDType::Float32)
+    if (a->dtype != NpyDType::Float32)
       return makeError(spec, ": calibration images must be float32");
     std::vector<int64_t> s = a->shape;
     if (s.size() == 3)
@@ -63,7 +64,7 @@ loadCalibration(const std::string &spec, const std::vector<int64_t> &shape,
     return d;
   }
 
-  auto ds = data::loadDataset(spec, data::Split::Train);
+  auto ds = loadDataset(spec, Split::Train);
   if (!ds)
     return ds.error();
   if (ds->channels != shape[0] || ds->height != shape[1] ||
@@ -74,8 +75,8 @@ loadCalibration(const std::string &spec, const std::vector<int64_t> &shape,
   d.count = std::min(limit, ds->count);
   d.pixels.resize(size_t(d.count * imageSize));
   for (int64_t i = 0; i < d.count; ++i)
-    data::imageAsFloat(*ds, i, d.pixels.data() + i * imageSize);
+    imageAsFloat(*ds, i, d.pixels.data() + i * imageSize);
   return d;
 }
 
-} // namespace mars::cli
+} // namespace mars::data
