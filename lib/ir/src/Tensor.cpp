@@ -107,18 +107,38 @@ void Tensor::setFromDouble(int64_t i, double v) {
   MARS_CHECK(false, "unknown dtype");
 }
 
+namespace {
+
+/// The elements of `t` converted to `Out`, with the dtype switch outside the
+/// loop (weights of a 224×224 ResNet-18 are 11.7 M elements) and no zero fill.
+template <typename Out, typename Convert>
+std::vector<Out> convertAll(const Tensor &t, Convert convert) {
+  const auto n = static_cast<size_t>(t.numElements());
+  std::vector<Out> out;
+  out.reserve(n);
+  auto copy = [&](const auto *p) {
+    for (size_t i = 0; i < n; ++i)
+      out.push_back(convert(p[i]));
+  };
+  switch (t.dtype()) {
+  case DType::Float32: copy(t.data<float>()); return out;
+  case DType::Int8: copy(t.data<int8_t>()); return out;
+  case DType::UInt8: copy(t.data<uint8_t>()); return out;
+  case DType::Int32: copy(t.data<int32_t>()); return out;
+  case DType::Int64: copy(t.data<int64_t>()); return out;
+  }
+  MARS_CHECK(false, "unknown dtype");
+}
+
+} // namespace
+
 std::vector<int64_t> Tensor::toInt64s() const {
-  std::vector<int64_t> out(static_cast<size_t>(numElements()));
-  for (int64_t i = 0; i < numElements(); ++i)
-    out[i] = getAsInt64(i);
-  return out;
+  return convertAll<int64_t>(*this, [](auto v) { return int64_t(v); });
 }
 
 std::vector<float> Tensor::toFloats() const {
-  std::vector<float> out(static_cast<size_t>(numElements()));
-  for (int64_t i = 0; i < numElements(); ++i)
-    out[i] = static_cast<float>(getAsDouble(i));
-  return out;
+  // Through double, as getAsDouble does, so int64 values round the same way.
+  return convertAll<float>(*this, [](auto v) { return float(double(v)); });
 }
 
 } // namespace mars::ir
