@@ -1,68 +1,38 @@
 #include "MatrixMultiply.h"
 
+#include "MatmulKernels.h"
+
 #include <algorithm>
+#include <thread>
 #include <vector>
 
 namespace mars::interp {
 
 namespace {
 
-/// Columns of c handled per pass: four rows of this many doubles (32 KiB)
-/// stay in L1 while a k×kColumnTile panel of b streams past them.
-constexpr int64_t kColumnTile = 1024;
+/// Work below this many multiply-adds runs on the calling thread: starting
+/// a thread costs tens of microseconds.
+constexpr int64_t kThreadWork = int64_t(1) << 22;
 
-/// Four rows of c at once, accumulated in double: every element of b loaded
-/// is used four times, and the innermost loop runs over contiguous columns
-/// so it vectorises. Products of two floats are exact in double and a
-/// double sum of k of them errs by about k × 2^-53, so c receives the exact
-/// dot product rounded once to float32: the reference then evaluates a QDQ
-/// model's Conv/Gemm as exactly as its float32 tensors allow, and rounding
-/// ties of the integer contract are not decided by summation order.
-void fourRows(int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
-              int64_t ldb, float *c, int64_t ldc, double *acc) {
-  double *__restrict d0 = acc;
-  double *__restrict d1 = acc + n;
-  double *__restrict d2 = acc + 2 * n;
-  double *__restrict d3 = acc + 3 * n;
-  for (int64_t j = 0; j < n; ++j) {
-    d0[j] = c[j];
-    d1[j] = c[ldc + j];
-    d2[j] = c[2 * ldc + j];
-    d3[j] = c[3 * ldc + j];
-  }
-  for (int64_t p = 0; p < k; ++p) {
-    const double a0 = a[p], a1 = a[lda + p], a2 = a[2 * lda + p],
-                 a3 = a[3 * lda + p];
-    const float *__restrict row = b + p * ldb;
-    for (int64_t j = 0; j < n; ++j) {
-      const double v = row[j];
-      d0[j] += a0 * v;
-      d1[j] += a1 * v;
-      d2[j] += a2 * v;
-      d3[j] += a3 * v;
-    }
-  }
-  for (int64_t j = 0; j < n; ++j) {
-    c[j] = float(d0[j]);
-    c[ldc + j] = float(d1[j]);
-    c[2 * ldc + j] = float(d2[j]);
-    c[3 * ldc + j] = float(d3[j]);
-  }
+/// The widest kernel this CPU runs (checked once).
+const MatmulKernel &bestKernel() {
+  static const MatmulKernel &kernel = detectMatmulKernel();
+  return kernel;
 }
 
-void oneRow(int64_t n, int64_t k, const float *a, const float *b, int64_t ldb,
-            float *c, double *acc) {
-  double *__restrict d0 = acc;
-  for (int64_t j = 0; j < n; ++j)
-    d0[j] = c[j];
-  for (int64_t p = 0; p < k; ++p) {
-    const double a0 = a[p];
-    const float *__restrict row = b + p * ldb;
-    for (int64_t j = 0; j < n; ++j)
-      d0[j] += a0 * double(row[j]);
+/// Column panels [first, last) of the kernel's width: pack b's panel to
+/// double, then sweep every row block of the packed a over it.
+void panels(const MatmulKernel &kernel, int64_t first, int64_t last, int64_t m,
+            int64_t n, int64_t k, const double *packedA, const float *b,
+            int64_t ldb, float *c, int64_t ldc) {
+  const int64_t nr = kernel.columns;
+  std::vector<double> packedB(size_t(k * nr));
+  for (int64_t panel = first; panel < last; ++panel) {
+    const int64_t j0 = panel * nr;
+    const int64_t cols = std::min(nr, n - j0);
+    packPanelB(k, cols, nr, b + j0, ldb, packedB.data());
+    kernel.sweepRows(m, k, cols, packedA, packedB.data(), c + j0, ldc);
   }
-  for (int64_t j = 0; j < n; ++j)
-    c[j] = float(d0[j]);
 }
 
 } // namespace
@@ -70,16 +40,39 @@ void oneRow(int64_t n, int64_t k, const float *a, const float *b, int64_t ldb,
 void matmulAccumulate(int64_t m, int64_t n, int64_t k, const float *a,
                       int64_t lda, const float *b, int64_t ldb, float *c,
                       int64_t ldc) {
-  std::vector<double> acc(size_t(4 * std::min(kColumnTile, n)));
-  for (int64_t j0 = 0; j0 < n; j0 += kColumnTile) {
-    const int64_t cols = std::min(kColumnTile, n - j0);
-    int64_t i = 0;
-    for (; i + 4 <= m; i += 4)
-      fourRows(cols, k, a + i * lda, lda, b + j0, ldb, c + i * ldc + j0, ldc,
-               acc.data());
-    for (; i < m; ++i)
-      oneRow(cols, k, a + i * lda, b + j0, ldb, c + i * ldc + j0, acc.data());
+  matmulAccumulateWith(bestKernel(), m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+void matmulAccumulateWith(const MatmulKernel &kernel, int64_t m, int64_t n,
+                          int64_t k, const float *a, int64_t lda,
+                          const float *b, int64_t ldb, float *c, int64_t ldc) {
+  if (m <= 0 || n <= 0)
+    return;
+  // a to double once, interleaved by row block, so the kernel broadcasts
+  // consecutive doubles; every column panel reuses it.
+  std::vector<double> packedA(size_t(packedRowsA(m, kernel.rows) * k));
+  packA(m, k, kernel.rows, a, lda, packedA.data());
+
+  const int64_t panelCount = (n + kernel.columns - 1) / kernel.columns;
+  const int64_t hardware = std::max(1u, std::thread::hardware_concurrency());
+  const int64_t threads =
+      std::min({hardware, panelCount, std::max<int64_t>(1, m * n * k / kThreadWork)});
+  if (threads <= 1) {
+    panels(kernel, 0, panelCount, m, n, k, packedA.data(), b, ldb, c, ldc);
+    return;
   }
+  // Threads take disjoint column panels: each element of c is still
+  // computed by one thread in one order, so the result does not depend on
+  // the thread count.
+  std::vector<std::thread> pool;
+  for (int64_t t = 0; t < threads; ++t) {
+    const int64_t first = panelCount * t / threads;
+    const int64_t last = panelCount * (t + 1) / threads;
+    pool.emplace_back(panels, std::cref(kernel), first, last, m, n, k,
+                      packedA.data(), b, ldb, c, ldc);
+  }
+  for (std::thread &thread : pool)
+    thread.join();
 }
 
 } // namespace mars::interp

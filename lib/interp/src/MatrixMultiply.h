@@ -11,8 +11,18 @@ namespace mars::interp {
 /// rounds each element of c once: the exact dot product to float32, so that
 /// a QDQ model evaluated here means what the integer contract computes
 /// (summation order does not decide rounding ties).
+///
+/// Runs the widest kernel of MatmulKernels.h the CPU has, on up to
+/// hardware_concurrency() threads over disjoint column panels; the bits of c
+/// depend on neither.
 void matmulAccumulate(int64_t m, int64_t n, int64_t k, const float *a,
                       int64_t lda, const float *b, int64_t ldb, float *c,
                       int64_t ldc);
+
+struct MatmulKernel;
+/// The same with a given kernel (tests compare the kernels).
+void matmulAccumulateWith(const MatmulKernel &kernel, int64_t m, int64_t n,
+                          int64_t k, const float *a, int64_t lda,
+                          const float *b, int64_t ldb, float *c, int64_t ldc);
 
 } // namespace mars::interp
