@@ -1,14 +1,16 @@
-// The functional part of `marsc run`: mode policy, accuracy and one-image
-// runs, and their text and JSON.
+// What `marsc run` does: the timing and energy models once, the mode
+// policy, accuracy and one-image runs, and their text and JSON.
 #include "mars/runtime/Run.h"
 
 #include "mars/quant/IntegerNet.h"
 #include "mars/runtime/Report.h"
+#include "mars/support/Random.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <thread>
 
@@ -92,6 +94,107 @@ Expected<FunctionalResult> runOneImage(const program::Program &p, ExecMode mode,
   r.what = what;
   r.images = 1;
   return r;
+}
+
+namespace {
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+/// Accuracy over the first `inputs.limit` labelled images.
+Expected<FunctionalResult> runLabelled(const program::Program &p, ExecMode mode,
+                                       const RunInputs &inputs) {
+  auto images = inputs.loadData();
+  if (!images)
+    return images.error();
+  const program::Buffer &in = p.buffers[p.input];
+  if (images->channels != in.channels || images->height != in.height ||
+      images->width != in.width)
+    return makeError("--data ", inputs.data, ": images are ", images->channels,
+                     "×", images->height, "×", images->width,
+                     " but the program expects ", in.channels, "×", in.height,
+                     "×", in.width);
+  const int64_t count =
+      inputs.limit > 0 ? std::min(inputs.limit, images->count) : images->count;
+  const ProgressSink progress =
+      inputs.progress ? inputs.progress(count) : ProgressSink();
+  return runAccuracy(p, mode, count,
+                     inputs.threads > 0 ? inputs.threads : defaultThreads(),
+                     images->image, images->label, progress,
+                     images->name + " (" + std::to_string(count) + " images)");
+}
+
+/// The one image of `--input`, checked against the program's input.
+Expected<FunctionalResult> runInput(const program::Program &p, ExecMode mode,
+                                    const RunInputs &inputs) {
+  auto image = inputs.loadInput();
+  if (!image)
+    return image.error();
+  const program::Buffer &in = p.buffers[p.input];
+  if (int64_t(image->values.size()) != in.size() || !image->float32)
+    return makeError(inputs.input, ": the program expects float32 ", "[1, ",
+                     in.channels, ", ", in.height, ", ", in.width,
+                     "] but the file holds ", image->type);
+  return runOneImage(p, mode, image->values, inputs.input);
+}
+
+} // namespace
+
+Expected<FunctionalResult> runFunctional(const program::Program &p,
+                                         const std::string &mode,
+                                         const RunInputs &inputs) {
+  auto exec = chooseExecMode(mode, p);
+  if (!exec)
+    return exec.error();
+  const auto start = std::chrono::steady_clock::now();
+  Expected<FunctionalResult> r = Error("");
+  if (!inputs.data.empty()) {
+    r = runLabelled(p, *exec, inputs);
+  } else if (!inputs.input.empty()) {
+    r = runInput(p, *exec, inputs);
+  } else {
+    const size_t size = size_t(p.buffers[p.input].size());
+    r = runOneImage(p, *exec, Random(inputs.seed).unitFloats(size),
+                    "random image (seed " + std::to_string(inputs.seed) + ")");
+  }
+  if (r)
+    r->seconds = secondsSince(start);
+  return r;
+}
+
+std::vector<int64_t> outputShape(const program::Program &p) {
+  const program::Buffer &b = p.buffers[p.output];
+  if (b.height == 1 && b.width == 1)
+    return {1, b.channels};
+  return {1, b.channels, b.height, b.width};
+}
+
+std::vector<float> outputReals(const program::Program &p,
+                               const std::vector<int32_t> &output) {
+  std::vector<float> values(output.size());
+  for (size_t i = 0; i < output.size(); ++i)
+    values[i] = static_cast<float>(outputReal(p, output, int64_t(i)));
+  return values;
+}
+
+Expected<RunReport> simulateRun(const program::Program &p,
+                                const std::string &path, bool coldStart) {
+  RunReport report;
+  report.program = &p;
+  report.path = path;
+  report.coldStart = coldStart;
+  TimingOptions options;
+  options.steadyState = !coldStart;
+  const auto start = std::chrono::steady_clock::now();
+  auto timing = simulateTiming(p, options);
+  if (!timing)
+    return timing.error().withContext(path);
+  report.timing = timing.take();
+  report.energy = estimateEnergy(p, report.timing);
+  report.timingSeconds = secondsSince(start);
+  return report;
 }
 
 std::string formatFunctional(const FunctionalResult &r,

@@ -6,17 +6,10 @@
 #include "mars/data/Dataset.h"
 #include "mars/onnx/TensorFile.h"
 #include "mars/program/ProgramFile.h"
-#include "mars/runtime/Batch.h"
-#include "mars/runtime/Energy.h"
-#include "mars/runtime/Functional.h"
 #include "mars/runtime/Report.h"
 #include "mars/runtime/Run.h"
-#include "mars/runtime/Timing.h"
 #include "mars/support/AtomicFile.h"
-#include "mars/support/Random.h"
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <unistd.h>
@@ -27,12 +20,9 @@ namespace {
 
 struct RunCli {
   std::string program;
-  std::string input, output;
-  std::string data;
-  int64_t limit = 0;
-  uint64_t seed = 1;
+  runtime::RunInputs inputs; // --data, --limit, --input, --seed, --threads
+  std::string output;
   std::string mode = "auto";
-  int threads = 0;
   bool coldStart = false;
   bool json = false;
   std::string jsonOut;
@@ -40,24 +30,6 @@ struct RunCli {
   std::string trace, plot;
   bool noVerifyChecksum = false;
 };
-
-/// A float image the shape of the program's input, from --input.
-Expected<std::vector<float>> readInputImage(const std::string &path,
-                                            const program::Program &p) {
-  auto tensor = onnx::readTensorFile(path);
-  if (!tensor)
-    return tensor.error();
-  const program::Buffer &in = p.buffers[p.input];
-  if (tensor->numElements() != in.size() ||
-      tensor->dtype() != ir::DType::Float32)
-    return makeError(path, ": the program expects float32 ",
-                     "[1, ", in.channels, ", ", in.height, ", ", in.width,
-                     "] but the file holds ", tensor->type().toString());
-  std::vector<float> image(static_cast<size_t>(in.size()));
-  for (int64_t i = 0; i < in.size(); ++i)
-    image[i] = static_cast<float>(tensor->getAsDouble(i));
-  return image;
-}
 
 /// A progress line on stderr while `count` images run, when stderr is a
 /// terminal and not --quiet.
@@ -71,134 +43,98 @@ runtime::ProgressSink progressLine(int64_t count, bool quiet) {
   };
 }
 
-/// Top-1 accuracy over --data's test split (--limit images).
-Expected<runtime::FunctionalResult> runDataset(const RunCli &cli,
-                                               const program::Program &p,
-                                               runtime::ExecMode mode) {
-  const program::Buffer &in = p.buffers[p.input];
-  auto d = data::loadDataset(cli.data, data::Split::Test);
+/// --data's test split, from lib/data.
+Expected<runtime::LabelledImages> loadData(const std::string &spec) {
+  auto d = data::loadDataset(spec, data::Split::Test);
   if (!d)
     return d.error().withContext("--data");
-  if (d->channels != in.channels || d->height != in.height ||
-      d->width != in.width)
-    return makeError("--data ", cli.data, ": images are ", d->channels, "×",
-                     d->height, "×", d->width, " but the program expects ",
-                     in.channels, "×", in.height, "×", in.width);
-  int64_t count = cli.limit > 0 ? std::min(cli.limit, d->count) : d->count;
-  const data::Dataset &ds = *d;
-  runtime::ProgressSink progress = progressLine(count, cli.quiet);
-  auto r = runtime::runAccuracy(
-      p, mode, count, cli.threads,
-      [&](int64_t i, float *image) { data::imageAsFloat(ds, i, image); },
-      [&](int64_t i) { return int(ds.labels[i]); }, progress,
-      d->name + " (" + std::to_string(count) + " images)");
-  if (progress)
-    std::fprintf(stderr, "\n");
-  return r;
+  auto ds = std::make_shared<const data::Dataset>(d.take());
+  return runtime::LabelledImages{
+      ds->name,
+      ds->count,
+      ds->channels,
+      ds->height,
+      ds->width,
+      [ds](int64_t i, float *image) { data::imageAsFloat(*ds, i, image); },
+      [ds](int64_t i) { return int(ds->labels[i]); }};
 }
 
-/// --data, --input or a seeded random image through the functional model;
-/// `seconds` counts loading the images too.
-Expected<runtime::FunctionalResult> runFunctional(const RunCli &cli,
-                                                  const program::Program &p) {
-  auto mode = runtime::chooseExecMode(cli.mode, p);
-  if (!mode)
-    return mode.error();
-  auto start = std::chrono::steady_clock::now();
-  Expected<runtime::FunctionalResult> r = Error("");
-  if (!cli.data.empty()) {
-    r = runDataset(cli, p, *mode);
-  } else if (!cli.input.empty()) {
-    auto x = readInputImage(cli.input, p);
-    if (!x)
-      return x.error();
-    r = runtime::runOneImage(p, *mode, *x, cli.input);
-  } else {
-    // The same image as `marsc eval --random SEED` and `marsc verify`.
-    const size_t size = size_t(p.buffers[p.input].size());
-    r = runtime::runOneImage(p, *mode, Random(cli.seed).unitFloats(size),
-                             "random image (seed " + std::to_string(cli.seed) +
-                                 ")");
-  }
-  if (r)
-    r->seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
-  return r;
+/// --input's image, from lib/onnx's tensor files.
+Expected<runtime::InputImage> loadInput(const std::string &path) {
+  auto tensor = onnx::readTensorFile(path);
+  if (!tensor)
+    return tensor.error();
+  return runtime::InputImage{tensor->type().toString(),
+                             tensor->dtype() == ir::DType::Float32,
+                             tensor->toFloats()};
 }
 
-/// The output as a float tensor (real values) for --output.
-ir::Tensor outputTensor(const program::Program &p,
-                        const std::vector<int32_t> &out) {
-  const program::Buffer &b = p.buffers[p.output];
-  ir::Shape shape = b.height == 1 && b.width == 1
-                        ? ir::Shape{1, b.channels}
-                        : ir::Shape{1, b.channels, b.height, b.width};
-  ir::Tensor t(ir::DType::Float32, shape);
-  for (int64_t i = 0; i < t.numElements(); ++i)
-    t.setFromDouble(i, runtime::outputReal(p, out, i));
-  return t;
+/// The images the options ask for, with their loaders; `progressShown` is
+/// set once a progress line is started (it needs a newline after the run).
+runtime::RunInputs runInputs(const RunCli &cli, bool &progressShown) {
+  runtime::RunInputs in = cli.inputs;
+  in.loadData = [&cli] { return loadData(cli.inputs.data); };
+  in.loadInput = [&cli] { return loadInput(cli.inputs.input); };
+  in.progress = [&cli, &progressShown](int64_t count) {
+    runtime::ProgressSink sink = progressLine(count, cli.quiet);
+    progressShown = bool(sink);
+    return sink;
+  };
+  return in;
 }
 
 Status runRun(const RunCli &cli) {
   if (!cli.output.empty()) {
     MARS_TRY(onnx::checkTensorFileExtension(cli.output));
-    if (!cli.data.empty())
+    if (!cli.inputs.data.empty())
       return makeError("--output writes the output of one --input image; it "
                        "cannot be used with --data");
   }
-  if (!cli.input.empty())
-    MARS_TRY(onnx::checkTensorFileExtension(cli.input));
+  if (!cli.inputs.input.empty())
+    MARS_TRY(onnx::checkTensorFileExtension(cli.inputs.input));
   program::ReadOptions readOptions;
   readOptions.verifyChecksum = !cli.noVerifyChecksum;
   auto program = program::readProgramFile(cli.program, readOptions);
   if (!program)
     return program.error();
   const program::Program &p = *program;
-
-  runtime::RunReport report;
-  report.program = &p;
-  report.path = cli.program;
-  report.coldStart = cli.coldStart;
-  runtime::TimingOptions timingOptions;
-  timingOptions.steadyState = !cli.coldStart;
-  const auto timingStart = std::chrono::steady_clock::now();
-  auto timing = runtime::simulateTiming(p, timingOptions);
-  if (!timing)
-    return timing.error().withContext(cli.program);
-  report.timing = timing.take();
-  report.energy = runtime::estimateEnergy(p, report.timing);
-  report.timingSeconds = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - timingStart)
-                             .count();
-
-  auto functional = runFunctional(cli, p);
+  auto report = runtime::simulateRun(p, cli.program, cli.coldStart);
+  if (!report)
+    return report.error();
+  bool progressShown = false;
+  auto functional =
+      runtime::runFunctional(p, cli.mode, runInputs(cli, progressShown));
+  if (progressShown)
+    std::fprintf(stderr, "\n");
   if (!functional)
     return functional.error().withContext(cli.program);
-  report.functional = functional.take();
+  report->functional = functional.take();
   std::string jsonText;
   if (cli.json || !cli.jsonOut.empty())
-    jsonText = runtime::runReportJson(report);
+    jsonText = runtime::runReportJson(*report);
 
   // Files only after everything succeeded, and all of them or none: a batch
   // pipeline (examples/dse) that sees one of them may trust the others.
   AtomicFileSet files;
   if (!cli.output.empty()) {
     auto bytes = onnx::tensorFileBytes(
-        outputTensor(p, report.functional.output), "output", cli.output);
+        ir::Tensor::fromFloats(
+            runtime::outputShape(p),
+            runtime::outputReals(p, report->functional.output)),
+        "output", cli.output);
     if (!bytes)
       return bytes.error();
     MARS_TRY(files.add(cli.output, *bytes));
   }
   if (!cli.trace.empty())
-    MARS_TRY(files.add(cli.trace, runtime::chromeTraceJson(p, report.timing)));
+    MARS_TRY(files.add(cli.trace, runtime::chromeTraceJson(p, report->timing)));
   if (!cli.plot.empty())
-    MARS_TRY(
-        files.add(cli.plot, runtime::svgPlot(p, report.timing, report.energy)));
+    MARS_TRY(files.add(cli.plot,
+                       runtime::svgPlot(p, report->timing, report->energy)));
   if (!cli.jsonOut.empty())
     MARS_TRY(files.add(cli.jsonOut, jsonText));
   MARS_TRY(files.commit());
-  std::fputs((cli.json ? jsonText : runtime::formatRunReport(report)).c_str(),
+  std::fputs((cli.json ? jsonText : runtime::formatRunReport(*report)).c_str(),
              stdout);
   return Status::success();
 }
@@ -224,23 +160,23 @@ Command addRunCommand(CLI::App &parent) {
       "an integer GEMM over the stored groups (--mode fast; auto picks).");
   app->add_option("program", cli->program, "Program file from marsc compile")
       ->required();
-  CLI::Option *input =
-      app->add_option("--input", cli->input, "Input image (.npy or .pb)");
+  CLI::Option *input = app->add_option("--input", cli->inputs.input,
+                                       "Input image (.npy or .pb)");
   app->add_option("--output", cli->output,
                   "Write the output (real values, .npy or .pb)")
       ->needs(input);
-  app->add_option("--data", cli->data,
+  app->add_option("--data", cli->inputs.data,
                   "Dataset: fashion-mnist, fashion-mnist:DIR, mnist:DIR, "
                   "cifar10:DIR, cifar100:DIR")
       ->excludes(input);
-  app->add_option("--limit", cli->limit,
+  app->add_option("--limit", cli->inputs.limit,
                   "Use the first N test images (default: all)")
       ->check(CLI::PositiveNumber);
-  app->add_option("--seed", cli->seed, "Seed of the random input")
+  app->add_option("--seed", cli->inputs.seed, "Seed of the random input")
       ->capture_default_str();
   app->add_option("--mode", cli->mode, "auto, fast or macro")
       ->capture_default_str();
-  app->add_option("--threads", cli->threads,
+  app->add_option("--threads", cli->inputs.threads,
                   "Simulator threads (default: the machine's cores)")
       ->check(CLI::Range(1, 256));
   app->add_flag("--cold-start", cli->coldStart,
@@ -256,11 +192,7 @@ Command addRunCommand(CLI::App &parent) {
                   "Write an SVG of per-layer cycles and energy");
   app->add_flag("--no-verify-checksum", cli->noVerifyChecksum,
                 "Skip the checksum (every field is still validated)");
-  return {app, [cli] {
-            if (cli->threads == 0)
-              cli->threads = runtime::defaultThreads();
-            return runRun(*cli);
-          }};
+  return {app, [cli] { return runRun(*cli); }};
 }
 
 } // namespace mars::cli

@@ -1,13 +1,15 @@
 #include "mars/train/TrainOptions.h"
 
+#include <cstdlib>
+
 namespace mars::train {
 
 namespace {
 void requireRange(std::vector<std::string> &e, const char *flag, int64_t v,
                   int64_t lo, int64_t hi) {
   if (v < lo || v > hi)
-    e.push_back(std::string(flag) + " must be in " + std::to_string(lo) +
-                ".." + std::to_string(hi) + ", got " + std::to_string(v));
+    e.push_back(std::string(flag) + " must be in " + std::to_string(lo) + ".." +
+                std::to_string(hi) + ", got " + std::to_string(v));
 }
 } // namespace
 
@@ -37,7 +39,8 @@ std::vector<std::string> TrainOptions::validate() const {
     e.push_back("--weight-decay must be in [0, 1], got " +
                 std::to_string(weightDecay));
   if (!(momentum >= 0) || momentum >= 1)
-    e.push_back("--momentum must be in [0, 1), got " + std::to_string(momentum));
+    e.push_back("--momentum must be in [0, 1), got " +
+                std::to_string(momentum));
   if (!(sparsity >= 0) || sparsity >= 1)
     e.push_back("--sparsity must be in [0, 1) (the fraction of CIM groups "
                 "that are all zero), got " +
@@ -78,6 +81,39 @@ std::vector<std::string> TrainOptions::validate() const {
   return e;
 }
 
+Status TrainOptions::check() const {
+  std::vector<std::string> errors = validate();
+  if (errors.empty())
+    return Status::success();
+  std::string joined;
+  for (size_t i = 0; i < errors.size(); ++i)
+    joined += (i ? "; " : "") + errors[i];
+  return Error(joined);
+}
+
+const char *helpFooter() {
+  return "Stages: float training (skipped with --pretrained), QAT (batch-norm "
+         "statistics for --freeze-bn-after epochs, then frozen so the network "
+         "does no BN arithmetic), gradual pruning of whole CIM groups (wl_on "
+         "rows "
+         "x one partition's output channels, from --arch) to --sparsity, and "
+         "fine-tuning with the mask fixed. The reported integer accuracy uses "
+         "the integer arithmetic that marsc compile and marsc run use. Writes "
+         "OUTPUT (QDQ ONNX) and OUTPUT.report.json.\n\n"
+         "Checkpoints: OUTPUT.ckpt/last.pt (or --checkpoint-dir) after every "
+         "epoch, every --checkpoint-every N steps, and on Ctrl-C. One holds "
+         "the "
+         "model (weights, batch-norm statistics, CIM-group masks, activation "
+         "clips), the optimizer state, the stage, epoch and step, the data "
+         "order's position and the random state, so --resume with the same "
+         "options (and --threads) writes the same bytes as a run that was "
+         "never "
+         "interrupted. A checkpoint is written to a temporary, fsync'ed and "
+         "renamed into place: killing marsc train at any moment (even kill -9, "
+         "or a power loss) leaves the previous checkpoint or the new one, "
+         "whole; the next run deletes the temporary a killed run left.";
+}
+
 std::string TrainOptions::reportPath() const {
   const std::string suffix = ".onnx";
   if (output.size() > suffix.size() &&
@@ -88,6 +124,57 @@ std::string TrainOptions::reportPath() const {
 
 std::string TrainOptions::checkpointDirectory() const {
   return checkpointDir.empty() ? output + ".ckpt" : checkpointDir;
+}
+
+Expected<Stages> parseStages(const std::vector<std::string> &names) {
+  if (names.empty())
+    return Stages{};
+  Stages stages{false, false, false};
+  for (const std::string &s : names) {
+    if (s == "float")
+      stages.floatTraining = true;
+    else if (s == "qat")
+      stages.qat = true;
+    else if (s == "sparsity")
+      stages.sparsity = true;
+    else
+      return makeError("--stages: unknown stage '", s,
+                       "' (expected float, qat, sparsity)");
+  }
+  return stages;
+}
+
+void applyDistributedEnvironment(TrainOptions &o,
+                                 const DistributedFlags &given) {
+  if (!given.worldSize)
+    if (const char *w = std::getenv("WORLD_SIZE"))
+      o.worldSize = std::atoi(w);
+  if (!given.rank)
+    if (const char *r = std::getenv("RANK"))
+      o.rank = std::atoi(r);
+  if (!given.master) {
+    const char *addr = std::getenv("MASTER_ADDR");
+    const char *port = std::getenv("MASTER_PORT");
+    if (addr && port)
+      o.master = std::string(addr) + ":" + port;
+  }
+}
+
+Status completeOptions(TrainOptions &o, const std::string &archPath,
+                       const std::vector<std::string> &stages,
+                       const DistributedFlags &given) {
+  applyDistributedEnvironment(o, given);
+  auto arch = arch::loadArchOrDefault(archPath);
+  if (!arch)
+    return arch.error();
+  o.arch = arch.take();
+  if (!stages.empty()) {
+    auto parsed = parseStages(stages);
+    if (!parsed)
+      return parsed.error();
+    o.stages = *parsed;
+  }
+  return o.check();
 }
 
 } // namespace mars::train

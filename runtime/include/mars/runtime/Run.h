@@ -1,9 +1,10 @@
 #pragma once
 /// \file
-/// The functional part of `marsc run`: which model runs a program (the
-/// run-mode policy), top-1 accuracy over labelled images or one image's
-/// output, and the results as text and JSON. The caller supplies the images
-/// (the runtime reads programs, not datasets or models).
+/// What `marsc run` does: the timing and energy models once per run, the
+/// functional model on the images asked for (which model runs a program is
+/// the run-mode policy; top-1 accuracy over labelled images, or one image's
+/// output), and the results as text and JSON. The caller loads the images
+/// (the runtime reads programs, not datasets, tensor files or models).
 
 #include "mars/runtime/Batch.h"
 #include "mars/runtime/Energy.h"
@@ -60,6 +61,59 @@ Expected<FunctionalResult> runOneImage(const program::Program &program,
                                        const std::vector<float> &image,
                                        const std::string &what);
 
+/// Labelled images as the caller loaded them (`marsc run --data`: a
+/// dataset's test split).
+struct LabelledImages {
+  std::string name;                            ///< "fashion-mnist/test".
+  int64_t count = 0;                           ///< Images available.
+  int64_t channels = 0, height = 0, width = 0; ///< Every image's shape.
+  ImageSource image;
+  LabelSource label;
+};
+
+/// One image as the caller read it from a tensor file (`marsc run
+/// --input`).
+struct InputImage {
+  std::string type;     ///< The file's tensor type ("f32[1,3,32,32]").
+  bool float32 = false; ///< Whether the file holds float32 values.
+  std::vector<float> values;
+};
+
+/// The images of one `marsc run`, by precedence: labelled images when
+/// `data` is set, else one image when `input` is set, else the seeded
+/// random image. Only the loader of the images used is called.
+struct RunInputs {
+  std::string data; ///< `--data SPEC`, for errors.
+  std::function<Expected<LabelledImages>()> loadData;
+  int64_t limit = 0; ///< Run the first N labelled images (0: all).
+  /// Progress while `count` labelled images run; may return an empty sink.
+  std::function<ProgressSink(int64_t count)> progress;
+  std::string input; ///< `--input PATH`, for errors.
+  std::function<Expected<InputImage>()> loadInput;
+  /// The random image's seed: the same image as `marsc eval --random SEED`
+  /// and `marsc verify --seed SEED`.
+  uint64_t seed = 1;
+  int threads = 0; ///< Threads for labelled images (0: defaultThreads()).
+};
+
+/// The functional model (`mode` as chooseExecMode takes it) on the images
+/// of `inputs`: top-1 accuracy over the labelled images (an error unless
+/// they have the program input's shape), or the output of the one image (an
+/// error unless it is float32 of the input's size) or of the random image.
+/// The result's `seconds` count loading the images too.
+Expected<FunctionalResult> runFunctional(const program::Program &program,
+                                         const std::string &mode,
+                                         const RunInputs &inputs);
+
+/// The shape `marsc run --output` writes the output buffer in: [1, C] when
+/// it is 1×1 (logits), else [1, C, H, W].
+std::vector<int64_t> outputShape(const program::Program &program);
+
+/// Every element of a run's `output` as its real value (outputReal) in
+/// float32, in the order of outputShape: what `marsc run --output` writes.
+std::vector<float> outputReals(const program::Program &program,
+                               const std::vector<int32_t> &output);
+
 /// The result as `marsc run` prints it: the functional line (source, model,
 /// time, images/s), the accuracy line for labelled images, the output size
 /// (and class, for a one-pixel output) for one image.
@@ -82,6 +136,13 @@ struct RunReport {
   double timingSeconds = 0; ///< Wall-clock time of the timing/energy models.
   FunctionalResult functional;
 };
+
+/// The timing and energy models of `program` (read from `path`) for one
+/// steady-state image, or with `coldStart` the first image after power-up:
+/// a report with everything but the functional result, `timingSeconds`
+/// their wall-clock time. Errors are prefixed with `path`.
+Expected<RunReport> simulateRun(const program::Program &program,
+                                const std::string &path, bool coldStart);
 
 /// `marsc run`'s text: program, model, layers, cores; a note when the
 /// program's ADC is not the one its model was trained for

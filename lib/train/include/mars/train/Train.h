@@ -10,6 +10,7 @@
 #include "mars/train/TrainOptions.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,7 +42,7 @@ struct LayerSummary {
   int64_t groups = 0, zeroGroups = 0;
   int64_t denseWeightBits = 0;  ///< Every weight at its bit width.
   int64_t storedWeightBits = 0; ///< Non-zero groups only.
-  int64_t indexBits = 0;        ///< Index codes: one bit per row group per partition.
+  int64_t indexBits = 0; ///< Index codes: one bit per row group per partition.
 };
 
 struct TrainResult {
@@ -86,5 +87,25 @@ Expected<TrainResult> runTraining(const TrainOptions &options,
 
 /// The report written next to the compressed model, as JSON text.
 std::string reportJson(const TrainOptions &options, const TrainResult &result);
+
+/// The bytes of a model's file: lib/onnx's exportModel in `marsc train`
+/// (lib/train does not depend on lib/onnx).
+using ModelWriter = std::function<Expected<std::string>(const ir::Graph &)>;
+
+/// Writes what `marsc train` publishes, all the files or none: the float
+/// model (`--save-float`, an error when no float stage ran in this
+/// invocation), the report (reportPath) and the compressed model (output),
+/// the compressed model renamed into place last, so that its presence means
+/// the set is complete (a Makefile whose target it is never sees it without
+/// its report). Temporaries that a run killed while writing them left are
+/// removed first. Returns the report's JSON text.
+Expected<std::string> writeOutputs(const TrainOptions &options,
+                                   const TrainResult &result,
+                                   const ModelWriter &writeModel);
+
+/// What `marsc train` prints when done: float and integer accuracy (with
+/// the bits and the zero CIM groups), the change in points, the files
+/// written and the time.
+std::string summaryText(const TrainOptions &options, const TrainResult &result);
 
 } // namespace mars::train

@@ -4,6 +4,7 @@
 /// No LibTorch here, so the CLI can parse and validate without it.
 
 #include "mars/arch/ArchSpec.h"
+#include "mars/support/Error.h"
 
 #include <cstdint>
 #include <string>
@@ -83,10 +84,41 @@ struct TrainOptions {
   /// Every invalid option, one message each ("--wbits must be in 2..8, got
   /// 9"). Empty when valid.
   std::vector<std::string> validate() const;
+  /// validate() as one error: every message, joined by "; ".
+  Status check() const;
   /// The report path: output with ".onnx" replaced by ".report.json".
   std::string reportPath() const;
   /// The checkpoint directory actually used.
   std::string checkpointDirectory() const;
 };
+
+/// The footer of `marsc train --help`: what the stages do and what a
+/// checkpoint guarantees (kept here, beside the options and the trainer
+/// that must keep it true).
+const char *helpFooter();
+
+/// The stages `--stages` names (any of float, qat, sparsity, each at most
+/// once in effect); an empty list means all of them. An unknown name is an
+/// error that lists the known ones.
+Expected<Stages> parseStages(const std::vector<std::string> &names);
+
+/// Which of the distributed settings the command line gave.
+struct DistributedFlags {
+  bool worldSize = false, rank = false, master = false;
+};
+
+/// Fills in what the command line did not give from the variables
+/// torchrun and Slurm wrappers set: WORLD_SIZE, RANK, and MASTER_ADDR with
+/// MASTER_PORT (both needed).
+void applyDistributedEnvironment(TrainOptions &options,
+                                 const DistributedFlags &given);
+
+/// Completes `options` the way `marsc train` does before it loads anything:
+/// the distributed environment, the arch (`--arch`, lib/arch's
+/// loadArchOrDefault), `--stages` when given (parseStages), then check().
+/// The first error is returned, in that order.
+Status completeOptions(TrainOptions &options, const std::string &archPath,
+                       const std::vector<std::string> &stages,
+                       const DistributedFlags &given);
 
 } // namespace mars::train
