@@ -135,6 +135,7 @@ Status calibrate(const ir::Graph &graph, ptq::Plan &plan,
   constexpr size_t kMaxSamples = size_t(1) << 18;
   std::vector<std::vector<float>> samples(plan.points.size());
   std::vector<double> maxAbs(plan.points.size(), 0.0);
+  interp::Session session(g);
   for (int64_t first = 0; first < data.count; first += batch) {
     ir::Tensor x(ir::DType::Float32, inType.shape);
     for (int64_t b = 0; b < batch; ++b) {
@@ -142,7 +143,7 @@ Status calibrate(const ir::Graph &graph, ptq::Plan &plan,
       std::copy_n(data.pixels.begin() + img * imageSize, imageSize,
                   x.data<float>() + b * imageSize);
     }
-    auto outs = interp::run(g, {x});
+    auto outs = session.run({x});
     if (!outs)
       return outs.error().withContext("calibration");
     for (size_t p = 0; p < outs->size(); ++p) {

@@ -108,8 +108,16 @@ Status runConv(const KernelArgs &args) {
         im2col(xg, cg, h, w, *win, oh, ow, col.data());
         colData = col.data();
       }
-      matmulAccumulate(mg, pixels, kdim, wt.data<float>() + g * mg * kdim, kdim,
-                       colData, pixels, yg, pixels);
+      const float *weights = wt.data<float>() + g * mg * kdim;
+      if (args.packedWeights && args.isConstantInput(1)) {
+        // A session's run: the weights were packed by an earlier image.
+        const PackedMatrixA &packed =
+            args.packedWeights->get(&wt, g, mg, kdim, weights);
+        matmulAccumulatePacked(packed, pixels, colData, pixels, yg, pixels);
+      } else {
+        matmulAccumulate(mg, pixels, kdim, weights, kdim, colData, pixels, yg,
+                         pixels);
+      }
     }
   }
   return Status::success();

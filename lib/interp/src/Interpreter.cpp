@@ -46,10 +46,9 @@ std::string nodeContext(const ir::Node &node) {
   return "node '" + node.name + "' (" + ir::opName(node.op) + ")";
 }
 
-} // namespace
-
-Expected<std::vector<ir::Tensor>> run(const ir::Graph &graph,
-                                      const std::vector<ir::Tensor> &inputs) {
+Expected<std::vector<ir::Tensor>> runGraph(const ir::Graph &graph,
+                                           const std::vector<ir::Tensor> &inputs,
+                                           PackedWeights *packedWeights) {
   if (inputs.size() != graph.inputs.size())
     return makeError("graph '", graph.name, "' has ", graph.inputs.size(),
                      " inputs but ", inputs.size(), " tensors were given");
@@ -88,9 +87,11 @@ Expected<std::vector<ir::Tensor>> run(const ir::Graph &graph,
 
   for (size_t n = 0; n < nodes.size(); ++n) {
     const ir::Node &node = nodes[n];
-    KernelArgs args{node, {}, {}};
+    KernelArgs args{node, {}, {}, packedWeights, {}};
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       const ir::ValueId in = node.inputs[i];
+      args.constantInputs.push_back(in != ir::kNoValue &&
+                                    graph.value(in).isConstant());
       if (in != ir::kNoValue && !bound[in])
         return makeError("input ", i, " ('", graph.value(in).name,
                          "') is not computed yet; is the graph sorted?")
@@ -132,6 +133,23 @@ Expected<std::vector<ir::Tensor>> run(const ir::Graph &graph,
     results.push_back(*bound[out]);
   }
   return results;
+}
+
+} // namespace
+
+Expected<std::vector<ir::Tensor>> run(const ir::Graph &graph,
+                                      const std::vector<ir::Tensor> &inputs) {
+  return runGraph(graph, inputs, nullptr);
+}
+
+Session::Session(const ir::Graph &graph)
+    : graph_(graph), packedWeights_(std::make_unique<PackedWeights>()) {}
+
+Session::~Session() = default;
+
+Expected<std::vector<ir::Tensor>>
+Session::run(const std::vector<ir::Tensor> &inputs) {
+  return runGraph(graph_, inputs, packedWeights_.get());
 }
 
 } // namespace mars::interp

@@ -3,12 +3,33 @@
 /// The interface between the dispatcher (Interpreter.cpp) and the kernels,
 /// one file per op family. Private to lib/interp.
 
+#include "MatrixMultiply.h"
+
 #include "mars/ir/Graph.h"
 #include "mars/support/Error.h"
 
+#include <map>
+#include <utility>
 #include <vector>
 
 namespace mars::interp {
+
+/// Conv weights packed for the matrix product, kept by an interp::Session
+/// across its runs. Keyed by the weight tensor, a constant of the session's
+/// graph, and the group.
+class PackedWeights {
+public:
+  const PackedMatrixA &get(const ir::Tensor *weights, int64_t group,
+                           int64_t m, int64_t k, const float *a) {
+    auto [it, added] = packed_.try_emplace({weights, group});
+    if (added)
+      it->second = packMatrixA(m, k, a, k);
+    return it->second;
+  }
+
+private:
+  std::map<std::pair<const ir::Tensor *, int64_t>, PackedMatrixA> packed_;
+};
 
 /// What a kernel sees of one node. Output tensors are allocated by the
 /// dispatcher with the types the graph declares (shape inference is the one
@@ -19,6 +40,14 @@ struct KernelArgs {
   std::vector<const ir::Tensor *> inputs;
   /// One entry per node output; nullptr for an absent optional output.
   std::vector<ir::Tensor *> outputs;
+  /// A session's cache, and which inputs are graph constants (only those
+  /// may be cached); null and empty for a single run.
+  PackedWeights *packedWeights = nullptr;
+  std::vector<bool> constantInputs;
+
+  bool isConstantInput(size_t i) const {
+    return i < constantInputs.size() && constantInputs[i];
+  }
 
   bool hasInput(size_t i) const {
     return i < inputs.size() && inputs[i] != nullptr;

@@ -35,30 +35,50 @@ void panels(const MatmulKernel &kernel, int64_t first, int64_t last, int64_t m,
   }
 }
 
+/// a to double once, interleaved by row block, so the kernel broadcasts
+/// consecutive doubles; every column panel reuses it.
+PackedMatrixA packWith(const MatmulKernel &kernel, int64_t m, int64_t k,
+                       const float *a, int64_t lda) {
+  PackedMatrixA packed;
+  packed.kernel = &kernel;
+  packed.m = m;
+  packed.k = k;
+  packed.values.resize(size_t(packedRowsA(m, kernel.rows) * k));
+  packA(m, k, kernel.rows, a, lda, packed.values.data());
+  return packed;
+}
+
 } // namespace
+
+PackedMatrixA packMatrixA(int64_t m, int64_t k, const float *a,
+                          int64_t lda) {
+  return packWith(bestKernel(), m, k, a, lda);
+}
 
 void matmulAccumulate(int64_t m, int64_t n, int64_t k, const float *a,
                       int64_t lda, const float *b, int64_t ldb, float *c,
                       int64_t ldc) {
-  matmulAccumulateWith(bestKernel(), m, n, k, a, lda, b, ldb, c, ldc);
+  matmulAccumulatePacked(packMatrixA(m, k, a, lda), n, b, ldb, c, ldc);
 }
 
 void matmulAccumulateWith(const MatmulKernel &kernel, int64_t m, int64_t n,
                           int64_t k, const float *a, int64_t lda,
                           const float *b, int64_t ldb, float *c, int64_t ldc) {
+  matmulAccumulatePacked(packWith(kernel, m, k, a, lda), n, b, ldb, c, ldc);
+}
+
+void matmulAccumulatePacked(const PackedMatrixA &a, int64_t n, const float *b,
+                            int64_t ldb, float *c, int64_t ldc) {
+  const int64_t m = a.m, k = a.k;
   if (m <= 0 || n <= 0)
     return;
-  // a to double once, interleaved by row block, so the kernel broadcasts
-  // consecutive doubles; every column panel reuses it.
-  std::vector<double> packedA(size_t(packedRowsA(m, kernel.rows) * k));
-  packA(m, k, kernel.rows, a, lda, packedA.data());
-
+  const MatmulKernel &kernel = *a.kernel;
   const int64_t panelCount = (n + kernel.columns - 1) / kernel.columns;
   const int64_t hardware = std::max(1u, std::thread::hardware_concurrency());
-  const int64_t threads =
-      std::min({hardware, panelCount, std::max<int64_t>(1, m * n * k / kThreadWork)});
+  const int64_t threads = std::min(
+      {hardware, panelCount, std::max<int64_t>(1, m * n * k / kThreadWork)});
   if (threads <= 1) {
-    panels(kernel, 0, panelCount, m, n, k, packedA.data(), b, ldb, c, ldc);
+    panels(kernel, 0, panelCount, m, n, k, a.values.data(), b, ldb, c, ldc);
     return;
   }
   // Threads take disjoint column panels: each element of c is still
@@ -69,7 +89,7 @@ void matmulAccumulateWith(const MatmulKernel &kernel, int64_t m, int64_t n,
     const int64_t first = panelCount * t / threads;
     const int64_t last = panelCount * (t + 1) / threads;
     pool.emplace_back(panels, std::cref(kernel), first, last, m, n, k,
-                      packedA.data(), b, ldb, c, ldc);
+                      a.values.data(), b, ldb, c, ldc);
   }
   for (std::thread &thread : pool)
     thread.join();

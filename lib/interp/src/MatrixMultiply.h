@@ -3,6 +3,7 @@
 /// The one float matrix product behind Conv (after im2col), Gemm and MatMul.
 
 #include <cstdint>
+#include <vector>
 
 namespace mars::interp {
 
@@ -24,5 +25,19 @@ struct MatmulKernel;
 void matmulAccumulateWith(const MatmulKernel &kernel, int64_t m, int64_t n,
                           int64_t k, const float *a, int64_t lda,
                           const float *b, int64_t ldb, float *c, int64_t ldc);
+
+/// The left operand a[m×k] converted and laid out for the widest kernel,
+/// once: a Conv's weights are the same for every image of a calibration run
+/// (interp::Session keeps them), and converting them was a fifth of it.
+struct PackedMatrixA {
+  const MatmulKernel *kernel = nullptr;
+  int64_t m = 0, k = 0;
+  std::vector<double> values;
+};
+PackedMatrixA packMatrixA(int64_t m, int64_t k, const float *a, int64_t lda);
+/// c[m×n] += a · b with a packed by packMatrixA: the same bits as
+/// matmulAccumulate.
+void matmulAccumulatePacked(const PackedMatrixA &a, int64_t n, const float *b,
+                            int64_t ldb, float *c, int64_t ldc);
 
 } // namespace mars::interp

@@ -6,6 +6,7 @@
 #include "mars/ir/Graph.h"
 #include "mars/support/Error.h"
 
+#include <memory>
 #include <vector>
 
 namespace mars::interp {
@@ -16,5 +17,25 @@ namespace mars::interp {
 /// DequantizeLinear follow ONNX exactly (round half to even, saturation).
 Expected<std::vector<ir::Tensor>> run(const ir::Graph &graph,
                                       const std::vector<ir::Tensor> &inputs);
+
+class PackedWeights;
+
+/// Runs one graph many times (calibration images): the same results as run(),
+/// with each Conv's constant weights converted for the matrix product once
+/// rather than on every run. The graph must outlive the session and not
+/// change during it.
+class Session {
+public:
+  explicit Session(const ir::Graph &graph);
+  ~Session();
+  Session(const Session &) = delete;
+  Session &operator=(const Session &) = delete;
+
+  Expected<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor> &inputs);
+
+private:
+  const ir::Graph &graph_;
+  std::unique_ptr<PackedWeights> packedWeights_;
+};
 
 } // namespace mars::interp
