@@ -364,13 +364,17 @@ Status convertOne(Importer &imp, const NodeProto &node, int index) {
 /// Rebuilds the graph with values in the documented order (graph inputs,
 /// initializers in creation order, node outputs in node order), so that the
 /// same model always gives the same ids and export/import round-trips.
-ir::Graph canonicalOrder(const ir::Graph &g) {
+/// Constants are moved, not copied: `g` is consumed.
+ir::Graph canonicalOrder(ir::Graph &&g) {
   ir::Graph out;
   out.name = g.name;
   std::vector<ir::ValueId> remap(g.numValues(), ir::kNoValue);
   auto copy = [&](ir::ValueId id) {
-    const ir::Value &v = g.value(id);
-    remap[id] = v.constant ? out.addInitializer(v.name, *v.constant)
+    // Each value is visited once (inputs, initializers and node outputs are
+    // disjoint), so moving its constant out is safe.
+    MARS_CHECK(remap[id] == ir::kNoValue, "value visited twice");
+    ir::Value &v = g.value(id);
+    remap[id] = v.constant ? out.addInitializer(v.name, std::move(*v.constant))
                            : out.addValue(v.name, v.type);
   };
   for (ir::ValueId id : g.inputs) {
@@ -463,7 +467,7 @@ Expected<ir::Graph> importGraph(const ModelProto &model,
   for (const auto &out : graph.output())
     imp.graph.outputs.push_back(*imp.graph.findValue(out.name()));
 
-  ir::Graph result = canonicalOrder(imp.graph);
+  ir::Graph result = canonicalOrder(std::move(imp.graph));
   MARS_TRY(result.topoSort());
   MARS_TRY(restoreQuant(result, model));
   MARS_TRY(ir::inferShapes(result));

@@ -10,7 +10,7 @@
 /// only where a process asks for it.
 ///
 /// How: glibc grows the main heap with sbrk; a large top pad makes the first
-/// growth reserve `reserveBytes` of address space at once (untouched pages
+/// growth reserve `reserveBytes` (1 GiB) of address space at once (untouched pages
 /// cost nothing), the trim threshold keeps freed memory for reuse instead of
 /// returning it, and madvise(MADV_HUGEPAGE) marks the reserved range. Blocks
 /// up to 32 MiB (glibc's largest mmap threshold) come from that heap; larger
@@ -20,6 +20,7 @@
 /// Returns whether the advice is in place. It is not under AddressSanitizer
 /// (whose allocator is not glibc's heap) or when the heap cannot grow by
 /// `reserveBytes` (then the malloc settings are put back).
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -29,8 +30,8 @@
 
 namespace mars {
 
-inline bool preferHugePagesForHeap(size_t reserveBytes = size_t(256) << 20) {
-  // reserveBytes must stay below 1 GiB: mallopt takes an int.
+inline bool preferHugePagesForHeap(size_t reserveBytes = size_t(1) << 30) {
+  // reserveBytes must stay at or below 1 GiB: mallopt takes an int.
 #if defined(__SANITIZE_ADDRESS__)
   (void)reserveBytes;
   return false;
@@ -43,8 +44,8 @@ inline bool preferHugePagesForHeap(size_t reserveBytes = size_t(256) << 20) {
   constexpr uintptr_t kHugePage = uintptr_t(2) << 20;
   constexpr int kLargestMmapThreshold = 32 << 20;
   mallopt(M_MMAP_THRESHOLD, kLargestMmapThreshold);
-  // Twice the pad: freeing the block below must not hand the pad back.
-  mallopt(M_TRIM_THRESHOLD, static_cast<int>(2 * reserveBytes));
+  // Above the pad: freeing the block below must not hand the pad back.
+  mallopt(M_TRIM_THRESHOLD, INT_MAX);
   mallopt(M_TOP_PAD, static_cast<int>(reserveBytes));
   const auto before = reinterpret_cast<uintptr_t>(sbrk(0));
   // volatile: a malloc/free pair the optimizer can see is removed.
