@@ -8,6 +8,7 @@
 // through fold-bn + quantize (post-training quantization on seeded random
 // calibration images) with --prune 0.5, so the timed runs start from the
 // same QDQ graph a trained model gives and do every later pass.
+#include "mars/support/Random.h"
 #include "mars/interp/Interpreter.h"
 #include "mars/passes/PassManager.h"
 #include "mars/zoo/Zoo.h"
@@ -18,7 +19,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -78,11 +78,10 @@ int main(int argc, char **argv) {
   calib.source = "random";
   calib.shape = {inShape[1], inShape[2], inShape[3]};
   calib.count = 4;
-  std::mt19937_64 rng(3);
-  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  Random rng(3);
   calib.pixels.resize(size_t(calib.count * inShape[1] * inShape[2] * inShape[3]));
   for (float &p : calib.pixels)
-    p = u(rng);
+    p = float(rng.unit());
   context.calibration = calib;
 
   // The compressed (QDQ) model, once.
@@ -96,7 +95,7 @@ int main(int argc, char **argv) {
   // Reference: one float inference of the same network.
   ir::Tensor x(ir::DType::Float32, inShape);
   for (int64_t i = 0; i < x.numElements(); ++i)
-    x.setFromDouble(i, u(rng));
+    x.setFromDouble(i, float(rng.unit()));
   std::vector<double> inferTimes;
   for (int r = 0; r < 3; ++r) {
     auto a = Clock::now();

@@ -4,6 +4,7 @@
 // same images, one thread, interleaved. Checks that outputs and counters
 // are equal and prints images/s of each. bench_saturating.sh calls it for
 // the old kernel's speed, which `marsc run` can no longer show.
+#include "mars/support/Random.h"
 #include "mars/program/ProgramFile.h"
 #include "mars/runtime/Functional.h"
 
@@ -11,7 +12,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -87,13 +87,12 @@ int main(int argc, char **argv) {
   const int64_t lo = in.isSigned ? -(int64_t(1) << (in.bits - 1)) : 0;
   const int64_t hi = in.isSigned ? (int64_t(1) << (in.bits - 1)) - 1
                                  : (int64_t(1) << in.bits) - 1;
-  std::mt19937_64 rng(1);
-  std::uniform_int_distribution<int64_t> u(lo, hi);
+  Random rng(1);
   std::vector<std::vector<int32_t>> inputs(
       size_t(images), std::vector<int32_t>(size_t(in.size())));
   for (auto &x : inputs)
     for (int32_t &v : x)
-      v = int32_t(u(rng));
+      v = int32_t(rng.uniformInt(lo, hi));
 
   std::vector<double> packed, reference;
   for (int r = 0; r < reps; ++r) {

@@ -1,6 +1,7 @@
 // lib/dse, the library behind `marsc collect`: result kinds, design points
 // from file names, the join, the row order, Pareto fronts, the formats and
 // byte-identical output for the same files in any order.
+#include "mars/support/Random.h"
 #include "common/Subprocess.h"
 
 #include "mars/dse/FrontPlot.h"
@@ -16,7 +17,6 @@
 #include <cstdlib>
 #include <dirent.h>
 #include <fstream>
-#include <random>
 
 using namespace mars::dse;
 
@@ -287,9 +287,9 @@ TEST_CASE("dse: rows sort numerically by axis values") {
                                        "sparsity-0.5_adcbits-10",
                                        "sparsity-0.75_adcbits-9",
                                        "sparsity-0.75_adcbits-10"};
-  std::mt19937 shuffle(5);
+  mars::Random shuffle(5);
   for (int round = 0; round < 5; ++round) {
-    std::shuffle(files.begin(), files.end(), shuffle);
+    shuffle.shuffle(files);
     std::vector<std::string> warnings;
     auto table = joinResults(files, warnings);
     REQUIRE(table.ok());
@@ -427,10 +427,10 @@ TEST_CASE("dse: CSV quoting and numbers") {
 TEST_CASE("dse: byte-identical output for permuted inputs") {
   std::vector<std::string> paths = fixturePaths();
   std::string csv, json, svg;
-  std::mt19937 shuffle(1);
+  mars::Random shuffle(1);
   for (int round = 0; round < 6; ++round) {
     if (round > 0)
-      std::shuffle(paths.begin(), paths.end(), shuffle);
+      shuffle.shuffle(paths);
     std::vector<std::string> warnings;
     auto table = collectResults(paths, warnings);
     REQUIRE(table.ok());

@@ -1,6 +1,6 @@
+#include "mars/support/Random.h"
 #include "InterpTestUtil.h"
 
-#include <random>
 
 using namespace mars;
 using namespace mars::interp::test;
@@ -80,11 +80,10 @@ std::vector<double> naiveConv(const ConvCase &p, const Tensor &x,
   return out;
 }
 
-Tensor randomTensor(Shape shape, std::mt19937 &rng) {
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+Tensor randomTensor(Shape shape, Random &rng) {
   Tensor t(ir::DType::Float32, std::move(shape));
   for (int64_t i = 0; i < t.numElements(); ++i)
-    t.data<float>()[i] = dist(rng);
+    t.data<float>()[i] = rng.uniform(-1.0, 1.0);
   return t;
 }
 } // namespace
@@ -99,7 +98,7 @@ TEST_CASE("Conv sweep against the naive definition") {
       {2, 3, 10, 6, 5, 5, 3, 1, 3, 2, 1, 1, 2, 1, 0, 1},
       {1, 8, 5, 5, 9, 1, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0}, // 1x1 strided
   };
-  std::mt19937 rng(7);
+  Random rng(7);
   for (const ConvCase &p : cases) {
     const int64_t oh = (p.h + p.pt + p.pb - p.dh * (p.kh - 1) - 1) / p.sh + 1;
     const int64_t ow = (p.w + p.pl + p.pr - p.dw * (p.kw - 1) - 1) / p.sw + 1;

@@ -3,23 +3,22 @@
 /// pools, a 512->10 classifier) on one 32x32 image. Hidden ([.bench]); run
 /// with `test_interp "[bench]"` in a Release build. Target: under 1 s.
 
+#include "mars/support/Random.h"
 #include "InterpTestUtil.h"
 
 #include <chrono>
 #include <iostream>
-#include <random>
 
 using namespace mars;
 using namespace mars::interp::test;
 using ir::OpKind;
 
 namespace {
-ir::Graph vgg16(std::mt19937 &rng) {
-  std::normal_distribution<float> dist(0.0f, 0.05f);
+ir::Graph vgg16(Random &rng) {
   auto weights = [&](Shape shape) {
     Tensor t(DType::Float32, std::move(shape));
     for (int64_t i = 0; i < t.numElements(); ++i)
-      t.data<float>()[i] = dist(rng);
+      t.data<float>()[i] = float(rng.normal(0.0, 0.05));
     return t;
   };
   ir::Graph g;
@@ -66,7 +65,7 @@ ir::Graph vgg16(std::mt19937 &rng) {
 } // namespace
 
 TEST_CASE("VGG16 on a 32x32 image", "[.bench]") {
-  std::mt19937 rng(1);
+  Random rng(1);
   ir::Graph g = vgg16(rng);
   Tensor image(DType::Float32, {1, 3, 32, 32});
   for (int64_t i = 0; i < image.numElements(); ++i)

@@ -1,11 +1,11 @@
 #pragma once
 // Compiling zoo models through the real pipeline, for the back-end tests.
+#include "mars/support/Random.h"
 #include "mars/passes/PassManager.h"
 #include "mars/zoo/Zoo.h"
 
 #include <catch2/catch.hpp>
 
-#include <random>
 
 namespace mars::test {
 
@@ -17,11 +17,10 @@ inline passes::CalibrationData randomCalibration(const ir::Graph &g,
   const ir::Shape &s = g.value(g.inputs[0]).type.shape;
   d.shape = {s[1], s[2], s[3]};
   d.count = count;
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  Random rng(seed);
   d.pixels.resize(static_cast<size_t>(count * s[1] * s[2] * s[3]));
   for (float &p : d.pixels)
-    p = u(rng);
+    p = float(rng.unit());
   return d;
 }
 

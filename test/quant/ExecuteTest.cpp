@@ -1,13 +1,13 @@
 // Integer kernels swept over shapes against a naive double-precision
 // reference written independently here (XNNPACK-tester style).
 
+#include "mars/support/Random.h"
 #include "mars/arch/ArchSpec.h"
 #include "mars/quant/Execute.h"
 
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <random>
 
 using namespace mars::quant;
 
@@ -54,7 +54,7 @@ std::vector<int64_t> referenceConv(const IntegerNet &net, const IntLayer &l,
   return out;
 }
 
-IntegerNet makeConvNet(const ConvCase &c, std::mt19937_64 &rng) {
+IntegerNet makeConvNet(const ConvCase &c, mars::Random &rng) {
   IntegerNet net;
   IntValue in{"x", c.cin, c.h, c.w, ActQuant{0.1, 4, false}, false};
   int oh = (c.h + 2 * c.pad - c.dil * (c.k - 1) - 1) / c.stride + 1;
@@ -75,10 +75,10 @@ IntegerNet makeConvNet(const ConvCase &c, std::mt19937_64 &rng) {
   l.weightBits = c.wbits;
   int lim = (1 << (c.wbits - 1)) - 1;
   for (int i = 0; i < c.cout * (c.cin / c.groups) * c.k * c.k; ++i)
-    l.weights.push_back(int8_t(int(rng() % (2 * lim + 2)) - lim - 1));
+    l.weights.push_back(int8_t(int(rng.bits() % (2 * lim + 2)) - lim - 1));
   for (int oc = 0; oc < c.cout; ++oc) {
-    l.bias.push_back(int32_t(rng() % 2001) - 1000);
-    l.multipliers.push_back(quantizeMultiplier(0.001 + (rng() % 1000) * 1e-4));
+    l.bias.push_back(int32_t(rng.bits() % 2001) - 1000);
+    l.multipliers.push_back(quantizeMultiplier(0.001 + (rng.bits() % 1000) * 1e-4));
     l.logitScales.push_back(0.01);
   }
   l.clampLo = 0;
@@ -90,7 +90,7 @@ IntegerNet makeConvNet(const ConvCase &c, std::mt19937_64 &rng) {
 } // namespace
 
 TEST_CASE("integer conv matches the independent reference over a sweep") {
-  std::mt19937_64 rng(7);
+  mars::Random rng(7);
   std::vector<ConvCase> cases = {
       {1, 4, 8, 8, 3, 1, 1, 1, 1, 4, false},
       {3, 8, 9, 7, 3, 2, 1, 1, 1, 4, false},
@@ -103,7 +103,7 @@ TEST_CASE("integer conv matches the independent reference over a sweep") {
     IntegerNet net = makeConvNet(c, rng);
     std::vector<int32_t> input(static_cast<size_t>(net.value(0).size()));
     for (int32_t &v : input)
-      v = int32_t(rng() % 16);
+      v = int32_t(rng.bits() % 16);
     std::vector<int32_t> got = runInteger(net, input);
     std::vector<int64_t> want = referenceConv(net, net.layers[0], input);
     REQUIRE(got.size() == want.size());

@@ -1,3 +1,4 @@
+#include "mars/support/Random.h"
 #include "mars/quant/FixedPoint.h"
 
 #include <catch2/catch.hpp>
@@ -5,7 +6,6 @@
 #include <cmath>
 #include <cstdint>
 #include <vector>
-#include <random>
 
 using namespace mars::quant;
 
@@ -49,11 +49,11 @@ TEST_CASE("requantize rounds half to even, as QuantizeLinear does") {
 }
 
 TEST_CASE("requantize matches exact rational rounding on random inputs") {
-  std::mt19937_64 rng(42);
+  mars::Random rng(42);
   for (int i = 0; i < 20000; ++i) {
-    int64_t acc = int64_t(rng() % (1u << 28)) - (1 << 27);
-    double real = std::ldexp(double(rng() % 1000000 + 1) / 1e6,
-                             -int(rng() % 20));
+    int64_t acc = int64_t(rng.bits() % (1u << 28)) - (1 << 27);
+    double real = std::ldexp(double(rng.bits() % 1000000 + 1) / 1e6,
+                             -int(rng.bits() % 20));
     Multiplier m = quantizeMultiplier(real);
     // Exact: acc * value / 2^shift fits the 64-bit long double mantissa;
     // nearbyintl rounds half to even.
@@ -94,9 +94,9 @@ TEST_CASE("Add multipliers share a shift and the sum is rounded once") {
   for (size_t k = 0; k < 2; ++k)
     CHECK(std::abs(ms[k].real() - ratios[k]) <= std::ldexp(1.0, -30));
   // The integer sum is rounded once: compare with the exact rational value.
-  std::mt19937_64 rng(7);
+  mars::Random rng(7);
   for (int i = 0; i < 20000; ++i) {
-    int32_t q[2] = {int32_t(rng() % 511) - 255, int32_t(rng() % 511) - 255};
+    int32_t q[2] = {int32_t(rng.bits() % 511) - 255, int32_t(rng.bits() % 511) - 255};
     long double exact = ((long double)q[0] * ms[0].value +
                          (long double)q[1] * ms[1].value) /
                         std::ldexp(1.0L, ms[0].shift);

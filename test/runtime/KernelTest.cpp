@@ -4,6 +4,7 @@
 // the macro model must equal an independent bit-serial reference written
 // here from the definition in Functional.h (and then differ from the exact
 // product, with saturations counted).
+#include "mars/support/Random.h"
 #include "mars/program/ProgramFile.h"
 #include "mars/runtime/Functional.h"
 #include "mars/runtime/Timing.h"
@@ -13,7 +14,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <random>
 
 using namespace mars;
 using runtime::testing::LayerCase;
@@ -117,9 +117,9 @@ std::vector<int32_t> runMode(const program::Program &p, runtime::ExecMode mode,
   return *y;
 }
 
-LayerCase randomCase(std::mt19937_64 &rng) {
+LayerCase randomCase(Random &rng) {
   auto pick = [&](std::initializer_list<int> v) {
-    return *(v.begin() + std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng));
+    return rng.pick(v);
   };
   LayerCase c;
   c.groups = pick({1, 1, 2, 4});
@@ -140,7 +140,7 @@ LayerCase randomCase(std::mt19937_64 &rng) {
 
 TEST_CASE("kernels: fast and macro-level equal the exact product when the "
           "ADC is exact") {
-  std::mt19937_64 rng(11);
+  Random rng(11);
   for (int trial = 0; trial < 40; ++trial) {
     arch::ArchSpec a = arch::defaultArch();
     const int variant = trial % 4;
@@ -185,7 +185,7 @@ TEST_CASE("kernels: fast and macro-level equal the exact product when the "
 
 TEST_CASE("kernels: a saturating ADC clips column counts exactly as "
           "specified") {
-  std::mt19937_64 rng(23);
+  Random rng(23);
   int64_t totalSaturations = 0;
   for (int trial = 0; trial < 20; ++trial) {
     arch::ArchSpec a = arch::defaultArch();
@@ -215,7 +215,7 @@ TEST_CASE("kernels: a saturating ADC clips column counts exactly as "
 }
 
 TEST_CASE("kernels: activations count stored groups × pixels × slices") {
-  std::mt19937_64 rng(5);
+  Random rng(5);
   arch::ArchSpec a = arch::defaultArch();
   LayerCase c;
   c.inputBits = 4;
@@ -236,7 +236,7 @@ TEST_CASE("kernels: one slice count for functional model and timing, for "
   a.macro.inputBitsPerCycle = 2;
   CHECK(a.inputSlices(8, true) == 5);
   CHECK(a.inputSlices(8, false) == 4);
-  std::mt19937_64 rng(17);
+  Random rng(17);
   for (int perCycle : {1, 2, 3, 4})
     for (int bits = 2; bits <= 8; ++bits)
       for (bool isSigned : {false, true}) {
@@ -311,14 +311,14 @@ arch::ArchSpec packedArch(int variant) {
 TEST_CASE("kernels: every fast-path kernel equals the exact product, "
           "extremes included") {
   using runtime::FastKernel;
-  std::mt19937_64 rng(31);
+  Random rng(31);
   std::vector<FastKernel> kernels;
   for (FastKernel k : {FastKernel::Portable, FastKernel::Avx2, FastKernel::AvxVnni,
                        FastKernel::Avx512Vnni, FastKernel::Unpacked})
     if (runtime::fastKernelSupported(k))
       kernels.push_back(k);
   auto pick = [&](std::initializer_list<int> v) {
-    return *(v.begin() + std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng));
+    return rng.pick(v);
   };
   for (int trial = 0; trial < 72; ++trial) {
     arch::ArchSpec a = packedArch(trial);

@@ -2,9 +2,9 @@
 // Random one-Conv programs for the kernel tests (KernelTest.cpp,
 // SaturatingKernelTest.cpp): any arch, the stored groups spread over the
 // macros of all cores, each image loaded before its Computes.
+#include "mars/support/Random.h"
 #include "mars/program/Program.h"
 
-#include <random>
 #include <vector>
 
 namespace mars::runtime::testing {
@@ -20,7 +20,7 @@ struct LayerCase {
 /// A valid one-Conv program with accumulator output, the groups spread
 /// over the macros of all cores, each image loaded before its Computes.
 inline program::Program makeProgram(const arch::ArchSpec &a, const LayerCase &c,
-                                    std::mt19937_64 &rng) {
+                                    Random &rng) {
   program::Program p;
   p.arch = a;
   program::Buffer in;
@@ -53,9 +53,8 @@ inline program::Program makeProgram(const arch::ArchSpec &a, const LayerCase &c,
   l.padTop = l.padLeft = l.padBottom = l.padRight = c.pad;
   l.groups = c.groups;
   l.matrix = 0;
-  std::uniform_int_distribution<int> bias(-1000, 1000);
   for (int oc = 0; oc < c.outC; ++oc) {
-    l.bias.push_back(bias(rng));
+    l.bias.push_back(int32_t(rng.uniformInt(-1000, 1000)));
     l.logitScales.push_back(0.01);
   }
   p.layers = {l};
@@ -70,12 +69,10 @@ inline program::Program makeProgram(const arch::ArchSpec &a, const LayerCase &c,
   m.rowGroups = (m.rows + m.rowsPerGroup - 1) / m.rowsPerGroup;
   m.colGroups = (m.cols + m.channelsPerGroup - 1) / m.channelsPerGroup;
   const int lo = -(1 << (m.weightBits - 1)), hi = (1 << (m.weightBits - 1)) - 1;
-  std::uniform_int_distribution<int> weight(lo, hi);
-  std::bernoulli_distribution keep(c.density);
   const int inPerGroup = c.inC / c.groups, outPerGroup = c.outC / c.groups;
   for (int cg = 0; cg < m.colGroups; ++cg)
     for (int rg = 0; rg < m.rowGroups; ++rg) {
-      if (!keep(rng))
+      if (!rng.chance(c.density))
         continue;
       program::Group g;
       g.rowGroup = rg;
@@ -91,7 +88,7 @@ inline program::Program makeProgram(const arch::ArchSpec &a, const LayerCase &c,
           // Grouped convolution: block-diagonal matrix.
           if ((row % c.inC) / inPerGroup != col / outPerGroup)
             continue;
-          int v = weight(rng);
+          const int v = int(rng.uniformInt(lo, hi));
           g.weights[size_t(r) * m.channelsPerGroup + j] = int8_t(v);
           any |= v != 0;
         }
@@ -141,14 +138,13 @@ inline program::Program makeProgram(const arch::ArchSpec &a, const LayerCase &c,
 }
 
 inline std::vector<int32_t> randomInput(const program::Program &p,
-                                        std::mt19937_64 &rng) {
+                                        Random &rng) {
   const program::Buffer &b = p.buffers[0];
   const int lo = b.isSigned ? -(1 << (b.bits - 1)) : 0;
   const int hi = b.isSigned ? (1 << (b.bits - 1)) - 1 : (1 << b.bits) - 1;
-  std::uniform_int_distribution<int> u(lo, hi);
   std::vector<int32_t> x(size_t(b.size()));
   for (int32_t &v : x)
-    v = u(rng);
+    v = int32_t(rng.uniformInt(lo, hi));
   return x;
 }
 

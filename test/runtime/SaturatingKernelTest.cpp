@@ -3,6 +3,7 @@
 // same accumulators, ADC saturations and partition activations, for every
 // partition and several pixel ranges. Also which geometries fall back, and
 // a whole compiled network run with either kernel.
+#include "mars/support/Random.h"
 #include "../passes/CompileTestUtil.h"
 
 #include "mars/program/ProgramFile.h"
@@ -14,7 +15,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <random>
 
 using namespace mars;
 using namespace mars::runtime::detail;
@@ -22,9 +22,8 @@ using runtime::testing::LayerCase;
 
 namespace {
 
-template <typename T> T pick(std::mt19937_64 &rng, std::initializer_list<T> v) {
-  return *(v.begin() +
-           std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng));
+template <typename T> T pick(Random &rng, std::initializer_list<T> v) {
+  return rng.pick(v);
 }
 
 /// An arch with `bits`-bit weights, `channels` channels per partition,
@@ -119,18 +118,18 @@ TEST_CASE("saturating kernel: equals the macro-level model on random layers") {
   for (SatIsa isa : {SatIsa::Scalar, SatIsa::Avx2, SatIsa::Avx512}) {
     if (!satIsaSupported(isa))
       continue;
-    std::mt19937_64 rng(31);
+    Random rng(31);
     Totals totals;
     int fitted = 0, fellBack = 0;
     for (int trial = 0; trial < 120; ++trial) {
-      const int bits = std::uniform_int_distribution<int>(2, 8)(rng);
+      const int bits = int(rng.uniformInt(2, 8));
       const int channels = pick(rng, {3, 4, 8, 9, 16});
       const int wlOn = pick(rng, {8, 16, 32, 7, 15});
       // 16 slots: more groups per partition than a byte of saturation
       // counts holds (the AVX-512 version sums them before they wrap).
       const int slots = pick(rng, {1, 2, 3, 16});
       const int perCycle = pick(rng, {1, 1, 2, 4});
-      const int adcBits = std::uniform_int_distribution<int>(2, 8)(rng);
+      const int adcBits = int(rng.uniformInt(2, 8));
       const arch::ArchSpec a =
           archWith(bits, channels, wlOn, slots, perCycle, adcBits);
       REQUIRE(arch::validate(a).empty());
@@ -143,7 +142,7 @@ TEST_CASE("saturating kernel: equals the macro-level model on random layers") {
       c.kernel = pick(rng, {1, 3});
       c.pad = c.kernel == 3 ? pick(rng, {0, 1}) : 0;
       c.stride = pick(rng, {1, 2});
-      c.inputBits = std::uniform_int_distribution<int>(2, 8)(rng);
+      c.inputBits = int(rng.uniformInt(2, 8));
       c.inputSigned = pick(rng, {false, true});
       c.density = pick(rng, {0.5, 1.0});
       program::Program p = runtime::testing::makeProgram(a, c, rng);
@@ -205,7 +204,7 @@ TEST_CASE("saturating kernel: 15- and 16-bit inputs (slice weights up to "
   for (SatIsa isa : {SatIsa::Scalar, SatIsa::Avx2, SatIsa::Avx512}) {
     if (!satIsaSupported(isa))
       continue;
-    std::mt19937_64 rng(7);
+    Random rng(7);
     Totals totals;
     for (int trial = 0; trial < 4; ++trial) {
       const arch::ArchSpec a = archWith(8, 4, 16, 2, /*perCycle=*/1, 3);
@@ -243,14 +242,13 @@ TEST_CASE("saturating kernel: a compiled network, every buffer and counter "
         *p, {runtime::ExecMode::MacroLevel, /*referenceKernel=*/true});
     REQUIRE(fast);
     REQUIRE(reference);
-    std::mt19937_64 rng(perCycle);
+    Random rng(perCycle);
     const program::Buffer &in = p->buffers[p->input];
-    std::uniform_int_distribution<int> u(
-        in.isSigned ? -(1 << (in.bits - 1)) : 0,
-        (1 << (in.bits - (in.isSigned ? 1 : 0))) - 1);
+    const int lo = in.isSigned ? -(1 << (in.bits - 1)) : 0;
+    const int hi = (1 << (in.bits - (in.isSigned ? 1 : 0))) - 1;
     std::vector<int32_t> x(size_t(in.size()));
     for (int32_t &v : x)
-      v = u(rng);
+      v = int32_t(rng.uniformInt(lo, hi));
     REQUIRE(fast->run(x));
     REQUIRE(reference->run(x));
     INFO(perCycle << " bits per cycle");
@@ -270,7 +268,7 @@ TEST_CASE("saturating kernel: more saturations per column than a byte "
   for (SatIsa isa : {SatIsa::Scalar, SatIsa::Avx2, SatIsa::Avx512}) {
     if (!satIsaSupported(isa))
       continue;
-    std::mt19937_64 rng(3);
+    Random rng(3);
     LayerCase c;
     c.inC = 64;
     c.outC = 8;

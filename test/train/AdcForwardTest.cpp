@@ -3,12 +3,12 @@
 // layers, every accumulator equal. The two are written separately (batched
 // LibTorch tensor algebra vs. a per-pixel scalar walk of the macro's
 // description); this is what makes train's QAT forward mean the chip.
+#include "mars/support/Random.h"
 #include "AdcForward.h"
 #include "mars/quant/Execute.h"
 
 #include <catch2/catch.hpp>
 
-#include <random>
 
 using namespace mars;
 
@@ -59,18 +59,16 @@ std::vector<int32_t> referenceAcc(const Case &c, const std::vector<int32_t> &x,
 }
 
 void check(const Case &c, uint32_t seed) {
-  std::mt19937 rng(seed);
+  Random rng(seed);
   const int n = 3;
   const int64_t lo = c.inputSigned ? -(int64_t(1) << (c.inputBits - 1)) : 0;
   const int64_t hi = c.inputSigned ? (int64_t(1) << (c.inputBits - 1)) - 1
                                    : (int64_t(1) << c.inputBits) - 1;
   const int64_t wLim = (int64_t(1) << (c.weightBits - 1)) - 1;
-  std::uniform_int_distribution<int64_t> xd(lo, hi), wd(-wLim - 1, wLim);
-  std::bernoulli_distribution zero(0.3);
   const int cinPerGroup = c.cin / c.groups;
   std::vector<int8_t> w(size_t(c.cout) * cinPerGroup * c.k * c.k);
   for (int8_t &v : w)
-    v = zero(rng) ? 0 : int8_t(wd(rng));
+    v = rng.chance(0.3) ? 0 : int8_t(rng.uniformInt(-wLim - 1, wLim));
   const int oh = (c.h + 2 * c.pad - c.k) / c.stride + 1;
   const int ow = (c.w + 2 * c.pad - c.k) / c.stride + 1;
   torch::Tensor qx = torch::empty({n, c.cin, c.h, c.w});
@@ -78,7 +76,7 @@ void check(const Case &c, uint32_t seed) {
   for (int i = 0; i < n; ++i) {
     images[i].resize(size_t(c.cin) * c.h * c.w);
     for (size_t e = 0; e < images[i].size(); ++e) {
-      images[i][e] = zero(rng) ? 0 : int32_t(xd(rng));
+      images[i][e] = rng.chance(0.3) ? 0 : int32_t(rng.uniformInt(lo, hi));
       qx[i].view({-1})[int64_t(e)] = float(images[i][e]);
     }
   }
