@@ -1,8 +1,10 @@
 // Text form of the integer network for --print-ir-after legalize/fuse.
 #include "mars/quant/IntegerNet.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace mars::passes {
 
@@ -21,7 +23,10 @@ std::string valueText(const quant::IntegerNet &net, int id) {
 }
 } // namespace
 
-std::string printIntegerNet(const quant::IntegerNet &net) {
+/// One line per layer; a layer that fuse put into a Conv's digital pipeline
+/// (`fusedInto[i]` ≥ 0) ends with "fused into <that Conv's name>".
+std::string printIntegerNet(const quant::IntegerNet &net,
+                            const std::vector<int32_t> &fusedInto) {
   std::string out = "integer-net " + net.name + " {\n";
   out += "  input " + valueText(net, net.input) + "\n";
   for (const quant::IntLayer &l : net.layers) {
@@ -34,7 +39,11 @@ std::string printIntegerNet(const quant::IntegerNet &net) {
                   l.weightBits, static_cast<long long>(l.clampLo),
                   static_cast<long long>(l.clampHi));
     out += buf;
-    out += " # " + l.name + "\n";
+    out += " # " + l.name;
+    const size_t i = size_t(&l - net.layers.data());
+    if (i < fusedInto.size() && fusedInto[i] >= 0)
+      out += ", fused into " + net.layers[size_t(fusedInto[i])].name;
+    out += "\n";
   }
   out += "  output %" + net.value(net.output).name + "\n}\n";
   return out;

@@ -37,13 +37,28 @@ const PassInfo *findPass(const std::string &name) {
   return nullptr;
 }
 
-std::string printIntegerNet(const quant::IntegerNet &net); // IntegerNetPrinter.cpp
+// IntegerNetPrinter.cpp
+std::string printIntegerNet(const quant::IntegerNet &net,
+                            const std::vector<int32_t> &fusedInto);
 
 std::string printState(const CompileState &state) {
-  if (state.program)
-    return program::disassemble(*state.program);
+  if (state.program) {
+    std::string text = program::disassemble(*state.program);
+    // After emit: what was written, so that a change of the file shows
+    // even where the disassembly does not.
+    if (!state.bytes.empty()) {
+      char line[120];
+      std::snprintf(line, sizeof line,
+                    "\nemitted: %zu bytes, checksum %016llx\n",
+                    state.bytes.size(),
+                    static_cast<unsigned long long>(program::programChecksum(
+                        state.bytes.data(), state.bytes.size())));
+      text += line;
+    }
+    return text;
+  }
   if (state.net)
-    return printIntegerNet(*state.net);
+    return printIntegerNet(*state.net, state.fusedInto);
   return ir::printGraph(state.graph);
 }
 

@@ -1,59 +1,43 @@
-// fold-bn on its own: the printed graph after the pass (golden text), the
-// same function on the reference interpreter, and the cases where it must
-// leave a BatchNormalization alone.
-#include "common/Golden.h"
-#include "mars/interp/Interpreter.h"
-#include "mars/ir/Printer.h"
+// fold-bn through the pass harness (test/common/PassHarness.h): the graph
+// printed before and after the pass (golden text), the same function on the
+// reference interpreter, and the cases where it must leave a
+// BatchNormalization alone.
+#include "common/PassHarness.h"
 #include "mars/passes/Passes.h"
-#include "mars/support/Random.h"
-#include "mars/zoo/Zoo.h"
 
 #include <catch2/catch.hpp>
 
-#include <cmath>
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
-
 using namespace mars;
+using test::countOps;
 
 namespace {
 
-/// lenet5 at a quarter width: two Conv → BN → ReLU blocks.
-ir::Graph smallLenet() {
-  zoo::ModelOptions options;
-  options.widthMultiplier = 0.25;
-  Expected<ir::Graph> g = zoo::buildModel("lenet5", options);
-  REQUIRE(g);
-  return g.take();
-}
-
-int countOps(const ir::Graph &g, ir::OpKind op) {
-  int n = 0;
-  for (const ir::Node &node : g.nodes())
-    n += node.op == op;
-  return n;
+/// fold-bn alone: it needs no arch, options or calibration.
+test::PassRun foldBnRun(const ir::Graph &g) {
+  passes::CompileState state;
+  state.graph = g;
+  return test::runPassOn("fold-bn", state, passes::CompileContext{});
 }
 
 bool foldBn(ir::Graph &g) {
-  passes::CompileState state;
-  state.graph = g;
-  passes::CompileContext context;
-  Expected<bool> changed = passes::runFoldBn(state, context);
-  REQUIRE(changed);
-  g = state.graph;
-  return *changed;
+  test::PassRun run = foldBnRun(g);
+  g = run.after.graph;
+  return run.changed;
 }
 
-/// All outputs of the graph on one seeded image.
-std::vector<ir::Tensor> evaluate(const ir::Graph &g) {
-  ir::Tensor x(ir::DType::Float32, g.value(g.inputs[0]).type.shape);
-  Random random(11);
-  for (int64_t i = 0; i < x.numElements(); ++i)
-    x.setFromDouble(i, random.uniform(0, 1));
-  auto out = interp::run(g, {x});
-  REQUIRE(out);
-  return *out;
+/// Folding rewrites w·γ/√(σ²+ε) and (b−μ)·γ/√(σ²+ε)+β into new float32
+/// constants: each product and quotient rounds once (≤ 2^-24 relative), and
+/// the interpreter accumulates Conv/Gemm in double, so outputs move by a few
+/// float32 ulps of the values summed. 1e-4 relative (absolute below 1) is
+/// far above that and far below what a wrong fold does (a missing β or a
+/// wrong channel moves outputs by O(0.1)).
+constexpr double kFoldTolerance = 1e-4;
+
+/// The folded and unfolded graph on the same three seeded images.
+void checkSameFunction(const ir::Graph &a, const ir::Graph &b) {
+  const auto images = test::seededImages(a, 3, /*seed=*/11);
+  test::checkFloatClose(test::interpret(a, images), test::interpret(b, images),
+                        kFoldTolerance);
 }
 
 ir::NodeId firstNode(const ir::Graph &g, ir::OpKind op) {
@@ -75,19 +59,6 @@ ir::NodeId firstNamed(const ir::Graph &g, const std::string &suffix) {
   return ir::kNoNode;
 }
 
-void checkClose(const std::vector<ir::Tensor> &a,
-                const std::vector<ir::Tensor> &b) {
-  REQUIRE(a.size() == b.size());
-  for (size_t t = 0; t < a.size(); ++t) {
-    REQUIRE(a[t].numElements() == b[t].numElements());
-    for (int64_t i = 0; i < a[t].numElements(); ++i) {
-      const double x = a[t].getAsDouble(i), y = b[t].getAsDouble(i);
-      INFO("output " << t << " element " << i);
-      CHECK(std::abs(x - y) <= 1e-4 * std::max(1.0, std::abs(x)));
-    }
-  }
-}
-
 /// A BN that cannot fold into the Conv before it folds into a depthwise
 /// 1×1 Conv of its own instead: no BN left, one Conv more, that Conv's
 /// output still read as before, the same function.
@@ -100,7 +71,7 @@ void expectBnGivenItsOwnConv(const ir::Graph &g) {
   const ir::NodeId affine = firstNamed(folded, ".affine");
   CHECK(folded.node(affine).attrs.getInt("group", 1) ==
         folded.value(folded.node(affine).inputs[0]).type.shape[1]);
-  checkClose(evaluate(g), evaluate(folded));
+  checkSameFunction(g, folded);
 }
 
 /// Inserts an inference BN (non-trivial statistics) reading `v`; its users
@@ -133,30 +104,29 @@ void insertBatchNorm(ir::Graph &g, ir::ValueId v, const std::string &name) {
 
 } // namespace
 
-TEST_CASE("fold-bn: golden text after the pass") {
-  ir::Graph g = smallLenet();
-  REQUIRE(foldBn(g));
-  const std::string text = ir::printGraph(g);
-  const std::string expected =
-      test::goldenText("passes/golden/fold-bn.lenet5.txt", text);
-  REQUIRE_FALSE(expected.empty());
-  CHECK(text == expected);
-  CHECK(countOps(g, ir::OpKind::BatchNormalization) == 0);
+TEST_CASE("fold-bn: golden text before and after the pass") {
+  test::PassRun run = foldBnRun(test::quarterLenet5());
+  REQUIRE(run.changed);
+  test::checkGolden("fold-bn", "lenet5", run);
+  CHECK(countOps(run.after.graph, ir::OpKind::BatchNormalization) == 0);
 }
 
 TEST_CASE("fold-bn: the folded graph computes the same function") {
-  ir::Graph original = smallLenet();
-  ir::Graph folded = original;
-  REQUIRE(foldBn(folded));
-  checkClose(evaluate(original), evaluate(folded));
-  // Running it again finds nothing to do.
-  CHECK_FALSE(foldBn(folded));
+  test::PassRun run = foldBnRun(test::quarterLenet5());
+  REQUIRE(run.changed);
+  checkSameFunction(run.before.graph, run.after.graph);
+}
+
+TEST_CASE("fold-bn: must not fire on a graph without BatchNormalization") {
+  // The folded graph: running the pass again finds nothing to do.
+  test::PassRun run = foldBnRun(foldBnRun(test::quarterLenet5()).after.graph);
+  test::checkUnchanged(run);
 }
 
 TEST_CASE("fold-bn: must not fold into a Conv where that would change the "
           "graph; the BN gets a Conv of its own") {
   SECTION("the Conv output has a second reader") {
-    ir::Graph g = smallLenet();
+    ir::Graph g = test::quarterLenet5();
     const ir::NodeId bn = firstNode(g, ir::OpKind::BatchNormalization);
     const ir::ValueId convOut = g.node(bn).inputs[0];
     ir::ValueId side = g.addValue("side", g.value(convOut).type);
@@ -166,13 +136,13 @@ TEST_CASE("fold-bn: must not fold into a Conv where that would change the "
     expectBnGivenItsOwnConv(g);
   }
   SECTION("the Conv output is itself a graph output") {
-    ir::Graph g = smallLenet();
+    ir::Graph g = test::quarterLenet5();
     const ir::NodeId bn = firstNode(g, ir::OpKind::BatchNormalization);
     g.outputs.push_back(g.node(bn).inputs[0]);
     expectBnGivenItsOwnConv(g);
   }
   SECTION("training-mode BN uses batch statistics") {
-    ir::Graph g = smallLenet();
+    ir::Graph g = test::quarterLenet5();
     for (ir::Node &node : g.nodes())
       if (node.op == ir::OpKind::BatchNormalization)
         node.attrs.set("training_mode", ir::Attribute(int64_t(1)));
@@ -184,13 +154,13 @@ TEST_CASE("fold-bn: must not fold into a Conv where that would change the "
 TEST_CASE("fold-bn: a BN that no Conv precedes folds into a depthwise 1x1 "
           "Conv of its own") {
   SECTION("after a pool (pre-activation order: BN -> ReLU -> Conv)") {
-    ir::Graph g = smallLenet();
+    ir::Graph g = test::quarterLenet5();
     const ir::NodeId pool = firstNode(g, ir::OpKind::MaxPool);
     insertBatchNorm(g, g.node(pool).outputs[0], "pre_bn");
     expectBnGivenItsOwnConv(g);
   }
   SECTION("after a Concat (DenseNet's order)") {
-    ir::Graph g = smallLenet();
+    ir::Graph g = test::quarterLenet5();
     const ir::NodeId pool = firstNode(g, ir::OpKind::MaxPool);
     const ir::ValueId p = g.node(pool).outputs[0];
     ir::TensorType type = g.value(p).type;
@@ -220,7 +190,7 @@ TEST_CASE("fold-bn: a BN that no Conv precedes folds into a depthwise 1x1 "
     expectBnGivenItsOwnConv(g);
   }
   SECTION("a training-mode BN is still left alone") {
-    ir::Graph g = smallLenet();
+    ir::Graph g = test::quarterLenet5();
     const ir::NodeId pool = firstNode(g, ir::OpKind::MaxPool);
     insertBatchNorm(g, g.node(pool).outputs[0], "pre_bn");
     g.node(firstNamed(g, "pre_bn")).attrs.set("training_mode",

@@ -3,54 +3,14 @@
 // functional model, equal bit for bit to lib/quant's integer reference of the
 // same network. And sparsity pays: fewer activations, cycles and energy.
 #include "../passes/CompileTestUtil.h"
+#include "common/ChipAgreement.h"
 
-#include "mars/program/ProgramFile.h"
-#include "mars/quant/Execute.h"
 #include "mars/runtime/Energy.h"
-#include "mars/runtime/Functional.h"
 #include "mars/runtime/Timing.h"
-#include "mars/support/Random.h"
-
-#include <random>
 
 using namespace mars;
 
 namespace {
-
-/// The program as `marsc run` sees it: parsed from the emitted bytes.
-program::Program reload(const passes::CompileState &state) {
-  auto p = program::parseProgram(state.bytes.data(), state.bytes.size(),
-                                 "test.bin");
-  if (!p)
-    FAIL(p.error().message());
-  return p.take();
-}
-
-std::vector<float> randomImage(const program::Program &p, uint64_t seed) {
-  return Random(seed).unitFloats(static_cast<size_t>(p.buffers[p.input].size()));
-}
-
-/// Runs `images` random images through both and REQUIREs equal outputs.
-void checkAgreement(const passes::CompileState &state, runtime::ExecMode mode,
-                    int images) {
-  program::Program p = reload(state);
-  const quant::IntegerNet &net = *state.net;
-  auto exec = runtime::Executor::create(p, {mode});
-  if (!exec)
-    FAIL(exec.error().message());
-  for (int i = 0; i < images; ++i) {
-    std::vector<float> x = randomImage(p, 100 + i);
-    std::vector<int32_t> qin = runtime::quantizeInput(p, x.data());
-    REQUIRE(qin == quant::quantizeInput(net, x.data()));
-    auto chip = exec->run(qin);
-    if (!chip)
-      FAIL(chip.error().message());
-    std::vector<int32_t> ref = quant::runInteger(net, qin);
-    REQUIRE(chip->size() == ref.size());
-    CHECK(*chip == ref);
-    CHECK(runtime::argmaxClass(p, *chip) == quant::argmaxClass(net, ref));
-  }
-}
 
 /// The zoo model compiled with `prune`, parsed back, and its steady-state
 /// timing.
@@ -62,7 +22,7 @@ Timed compileAndTime(const std::string &model, double prune) {
   test::CompileSetup setup;
   setup.model = model;
   setup.options.prune = prune;
-  program::Program p = reload(test::compileZoo(setup));
+  program::Program p = test::reloadProgram(test::compileZoo(setup));
   runtime::TimingOptions options;
   options.steadyState = true;
   auto timing = runtime::simulateTiming(p, options);
@@ -81,7 +41,7 @@ TEST_CASE("agreement: zoo models, fast path, bit-equal to the integer "
       setup.modelOptions.widthMultiplier = std::string(model) == "lenet5" ? 1.0 : 0.25;
       setup.options.prune = 0.5;
       passes::CompileState state = test::compileZoo(setup);
-      checkAgreement(state, runtime::ExecMode::Fast, 3);
+      test::checkChipMatchesInteger(state, runtime::ExecMode::Fast, 3);
     }
   }
 }
@@ -92,7 +52,7 @@ TEST_CASE("agreement: macro-level (bit-serial) path on a compiled model") {
   setup.modelOptions.widthMultiplier = 0.5;
   setup.options.prune = 0.5;
   passes::CompileState state = test::compileZoo(setup);
-  checkAgreement(state, runtime::ExecMode::MacroLevel, 1);
+  test::checkChipMatchesInteger(state, runtime::ExecMode::MacroLevel, 1);
 }
 
 TEST_CASE("agreement: rounds of weight reloads on a small chip") {
@@ -102,7 +62,7 @@ TEST_CASE("agreement: rounds of weight reloads on a small chip") {
   setup.arch.chip.cores = 2;
   setup.arch.chip.macrosPerCore = 1;
   passes::CompileState state = test::compileZoo(setup);
-  checkAgreement(state, runtime::ExecMode::Fast, 1);
+  test::checkChipMatchesInteger(state, runtime::ExecMode::Fast, 1);
 }
 
 TEST_CASE("sparsity pays: 50% zero groups -> fewer activations, cycles, "

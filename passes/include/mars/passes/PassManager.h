@@ -57,8 +57,9 @@ runPipeline(const std::vector<std::string> &pipeline, CompileState &state,
             const CompileContext &context,
             const PassManagerOptions &options = {});
 
-/// The current IR as text: the graph, the integer layers, or the program's
-/// disassembly, whichever is most lowered.
+/// The current IR as text: the graph, the integer layers (each fused layer
+/// naming the Conv it runs in), or the program's disassembly (after emit
+/// followed by the file's size and checksum), whichever is most lowered.
 std::string printState(const CompileState &state);
 
 /// Every problem with the current IR (graph verifier, program validator).
