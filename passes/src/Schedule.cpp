@@ -47,16 +47,16 @@ public:
   /// fetched images (at least two rounds' worth); the rest pins images.
   Scheduler(program::Program &p, const std::vector<LayerPlan> &plans,
             std::vector<LayerCost> &costs, int streamPercent, PinOrder pinOrder)
-      : p_(p), a_(p.arch), plans_(plans), costs_(costs),
+      : program_(p), arch_(p.arch), plans_(plans), costs_(costs),
         streamPercent_(streamPercent), pinOrder_(pinOrder) {
-    p_.streams.assign(a_.chip.cores, {});
+    program_.streams.assign(arch_.chip.cores, {});
   }
 
   Expected<Estimate> run() {
     for (const LayerPlan &plan : plans_)
       planOf_[plan.layer] = &plan;
     // Rounds in execution order, for the one-round-ahead fetches.
-    for (size_t i = 0; i < p_.layers.size(); ++i)
+    for (size_t i = 0; i < program_.layers.size(); ++i)
       if (auto it = planOf_.find(static_cast<int32_t>(i)); it != planOf_.end())
         for (const Round &r : it->second->rounds) {
           allRounds_.push_back(&r);
@@ -64,8 +64,8 @@ public:
         }
     MARS_TRY(checkWeightSram());
     fetchAhead(0);
-    for (size_t i = 0; i < p_.layers.size(); ++i) {
-      const program::Layer &l = p_.layers[i];
+    for (size_t i = 0; i < program_.layers.size(); ++i) {
+      const program::Layer &l = program_.layers[i];
       if (l.fusedInto >= 0)
         continue;
       LayerCost cost;
@@ -83,19 +83,19 @@ private:
   /// Every image must fit in its core's weight SRAM; which images stay
   /// there for good is pinImages' choice.
   Status checkWeightSram() {
-    const int64_t capacity = int64_t(a_.chip.weightSramKiB) * 1024;
-    std::vector<int64_t> perCore(a_.chip.cores, 0);
-    for (size_t i = 0; i < p_.images.size(); ++i) {
-      const int64_t bytes = imageBytes(a_, p_.images[i]);
+    const int64_t capacity = int64_t(arch_.chip.weightSramKiB) * 1024;
+    std::vector<int64_t> perCore(arch_.chip.cores, 0);
+    for (size_t i = 0; i < program_.images.size(); ++i) {
+      const int64_t bytes = imageBytes(arch_, program_.images[i]);
       if (bytes > capacity)
-        return makeError("layer '", p_.layers[p_.images[i].layer].name,
+        return makeError("layer '", program_.layers[program_.images[i].layer].name,
                          "' cannot be mapped even with reloading: one weight "
                          "image holds ", bytes, " bytes but the weight SRAM "
                          "(chip.weight_sram_kib) holds ", capacity, " bytes");
-      perCore[p_.images[i].core] += bytes;
+      perCore[program_.images[i].core] += bytes;
     }
     pinImages(perCore, capacity);
-    for (size_t i = 0; i < p_.images.size(); ++i)
+    for (size_t i = 0; i < program_.images.size(); ++i)
       fetching_ = fetching_ || !pinned_[i];
     return Status::success();
   }
@@ -111,13 +111,13 @@ private:
   /// per unit of compute) or the first rounds' (the channel then spends the
   /// early, compute-heavy layers fetching the late ones).
   void pinImages(const std::vector<int64_t> &perCore, int64_t capacity) {
-    const int cores = a_.chip.cores;
+    const int cores = arch_.chip.cores;
     std::vector<int64_t> reserve(cores, 0);
     for (size_t r = 0; r < allRounds_.size(); ++r) {
       std::vector<int64_t> twoRounds(cores, 0);
       for (size_t k = r; k < std::min(r + 2, allRounds_.size()); ++k)
         for (int32_t image : allRounds_[k]->loads)
-          twoRounds[p_.images[image].core] += imageBytes(a_, p_.images[image]);
+          twoRounds[program_.images[image].core] += imageBytes(arch_, program_.images[image]);
       for (int c = 0; c < cores; ++c)
         reserve[c] = std::max(reserve[c], twoRounds[c]);
     }
@@ -125,19 +125,19 @@ private:
     for (int c = 0; c < cores; ++c)
       budget[c] = perCore[c] <= capacity ? perCore[c]
                                          : std::max<int64_t>(0, capacity - std::max(reserve[c], capacity * streamPercent_ / 100));
-    pinned_.assign(p_.images.size(), false);
+    pinned_.assign(program_.images.size(), false);
     pinnedOnCore_.assign(cores, 0);
     for (size_t k = 0; k < allRounds_.size(); ++k) {
       const size_t r = pinOrder_ == PinOrder::LastRoundsFirst
                            ? allRounds_.size() - 1 - k
                            : k;
       for (int32_t image : allRounds_[r]->loads) {
-        const int64_t bytes = imageBytes(a_, p_.images[image]);
-        int64_t &left = budget[p_.images[image].core];
+        const int64_t bytes = imageBytes(arch_, program_.images[image]);
+        int64_t &left = budget[program_.images[image].core];
         if (pinned_[image] || bytes > left)
           continue;
         pinned_[image] = true;
-        pinnedOnCore_[p_.images[image].core] += bytes;
+        pinnedOnCore_[program_.images[image].core] += bytes;
         left -= bytes;
         estimate_.pinnedBytes += bytes;
       }
@@ -145,11 +145,11 @@ private:
   }
 
   void emit(int core, Opcode op, int32_t a, int32_t b = 0, int32_t c = 0) {
-    p_.streams[core].push_back({op, a, b, c});
+    program_.streams[core].push_back({op, a, b, c});
   }
 
   void sync() {
-    for (int c = 0; c < a_.chip.cores; ++c)
+    for (int c = 0; c < arch_.chip.cores; ++c)
       emit(c, Opcode::Sync, barrier_);
     ++barrier_;
   }
@@ -171,14 +171,14 @@ private:
   /// their order (their start times do not decrease; ties keep the
   /// mapping's order), so every Compute still follows its LoadImage.
   void emitInStartOrder(std::vector<std::vector<Pending>> &pending) {
-    for (int core = 0; core < a_.chip.cores; ++core) {
+    for (int core = 0; core < arch_.chip.cores; ++core) {
       auto &list = pending[core];
       std::stable_sort(list.begin(), list.end(),
                        [](const Pending &x, const Pending &y) {
                          return x.start < y.start;
                        });
       for (const Pending &q : list)
-        p_.streams[core].push_back(q.instr);
+        program_.streams[core].push_back(q.instr);
     }
   }
 
@@ -191,16 +191,16 @@ private:
   void fetchAhead(size_t current) {
     if (!fetching_)
       return;
-    const int64_t capacity = int64_t(a_.chip.weightSramKiB) * 1024;
+    const int64_t capacity = int64_t(arch_.chip.weightSramKiB) * 1024;
     while (nextFetch_ < allRounds_.size()) {
       if (nextFetch_ > current + 1) {
-        std::vector<int64_t> window(a_.chip.cores, 0);
+        std::vector<int64_t> window(arch_.chip.cores, 0);
         for (size_t r = current; r <= nextFetch_; ++r)
           for (int32_t image : allRounds_[r]->loads)
             if (!pinned_[image])
-              window[p_.images[image].core] += imageBytes(a_, p_.images[image]);
+              window[program_.images[image].core] += imageBytes(arch_, program_.images[image]);
         bool fits = true;
-        for (int c = 0; c < a_.chip.cores; ++c)
+        for (int c = 0; c < arch_.chip.cores; ++c)
           fits = fits && pinnedOnCore_[c] + window[c] <= capacity;
         if (!fits)
           return;
@@ -215,8 +215,8 @@ private:
     for (int32_t image : round.loads) {
       if (pinned_[image])
         continue;
-      emit(p_.images[image].core, Opcode::FetchImage, image);
-      bytes += imageBytes(a_, p_.images[image]);
+      emit(program_.images[image].core, Opcode::FetchImage, image);
+      bytes += imageBytes(arch_, program_.images[image]);
     }
     estimate_.dramBytes += bytes;
     return bytes;
@@ -228,12 +228,12 @@ private:
     for (const Round &round : plan.rounds) {
       fetchAhead(roundIndex_);
       ++roundIndex_;
-      std::vector<int64_t> busy(a_.totalMacros(), 0);
-      std::vector<std::vector<Pending>> pending(a_.chip.cores);
+      std::vector<int64_t> busy(arch_.totalMacros(), 0);
+      std::vector<std::vector<Pending>> pending(arch_.chip.cores);
       // Queues `instr` on its core at the time its macro becomes free.
       auto queue = [&](const program::WeightImage &im, Instr instr,
                        int64_t cycles) {
-        int64_t &macroBusy = busy[globalMacro(a_, im.core, im.macro)];
+        int64_t &macroBusy = busy[globalMacro(arch_, im.core, im.macro)];
         auto &list = pending[im.core];
         list.push_back({macroBusy, instr});
         macroBusy += cycles;
@@ -241,14 +241,14 @@ private:
       for (int32_t image : round.loads) {
         if (preloaded_.count(image))
           continue;
-        const program::WeightImage &im = p_.images[image];
+        const program::WeightImage &im = program_.images[image];
         queue(im, {Opcode::LoadImage, image, 0, 0},
-              plan.resident ? 0 : imageRows(a_, im) * a_.timing.rowWriteCycles);
+              plan.resident ? 0 : imageRows(arch_, im) * arch_.timing.rowWriteCycles);
       }
       const int slices =
-          inputSlices(a_, p_.buffers[p_.layers[layer].inputs[0]]);
+          inputSlices(arch_, program_.buffers[program_.layers[layer].inputs[0]]);
       for (const ComputeTask &t : round.tasks) {
-        const program::WeightImage &im = p_.images[t.image];
+        const program::WeightImage &im = program_.images[t.image];
         int64_t maxG = 0, sumG = 0;
         for (const program::PartitionImage &part : im.partitions) {
           maxG = std::max<int64_t>(maxG, program::storedGroups(part));
@@ -256,15 +256,15 @@ private:
         }
         queue(im, {Opcode::Compute, t.image, t.pixelBegin, t.pixelEnd},
               int64_t(t.pixelEnd - t.pixelBegin) * slices *
-                  pixelSliceCycles(a_, maxG, sumG));
+                  pixelSliceCycles(arch_, maxG, sumG));
       }
       emitInStartOrder(pending);
     }
     sync();
-    const program::Layer &l = p_.layers[layer];
-    const int64_t channels = p_.buffers[l.output].channels;
-    for (int c = 0; c < a_.chip.cores; ++c) {
-      auto [b, e] = slice(channels, a_.chip.cores, c);
+    const program::Layer &l = program_.layers[layer];
+    const int64_t channels = program_.buffers[l.output].channels;
+    for (int c = 0; c < arch_.chip.cores; ++c) {
+      auto [b, e] = slice(channels, arch_.chip.cores, c);
       if (e > b)
         emit(c, Opcode::Post, layer, b, e);
     }
@@ -283,51 +283,51 @@ private:
       return;
     for (int32_t image : allRounds_[roundIndex_]->loads)
       if (preloaded_.insert(image).second)
-        emit(p_.images[image].core, Opcode::LoadImage, image);
+        emit(program_.images[image].core, Opcode::LoadImage, image);
   }
 
   /// The mapping-quality numbers of a Conv layer (see LayerCost).
   void describe(const LayerPlan &plan, LayerCost &cost) {
-    const program::Layer &l = p_.layers[plan.layer];
-    const int slices = inputSlices(a_, p_.buffers[l.inputs[0]]);
+    const program::Layer &l = program_.layers[plan.layer];
+    const int slices = inputSlices(arch_, program_.buffers[l.inputs[0]]);
     std::set<int> macros;
     int64_t cells = 0;
     for (const Round &round : plan.rounds) {
       for (int32_t image : round.loads) {
-        const program::WeightImage &im = p_.images[image];
-        macros.insert(globalMacro(a_, im.core, im.macro));
+        const program::WeightImage &im = program_.images[image];
+        macros.insert(globalMacro(arch_, im.core, im.macro));
         for (const program::PartitionImage &part : im.partitions)
-          cells += int64_t(program::storedGroups(part)) * a_.macro.wlOn *
-                   a_.partitionCols();
+          cells += int64_t(program::storedGroups(part)) * arch_.macro.wlOn *
+                   arch_.partitionCols();
       }
       for (const ComputeTask &t : round.tasks) {
         int64_t groups = 0;
-        for (const program::PartitionImage &part : p_.images[t.image].partitions)
+        for (const program::PartitionImage &part : program_.images[t.image].partitions)
           groups += program::storedGroups(part);
         cost.activations += int64_t(t.pixelEnd - t.pixelBegin) * slices * groups;
       }
     }
-    const program::WeightMatrix &m = p_.matrices[l.matrix];
+    const program::WeightMatrix &m = program_.matrices[l.matrix];
     if (!plan.resident)
-      cost.loadBits = static_cast<int64_t>(m.groups.size()) * a_.macro.wlOn *
-                      a_.partitionCols();
+      cost.loadBits = static_cast<int64_t>(m.groups.size()) * arch_.macro.wlOn *
+                      arch_.partitionCols();
     cost.macrosUsed = static_cast<int32_t>(macros.size());
     cost.rounds = static_cast<int32_t>(plan.rounds.size());
     cost.replicas = plan.replicas;
-    const double capacity = double(macros.size()) * a_.macro.rows *
-                            a_.macro.cols * std::max<size_t>(1, plan.rounds.size());
+    const double capacity = double(macros.size()) * arch_.macro.rows *
+                            arch_.macro.cols * std::max<size_t>(1, plan.rounds.size());
     cost.cellUtilisation = capacity > 0 ? cells / capacity : 0;
     // The layer's own bound: its compute on the whole chip (each group
     // once: replicas are the schedule's choice, not work the layer needs).
     cost.boundCycles = static_cast<int64_t>(
-        layerMacroCycles(p_, plan.layer) / a_.totalMacros());
+        layerMacroCycles(program_, plan.layer) / arch_.totalMacros());
   }
 
   void scheduleDigital(int32_t layer) {
-    const program::Layer &l = p_.layers[layer];
-    const int64_t channels = p_.buffers[l.output].channels;
-    for (int c = 0; c < a_.chip.cores; ++c) {
-      auto [b, e] = slice(channels, a_.chip.cores, c);
+    const program::Layer &l = program_.layers[layer];
+    const int64_t channels = program_.buffers[l.output].channels;
+    for (int c = 0; c < arch_.chip.cores; ++c) {
+      auto [b, e] = slice(channels, arch_.chip.cores, c);
       if (e > b)
         emit(c, Opcode::Digital, layer, b, e);
     }
@@ -335,8 +335,8 @@ private:
     sync();
   }
 
-  program::Program &p_;
-  const arch::ArchSpec &a_;
+  program::Program &program_;
+  const arch::ArchSpec &arch_;
   const std::vector<LayerPlan> &plans_;
   std::vector<LayerCost> &costs_;
   int streamPercent_;

@@ -65,7 +65,7 @@ struct Core {
 class Clock {
 public:
   Clock(const program::Program &p, Held held, bool reuseHeld)
-      : p_(p), a_(p.arch), held_(std::move(held)), reuseHeld_(reuseHeld) {}
+      : program_(p), arch_(p.arch), held_(std::move(held)), reuseHeld_(reuseHeld) {}
 
   Expected<ScheduleTiming> run();
   Held held() const { return held_; }
@@ -84,8 +84,8 @@ private:
   int64_t move(int core, Memory memory, int64_t bytes, int64_t earliest);
   void arriveAtBarrier(int core, int32_t barrier);
 
-  const program::Program &p_;
-  const arch::ArchSpec &a_;
+  const program::Program &program_;
+  const arch::ArchSpec &arch_;
   Held held_;
   bool reuseHeld_;
   std::vector<Core> cores_;
@@ -97,8 +97,8 @@ private:
 
 std::pair<int64_t, int64_t> Clock::dram(int64_t bytes, int64_t earliest) {
   const int64_t start = std::max(earliest, dramFree_);
-  dramFree_ = start + ceilDiv(bytes, a_.timing.dramBytesPerCycle);
-  return {start, dramFree_ + a_.timing.dramLatencyCycles};
+  dramFree_ = start + ceilDiv(bytes, arch_.timing.dramBytesPerCycle);
+  return {start, dramFree_ + arch_.timing.dramLatencyCycles};
 }
 
 int64_t Clock::move(int core, Memory memory, int64_t bytes, int64_t earliest) {
@@ -107,23 +107,23 @@ int64_t Clock::move(int core, Memory memory, int64_t bytes, int64_t earliest) {
   if (memory == Memory::Dram)
     return dram(bytes, earliest).second;
   int64_t &free = cores_[core].portFree;
-  free = std::max(earliest, free) + ceilDiv(bytes, a_.timing.sramBytesPerCycle);
+  free = std::max(earliest, free) + ceilDiv(bytes, arch_.timing.sramBytesPerCycle);
   return free;
 }
 
 std::pair<int64_t, int64_t> Clock::load(Core &c, const Instr &in, int64_t issue,
                                         std::vector<std::vector<int32_t>> &held) {
-  const program::WeightImage &im = p_.images[in.a];
+  const program::WeightImage &im = program_.images[in.a];
   std::vector<int32_t> &macro = held[im.macro];
   bool alreadyThere = true;
   for (size_t q = 0; q < im.partitions.size(); ++q)
     if (im.partitions[q].matrix >= 0)
       alreadyThere = alreadyThere && q < macro.size() && macro[q] == in.a;
-  const int64_t rows = reuseHeld_ && alreadyThere ? 0 : imageRows(a_, im);
+  const int64_t rows = reuseHeld_ && alreadyThere ? 0 : imageRows(arch_, im);
   int64_t start = std::max(issue, c.macroFree[im.macro]);
   if (rows > 0 && c.fetched[in.a] >= 0)
     start = std::max(start, c.fetched[in.a]);
-  const int64_t end = start + rows * a_.timing.rowWriteCycles;
+  const int64_t end = start + rows * arch_.timing.rowWriteCycles;
   c.macroFree[im.macro] = end;
   for (size_t q = 0; q < im.partitions.size() && q < macro.size(); ++q)
     if (im.partitions[q].matrix >= 0)
@@ -134,9 +134,9 @@ std::pair<int64_t, int64_t> Clock::load(Core &c, const Instr &in, int64_t issue,
 std::pair<int64_t, int64_t> Clock::compute(int core, const Instr &in,
                                            int64_t issue) {
   Core &c = cores_[core];
-  const program::WeightImage &im = p_.images[in.a];
-  const int32_t inputId = p_.layers[im.layer].inputs[0];
-  const Buffer &input = p_.buffers[inputId];
+  const program::WeightImage &im = program_.images[in.a];
+  const int32_t inputId = program_.layers[im.layer].inputs[0];
+  const Buffer &input = program_.buffers[inputId];
   int64_t maxGroups = 0, sumGroups = 0;
   for (const program::PartitionImage &part : im.partitions)
     if (part.matrix >= 0) {
@@ -144,10 +144,10 @@ std::pair<int64_t, int64_t> Clock::compute(int core, const Instr &in,
       sumGroups += program::storedGroups(part);
     }
   const int64_t pixels = in.c - in.b;
-  const int64_t cycles = pixels * inputSlices(a_, input) *
-                         pixelSliceCycles(a_, maxGroups, sumGroups);
+  const int64_t cycles = pixels * inputSlices(arch_, input) *
+                         pixelSliceCycles(arch_, maxGroups, sumGroups);
   const int64_t inputBytes =
-      pixels * rowGroupsRead_[in.a] * a_.macro.wlOn * elementBytes(input);
+      pixels * rowGroupsRead_[in.a] * arch_.macro.wlOn * elementBytes(input);
   const int64_t start =
       std::max({issue, c.macroFree[im.macro], c.written[inputId]});
   // The next pixels' inputs stream in while the current ones compute.
@@ -162,19 +162,19 @@ std::pair<int64_t, int64_t> Clock::compute(int core, const Instr &in,
 std::pair<int64_t, int64_t> Clock::post(int core, const Instr &in,
                                         int64_t issue) {
   Core &c = cores_[core];
-  const int64_t convChannels = p_.buffers[p_.layers[in.a].output].channels;
+  const int64_t convChannels = program_.buffers[program_.layers[in.a].output].channels;
   const int64_t channels = in.c - in.b;
   int64_t start = std::max({issue, c.computeDone[in.a], c.pipelineFree});
-  int32_t chain = p_.layers[in.a].output;
+  int32_t chain = program_.layers[in.a].output;
   std::vector<std::pair<int32_t, int64_t>> residuals; // Buffer, bytes.
-  for (size_t j = in.a + 1; j < p_.layers.size(); ++j) {
-    const program::Layer &f = p_.layers[j];
+  for (size_t j = in.a + 1; j < program_.layers.size(); ++j) {
+    const program::Layer &f = program_.layers[j];
     if (f.fusedInto != in.a)
       continue;
     if (f.kind == LayerKind::Add)
       for (int32_t other : f.inputs)
         if (other != chain) {
-          const Buffer &b = p_.buffers[other];
+          const Buffer &b = program_.buffers[other];
           residuals.push_back(
               {other, share(b, channels, convChannels) * elementBytes(b)});
           start = std::max(start, c.written[other]);
@@ -183,9 +183,9 @@ std::pair<int64_t, int64_t> Clock::post(int core, const Instr &in,
   }
   int64_t t = start;
   for (const auto &[buffer, bytes] : residuals)
-    t = move(core, p_.buffers[buffer].memory, bytes, t);
-  t = std::max(t, start + a_.timing.digitalPipelineCycles);
-  const Buffer &out = p_.buffers[chain];
+    t = move(core, program_.buffers[buffer].memory, bytes, t);
+  t = std::max(t, start + arch_.timing.digitalPipelineCycles);
+  const Buffer &out = program_.buffers[chain];
   const int64_t end =
       move(core, out.memory, share(out, channels, convChannels) * elementBytes(out), t);
   c.pipelineFree = end;
@@ -196,8 +196,8 @@ std::pair<int64_t, int64_t> Clock::post(int core, const Instr &in,
 std::pair<int64_t, int64_t> Clock::digital(int core, const Instr &in,
                                            int64_t issue) {
   Core &c = cores_[core];
-  const program::Layer &l = p_.layers[in.a];
-  const Buffer &out = p_.buffers[l.output];
+  const program::Layer &l = program_.layers[in.a];
+  const Buffer &out = program_.buffers[l.output];
   const int64_t channels = in.c - in.b;
   const int64_t outElements = share(out, channels, out.channels);
   int64_t start = std::max(issue, c.pipelineFree);
@@ -205,7 +205,7 @@ std::pair<int64_t, int64_t> Clock::digital(int core, const Instr &in,
     start = std::max(start, c.written[id]);
   int64_t t = start, concatOffset = 0;
   for (int32_t id : l.inputs) {
-    const Buffer &b = p_.buffers[id];
+    const Buffer &b = program_.buffers[id];
     int64_t elements = share(b, channels, out.channels);
     if (l.kind == LayerKind::Concat) { // Only inputs inside [b, c) are read.
       const int64_t lo = std::max<int64_t>(in.b, concatOffset);
@@ -217,7 +217,7 @@ std::pair<int64_t, int64_t> Clock::digital(int core, const Instr &in,
     }
     t = move(core, b.memory, elements * elementBytes(b), t);
   }
-  t += a_.timing.digitalPipelineCycles;
+  t += arch_.timing.digitalPipelineCycles;
   const int64_t end = move(core, out.memory, outElements * elementBytes(out), t);
   c.pipelineFree = end;
   c.written[l.output] = std::max(c.written[l.output], end);
@@ -229,7 +229,7 @@ std::pair<int64_t, int64_t> Clock::time(int core, const Instr &in,
   Core &c = cores_[core];
   switch (in.op) {
   case Opcode::FetchImage: { // A DMA: the core goes on issuing.
-    auto [start, arrival] = dram(imageBytes(a_, p_.images[in.a]), issue);
+    auto [start, arrival] = dram(imageBytes(arch_, program_.images[in.a]), issue);
     c.fetched[in.a] = arrival;
     return {start, arrival};
   }
@@ -254,7 +254,7 @@ void Clock::arriveAtBarrier(int core, int32_t barrier) {
   int64_t release = 0;
   for (int m : members_[barrier]) {
     const Core &other = cores_[m];
-    if (!other.waiting || p_.streams[m][other.pc - 1].a != barrier)
+    if (!other.waiting || program_.streams[m][other.pc - 1].a != barrier)
       return;
     release = std::max(release, other.arrival);
   }
@@ -267,29 +267,29 @@ void Clock::arriveAtBarrier(int core, int32_t barrier) {
 }
 
 Expected<ScheduleTiming> Clock::run() {
-  const int cores = a_.chip.cores;
+  const int cores = arch_.chip.cores;
   cores_.assign(cores, Core{});
   held_.resize(cores);
-  layerEnd_.assign(p_.layers.size(), 0);
+  layerEnd_.assign(program_.layers.size(), 0);
   rowGroupsRead_.clear();
-  for (const program::WeightImage &im : p_.images)
+  for (const program::WeightImage &im : program_.images)
     rowGroupsRead_.push_back(rowGroupsRead(im));
   for (int c = 0; c < cores; ++c) {
-    cores_[c].macroFree.assign(a_.chip.macrosPerCore, 0);
-    cores_[c].computeDone.assign(p_.layers.size(), 0);
-    cores_[c].written.assign(p_.buffers.size(), 0);
-    cores_[c].fetched.assign(p_.images.size(), -1);
-    held_[c].resize(a_.chip.macrosPerCore);
+    cores_[c].macroFree.assign(arch_.chip.macrosPerCore, 0);
+    cores_[c].computeDone.assign(program_.layers.size(), 0);
+    cores_[c].written.assign(program_.buffers.size(), 0);
+    cores_[c].fetched.assign(program_.images.size(), -1);
+    held_[c].resize(arch_.chip.macrosPerCore);
     for (auto &macro : held_[c])
-      macro.resize(a_.macro.partitions, -1);
-    for (const Instr &in : p_.streams[c])
+      macro.resize(arch_.macro.partitions, -1);
+    for (const Instr &in : program_.streams[c])
       if (in.op == Opcode::Sync)
         members_[in.a].push_back(c);
   }
   for (auto &[barrier, members] : members_)
     members.erase(std::unique(members.begin(), members.end()), members.end());
 
-  const Buffer &input = p_.buffers[p_.input];
+  const Buffer &input = program_.buffers[program_.input];
   const int64_t inputIn =
       input.memory == Memory::Sram ? dram(input.bytes(), 0).second : 0;
   for (Core &c : cores_)
@@ -298,13 +298,13 @@ Expected<ScheduleTiming> Clock::run() {
   for (;;) {
     int next = -1;
     for (int c = 0; c < cores; ++c)
-      if (!cores_[c].waiting && cores_[c].pc < p_.streams[c].size() &&
+      if (!cores_[c].waiting && cores_[c].pc < program_.streams[c].size() &&
           (next < 0 || cores_[c].ready < cores_[next].ready))
         next = c;
     if (next < 0)
       break;
     Core &c = cores_[next];
-    const Instr &in = p_.streams[next][c.pc++];
+    const Instr &in = program_.streams[next][c.pc++];
     if (in.op == Opcode::Sync) {
       arriveAtBarrier(next, in.a);
       continue;
@@ -321,17 +321,17 @@ Expected<ScheduleTiming> Clock::run() {
     }
     const int32_t layer = in.op == Opcode::Post || in.op == Opcode::Digital
                               ? in.a
-                              : p_.images[in.a].layer;
+                              : program_.images[in.a].layer;
     layerEnd_[layer] = std::max(layerEnd_[layer], end);
   }
   int64_t done = inputIn;
   for (int c = 0; c < cores; ++c) {
     if (cores_[c].waiting)
       return makeError("schedule: core ", c, " waits forever at barrier ",
-                       p_.streams[c][cores_[c].pc - 1].a);
+                       program_.streams[c][cores_[c].pc - 1].a);
     done = std::max({done, cores_[c].ready, cores_[c].lastEnd, cores_[c].localEnd});
   }
-  const Buffer &output = p_.buffers[p_.output];
+  const Buffer &output = program_.buffers[program_.output];
   ScheduleTiming t;
   t.cycles = output.memory == Memory::Sram ? dram(output.bytes(), done).second
                                            : done;

@@ -59,7 +59,7 @@ public:
     size_t planarAt = 0, colsAt = 0;   ///< In arena_: the packed input.
   };
 
-  ExecutorState(const Program &p, const ExecOptions &o) : p_(p), options_(o) {}
+  ExecutorState(const Program &p, const ExecOptions &o) : program_(p), options_(o) {}
 
   Status init();
   void initPacked();
@@ -78,11 +78,11 @@ private:
   ConvState &convFor(int32_t layer);
   void written(int32_t buffer) { version_[buffer] = ++clock_; }
   size_t holderIndex(int32_t core, int32_t macro, size_t part) const {
-    return (size_t(core) * p_.arch.chip.macrosPerCore + macro) *
-               p_.arch.macro.partitions + part;
+    return (size_t(core) * program_.arch.chip.macrosPerCore + macro) *
+               program_.arch.macro.partitions + part;
   }
 
-  const Program &p_;
+  const Program &program_;
   ExecOptions options_;
   detail::Buffers buffers_;
   std::vector<uint64_t> version_;
@@ -109,23 +109,23 @@ private:
 };
 
 Status ExecutorState::init() {
-  if (options_.mode == ExecMode::Fast && !adcIsExact(p_))
+  if (options_.mode == ExecMode::Fast && !adcIsExact(program_))
     return makeError("the fast path needs an exact ADC (wl_on × (2^"
                      "input_bits_per_cycle − 1) ≤ 2^adc_bits − 1); use the "
                      "macro-level mode for this arch");
   const bool macroLevel = options_.mode == ExecMode::MacroLevel;
-  conv_.resize(p_.layers.size());
+  conv_.resize(program_.layers.size());
   MARS_TRY(checkMemory(macroLevel));
   initBuffers();
   initWork();
-  holder_.assign(size_t(p_.arch.totalMacros()) * p_.arch.macro.partitions, -1);
-  packed_ = std::make_shared<detail::PackedWeights>(p_.images.size());
+  holder_.assign(size_t(program_.arch.totalMacros()) * program_.arch.macro.partitions, -1);
+  packed_ = std::make_shared<detail::PackedWeights>(program_.images.size());
   if (!macroLevel)
     initPacked();
   prepareMatrices(macroLevel);
-  for (size_t i = 0; i < p_.layers.size(); ++i)
-    if (p_.layers[i].kind == LayerKind::Conv && !conv_[i].packed.enabled)
-      conv_[i].acc.assign(size_t(p_.buffers[p_.layers[i].output].size()), 0);
+  for (size_t i = 0; i < program_.layers.size(); ++i)
+    if (program_.layers[i].kind == LayerKind::Conv && !conv_[i].packed.enabled)
+      conv_[i].acc.assign(size_t(program_.buffers[program_.layers[i].output].size()), 0);
   return Status::success();
 }
 
@@ -134,21 +134,21 @@ Status ExecutorState::init() {
 /// each Conv's saturating-kernel layout, whose size depends on it.
 Status ExecutorState::checkMemory(bool macroLevel) {
   double bytes = 0;
-  for (const Buffer &b : p_.buffers)
+  for (const Buffer &b : program_.buffers)
     bytes += 4.0 * double(b.size());
-  for (size_t i = 0; i < p_.layers.size(); ++i) {
-    const Layer &l = p_.layers[i];
+  for (size_t i = 0; i < program_.layers.size(); ++i) {
+    const Layer &l = program_.layers[i];
     if (l.kind != LayerKind::Conv)
       continue;
-    const program::WeightMatrix &m = p_.matrices[l.matrix];
-    const double pixels = double(p_.buffers[l.output].size()) /
-                          p_.buffers[l.output].channels;
+    const program::WeightMatrix &m = program_.matrices[l.matrix];
+    const double pixels = double(program_.buffers[l.output].size()) /
+                          program_.buffers[l.output].channels;
     bytes += pixels * (8.0 * m.cols + 4.0 * m.rowGroups * m.rowsPerGroup);
     if (!macroLevel)
       continue;
     detail::SatLayout &sat = conv_[i].sat;
     if (!options_.referenceKernel)
-      sat = detail::satLayoutOf(p_.arch, m, p_.buffers[l.inputs[0]]);
+      sat = detail::satLayoutOf(program_.arch, m, program_.buffers[l.inputs[0]]);
     if (sat.fits()) // slice-pair rows and bit-pair weights, int16
       bytes += 2.0 * (pixels * m.rowGroups * sat.slicePairs * sat.pairedRows +
                       double(m.groups.size()) * sat.blocks * sat.pairedRows *
@@ -166,21 +166,21 @@ Status ExecutorState::checkMemory(bool macroLevel) {
 /// Zeroed buffers, the layers fused into each Conv, and whether a Conv's
 /// per-partition sums fit int32.
 void ExecutorState::initBuffers() {
-  buffers_.resize(p_.buffers.size());
-  for (size_t i = 0; i < p_.buffers.size(); ++i)
-    buffers_[i].assign(size_t(p_.buffers[i].size()), 0);
-  version_.assign(p_.buffers.size(), 0);
-  for (size_t i = 0; i < p_.layers.size(); ++i) {
-    const Layer &l = p_.layers[i];
+  buffers_.resize(program_.buffers.size());
+  for (size_t i = 0; i < program_.buffers.size(); ++i)
+    buffers_[i].assign(size_t(program_.buffers[i].size()), 0);
+  version_.assign(program_.buffers.size(), 0);
+  for (size_t i = 0; i < program_.layers.size(); ++i) {
+    const Layer &l = program_.layers[i];
     if (l.fusedInto >= 0)
       conv_[l.fusedInto].fused.push_back(int32_t(i));
     if (l.kind != LayerKind::Conv)
       continue;
-    const Buffer &in = p_.buffers[l.inputs[0]];
+    const Buffer &in = program_.buffers[l.inputs[0]];
     // Bounds one partition's sum for one pixel: at most `rows` products.
     const double maxX = double(std::max(-typeLo(in), typeHi(in)));
-    const double maxW = double(int64_t(1) << (p_.matrices[l.matrix].weightBits - 1));
-    conv_[i].int32Safe = maxX * maxW * p_.arch.macro.rows <
+    const double maxW = double(int64_t(1) << (program_.matrices[l.matrix].weightBits - 1));
+    conv_[i].int32Safe = maxX * maxW * program_.arch.macro.rows <
                          double(std::numeric_limits<int32_t>::max());
   }
 }
@@ -221,11 +221,11 @@ detail::PartitionWork partitionWork(const program::PartitionImage &part,
 } // namespace
 
 void ExecutorState::initWork() {
-  work_.resize(p_.images.size());
-  workPartition_.resize(p_.images.size());
-  for (size_t i = 0; i < p_.images.size(); ++i) {
-    const program::WeightImage &im = p_.images[i];
-    const program::WeightMatrix &m = p_.matrices[p_.layers[im.layer].matrix];
+  work_.resize(program_.images.size());
+  workPartition_.resize(program_.images.size());
+  for (size_t i = 0; i < program_.images.size(); ++i) {
+    const program::WeightImage &im = program_.images[i];
+    const program::WeightMatrix &m = program_.matrices[program_.layers[im.layer].matrix];
     for (size_t k = 0; k < im.partitions.size(); ++k) {
       const program::PartitionImage &part = im.partitions[k];
       if (part.matrix < 0)
@@ -240,7 +240,7 @@ void ExecutorState::initWork() {
 /// forms the other kernels read (bit masks or bit pairs at macro level).
 void ExecutorState::prepareMatrices(bool macroLevel) {
   auto prepared = std::make_shared<std::vector<detail::PreparedMatrix>>();
-  for (const program::WeightMatrix &m : p_.matrices) {
+  for (const program::WeightMatrix &m : program_.matrices) {
     // Validation makes m.layer the Conv layer that owns the matrix.
     const detail::SatLayout &sat = conv_[m.layer].sat;
     if (conv_[m.layer].packed.enabled) {
@@ -282,13 +282,13 @@ void ExecutorState::initPacked() {
   }
   // Per layer, events (column group, pixel, ±products) of its Computes,
   // swept in order: the largest running sum bounds every accumulator.
-  std::vector<std::vector<std::array<int64_t, 3>>> events(p_.layers.size());
-  for (const std::vector<Instr> &stream : p_.streams)
+  std::vector<std::vector<std::array<int64_t, 3>>> events(program_.layers.size());
+  for (const std::vector<Instr> &stream : program_.streams)
     for (const Instr &in : stream) {
       if (in.op != Opcode::Compute)
         continue;
-      const program::WeightImage &im = p_.images[in.a];
-      const int32_t R = p_.matrices[p_.layers[im.layer].matrix].rowsPerGroup;
+      const program::WeightImage &im = program_.images[in.a];
+      const int32_t R = program_.matrices[program_.layers[im.layer].matrix].rowsPerGroup;
       for (const detail::PartitionWork &w : work_[in.a]) {
         const int64_t n = int64_t(w.groups.size()) * R;
         events[im.layer].push_back({w.colGroup, in.b, n});
@@ -301,8 +301,8 @@ void ExecutorState::initPacked() {
     arenaBytes += (bytes + 63) / 64 * 64;
     return at;
   };
-  for (size_t i = 0; i < p_.layers.size(); ++i) {
-    const Layer &l = p_.layers[i];
+  for (size_t i = 0; i < program_.layers.size(); ++i) {
+    const Layer &l = program_.layers[i];
     if (l.kind != LayerKind::Conv)
       continue;
     std::vector<std::array<int64_t, 3>> &e = events[i];
@@ -314,27 +314,27 @@ void ExecutorState::initPacked() {
       maxTerms = std::max(maxTerms, run += e[k][2]);
     }
     ConvState &c = conv_[i];
-    c.packed = detail::packedLayerOf(p_, l, maxTerms, isa);
+    c.packed = detail::packedLayerOf(program_, l, maxTerms, isa);
     if (!c.packed.enabled)
       continue;
-    c.acc32Size = size_t(p_.buffers[l.output].size());
+    c.acc32Size = size_t(program_.buffers[l.output].size());
     c.acc32At = reserve(c.acc32Size * sizeof(int32_t));
     c.planarAt = reserve(detail::packedPlanarBytes(c.packed));
     c.colsAt = reserve(detail::packedColsBytes(c.packed));
   }
   arena_ = detail::HugeBytes(arenaBytes);
-  auto packed = std::make_shared<detail::PackedWeights>(p_.images.size());
+  auto packed = std::make_shared<detail::PackedWeights>(program_.images.size());
   size_t bytes = 0;
-  for (size_t i = 0; i < p_.images.size(); ++i)
-    if (conv_[p_.images[i].layer].packed.enabled)
+  for (size_t i = 0; i < program_.images.size(); ++i)
+    if (conv_[program_.images[i].layer].packed.enabled)
       for (const detail::PartitionWork &w : work_[i])
-        bytes += detail::packedWeightBytes(conv_[p_.images[i].layer].packed, w);
+        bytes += detail::packedWeightBytes(conv_[program_.images[i].layer].packed, w);
   int8_t *dst = packed->allocate(bytes);
-  for (size_t i = 0; i < p_.images.size(); ++i) {
-    const int32_t layer = p_.images[i].layer;
+  for (size_t i = 0; i < program_.images.size(); ++i) {
+    const int32_t layer = program_.images[i].layer;
     if (!conv_[layer].packed.enabled)
       continue;
-    const program::WeightMatrix &m = p_.matrices[p_.layers[layer].matrix];
+    const program::WeightMatrix &m = program_.matrices[program_.layers[layer].matrix];
     for (const detail::PartitionWork &w : work_[i]) {
       packed->work[i].push_back(detail::packWork(conv_[layer].packed, m, w, dst));
       dst += detail::packedWeightBytes(conv_[layer].packed, w);
@@ -355,13 +355,13 @@ ExecutorState::ConvState &ExecutorState::convFor(int32_t layer) {
 }
 
 Status ExecutorState::compute(size_t core, size_t pc, const Instr &in) {
-  const program::WeightImage &im = p_.images[in.a];
+  const program::WeightImage &im = program_.images[in.a];
   for (size_t k : workPartition_[in.a])
     if (holder_[holderIndex(im.core, im.macro, k)] != in.a)
       return makeError("streams[", core, "][", pc, "] Compute: image ", in.a,
                        " is not loaded in core ", im.core, " macro ", im.macro,
                        " partition ", k, " (no LoadImage before it)");
-  const Layer &l = p_.layers[im.layer];
+  const Layer &l = program_.layers[im.layer];
   ConvState &c = convFor(im.layer);
   if (c.packed.enabled) {
     if (c.colsVersion != version_[l.inputs[0]]) {
@@ -374,22 +374,22 @@ Status ExecutorState::compute(size_t core, size_t pc, const Instr &in) {
   }
   const bool macroLevel = options_.mode == ExecMode::MacroLevel;
   if (c.colsVersion != version_[l.inputs[0]] || c.cols.pixels == 0) {
-    detail::buildIm2col(p_, l, buffers_[l.inputs[0]],
+    detail::buildIm2col(program_, l, buffers_[l.inputs[0]],
                         /*withMasks=*/macroLevel && !c.sat.fits(), c.cols);
     if (c.sat.fits())
-      detail::buildSlicePairs(c.sat, p_.matrices[l.matrix].rowsPerGroup,
+      detail::buildSlicePairs(c.sat, program_.matrices[l.matrix].rowsPerGroup,
                               c.cols);
     c.colsVersion = version_[l.inputs[0]];
   }
   detail::ComputeArgs args;
-  args.program = &p_;
-  args.matrix = &p_.matrices[l.matrix];
+  args.program = &program_;
+  args.matrix = &program_.matrices[l.matrix];
   args.prepared = &(*prepared_)[l.matrix];
   args.cols = &c.cols;
   args.pixelBegin = in.b;
   args.pixelEnd = in.c;
   args.acc = c.acc.data();
-  const bool inputSigned = p_.buffers[l.inputs[0]].isSigned;
+  const bool inputSigned = program_.buffers[l.inputs[0]].isSigned;
   for (const detail::PartitionWork &w : work_[in.a]) {
     if (c.sat.fits())
       counters_.activations += detail::computeSaturating(
@@ -406,7 +406,7 @@ Status ExecutorState::compute(size_t core, size_t pc, const Instr &in) {
 Status ExecutorState::execute(size_t core, size_t pc, const Instr &in) {
   switch (in.op) {
   case Opcode::LoadImage: {
-    const program::WeightImage &im = p_.images[in.a];
+    const program::WeightImage &im = program_.images[in.a];
     for (size_t k : workPartition_[in.a])
       holder_[holderIndex(im.core, im.macro, k)] = in.a;
     return Status::success();
@@ -417,22 +417,22 @@ Status ExecutorState::execute(size_t core, size_t pc, const Instr &in) {
   case Opcode::Compute:
     return compute(core, pc, in);
   case Opcode::Post: {
-    const Layer &l = p_.layers[in.a];
+    const Layer &l = program_.layers[in.a];
     ConvState &c = convFor(in.a);
     if (c.packed.enabled)
-      detail::postConvPacked(p_, l, acc32(c), in.b, in.c, buffers_[l.output]);
+      detail::postConvPacked(program_, l, acc32(c), in.b, in.c, buffers_[l.output]);
     else
-      detail::postConv(p_, l, c.acc, in.b, in.c, buffers_);
+      detail::postConv(program_, l, c.acc, in.b, in.c, buffers_);
     written(l.output);
     for (int32_t f : conv_[in.a].fused) {
-      detail::runDigitalLayer(p_, p_.layers[f], in.b, in.c, buffers_);
-      written(p_.layers[f].output);
+      detail::runDigitalLayer(program_, program_.layers[f], in.b, in.c, buffers_);
+      written(program_.layers[f].output);
     }
     return Status::success();
   }
   case Opcode::Digital:
-    detail::runDigitalLayer(p_, p_.layers[in.a], in.b, in.c, buffers_);
-    written(p_.layers[in.a].output);
+    detail::runDigitalLayer(program_, program_.layers[in.a], in.b, in.c, buffers_);
+    written(program_.layers[in.a].output);
     return Status::success();
   }
   return Status::success();
@@ -440,7 +440,7 @@ Status ExecutorState::execute(size_t core, size_t pc, const Instr &in) {
 
 Expected<std::vector<int32_t>>
 ExecutorState::run(const std::vector<int32_t> &input) {
-  const Buffer &ib = p_.buffers[p_.input];
+  const Buffer &ib = program_.buffers[program_.input];
   if (int64_t(input.size()) != ib.size())
     return makeError("input has ", input.size(), " values, the program's input '",
                      ib.name, "' has ", ib.size(), " (", ib.channels, "x",
@@ -456,20 +456,20 @@ ExecutorState::run(const std::vector<int32_t> &input) {
     std::fill(buffers_[b].begin(), buffers_[b].end(), 0);
     written(int32_t(b));
   }
-  buffers_[p_.input] = input;
-  written(p_.input);
+  buffers_[program_.input] = input;
+  written(program_.input);
   std::fill(holder_.begin(), holder_.end(), -1);
 
   // Barrier phases: each core runs up to its next Sync; validation makes
   // every core meet the same barriers in the same order, so the cores'
   // work between two barriers may run in any order (it touches disjoint
   // outputs or adds into accumulators, which commutes).
-  const size_t cores = p_.streams.size();
+  const size_t cores = program_.streams.size();
   std::vector<size_t> pc(cores, 0);
   for (;;) {
     size_t atSync = 0, ended = 0;
     for (size_t c = 0; c < cores; ++c) {
-      const std::vector<Instr> &s = p_.streams[c];
+      const std::vector<Instr> &s = program_.streams[c];
       for (; pc[c] < s.size() && s[pc[c]].op != Opcode::Sync; ++pc[c]) {
         Status st = execute(c, pc[c], s[pc[c]]);
         if (!st)
@@ -488,7 +488,7 @@ ExecutorState::run(const std::vector<int32_t> &input) {
     for (size_t c = 0; c < cores; ++c)
       ++pc[c];
   }
-  return buffers_[p_.output];
+  return buffers_[program_.output];
 }
 
 bool fastKernelSupported(FastKernel kernel) {

@@ -57,7 +57,7 @@ struct CoreState {
 class Simulator {
 public:
   Simulator(const program::Program &p, bool skipHeldLoads, Holdings holds)
-      : p_(p), a_(p.arch), skipHeldLoads_(skipHeldLoads),
+      : program_(p), arch_(p.arch), skipHeldLoads_(skipHeldLoads),
         holds_(std::move(holds)) {}
 
   Expected<TimingResult> run();
@@ -85,8 +85,8 @@ private:
   /// Totals, per-layer spans, breakdowns and utilisation from the events.
   void summarise(TimingResult &r);
 
-  const program::Program &p_;
-  const arch::ArchSpec &a_;
+  const program::Program &program_;
+  const arch::ArchSpec &arch_;
   bool skipHeldLoads_;
   Holdings holds_;
   std::vector<CoreState> cores_;
@@ -110,7 +110,7 @@ int64_t Simulator::transfer(int core, Memory memory, int64_t bytes,
   }
   CoreState &cs = cores_[core];
   const int64_t start = std::max(earliest, cs.sramFree);
-  cs.sramFree = start + transferCycles(bytes, a_.timing.sramBytesPerCycle);
+  cs.sramFree = start + transferCycles(bytes, arch_.timing.sramBytesPerCycle);
   counters.sramBytes += bytes;
   return cs.sramFree;
 }
@@ -118,13 +118,13 @@ int64_t Simulator::transfer(int core, Memory memory, int64_t bytes,
 std::pair<int64_t, int64_t> Simulator::dramTransfer(int64_t bytes,
                                                     int64_t earliest) {
   const int64_t start = std::max(earliest, dramFree_);
-  dramFree_ = start + transferCycles(bytes, a_.timing.dramBytesPerCycle);
-  return {start, dramFree_ + a_.timing.dramLatencyCycles};
+  dramFree_ = start + transferCycles(bytes, arch_.timing.dramBytesPerCycle);
+  return {start, dramFree_ + arch_.timing.dramLatencyCycles};
 }
 
 void Simulator::fetch(int core, const program::Instr &in, TimedEvent &ev) {
   // A DMA into the weight SRAM: the core goes on issuing.
-  const int64_t bytes = imageBytes(a_, p_.images[in.a]);
+  const int64_t bytes = imageBytes(arch_, program_.images[in.a]);
   ev.lane = Lane::Dma;
   std::tie(ev.start, ev.end) = dramTransfer(bytes, ev.issue);
   ev.counters.dramBytes = bytes;
@@ -135,14 +135,14 @@ void Simulator::fetch(int core, const program::Instr &in, TimedEvent &ev) {
 
 void Simulator::load(int core, const program::Instr &in, TimedEvent &ev) {
   CoreState &cs = cores_[core];
-  const program::WeightImage &im = p_.images[in.a];
+  const program::WeightImage &im = program_.images[in.a];
   std::vector<int32_t> &held = holds_[core][im.macro];
   bool alreadyHeld = true;
   for (size_t q = 0; q < im.partitions.size(); ++q)
     if (im.partitions[q].matrix >= 0)
       alreadyHeld = alreadyHeld && q < held.size() && held[q] == in.a;
   const int64_t rows =
-      skipHeldLoads_ && alreadyHeld ? 0 : imageRows(a_, im);
+      skipHeldLoads_ && alreadyHeld ? 0 : imageRows(arch_, im);
 
   ev.macro = im.macro;
   const int64_t base = std::max(ev.issue, cs.macroFree[im.macro]);
@@ -151,11 +151,11 @@ void Simulator::load(int core, const program::Instr &in, TimedEvent &ev) {
   if (rows > 0 && fetched != cs.fetchDone.end())
     ev.start = std::max(base, fetched->second);
   addInterval(core, base, ev.start, Cause::Reload, ev.layer); // Fetch wait.
-  ev.end = ev.start + rows * a_.timing.rowWriteCycles;
+  ev.end = ev.start + rows * arch_.timing.rowWriteCycles;
   cs.macroFree[im.macro] = ev.end;
   if (rows > 0) {
     ev.counters.rowWrites = rows;
-    ev.counters.weightSramBytes = imageBytes(a_, im);
+    ev.counters.weightSramBytes = imageBytes(arch_, im);
   }
   addInterval(core, ev.start, ev.end, Cause::Reload, ev.layer);
   for (size_t q = 0; q < im.partitions.size() && q < held.size(); ++q)
@@ -165,21 +165,21 @@ void Simulator::load(int core, const program::Instr &in, TimedEvent &ev) {
 
 void Simulator::compute(int core, const program::Instr &in, TimedEvent &ev) {
   CoreState &cs = cores_[core];
-  const program::WeightImage &im = p_.images[in.a];
-  const program::Layer &layer = p_.layers[im.layer];
+  const program::WeightImage &im = program_.images[in.a];
+  const program::Layer &layer = program_.layers[im.layer];
   const int32_t inputId = layer.inputs[0];
-  const Buffer &input = p_.buffers[inputId];
+  const Buffer &input = program_.buffers[inputId];
   const int64_t pixels = in.c - in.b;
-  const int64_t slices = a_.inputSlices(input.bits, input.isSigned);
+  const int64_t slices = arch_.inputSlices(input.bits, input.isSigned);
 
   std::vector<int64_t> stored;
   for (const program::PartitionImage &part : im.partitions) {
     if (part.matrix < 0)
       continue;
-    const program::WeightMatrix &m = p_.matrices[part.matrix];
+    const program::WeightMatrix &m = program_.matrices[part.matrix];
     const int64_t n = program::storedGroups(part);
     stored.push_back(n);
-    countActivations(a_, n, pixels, input.bits, input.isSigned,
+    countActivations(arch_, n, pixels, input.bits, input.isSigned,
                      m.channelsPerGroup, m.weightBits, ev.counters);
     // MACs executed: only rows and channels inside the matrix count.
     const int64_t channels = std::clamp<int64_t>(
@@ -191,8 +191,8 @@ void Simulator::compute(int core, const program::Instr &in, TimedEvent &ev) {
       ev.counters.executedMacs += rows * channels * pixels;
     }
   }
-  const int64_t cycles = pixels * slices * pixelSliceCycles(a_, stored);
-  const int64_t inputBytes = pixels * distinctRowGroups(im) * a_.macro.wlOn *
+  const int64_t cycles = pixels * slices * pixelSliceCycles(arch_, stored);
+  const int64_t inputBytes = pixels * distinctRowGroups(im) * arch_.macro.wlOn *
                              bytesPerElement(input);
 
   ev.macro = im.macro;
@@ -211,22 +211,22 @@ void Simulator::compute(int core, const program::Instr &in, TimedEvent &ev) {
 
 void Simulator::post(int core, const program::Instr &in, TimedEvent &ev) {
   CoreState &cs = cores_[core];
-  const program::Layer &conv = p_.layers[in.a];
-  const int64_t convChannels = p_.buffers[conv.output].channels;
+  const program::Layer &conv = program_.layers[in.a];
+  const int64_t convChannels = program_.buffers[conv.output].channels;
   const int64_t channels = in.c - in.b;
   ev.lane = Lane::Digital;
   ev.start = std::max({ev.issue, cs.computeDone[in.a], cs.digitalFree});
   // Bias, requantization and clamp per element, then each fused layer.
   ev.counters.digitalOps +=
-      rangeElements(p_.buffers[conv.output], channels, convChannels);
+      rangeElements(program_.buffers[conv.output], channels, convChannels);
   int32_t chainOutput = conv.output;
   std::vector<std::pair<int32_t, int64_t>> residualReads; // Buffer, elements.
-  for (size_t j = in.a + 1; j < p_.layers.size(); ++j) {
-    const program::Layer &f = p_.layers[j];
+  for (size_t j = in.a + 1; j < program_.layers.size(); ++j) {
+    const program::Layer &f = program_.layers[j];
     if (f.fusedInto != in.a)
       continue;
     const int64_t outElems =
-        rangeElements(p_.buffers[f.output], channels, convChannels);
+        rangeElements(program_.buffers[f.output], channels, convChannels);
     if (f.kind == LayerKind::MaxPool || f.kind == LayerKind::AvgPool)
       ev.counters.digitalOps += outElems * f.kernelH * f.kernelW;
     if (f.kind == LayerKind::Add) {
@@ -234,7 +234,7 @@ void Simulator::post(int core, const program::Instr &in, TimedEvent &ev) {
       for (int32_t other : f.inputs)
         if (other != chainOutput) {
           residualReads.push_back(
-              {other, rangeElements(p_.buffers[other], channels, convChannels)});
+              {other, rangeElements(program_.buffers[other], channels, convChannels)});
           ev.start = std::max(ev.start, cs.bufferReady[other]);
         }
     }
@@ -242,11 +242,11 @@ void Simulator::post(int core, const program::Instr &in, TimedEvent &ev) {
   }
   int64_t t = ev.start;
   for (const auto &[buffer, elems] : residualReads) {
-    const Buffer &b = p_.buffers[buffer];
+    const Buffer &b = program_.buffers[buffer];
     t = transfer(core, b.memory, elems * bytesPerElement(b), t, ev.counters);
   }
-  t = std::max(t, ev.start + a_.timing.digitalPipelineCycles);
-  const Buffer &out = p_.buffers[chainOutput];
+  t = std::max(t, ev.start + arch_.timing.digitalPipelineCycles);
+  const Buffer &out = program_.buffers[chainOutput];
   ev.end = transfer(core, out.memory,
                     rangeElements(out, channels, convChannels) *
                         bytesPerElement(out),
@@ -258,8 +258,8 @@ void Simulator::post(int core, const program::Instr &in, TimedEvent &ev) {
 
 void Simulator::digital(int core, const program::Instr &in, TimedEvent &ev) {
   CoreState &cs = cores_[core];
-  const program::Layer &l = p_.layers[in.a];
-  const Buffer &out = p_.buffers[l.output];
+  const program::Layer &l = program_.layers[in.a];
+  const Buffer &out = program_.buffers[l.output];
   const int64_t channels = in.c - in.b;
   const int64_t outElems = rangeElements(out, channels, out.channels);
   ev.lane = Lane::Digital;
@@ -270,7 +270,7 @@ void Simulator::digital(int core, const program::Instr &in, TimedEvent &ev) {
   int64_t t = ev.start;
   int64_t concatOffset = 0;
   for (int32_t id : l.inputs) {
-    const Buffer &b = p_.buffers[id];
+    const Buffer &b = program_.buffers[id];
     int64_t elems = 0;
     switch (l.kind) {
     case LayerKind::Concat: {
@@ -293,7 +293,7 @@ void Simulator::digital(int core, const program::Instr &in, TimedEvent &ev) {
     ev.counters.digitalOps = outElems * l.kernelH * l.kernelW;
   if (l.kind == LayerKind::Add)
     ev.counters.digitalOps = outElems * int64_t(l.inputs.size());
-  t += a_.timing.digitalPipelineCycles;
+  t += arch_.timing.digitalPipelineCycles;
   ev.end = transfer(core, out.memory, outElems * bytesPerElement(out), t,
                     ev.counters);
   cs.digitalFree = ev.end;
@@ -306,7 +306,7 @@ void Simulator::releaseIfComplete(int32_t barrier) {
   int64_t release = 0;
   for (int c : who) {
     const CoreState &cs = cores_[c];
-    const program::Instr &in = p_.streams[c][cs.pc - 1];
+    const program::Instr &in = program_.streams[c][cs.pc - 1];
     if (!cs.waiting || in.a != barrier)
       return;
     release = std::max(release, cs.arrival);
@@ -325,8 +325,8 @@ void Simulator::releaseIfComplete(int32_t barrier) {
 Status Simulator::step(int core) {
   CoreState &cs = cores_[core];
   const size_t index = cs.pc++;
-  MARS_TRY(detail::checkInstr(p_, core, index));
-  const program::Instr &in = p_.streams[core][index];
+  MARS_TRY(detail::checkInstr(program_, core, index));
+  const program::Instr &in = program_.streams[core][index];
 
   TimedEvent ev;
   ev.core = core;
@@ -336,9 +336,9 @@ Status Simulator::step(int core) {
   ev.layer = in.op == Opcode::Sync ? cs.lastLayer
              : in.op == Opcode::Post || in.op == Opcode::Digital
                  ? in.a
-                 : p_.images[in.a].layer;
+                 : program_.images[in.a].layer;
   const std::string layerName =
-      ev.layer >= 0 ? p_.layers[ev.layer].name : std::string("start");
+      ev.layer >= 0 ? program_.layers[ev.layer].name : std::string("start");
   const std::string range = "[" + std::to_string(in.b) + "," +
                             std::to_string(in.c) + ")";
   switch (in.op) {
@@ -394,29 +394,29 @@ Status Simulator::step(int core) {
 }
 
 Expected<TimingResult> Simulator::run() {
-  const int cores = a_.chip.cores;
-  if (static_cast<int>(p_.streams.size()) != cores)
-    return makeError("timing: the program has ", p_.streams.size(),
+  const int cores = arch_.chip.cores;
+  if (static_cast<int>(program_.streams.size()) != cores)
+    return makeError("timing: the program has ", program_.streams.size(),
                      " instruction streams but the arch has ", cores,
                      " cores");
-  for (int32_t id : {p_.input, p_.output})
-    if (id < 0 || id >= static_cast<int32_t>(p_.buffers.size()))
+  for (int32_t id : {program_.input, program_.output})
+    if (id < 0 || id >= static_cast<int32_t>(program_.buffers.size()))
       return makeError("timing: input/output buffer ", id, " out of range");
   cores_.assign(cores, CoreState{});
   holds_.resize(cores);
   for (int c = 0; c < cores; ++c) {
-    cores_[c].macroFree.assign(a_.chip.macrosPerCore, 0);
-    holds_[c].resize(a_.chip.macrosPerCore);
+    cores_[c].macroFree.assign(arch_.chip.macrosPerCore, 0);
+    holds_[c].resize(arch_.chip.macrosPerCore);
     for (auto &macro : holds_[c])
-      macro.resize(a_.macro.partitions, -1);
-    for (const program::Instr &in : p_.streams[c])
+      macro.resize(arch_.macro.partitions, -1);
+    for (const program::Instr &in : program_.streams[c])
       if (in.op == Opcode::Sync)
         participants_[in.a].insert(c);
   }
 
   // The image arrives from off-chip before the first instruction.
   TimingResult r;
-  const Buffer &input = p_.buffers[p_.input];
+  const Buffer &input = program_.buffers[program_.input];
   TimedEvent inEv;
   inEv.core = -1;
   inEv.lane = Lane::Io;
@@ -436,7 +436,7 @@ Expected<TimingResult> Simulator::run() {
     int next = -1;
     for (int c = 0; c < cores; ++c) {
       const CoreState &cs = cores_[c];
-      if (cs.waiting || cs.pc >= p_.streams[c].size())
+      if (cs.waiting || cs.pc >= program_.streams[c].size())
         continue;
       if (next < 0 || cs.ready < cores_[next].ready)
         next = c;
@@ -448,14 +448,14 @@ Expected<TimingResult> Simulator::run() {
   for (int c = 0; c < cores; ++c)
     if (cores_[c].waiting)
       return makeError("timing: core ", c, " waits forever at barrier ",
-                       p_.streams[c][cores_[c].pc - 1].a,
+                       program_.streams[c][cores_[c].pc - 1].a,
                        " (another core never reaches it)");
 
   int64_t done = inEv.end;
   for (const CoreState &cs : cores_)
     done = std::max({done, cs.ready, cs.lastEnd, cs.localEnd});
   // The result leaves the chip after the last instruction.
-  const Buffer &output = p_.buffers[p_.output];
+  const Buffer &output = program_.buffers[program_.output];
   TimedEvent outEv;
   outEv.core = -1;
   outEv.lane = Lane::Io;
@@ -483,15 +483,15 @@ Expected<TimingResult> Simulator::run() {
 }
 
 void Simulator::summarise(TimingResult &r) {
-  r.clockMhz = a_.timing.clockMhz;
+  r.clockMhz = arch_.timing.clockMhz;
   r.latencyUs = double(r.cycles) / r.clockMhz;
   r.fps = r.latencyUs > 0 ? 1e6 / r.latencyUs : 0;
-  const int64_t macros = a_.totalMacros();
+  const int64_t macros = arch_.totalMacros();
 
-  r.layers.resize(p_.layers.size());
-  for (size_t i = 0; i < p_.layers.size(); ++i) {
+  r.layers.resize(program_.layers.size());
+  for (size_t i = 0; i < program_.layers.size(); ++i) {
     r.layers[i].layer = static_cast<int32_t>(i);
-    r.layers[i].name = p_.layers[i].name;
+    r.layers[i].name = program_.layers[i].name;
     r.layers[i].start = std::numeric_limits<int64_t>::max();
   }
   r.totals = r.ioCounters;

@@ -17,10 +17,10 @@ constexpr int64_t kMaxBufferElements = int64_t(1) << 26;
 
 class Checker {
 public:
-  explicit Checker(const Program &p) : p_(p) {}
+  explicit Checker(const Program &p) : program_(p) {}
 
   std::vector<std::string> run() {
-    for (const std::string &m : arch::validate(p_.arch))
+    for (const std::string &m : arch::validate(program_.arch))
       problem("arch: ", m);
     if (!problems_.empty())
       return problems_;
@@ -28,12 +28,12 @@ public:
     if (!problems_.empty()) // later checks compute with buffer fields
       return problems_;
     checkInfo();
-    for (size_t i = 0; i < p_.layers.size(); ++i)
+    for (size_t i = 0; i < program_.layers.size(); ++i)
       checkLayer(int32_t(i));
-    for (size_t i = 0; i < p_.matrices.size(); ++i)
+    for (size_t i = 0; i < program_.matrices.size(); ++i)
       checkMatrix(int32_t(i));
     if (problems_.empty())
-      for (size_t i = 0; i < p_.images.size(); ++i)
+      for (size_t i = 0; i < program_.images.size(); ++i)
         checkImage(int32_t(i));
     if (problems_.empty())
       checkStreams();
@@ -46,12 +46,12 @@ private:
       problems_.push_back(makeError(parts...).message());
   }
   bool bufferOk(int32_t id) const {
-    return id >= 0 && size_t(id) < p_.buffers.size();
+    return id >= 0 && size_t(id) < program_.buffers.size();
   }
 
   void checkBuffers() {
-    for (size_t i = 0; i < p_.buffers.size(); ++i) {
-      const Buffer &b = p_.buffers[i];
+    for (size_t i = 0; i < program_.buffers.size(); ++i) {
+      const Buffer &b = program_.buffers[i];
       std::string at = "buffers[" + std::to_string(i) + "] '" + b.name + "'";
       // Two steps: the product of three int32 dims can overflow int64.
       if (b.channels < 1 || b.height < 1 || b.width < 1 ||
@@ -75,24 +75,24 @@ private:
   }
 
   void checkInfo() {
-    if (!bufferOk(p_.input) || !bufferOk(p_.output)) {
-      problem("input buffer ", p_.input, " or output buffer ", p_.output,
-              " out of range (", p_.buffers.size(), " buffers)");
+    if (!bufferOk(program_.input) || !bufferOk(program_.output)) {
+      problem("input buffer ", program_.input, " or output buffer ", program_.output,
+              " out of range (", program_.buffers.size(), " buffers)");
       return;
     }
-    const Buffer &in = p_.buffers[p_.input];
+    const Buffer &in = program_.buffers[program_.input];
     if (in.isAccumulator || in.bits > 16)
       problem("input buffer '", in.name, "' must be a quantized tensor");
-    for (const auto *v : {&p_.inputOffset, &p_.inputMultiplier})
+    for (const auto *v : {&program_.inputOffset, &program_.inputMultiplier})
       if (!v->empty() && int64_t(v->size()) != in.channels)
         problem("input normalisation has ", v->size(), " values for ",
                 in.channels, " input channels");
-    if (std::isnan(p_.inputClipLo) || std::isnan(p_.inputClipHi) ||
-        p_.inputClipLo > p_.inputClipHi)
+    if (std::isnan(program_.inputClipLo) || std::isnan(program_.inputClipHi) ||
+        program_.inputClipLo > program_.inputClipHi)
       problem("input clip range is invalid");
-    if (p_.streams.size() != size_t(p_.arch.chip.cores))
-      problem(p_.streams.size(), " instruction streams for ",
-              p_.arch.chip.cores, " cores");
+    if (program_.streams.size() != size_t(program_.arch.chip.cores))
+      problem(program_.streams.size(), " instruction streams for ",
+              program_.arch.chip.cores, " cores");
   }
 
   /// Output H×W of a windowed layer over `in`.
@@ -119,13 +119,13 @@ private:
   }
 
   void checkLayer(int32_t i) {
-    const Layer &l = p_.layers[i];
+    const Layer &l = program_.layers[i];
     const std::string at = "layers[" + std::to_string(i) + "] '" + l.name + "'";
     // The checks below index buffers and inputs[0].
     if (!checkLayerOperands(at, l))
       return;
-    const Buffer &in = p_.buffers[l.inputs[0]];
-    const Buffer &out = p_.buffers[l.output];
+    const Buffer &in = program_.buffers[l.inputs[0]];
+    const Buffer &out = program_.buffers[l.output];
     checkClamp(at, l, out);
     checkLayerTypes(at, l, out);
     checkFusion(at, i, l, out);
@@ -153,12 +153,12 @@ private:
     for (int32_t in : l.inputs)
       if (!bufferOk(in)) {
         problem(at, ": input buffer ", in, " out of range (",
-                p_.buffers.size(), " buffers)");
+                program_.buffers.size(), " buffers)");
         return false;
       }
     if (!bufferOk(l.output)) {
       problem(at, ": output buffer ", l.output, " out of range (",
-              p_.buffers.size(), " buffers)");
+              program_.buffers.size(), " buffers)");
       return false;
     }
     const size_t n = l.inputs.size();
@@ -198,9 +198,9 @@ private:
     if (!out.isAccumulator && l.kind != LayerKind::Conv &&
         l.kind != LayerKind::AvgPool && l.kind != LayerKind::Add)
       for (int32_t b : l.inputs)
-        if (p_.buffers[b].bits > out.bits ||
-            p_.buffers[b].isSigned != out.isSigned)
-          problem(at, ": input '", p_.buffers[b].name,
+        if (program_.buffers[b].bits > out.bits ||
+            program_.buffers[b].isSigned != out.isSigned)
+          problem(at, ": input '", program_.buffers[b].name,
                   "' is wider than the output or differs in signedness");
   }
 
@@ -210,16 +210,16 @@ private:
                    const Buffer &out) {
     if (l.fusedInto != -1 &&
         (l.fusedInto < 0 || l.fusedInto >= i ||
-         p_.layers[l.fusedInto].kind != LayerKind::Conv ||
+         program_.layers[l.fusedInto].kind != LayerKind::Conv ||
          l.kind == LayerKind::Conv))
       problem(at, ": fused into ", l.fusedInto,
               ", which is not an earlier Conv layer");
     if (l.fusedInto >= 0 && l.fusedInto < i &&
         ((l.kind != LayerKind::MaxPool && l.kind != LayerKind::AvgPool &&
           l.kind != LayerKind::Add) ||
-         !bufferOk(p_.layers[l.fusedInto].output) ||
+         !bufferOk(program_.layers[l.fusedInto].output) ||
          out.channels !=
-             p_.buffers[p_.layers[l.fusedInto].output].channels))
+             program_.buffers[program_.layers[l.fusedInto].output].channels))
       problem(at, ": only pooling and Add with the producer's channels can be "
                   "fused");
   }
@@ -265,7 +265,7 @@ private:
       return problem(at, ": ", l.inputRequant.size(),
                      " input multipliers for ", n, " inputs");
     for (int32_t b : l.inputs) {
-      const Buffer &x = p_.buffers[b];
+      const Buffer &x = program_.buffers[b];
       if (x.channels != out.channels || x.height != out.height ||
           x.width != out.width || x.isAccumulator)
         return problem(at, ": input '", x.name, "' shape differs from the "
@@ -283,7 +283,7 @@ private:
   void checkConcat(const std::string &at, const Layer &l, const Buffer &out) {
     int64_t channels = 0;
     for (int32_t b : l.inputs) {
-      const Buffer &x = p_.buffers[b];
+      const Buffer &x = program_.buffers[b];
       if (x.height != out.height || x.width != out.width || x.isAccumulator)
         return problem(at, ": input '", x.name, "' size differs");
       channels += x.channels;
@@ -298,11 +298,11 @@ private:
     if (l.groups < 1 || in.channels % l.groups || out.channels % l.groups)
       return problem(at, ": groups ", l.groups, " do not divide ", in.channels,
                      " input and ", out.channels, " output channels");
-    if (l.matrix < 0 || size_t(l.matrix) >= p_.matrices.size())
+    if (l.matrix < 0 || size_t(l.matrix) >= program_.matrices.size())
       return problem(at, ": matrix ", l.matrix, " out of range (",
-                     p_.matrices.size(), " matrices)");
-    const WeightMatrix &m = p_.matrices[l.matrix];
-    const int32_t self = int32_t(&l - p_.layers.data());
+                     program_.matrices.size(), " matrices)");
+    const WeightMatrix &m = program_.matrices[l.matrix];
+    const int32_t self = int32_t(&l - program_.layers.data());
     if (m.layer != self)
       return problem(at, ": matrix ", l.matrix, " belongs to layer ", m.layer);
     if (int64_t(m.rows) != int64_t(l.kernelH) * l.kernelW * in.channels ||
@@ -329,19 +329,19 @@ private:
   }
 
   void checkMatrix(int32_t i) {
-    const WeightMatrix &m = p_.matrices[i];
+    const WeightMatrix &m = program_.matrices[i];
     const std::string at = "matrices[" + std::to_string(i) + "]";
-    if (m.layer < 0 || size_t(m.layer) >= p_.layers.size() ||
-        p_.layers[m.layer].matrix != i)
+    if (m.layer < 0 || size_t(m.layer) >= program_.layers.size() ||
+        program_.layers[m.layer].matrix != i)
       return problem(at, ": layer ", m.layer, " does not own it");
     if (m.weightBits < 1 || m.weightBits > 8 ||
-        m.weightBits > p_.arch.partitionCols())
+        m.weightBits > program_.arch.partitionCols())
       return problem(at, ": weight bits ", m.weightBits, " out of range");
-    if (m.rowsPerGroup != p_.arch.macro.wlOn ||
-        m.channelsPerGroup != p_.arch.partitionCols() / m.weightBits)
+    if (m.rowsPerGroup != program_.arch.macro.wlOn ||
+        m.channelsPerGroup != program_.arch.partitionCols() / m.weightBits)
       return problem(at, ": group ", m.rowsPerGroup, "x", m.channelsPerGroup,
-                     " does not match the arch (", p_.arch.macro.wlOn, "x",
-                     p_.arch.partitionCols() / m.weightBits, ")");
+                     " does not match the arch (", program_.arch.macro.wlOn, "x",
+                     program_.arch.partitionCols() / m.weightBits, ")");
     if (m.rows < 1 || m.cols < 1 ||
         m.rowGroups != (int64_t(m.rows) + m.rowsPerGroup - 1) / m.rowsPerGroup ||
         m.colGroups !=
@@ -373,21 +373,21 @@ private:
   }
 
   void checkImage(int32_t i) {
-    const WeightImage &w = p_.images[i];
+    const WeightImage &w = program_.images[i];
     const std::string at = "images[" + std::to_string(i) + "]";
-    if (w.core < 0 || w.core >= p_.arch.chip.cores || w.macro < 0 ||
-        w.macro >= p_.arch.chip.macrosPerCore)
+    if (w.core < 0 || w.core >= program_.arch.chip.cores || w.macro < 0 ||
+        w.macro >= program_.arch.chip.macrosPerCore)
       return problem(at, ": core ", w.core, " macro ", w.macro,
                      " not on the chip");
-    if (w.layer < 0 || size_t(w.layer) >= p_.layers.size() ||
-        p_.layers[w.layer].kind != LayerKind::Conv)
+    if (w.layer < 0 || size_t(w.layer) >= program_.layers.size() ||
+        program_.layers[w.layer].kind != LayerKind::Conv)
       return problem(at, ": layer ", w.layer, " is not a Conv layer");
-    const int32_t mi = p_.layers[w.layer].matrix;
-    const WeightMatrix &m = p_.matrices[mi];
-    if (w.partitions.size() != size_t(p_.arch.macro.partitions))
+    const int32_t mi = program_.layers[w.layer].matrix;
+    const WeightMatrix &m = program_.matrices[mi];
+    if (w.partitions.size() != size_t(program_.arch.macro.partitions))
       return problem(at, ": ", w.partitions.size(), " partitions, the macro has ",
-                     p_.arch.macro.partitions);
-    const int32_t slots = p_.arch.macro.rows / m.rowsPerGroup;
+                     program_.arch.macro.partitions);
+    const int32_t slots = program_.arch.macro.rows / m.rowsPerGroup;
     for (size_t k = 0; k < w.partitions.size(); ++k) {
       const PartitionImage &part = w.partitions[k];
       if (part.matrix == -1)
@@ -425,9 +425,9 @@ private:
   }
 
   void checkStreams() {
-    std::vector<std::vector<int32_t>> barriers(p_.streams.size());
-    for (size_t core = 0; core < p_.streams.size(); ++core) {
-      const auto &s = p_.streams[core];
+    std::vector<std::vector<int32_t>> barriers(program_.streams.size());
+    for (size_t core = 0; core < program_.streams.size(); ++core) {
+      const auto &s = program_.streams[core];
       for (size_t k = 0; k < s.size(); ++k) {
         const Instr &in = s[k];
         const std::string at = "streams[" + std::to_string(core) + "][" +
@@ -436,10 +436,10 @@ private:
         case Opcode::LoadImage:
         case Opcode::FetchImage:
         case Opcode::Compute: {
-          if (in.a < 0 || size_t(in.a) >= p_.images.size())
+          if (in.a < 0 || size_t(in.a) >= program_.images.size())
             return problem(at, ": image ", in.a, " out of range (",
-                           p_.images.size(), " images)");
-          const WeightImage &w = p_.images[in.a];
+                           program_.images.size(), " images)");
+          const WeightImage &w = program_.images[in.a];
           if (size_t(w.core) != core)
             return problem(at, ": image ", in.a, " belongs to core ", w.core);
           if (in.op != Opcode::Compute) {
@@ -447,7 +447,7 @@ private:
               return problem(at, ": unused operands must be 0");
             break;
           }
-          const Buffer &out = p_.buffers[p_.layers[w.layer].output];
+          const Buffer &out = program_.buffers[program_.layers[w.layer].output];
           if (in.b < 0 || in.b >= in.c ||
               int64_t(in.c) > int64_t(out.height) * out.width)
             return problem(at, ": pixels [", in.b, ", ", in.c,
@@ -457,16 +457,16 @@ private:
         }
         case Opcode::Post:
         case Opcode::Digital: {
-          if (in.a < 0 || size_t(in.a) >= p_.layers.size())
+          if (in.a < 0 || size_t(in.a) >= program_.layers.size())
             return problem(at, ": layer ", in.a, " out of range (",
-                           p_.layers.size(), " layers)");
-          const Layer &l = p_.layers[in.a];
+                           program_.layers.size(), " layers)");
+          const Layer &l = program_.layers[in.a];
           const bool conv = l.kind == LayerKind::Conv;
           if ((in.op == Opcode::Post) != conv || l.fusedInto != -1)
             return problem(at, ": layer ", in.a, " '", l.name, "' is ",
                            layerKindName(l.kind),
                            l.fusedInto != -1 ? " (fused)" : "");
-          const Buffer &out = p_.buffers[l.output];
+          const Buffer &out = program_.buffers[l.output];
           if (in.b < 0 || in.b >= in.c || in.c > out.channels)
             return problem(at, ": channels [", in.b, ", ", in.c,
                            ") outside the layer's ", out.channels);
@@ -488,7 +488,7 @@ private:
                        "deadlock");
   }
 
-  const Program &p_;
+  const Program &program_;
   std::vector<std::string> problems_;
 };
 

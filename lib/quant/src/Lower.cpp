@@ -42,7 +42,7 @@ struct PendingLayer {
 
 class Lowering {
 public:
-  Lowering(const Graph &g, const LowerOptions &o) : g_(g), options_(o) {
+  Lowering(const Graph &g, const LowerOptions &o) : graph_(g), options_(o) {
     info_.resize(g.numValues());
     auto pow2 = g.metadata.find(kPowerOfTwoScalesKey);
     if (pow2 != g.metadata.end() && pow2->second == "1")
@@ -50,20 +50,20 @@ public:
   }
 
   Expected<IntegerNet> run() {
-    net_.name = g_.name;
+    net_.name = graph_.name;
     net_.powerOfTwoScales = options_.powerOfTwoScales;
-    auto adc = g_.metadata.find(kTrainedAdcKey);
-    if (adc != g_.metadata.end())
+    auto adc = graph_.metadata.find(kTrainedAdcKey);
+    if (adc != graph_.metadata.end())
       net_.trainedAdc = adc->second;
-    if (g_.inputs.size() != 1)
+    if (graph_.inputs.size() != 1)
       return makeError("an integer model needs exactly one input, got ",
-                       g_.inputs.size());
-    if (g_.outputs.size() != 1)
+                       graph_.inputs.size());
+    if (graph_.outputs.size() != 1)
       return makeError("an integer model needs exactly one output, got ",
-                       g_.outputs.size());
-    for (ValueId id : g_.initializers())
+                       graph_.outputs.size());
+    for (ValueId id : graph_.initializers())
       info_[id].kind = ValueInfo::Constant;
-    for (const Node &node : g_.nodes()) {
+    for (const Node &node : graph_.nodes()) {
       Status s = lowerNode(node);
       if (!s)
         return s.error().withContext("node '" + node.name + "' (" +
@@ -80,9 +80,9 @@ private:
   const ValueInfo &info(ValueId id) const { return info_.at(id); }
 
   Expected<IntValue> shapeOf(ValueId id) const {
-    const ir::Shape &s = g_.value(id).type.shape;
+    const ir::Shape &s = graph_.value(id).type.shape;
     IntValue v;
-    v.name = g_.value(id).name;
+    v.name = graph_.value(id).name;
     if (s.size() == 4) {
       v.channels = int(s[1]), v.height = int(s[2]), v.width = int(s[3]);
       return v;
@@ -101,9 +101,9 @@ private:
   }
 
   Expected<double> scalarConstant(ValueId id, const char *what) const {
-    if (id == ir::kNoValue || !g_.value(id).constant)
+    if (id == ir::kNoValue || !graph_.value(id).constant)
       return makeError(what, " must be a constant");
-    const ir::Tensor &t = *g_.value(id).constant;
+    const ir::Tensor &t = *graph_.value(id).constant;
     if (t.numElements() != 1)
       return makeError(what, " must be a single value (per-tensor)");
     return t.getAsDouble(0);
@@ -136,7 +136,7 @@ private:
         return makeError("zero point ", static_cast<int64_t>(*zp),
                          " is not supported: integer models use zero point 0");
     }
-    const ir::TensorType &t = g_.value(q.outputs[0]).type;
+    const ir::TensorType &t = graph_.value(q.outputs[0]).type;
     a.isSigned = t.dtype == ir::DType::Int8;
     a.bits = t.quant ? t.quant->bits : 8;
     if (a.bits < 2 || a.bits > 8)
@@ -156,7 +156,7 @@ private:
   std::map<ValueId, ConstQuant> consts_;
 
   Status lowerDequantizeConstant(const Node &dq) {
-    const ir::Value &src = g_.value(dq.inputs[0]);
+    const ir::Value &src = graph_.value(dq.inputs[0]);
     const ir::DType dtype = src.constant->dtype();
     if (dtype != ir::DType::Int8 && dtype != ir::DType::UInt8 &&
         dtype != ir::DType::Int32)
@@ -169,10 +169,10 @@ private:
     c.shape = src.type.shape;
     c.bits = src.type.quant ? src.type.quant->bits
                             : (dtype == ir::DType::Int32 ? 32 : 8);
-    if (dq.input(1) == ir::kNoValue || !g_.value(dq.input(1)).constant)
+    if (dq.input(1) == ir::kNoValue || !graph_.value(dq.input(1)).constant)
       return makeError("the weight scale must be a constant");
     c.scales.clear();
-    const std::vector<float> scales = g_.value(dq.input(1)).constant->toFloats();
+    const std::vector<float> scales = graph_.value(dq.input(1)).constant->toFloats();
     for (size_t i = 0; i < scales.size(); ++i) {
       const std::string what =
           scales.size() == 1
@@ -193,7 +193,7 @@ private:
       c.axis = static_cast<int>(axis);
     }
     if (dq.input(2) != ir::kNoValue) {
-      for (int64_t zp : g_.value(dq.input(2)).constant->toInt64s())
+      for (int64_t zp : graph_.value(dq.input(2)).constant->toInt64s())
         if (zp != 0)
           return makeError("weight zero points must be 0 (symmetric), got ",
                            zp);
@@ -215,20 +215,20 @@ private:
   Expected<LayerWeights> weightOf(ValueId id, bool transposed) {
     auto it = consts_.find(id);
     if (it == consts_.end())
-      return makeError("weights '", g_.value(id).name,
+      return makeError("weights '", graph_.value(id).name,
                        "' are not a DequantizeLinear of an integer constant");
     const ConstQuant &c = it->second;
     if (c.shape.size() < 2)
-      return makeError("weights '", g_.value(id).name, "' have rank ",
+      return makeError("weights '", graph_.value(id).name, "' have rank ",
                        c.shape.size(), "; Conv/Gemm weights have rank 2 or 4");
     const int outAxis = transposed ? 1 : 0;
     if (c.axis >= 0 && c.axis != outAxis)
-      return makeError("weights '", g_.value(id).name,
+      return makeError("weights '", graph_.value(id).name,
                        "' are scaled along axis ", c.axis,
                        "; integer models scale weights per output channel "
                        "(axis ", outAxis, ")");
     if (c.bits < 2 || c.bits > 8)
-      return makeError("weights '", g_.value(id).name,
+      return makeError("weights '", graph_.value(id).name,
                        "' must have 2..8 bits, got ", c.bits);
     LayerWeights w;
     w.bits = c.bits;
@@ -238,7 +238,7 @@ private:
     if (w.scales.size() == 1)
       w.scales.assign(static_cast<size_t>(outCh), w.scales[0]);
     if (static_cast<int64_t>(w.scales.size()) != outCh)
-      return makeError("weights '", g_.value(id).name, "' have ",
+      return makeError("weights '", graph_.value(id).name, "' have ",
                        w.scales.size(), " scales for ", outCh,
                        " output channels");
     // Straight from the graph's int8 (or int32) tensor into the layer's int8
@@ -251,7 +251,7 @@ private:
     for (size_t i = 0; i < n; ++i) {
       const int64_t v = c.values->getAsInt64(static_cast<int64_t>(i));
       if (v < -lim - 1 || v > lim)
-        return makeError("weight ", v, " of '", g_.value(id).name,
+        return makeError("weight ", v, " of '", graph_.value(id).name,
                          "' does not fit in ", c.bits, " bits");
       // Transposed ([in, out] -> [out, in]): element (i / out, i % out).
       const size_t at = transposed ? size_t((int64_t(i) % outCh) * in +
@@ -274,16 +274,16 @@ private:
       const ConstQuant &b = it->second;
       const auto count = static_cast<size_t>(b.values->numElements());
       if (b.scales.size() != 1 && b.scales.size() != count)
-        return makeError("bias '", g_.value(id).name, "' has ",
+        return makeError("bias '", graph_.value(id).name, "' has ",
                          b.scales.size(), " scales for ", count, " values");
       for (size_t c = 0; c < count; ++c)
         real.push_back(double(b.values->getAsInt64(int64_t(c))) *
                        b.scales[b.scales.size() == 1 ? 0 : c]);
-    } else if (g_.value(id).constant) {
-      for (float v : g_.value(id).constant->toFloats())
+    } else if (graph_.value(id).constant) {
+      for (float v : graph_.value(id).constant->toFloats())
         real.push_back(v);
     } else {
-      return makeError("bias '", g_.value(id).name, "' must be a constant");
+      return makeError("bias '", graph_.value(id).name, "' must be a constant");
     }
     if (real.size() != accScales.size())
       return makeError("bias has ", real.size(), " values for ",
@@ -303,7 +303,7 @@ private:
     const ValueInfo &i = info(id);
     if (i.kind == ValueInfo::QuantReal)
       return i.intValue;
-    return makeError("input '", g_.value(id).name,
+    return makeError("input '", graph_.value(id).name,
                      "' is not quantized: an integer model needs "
                      "QuantizeLinear/DequantizeLinear around every activation");
   }
@@ -348,17 +348,17 @@ private:
   /// Only Sub then Mul (x - mean) * (1 / std) is accepted.
   Status lowerInputAffine(const Node &node) {
     const ValueInfo &in = info(node.inputs[0]);
-    const bool fromInput = node.inputs[0] == g_.inputs[0] &&
+    const bool fromInput = node.inputs[0] == graph_.inputs[0] &&
                            in.kind == ValueInfo::Float;
     const bool afterSub = in.kind == ValueInfo::InputAffine &&
                           inputMultiplier_.empty() && node.op == OpKind::Mul;
     if (!(fromInput && node.op == OpKind::Sub) && !afterSub)
       return makeError("Sub/Mul are supported only as the input's "
                        "normalisation (input - mean) * (1/std)");
-    const ir::Value &c = g_.value(node.inputs[1]);
+    const ir::Value &c = graph_.value(node.inputs[1]);
     if (!c.constant)
       return makeError("the normalisation operand must be a constant");
-    const ir::Shape &inShape = g_.value(g_.inputs[0]).type.shape;
+    const ir::Shape &inShape = graph_.value(graph_.inputs[0]).type.shape;
     const int64_t channels = inShape.size() == 4 ? inShape[1] : 1;
     std::vector<float> values = c.constant->toFloats();
     if (values.size() == 1)
@@ -411,10 +411,10 @@ private:
     if (!shape)
       return shape.error();
     if (in.kind == ValueInfo::Float || in.kind == ValueInfo::InputAffine) {
-      bool isGraphInput = q.inputs[0] == g_.inputs[0] ||
+      bool isGraphInput = q.inputs[0] == graph_.inputs[0] ||
                           in.kind == ValueInfo::InputAffine;
       if (!isGraphInput || net_.input >= 0)
-        return makeError("input '", g_.value(q.inputs[0]).name,
+        return makeError("input '", graph_.value(q.inputs[0]).name,
                          "' is computed in float: only the graph input may "
                          "be quantized from float");
       IntValue v = *shape;
@@ -449,7 +449,7 @@ private:
       pending_.push_back(p);
       return finishPending(int(pending_.size()) - 1, *quant, q.outputs[0]);
     }
-    return makeError("cannot quantize '", g_.value(q.inputs[0]).name, "'");
+    return makeError("cannot quantize '", graph_.value(q.inputs[0]).name, "'");
   }
 
   /// Appends `l` with a new output value `v`; the IR value `irOut` is then
@@ -459,7 +459,7 @@ private:
     net_.layers.push_back(l);
     info_[irOut].kind = ValueInfo::QuantReal;
     info_[irOut].intValue = l.output;
-    net_.values[l.output].qdqName = g_.value(irOut).name;
+    net_.values[l.output].qdqName = graph_.value(irOut).name;
     net_.values[l.output].qdqIsInteger = false;
   }
 
@@ -468,16 +468,16 @@ private:
   void setQuantInt(ValueId id, int intValue) {
     info_[id].kind = ValueInfo::QuantInt;
     info_[id].intValue = intValue;
-    net_.values[intValue].qdqName = g_.value(id).name;
+    net_.values[intValue].qdqName = graph_.value(id).name;
     net_.values[intValue].qdqIsInteger = true;
   }
 
   Status lowerDequantize(const Node &dq) {
     const ValueInfo &in = info(dq.inputs[0]);
-    if (in.kind == ValueInfo::Constant && g_.value(dq.inputs[0]).constant)
+    if (in.kind == ValueInfo::Constant && graph_.value(dq.inputs[0]).constant)
       return lowerDequantizeConstant(dq);
     if (in.kind != ValueInfo::QuantInt)
-      return makeError("input '", g_.value(dq.inputs[0]).name,
+      return makeError("input '", graph_.value(dq.inputs[0]).name,
                        "' is not the output of a QuantizeLinear");
     auto scale = scalarConstant(dq.input(1), "the activation scale");
     if (!scale)
@@ -710,8 +710,8 @@ private:
     auto shape = shapeOf(node.outputs[0]);
     if (!shape)
       return shape.error();
-    if (g_.value(node.outputs[0]).type.shape[0] !=
-        g_.value(node.inputs[0]).type.shape[0])
+    if (graph_.value(node.outputs[0]).type.shape[0] !=
+        graph_.value(node.inputs[0]).type.shape[0])
       return makeError("reshapes across the batch dimension are not "
                        "supported in an integer model");
     IntLayer l;
@@ -791,7 +791,7 @@ private:
   }
 
   Status finishOutput() {
-    ValueId out = g_.outputs[0];
+    ValueId out = graph_.outputs[0];
     const ValueInfo &i = info(out);
     if (i.kind == ValueInfo::QuantReal || i.kind == ValueInfo::QuantInt) {
       net_.output = i.intValue;
@@ -800,7 +800,7 @@ private:
     if (i.kind == ValueInfo::Pending) {
       PendingLayer &p = pending_[i.pending];
       if (p.layer.op != IntOp::Conv)
-        return makeError("the graph output '", g_.value(out).name,
+        return makeError("the graph output '", graph_.value(out).name,
                          "' must be quantized or come from a Conv/Gemm");
       if (std::isfinite(p.clipMin) || std::isfinite(p.clipMax))
         return makeError("a Relu/Clip on the final layer's output needs a "
@@ -811,17 +811,17 @@ private:
       v.isAccumulator = true;
       v.quant.bits = 32;
       v.quant.isSigned = true;
-      v.qdqName = g_.value(out).name; // float: accumulator × logit scale
+      v.qdqName = graph_.value(out).name; // float: accumulator × logit scale
       l.output = addValue(v);
       net_.layers.push_back(l);
       net_.output = l.output;
       return Status::success();
     }
-    return makeError("the graph output '", g_.value(out).name,
+    return makeError("the graph output '", graph_.value(out).name,
                      "' is computed in float");
   }
 
-  const Graph &g_;
+  const Graph &graph_;
   LowerOptions options_;
   std::vector<ValueInfo> info_;
   std::vector<PendingLayer> pending_;

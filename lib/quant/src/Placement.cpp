@@ -70,24 +70,24 @@ ir::ValueId layerOutput(const ir::Graph &g, const ir::Node &n) {
 
 class Placer {
 public:
-  Placer(const ir::Graph &g, const PlacementOptions &o) : g_(g), o_(o) {}
+  Placer(const ir::Graph &g, const PlacementOptions &o) : graph_(g), options_(o) {}
 
   Expected<Placement> run() {
-    if (g_.inputs.size() != 1)
+    if (graph_.inputs.size() != 1)
       return makeError("quantization needs a model with one input, this one "
-                       "has ", g_.inputs.size());
+                       "has ", graph_.inputs.size());
     placeInput();
     std::vector<ir::NodeId> weighted;
-    for (ir::NodeId id = 0; id < ir::NodeId(g_.numNodes()); ++id)
-      if (isWeighted(g_.node(id).op))
+    for (ir::NodeId id = 0; id < ir::NodeId(graph_.numNodes()); ++id)
+      if (isWeighted(graph_.node(id).op))
         weighted.push_back(id);
     if (weighted.empty())
       return makeError("the model has no Conv or Gemm layer");
-    for (ir::NodeId id = 0; id < ir::NodeId(g_.numNodes()); ++id)
+    for (ir::NodeId id = 0; id < ir::NodeId(graph_.numNodes()); ++id)
       MARS_TRY(visit(id, weighted));
     widenFeedingLastLayer();
     unifyUnions();
-    return std::move(p_);
+    return std::move(placement_);
   }
 
 private:
@@ -97,10 +97,10 @@ private:
     pt.bits = bits;
     pt.isSigned = isSigned;
     pt.tiedTo = tiedTo;
-    pt.unionRoot = int(p_.points.size());
-    pointOf_[v] = int(p_.points.size());
-    p_.points.push_back(pt);
-    return int(p_.points.size()) - 1;
+    pt.unionRoot = int(placement_.points.size());
+    pointOf_[v] = int(placement_.points.size());
+    placement_.points.push_back(pt);
+    return int(placement_.points.size()) - 1;
   }
 
   /// The point `v` carries, through pass-through ops and Concat.
@@ -109,10 +109,10 @@ private:
       auto it = pointOf_.find(v);
       if (it != pointOf_.end())
         return it->second;
-      const ir::NodeId p = g_.value(v).producer;
+      const ir::NodeId p = graph_.value(v).producer;
       if (p == ir::kNoNode)
         return -1;
-      const ir::Node &n = g_.node(p);
+      const ir::Node &n = graph_.node(p);
       if (!passThrough(n.op) && n.op != OpKind::Concat)
         return -1;
       v = n.inputs[0];
@@ -121,45 +121,45 @@ private:
   }
 
   void placeInput() {
-    ir::ValueId input = g_.inputs[0];
-    bool isSigned = o_.inputSigned;
-    const ir::NodeId sub = singleUser(g_, input);
-    if (sub != ir::kNoNode && g_.node(sub).op == OpKind::Sub) {
-      const ir::NodeId mul = singleUser(g_, g_.node(sub).outputs[0]);
-      if (mul != ir::kNoNode && g_.node(mul).op == OpKind::Mul) {
-        input = g_.node(mul).outputs[0];
+    ir::ValueId input = graph_.inputs[0];
+    bool isSigned = options_.inputSigned;
+    const ir::NodeId sub = singleUser(graph_, input);
+    if (sub != ir::kNoNode && graph_.node(sub).op == OpKind::Sub) {
+      const ir::NodeId mul = singleUser(graph_, graph_.node(sub).outputs[0]);
+      if (mul != ir::kNoNode && graph_.node(mul).op == OpKind::Mul) {
+        input = graph_.node(mul).outputs[0];
         isSigned = true;
       }
     }
-    add(input, o_.inputBits, isSigned, -1);
+    add(input, options_.inputBits, isSigned, -1);
   }
 
   Status visit(ir::NodeId id, const std::vector<ir::NodeId> &weighted) {
-    const ir::Node &n = g_.node(id);
+    const ir::Node &n = graph_.node(id);
     if (isWeighted(n.op)) {
       PlacedLayer l;
       l.node = id;
-      l.bits = id == weighted.front() || id == weighted.back() ? o_.edgeBits
-                                                               : o_.weightBits;
+      l.bits = id == weighted.front() || id == weighted.back() ? options_.edgeBits
+                                                               : options_.weightBits;
       l.inputPoint = source(n.inputs[0]);
       if (l.inputPoint < 0)
         return makeError(nodeContext(n),
                          ": its input is not a quantizable activation (put "
                          "a Relu, Add or another Conv before it)");
-      p_.layers.push_back(l);
+      placement_.layers.push_back(l);
     }
     if (isWeighted(n.op) || n.op == OpKind::Add) {
-      ir::ValueId out = isWeighted(n.op) ? layerOutput(g_, n) : n.outputs[0];
+      ir::ValueId out = isWeighted(n.op) ? layerOutput(graph_, n) : n.outputs[0];
       bool relu = false;
-      const ir::NodeId user = singleUser(g_, out);
-      if (user != ir::kNoNode && clipsAtZero(g_, g_.node(user))) {
+      const ir::NodeId user = singleUser(graph_, out);
+      if (user != ir::kNoNode && clipsAtZero(graph_, graph_.node(user))) {
         relu = true;
-        out = g_.node(user).outputs[0];
+        out = graph_.node(user).outputs[0];
       }
       if (isWeighted(n.op) && id == weighted.back() && !relu &&
-          reachesOutput(g_, out))
+          reachesOutput(graph_, out))
         return Status::success(); // the logits stay int32 accumulators
-      add(out, o_.activationBits, !relu, -1);
+      add(out, options_.activationBits, !relu, -1);
       return Status::success();
     }
     if (n.op == OpKind::AveragePool || n.op == OpKind::GlobalAveragePool) {
@@ -170,13 +170,13 @@ private:
       // Tied to its input's scale, unless it joins a Concat: a scale of its
       // own, in the Concat's union, keeps window averages off exact rounding
       // ties there (Policy.h).
-      const std::vector<ir::NodeId> users = g_.users(n.outputs[0]);
+      const std::vector<ir::NodeId> users = graph_.users(n.outputs[0]);
       const bool joinsConcat =
           std::any_of(users.begin(), users.end(), [&](ir::NodeId u) {
-            return g_.node(u).op == OpKind::Concat;
+            return graph_.node(u).op == OpKind::Concat;
           });
-      add(n.outputs[0], p_.points[size_t(src)].bits,
-          p_.points[size_t(src)].isSigned, joinsConcat ? -1 : src);
+      add(n.outputs[0], placement_.points[size_t(src)].bits,
+          placement_.points[size_t(src)].isSigned, joinsConcat ? -1 : src);
       return Status::success();
     }
     if (n.op == OpKind::Concat) {
@@ -184,13 +184,13 @@ private:
       for (ir::ValueId v : n.inputs) {
         const int s = source(v);
         if (s < 0)
-          return makeError(nodeContext(n), ": input '", g_.value(v).name,
+          return makeError(nodeContext(n), ": input '", graph_.value(v).name,
                            "' is not a quantized activation");
-        roots.push_back(p_.root(s));
-        p_.points[size_t(s)].concatInput = true;
+        roots.push_back(placement_.root(s));
+        placement_.points[size_t(s)].concatInput = true;
       }
       const int r = *std::min_element(roots.begin(), roots.end());
-      for (PlacedPoint &pt : p_.points)
+      for (PlacedPoint &pt : placement_.points)
         if (std::find(roots.begin(), roots.end(), pt.unionRoot) != roots.end())
           pt.unionRoot = r;
     }
@@ -200,10 +200,10 @@ private:
   /// Activations feeding the last layer get edge bits (not the input,
   /// whose bits are its own).
   void widenFeedingLastLayer() {
-    for (int p = p_.layers.back().inputPoint; p >= 0;) {
+    for (int p = placement_.layers.back().inputPoint; p >= 0;) {
       if (p != 0)
-        p_.points[size_t(p)].bits = o_.edgeBits;
-      const PlacedPoint &pt = p_.points[size_t(p)];
+        placement_.points[size_t(p)].bits = options_.edgeBits;
+      const PlacedPoint &pt = placement_.points[size_t(p)];
       p = pt.tiedTo >= 0 ? pt.tiedTo : pt.unionRoot != p ? pt.unionRoot : -1;
     }
   }
@@ -211,22 +211,22 @@ private:
   /// Points sharing a scale (a union, an average pool's tie) share bits
   /// and signedness: the widest, signed if any is.
   void unifyUnions() {
-    std::vector<PlacedPoint> &pts = p_.points;
+    std::vector<PlacedPoint> &pts = placement_.points;
     for (size_t p = 0; p < pts.size(); ++p) {
-      PlacedPoint &r = pts[size_t(p_.root(int(p)))];
+      PlacedPoint &r = pts[size_t(placement_.root(int(p)))];
       r.bits = std::max(r.bits, pts[p].bits);
       r.isSigned = r.isSigned || pts[p].isSigned;
     }
     for (size_t p = 0; p < pts.size(); ++p) {
-      const PlacedPoint &r = pts[size_t(p_.root(int(p)))];
+      const PlacedPoint &r = pts[size_t(placement_.root(int(p)))];
       pts[p].bits = r.bits;
       pts[p].isSigned = r.isSigned;
     }
   }
 
-  const ir::Graph &g_;
-  const PlacementOptions &o_;
-  Placement p_;
+  const ir::Graph &graph_;
+  const PlacementOptions &options_;
+  Placement placement_;
   std::map<ir::ValueId, int> pointOf_;
 };
 

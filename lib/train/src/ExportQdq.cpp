@@ -20,7 +20,7 @@ namespace {
 
 class Exporter {
 public:
-  explicit Exporter(const GraphModule &m) : m_(m), src_(m.graph()) {
+  explicit Exporter(const GraphModule &m) : module_(m), src_(m.graph()) {
     map_.assign(src_.numValues(), ir::kNoValue);
   }
 
@@ -28,11 +28,11 @@ public:
     torch::NoGradGuard noGrad;
     out_.name = src_.name.empty() ? "compressed" : src_.name + "_compressed";
     // Readers must lower this file with power-of-two multipliers too.
-    if (m_.powerOfTwo())
+    if (module_.powerOfTwo())
       out_.metadata[quant::kPowerOfTwoScalesKey] = "1";
     // The ADC the weights were trained through ("exact" unless a saturating
     // one was in the loop): marsc compile and run compare it with theirs.
-    out_.metadata[quant::kTrainedAdcKey] = m_.adc().describe();
+    out_.metadata[quant::kTrainedAdcKey] = module_.adc().describe();
     ValueId in = src_.inputs[0];
     ir::TensorType inType = src_.value(in).type;
     inType.shape[0] = 1;
@@ -40,27 +40,27 @@ public:
     out_.inputs.push_back(x);
     // Without normalisation the input itself is quantization point 0; with
     // it, the point follows the Sub/Mul nodes, copied below.
-    map_[in] = m_.pointOf(in) == 0 ? quantize(x, 0, /*clip=*/false) : x;
+    map_[in] = module_.pointOf(in) == 0 ? quantize(x, 0, /*clip=*/false) : x;
 
     for (NodeId id = 0; id < NodeId(src_.numNodes()); ++id) {
-      if (m_.skipped(id))
+      if (module_.skipped(id))
         continue;
       const ir::Node &n = src_.node(id);
-      int layer = m_.layerOf(id);
+      int layer = module_.layerOf(id);
       ValueId produced;
       ValueId srcOut;
       if (layer >= 0) {
-        srcOut = m_.layers()[layer].outValue;
-        produced = emitLayer(m_.layers()[layer], n);
+        srcOut = module_.layers()[layer].outValue;
+        produced = emitLayer(module_.layers()[layer], n);
       } else {
         srcOut = n.outputs[0];
         produced = emitCopy(n);
       }
-      int point = m_.pointOf(srcOut);
+      int point = module_.pointOf(srcOut);
       map_[srcOut] =
           point >= 0 ? quantize(produced, point, /*clip=*/true) : produced;
     }
-    out_.outputs.push_back(map_[m_.logitsValue()]);
+    out_.outputs.push_back(map_[module_.logitsValue()]);
     MARS_TRY(out_.topoSort());
     MARS_TRY(ir::inferShapes(out_));
     for (const auto &[v, bitsAndScale] : quantOf_)
@@ -80,8 +80,8 @@ private:
 
   /// [Clip →] QuantizeLinear → DequantizeLinear for point `p`.
   ValueId quantize(ValueId v, int p, bool clip) {
-    const QuantPoint &qp = m_.quantPoints()[p];
-    const float scale = m_.pointScale(p).item<float>();
+    const QuantPoint &qp = module_.quantPoints()[p];
+    const float scale = module_.pointScale(p).item<float>();
     const quant::QdqPoint q = quant::emitQuantPoint(
         out_, v, qp.bits, qp.isSigned, scale, clip && qp.tiedTo < 0);
     quantOf_[q.quantized] = {qp.bits, scale};
@@ -89,11 +89,11 @@ private:
   }
 
   ValueId emitLayer(const WeightedLayer &l, const ir::Node &n) {
-    const int inPoint = m_.sourcePointOf(n.inputs[0]);
+    const int inPoint = module_.sourcePointOf(n.inputs[0]);
     MARS_CHECK(inPoint >= 0, "checked when the module was built");
-    const double inScale = m_.pointScale(inPoint).item<float>();
-    torch::Tensor wf = m_.effectiveWeight(l, /*folded=*/true).detach();
-    torch::Tensor s = weightScales(wf, l.bits, m_.powerOfTwo());
+    const double inScale = module_.pointScale(inPoint).item<float>();
+    torch::Tensor wf = module_.effectiveWeight(l, /*folded=*/true).detach();
+    torch::Tensor s = weightScales(wf, l.bits, module_.powerOfTwo());
     std::vector<int64_t> view(wf.dim(), 1);
     view[0] = wf.size(0);
     const double lim = double((1 << (l.bits - 1)) - 1);
@@ -108,7 +108,7 @@ private:
     const std::vector<float> scales(sFloat.data_ptr<float>(),
                                     sFloat.data_ptr<float>() + out);
     torch::Tensor bf =
-        m_.foldedBias(l).detach().to(torch::kFloat64).contiguous();
+        module_.foldedBias(l).detach().to(torch::kFloat64).contiguous();
     const std::vector<double> bias(bf.data_ptr<double>(),
                                    bf.data_ptr<double>() + out);
     const std::string base = n.name.empty() ? "layer" : n.name;
@@ -155,7 +155,7 @@ private:
     return first;
   }
 
-  const GraphModule &m_;
+  const GraphModule &module_;
   const ir::Graph &src_;
   ir::Graph out_;
   std::vector<ValueId> map_;

@@ -70,7 +70,7 @@ class Trainer {
 public:
   Trainer(const TrainOptions &o, const data::Dataset &train,
           const data::Dataset &test, TrainObserver &obs)
-      : o_(o), train_(train), test_(test), obs_(obs) {}
+      : options_(o), train_(train), test_(test), obs_(obs) {}
 
   Expected<TrainResult> run(const ir::Graph &model) {
     const auto start = Clock::now();
@@ -78,9 +78,9 @@ public:
 
     planStages();
     TrainState state;
-    if (!o_.resume.empty())
-      MARS_TRY(loadCheckpoint(o_.resume, state));
-    ::mkdir(o_.checkpointDirectory().c_str(), 0755);
+    if (!options_.resume.empty())
+      MARS_TRY(loadCheckpoint(options_.resume, state));
+    ::mkdir(options_.checkpointDirectory().c_str(), 0755);
     // A run killed while writing a checkpoint leaves its temporary (never a
     // half-written checkpoint: see saveCheckpoint). Only the root writes
     // last.pt; other ranks, maybe on other hosts, cannot tell its pid.
@@ -103,21 +103,21 @@ private:
   /// input normalisation and the ADC the options ask for); fails for a
   /// model whose input does not take the training images.
   Status setUp(const ir::Graph &model) {
-    threads_ = o_.threads > 0 ? o_.threads
+    threads_ = options_.threads > 0 ? options_.threads
                               : int(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(threads_);
-    torch::manual_seed(o_.seed);
+    torch::manual_seed(options_.seed);
 
-    auto dp = DataParallel::connect(o_.worldSize, o_.rank, o_.master);
+    auto dp = DataParallel::connect(options_.worldSize, options_.rank, options_.master);
     if (!dp)
       return dp.error();
     dp_ = dp.take();
-    if (o_.batchSize % o_.worldSize != 0)
-      return makeError("--batch-size ", o_.batchSize,
-                       " must be divisible by --world-size ", o_.worldSize);
+    if (options_.batchSize % options_.worldSize != 0)
+      return makeError("--batch-size ", options_.batchSize,
+                       " must be divisible by --world-size ", options_.worldSize);
 
     ir::Graph trainGraph = model;
-    if (o_.normalization == "meanstd") {
+    if (options_.normalization == "meanstd") {
       ChannelStats stats = channelStats(train_, trainCount());
       auto normalised = withInputNormalization(model, stats);
       if (!normalised)
@@ -126,15 +126,15 @@ private:
       obs_.onMessage("normalising inputs with per-channel mean/std of the "
                      "training images");
     }
-    auto module = GraphModule::create(trainGraph, o_.arch, o_.wbits, o_.abits,
-                                      o_.firstLastBits, o_.powerOfTwoScales,
+    auto module = GraphModule::create(trainGraph, options_.arch, options_.wbits, options_.abits,
+                                      options_.firstLastBits, options_.powerOfTwoScales,
                                       /*signedInput=*/false);
     if (!module)
       return module.error();
-    m_ = module.take();
-    const quant::AdcModel archAdc = adcOf(o_.arch);
-    if (archAdc.saturates() && o_.adcInLoop) {
-      m_->setAdc(archAdc);
+    module_ = module.take();
+    const quant::AdcModel archAdc = adcOf(options_.arch);
+    if (archAdc.saturates() && options_.adcInLoop) {
+      module_->setAdc(archAdc);
       obs_.onMessage("the QAT forward pass computes through the arch's "
                      "saturating ADC (" + archAdc.describe() + ")");
     }
@@ -176,7 +176,7 @@ private:
     }
     state.epoch = 0;
     if (stage.name == "float")
-      floatModel_ = m_->floatGraph();
+      floatModel_ = module_->floatGraph();
     return Status::success();
   }
 
@@ -195,8 +195,8 @@ private:
         next.epoch = 0;
       }
       MARS_TRY(saveCheckpoint(checkpointPath(), next));
-    } else if (o_.saveRankCheckpoints) {
-      MARS_TRY(saveCheckpoint(o_.checkpointDirectory() + "/last.rank" +
+    } else if (options_.saveRankCheckpoints) {
+      MARS_TRY(saveCheckpoint(options_.checkpointDirectory() + "/last.rank" +
                                   std::to_string(dp_->rank()) + ".pt",
                               state));
     }
@@ -213,24 +213,24 @@ private:
     result.testCount = testCount();
     result.curve = curve_;
     result.floatModel = floatModel_;
-    auto compressed = exportCompressed(*m_);
+    auto compressed = exportCompressed(*module_);
     if (!compressed)
       return compressed.error().withContext("exporting the compressed model");
     quant::LowerOptions lowerOptions;
-    lowerOptions.powerOfTwoScales = o_.powerOfTwoScales;
+    lowerOptions.powerOfTwoScales = options_.powerOfTwoScales;
     auto net = quant::lowerToInteger(*compressed, lowerOptions);
     if (!net)
       return net.error();
     // Evaluate through the arch's ADC, as the chip computes: with a
     // saturating ADC this is the accuracy `marsc run` will count.
-    net->adc = adcOf(o_.arch);
+    net->adc = adcOf(options_.arch);
     obs_.onMessage("integer evaluation of " + std::to_string(testCount()) +
                    " test images" +
                    (net->adc.saturates() ? " through the arch's saturating ADC"
                                          : ""));
     result.integerCorrect =
         countCorrectInteger(*net, test_, testCount(), threads_);
-    result.layers = summarizeLayers(*net, o_.arch);
+    result.layers = summarizeLayers(*net, options_.arch);
     int64_t groups = 0, zero = 0;
     for (const LayerSummary &l : result.layers) {
       groups += l.groups;
@@ -244,15 +244,15 @@ private:
   }
 
   int64_t trainCount() const {
-    return o_.limitTrain > 0 ? std::min(o_.limitTrain, train_.count)
+    return options_.limitTrain > 0 ? std::min(options_.limitTrain, train_.count)
                              : train_.count;
   }
   int64_t testCount() const {
-    return o_.limitTest > 0 ? std::min(o_.limitTest, test_.count) : test_.count;
+    return options_.limitTest > 0 ? std::min(options_.limitTest, test_.count) : test_.count;
   }
-  int64_t stepsPerEpoch() const { return trainCount() / o_.batchSize; }
+  int64_t stepsPerEpoch() const { return trainCount() / options_.batchSize; }
   std::string checkpointPath() const {
-    return o_.checkpointDirectory() + "/last.pt";
+    return options_.checkpointDirectory() + "/last.pt";
   }
 
   /// "stage 'prune': 2 epochs of 16 steps" (and where a resumed run
@@ -269,33 +269,33 @@ private:
   }
 
   void planStages() {
-    const double later = o_.learningRate * o_.laterLrScale;
-    const bool sparse = o_.stages.sparsity && o_.sparsity > 0;
-    if (o_.stages.floatTraining && !o_.pretrained)
-      stages_.push_back({"float", o_.floatEpochs, o_.learningRate});
-    if (o_.stages.qat)
-      stages_.push_back({"qat", o_.qatEpochs, later});
+    const double later = options_.learningRate * options_.laterLrScale;
+    const bool sparse = options_.stages.sparsity && options_.sparsity > 0;
+    if (options_.stages.floatTraining && !options_.pretrained)
+      stages_.push_back({"float", options_.floatEpochs, options_.learningRate});
+    if (options_.stages.qat)
+      stages_.push_back({"qat", options_.qatEpochs, later});
     if (sparse) {
-      stages_.push_back({"prune", o_.pruneEpochs, later});
-      stages_.push_back({"finetune", o_.finetuneEpochs, later * 0.5});
+      stages_.push_back({"prune", options_.pruneEpochs, later});
+      stages_.push_back({"finetune", options_.finetuneEpochs, later * 0.5});
     }
   }
 
   void makeOptimizer(double lr) {
-    std::vector<torch::Tensor> params = m_->parameters();
-    if (o_.optimizer == "adam")
+    std::vector<torch::Tensor> params = module_->parameters();
+    if (options_.optimizer == "adam")
       optimizer_ = std::make_unique<torch::optim::Adam>(
-          params, torch::optim::AdamOptions(lr).weight_decay(o_.weightDecay));
+          params, torch::optim::AdamOptions(lr).weight_decay(options_.weightDecay));
     else
       optimizer_ = std::make_unique<torch::optim::SGD>(
           params, torch::optim::SGDOptions(lr)
-                      .momentum(o_.momentum)
-                      .weight_decay(o_.weightDecay));
+                      .momentum(options_.momentum)
+                      .weight_decay(options_.weightDecay));
   }
 
   double learningRateAt(const Stage &stage, int64_t step, int64_t steps) const {
     const double t = steps > 0 ? double(step) / double(steps) : 0.0;
-    if (o_.schedule == "step")
+    if (options_.schedule == "step")
       return stage.learningRate * (t < 0.5 ? 1.0 : t < 0.75 ? 0.1 : 0.01);
     return stage.learningRate * 0.5 * (1.0 + std::cos(M_PI * t));
   }
@@ -304,28 +304,28 @@ private:
   /// the same images on every rank.
   void calibrate() {
     torch::NoGradGuard noGrad;
-    m_->eval();
-    m_->beginCalibration();
+    module_->eval();
+    module_->beginCalibration();
     const int64_t n = std::min<int64_t>(trainCount(), 4 * 256);
     std::vector<int64_t> idx(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i)
       idx[i] = i;
     for (int64_t b = 0; b < n; b += 256) {
       auto batch = makeBatch(train_, idx.data() + b, std::min<int64_t>(256, n - b),
-                             false, o_.seed, 0, b);
-      m_->forward(batch.first);
+                             false, options_.seed, 0, b);
+      module_->forward(batch.first);
     }
-    m_->finishCalibration();
-    m_->train();
+    module_->finishCalibration();
+    module_->train();
     obs_.onMessage("calibrated activation clips on " + std::to_string(n) +
                    " images");
   }
 
   int64_t evaluate(RunMode mode) {
     torch::NoGradGuard noGrad;
-    const RunMode previous = m_->mode();
-    m_->eval();
-    m_->setMode(mode);
+    const RunMode previous = module_->mode();
+    module_->eval();
+    module_->setMode(mode);
     int64_t correct = 0;
     const int64_t n = testCount();
     std::vector<int64_t> idx(static_cast<size_t>(n));
@@ -334,11 +334,11 @@ private:
     for (int64_t b = 0; b < n; b += 500) {
       int64_t count = std::min<int64_t>(500, n - b);
       auto batch = makeBatch(test_, idx.data() + b, count, false, 0, 0, 0);
-      auto logits = m_->forward(batch.first);
+      auto logits = module_->forward(batch.first);
       correct += logits.argmax(1).eq(batch.second).sum().item<int64_t>();
     }
-    m_->setMode(previous);
-    m_->train();
+    module_->setMode(previous);
+    module_->train();
     return correct;
   }
 
@@ -346,21 +346,21 @@ private:
     const int64_t steps = stepsPerEpoch();
     if (steps == 0)
       return makeError("the training set (", trainCount(),
-                       " images) is smaller than one batch (", o_.batchSize,
+                       " images) is smaller than one batch (", options_.batchSize,
                        ")");
     const int64_t stageSteps = steps * stage.epochs;
     const std::vector<int64_t> order =
-        epochOrder(trainCount(), o_.seed, state.globalEpoch);
+        epochOrder(trainCount(), options_.seed, state.globalEpoch);
     const bool isFloat = stage.name == "float";
-    m_->train();
-    m_->setMode(isFloat ? RunMode::Float : RunMode::Qat);
-    m_->freezeBatchNorm(!isFloat && !(stage.name == "qat" &&
-                                      state.epoch < o_.freezeBnAfter));
-    const bool bnUpdates = !m_->batchNormFrozen();
+    module_->train();
+    module_->setMode(isFloat ? RunMode::Float : RunMode::Qat);
+    module_->freezeBatchNorm(!isFloat && !(stage.name == "qat" &&
+                                      state.epoch < options_.freezeBnAfter));
+    const bool bnUpdates = !module_->batchNormFrozen();
     const auto epochStart = Clock::now();
     auto lastReport = Clock::now();
     const std::vector<double> targets =
-        layerPruneTargets(*m_, o_.sparsity);
+        layerPruneTargets(*module_, options_.sparsity);
     const int64_t pruneEvery = std::max<int64_t>(1, stageSteps / 16);
 
     for (; state.step < steps; ++state.step) {
@@ -390,18 +390,18 @@ private:
   Status trainStep(const Stage &stage, TrainState &state,
                    const std::vector<int64_t> &order, bool bnUpdates) {
     const bool isFloat = stage.name == "float";
-    const int64_t local = o_.batchSize / o_.worldSize;
-    const int64_t offset = state.step * o_.batchSize + dp_->rank() * local;
-    auto batch = makeBatch(train_, order.data() + offset, local, o_.augment,
-                           o_.seed, state.globalEpoch, offset);
+    const int64_t local = options_.batchSize / options_.worldSize;
+    const int64_t offset = state.step * options_.batchSize + dp_->rank() * local;
+    auto batch = makeBatch(train_, order.data() + offset, local, options_.augment,
+                           options_.seed, state.globalEpoch, offset);
     optimizer_->zero_grad();
-    torch::Tensor logits = m_->forward(batch.first);
+    torch::Tensor logits = module_->forward(batch.first);
     torch::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.second);
-    if (o_.groupLasso > 0 && !isFloat)
-      loss = loss + o_.groupLasso * groupLassoPenalty(*m_);
+    if (options_.groupLasso > 0 && !isFloat)
+      loss = loss + options_.groupLasso * groupLassoPenalty(*module_);
     loss.backward();
     std::vector<torch::Tensor> grads;
-    for (auto &p : m_->parameters())
+    for (auto &p : module_->parameters())
       if (p.grad().defined())
         grads.push_back(p.grad());
     // The loss travels with the gradients so that every rank sees a
@@ -412,7 +412,7 @@ private:
     if (!std::isfinite(meanLoss.item<double>()))
       return diverged(stage, state, meanLoss.item<double>());
     optimizer_->step();
-    m_->applyMasks();
+    module_->applyMasks();
     if (bnUpdates && dp_->worldSize() > 1)
       dp_->allReduceMean(runningStatistics());
 
@@ -434,7 +434,7 @@ private:
     p.loss = state.lossSum / double(state.seen);
     p.accuracy = double(state.correct) / double(state.seen);
     double elapsed = state.epochSeconds + secondsSince(epochStart);
-    p.imagesPerSecond = double(state.seen) * o_.worldSize / elapsed;
+    p.imagesPerSecond = double(state.seen) * options_.worldSize / elapsed;
     p.etaSeconds = elapsed / double(state.step + 1) * double(steps - state.step - 1);
     obs_.onProgress(p);
   }
@@ -447,8 +447,8 @@ private:
     const bool interrupted =
         gInterrupt || (after > 0 && state.totalSteps == after);
     // --checkpoint-every: within the epoch only; its end saves anyway.
-    const bool periodic = o_.checkpointEvery > 0 &&
-                          state.totalSteps % o_.checkpointEvery == 0 &&
+    const bool periodic = options_.checkpointEvery > 0 &&
+                          state.totalSteps % options_.checkpointEvery == 0 &&
                           state.step + 1 < steps;
     if (!interrupted && !periodic)
       return Status::success();
@@ -476,12 +476,12 @@ private:
     r.epoch = state.epoch + 1;
     r.loss = state.lossSum / double(state.seen);
     r.trainAccuracy = double(state.correct) / double(state.seen);
-    r.testAccuracy = double(evaluate(m_->mode())) / double(testCount());
+    r.testAccuracy = double(evaluate(module_->mode())) / double(testCount());
     r.learningRate = learningRateAt(stage, int64_t(state.epoch + 1) * steps - 1,
                                     stageSteps);
-    r.groupSparsity = maskedGroupFraction(*m_);
+    r.groupSparsity = maskedGroupFraction(*module_);
     r.seconds = state.epochSeconds + secondsSince(epochStart);
-    r.imagesPerSecond = double(steps * o_.batchSize) / r.seconds;
+    r.imagesPerSecond = double(steps * options_.batchSize) / r.seconds;
     curve_.push_back(r);
     obs_.onEpoch(r);
   }
@@ -500,7 +500,7 @@ private:
                   " (continue with --resume " + path + " and a lower --lr)"
             : "; no checkpoint was saved before it";
     char lr[32];
-    std::snprintf(lr, sizeof lr, "%g", o_.learningRate);
+    std::snprintf(lr, sizeof lr, "%g", options_.learningRate);
     return makeError("training diverged in stage '", stage.name, "', epoch ",
                      state.epoch + 1, ", step ", state.step + 1, " (loss ",
                      std::isnan(loss) ? "nan" : loss > 0 ? "inf" : "-inf",
@@ -509,16 +509,16 @@ private:
 
   void prune(const std::vector<double> &targets, double t) {
     const double g = gradualTarget(1.0, t);
-    auto &layers = m_->layers();
+    auto &layers = module_->layers();
     for (size_t i = 0; i < layers.size(); ++i)
       if (targets[i] > 0)
-        pruneLayer(layers[i], groupNorms(*m_, layers[i]), targets[i] * g);
-    m_->applyMasks();
+        pruneLayer(layers[i], groupNorms(*module_, layers[i]), targets[i] * g);
+    module_->applyMasks();
   }
 
   std::vector<torch::Tensor> runningStatistics() {
     std::vector<torch::Tensor> out;
-    for (auto &l : m_->layers())
+    for (auto &l : module_->layers())
       if (l.runningMean.defined()) {
         out.push_back(l.runningMean);
         out.push_back(l.runningVar);
@@ -557,7 +557,7 @@ private:
   Status saveCheckpoint(const std::string &path, const TrainState &s) {
     try {
       torch::serialize::OutputArchive archive, model, optim;
-      m_->save(model);
+      module_->save(model);
       optimizer_->save(optim);
       archive.write("model", model);
       archive.write("optimizer", optim);
@@ -589,7 +589,7 @@ private:
       torch::serialize::InputArchive archive, model, optim;
       archive.load_from(path);
       archive.read("model", model);
-      m_->load(model);
+      module_->load(model);
       torch::Tensor st, sf, curve, rng;
       archive.read("state", st);
       archive.read("state_f", sf);
@@ -614,7 +614,7 @@ private:
         return makeError(path, ": the checkpoint is past the last stage of "
                                "this run's plan");
       if (s.calibrated)
-        m_->setMode(RunMode::Qat);
+        module_->setMode(RunMode::Qat);
       // The optimizer of the checkpoint's stage is restored once that stage's
       // optimizer exists (a checkpoint at a stage boundary starts afresh).
       if (s.epoch > 0 || s.step > 0)
@@ -666,11 +666,11 @@ private:
     }
   }
 
-  const TrainOptions &o_;
+  const TrainOptions &options_;
   const data::Dataset &train_;
   const data::Dataset &test_;
   TrainObserver &obs_;
-  std::shared_ptr<GraphModule> m_;
+  std::shared_ptr<GraphModule> module_;
   std::unique_ptr<DataParallel> dp_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::vector<Stage> stages_;
