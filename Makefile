@@ -26,11 +26,12 @@ build: deps
 
 # Debug with AddressSanitizer and UndefinedBehaviorSanitizer: the tests feed
 # the tools hostile files, and the sanitizers turn silent corruption into
-# failures.
+# failures. -Werror (MARS_WERROR): the tree builds without a warning.
+TEST_CONFIG := -DCMAKE_BUILD_TYPE=Debug \
+  -DMARS_SANITIZE=address,undefined -DMARS_BUILD_TESTS=ON -DMARS_WERROR=ON \
+  -DMARS_FUZZ_BUILD_DIR=$(abspath $(FUZZBLD))
 build-test: deps
-	cmake -S . -B $(TESTBLD) -DCMAKE_BUILD_TYPE=Debug \
-	  -DMARS_SANITIZE=address,undefined -DMARS_BUILD_TESTS=ON \
-	  -DMARS_FUZZ_BUILD_DIR=$(abspath $(FUZZBLD))
+	cmake -S . -B $(TESTBLD) $(TEST_CONFIG)
 	cmake --build $(TESTBLD) -j $(JOBS)
 
 # The libFuzzer targets of test/fuzz (clang, ASan+UBSan, no tests, no
@@ -38,7 +39,7 @@ build-test: deps
 # 30 s beside the other tests.
 build-fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZBLD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DMARS_FUZZ=ON -DMARS_SANITIZE=address,undefined \
+	  -DMARS_FUZZ=ON -DMARS_SANITIZE=address,undefined -DMARS_WERROR=ON \
 	  -DMARS_BUILD_TESTS=OFF -DMARS_WITH_TRAIN=OFF
 	cmake --build $(FUZZBLD) -j $(JOBS) --target mars_fuzz_targets
 
