@@ -2,7 +2,9 @@
 #   make demo   installs what is missing, builds Release, runs the main job
 #   make test   installs what is missing, builds with sanitizers, runs ctest
 # Both work on a fresh Debian 12 machine as root (or with sudo).
-# Also: make bench builds Release with the benchmarks and runs them.
+# Also: make bench builds Release with the benchmarks and runs them;
+# make format / format-check / tidy: the C++ style (.clang-format,
+# .clang-tidy).
 
 JOBS     ?= $(shell nproc)
 BUILD    ?= build/release
@@ -13,7 +15,8 @@ FUZZ_OUT ?= $(FUZZBLD)/runs
 OUT      ?= out
 MARSC    := $(BUILD)/tools/marsc/marsc
 
-.PHONY: all deps build build-test build-fuzz demo test fuzz bench package clean
+.PHONY: all deps build build-test build-fuzz demo test fuzz bench package \
+        format format-check tidy clean
 
 all: build
 
@@ -26,11 +29,12 @@ build: deps
 
 # Debug with AddressSanitizer and UndefinedBehaviorSanitizer: the tests feed
 # the tools hostile files, and the sanitizers turn silent corruption into
-# failures.
+# failures. -Werror (MARS_WERROR): the tree builds without a warning.
+TEST_CONFIG := -DCMAKE_BUILD_TYPE=Debug \
+  -DMARS_SANITIZE=address,undefined -DMARS_BUILD_TESTS=ON -DMARS_WERROR=ON \
+  -DMARS_FUZZ_BUILD_DIR=$(abspath $(FUZZBLD))
 build-test: deps
-	cmake -S . -B $(TESTBLD) -DCMAKE_BUILD_TYPE=Debug \
-	  -DMARS_SANITIZE=address,undefined -DMARS_BUILD_TESTS=ON \
-	  -DMARS_FUZZ_BUILD_DIR=$(abspath $(FUZZBLD))
+	cmake -S . -B $(TESTBLD) $(TEST_CONFIG)
 	cmake --build $(TESTBLD) -j $(JOBS)
 
 # The libFuzzer targets of test/fuzz (clang, ASan+UBSan, no tests, no
@@ -38,12 +42,29 @@ build-test: deps
 # 30 s beside the other tests.
 build-fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZBLD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DMARS_FUZZ=ON -DMARS_SANITIZE=address,undefined \
+	  -DMARS_FUZZ=ON -DMARS_SANITIZE=address,undefined -DMARS_WERROR=ON \
 	  -DMARS_BUILD_TESTS=OFF -DMARS_WITH_TRAIN=OFF
 	cmake --build $(FUZZBLD) -j $(JOBS) --target mars_fuzz_targets
 
-test: build-test build-fuzz
+# format-check first: it takes seconds, the tests twenty minutes.
+test: format-check build-test build-fuzz
 	cd $(TESTBLD) && ctest --output-on-failure -j $(JOBS)
+
+# The C++ style: .clang-format (clang-format 14) on every tracked *.cpp/*.h
+# outside third_party/ (scripts/format.sh). format rewrites the files,
+# format-check only lists the ones that differ and fails.
+format: deps
+	bash scripts/format.sh
+
+format-check: deps
+	bash scripts/format.sh --check
+
+# clang-tidy (.clang-tidy) on the test build's compile_commands.json
+# (configured, not built): a report of warnings by check, not part of
+# make test. scripts/tidy.sh DIR PATH... checks one folder.
+tidy: deps
+	cmake -S . -B $(TESTBLD) $(TEST_CONFIG)
+	bash scripts/tidy.sh $(TESTBLD)
 
 # Each fuzz target for FUZZ_SECONDS on a copy of its seed corpus; prints the
 # executions per target and the folder holding any crash input

@@ -2,7 +2,8 @@
 # Installs the Debian packages marsc needs, only when some are missing.
 # Used by `make demo` and `make test`; safe to run repeatedly. clang, its
 # runtime (libFuzzer, sanitizers) and llvm (llvm-symbolizer) build and run
-# the fuzz targets of test/fuzz.
+# the fuzz targets of test/fuzz; clang-format and clang-tidy check the C++
+# style (make format-check, make tidy).
 set -euo pipefail
 
 packages=(
@@ -13,6 +14,7 @@ packages=(
   python3-torch python3-torchvision python3-onnx python3-numpy
   libtorch-dev libgloo-dev
   clang libclang-rt-14-dev llvm
+  clang-format clang-tidy
 )
 
 missing=()

@@ -4,8 +4,7 @@
 # Usage: scripts/long-functions.sh [LIMIT] [PATH...]
 #   LIMIT  lines, default 100 (STYLE.md: a function a reader can hold)
 #   PATH   files or folders, default lib passes runtime tools; test/ and
-#          bench/ folders are skipped (benchmarks are not production code,
-#          even lib/train/bench/, which lives there only for LibTorch)
+#          bench/ folders are skipped (benchmarks are not production code)
 #
 # Output: one line per function, "LINES  FILE:LINE  NAME". Exit status 0 even
 # when something is listed: this is a report, not a gate (it is in no CI target).

@@ -10,7 +10,10 @@
 
 // GCC 12 warns inside its own AVX-512 headers (_mm512_undefined_* used as
 // the pass-through of unmasked intrinsics); the values are never read.
+// Clang has no such warning (and would warn about the unknown option).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace mars::runtime::detail {
 

@@ -311,8 +311,11 @@ runAvx2(const ComputeArgs &a, const PartitionWork &w, const Job &j,
 
 // GCC 12 warns about the _mm512_undefined_*() placeholders inside its own
 // AVX-512 intrinsics (GCC bug 105593); nothing here is uninitialized.
+// Clang has no such warning (and would warn about the unknown option).
 #pragma GCC diagnostic push
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #define MARS_AVX512 "avx2,avx512f,avx512bw,avx512vbmi,avx512vnni"
 

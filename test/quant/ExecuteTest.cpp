@@ -13,6 +13,20 @@ using namespace mars::quant;
 
 namespace {
 
+/// A value with no QDQ tensor behind it (`qdqName` empty): the fields a
+/// hand-built net sets, by name.
+IntValue makeValue(const char *name, int channels, int height, int width,
+                   ActQuant quant, bool isAccumulator) {
+  IntValue v;
+  v.name = name;
+  v.channels = channels;
+  v.height = height;
+  v.width = width;
+  v.quant = quant;
+  v.isAccumulator = isAccumulator;
+  return v;
+}
+
 struct ConvCase {
   int cin, cout, h, w, k, stride, pad, dil, groups, wbits;
   bool logits;
@@ -56,10 +70,11 @@ std::vector<int64_t> referenceConv(const IntegerNet &net, const IntLayer &l,
 
 IntegerNet makeConvNet(const ConvCase &c, mars::Random &rng) {
   IntegerNet net;
-  IntValue in{"x", c.cin, c.h, c.w, ActQuant{0.1, 4, false}, false};
+  IntValue in = makeValue("x", c.cin, c.h, c.w, ActQuant{0.1, 4, false}, false);
   int oh = (c.h + 2 * c.pad - c.dil * (c.k - 1) - 1) / c.stride + 1;
   int ow = (c.w + 2 * c.pad - c.dil * (c.k - 1) - 1) / c.stride + 1;
-  IntValue out{"y", c.cout, oh, ow, ActQuant{0.2, 4, false}, c.logits};
+  IntValue out =
+      makeValue("y", c.cout, oh, ow, ActQuant{0.2, 4, false}, c.logits);
   net.values = {in, out};
   net.input = 0;
   net.output = 1;
@@ -114,9 +129,9 @@ TEST_CASE("integer conv matches the independent reference over a sweep") {
 
 TEST_CASE("pools and add") {
   IntegerNet net;
-  net.values = {IntValue{"x", 1, 4, 4, ActQuant{0.5, 8, false}, false},
-                IntValue{"m", 1, 2, 2, ActQuant{0.5, 8, false}, false},
-                IntValue{"a", 1, 1, 1, ActQuant{0.25, 8, false}, false}};
+  net.values = {makeValue("x", 1, 4, 4, ActQuant{0.5, 8, false}, false),
+                makeValue("m", 1, 2, 2, ActQuant{0.5, 8, false}, false),
+                makeValue("a", 1, 1, 1, ActQuant{0.25, 8, false}, false)};
   net.input = 0;
   IntLayer mp;
   mp.op = IntOp::MaxPool;

@@ -4,7 +4,7 @@
 // calibration, legalize) and `marsc train`'s module builder both accept it
 // or both refuse it. The one list they share is lib/quant ChipOps.h.
 
-#include "GraphModule.h"
+#include "mars/train/GraphModule.h"
 #include "passes/CompileTestUtil.h"
 
 #include "mars/arch/ArchSpec.h"

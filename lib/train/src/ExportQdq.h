@@ -4,7 +4,7 @@
 // Clip + QuantizeLinear + DequantizeLinear at every quantization point. This
 // is what `-o compressed.onnx` holds and what lib/quant lowers to integers.
 
-#include "GraphModule.h"
+#include "mars/train/GraphModule.h"
 
 namespace mars::train {
 

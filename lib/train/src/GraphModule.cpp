@@ -1,4 +1,4 @@
-#include "GraphModule.h"
+#include "mars/train/GraphModule.h"
 
 #include "AdcForward.h"
 #include "FakeQuant.h"

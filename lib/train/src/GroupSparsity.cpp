@@ -1,4 +1,4 @@
-#include "GroupSparsity.h"
+#include "mars/train/GroupSparsity.h"
 
 #include "mars/quant/Policy.h"
 

@@ -3,8 +3,8 @@
 #include "Batches.h"
 #include "Distributed.h"
 #include "ExportQdq.h"
-#include "GraphModule.h"
-#include "GroupSparsity.h"
+#include "mars/train/GraphModule.h"
+#include "mars/train/GroupSparsity.h"
 #include "IntegerEval.h"
 #include "Normalization.h"
 

@@ -8,14 +8,13 @@
 // The reference is lib/train's GraphModule in float mode (eval, running BN
 // statistics): the same ONNX graph executed with LibTorch's conv2d,
 // batch_norm, relu, pooling and linear. Both sides see the same images.
-// The source lives in lib/train/bench because only lib/train may include
-// LibTorch headers (DESIGN.md §1).
-#include "GraphModule.h"
+
 #include "mars/passes/PassManager.h"
 #include "mars/program/ProgramFile.h"
 #include "mars/runtime/Batch.h"
 #include "mars/runtime/Functional.h"
 #include "mars/runtime/Timing.h"
+#include "mars/train/GraphModule.h"
 #include "mars/zoo/Zoo.h"
 
 #include <nlohmann/json.hpp>

@@ -4,11 +4,9 @@
 // measured in this run with the same threads and batch. Not a pass/fail
 // test; see test/bench/README.md for how to read the numbers.
 
-#include "FakeQuant.h"
-#include "GraphModule.h"
-#include "GroupSparsity.h"
-
 #include "mars/arch/ArchSpec.h"
+#include "mars/train/GraphModule.h"
+#include "mars/train/GroupSparsity.h"
 #include "mars/zoo/Zoo.h"
 
 #include <nlohmann/json.hpp>

@@ -3,7 +3,7 @@
 // the group-lasso penalty. A group is `wl_on` rows of the unrolled weight
 // matrix × one partition's output channels (arch/CimGroups.h).
 
-#include "GraphModule.h"
+#include "mars/train/GraphModule.h"
 
 namespace mars::train {
 
