@@ -14,6 +14,7 @@
 #include "mars/runtime/Batch.h"
 #include "mars/runtime/Functional.h"
 #include "mars/runtime/Timing.h"
+#include "mars/support/Random.h"
 #include "mars/train/GraphModule.h"
 #include "mars/zoo/Zoo.h"
 
@@ -24,7 +25,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -104,11 +104,10 @@ program::Program compile(const ir::Graph &graph, double prune) {
   const ir::Shape &s = graph.value(graph.inputs[0]).type.shape;
   calib.shape = {s[1], s[2], s[3]};
   calib.count = 2;
-  std::mt19937_64 rng(3);
-  std::uniform_real_distribution<float> u(0.f, 1.f);
+  mars::Random rng(3);
   calib.pixels.resize(size_t(calib.count * s[1] * s[2] * s[3]));
   for (float &v : calib.pixels)
-    v = u(rng);
+    v = float(rng.unit());
   context.calibration = calib;
   passes::CompileState state;
   state.graph = graph;
@@ -158,13 +157,12 @@ int main(int argc, char **argv) {
     die("the default arch's ADC should be exact");
 
   const ir::Shape &s = graph->value(graph->inputs[0]).type.shape;
-  std::mt19937_64 rng(9);
-  std::uniform_real_distribution<float> u(0.f, 1.f);
-  std::vector<std::vector<float>> images(size_t(o.images),
-                                         std::vector<float>(size_t(s[1] * s[2] * s[3])));
+  mars::Random rng(9);
+  std::vector<std::vector<float>> images(
+      size_t(o.images), std::vector<float>(size_t(s[1] * s[2] * s[3])));
   for (auto &im : images)
     for (float &v : im)
-      v = u(rng);
+      v = float(rng.unit());
   torch::Tensor batch = torch::empty({o.images, s[1], s[2], s[3]});
   for (int i = 0; i < o.images; ++i)
     std::copy(images[i].begin(), images[i].end(), batch[i].data_ptr<float>());
@@ -198,8 +196,8 @@ int main(int argc, char **argv) {
   }
   double macro = 0;
   if (o.macroImages > 0) {
-    std::vector<std::vector<float>> few(images.begin(),
-                                        images.begin() + std::min(o.macroImages, o.images));
+    std::vector<std::vector<float>> few(
+        images.begin(), images.begin() + std::min(o.macroImages, o.images));
     macro = simulate(p, runtime::ExecMode::MacroLevel, few, o.threads);
   }
   const double simMedian = median(sim), t1 = median(torch1),
@@ -227,11 +225,13 @@ int main(int argc, char **argv) {
   std::printf("  %-48s %10.1f images/s\n",
               "simulator, fast path (functional + timing)", simMedian);
   std::printf("  %-48s %10.1f images/s\n", "LibTorch float32, batch 1", t1);
-  std::printf("  %-48s %10.1f images/s\n", "LibTorch float32, one batch of all images", tb);
+  std::printf("  %-48s %10.1f images/s\n",
+              "LibTorch float32, one batch of all images", tb);
   if (o.macroImages > 0)
     std::printf("  %-48s %10.2f images/s\n",
                 "simulator, macro level (bit-serial, ADC modelled)", macro);
-  std::printf("  ratio simulator / LibTorch batch 1: %.2fx; / LibTorch batched: %.2fx\n",
-              simMedian / t1, simMedian / tb);
+  std::printf(
+      "  ratio simulator / LibTorch batch 1: %.2fx; / LibTorch batched: %.2fx\n",
+      simMedian / t1, simMedian / tb);
   return 0;
 }
