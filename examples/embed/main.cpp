@@ -53,8 +53,9 @@ int main(int argc, char **argv) {
   calib.source = "random";
   calib.shape = {shape[1], shape[2], shape[3]};
   calib.count = 16;
-  calib.pixels = mars::Random(/*seed=*/1).unitFloats(
-      size_t(calib.count * shape[1] * shape[2] * shape[3]));
+  calib.pixels =
+      mars::Random(/*seed=*/1)
+          .unitFloats(size_t(calib.count * shape[1] * shape[2] * shape[3]));
   context.calibration = calib;
   auto timings = mars::passes::runPipeline(mars::passes::defaultPipeline(),
                                            state, context);

@@ -16,7 +16,8 @@ Expected<bool> runEmit(CompileState &state, const CompileContext &) {
     return makeError("internal: the compiled program is invalid: ",
                      problems.front());
   state.bytes = program::serializeProgram(*state.program);
-  state.count("emit", "program bytes", static_cast<int64_t>(state.bytes.size()));
+  state.count("emit", "program bytes",
+              static_cast<int64_t>(state.bytes.size()));
   return true;
 }
 

@@ -58,8 +58,10 @@ bool foldOne(ir::Graph &g, ir::NodeId bnId) {
       g.outputs.end())
     return false;
   auto w = constantFloats(g, layer.input(1));
-  auto gamma = constantFloats(g, bn.input(1)), beta = constantFloats(g, bn.input(2));
-  auto mean = constantFloats(g, bn.input(3)), var = constantFloats(g, bn.input(4));
+  auto gamma = constantFloats(g, bn.input(1)),
+       beta = constantFloats(g, bn.input(2));
+  auto mean = constantFloats(g, bn.input(3)),
+       var = constantFloats(g, bn.input(4));
   if (!w || !gamma || !beta || !mean || !var)
     return false;
   const ir::Shape wShape = g.value(layer.input(1)).type.shape;

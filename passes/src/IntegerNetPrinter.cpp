@@ -30,14 +30,15 @@ std::string printIntegerNet(const quant::IntegerNet &net,
   std::string out = "integer-net " + net.name + " {\n";
   out += "  input " + valueText(net, net.input) + "\n";
   for (const quant::IntLayer &l : net.layers) {
-    out += "  " + valueText(net, l.output) + " = " + quant::intOpName(l.op) + "(";
+    out +=
+        "  " + valueText(net, l.output) + " = " + quant::intOpName(l.op) + "(";
     for (size_t i = 0; i < l.inputs.size(); ++i)
       out += (i ? ", %" : "%") + net.value(l.inputs[i]).name;
     char buf[200];
-    std::snprintf(buf, sizeof buf, ") {k=%dx%d s=%dx%d g=%d wbits=%d clamp=[%lld,%lld]}",
-                  l.kernelH, l.kernelW, l.strideH, l.strideW, l.groups,
-                  l.weightBits, static_cast<long long>(l.clampLo),
-                  static_cast<long long>(l.clampHi));
+    std::snprintf(
+        buf, sizeof buf, ") {k=%dx%d s=%dx%d g=%d wbits=%d clamp=[%lld,%lld]}",
+        l.kernelH, l.kernelW, l.strideH, l.strideW, l.groups, l.weightBits,
+        static_cast<long long>(l.clampLo), static_cast<long long>(l.clampHi));
     out += buf;
     out += " # " + l.name;
     const size_t i = size_t(&l - net.layers.data());

@@ -58,12 +58,12 @@ Expected<program::WeightMatrix> unroll(const quant::IntegerNet &net,
   const int cinPerGroup = cin / l.groups, coutPerGroup = cout / l.groups;
   if (l.weightBits > spec.partitionCols())
     return makeError(l.weightBits, "-bit weights do not fit in a partition of ",
-                     spec.partitionCols(), " columns (macro.cols / "
+                     spec.partitionCols(),
+                     " columns (macro.cols / "
                      "macro.partitions); use narrower weights or wider "
                      "partitions");
-  arch::GroupGeometry geo =
-      arch::groupGeometry(spec, l.weightBits, cout, cin, l.groups, l.kernelH,
-                          l.kernelW);
+  arch::GroupGeometry geo = arch::groupGeometry(spec, l.weightBits, cout, cin,
+                                                l.groups, l.kernelH, l.kernelW);
   program::WeightMatrix m;
   m.rows = static_cast<int32_t>(geo.rows());
   m.cols = cout;
@@ -76,7 +76,8 @@ Expected<program::WeightMatrix> unroll(const quant::IntegerNet &net,
   m.groups.resize(static_cast<size_t>(m.rowGroups) * m.colGroups);
   for (int32_t cg = 0; cg < m.colGroups; ++cg)
     for (int32_t rg = 0; rg < m.rowGroups; ++rg) {
-      program::Group &grp = m.groups[static_cast<size_t>(cg) * m.rowGroups + rg];
+      program::Group &grp =
+          m.groups[static_cast<size_t>(cg) * m.rowGroups + rg];
       grp.rowGroup = rg;
       grp.colGroup = cg;
       grp.weights.assign(static_cast<size_t>(groupSize), 0);
@@ -89,7 +90,10 @@ Expected<program::WeightMatrix> unroll(const quant::IntegerNet &net,
         for (int kx = 0; kx < l.kernelW; ++kx) {
           const int8_t w =
               l.weights[((static_cast<size_t>(oc) * cinPerGroup + icg) *
-                             l.kernelH + ky) * l.kernelW + kx];
+                             l.kernelH +
+                         ky) *
+                            l.kernelW +
+                        kx];
           const int64_t r = geo.row(g * cinPerGroup + icg, ky, kx);
           const int64_t rg = r / m.rowsPerGroup, rr = r % m.rowsPerGroup;
           m.groups[static_cast<size_t>(cg) * m.rowGroups + rg]

@@ -47,7 +47,7 @@ struct LayerWork {
 
 /// One macro's share of one replica of a layer.
 struct MacroShare {
-  int macro = -1; ///< Global macro id.
+  int macro = -1;         ///< Global macro id.
   int firstPartition = 0; ///< Its tiles fill partitions from here on.
   std::vector<int> tiles;
   int64_t sum = 0, max = 0;
@@ -68,8 +68,8 @@ std::vector<Tile> makeTiles(const program::WeightMatrix &m, int slots,
     while (j < m.groups.size() && m.groups[j].colGroup == m.groups[i].colGroup)
       ++j;
     const int64_t n = static_cast<int64_t>(j - i);
-    const int64_t chunks =
-        std::max<int64_t>((n + slots - 1) / slots, std::min<int64_t>(n, minTiles));
+    const int64_t chunks = std::max<int64_t>((n + slots - 1) / slots,
+                                             std::min<int64_t>(n, minTiles));
     for (int64_t c = 0; c < chunks; ++c) {
       Tile t;
       t.colGroup = m.groups[i].colGroup;
@@ -158,8 +158,8 @@ int64_t roundCycles(const arch::ArchSpec &a, const LayerWork &work,
     for (const MacroShare &s : replicas[r]) {
       if (countLoads)
         busy[s.macro] += s.max * a.macro.wlOn * a.timing.rowWriteCycles;
-      busy[s.macro] +=
-          shareComputeCycles(a, s, replicaPixels(work.pixels, d, r), work.slices);
+      busy[s.macro] += shareComputeCycles(
+          a, s, replicaPixels(work.pixels, d, r), work.slices);
     }
   return *std::max_element(busy.begin(), busy.end());
 }
@@ -177,7 +177,8 @@ Candidate planRounds(const arch::ArchSpec &a, const LayerWork &work,
   if (capacity == 0)
     return best;
   for (int d = 1; d <= M; ++d) {
-    if (M % d != 0 || (d > 1 && (!allowDuplicates || int64_t(d) * tiles > capacity)))
+    if (M % d != 0 ||
+        (d > 1 && (!allowDuplicates || int64_t(d) * tiles > capacity)))
       continue;
     Candidate c;
     c.replicas = d;
@@ -208,7 +209,8 @@ Candidate planRounds(const arch::ArchSpec &a, const LayerWork &work,
         std::vector<int> macros;
         for (int m = rep * M / d; m < (rep + 1) * M / d; ++m)
           macros.push_back(m);
-        ok = assignTiles(a, work, roundTiles[r], macros, freeParts, replicas[rep]);
+        ok = assignTiles(a, work, roundTiles[r], macros, freeParts,
+                         replicas[rep]);
       }
       c.cycles += roundCycles(a, work, replicas, /*countLoads=*/true);
       c.rounds.push_back(std::move(replicas));
@@ -247,8 +249,8 @@ int32_t emitImage(program::Program &p, const LayerWork &work,
   return static_cast<int32_t>(p.images.size() - 1);
 }
 
-LayerPlan toPlan(program::Program &p, const LayerWork &work,
-                 const Candidate &c, bool resident) {
+LayerPlan toPlan(program::Program &p, const LayerWork &work, const Candidate &c,
+                 bool resident) {
   LayerPlan plan;
   plan.layer = work.layer;
   plan.resident = resident;
@@ -257,13 +259,14 @@ LayerPlan toPlan(program::Program &p, const LayerWork &work,
   for (const auto &replicas : c.rounds) {
     Round round;
     for (int r = 0; r < d; ++r) {
-      const int64_t begin = work.pixels * r / d, end = work.pixels * (r + 1) / d;
+      const int64_t begin = work.pixels * r / d,
+                    end = work.pixels * (r + 1) / d;
       for (const MacroShare &s : replicas[r]) {
         int32_t image = emitImage(p, work, s);
         round.loads.push_back(image);
         if (end > begin)
-          round.tasks.push_back({image, static_cast<int32_t>(begin),
-                                 static_cast<int32_t>(end)});
+          round.tasks.push_back(
+              {image, static_cast<int32_t>(begin), static_cast<int32_t>(end)});
       }
     }
     plan.rounds.push_back(std::move(round));
@@ -300,7 +303,8 @@ bool planResident(const arch::ArchSpec &a, const std::vector<LayerWork> &works,
         // Rotate the starting macro so that layers spread over the chip.
         std::vector<int> macros;
         for (int m = 0; m < M; ++m)
-          macros.push_back((m + static_cast<int>(l) * 5 + r * M / replicas[l]) % M);
+          macros.push_back((m + static_cast<int>(l) * 5 + r * M / replicas[l]) %
+                           M);
         if (!assignTiles(a, w, all, macros, freeParts, reps[r]))
           return false;
       }
@@ -345,15 +349,17 @@ struct Mapping {
 
 /// Rounds plans for every layer of `works` (coarse tiles, or finer ones
 /// when a macro then fires more partitions at once) in `baseFree`.
-Mapping allRounds(const program::Program &p, const std::vector<LayerWork> &works,
-                  int slots, bool duplicate, const std::vector<int> &baseFree) {
+Mapping allRounds(const program::Program &p,
+                  const std::vector<LayerWork> &works, int slots,
+                  bool duplicate, const std::vector<int> &baseFree) {
   const arch::ArchSpec &a = p.arch;
   Mapping m;
   for (size_t i = 0; i < works.size(); ++i) {
     LayerWork w = works[i];
     Candidate c = planRounds(a, w, duplicate, baseFree);
     LayerWork fine = w;
-    fine.tiles = makeTiles(p.matrices[w.matrix], slots, concurrentPartitions(a));
+    fine.tiles =
+        makeTiles(p.matrices[w.matrix], slots, concurrentPartitions(a));
     if (fine.tiles.size() > w.tiles.size()) {
       Candidate f = planRounds(a, fine, duplicate, baseFree);
       if (f.cycles >= 0 && (c.cycles < 0 || f.cycles < c.cycles)) {
@@ -376,8 +382,9 @@ Mapping allRounds(const program::Program &p, const std::vector<LayerWork> &works
 /// Keeps resident the layers of `reference` (a rounds mapping) whose
 /// reloads cost more than their compute, and reloads the others into the
 /// partitions those leave free. Not ok when there is no such split.
-Mapping hybridMapping(const program::Program &p, const std::vector<LayerWork> &works,
-                      int slots, bool duplicate, const Mapping &reference) {
+Mapping hybridMapping(const program::Program &p,
+                      const std::vector<LayerWork> &works, int slots,
+                      bool duplicate, const Mapping &reference) {
   const arch::ArchSpec &a = p.arch;
   Mapping none;
   if (std::find(reference.resident.begin(), reference.resident.end(), true) !=
@@ -476,8 +483,8 @@ Expected<size_t> pickByClock(const program::Program &p,
 void applyMapping(CompileState &state, program::Program &p, Mapping best) {
   std::vector<LayerWork> works = std::move(best.works);
   std::vector<Candidate> &cands = best.cands;
-  const bool residentMode =
-      std::all_of(best.resident.begin(), best.resident.end(), [](bool r) { return r; });
+  const bool residentMode = std::all_of(
+      best.resident.begin(), best.resident.end(), [](bool r) { return r; });
   const int64_t residentLayers =
       std::count(best.resident.begin(), best.resident.end(), true);
   int64_t replicated = 0, rounds = 0;
@@ -486,8 +493,10 @@ void applyMapping(CompileState &state, program::Program &p, Mapping best) {
     replicated += cands[i].replicas > 1;
     rounds += static_cast<int64_t>(cands[i].rounds.size());
   }
-  state.count("map-to-macros", residentMode ? "resident mode (weights stay on chip)"
-                                        : "rounds mode (weights reloaded per image)", 1);
+  state.count("map-to-macros",
+              residentMode ? "resident mode (weights stay on chip)"
+                           : "rounds mode (weights reloaded per image)",
+              1);
   if (!residentMode && residentLayers > 0)
     state.count("map-to-macros", "layers kept resident beside reloaded ones",
                 residentLayers);
@@ -496,7 +505,8 @@ void applyMapping(CompileState &state, program::Program &p, Mapping best) {
     totalTiles += static_cast<int64_t>(w.tiles.size());
   state.count("map-to-macros", "tiles (partition loads)", totalTiles);
   state.count("map-to-macros", "weight images", int64_t(p.images.size()));
-  state.count("map-to-macros", "layers replicated into idle macros", replicated);
+  state.count("map-to-macros", "layers replicated into idle macros",
+              replicated);
   state.count("map-to-macros", "load rounds", rounds);
 }
 
@@ -510,8 +520,10 @@ Expected<bool> runMapToMacros(CompileState &state,
   const arch::ArchSpec &a = p.arch;
   const int slots = a.macro.rows / a.macro.wlOn;
   if (slots < 1)
-    return makeError("macro.rows (", a.macro.rows, ") is smaller than "
-                     "macro.wl_on (", a.macro.wlOn, "): no CIM group fits");
+    return makeError("macro.rows (", a.macro.rows,
+                     ") is smaller than "
+                     "macro.wl_on (",
+                     a.macro.wlOn, "): no CIM group fits");
   p.images.clear();
   state.plans.clear();
 
@@ -546,10 +558,12 @@ Expected<bool> runMapToMacros(CompileState &state,
   // Hybrid: layers whose reloads would cost more than their compute (small
   // outputs, such as fully connected layers) stay resident in a few
   // partitions; the others are reloaded into the rest.
-  if (Mapping hybrid = hybridMapping(p, works, slots, duplicate, reloadAll); hybrid.ok)
+  if (Mapping hybrid = hybridMapping(p, works, slots, duplicate, reloadAll);
+      hybrid.ok)
     options.push_back(std::move(hybrid));
   options.insert(options.begin(), std::move(reloadAll));
-  Expected<size_t> pick = pickByClock(p, options, works.size(), state.streaming);
+  Expected<size_t> pick =
+      pickByClock(p, options, works.size(), state.streaming);
   if (!pick)
     return pick.error();
   applyMapping(state, p, std::move(options[*pick]));

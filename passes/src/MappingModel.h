@@ -12,8 +12,12 @@ namespace mars::passes {
 
 /// Global macro ids interleave cores (id → core id % cores, macro id / cores)
 /// so that any run of consecutive ids spreads over all cores.
-inline int coreOfMacro(const arch::ArchSpec &a, int id) { return id % a.chip.cores; }
-inline int macroInCore(const arch::ArchSpec &a, int id) { return id / a.chip.cores; }
+inline int coreOfMacro(const arch::ArchSpec &a, int id) {
+  return id % a.chip.cores;
+}
+inline int macroInCore(const arch::ArchSpec &a, int id) {
+  return id / a.chip.cores;
+}
 inline int globalMacro(const arch::ArchSpec &a, int core, int macro) {
   return macro * a.chip.cores + core;
 }
@@ -41,23 +45,28 @@ inline int64_t pixelSliceCycles(const arch::ArchSpec &a, int64_t maxGroups,
     return sumGroups * steps * a.timing.activationCycles;
   }
   const int k = concurrentPartitions(a);
-  return std::max(maxGroups, (sumGroups + k - 1) / k) * a.timing.activationCycles;
+  return std::max(maxGroups, (sumGroups + k - 1) / k) *
+         a.timing.activationCycles;
 }
 
 /// Rows written when loading `image`: the tallest of its partitions.
-inline int64_t imageRows(const arch::ArchSpec &a, const program::WeightImage &image) {
+inline int64_t imageRows(const arch::ArchSpec &a,
+                         const program::WeightImage &image) {
   int64_t rows = 0;
   for (const program::PartitionImage &p : image.partitions)
-    rows = std::max<int64_t>(rows, int64_t(program::storedGroups(p)) * a.macro.wlOn);
+    rows = std::max<int64_t>(rows,
+                             int64_t(program::storedGroups(p)) * a.macro.wlOn);
   return rows;
 }
 
 /// Bytes of an image in the weight SRAM: its stored groups × wl_on rows ×
 /// partition columns.
-inline int64_t imageBytes(const arch::ArchSpec &a, const program::WeightImage &image) {
+inline int64_t imageBytes(const arch::ArchSpec &a,
+                          const program::WeightImage &image) {
   int64_t bits = 0;
   for (const program::PartitionImage &p : image.partitions)
-    bits += int64_t(program::storedGroups(p)) * a.macro.wlOn * a.partitionCols();
+    bits +=
+        int64_t(program::storedGroups(p)) * a.macro.wlOn * a.partitionCols();
   return (bits + 7) / 8;
 }
 

@@ -106,9 +106,9 @@ runPipeline(const std::vector<std::string> &pipeline, CompileState &state,
   for (const PassInfo *p : passes) {
     auto start = std::chrono::steady_clock::now();
     Expected<bool> changed = p->run(state, context);
-    double seconds = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     if (!changed)
       return changed.error().withContext(p->name);
     timings.push_back({p->name, seconds, *changed});

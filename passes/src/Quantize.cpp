@@ -63,9 +63,11 @@ Expected<LayerWeights> weightsOf(const ir::Graph &g, const ir::Node &n) {
     l.groups = int(n.attrs.getInt("group", 1));
     return l;
   }
-  if (n.attrs.getInt("transA", 0) != 0 || n.attrs.getFloat("alpha", 1.f) != 1.f ||
+  if (n.attrs.getInt("transA", 0) != 0 ||
+      n.attrs.getFloat("alpha", 1.f) != 1.f ||
       n.attrs.getFloat("beta", 1.f) != 1.f || t.shape().size() != 2)
-    return makeError("node '", n.name, "' (Gemm): only alpha=1, beta=1, "
+    return makeError("node '", n.name,
+                     "' (Gemm): only alpha=1, beta=1, "
                      "transA=0 with 2-D weights");
   const bool transB = n.attrs.getInt("transB", 0) != 0;
   l.out = int(t.shape()[transB ? 0 : 1]);
@@ -130,8 +132,10 @@ Status calibrate(const ir::Graph &graph, ptq::Plan &plan,
   const int64_t imageSize = inType.shape[1] * inType.shape[2] * inType.shape[3];
   if (data.shape.size() != 3 ||
       data.shape[0] * data.shape[1] * data.shape[2] != imageSize)
-    return makeError("calibration images (", data.source, ") do not match the "
-                     "model input ", inType.toString());
+    return makeError("calibration images (", data.source,
+                     ") do not match the "
+                     "model input ",
+                     inType.toString());
   constexpr size_t kMaxSamples = size_t(1) << 18;
   std::vector<std::vector<float>> samples(plan.points.size());
   std::vector<double> maxAbs(plan.points.size(), 0.0);
@@ -153,8 +157,8 @@ Status calibrate(const ir::Graph &graph, ptq::Plan &plan,
       for (int64_t i = 0; i < n; ++i)
         maxAbs[p] = std::max(maxAbs[p], double(std::fabs(v[i])));
       if (options.calibMethod == CalibMethod::Percentile) {
-        const int64_t stride = std::max<int64_t>(
-            1, n * data.count / int64_t(kMaxSamples) / batch);
+        const int64_t stride =
+            std::max<int64_t>(1, n * data.count / int64_t(kMaxSamples) / batch);
         for (int64_t i = 0; i < n; i += stride)
           samples[p].push_back(std::fabs(v[i]));
       }
@@ -164,8 +168,8 @@ Status calibrate(const ir::Graph &graph, ptq::Plan &plan,
     double range = maxAbs[p];
     if (options.calibMethod == CalibMethod::Percentile && !samples[p].empty()) {
       std::vector<float> &s = samples[p];
-      size_t k = std::min(s.size() - 1,
-                          size_t(options.percentile / 100.0 * double(s.size())));
+      size_t k = std::min(
+          s.size() - 1, size_t(options.percentile / 100.0 * double(s.size())));
       std::nth_element(s.begin(), s.begin() + k, s.end());
       range = s[k];
     }
@@ -175,8 +179,8 @@ Status calibrate(const ir::Graph &graph, ptq::Plan &plan,
 }
 
 /// Weight and bias DequantizeLinear nodes for layer `l` (input scale sIn).
-void quantizeLayer(ir::Graph &g, ir::NodeId id, const LayerWeights &l,
-                   int bits, double sIn, bool powerOfTwo) {
+void quantizeLayer(ir::Graph &g, ir::NodeId id, const LayerWeights &l, int bits,
+                   double sIn, bool powerOfTwo) {
   const std::string base = g.node(id).name.empty() ? "layer" : g.node(id).name;
   const int64_t perChannel = int64_t(l.w.size()) / l.out;
   const double lim = double((1 << (bits - 1)) - 1);
@@ -194,8 +198,9 @@ void quantizeLayer(ir::Graph &g, ir::NodeId id, const LayerWeights &l,
       s = float(quant::nearestPowerOfTwo(s));
     scales.push_back(s);
     for (int64_t i = 0; i < perChannel; ++i)
-      w.data<int8_t>()[c * perChannel + i] = int8_t(
-          std::max(-lim, std::min(lim, double(std::round(l.w[c * perChannel + i] / s)))));
+      w.data<int8_t>()[c * perChannel + i] = int8_t(std::max(
+          -lim,
+          std::min(lim, double(std::round(l.w[c * perChannel + i] / s)))));
   }
   std::vector<double> bias(size_t(l.out), 0.0);
   const ir::ValueId oldBias = g.node(id).input(2);
@@ -218,8 +223,8 @@ void quantizeLayer(ir::Graph &g, ir::NodeId id, const LayerWeights &l,
 ir::ValueId insertPoint(ir::Graph &g, const ptq::Point &p) {
   const ir::ValueId v = p.value;
   const std::vector<ir::NodeId> users = g.users(v);
-  const quant::QdqPoint q = quant::emitQuantPoint(g, v, p.bits, p.isSigned,
-                                                  float(p.scale), p.clip);
+  const quant::QdqPoint q =
+      quant::emitQuantPoint(g, v, p.bits, p.isSigned, float(p.scale), p.clip);
   for (ir::NodeId u : users)
     for (ir::ValueId &in : g.node(u).inputs)
       if (in == v)
@@ -238,7 +243,8 @@ Expected<bool> runQuantize(CompileState &state, const CompileContext &context) {
     return false;
   if (!context.calibration)
     return makeError(
-        context.modelPath.empty() ? std::string("the model") : context.modelPath,
+        context.modelPath.empty() ? std::string("the model")
+                                  : context.modelPath,
         " is a float model: either compress it with `marsc train` "
         "(quantization-aware, group-sparse) and compile the model it writes, "
         "or quantize it here with --calib DATA (fashion-mnist, cifar10:DIR, "

@@ -26,7 +26,8 @@ Expected<Plan> planPoints(const ir::Graph &g, int weightBits,
                           int activationBits, int edgeBits) {
   for (const ir::Node &n : g.nodes())
     if (n.op == OpKind::MatMul)
-      return makeError("node '", n.name, "' (MatMul): post-training "
+      return makeError("node '", n.name,
+                       "' (MatMul): post-training "
                        "quantization supports Conv and Gemm layers; export "
                        "fully-connected layers as Gemm (torch.nn.Linear)");
   quant::PlacementOptions options;
@@ -76,8 +77,8 @@ void assignScales(Plan &plan, bool powerOfTwo) {
   // final before the pool that reads it.
   for (Point &p : plan.points)
     if (p.tiedTo >= 0 && !p.concatInput)
-      p.scale = quant::avgPoolOutputScale(plan.points[p.tiedTo].scale,
-                                          powerOfTwo);
+      p.scale =
+          quant::avgPoolOutputScale(plan.points[p.tiedTo].scale, powerOfTwo);
 }
 
 } // namespace mars::passes::ptq

@@ -24,7 +24,7 @@ struct Point {
   ir::ValueId value = ir::kNoValue; ///< Quantized after this value.
   int bits = 8;
   bool isSigned = true;
-  int tiedTo = -1;  ///< AvgPool outputs: use this point's scale.
+  int tiedTo = -1; ///< AvgPool outputs: use this point's scale.
   /// A Concat input: its scale is its union's, exactly (an average pool's
   /// tie-avoiding factor would break the Concat's one scale).
   bool concatInput = false;
@@ -50,8 +50,8 @@ struct Plan {
 
 /// Plans the points of a float graph; errors name the node that cannot be
 /// quantized.
-Expected<Plan> planPoints(const ir::Graph &g, int weightBits, int activationBits,
-                          int edgeBits);
+Expected<Plan> planPoints(const ir::Graph &g, int weightBits,
+                          int activationBits, int edgeBits);
 
 /// Sets every point's scale from its calibrated range (or its root's).
 void assignScales(Plan &plan, bool powerOfTwo);

@@ -88,10 +88,14 @@ private:
     for (size_t i = 0; i < program_.images.size(); ++i) {
       const int64_t bytes = imageBytes(arch_, program_.images[i]);
       if (bytes > capacity)
-        return makeError("layer '", program_.layers[program_.images[i].layer].name,
+        return makeError("layer '",
+                         program_.layers[program_.images[i].layer].name,
                          "' cannot be mapped even with reloading: one weight "
-                         "image holds ", bytes, " bytes but the weight SRAM "
-                         "(chip.weight_sram_kib) holds ", capacity, " bytes");
+                         "image holds ",
+                         bytes,
+                         " bytes but the weight SRAM "
+                         "(chip.weight_sram_kib) holds ",
+                         capacity, " bytes");
       perCore[program_.images[i].core] += bytes;
     }
     pinImages(perCore, capacity);
@@ -117,14 +121,19 @@ private:
       std::vector<int64_t> twoRounds(cores, 0);
       for (size_t k = r; k < std::min(r + 2, allRounds_.size()); ++k)
         for (int32_t image : allRounds_[k]->loads)
-          twoRounds[program_.images[image].core] += imageBytes(arch_, program_.images[image]);
+          twoRounds[program_.images[image].core] +=
+              imageBytes(arch_, program_.images[image]);
       for (int c = 0; c < cores; ++c)
         reserve[c] = std::max(reserve[c], twoRounds[c]);
     }
     std::vector<int64_t> budget(cores);
     for (int c = 0; c < cores; ++c)
-      budget[c] = perCore[c] <= capacity ? perCore[c]
-                                         : std::max<int64_t>(0, capacity - std::max(reserve[c], capacity * streamPercent_ / 100));
+      budget[c] =
+          perCore[c] <= capacity
+              ? perCore[c]
+              : std::max<int64_t>(
+                    0, capacity - std::max(reserve[c],
+                                           capacity * streamPercent_ / 100));
     pinned_.assign(program_.images.size(), false);
     pinnedOnCore_.assign(cores, 0);
     for (size_t k = 0; k < allRounds_.size(); ++k) {
@@ -173,10 +182,9 @@ private:
   void emitInStartOrder(std::vector<std::vector<Pending>> &pending) {
     for (int core = 0; core < arch_.chip.cores; ++core) {
       auto &list = pending[core];
-      std::stable_sort(list.begin(), list.end(),
-                       [](const Pending &x, const Pending &y) {
-                         return x.start < y.start;
-                       });
+      std::stable_sort(
+          list.begin(), list.end(),
+          [](const Pending &x, const Pending &y) { return x.start < y.start; });
       for (const Pending &q : list)
         program_.streams[core].push_back(q.instr);
     }
@@ -198,7 +206,8 @@ private:
         for (size_t r = current; r <= nextFetch_; ++r)
           for (int32_t image : allRounds_[r]->loads)
             if (!pinned_[image])
-              window[program_.images[image].core] += imageBytes(arch_, program_.images[image]);
+              window[program_.images[image].core] +=
+                  imageBytes(arch_, program_.images[image]);
         bool fits = true;
         for (int c = 0; c < arch_.chip.cores; ++c)
           fits = fits && pinnedOnCore_[c] + window[c] <= capacity;
@@ -243,10 +252,12 @@ private:
           continue;
         const program::WeightImage &im = program_.images[image];
         queue(im, {Opcode::LoadImage, image, 0, 0},
-              plan.resident ? 0 : imageRows(arch_, im) * arch_.timing.rowWriteCycles);
+              plan.resident
+                  ? 0
+                  : imageRows(arch_, im) * arch_.timing.rowWriteCycles);
       }
-      const int slices =
-          inputSlices(arch_, program_.buffers[program_.layers[layer].inputs[0]]);
+      const int slices = inputSlices(
+          arch_, program_.buffers[program_.layers[layer].inputs[0]]);
       for (const ComputeTask &t : round.tasks) {
         const program::WeightImage &im = program_.images[t.image];
         int64_t maxG = 0, sumG = 0;
@@ -302,9 +313,11 @@ private:
       }
       for (const ComputeTask &t : round.tasks) {
         int64_t groups = 0;
-        for (const program::PartitionImage &part : program_.images[t.image].partitions)
+        for (const program::PartitionImage &part :
+             program_.images[t.image].partitions)
           groups += program::storedGroups(part);
-        cost.activations += int64_t(t.pixelEnd - t.pixelBegin) * slices * groups;
+        cost.activations +=
+            int64_t(t.pixelEnd - t.pixelBegin) * slices * groups;
       }
     }
     const program::WeightMatrix &m = program_.matrices[l.matrix];
@@ -315,7 +328,8 @@ private:
     cost.rounds = static_cast<int32_t>(plan.rounds.size());
     cost.replicas = plan.replicas;
     const double capacity = double(macros.size()) * arch_.macro.rows *
-                            arch_.macro.cols * std::max<size_t>(1, plan.rounds.size());
+                            arch_.macro.cols *
+                            std::max<size_t>(1, plan.rounds.size());
     cost.cellUtilisation = capacity > 0 ? cells / capacity : 0;
     // The layer's own bound: its compute on the whole chip (each group
     // once: replicas are the schedule's choice, not work the layer needs).
@@ -344,7 +358,7 @@ private:
   std::map<int32_t, const LayerPlan *> planOf_;
   std::vector<const Round *> allRounds_;
   std::vector<bool> residentRound_; ///< Per round: its layer is resident.
-  std::set<int32_t> preloaded_;     ///< Images loaded ahead by preloadNextRound.
+  std::set<int32_t> preloaded_; ///< Images loaded ahead by preloadNextRound.
   size_t roundIndex_ = 0;
   size_t nextFetch_ = 0; ///< The first round whose fetches are not emitted.
   std::vector<int64_t> pinnedOnCore_; ///< Bytes of pinned images per core.
@@ -401,7 +415,8 @@ Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
   if (!choice)
     return choice.error();
   state.costs.clear();
-  Scheduler scheduler(p, state.plans, state.costs, choice->percent, choice->order);
+  Scheduler scheduler(p, state.plans, state.costs, choice->percent,
+                      choice->order);
   Expected<Estimate> est = scheduler.run();
   if (!est)
     return est.error();
@@ -429,10 +444,12 @@ Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
   state.count("schedule", "buffers spilled to DRAM", spilled);
   state.count("schedule", "off-chip weight bytes per image", est->dramBytes);
   if (est->dramBytes > 0)
-    state.count("schedule", "% of streaming cores' weight SRAM kept for fetches",
+    state.count("schedule",
+                "% of streaming cores' weight SRAM kept for fetches",
                 choice->percent);
   if (est->dramBytes > 0 && choice->order == PinOrder::FirstRoundsFirst)
-    state.count("schedule", "first layers' weights pinned (late ones streamed)", 1);
+    state.count("schedule", "first layers' weights pinned (late ones streamed)",
+                1);
   if (est->dramBytes > 0)
     state.count("schedule", "weight bytes kept in weight SRAM (never fetched)",
                 est->pinnedBytes);

@@ -46,20 +46,23 @@ int64_t lowerBoundCycles(const program::Program &p) {
       macroCycles += layerMacroCycles(p, static_cast<int32_t>(i));
       weightBits += storedWeightBits(p, p.layers[i]);
     }
-  const int64_t macroBits = int64_t(a.totalMacros()) * a.macro.rows * a.macro.cols;
+  const int64_t macroBits =
+      int64_t(a.totalMacros()) * a.macro.rows * a.macro.cols;
   const int64_t compute =
       static_cast<int64_t>(std::floor(macroCycles / a.totalMacros()));
   const int64_t writeBitsPerCycle =
       int64_t(a.totalMacros()) * a.macro.cols / a.timing.rowWriteCycles;
-  const int64_t writes = std::max<int64_t>(0, weightBits - macroBits) / writeBitsPerCycle;
+  const int64_t writes =
+      std::max<int64_t>(0, weightBits - macroBits) / writeBitsPerCycle;
 
   const int64_t inBytes = p.buffers[p.input].bytes();
   const int64_t outBytes = p.buffers[p.output].bytes();
   const int64_t onChipBytes =
       int64_t(a.chip.cores) * a.chip.weightSramKiB * 1024 + macroBits / 8;
-  const int64_t weightBytes = std::max<int64_t>(0, weightBits / 8 - onChipBytes);
-  const int64_t serial =
-      dramCycles(a, inBytes) + std::max(compute, writes) + dramCycles(a, outBytes);
+  const int64_t weightBytes =
+      std::max<int64_t>(0, weightBits / 8 - onChipBytes);
+  const int64_t serial = dramCycles(a, inBytes) + std::max(compute, writes) +
+                         dramCycles(a, outBytes);
   return std::max(serial, dramCycles(a, inBytes + outBytes + weightBytes));
 }
 

@@ -24,7 +24,8 @@ using program::Opcode;
 using Held = std::vector<std::vector<std::vector<int32_t>>>;
 
 int64_t ceilDiv(int64_t bytes, int64_t perCycle) {
-  return bytes <= 0 ? 0 : (bytes + perCycle - 1) / std::max<int64_t>(perCycle, 1);
+  return bytes <= 0 ? 0
+                    : (bytes + perCycle - 1) / std::max<int64_t>(perCycle, 1);
 }
 
 int64_t elementBytes(const Buffer &b) { return (b.bits + 7) / 8; }
@@ -57,7 +58,8 @@ struct Core {
   std::vector<int64_t> macroFree;
   std::vector<int64_t> computeDone; ///< Per layer: its last Compute's end.
   std::vector<int64_t> written;     ///< Per buffer: written by this core.
-  std::vector<int64_t> fetched;     ///< Per image: in weight SRAM (-1: not fetched).
+  std::vector<int64_t>
+      fetched; ///< Per image: in weight SRAM (-1: not fetched).
   bool waiting = false;
   int64_t arrival = 0;
 };
@@ -65,7 +67,8 @@ struct Core {
 class Clock {
 public:
   Clock(const program::Program &p, Held held, bool reuseHeld)
-      : program_(p), arch_(p.arch), held_(std::move(held)), reuseHeld_(reuseHeld) {}
+      : program_(p), arch_(p.arch), held_(std::move(held)),
+        reuseHeld_(reuseHeld) {}
 
   Expected<ScheduleTiming> run();
   Held held() const { return held_; }
@@ -107,12 +110,14 @@ int64_t Clock::move(int core, Memory memory, int64_t bytes, int64_t earliest) {
   if (memory == Memory::Dram)
     return dram(bytes, earliest).second;
   int64_t &free = cores_[core].portFree;
-  free = std::max(earliest, free) + ceilDiv(bytes, arch_.timing.sramBytesPerCycle);
+  free =
+      std::max(earliest, free) + ceilDiv(bytes, arch_.timing.sramBytesPerCycle);
   return free;
 }
 
-std::pair<int64_t, int64_t> Clock::load(Core &c, const Instr &in, int64_t issue,
-                                        std::vector<std::vector<int32_t>> &held) {
+std::pair<int64_t, int64_t>
+Clock::load(Core &c, const Instr &in, int64_t issue,
+            std::vector<std::vector<int32_t>> &held) {
   const program::WeightImage &im = program_.images[in.a];
   std::vector<int32_t> &macro = held[im.macro];
   bool alreadyThere = true;
@@ -162,7 +167,8 @@ std::pair<int64_t, int64_t> Clock::compute(int core, const Instr &in,
 std::pair<int64_t, int64_t> Clock::post(int core, const Instr &in,
                                         int64_t issue) {
   Core &c = cores_[core];
-  const int64_t convChannels = program_.buffers[program_.layers[in.a].output].channels;
+  const int64_t convChannels =
+      program_.buffers[program_.layers[in.a].output].channels;
   const int64_t channels = in.c - in.b;
   int64_t start = std::max({issue, c.computeDone[in.a], c.pipelineFree});
   int32_t chain = program_.layers[in.a].output;
@@ -187,7 +193,8 @@ std::pair<int64_t, int64_t> Clock::post(int core, const Instr &in,
   t = std::max(t, start + arch_.timing.digitalPipelineCycles);
   const Buffer &out = program_.buffers[chain];
   const int64_t end =
-      move(core, out.memory, share(out, channels, convChannels) * elementBytes(out), t);
+      move(core, out.memory,
+           share(out, channels, convChannels) * elementBytes(out), t);
   c.pipelineFree = end;
   c.written[chain] = std::max(c.written[chain], end);
   return {start, end};
@@ -218,7 +225,8 @@ std::pair<int64_t, int64_t> Clock::digital(int core, const Instr &in,
     t = move(core, b.memory, elements * elementBytes(b), t);
   }
   t += arch_.timing.digitalPipelineCycles;
-  const int64_t end = move(core, out.memory, outElements * elementBytes(out), t);
+  const int64_t end =
+      move(core, out.memory, outElements * elementBytes(out), t);
   c.pipelineFree = end;
   c.written[l.output] = std::max(c.written[l.output], end);
   return {start, end};
@@ -229,20 +237,16 @@ std::pair<int64_t, int64_t> Clock::time(int core, const Instr &in,
   Core &c = cores_[core];
   switch (in.op) {
   case Opcode::FetchImage: { // A DMA: the core goes on issuing.
-    auto [start, arrival] = dram(imageBytes(arch_, program_.images[in.a]), issue);
+    auto [start, arrival] =
+        dram(imageBytes(arch_, program_.images[in.a]), issue);
     c.fetched[in.a] = arrival;
     return {start, arrival};
   }
-  case Opcode::LoadImage:
-    return load(c, in, issue, held_[core]);
-  case Opcode::Compute:
-    return compute(core, in, issue);
-  case Opcode::Post:
-    return post(core, in, issue);
-  case Opcode::Digital:
-    return digital(core, in, issue);
-  case Opcode::Sync:
-    break;
+  case Opcode::LoadImage: return load(c, in, issue, held_[core]);
+  case Opcode::Compute: return compute(core, in, issue);
+  case Opcode::Post: return post(core, in, issue);
+  case Opcode::Digital: return digital(core, in, issue);
+  case Opcode::Sync: break;
   }
   return {issue, issue};
 }
@@ -329,12 +333,13 @@ Expected<ScheduleTiming> Clock::run() {
     if (cores_[c].waiting)
       return makeError("schedule: core ", c, " waits forever at barrier ",
                        program_.streams[c][cores_[c].pc - 1].a);
-    done = std::max({done, cores_[c].ready, cores_[c].lastEnd, cores_[c].localEnd});
+    done = std::max(
+        {done, cores_[c].ready, cores_[c].lastEnd, cores_[c].localEnd});
   }
   const Buffer &output = program_.buffers[program_.output];
   ScheduleTiming t;
-  t.cycles = output.memory == Memory::Sram ? dram(output.bytes(), done).second
-                                           : done;
+  t.cycles =
+      output.memory == Memory::Sram ? dram(output.bytes(), done).second : done;
   t.layerEnd = layerEnd_;
   return t;
 }

@@ -11,8 +11,8 @@ namespace mars::runtime {
 Status runImages(const program::Program &program, const ExecOptions &options,
                  int64_t count, int threads, const ImageSource &source,
                  const OutputSink &sink, const ProgressSink &progress) {
-  threads = static_cast<int>(
-      std::max<int64_t>(1, std::min<int64_t>(threads, count)));
+  threads =
+      static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, count)));
   std::vector<Executor> executors;
   auto first = Executor::create(program, options);
   if (!first)

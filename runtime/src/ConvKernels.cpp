@@ -100,7 +100,8 @@ void buildIm2col(const program::Program &p, const program::Layer &layer,
   }
 }
 
-PreparedMatrix prepareMatrix(const program::WeightMatrix &m, bool withBitMasks) {
+PreparedMatrix prepareMatrix(const program::WeightMatrix &m,
+                             bool withBitMasks) {
   PreparedMatrix pm;
   const int32_t R = m.rowsPerGroup, C = m.channelsPerGroup, B = m.weightBits;
   pm.rowsPerGroup = R;
@@ -128,7 +129,7 @@ PreparedMatrix prepareMatrix(const program::WeightMatrix &m, bool withBitMasks) 
         for (int32_t b = 0; b < B; ++b)
           if (u >> b & 1)
             masks[(size_t(j) * B + b) * pm.words + r / 64] |= uint64_t(1)
-                                                               << (r % 64);
+                                                              << (r % 64);
       }
   }
   return pm;
@@ -162,9 +163,9 @@ __attribute__((target("avx2"))) inline __m256i pairAt(const int16_t *p) {
 
 /// Full column groups add straight into the accumulators; a partial last
 /// one goes through `sums` (returns false then, and the caller adds).
-__attribute__((target("avx2"))) bool
-partitionAvx2(const ComputeArgs &a, const PartitionWork &w,
-              std::vector<int32_t> &sums) {
+__attribute__((target("avx2"))) bool partitionAvx2(const ComputeArgs &a,
+                                                   const PartitionWork &w,
+                                                   std::vector<int32_t> &sums) {
   const PreparedMatrix &pm = *a.prepared;
   const int32_t R = pm.rowsPerGroup, pairsPerGroup = R / 2;
   const int64_t stride = a.cols->rowsPadded;
@@ -174,18 +175,24 @@ partitionAvx2(const ComputeArgs &a, const PartitionWork &w,
   int32_t px = a.pixelBegin;
   // Four pixels at a time share each weight load.
   for (; px + 4 <= a.pixelEnd; px += 4) {
-    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, acc2 = acc0,
+            acc3 = acc0;
     for (size_t k = 0; k < w.groups.size(); ++k) {
       const int16_t *x0 = x + px * stride + int64_t(w.rowGroups[k]) * R;
       const int16_t *x1 = x0 + stride, *x2 = x1 + stride, *x3 = x2 + stride;
-      const int16_t *wg = pm.pairs.data() + size_t(w.groups[k]) * pm.pairRows * 8;
+      const int16_t *wg =
+          pm.pairs.data() + size_t(w.groups[k]) * pm.pairRows * 8;
       for (int32_t q = 0; q < pairsPerGroup; ++q) {
-        const __m256i wv = _mm256_loadu_si256(
-            reinterpret_cast<const __m256i *>(wg + q * 16));
-        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(pairAt(x0 + 2 * q), wv));
-        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(pairAt(x1 + 2 * q), wv));
-        acc2 = _mm256_add_epi32(acc2, _mm256_madd_epi16(pairAt(x2 + 2 * q), wv));
-        acc3 = _mm256_add_epi32(acc3, _mm256_madd_epi16(pairAt(x3 + 2 * q), wv));
+        const __m256i wv =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i *>(wg + q * 16));
+        acc0 =
+            _mm256_add_epi32(acc0, _mm256_madd_epi16(pairAt(x0 + 2 * q), wv));
+        acc1 =
+            _mm256_add_epi32(acc1, _mm256_madd_epi16(pairAt(x1 + 2 * q), wv));
+        acc2 =
+            _mm256_add_epi32(acc2, _mm256_madd_epi16(pairAt(x2 + 2 * q), wv));
+        acc3 =
+            _mm256_add_epi32(acc3, _mm256_madd_epi16(pairAt(x3 + 2 * q), wv));
       }
     }
     if (direct) {
@@ -206,19 +213,20 @@ partitionAvx2(const ComputeArgs &a, const PartitionWork &w,
     __m256i acc = _mm256_setzero_si256();
     for (size_t k = 0; k < w.groups.size(); ++k) {
       const int16_t *xr = x + px * stride + int64_t(w.rowGroups[k]) * R;
-      const int16_t *wg = pm.pairs.data() + size_t(w.groups[k]) * pm.pairRows * 8;
+      const int16_t *wg =
+          pm.pairs.data() + size_t(w.groups[k]) * pm.pairRows * 8;
       for (int32_t q = 0; q < pairsPerGroup; ++q) {
-        const __m256i wv = _mm256_loadu_si256(
-            reinterpret_cast<const __m256i *>(wg + q * 16));
+        const __m256i wv =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i *>(wg + q * 16));
         acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairAt(xr + 2 * q), wv));
       }
     }
     if (direct)
       addWide(a.acc + int64_t(px) * cols + first, acc);
     else
-      _mm256_storeu_si256(
-          reinterpret_cast<__m256i *>(sums.data() + int64_t(px - a.pixelBegin) * 8),
-          acc);
+      _mm256_storeu_si256(reinterpret_cast<__m256i *>(
+                              sums.data() + int64_t(px - a.pixelBegin) * 8),
+                          acc);
   }
   return direct;
 }
@@ -230,8 +238,7 @@ bool cpuHasAvx2() {
 
 /// Any geometry: int64 sums straight into the accumulators.
 template <typename T>
-void partitionScalar(const ComputeArgs &a, const PartitionWork &w,
-                     const T *x) {
+void partitionScalar(const ComputeArgs &a, const PartitionWork &w, const T *x) {
   const program::WeightMatrix &m = *a.matrix;
   const int32_t R = m.rowsPerGroup, C = m.channelsPerGroup;
   const int32_t first = w.colGroup * C;
@@ -272,7 +279,8 @@ void computeFast(const ComputeArgs &a, const PartitionWork &w, bool int32Safe) {
     partitionScalar(a, w, a.cols->x32.data());
 }
 
-std::vector<Slice> inputSlicesOf(int32_t bits, bool isSigned, int32_t perCycle) {
+std::vector<Slice> inputSlicesOf(int32_t bits, bool isSigned,
+                                 int32_t perCycle) {
   std::vector<Slice> slices;
   const int32_t magnitude = isSigned ? bits - 1 : bits;
   for (int32_t b = 0; b < magnitude; b += perCycle)
@@ -298,7 +306,8 @@ int64_t computeMacroLevel(const ComputeArgs &a, const PartitionWork &w,
     int64_t *dst = a.acc + int64_t(px) * m.cols + first;
     for (size_t k = 0; k < w.groups.size(); ++k) {
       const uint64_t *xm =
-          ic.masks.data() + ((int64_t(px) * rowGroups + w.rowGroups[k]) * ic.bits) * W;
+          ic.masks.data() +
+          ((int64_t(px) * rowGroups + w.rowGroups[k]) * ic.bits) * W;
       const uint64_t *wm = pm.bitMasks.data() + size_t(w.groups[k]) * C * B * W;
       // One activation per slice: every column of the partition converts.
       for (const Slice &s : slices)

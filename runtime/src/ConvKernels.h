@@ -65,14 +65,13 @@ struct PreparedMatrix {
 };
 /// `withBitMasks`: also the per-bit column masks the macro-level kernel
 /// needs (the fast path does not).
-PreparedMatrix prepareMatrix(const program::WeightMatrix &m,
-                             bool withBitMasks);
+PreparedMatrix prepareMatrix(const program::WeightMatrix &m, bool withBitMasks);
 
 /// One partition's work in a Compute: the matrix groups in its slots and
 /// its column group.
 struct PartitionWork {
   int32_t colGroup = 0;
-  std::vector<int32_t> groups;   ///< Indices into the matrix's groups.
+  std::vector<int32_t> groups;    ///< Indices into the matrix's groups.
   std::vector<int32_t> rowGroups; ///< The same groups' row groups.
 };
 

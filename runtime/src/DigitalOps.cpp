@@ -28,8 +28,9 @@ quant::Multiplier multiplierOf(const program::Requant &r) {
 }
 
 int32_t saturateToInt32(int64_t v) {
-  return static_cast<int32_t>(quant::clampTo(v, std::numeric_limits<int32_t>::min(),
-                                             std::numeric_limits<int32_t>::max()));
+  return static_cast<int32_t>(
+      quant::clampTo(v, std::numeric_limits<int32_t>::min(),
+                     std::numeric_limits<int32_t>::max()));
 }
 
 /// Calls visit(value) for each input element inside the pooling window of
@@ -67,8 +68,8 @@ int paddedCount(const Layer &l, const Buffer &in, int y, int x) {
   return rows * cols;
 }
 
-void pool(const program::Program &p, const Layer &l, int32_t begin,
-          int32_t end, Buffers &buffers) {
+void pool(const program::Program &p, const Layer &l, int32_t begin, int32_t end,
+          Buffers &buffers) {
   const Buffer &in = p.buffers[l.inputs[0]];
   const Buffer &out = p.buffers[l.output];
   const std::vector<int32_t> &src = buffers[l.inputs[0]];
@@ -80,8 +81,8 @@ void pool(const program::Program &p, const Layer &l, int32_t begin,
         int32_t &o = dst[(int64_t(c) * out.height + y) * out.width + x];
         if (l.kind == LayerKind::MaxPool) {
           int32_t best = std::numeric_limits<int32_t>::min();
-          const int n = windowWalk(l, in, plane, y, x,
-                                   [&](int32_t v) { best = std::max(best, v); });
+          const int n = windowWalk(
+              l, in, plane, y, x, [&](int32_t v) { best = std::max(best, v); });
           o = n ? best : 0;
           continue;
         }
@@ -111,12 +112,14 @@ addAvx512(const Layer &l, const std::vector<quant::Multiplier> &ms,
     for (size_t k = 0; k < l.inputs.size(); ++k) {
       const __m512i q = _mm512_cvtepi32_epi64(_mm256_loadu_si256(
           reinterpret_cast<const __m256i *>(buffers[l.inputs[k]].data() + i)));
-      sum = _mm512_add_epi64(sum, _mm512_mul_epi32(q, _mm512_set1_epi64(ms[k].value)));
+      sum = _mm512_add_epi64(
+          sum, _mm512_mul_epi32(q, _mm512_set1_epi64(ms[k].value)));
     }
     if (shift > 0)
       sum = roundingShift8(sum, shift);
-    _mm256_storeu_si256(reinterpret_cast<__m256i *>(dst + i),
-                        _mm512_cvtepi64_epi32(clamp8(sum, l.clampLo, l.clampHi)));
+    _mm256_storeu_si256(
+        reinterpret_cast<__m256i *>(dst + i),
+        _mm512_cvtepi64_epi32(clamp8(sum, l.clampLo, l.clampHi)));
   }
   return i;
 }
@@ -141,9 +144,9 @@ void add(const program::Program &p, const Layer &l, int32_t begin, int32_t end,
   for (int64_t i = first; i < end * plane; ++i) {
     for (size_t k = 0; k < l.inputs.size(); ++k)
       q[k] = buffers[l.inputs[k]][i];
-    dst[i] = static_cast<int32_t>(quant::clampTo(
-        quant::requantizeSum(q.data(), ms.data(), ms.size()), l.clampLo,
-        l.clampHi));
+    dst[i] = static_cast<int32_t>(
+        quant::clampTo(quant::requantizeSum(q.data(), ms.data(), ms.size()),
+                       l.clampLo, l.clampHi));
   }
 }
 
@@ -186,7 +189,8 @@ void postConv(const program::Program &p, const Layer &l,
     const quant::Multiplier m = multiplierOf(l.requant[c]);
     for (int64_t px = 0; px < pixels; ++px)
       plane[px] = static_cast<int32_t>(quant::clampTo(
-          quant::requantize(saturateToInt32(bias + acc[px * out.channels + c]), m),
+          quant::requantize(saturateToInt32(bias + acc[px * out.channels + c]),
+                            m),
           l.clampLo, l.clampHi));
   }
 }
@@ -195,12 +199,9 @@ void runDigitalLayer(const program::Program &p, const Layer &l, int32_t begin,
                      int32_t end, Buffers &buffers) {
   switch (l.kind) {
   case LayerKind::MaxPool:
-  case LayerKind::AvgPool:
-    return pool(p, l, begin, end, buffers);
-  case LayerKind::Add:
-    return add(p, l, begin, end, buffers);
-  case LayerKind::Concat:
-    return concat(p, l, begin, end, buffers);
+  case LayerKind::AvgPool: return pool(p, l, begin, end, buffers);
+  case LayerKind::Add: return add(p, l, begin, end, buffers);
+  case LayerKind::Concat: return concat(p, l, begin, end, buffers);
   case LayerKind::Reshape: {
     const Buffer &out = p.buffers[l.output];
     const int64_t plane = int64_t(out.height) * out.width;
@@ -211,8 +212,7 @@ void runDigitalLayer(const program::Program &p, const Layer &l, int32_t begin,
                 dst.begin() + begin * plane);
     return;
   }
-  case LayerKind::Conv:
-    return; // Conv runs through Compute and Post.
+  case LayerKind::Conv: return; // Conv runs through Compute and Post.
   }
 }
 

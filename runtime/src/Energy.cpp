@@ -63,11 +63,11 @@ EnergyResult estimateEnergy(const program::Program &program,
   for (const LayerTiming &lt : timing.layers)
     layerSpans += lt.cycles();
   const int64_t ioCycles = timing.inputCycles + timing.outputCycles;
-  const double ioStatic =
-      layerSpans == 0 || timing.cycles == 0
-          ? staticPj
-          : staticPj * double(std::min(ioCycles, timing.cycles)) /
-                double(timing.cycles);
+  const double ioStatic = layerSpans == 0 || timing.cycles == 0
+                              ? staticPj
+                              : staticPj *
+                                    double(std::min(ioCycles, timing.cycles)) /
+                                    double(timing.cycles);
   const double layerStatic = staticPj - ioStatic;
 
   r.io = dynamicEnergy(arch.energy, timing.ioCounters);

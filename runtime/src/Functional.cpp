@@ -59,7 +59,8 @@ public:
     size_t planarAt = 0, colsAt = 0;   ///< In arena_: the packed input.
   };
 
-  ExecutorState(const Program &p, const ExecOptions &o) : program_(p), options_(o) {}
+  ExecutorState(const Program &p, const ExecOptions &o)
+      : program_(p), options_(o) {}
 
   Status init();
   void initPacked();
@@ -79,7 +80,8 @@ private:
   void written(int32_t buffer) { version_[buffer] = ++clock_; }
   size_t holderIndex(int32_t core, int32_t macro, size_t part) const {
     return (size_t(core) * program_.arch.chip.macrosPerCore + macro) *
-               program_.arch.macro.partitions + part;
+               program_.arch.macro.partitions +
+           part;
   }
 
   const Program &program_;
@@ -118,14 +120,16 @@ Status ExecutorState::init() {
   MARS_TRY(checkMemory(macroLevel));
   initBuffers();
   initWork();
-  holder_.assign(size_t(program_.arch.totalMacros()) * program_.arch.macro.partitions, -1);
+  holder_.assign(
+      size_t(program_.arch.totalMacros()) * program_.arch.macro.partitions, -1);
   packed_ = std::make_shared<detail::PackedWeights>(program_.images.size());
   if (!macroLevel)
     initPacked();
   prepareMatrices(macroLevel);
   for (size_t i = 0; i < program_.layers.size(); ++i)
     if (program_.layers[i].kind == LayerKind::Conv && !conv_[i].packed.enabled)
-      conv_[i].acc.assign(size_t(program_.buffers[program_.layers[i].output].size()), 0);
+      conv_[i].acc.assign(
+          size_t(program_.buffers[program_.layers[i].output].size()), 0);
   return Status::success();
 }
 
@@ -148,7 +152,8 @@ Status ExecutorState::checkMemory(bool macroLevel) {
       continue;
     detail::SatLayout &sat = conv_[i].sat;
     if (!options_.referenceKernel)
-      sat = detail::satLayoutOf(program_.arch, m, program_.buffers[l.inputs[0]]);
+      sat =
+          detail::satLayoutOf(program_.arch, m, program_.buffers[l.inputs[0]]);
     if (sat.fits()) // slice-pair rows and bit-pair weights, int16
       bytes += 2.0 * (pixels * m.rowGroups * sat.slicePairs * sat.pairedRows +
                       double(m.groups.size()) * sat.blocks * sat.pairedRows *
@@ -179,7 +184,8 @@ void ExecutorState::initBuffers() {
     const Buffer &in = program_.buffers[l.inputs[0]];
     // Bounds one partition's sum for one pixel: at most `rows` products.
     const double maxX = double(std::max(-typeLo(in), typeHi(in)));
-    const double maxW = double(int64_t(1) << (program_.matrices[l.matrix].weightBits - 1));
+    const double maxW =
+        double(int64_t(1) << (program_.matrices[l.matrix].weightBits - 1));
     conv_[i].int32Safe = maxX * maxW * program_.arch.macro.rows <
                          double(std::numeric_limits<int32_t>::max());
   }
@@ -225,7 +231,8 @@ void ExecutorState::initWork() {
   workPartition_.resize(program_.images.size());
   for (size_t i = 0; i < program_.images.size(); ++i) {
     const program::WeightImage &im = program_.images[i];
-    const program::WeightMatrix &m = program_.matrices[program_.layers[im.layer].matrix];
+    const program::WeightMatrix &m =
+        program_.matrices[program_.layers[im.layer].matrix];
     for (size_t k = 0; k < im.partitions.size(); ++k) {
       const program::PartitionImage &part = im.partitions[k];
       if (part.matrix < 0)
@@ -247,8 +254,8 @@ void ExecutorState::prepareMatrices(bool macroLevel) {
       prepared->emplace_back(); // packedWork_ holds its weights
       continue;
     }
-    prepared->push_back(detail::prepareMatrix(
-        m, /*withBitMasks=*/macroLevel && !sat.fits()));
+    prepared->push_back(
+        detail::prepareMatrix(m, /*withBitMasks=*/macroLevel && !sat.fits()));
     if (sat.fits())
       detail::prepareBitPairs(sat, m, prepared->back());
   }
@@ -263,32 +270,24 @@ void ExecutorState::prepareMatrices(bool macroLevel) {
 void ExecutorState::initPacked() {
   detail::PackedIsa isa = detail::bestPackedIsa();
   switch (options_.fastKernel) {
-  case FastKernel::Unpacked:
-    return;
-  case FastKernel::Best:
-    break;
-  case FastKernel::Portable:
-    isa = detail::PackedIsa::Scalar;
-    break;
-  case FastKernel::Avx2:
-    isa = detail::PackedIsa::Avx2;
-    break;
-  case FastKernel::AvxVnni:
-    isa = detail::PackedIsa::AvxVnni;
-    break;
-  case FastKernel::Avx512Vnni:
-    isa = detail::PackedIsa::Avx512Vnni;
-    break;
+  case FastKernel::Unpacked: return;
+  case FastKernel::Best: break;
+  case FastKernel::Portable: isa = detail::PackedIsa::Scalar; break;
+  case FastKernel::Avx2: isa = detail::PackedIsa::Avx2; break;
+  case FastKernel::AvxVnni: isa = detail::PackedIsa::AvxVnni; break;
+  case FastKernel::Avx512Vnni: isa = detail::PackedIsa::Avx512Vnni; break;
   }
   // Per layer, events (column group, pixel, ±products) of its Computes,
   // swept in order: the largest running sum bounds every accumulator.
-  std::vector<std::vector<std::array<int64_t, 3>>> events(program_.layers.size());
+  std::vector<std::vector<std::array<int64_t, 3>>> events(
+      program_.layers.size());
   for (const std::vector<Instr> &stream : program_.streams)
     for (const Instr &in : stream) {
       if (in.op != Opcode::Compute)
         continue;
       const program::WeightImage &im = program_.images[in.a];
-      const int32_t R = program_.matrices[program_.layers[im.layer].matrix].rowsPerGroup;
+      const int32_t R =
+          program_.matrices[program_.layers[im.layer].matrix].rowsPerGroup;
       for (const detail::PartitionWork &w : work_[in.a]) {
         const int64_t n = int64_t(w.groups.size()) * R;
         events[im.layer].push_back({w.colGroup, in.b, n});
@@ -328,15 +327,18 @@ void ExecutorState::initPacked() {
   for (size_t i = 0; i < program_.images.size(); ++i)
     if (conv_[program_.images[i].layer].packed.enabled)
       for (const detail::PartitionWork &w : work_[i])
-        bytes += detail::packedWeightBytes(conv_[program_.images[i].layer].packed, w);
+        bytes += detail::packedWeightBytes(
+            conv_[program_.images[i].layer].packed, w);
   int8_t *dst = packed->allocate(bytes);
   for (size_t i = 0; i < program_.images.size(); ++i) {
     const int32_t layer = program_.images[i].layer;
     if (!conv_[layer].packed.enabled)
       continue;
-    const program::WeightMatrix &m = program_.matrices[program_.layers[layer].matrix];
+    const program::WeightMatrix &m =
+        program_.matrices[program_.layers[layer].matrix];
     for (const detail::PartitionWork &w : work_[i]) {
-      packed->work[i].push_back(detail::packWork(conv_[layer].packed, m, w, dst));
+      packed->work[i].push_back(
+          detail::packWork(conv_[layer].packed, m, w, dst));
       dst += detail::packedWeightBytes(conv_[layer].packed, w);
     }
   }
@@ -392,8 +394,8 @@ Status ExecutorState::compute(size_t core, size_t pc, const Instr &in) {
   const bool inputSigned = program_.buffers[l.inputs[0]].isSigned;
   for (const detail::PartitionWork &w : work_[in.a]) {
     if (c.sat.fits())
-      counters_.activations += detail::computeSaturating(
-          args, w, c.sat, counters_.adcSaturations);
+      counters_.activations +=
+          detail::computeSaturating(args, w, c.sat, counters_.adcSaturations);
     else if (macroLevel)
       counters_.activations += detail::computeMacroLevel(
           args, w, inputSigned, counters_.adcSaturations);
@@ -412,26 +414,27 @@ Status ExecutorState::execute(size_t core, size_t pc, const Instr &in) {
     return Status::success();
   }
   case Opcode::FetchImage: // Only moves bytes; timing counts it.
-  case Opcode::Sync:
-    return Status::success();
-  case Opcode::Compute:
-    return compute(core, pc, in);
+  case Opcode::Sync: return Status::success();
+  case Opcode::Compute: return compute(core, pc, in);
   case Opcode::Post: {
     const Layer &l = program_.layers[in.a];
     ConvState &c = convFor(in.a);
     if (c.packed.enabled)
-      detail::postConvPacked(program_, l, acc32(c), in.b, in.c, buffers_[l.output]);
+      detail::postConvPacked(program_, l, acc32(c), in.b, in.c,
+                             buffers_[l.output]);
     else
       detail::postConv(program_, l, c.acc, in.b, in.c, buffers_);
     written(l.output);
     for (int32_t f : conv_[in.a].fused) {
-      detail::runDigitalLayer(program_, program_.layers[f], in.b, in.c, buffers_);
+      detail::runDigitalLayer(program_, program_.layers[f], in.b, in.c,
+                              buffers_);
       written(program_.layers[f].output);
     }
     return Status::success();
   }
   case Opcode::Digital:
-    detail::runDigitalLayer(program_, program_.layers[in.a], in.b, in.c, buffers_);
+    detail::runDigitalLayer(program_, program_.layers[in.a], in.b, in.c,
+                            buffers_);
     written(program_.layers[in.a].output);
     return Status::success();
   }
@@ -442,14 +445,15 @@ Expected<std::vector<int32_t>>
 ExecutorState::run(const std::vector<int32_t> &input) {
   const Buffer &ib = program_.buffers[program_.input];
   if (int64_t(input.size()) != ib.size())
-    return makeError("input has ", input.size(), " values, the program's input '",
-                     ib.name, "' has ", ib.size(), " (", ib.channels, "x",
-                     ib.height, "x", ib.width, ")");
+    return makeError("input has ", input.size(),
+                     " values, the program's input '", ib.name, "' has ",
+                     ib.size(), " (", ib.channels, "x", ib.height, "x",
+                     ib.width, ")");
   for (size_t i = 0; i < input.size(); ++i)
     if (input[i] < typeLo(ib) || input[i] > typeHi(ib))
-      return makeError("input value ", input[i], " at index ", i,
-                       " is outside the input's ", ib.isSigned ? "signed " : "unsigned ",
-                       ib.bits, "-bit range");
+      return makeError(
+          "input value ", input[i], " at index ", i, " is outside the input's ",
+          ib.isSigned ? "signed " : "unsigned ", ib.bits, "-bit range");
   ++runId_;
   counters_ = {};
   for (size_t b = 0; b < buffers_.size(); ++b) {
@@ -495,8 +499,7 @@ bool fastKernelSupported(FastKernel kernel) {
   switch (kernel) {
   case FastKernel::Best:
   case FastKernel::Portable:
-  case FastKernel::Unpacked:
-    return true;
+  case FastKernel::Unpacked: return true;
   case FastKernel::Avx2:
     return detail::packedIsaSupported(detail::PackedIsa::Avx2);
   case FastKernel::AvxVnni:
@@ -509,7 +512,8 @@ bool fastKernelSupported(FastKernel kernel) {
 
 Expected<Executor> Executor::create(const Program &program,
                                     const ExecOptions &options) {
-  if (options.mode == ExecMode::Fast && !fastKernelSupported(options.fastKernel))
+  if (options.mode == ExecMode::Fast &&
+      !fastKernelSupported(options.fastKernel))
     return makeError("this CPU cannot run the requested fast-path kernel");
   auto state = std::make_unique<ExecutorState>(program, options);
   Status st = state->init();
@@ -528,7 +532,8 @@ Executor::Executor(Executor &&) noexcept = default;
 Executor &Executor::operator=(Executor &&) noexcept = default;
 Executor::~Executor() = default;
 
-Expected<std::vector<int32_t>> Executor::run(const std::vector<int32_t> &input) {
+Expected<std::vector<int32_t>>
+Executor::run(const std::vector<int32_t> &input) {
   return state_->run(input);
 }
 
@@ -558,7 +563,8 @@ std::vector<int32_t> quantizeInput(const Program &p, const float *image) {
   return q;
 }
 
-double outputReal(const Program &p, const std::vector<int32_t> &out, int64_t i) {
+double outputReal(const Program &p, const std::vector<int32_t> &out,
+                  int64_t i) {
   const Buffer &ob = p.buffers[p.output];
   if (!ob.isAccumulator)
     return double(out[i]) * ob.scale;

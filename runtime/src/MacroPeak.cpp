@@ -15,8 +15,8 @@ Expected<MacroPeak> macroPeak(const arch::ArchSpec &base, int inputBits,
     return makeError("macro peak: input bits must be in 1..16, got ",
                      inputBits);
   if (std::vector<std::string> problems = arch::validate(a); !problems.empty())
-    return makeError("macro peak at ", weightBits, "-bit weights: ",
-                     problems.front());
+    return makeError("macro peak at ", weightBits,
+                     "-bit weights: ", problems.front());
 
   MacroPeak p;
   p.inputBits = inputBits;

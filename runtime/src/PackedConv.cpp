@@ -43,10 +43,8 @@ bool cpuHasAvxVnni() {
 
 bool packedIsaSupported(PackedIsa isa) {
   switch (isa) {
-  case PackedIsa::Scalar:
-    return true;
-  case PackedIsa::Avx2:
-    return __builtin_cpu_supports("avx2");
+  case PackedIsa::Scalar: return true;
+  case PackedIsa::Avx2: return __builtin_cpu_supports("avx2");
   case PackedIsa::AvxVnni:
     return __builtin_cpu_supports("avx2") && cpuHasAvxVnni();
   case PackedIsa::Avx512Vnni:
@@ -59,7 +57,8 @@ bool packedIsaSupported(PackedIsa isa) {
 
 PackedIsa bestPackedIsa() {
   static const PackedIsa best = [] {
-    for (PackedIsa isa : {PackedIsa::Avx512Vnni, PackedIsa::AvxVnni, PackedIsa::Avx2})
+    for (PackedIsa isa :
+         {PackedIsa::Avx512Vnni, PackedIsa::AvxVnni, PackedIsa::Avx2})
       if (packedIsaSupported(isa))
         return isa;
     return PackedIsa::Scalar;
@@ -78,7 +77,8 @@ PackedLayer packedLayerOf(const program::Program &p, const Layer &l,
   const double maxX = ib.isSigned ? double(int64_t(1) << (ib.bits - 1))
                                   : double((int64_t(1) << ib.bits) - 1);
   const double maxW = double(int64_t(1) << (m.weightBits - 1));
-  if (maxX * maxW * double(maxTerms) >= double(std::numeric_limits<int32_t>::max()))
+  if (maxX * maxW * double(maxTerms) >=
+      double(std::numeric_limits<int32_t>::max()))
     return pl;
   pl.isa = isa;
   pl.offset = ib.isSigned ? 1 << (ib.bits - 1) : 0;
@@ -105,10 +105,12 @@ PackedLayer packedLayerOf(const program::Program &p, const Layer &l,
   const int64_t quads = int64_t(m.rowGroups) * pl.quadsPerGroup;
   pl.blockBytes = quads * 64;
   if (quadsAligned) {
-    pl.padH = std::max((ob.height - 1) * l.strideH + (l.kernelH - 1) * l.dilationH + 1,
+    pl.padH = std::max((ob.height - 1) * l.strideH +
+                           (l.kernelH - 1) * l.dilationH + 1,
                        l.padTop + ib.height);
-    pl.padW = std::max((ob.width - 1) * l.strideW + (l.kernelW - 1) * l.dilationW + 1,
-                       l.padLeft + ib.width);
+    pl.padW =
+        std::max((ob.width - 1) * l.strideW + (l.kernelW - 1) * l.dilationW + 1,
+                 l.padLeft + ib.width);
     pl.padTop = l.padTop;
     pl.padLeft = l.padLeft;
     if (double(pl.padH) * pl.planes * pl.padW * 4 > 1e9)
@@ -122,7 +124,8 @@ PackedLayer packedLayerOf(const program::Program &p, const Layer &l,
         const int32_t tap = row / ib.channels, q = row % ib.channels / 4;
         const int32_t ky = tap / l.kernelW, kx = tap % l.kernelW;
         pl.planarOffset[size_t(rg) * pl.quadsPerGroup + k] =
-            ((ky * l.dilationH * pl.planes + q) * pl.padW + kx * l.dilationW) * 4;
+            ((ky * l.dilationH * pl.planes + q) * pl.padW + kx * l.dilationW) *
+            4;
       }
   }
   if (pl.direct) {
@@ -143,7 +146,8 @@ PackedLayer packedLayerOf(const program::Program &p, const Layer &l,
 }
 
 size_t packedWeightBytes(const PackedLayer &pl, const PartitionWork &work) {
-  return work.groups.size() * size_t(pl.quadsPerGroup) * pl.channelsPerGroup * 4;
+  return work.groups.size() * size_t(pl.quadsPerGroup) * pl.channelsPerGroup *
+         4;
 }
 
 HugeBytes::HugeBytes(size_t bytes) : size_(bytes) {
@@ -178,7 +182,8 @@ HugeBytes::~HugeBytes() { std::free(data_); }
 PackedWork packWork(const PackedLayer &pl, const WeightMatrix &m,
                     const PartitionWork &work, int8_t *out) {
   PackedWork pw;
-  const int32_t R = m.rowsPerGroup, C = m.channelsPerGroup, Q = pl.quadsPerGroup;
+  const int32_t R = m.rowsPerGroup, C = m.channelsPerGroup,
+                Q = pl.quadsPerGroup;
   pw.colGroup = work.colGroup;
   pw.rowGroups = work.rowGroups;
   pw.weights = out;
@@ -236,9 +241,10 @@ void packInput(const PackedLayer &pl, const Layer &l,
     std::memset(out.planar, fill, packedPlanarBytes(pl));
     for (int32_t y = 0; y < pl.inH; ++y)
       for (int32_t q = 0; q < pl.planes; ++q) {
-        uint8_t *dst = out.planar +
-                       ((int64_t(y + pl.padTop) * pl.planes + q) * pl.padW +
-                        pl.padLeft) * 4;
+        uint8_t *dst =
+            out.planar +
+            ((int64_t(y + pl.padTop) * pl.planes + q) * pl.padW + pl.padLeft) *
+                4;
         const int32_t *src[4];
         for (int32_t t = 0; t < 4; ++t)
           src[t] = in.data() + (4 * q + t) * plane + int64_t(y) * pl.inW;
@@ -258,11 +264,13 @@ void packInput(const PackedLayer &pl, const Layer &l,
     // quad's run is contiguous in the planar input.
     for (int64_t px = 0; px < pl.pixels;) {
       const int32_t oy = int32_t(px / pl.outW), ox = int32_t(px % pl.outW);
-      const int64_t len = std::min<int64_t>({pl.outW - ox, 16 - px % 16, pl.pixels - px});
+      const int64_t len =
+          std::min<int64_t>({pl.outW - ox, 16 - px % 16, pl.pixels - px});
       uint8_t *dst = out.cols + (px / 16) * pl.blockBytes + (px % 16) * 4;
       const uint8_t *base =
-          out.planar +
-          ((int64_t(oy) * pl.strideH * pl.planes) * pl.padW + int64_t(ox) * pl.strideW) * 4;
+          out.planar + ((int64_t(oy) * pl.strideH * pl.planes) * pl.padW +
+                        int64_t(ox) * pl.strideW) *
+                           4;
       for (int32_t q = 0; q < quads; ++q) {
         const uint8_t *src = base + pl.planarOffset[size_t(q)];
         if (pl.strideW == 1) {
@@ -270,7 +278,8 @@ void packInput(const PackedLayer &pl, const Layer &l,
           continue;
         }
         for (int64_t i = 0; i < len; ++i)
-          std::memcpy(dst + int64_t(q) * 64 + i * 4, src + i * pl.strideW * 4, 4);
+          std::memcpy(dst + int64_t(q) * 64 + i * 4, src + i * pl.strideW * 4,
+                      4);
       }
       px += len;
     }
@@ -286,12 +295,14 @@ void packInput(const PackedLayer &pl, const Layer &l,
         if (row >= pl.rows)
           break;
         const int32_t tap = row / pl.inC, ic = row % pl.inC;
-        const int32_t sy = oy * l.strideH - l.padTop + tap / l.kernelW * l.dilationH;
-        const int32_t sx = ox * l.strideW - l.padLeft + tap % l.kernelW * l.dilationW;
+        const int32_t sy =
+            oy * l.strideH - l.padTop + tap / l.kernelW * l.dilationH;
+        const int32_t sx =
+            ox * l.strideW - l.padLeft + tap % l.kernelW * l.dilationW;
         if (sy < 0 || sy >= pl.inH || sx < 0 || sx >= pl.inW)
           continue;
-        dst[(int64_t(rg) * pl.quadsPerGroup + r / 4) * 64 + r % 4] =
-            uint8_t(in[size_t(ic * plane + int64_t(sy) * pl.inW + sx)] + pl.offset);
+        dst[(int64_t(rg) * pl.quadsPerGroup + r / 4) * 64 + r % 4] = uint8_t(
+            in[size_t(ic * plane + int64_t(sy) * pl.inW + sx)] + pl.offset);
       }
   }
 }
@@ -331,7 +342,8 @@ void kernelScalar(const KernelArgs &a) {
       uint32_t s[16] = {};
       const int8_t *wp = a.w->weights;
       for (size_t g = 0; g < a.w->rowGroups.size(); ++g) {
-        const int32_t *off = pl.quadOffset.data() + size_t(a.w->rowGroups[g]) * Q;
+        const int32_t *off =
+            pl.quadOffset.data() + size_t(a.w->rowGroups[g]) * Q;
         for (int32_t k = 0; k < Q; ++k, wp += C * 4) {
           const uint8_t *xq = b.x + off[k];
           const int8_t *wq = wp + j * 4;
@@ -351,7 +363,8 @@ void kernelScalar(const KernelArgs &a) {
 
 /// One quad of NB blocks × C channels into `acc`.
 template <int C, int NB>
-__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) inline void
+__attribute__((target("avx512f,avx512bw,avx512vnni"),
+               always_inline)) inline void
 quadAvx512(__m512i (&acc)[NB][C], const Block *blk, int32_t offset,
            const int8_t *w) {
   __m512i x[NB];
@@ -400,8 +413,8 @@ tileAvx512(const KernelArgs &a, const Block *blk) {
       const __mmask16 m = __mmask16(blk[b].mask);
       int32_t *dst = a.acc + int64_t(j) * pl.pixels + blk[b].accPixel;
       const __m512i old = _mm512_maskz_loadu_epi32(m, dst);
-      _mm512_mask_storeu_epi32(dst, m,
-                               _mm512_add_epi32(old, _mm512_sub_epi32(sum, corr)));
+      _mm512_mask_storeu_epi32(
+          dst, m, _mm512_add_epi32(old, _mm512_sub_epi32(sum, corr)));
     }
   }
 }
@@ -459,12 +472,15 @@ __attribute__((target("avx2,avxvnni"))) void tileAvx2(const KernelArgs &a,
     const __m256i corr = _mm256_set1_epi32(a.w->correction[size_t(j)]);
     for (int b = 0; b < NB; ++b)
       for (int h = 0; h < 2; ++h) {
-        const __m256i bits = _mm256_set1_epi32(int32_t(blk[b].mask >> (8 * h) & 0xff));
-        const __m256i m = _mm256_cmpeq_epi32(_mm256_and_si256(bits, laneBit), laneBit);
+        const __m256i bits =
+            _mm256_set1_epi32(int32_t(blk[b].mask >> (8 * h) & 0xff));
+        const __m256i m =
+            _mm256_cmpeq_epi32(_mm256_and_si256(bits, laneBit), laneBit);
         int *dst = a.acc + int64_t(j) * pl.pixels + blk[b].accPixel + 8 * h;
         const __m256i old = _mm256_maskload_epi32(dst, m);
         _mm256_maskstore_epi32(
-            dst, m, _mm256_add_epi32(old, _mm256_sub_epi32(acc[b][h][j], corr)));
+            dst, m,
+            _mm256_add_epi32(old, _mm256_sub_epi32(acc[b][h][j], corr)));
       }
   }
 }
@@ -480,18 +496,15 @@ __attribute__((target("avx2,avxvnni"))) void kernelAvx2(const KernelArgs &a) {
 
 /// The kernel for C channels per partition on `isa`; null for a C the SIMD
 /// kernels are not built for.
-template <int C> void (*simdKernel(PackedIsa isa, bool pairsFit))(const KernelArgs &) {
+template <int C>
+void (*simdKernel(PackedIsa isa, bool pairsFit))(const KernelArgs &) {
   constexpr int nb512 = C >= 16 ? 1 : 16 / C > 4 ? 4 : 16 / C;
   constexpr int nb256 = C >= 8 ? 1 : 8 / C > 4 ? 4 : 8 / C;
   switch (isa) {
-  case PackedIsa::Avx512Vnni:
-    return kernelAvx512<C, nb512>;
-  case PackedIsa::AvxVnni:
-    return kernelAvx2<C, nb256, true>;
-  case PackedIsa::Avx2:
-    return pairsFit ? kernelAvx2<C, nb256, false> : nullptr;
-  case PackedIsa::Scalar:
-    return nullptr;
+  case PackedIsa::Avx512Vnni: return kernelAvx512<C, nb512>;
+  case PackedIsa::AvxVnni: return kernelAvx2<C, nb256, true>;
+  case PackedIsa::Avx2: return pairsFit ? kernelAvx2<C, nb256, false> : nullptr;
+  case PackedIsa::Scalar: return nullptr;
   }
   return nullptr;
 }
@@ -510,9 +523,9 @@ void computePacked(const PackedLayer &pl, const PackedWork &w,
     if (pl.direct) {
       const int64_t oy = px / pl.outW, ox = px % pl.outW;
       const int64_t len = std::min<int64_t>({16, end - px, pl.outW - ox});
-      blocks.push_back({in.planar +
-                            ((oy * pl.strideH * pl.planes) * pl.padW + ox) * 4,
-                        px, (uint32_t(1) << len) - 1});
+      blocks.push_back(
+          {in.planar + ((oy * pl.strideH * pl.planes) * pl.padW + ox) * 4, px,
+           (uint32_t(1) << len) - 1});
       px += len;
       continue;
     }
@@ -523,7 +536,10 @@ void computePacked(const PackedLayer &pl, const PackedWork &w,
     px += len;
   }
   const int32_t C = pl.channelsPerGroup;
-  KernelArgs a{&pl, &w, blocks.data(), blocks.size(),
+  KernelArgs a{&pl,
+               &w,
+               blocks.data(),
+               blocks.size(),
                acc + int64_t(w.colGroup) * C * pl.pixels,
                std::min(C, pl.cols - w.colGroup * C)};
   void (*kernel)(const KernelArgs &) = nullptr;
@@ -550,9 +566,9 @@ postPlaneAvx512(const int32_t *a, int32_t *out, int64_t n, int64_t bias,
   const __m512i value = _mm512_set1_epi64(m.value);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    __m512i v = _mm512_add_epi64(
-        _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(a + i))),
-        b);
+    __m512i v = _mm512_add_epi64(_mm512_cvtepi32_epi64(_mm256_loadu_si256(
+                                     reinterpret_cast<const __m256i *>(a + i))),
+                                 b);
     v = clamp8(v, std::numeric_limits<int32_t>::min(),
                std::numeric_limits<int32_t>::max());
     if (!accumulator) {
@@ -561,7 +577,8 @@ postPlaneAvx512(const int32_t *a, int32_t *out, int64_t n, int64_t bias,
         v = roundingShift8(v, m.shift);
       v = clamp8(v, lo, hi);
     }
-    _mm256_storeu_si256(reinterpret_cast<__m256i *>(out + i), _mm512_cvtepi64_epi32(v));
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(out + i),
+                        _mm512_cvtepi64_epi32(v));
   }
   return i;
 }
@@ -569,8 +586,8 @@ postPlaneAvx512(const int32_t *a, int32_t *out, int64_t n, int64_t bias,
 } // namespace
 
 void postConvPacked(const program::Program &p, const Layer &l,
-                    const int32_t *acc, int32_t begin,
-                    int32_t end, std::vector<int32_t> &dst) {
+                    const int32_t *acc, int32_t begin, int32_t end,
+                    std::vector<int32_t> &dst) {
   const Buffer &out = p.buffers[l.output];
   const int64_t pixels = int64_t(out.height) * out.width;
   for (int32_t c = begin; c < end; ++c) {
@@ -585,9 +602,10 @@ void postConvPacked(const program::Program &p, const Layer &l,
     if (!out.isAccumulator)
       m = {l.requant[size_t(c)].value, l.requant[size_t(c)].shift};
     const int64_t done =
-        cpuHasAvx512() ? postPlaneAvx512(a, plane, pixels, bias, out.isAccumulator,
-                                         m, l.clampLo, l.clampHi)
-                       : 0;
+        cpuHasAvx512()
+            ? postPlaneAvx512(a, plane, pixels, bias, out.isAccumulator, m,
+                              l.clampLo, l.clampHi)
+            : 0;
     if (out.isAccumulator) {
       for (int64_t px = done; px < pixels; ++px)
         plane[px] = int32_t(saturate(bias + a[px]));

@@ -63,8 +63,8 @@ struct PackedLayer {
   int32_t cols = 0;
   /// Planar input: quads of channels Q, padded height and width.
   int32_t planes = 0, padH = 0, padW = 0;
-  int64_t blockBytes = 0;           ///< im2col: bytes of one 16-pixel block.
-  std::vector<int32_t> quadOffset;  ///< [rowGroup × quadsPerGroup + k], bytes.
+  int64_t blockBytes = 0;          ///< im2col: bytes of one 16-pixel block.
+  std::vector<int32_t> quadOffset; ///< [rowGroup × quadsPerGroup + k], bytes.
   std::vector<int32_t> planarOffset; ///< The same in the planar input.
 };
 
@@ -153,7 +153,7 @@ void computePacked(const PackedLayer &pl, const PackedWork &w,
 
 /// Post for a packed layer: as postConv, from int32 [channel][pixel].
 void postConvPacked(const program::Program &p, const program::Layer &l,
-                    const int32_t *acc, int32_t begin,
-                    int32_t end, std::vector<int32_t> &dst);
+                    const int32_t *acc, int32_t begin, int32_t end,
+                    std::vector<int32_t> &dst);
 
 } // namespace mars::runtime::detail

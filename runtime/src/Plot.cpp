@@ -101,8 +101,8 @@ int legendRows(const Panel &panel, double width) {
 }
 
 /// Draws `panel` from y = `top`; returns the y of its x axis.
-double drawPanel(std::string &svg, const Panel &panel, double top,
-                 double width, const std::vector<std::string> &names) {
+double drawPanel(std::string &svg, const Panel &panel, double top, double width,
+                 const std::vector<std::string> &names) {
   svg += "<text x=\"" + num(kLeft) + "\" y=\"" + num(top + 14) +
          "\" font-size=\"13\" font-weight=\"bold\">" + escapeXml(panel.title) +
          "</text>\n";
@@ -138,8 +138,8 @@ double drawPanel(std::string &svg, const Panel &panel, double top,
   const double topValue = tick * ticks;
   for (int i = 0; i <= ticks; ++i) {
     const double ty = bottom - kPlotHeight * i / ticks;
-    svg += "<line x1=\"" + num(kLeft - 4) + "\" y1=\"" + num(ty) +
-           "\" x2=\"" + num(width - kRight) + "\" y2=\"" + num(ty) +
+    svg += "<line x1=\"" + num(kLeft - 4) + "\" y1=\"" + num(ty) + "\" x2=\"" +
+           num(width - kRight) + "\" y2=\"" + num(ty) +
            "\" stroke=\"#ddd\"/>\n<text x=\"" + num(kLeft - 6) + "\" y=\"" +
            num(ty + 4) + "\" font-size=\"10\" text-anchor=\"end\">" +
            tickLabel(tick * i) + "</text>\n";
@@ -158,12 +158,11 @@ double drawPanel(std::string &svg, const Panel &panel, double top,
       if (v <= 0)
         continue;
       const double h = kPlotHeight * v / topValue;
-      svg += "<rect class=\"bar\" x=\"" + num(bx) + "\" y=\"" +
-             num(base - h) + "\" width=\"" + num(step * kBarFill) +
-             "\" height=\"" + num(h) + "\" fill=\"" + panel.series[k].colour +
-             "\"><title>" + escapeXml(names[i]) + ": " +
-             escapeXml(panel.series[k].name) + " " + num(v) + " " +
-             escapeXml(panel.unit) + "</title></rect>\n";
+      svg += "<rect class=\"bar\" x=\"" + num(bx) + "\" y=\"" + num(base - h) +
+             "\" width=\"" + num(step * kBarFill) + "\" height=\"" + num(h) +
+             "\" fill=\"" + panel.series[k].colour + "\"><title>" +
+             escapeXml(names[i]) + ": " + escapeXml(panel.series[k].name) +
+             " " + num(v) + " " + escapeXml(panel.unit) + "</title></rect>\n";
       base -= h;
     }
   }
@@ -208,21 +207,20 @@ std::string svgPlot(const program::Program &program, const TimingResult &timing,
     names.push_back(lt.name);
     const TimeBreakdown &t = lt.breakdown;
     time.values.push_back({double(t.compute), double(t.digital),
-                           double(t.reload), double(t.memory),
-                           double(t.stall), double(t.idle)});
+                           double(t.reload), double(t.memory), double(t.stall),
+                           double(t.idle)});
     const EnergyBreakdown &e = energy.layers[lt.layer];
-    nj.values.push_back({e.macroPj * 1e-3, e.adcPj * 1e-3,
-                         e.shiftAddPj * 1e-3, e.digitalPj * 1e-3, e.sramPj * 1e-3,
-                         e.reloadPj * 1e-3, e.dramPj * 1e-3,
-                         e.staticPj * 1e-3});
+    nj.values.push_back({e.macroPj * 1e-3, e.adcPj * 1e-3, e.shiftAddPj * 1e-3,
+                         e.digitalPj * 1e-3, e.sramPj * 1e-3, e.reloadPj * 1e-3,
+                         e.dramPj * 1e-3, e.staticPj * 1e-3});
   }
   if (names.empty()) {
     names.push_back("(no layers)");
     time.values.emplace_back(time.series.size(), 0.0);
     nj.values.emplace_back(nj.series.size(), 0.0);
   }
-  const double width = std::max(
-      kMinWidth, kLeft + kRight + kMinStep * double(names.size()));
+  const double width =
+      std::max(kMinWidth, kLeft + kRight + kMinStep * double(names.size()));
   auto panelHeight = [&](const Panel &p) {
     return kPanelTitleRoom + kLegendRow * legendRows(p, width) + 12 +
            kPlotHeight;
@@ -235,11 +233,12 @@ std::string svgPlot(const program::Program &program, const TimingResult &timing,
                     "\" viewBox=\"0 0 " + num(width) + " " + num(height) +
                     "\" font-family=\"sans-serif\">\n";
   svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  svg += "<text x=\"" + num(width / 2) +
-         "\" y=\"20\" font-size=\"15\" text-anchor=\"middle\">" +
-         escapeXml(program.info.model.empty() ? "program" : program.info.model) +
-         ": " + num(timing.latencyUs) + " us, " +
-         num(energy.energyPerImageUj()) + " uJ per image</text>\n";
+  svg +=
+      "<text x=\"" + num(width / 2) +
+      "\" y=\"20\" font-size=\"15\" text-anchor=\"middle\">" +
+      escapeXml(program.info.model.empty() ? "program" : program.info.model) +
+      ": " + num(timing.latencyUs) + " us, " + num(energy.energyPerImageUj()) +
+      " uJ per image</text>\n";
   drawPanel(svg, time, kTitleRoom, width, names);
   const double bottom = drawPanel(svg, nj, energyTop, width, names);
   const double step = (width - kLeft - kRight) / double(names.size());

@@ -37,8 +37,8 @@ std::string formatTimingTable(const program::Program &program,
   // shift-add), the rest
   // of the chip (digital, SRAM, reload, static), DRAM; then the total.
   out += format("%-20s %12s %7s %14s %6s %11s %11s %9s %11s\n", "layer",
-                "cycles", "%time", "activations", "util", "macros", "other chip",
-                "DRAM", "energy nJ");
+                "cycles", "%time", "activations", "util", "macros",
+                "other chip", "DRAM", "energy nJ");
   for (const LayerTiming &lt : timing.layers) {
     const program::Layer &l = program.layers[lt.layer];
     if (!lt.hasInstructions && l.fusedInto >= 0) {
@@ -53,10 +53,11 @@ std::string formatTimingTable(const program::Program &program,
                   100.0 * lt.macroUtilisation);
     out += energyColumns(energy.layers[lt.layer]);
   }
-  out += format("%-20s %12lld %6.1f%% %14s %6s ", "image in/out",
-                static_cast<long long>(timing.inputCycles + timing.outputCycles),
-                percent(timing.inputCycles + timing.outputCycles, timing.cycles),
-                "-", "-");
+  out +=
+      format("%-20s %12lld %6.1f%% %14s %6s ", "image in/out",
+             static_cast<long long>(timing.inputCycles + timing.outputCycles),
+             percent(timing.inputCycles + timing.outputCycles, timing.cycles),
+             "-", "-");
   out += energyColumns(energy.io);
   out += format("%-20s %12lld %7s %14lld %5.1f%% ", "total",
                 static_cast<long long>(timing.cycles), "",
@@ -65,8 +66,7 @@ std::string formatTimingTable(const program::Program &program,
   out += energyColumns(energy.total);
   out += "\n";
   out += format("latency          %.3f us at %.1f MHz%s\n", timing.latencyUs,
-                timing.clockMhz,
-                timing.steadyState ? " (steady state)" : "");
+                timing.clockMhz, timing.steadyState ? " (steady state)" : "");
   out += format("FPS              %.1f images/s\n", timing.fps);
   // One row per scope (Energy.h): the same ops over three boundaries.
   out += format("%-32s %10s %18s %17s\n", "energy / image and TOPS/W",
@@ -78,9 +78,8 @@ std::string formatTimingTable(const program::Program &program,
                 {"  chip without DRAM", energy.chip},
                 {"  chip with DRAM", energy.system}};
   for (const auto &s : scopes)
-    out += format("%-32s %10.3f %18.3f %17.3f\n", s.name,
-                  s.scope.perImageUj(), s.scope.topsPerWattEffective,
-                  s.scope.topsPerWattExecuted);
+    out += format("%-32s %10.3f %18.3f %17.3f\n", s.name, s.scope.perImageUj(),
+                  s.scope.topsPerWattEffective, s.scope.topsPerWattExecuted);
   out += "  (effective: 2 x the dense model's MACs; executed: 2 x the MACs of "
          "the stored groups)\n";
   const TimeBreakdown &b = timing.breakdown;
@@ -92,17 +91,15 @@ std::string formatTimingTable(const program::Program &program,
                 percent(b.stall, all), percent(b.idle, all));
   const EnergyBreakdown &e = energy.total;
   const double pj = e.totalPj();
-  out += format("energy           macro %.1f%%  ADC %.1f%%  shift-add %.1f%%  "
-                "digital %.1f%%  SRAM %.1f%%  reload %.1f%%  DRAM %.1f%%  "
-                "static %.1f%%\n",
-                pj > 0 ? 100 * e.macroPj / pj : 0.0,
-                pj > 0 ? 100 * e.adcPj / pj : 0.0,
-                pj > 0 ? 100 * e.shiftAddPj / pj : 0.0,
-                pj > 0 ? 100 * e.digitalPj / pj : 0.0,
-                pj > 0 ? 100 * e.sramPj / pj : 0.0,
-                pj > 0 ? 100 * e.reloadPj / pj : 0.0,
-                pj > 0 ? 100 * e.dramPj / pj : 0.0,
-                pj > 0 ? 100 * e.staticPj / pj : 0.0);
+  out += format(
+      "energy           macro %.1f%%  ADC %.1f%%  shift-add %.1f%%  "
+      "digital %.1f%%  SRAM %.1f%%  reload %.1f%%  DRAM %.1f%%  "
+      "static %.1f%%\n",
+      pj > 0 ? 100 * e.macroPj / pj : 0.0, pj > 0 ? 100 * e.adcPj / pj : 0.0,
+      pj > 0 ? 100 * e.shiftAddPj / pj : 0.0,
+      pj > 0 ? 100 * e.digitalPj / pj : 0.0, pj > 0 ? 100 * e.sramPj / pj : 0.0,
+      pj > 0 ? 100 * e.reloadPj / pj : 0.0, pj > 0 ? 100 * e.dramPj / pj : 0.0,
+      pj > 0 ? 100 * e.staticPj / pj : 0.0);
   return out;
 }
 

@@ -10,30 +10,25 @@ namespace {
 using nlohmann::ordered_json;
 
 ordered_json countersJson(const TimingCounters &c) {
-  return {{"activations", c.activations},
-          {"adc_conversions", c.adcConversions},
-          {"accumulates", c.accumulates},
-          {"shift_add_bits", c.shiftAddBits},
-          {"digital_ops", c.digitalOps},
-          {"row_writes", c.rowWrites},
-          {"sram_bytes", c.sramBytes},
-          {"weight_sram_bytes", c.weightSramBytes},
-          {"dram_bytes", c.dramBytes},
-          {"executed_macs", c.executedMacs}};
+  return {
+      {"activations", c.activations}, {"adc_conversions", c.adcConversions},
+      {"accumulates", c.accumulates}, {"shift_add_bits", c.shiftAddBits},
+      {"digital_ops", c.digitalOps},  {"row_writes", c.rowWrites},
+      {"sram_bytes", c.sramBytes},    {"weight_sram_bytes", c.weightSramBytes},
+      {"dram_bytes", c.dramBytes},    {"executed_macs", c.executedMacs}};
 }
 
 ordered_json breakdownJson(const TimeBreakdown &b) {
-  return {{"compute", b.compute}, {"digital", b.digital},
-          {"reload", b.reload},   {"memory", b.memory},
-          {"stall", b.stall},     {"idle", b.idle}};
+  return {{"compute", b.compute}, {"digital", b.digital}, {"reload", b.reload},
+          {"memory", b.memory},   {"stall", b.stall},     {"idle", b.idle}};
 }
 
 ordered_json energyJson(const EnergyBreakdown &e) {
-  return {{"macro_pj", e.macroPj},   {"adc_pj", e.adcPj},
-          {"shift_add_pj", e.shiftAddPj},
-          {"digital_pj", e.digitalPj}, {"sram_pj", e.sramPj},
-          {"reload_pj", e.reloadPj}, {"dram_pj", e.dramPj},
-          {"static_pj", e.staticPj}, {"total_pj", e.totalPj()}};
+  return {{"macro_pj", e.macroPj},        {"adc_pj", e.adcPj},
+          {"shift_add_pj", e.shiftAddPj}, {"digital_pj", e.digitalPj},
+          {"sram_pj", e.sramPj},          {"reload_pj", e.reloadPj},
+          {"dram_pj", e.dramPj},          {"static_pj", e.staticPj},
+          {"total_pj", e.totalPj()}};
 }
 
 ordered_json scopeJson(const EnergyScope &s) {
@@ -44,9 +39,8 @@ ordered_json scopeJson(const EnergyScope &s) {
 
 /// A layer's (or the transfers') energy within each scope, in pJ.
 ordered_json scopesPjJson(const EnergyBreakdown &e) {
-  return {{"macros", e.macrosPj()},
-          {"chip", e.chipPj()},
-          {"system", e.totalPj()}};
+  return {
+      {"macros", e.macrosPj()}, {"chip", e.chipPj()}, {"system", e.totalPj()}};
 }
 
 } // namespace
@@ -60,8 +54,9 @@ std::string reportJson(const program::Program &program,
         {"index", lt.layer},
         {"name", lt.name},
         {"kind", program::layerKindName(l.kind)},
-        {"fused_into", l.fusedInto >= 0 ? ordered_json(program.layers[l.fusedInto].name)
-                                        : ordered_json(nullptr)},
+        {"fused_into", l.fusedInto >= 0
+                           ? ordered_json(program.layers[l.fusedInto].name)
+                           : ordered_json(nullptr)},
         {"start_cycle", lt.start},
         {"end_cycle", lt.end},
         {"cycles", lt.cycles()},

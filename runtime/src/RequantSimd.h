@@ -17,22 +17,22 @@ inline bool cpuHasAvx512() {
 /// quant::roundingShift(v, shift) for each lane: v / 2^shift rounded half
 /// to even (floor by arithmetic shift, then +1 when the remainder is above
 /// half, or exactly half with an odd floor). `shift` ≥ 1.
-__attribute__((target("avx512f"))) inline __m512i
-roundingShift8(__m512i v, int shift) {
+__attribute__((target("avx512f"))) inline __m512i roundingShift8(__m512i v,
+                                                                 int shift) {
   const __m512i one = _mm512_set1_epi64(1);
   const __m512i floor = _mm512_sra_epi64(v, _mm_cvtsi32_si128(shift));
   const __m512i rem =
       _mm512_and_si512(v, _mm512_set1_epi64((int64_t(1) << shift) - 1));
   const __m512i half = _mm512_set1_epi64(int64_t(1) << (shift - 1));
-  const __mmask8 up = _mm512_cmpgt_epi64_mask(rem, half) |
-                      (_mm512_cmpeq_epi64_mask(rem, half) &
-                       _mm512_test_epi64_mask(floor, one));
+  const __mmask8 up =
+      _mm512_cmpgt_epi64_mask(rem, half) |
+      (_mm512_cmpeq_epi64_mask(rem, half) & _mm512_test_epi64_mask(floor, one));
   return _mm512_mask_add_epi64(floor, up, floor, one);
 }
 
 /// Clamps each lane to [lo, hi].
 __attribute__((target("avx512f"))) inline __m512i clamp8(__m512i v, int64_t lo,
-                                                       int64_t hi) {
+                                                         int64_t hi) {
   return _mm512_min_epi64(_mm512_max_epi64(v, _mm512_set1_epi64(lo)),
                           _mm512_set1_epi64(hi));
 }

@@ -475,10 +475,8 @@ runAvx512(const ComputeArgs &a, const PartitionWork &w, const Job &j,
 
 bool satIsaSupported(SatIsa isa) {
   switch (isa) {
-  case SatIsa::Scalar:
-    return true;
-  case SatIsa::Avx2:
-    return __builtin_cpu_supports("avx2");
+  case SatIsa::Scalar: return true;
+  case SatIsa::Avx2: return __builtin_cpu_supports("avx2");
   case SatIsa::Avx512:
     return __builtin_cpu_supports("avx2") &&
            __builtin_cpu_supports("avx512f") &&
@@ -535,23 +533,13 @@ int64_t computeSaturating(const ComputeArgs &a, const PartitionWork &w,
     break;
   case SatIsa::Avx2:
     switch (j.BP) {
-    case 1:
-      runAvx2<1>(a, w, j, saturations);
-      break;
-    case 2:
-      runAvx2<2>(a, w, j, saturations);
-      break;
-    case 3:
-      runAvx2<3>(a, w, j, saturations);
-      break;
-    default:
-      runAvx2<4>(a, w, j, saturations);
-      break;
+    case 1: runAvx2<1>(a, w, j, saturations); break;
+    case 2: runAvx2<2>(a, w, j, saturations); break;
+    case 3: runAvx2<3>(a, w, j, saturations); break;
+    default: runAvx2<4>(a, w, j, saturations); break;
     }
     break;
-  case SatIsa::Scalar:
-    runScalar(a, w, j, saturations);
-    break;
+  case SatIsa::Scalar: runScalar(a, w, j, saturations); break;
   }
   return activations;
 }

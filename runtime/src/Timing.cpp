@@ -141,8 +141,7 @@ void Simulator::load(int core, const program::Instr &in, TimedEvent &ev) {
   for (size_t q = 0; q < im.partitions.size(); ++q)
     if (im.partitions[q].matrix >= 0)
       alreadyHeld = alreadyHeld && q < held.size() && held[q] == in.a;
-  const int64_t rows =
-      skipHeldLoads_ && alreadyHeld ? 0 : imageRows(arch_, im);
+  const int64_t rows = skipHeldLoads_ && alreadyHeld ? 0 : imageRows(arch_, im);
 
   ev.macro = im.macro;
   const int64_t base = std::max(ev.issue, cs.macroFree[im.macro]);
@@ -196,7 +195,8 @@ void Simulator::compute(int core, const program::Instr &in, TimedEvent &ev) {
                              bytesPerElement(input);
 
   ev.macro = im.macro;
-  ev.start = std::max({ev.issue, cs.macroFree[im.macro], cs.bufferReady[inputId]});
+  ev.start =
+      std::max({ev.issue, cs.macroFree[im.macro], cs.bufferReady[inputId]});
   // Ping-pong input buffers: the fetch of the next pixels overlaps the
   // activations of the current ones, so the slower of the two sets the end.
   const int64_t fetched =
@@ -234,7 +234,8 @@ void Simulator::post(int core, const program::Instr &in, TimedEvent &ev) {
       for (int32_t other : f.inputs)
         if (other != chainOutput) {
           residualReads.push_back(
-              {other, rangeElements(program_.buffers[other], channels, convChannels)});
+              {other,
+               rangeElements(program_.buffers[other], channels, convChannels)});
           ev.start = std::max(ev.start, cs.bufferReady[other]);
         }
     }
@@ -339,8 +340,8 @@ Status Simulator::step(int core) {
                  : program_.images[in.a].layer;
   const std::string layerName =
       ev.layer >= 0 ? program_.layers[ev.layer].name : std::string("start");
-  const std::string range = "[" + std::to_string(in.b) + "," +
-                            std::to_string(in.c) + ")";
+  const std::string range =
+      "[" + std::to_string(in.b) + "," + std::to_string(in.c) + ")";
   switch (in.op) {
   case Opcode::FetchImage:
     fetch(core, in, ev);
@@ -397,8 +398,7 @@ Expected<TimingResult> Simulator::run() {
   const int cores = arch_.chip.cores;
   if (static_cast<int>(program_.streams.size()) != cores)
     return makeError("timing: the program has ", program_.streams.size(),
-                     " instruction streams but the arch has ", cores,
-                     " cores");
+                     " instruction streams but the arch has ", cores, " cores");
   for (int32_t id : {program_.input, program_.output})
     if (id < 0 || id >= static_cast<int32_t>(program_.buffers.size()))
       return makeError("timing: input/output buffer ", id, " out of range");
@@ -530,8 +530,8 @@ void Simulator::summarise(TimingResult &r) {
     r.coreBusyCycles[c] = whole.total() - whole.stall - whole.idle;
     for (LayerTiming &lt : r.layers)
       if (lt.hasInstructions)
-        detail::operator+=(lt.breakdown, detail::splitTime(ivs, lt.start, lt.end,
-                                                           lt.layer));
+        detail::operator+=(lt.breakdown,
+                           detail::splitTime(ivs, lt.start, lt.end, lt.layer));
   }
   for (LayerTiming &lt : r.layers)
     if (lt.cycles() > 0)

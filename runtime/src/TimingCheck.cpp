@@ -81,9 +81,7 @@ Status checkInstr(const program::Program &p, int core, size_t index) {
   Status status = Status::success();
   switch (in.op) {
   case Opcode::LoadImage:
-  case Opcode::FetchImage:
-    status = checkImage(p, core, in.a);
-    break;
+  case Opcode::FetchImage: status = checkImage(p, core, in.a); break;
   case Opcode::Compute: {
     status = checkImage(p, core, in.a);
     if (!status)
@@ -96,18 +94,13 @@ Status checkInstr(const program::Program &p, int core, size_t index) {
                          ") of layer '", l.name, "'");
     break;
   }
-  case Opcode::Post:
-    status = checkLayerRange(p, in, /*conv=*/true);
-    break;
-  case Opcode::Digital:
-    status = checkLayerRange(p, in, /*conv=*/false);
-    break;
+  case Opcode::Post: status = checkLayerRange(p, in, /*conv=*/true); break;
+  case Opcode::Digital: status = checkLayerRange(p, in, /*conv=*/false); break;
   case Opcode::Sync:
     if (in.a < 0)
       status = makeError("negative barrier ", in.a);
     break;
-  default:
-    status = makeError("unknown opcode ", static_cast<int>(in.op));
+  default: status = makeError("unknown opcode ", static_cast<int>(in.op));
   }
   if (!status)
     return status.error().withContext("timing: core " + std::to_string(core) +

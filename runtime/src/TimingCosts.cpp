@@ -68,8 +68,8 @@ int64_t imageRows(const arch::ArchSpec &arch,
                   const program::WeightImage &image) {
   int64_t rows = 0;
   for (const program::PartitionImage &p : image.partitions)
-    rows = std::max<int64_t>(rows,
-                             int64_t(program::storedGroups(p)) * arch.macro.wlOn);
+    rows = std::max<int64_t>(rows, int64_t(program::storedGroups(p)) *
+                                       arch.macro.wlOn);
   return rows;
 }
 

@@ -41,9 +41,11 @@ std::string chromeTraceJson(const program::Program &program,
   const int32_t chipPid = cores; // The image transfers.
   ordered_json events = ordered_json::array();
   for (int32_t c = 0; c < cores; ++c) {
-    events.push_back(nameEvent("process_name", c, -1, "core " + std::to_string(c)));
+    events.push_back(
+        nameEvent("process_name", c, -1, "core " + std::to_string(c)));
     for (int32_t m = 0; m < macros; ++m)
-      events.push_back(nameEvent("thread_name", c, m, "macro " + std::to_string(m)));
+      events.push_back(
+          nameEvent("thread_name", c, m, "macro " + std::to_string(m)));
     events.push_back(nameEvent("thread_name", c, macros, "DMA"));
     events.push_back(nameEvent("thread_name", c, macros + 1, "digital"));
     events.push_back(nameEvent("thread_name", c, macros + 2, "sync"));

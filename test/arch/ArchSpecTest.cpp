@@ -72,8 +72,8 @@ TEST_CASE("a saturating ADC is detected") {
 }
 
 TEST_CASE("examples/arch/mars.json is the built-in default") {
-  auto loaded = loadArchFile(std::string(MARS_SOURCE_DIR) +
-                             "/examples/arch/mars.json");
+  auto loaded =
+      loadArchFile(std::string(MARS_SOURCE_DIR) + "/examples/arch/mars.json");
   REQUIRE(loaded.ok());
   CHECK(archToJson(*loaded) == archToJson(defaultArch()));
 }
@@ -105,9 +105,9 @@ TEST_CASE("CIM group geometry follows wl_on and the partition width") {
   CHECK(g.rows() == 288);
   CHECK(g.numGroups() == 18 * 8);
   CHECK(g.groupOf(0, 0, 0, 0) == 0);
-  CHECK(g.groupOf(7, 15, 0, 0) == 0);  // same 16 rows, same partition
-  CHECK(g.groupOf(8, 0, 0, 0) == 1);   // next partition
-  CHECK(g.groupOf(0, 16, 0, 0) == 8);  // next 16 rows
+  CHECK(g.groupOf(7, 15, 0, 0) == 0);    // same 16 rows, same partition
+  CHECK(g.groupOf(8, 0, 0, 0) == 1);     // next partition
+  CHECK(g.groupOf(0, 16, 0, 0) == 8);    // next 16 rows
   CHECK(g.groupOf(0, 0, 0, 1) == 2 * 8); // kernel position 1 = rows 32..63
   // 8-bit weights: 32 columns per partition hold 4 channels.
   CHECK(groupGeometry(s, 8, 10, 84, 1, 1, 1).colGroups() == 3);
@@ -124,13 +124,14 @@ TEST_CASE("grouped and depthwise convolutions are block-diagonal matrices") {
   CHECK(d.rows() == 288);
   CHECK(d.numGroups() == 18 * 4);
   CHECK(d.groupOfWeight(0, 0, 0, 0) == 0);
-  CHECK(d.groupOfWeight(8, 0, 0, 0) == 1);      // partition 1, rows 0..15
+  CHECK(d.groupOfWeight(8, 0, 0, 0) == 1);          // partition 1, rows 0..15
   CHECK(d.groupOfWeight(16, 0, 0, 0) == 1 * 4 + 2); // row 16: row group 1
   CHECK(d.groupOfWeight(17, 0, 1, 0) == (3 * 32 + 17) / 16 * 4 + 2);
   // Every channel's 9 weights land in 9 groups; of 72 groups, each of the
   // 4 partitions meets 9 kernel positions × 1 row group of 16: 36 hold
   // weights, 36 lie wholly off the diagonal.
-  GroupOccupancy all = groupOccupancy(d, [](int, int, int, int) { return true; });
+  GroupOccupancy all =
+      groupOccupancy(d, [](int, int, int, int) { return true; });
   CHECK(all.occupiedGroups() == 36);
   CHECK(all.zeroGroups() == 72 - 36);
   // Zero one channel's weights: its groups stay non-zero through the other
@@ -143,13 +144,14 @@ TEST_CASE("grouped and depthwise convolutions are block-diagonal matrices") {
   GroupGeometry gr = groupGeometry(s, 4, 64, 64, 2, 1, 1);
   CHECK(gr.groupOfWeight(0, 5, 0, 0) == gr.groupOf(0, 5, 0, 0));
   CHECK(gr.groupOfWeight(40, 5, 0, 0) == gr.groupOf(40, 37, 0, 0));
-  CHECK(groupOccupancy(gr, [](int, int, int, int) { return true; })
-            .occupiedGroups() == 2 * 2 * 4);
+  CHECK(groupOccupancy(gr, [](int, int, int, int) {
+          return true;
+        }).occupiedGroups() == 2 * 2 * 4);
 }
 
 TEST_CASE("settings change single fields and are validated like a file") {
-  auto a = withSettings(defaultArch(), {"macro.wl_on=32", "macro.adc_bits=4",
-                                        "name=mars-wl32"});
+  auto a = withSettings(
+      defaultArch(), {"macro.wl_on=32", "macro.adc_bits=4", "name=mars-wl32"});
   REQUIRE(a);
   CHECK(a->macro.wlOn == 32);
   CHECK(a->macro.adcBits == 4);

@@ -40,13 +40,13 @@ const std::string &smallProgram() {
     fs::create_directories(kDir);
     std::string model = kDir + "/lenet5-small.onnx";
     std::string program = kDir + "/lenet5-small.bin";
-    CommandResult z = runCommand(marsc(
-        "zoo lenet5 --height 12 --width 12 --width-multiplier 0.25 -o " +
-        quote(model)));
+    CommandResult z = runCommand(
+        marsc("zoo lenet5 --height 12 --width 12 --width-multiplier 0.25 -o " +
+              quote(model)));
     REQUIRE(z.exitCode == 0);
-    CommandResult c = runCommand(
-        marsc("compile " + quote(model) + " --calib random -o " + quote(program) +
-              " --save-qdq " + quote(kDir + "/lenet5-small.qdq.onnx")));
+    CommandResult c = runCommand(marsc(
+        "compile " + quote(model) + " --calib random -o " + quote(program) +
+        " --save-qdq " + quote(kDir + "/lenet5-small.qdq.onnx")));
     INFO(c.err);
     REQUIRE(c.exitCode == 0);
     return program;
@@ -106,8 +106,8 @@ void expectOneUserError(const CommandResult &r) {
 }
 
 std::vector<Row> rows() {
-  const std::string cifarRecord = std::string(1, char(10)) +
-                                  std::string(3072, '\x7f');
+  const std::string cifarRecord =
+      std::string(1, char(10)) + std::string(3072, '\x7f');
   return {
       {"arch: a clock so slow every latency overflows",
        {{"slow.json", R"({"timing": {"clock_mhz": 1e-300}})"}},
@@ -132,7 +132,8 @@ std::vector<Row> rows() {
        {"huge.npy", "dimension too large"}},
       {".npy: two 1x12x12 images' worth of values in the shape of one "
        "two-channel image",
-       {{"twochannel.npy", npy("<f4", "(1, 2, 12, 12)", std::string(1152, '\0'))}},
+       {{"twochannel.npy",
+         npy("<f4", "(1, 2, 12, 12)", std::string(1152, '\0'))}},
        "verify {Q} {P} --input {F}",
        {"twochannel.npy", "1×12×12", "f32[1,2,12,12]"}},
       {".npy: a negative dimension",
@@ -141,16 +142,17 @@ std::vector<Row> rows() {
        {"neg.npy", "non-negative integer in 'shape'"}},
       {"IDX: 2^32-1 images of 4096x4096 in a 16-byte file",
        {{"t10k-images-idx3-ubyte", bigEndian32(0x803) +
-                                        bigEndian32(0xFFFFFFFF) +
-                                        bigEndian32(4096) + bigEndian32(4096)},
+                                       bigEndian32(0xFFFFFFFF) +
+                                       bigEndian32(4096) + bigEndian32(4096)},
         {"t10k-labels-idx1-ubyte",
          bigEndian32(0x801) + bigEndian32(0xFFFFFFFF)}},
        "run {P} --data mnist:{D}",
        {"t10k-images-idx3-ubyte", "does not match the header"}},
       {"IDX: zero rows",
        {{"t10k-images-idx3-ubyte", bigEndian32(0x803) + bigEndian32(1) +
-                                        bigEndian32(0) + bigEndian32(12)},
-        {"t10k-labels-idx1-ubyte", bigEndian32(0x801) + bigEndian32(1) + "\x01"}},
+                                       bigEndian32(0) + bigEndian32(12)},
+        {"t10k-labels-idx1-ubyte",
+         bigEndian32(0x801) + bigEndian32(1) + "\x01"}},
        "run {P} --data mnist:{D}",
        {"implausible dimensions 1x0x12"}},
       {"CIFAR-10: label 10",
@@ -201,8 +203,7 @@ TEST_CASE("every fuzzer regression input through the CLI: success or one "
     for (const auto &entry : fs::directory_iterator(dir)) {
       INFO(entry.path().string());
       std::string file = entry.path().string();
-      CommandResult r =
-          runCommand(marsc(expand(command, dir.string(), file)));
+      CommandResult r = runCommand(marsc(expand(command, dir.string(), file)));
       // A fix may also make an input valid (a crash on a good file): then
       // the command succeeds.
       if (r.exitCode != 0)

@@ -104,9 +104,8 @@ TEST_CASE("a truncated file, cut at many points") {
   for (size_t cut : {size_t(1), size_t(7), bytes.size() / 3, bytes.size() / 2,
                      bytes.size() - 3}) {
     INFO("cut at " << cut << " of " << bytes.size());
-    std::string path =
-        writeFile("truncated_" + std::to_string(cut) + ".onnx",
-                  bytes.substr(0, cut));
+    std::string path = writeFile("truncated_" + std::to_string(cut) + ".onnx",
+                                 bytes.substr(0, cut));
     CommandResult r =
         runCommand(std::string(MARSC_PATH) + " inspect " + quote(path));
     INFO("stderr: " << r.err);
@@ -186,9 +185,9 @@ TEST_CASE("eval on a bad model leaves no output file") {
   std::string model = writeModel("unsupported_eval.onnx", m);
   std::string out = std::string(MARS_BINARY_DIR) + "/test/badinput/never.npy";
   std::remove(out.c_str());
-  CommandResult r = runCommand(std::string(MARSC_PATH) + " eval " +
-                               quote(model) + " --random 1 --output " +
-                               quote(out));
+  CommandResult r =
+      runCommand(std::string(MARSC_PATH) + " eval " + quote(model) +
+                 " --random 1 --output " + quote(out));
   CHECK(r.exitCode == 1);
   CHECK(!std::ifstream(out).good());
 }
@@ -200,9 +199,9 @@ TEST_CASE("compile on an op the chip cannot run says what to do and writes "
   std::string model = writeModel("unsupported_compile.onnx", m);
   std::string out = std::string(MARS_BINARY_DIR) + "/test/badinput/never.bin";
   std::remove(out.c_str());
-  CommandResult r = runCommand(std::string(MARSC_PATH) + " compile " +
-                               quote(model) + " --calib random -o " +
-                               quote(out));
+  CommandResult r =
+      runCommand(std::string(MARSC_PATH) + " compile " + quote(model) +
+                 " --calib random -o " + quote(out));
   INFO("stderr: " << r.err);
   CHECK(r.exitCode == 1);
   CHECK_THAT(r.err, Catch::Contains("node 'conv1' (ConvTranspose)"));
@@ -217,9 +216,9 @@ TEST_CASE("compile rejects NaN --prune and --percentile (CLI11's range lets "
   for (const char *flags :
        {" --prune nan", " --calib-method percentile --percentile nan"}) {
     std::remove(out.c_str());
-    CommandResult r = runCommand(std::string(MARSC_PATH) + " compile " +
-                                 quote(model) + " --calib random" + flags +
-                                 " -o " + quote(out));
+    CommandResult r =
+        runCommand(std::string(MARSC_PATH) + " compile " + quote(model) +
+                   " --calib random" + flags + " -o " + quote(out));
     INFO(flags << "\nstderr: " << r.err);
     CHECK(r.exitCode == 1);
     CHECK(r.err.rfind("marsc: error: --p", 0) == 0);

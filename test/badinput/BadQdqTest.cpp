@@ -269,9 +269,7 @@ std::vector<Row> rows() {
        {yq + "the activation scale must be positive and finite, got -inf"}},
       // Zero points.
       {"activation zero point outside int8",
-       [](onnx::ModelProto &m) {
-         findInit(m, "x_zp")->set_int32_data(0, 300);
-       },
+       [](onnx::ModelProto &m) { findInit(m, "x_zp")->set_int32_data(0, 300); },
        {"'x_zp'", "int32_data value 300 at index 0 does not fit i8"},
        true},
       {"weight zero point outside int8",
@@ -301,8 +299,7 @@ std::vector<Row> rows() {
          w->clear_int32_data();
          findNode(m, "conv1_w_dq")->mutable_input()->RemoveLast();
        },
-       {wdq + "the dequantized constant 'w' is f32",
-        "weights as int8"}},
+       {wdq + "the dequantized constant 'w' is f32", "weights as int8"}},
       {"int32 weights (32-bit)",
        [](onnx::ModelProto &m) {
          findInit(m, "w")->set_data_type(TensorProto::INT32);
@@ -469,12 +466,12 @@ TEST_CASE("number fuzzer: seeded special values in every scale, zero point, "
   // network, run it on one image. Each case either works or is an Error
   // whose message starts with the file name.
   const std::vector<float> specials = {
-      0.f,   -0.f,  -1.f,  kNan,   kInf,   -kInf,  1e-45f, 1e-38f,
-      1e38f, 1e30f, 1e-30f, 3e38f, 0.05f, 2.f,    1e10f,  -1e-30f};
-  const std::vector<int32_t> ints = {0,  1,   -1,   127, -128, 255, 300,
-                                     -129, 65536, 2147483647, -2147483647};
-  const std::vector<std::string> bitTexts = {"-1", "0", "1", "2", "8",
-                                             "9", "32", "33", "64"};
+      0.f,   -0.f,  -1.f,   kNan,  kInf,  -kInf, 1e-45f, 1e-38f,
+      1e38f, 1e30f, 1e-30f, 3e38f, 0.05f, 2.f,   1e10f,  -1e-30f};
+  const std::vector<int32_t> ints = {
+      0, 1, -1, 127, -128, 255, 300, -129, 65536, 2147483647, -2147483647};
+  const std::vector<std::string> bitTexts = {"-1", "0",  "1",  "2", "8",
+                                             "9",  "32", "33", "64"};
   uint32_t state = 4242; // explicit seed: the same cases every run
   auto next = [&] { return state = state * 1664525u + 1013904223u; };
   int lowered = 0, rejected = 0;

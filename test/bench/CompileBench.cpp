@@ -79,7 +79,8 @@ int main(int argc, char **argv) {
   calib.shape = {inShape[1], inShape[2], inShape[3]};
   calib.count = 4;
   Random rng(3);
-  calib.pixels.resize(size_t(calib.count * inShape[1] * inShape[2] * inShape[3]));
+  calib.pixels.resize(
+      size_t(calib.count * inShape[1] * inShape[2] * inShape[3]));
   for (float &p : calib.pixels)
     p = float(rng.unit());
   context.calibration = calib;
@@ -114,7 +115,8 @@ int main(int argc, char **argv) {
     passes::CompileState state;
     state.graph = compressed;
     auto a = Clock::now();
-    auto timings = passes::runPipeline(passes::defaultPipeline(), state, context);
+    auto timings =
+        passes::runPipeline(passes::defaultPipeline(), state, context);
     auto b = Clock::now();
     if (!timings)
       die(timings.error().message());
@@ -143,11 +145,14 @@ int main(int argc, char **argv) {
     return 0;
   }
   std::printf("bench_compile: %s (compressed, %.0f%% groups pruned), default "
-              "arch, %d runs\n", model.c_str(), prune * 100, reps);
+              "arch, %d runs\n",
+              model.c_str(), prune * 100, reps);
   std::printf("  compile (default pipeline)  median %8.3f s   target 1 s: "
-              "%.2f× of budget\n", compile, compile / 1.0);
+              "%.2f× of budget\n",
+              compile, compile / 1.0);
   std::printf("  float inference (interp)    median %8.3f s   compile = "
-              "%.2f× one inference\n", infer, compile / infer);
+              "%.2f× one inference\n",
+              infer, compile / infer);
   std::printf("  program %zu bytes, scheduled/bound cycles %.3f\n", bytes,
               ratio);
   std::printf("  per pass (median run):\n");

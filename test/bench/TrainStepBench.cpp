@@ -126,8 +126,9 @@ bool parseArgs(int argc, char **argv, BenchOptions &o) {
   }
   for (const std::string &m : o.models)
     if (m != "lenet5" && m != "resnet20") {
-      std::fprintf(stderr, "bench_train_step: unknown model '%s' (lenet5, "
-                           "resnet20)\n",
+      std::fprintf(stderr,
+                   "bench_train_step: unknown model '%s' (lenet5, "
+                   "resnet20)\n",
                    m.c_str());
       return false;
     }
@@ -165,9 +166,9 @@ protected:
                          const std::string &bnName) {
     auto c = register_module(
         moduleName(name), torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k)
-                                    .stride(stride)
-                                    .padding(pad)
-                                    .bias(false)));
+                                                .stride(stride)
+                                                .padding(pad)
+                                                .bias(false)));
     RefLayer l;
     l.weight = c->weight;
     if (!bnName.empty())
@@ -263,18 +264,21 @@ private:
 void copyWeights(GraphModule &m, RefNet &ref) {
   torch::NoGradGuard noGrad;
   if (m.layers().size() != ref.layers.size()) {
-    std::fprintf(stderr, "bench_train_step: the reference has %zu layers, "
-                         "the graph %zu\n",
+    std::fprintf(stderr,
+                 "bench_train_step: the reference has %zu layers, "
+                 "the graph %zu\n",
                  ref.layers.size(), m.layers().size());
     std::exit(1);
   }
   for (const mars::train::WeightedLayer &l : m.layers()) {
     auto it = ref.layers.find(l.name);
-    if (it == ref.layers.end() || !it->second.weight.sizes().equals(l.weight.sizes()) ||
+    if (it == ref.layers.end() ||
+        !it->second.weight.sizes().equals(l.weight.sizes()) ||
         it->second.bias.defined() != l.bias.defined() ||
         bool(it->second.bn) != l.gamma.defined()) {
-      std::fprintf(stderr, "bench_train_step: layer '%s' differs between the "
-                           "graph and the reference model\n",
+      std::fprintf(stderr,
+                   "bench_train_step: layer '%s' differs between the "
+                   "graph and the reference model\n",
                    l.name.c_str());
       std::exit(1);
     }
@@ -311,8 +315,7 @@ std::function<double()> timed(std::function<void()> step) {
   return [step] {
     const auto t0 = Clock::now();
     step();
-    return std::chrono::duration<double, std::milli>(Clock::now() - t0)
-        .count();
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   };
 }
 
@@ -581,10 +584,8 @@ nlohmann::json benchModel(const BenchOptions &o, const std::string &name) {
     torch::NoGradGuard noGrad;
     ref->eval();
     floatModule->eval();
-    maxDiff = (ref->forward(x) - floatModule->forward(x))
-                  .abs()
-                  .max()
-                  .item<double>();
+    maxDiff =
+        (ref->forward(x) - floatModule->forward(x)).abs().max().item<double>();
   }
   ref->train();
   floatModule->train();
@@ -618,16 +619,17 @@ nlohmann::json benchModel(const BenchOptions &o, const std::string &name) {
   };
   const std::string pct = std::to_string(int(o.sparsity * 100 + 0.5)) + "%";
   std::vector<Variant> variants;
-  variants.push_back({"float_libtorch", "(a) LibTorch float (torch::nn)",
-                      timed([&] {
-                        refOpt.zero_grad();
-                        auto loss = F::cross_entropy(ref->forward(x), y);
-                        loss.backward();
-                        refOpt.step();
-                        (void)loss.item<double>();
+  variants.push_back(
+      {"float_libtorch", "(a) LibTorch float (torch::nn)", timed([&] {
+         refOpt.zero_grad();
+         auto loss = F::cross_entropy(ref->forward(x), y);
+         loss.backward();
+         refOpt.step();
+         (void)loss.item<double>();
+       })});
+  variants.push_back({"float_graph", "(b) GraphModule float", timed([&] {
+                        graphStep(*floatModule, floatOpt, false);
                       })});
-  variants.push_back({"float_graph", "(b) GraphModule float",
-                      timed([&] { graphStep(*floatModule, floatOpt, false); })});
   variants.push_back({"qat_sparse", "(c) GraphModule QAT+" + pct + " groups",
                       timed([&] { graphStep(*qat, qatOpt, false); })});
   variants.push_back({"qat_sparse_lasso", "(c') (c) + group lasso",

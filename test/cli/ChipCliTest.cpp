@@ -94,9 +94,9 @@ TEST_CASE("chip cli: --help explains compile, disasm and run") {
     CHECK(r.out.size() > 500);
   }
   CommandResult r = marsc("compile --help");
-  for (const char *pass : {"fold-bn", "quantize", "legalize", "fuse",
-                           "lower-matrix", "group-compress", "map-to-macros",
-                           "schedule", "emit"})
+  for (const char *pass :
+       {"fold-bn", "quantize", "legalize", "fuse", "lower-matrix",
+        "group-compress", "map-to-macros", "schedule", "emit"})
     CHECK_THAT(r.out, Catch::Contains(pass));
 }
 
@@ -115,8 +115,7 @@ TEST_CASE("chip cli: disasm matches the golden file") {
   CommandResult r = marsc("disasm " + quote(smallProgram()));
   INFO(r.err);
   REQUIRE(r.exitCode == 0);
-  std::string expected =
-      goldenText("cli/golden/lenet5-small.disasm", r.out);
+  std::string expected = goldenText("cli/golden/lenet5-small.disasm", r.out);
   REQUIRE_FALSE(expected.empty());
   CHECK(r.out == expected);
   for (const char *part : {"load ", "compute ", "post ", "sync ", "conv"})
@@ -127,7 +126,8 @@ TEST_CASE("chip cli: compile reports, statistics, IR printing, timings") {
   std::string out = scratch("report.bin");
   CommandResult r = marsc("compile " + quote(smallModel()) + kCalib +
                           " --report --stats --time-passes "
-                          "--print-ir-after=legalize -o " + quote(out));
+                          "--print-ir-after=legalize -o " +
+                          quote(out));
   INFO(r.err);
   REQUIRE(r.exitCode == 0);
   CHECK_THAT(r.out, Catch::Contains("scheduled") && Catch::Contains("bound"));
@@ -139,7 +139,8 @@ TEST_CASE("chip cli: compile reports, statistics, IR printing, timings") {
             quote(out));
   REQUIRE(r.exitCode == 0);
   auto j = nlohmann::json::parse(r.out);
-  CHECK(j["scheduled_cycles"].get<int64_t>() >= j["bound_cycles"].get<int64_t>());
+  CHECK(j["scheduled_cycles"].get<int64_t>() >=
+        j["bound_cycles"].get<int64_t>());
   CHECK(j["layers"].size() >= 3);
 }
 
@@ -148,7 +149,8 @@ TEST_CASE("chip cli: compile errors exit 1 and write nothing") {
   std::remove(out.c_str());
 
   // A float model without calibration data: both routes explained.
-  CommandResult r = marsc("compile " + quote(smallModel()) + " -o " + quote(out));
+  CommandResult r =
+      marsc("compile " + quote(smallModel()) + " -o " + quote(out));
   checkUserError(r, "--calib");
   CHECK_THAT(r.err, Catch::Contains("marsc train"));
   CHECK_FALSE(exists(out));
@@ -233,9 +235,9 @@ TEST_CASE("chip cli: run with --input writes --output; random input") {
   CHECK(uj("macros") < uj("chip"));
   CHECK(uj("chip") < uj("system"));
   CHECK(uj("system") == Approx(energy["per_image_uj"].get<double>()));
-  CHECK(uj("chip") == Approx(uj("system") -
-                             energy["breakdown"]["dram_pj"].get<double>() *
-                                 1e-6));
+  CHECK(uj("chip") ==
+        Approx(uj("system") -
+               energy["breakdown"]["dram_pj"].get<double>() * 1e-6));
   CHECK(scopes["system"]["tops_per_watt_effective"].get<double>() ==
         Approx(energy["tops_per_watt_effective"].get<double>()));
   CHECK(scopes["macros"]["tops_per_watt_executed"].get<double>() ==
@@ -258,7 +260,8 @@ TEST_CASE("chip cli: run --data reports accuracy; trace and plot") {
   std::string trace = scratch("trace.json"), plot = scratch("plot.svg");
   CommandResult r = marsc("run " + quote(smallProgram()) +
                           " --data fashion-mnist --limit 50 --json --quiet "
-                          "--trace " + quote(trace) + " --plot " + quote(plot));
+                          "--trace " +
+                          quote(trace) + " --plot " + quote(plot));
   INFO(r.err);
   REQUIRE(r.exitCode == 0);
   auto j = nlohmann::json::parse(r.out);
@@ -340,9 +343,9 @@ TEST_CASE("chip cli: --json-out writes the --json results as a file, or "
 
   const std::string results = scratch("jsonout.run.json");
   std::remove(results.c_str());
-  CommandResult ran = marsc("run " + quote(program) +
-                            " --seed 4 --quiet --json --json-out " +
-                            quote(results));
+  CommandResult ran =
+      marsc("run " + quote(program) + " --seed 4 --quiet --json --json-out " +
+            quote(results));
   INFO(ran.err);
   REQUIRE(ran.exitCode == 0);
   CHECK(readWholeFile(results) == ran.out);
@@ -352,8 +355,8 @@ TEST_CASE("chip cli: --json-out writes the --json results as a file, or "
   const std::string orphan = scratch("jsonout-orphan.bin");
   std::remove(orphan.c_str());
   CommandResult failed =
-      marsc("compile " + quote(smallModel()) + kCalib + " -o " +
-            quote(orphan) + " --json-out /nonexistent-dir/r.json");
+      marsc("compile " + quote(smallModel()) + kCalib + " -o " + quote(orphan) +
+            " --json-out /nonexistent-dir/r.json");
   checkUserError(failed, "/nonexistent-dir/r.json");
   CHECK(!exists(orphan));
   CommandResult runFailed = marsc("run " + quote(program) +
@@ -384,11 +387,11 @@ TEST_CASE("chip cli: run and compile write all their files or none") {
 
   // run: the last destination (--json-out) cannot be written, so neither
   // --output, --trace nor --plot may appear.
-  CommandResult ran = marsc(
-      "run " + quote(smallProgram()) + " --input " + quote(image) +
-      " --output " + quote(dir + "/y.npy") + " --trace " +
-      quote(dir + "/t.json") + " --plot " + quote(dir + "/p.svg") +
-      " --quiet --json-out " + quote(dir + "/missing/r.json"));
+  CommandResult ran =
+      marsc("run " + quote(smallProgram()) + " --input " + quote(image) +
+            " --output " + quote(dir + "/y.npy") + " --trace " +
+            quote(dir + "/t.json") + " --plot " + quote(dir + "/p.svg") +
+            " --quiet --json-out " + quote(dir + "/missing/r.json"));
   checkUserError(ran, dir + "/missing/r.json");
   CHECK(!exists(dir + "/y.npy"));
   CHECK(!exists(dir + "/t.json"));

@@ -233,22 +233,23 @@ TEST_CASE("cli: written models have a symbolic batch; eval runs a batch of "
   // compressed.onnx too: TrainCliTest checks it with the official checker).
   const std::string &model = lenetModel();
   const std::string qdq = scratch("lenet5.qdq.onnx");
-  CommandResult r = marsc("compile " + quote(model) + " --calib random -o " +
-                          quote(scratch("lenet5.bin")) + " --save-qdq " +
-                          quote(qdq));
+  CommandResult r =
+      marsc("compile " + quote(model) + " --calib random -o " +
+            quote(scratch("lenet5.bin")) + " --save-qdq " + quote(qdq));
   INFO(r.err);
   REQUIRE(r.exitCode == 0);
 
   // ONNX's own checker with shape inference, and the batch named "N".
   CommandResult checker = runCommand(
       "/usr/bin/python3 -c " +
-      quote("import onnx, sys\n"
-            "for f in sys.argv[1:]:\n"
-            "    m = onnx.load(f)\n"
-            "    onnx.checker.check_model(m, full_check=True)\n"
-            "    for v in list(m.graph.input) + list(m.graph.output):\n"
-            "        assert v.type.tensor_type.shape.dim[0].dim_param == 'N', v\n"
-            "print('checked')") +
+      quote(
+          "import onnx, sys\n"
+          "for f in sys.argv[1:]:\n"
+          "    m = onnx.load(f)\n"
+          "    onnx.checker.check_model(m, full_check=True)\n"
+          "    for v in list(m.graph.input) + list(m.graph.output):\n"
+          "        assert v.type.tensor_type.shape.dim[0].dim_param == 'N', v\n"
+          "print('checked')") +
       " " + quote(model) + " " + quote(qdq));
   if (checker.err.find("No module named") != std::string::npos) {
     MARS_SKIP_MISSING("python3-onnx (for onnx.checker)");
@@ -395,7 +396,8 @@ TEST_CASE("cli: train is handed to marsc-train; marsc itself has no LibTorch") {
     r = marsc("train --help");
     INFO(r.err);
     CHECK(r.exitCode == 0);
-    CHECK_THAT(r.out, Catch::Contains("--sparsity") && Catch::Contains("Usage"));
+    CHECK_THAT(r.out,
+               Catch::Contains("--sparsity") && Catch::Contains("Usage"));
     r = marsc("train --no-such-flag");
     CHECK(r.exitCode == 2);
   }
@@ -411,16 +413,16 @@ TEST_CASE("cli: train is handed to marsc-train; marsc itself has no LibTorch") {
   r = runCommand(quote(alone + "/marsc") + " train -o " +
                  quote(alone + "/never.onnx"));
   CHECK(r.exitCode == 1);
-  CHECK_THAT(r.err, Catch::Contains("marsc-train") &&
-                        Catch::Contains("LibTorch"));
+  CHECK_THAT(r.err,
+             Catch::Contains("marsc-train") && Catch::Contains("LibTorch"));
   CHECK_FALSE(std::ifstream(alone + "/never.onnx").good());
 }
 
 TEST_CASE("cli: arch --set writes a validated arch, or nothing") {
   const std::string out = scratch("wl32.json");
   std::remove(out.c_str());
-  CommandResult r = marsc("arch --set macro.wl_on=32 --set macro.adc_bits=4 -o " +
-                          quote(out));
+  CommandResult r = marsc(
+      "arch --set macro.wl_on=32 --set macro.adc_bits=4 -o " + quote(out));
   INFO(r.err);
   REQUIRE(r.exitCode == 0);
   // The written file is what `marsc arch --arch` reads back.

@@ -24,8 +24,9 @@ inline bool dataRequired() {
   do {                                                                         \
     if (::mars::test::dataRequired())                                          \
       FAIL(std::string(what) + " is missing and MARS_REQUIRE_DATA=1");         \
-    WARN("skipped: " << (what) << " is missing (set MARS_REQUIRE_DATA=1 to "   \
-                                  "make this a failure)");                     \
+    WARN("skipped: " << (what)                                                 \
+                     << " is missing (set MARS_REQUIRE_DATA=1 to "             \
+                        "make this a failure)");                               \
   } while (0)
 
 } // namespace mars::test

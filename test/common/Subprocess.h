@@ -33,8 +33,7 @@ inline CommandResult runCommand(const std::string &command,
   std::string base = "/tmp/mars_cmd_" + std::to_string(getpid()) + "_" +
                      std::to_string(counter++);
   std::string full = "timeout " + std::to_string(timeoutSeconds) + " " +
-                     command + " >" + base + ".out 2>" +
-                     base + ".err";
+                     command + " >" + base + ".out 2>" + base + ".err";
   int status = std::system(full.c_str());
   CommandResult result;
   if (WIFEXITED(status))

@@ -69,8 +69,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       labelBytes = filesSize;
     writeFile(dir + "/images.idx", files, filesSize - labelBytes);
     writeFile(dir + "/labels.idx", files + filesSize - labelBytes, labelBytes);
-    auto d = mars::data::readIdx(dir + "/images.idx", dir + "/labels.idx",
-                                 "fuzz");
+    auto d =
+        mars::data::readIdx(dir + "/images.idx", dir + "/labels.idx", "fuzz");
     if (d && (d->pixels.size() != size_t(d->count * d->imageSize()) ||
               d->labels.size() != size_t(d->count))) {
       std::fprintf(stderr, "readIdx: sizes do not match the header\n");

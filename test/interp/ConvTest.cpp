@@ -1,7 +1,6 @@
 #include "mars/support/Random.h"
 #include "InterpTestUtil.h"
 
-
 using namespace mars;
 using namespace mars::interp::test;
 using ir::OpKind;

@@ -74,8 +74,8 @@ TEST_CASE("matmul kernels: every kernel gives the contract's bits") {
         const std::vector<float> expected = contract(p);
         for (const MatmulKernel *kernel : kernels) {
           std::vector<float> c = p.c;
-          matmulAccumulateWith(*kernel, m, n, k, p.a.data(), p.lda,
-                               p.b.data(), p.ldb, c.data(), p.ldc);
+          matmulAccumulateWith(*kernel, m, n, k, p.a.data(), p.lda, p.b.data(),
+                               p.ldb, c.data(), p.ldc);
           INFO(kernel->name << " m=" << m << " n=" << n << " k=" << k);
           REQUIRE(sameBits(c, expected));
         }

@@ -37,8 +37,7 @@ ir::Graph twoConvs(bool weightsAsInput) {
   g.name = "two-convs";
   const ir::ValueId x = g.addValue("x", f32Type({1, 4, 9, 9}));
   g.inputs.push_back(x);
-  const ir::ValueId w1 =
-      g.addInitializer("w1", randomTensor({6, 2, 3, 3}, 1));
+  const ir::ValueId w1 = g.addInitializer("w1", randomTensor({6, 2, 3, 3}, 1));
   const ir::ValueId b1 = g.addInitializer("b1", randomTensor({6}, 2));
   const ir::ValueId h = g.addValue("h", f32Type({1, 6, 9, 9}));
   g.addNode(ir::OpKind::Conv, "c1", {x, w1, b1}, {h},

@@ -6,7 +6,6 @@
 
 #include <catch2/catch.hpp>
 
-
 namespace mars::test {
 
 /// `count` seeded uniform [0, 1) images of the graph input's C×H×W shape.

@@ -132,8 +132,8 @@ TEST_CASE("mapping quality: vgg16 and resnet18 at 50% group sparsity") {
     setup.calibImages = 1;
     passes::CompileState s = compileZoo(setup);
     const double ratio = passes::scheduleRatio(s);
-    INFO(model << ": scheduled " << s.program->info.scheduledCycles
-               << " bound " << s.program->info.boundCycles);
+    INFO(model << ": scheduled " << s.program->info.scheduledCycles << " bound "
+               << s.program->info.boundCycles);
     CHECK(ratio >= 1.0);
 
     // Both stream weights from DRAM; part of each core's weight SRAM keeps
@@ -158,7 +158,8 @@ TEST_CASE("mapping quality: vgg16 and resnet18 at 50% group sparsity") {
     CHECK(fetched == stat(s, "off-chip weight bytes per image"));
     CHECK(pinned > 0);
     CHECK(fetched + pinned == total);
-    CHECK(pinned <= int64_t(p.arch.chip.cores) * p.arch.chip.weightSramKiB * 1024);
+    CHECK(pinned <=
+          int64_t(p.arch.chip.cores) * p.arch.chip.weightSramKiB * 1024);
   }
 }
 
@@ -221,7 +222,8 @@ TEST_CASE("the pass manager: unknown passes, printing, timing") {
   pm.printIrAfter = {"fuse", "map-to-macros"};
   pm.timePasses = true;
   pm.log = &log;
-  auto timings = passes::runPipeline(passes::defaultPipeline(), state, context, pm);
+  auto timings =
+      passes::runPipeline(passes::defaultPipeline(), state, context, pm);
   REQUIRE(timings);
   CHECK(timings->size() == passes::defaultPipeline().size());
   const std::string text = log.str();

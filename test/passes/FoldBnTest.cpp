@@ -87,8 +87,10 @@ void insertBatchNorm(ir::Graph &g, ir::ValueId v, const std::string &name) {
     var.push_back(0.6f + 0.2f * float(i % 4));
   }
   std::vector<ir::ValueId> params;
-  for (const auto &[suffix, values] :
-       {std::pair{"gamma", gamma}, {"beta", beta}, {"mean", mean}, {"var", var}})
+  for (const auto &[suffix, values] : {std::pair{"gamma", gamma},
+                                       {"beta", beta},
+                                       {"mean", mean},
+                                       {"var", var}})
     params.push_back(g.addInitializer(name + "." + suffix,
                                       ir::Tensor::fromFloats({c}, values)));
   const ir::ValueId out = g.addValue(name + ".out", type);
@@ -193,8 +195,8 @@ TEST_CASE("fold-bn: a BN that no Conv precedes folds into a depthwise 1x1 "
     ir::Graph g = test::quarterLenet5();
     const ir::NodeId pool = firstNode(g, ir::OpKind::MaxPool);
     insertBatchNorm(g, g.node(pool).outputs[0], "pre_bn");
-    g.node(firstNamed(g, "pre_bn")).attrs.set("training_mode",
-                                              ir::Attribute(int64_t(1)));
+    g.node(firstNamed(g, "pre_bn"))
+        .attrs.set("training_mode", ir::Attribute(int64_t(1)));
     foldBn(g);
     CHECK(countOps(g, ir::OpKind::BatchNormalization) == 1);
   }

@@ -269,7 +269,8 @@ TEST_CASE("program: a Compute without its LoadImage is a runtime error") {
   REQUIRE(program::validateProgram(p).empty());
   auto exec = runtime::Executor::create(p);
   REQUIRE(exec);
-  auto out = exec->run(std::vector<int32_t>(size_t(p.buffers[p.input].size()), 0));
+  auto out =
+      exec->run(std::vector<int32_t>(size_t(p.buffers[p.input].size()), 0));
   REQUIRE_FALSE(out);
   CHECK_THAT(out.error().message(), Catch::Contains("no LoadImage"));
 }

@@ -53,7 +53,8 @@ std::vector<int64_t> referenceConv(const IntegerNet &net, const IntLayer &l,
                 continue;
               int ic = (oc / coutG) * cinG + icg;
               acc += (long long)l.weights[((oc * cinG + icg) * l.kernelH + ky) *
-                                              l.kernelW + kx] *
+                                              l.kernelW +
+                                          kx] *
                      in[(ic * iv.height + sy) * iv.width + sx];
             }
         if (ov.isAccumulator) {
@@ -62,8 +63,8 @@ std::vector<int64_t> referenceConv(const IntegerNet &net, const IntLayer &l,
         }
         long double r = std::round((long double)acc * l.multipliers[oc].value /
                                    std::ldexp(1.0L, l.multipliers[oc].shift));
-        out.push_back(std::min<int64_t>(std::max<int64_t>((int64_t)r, l.clampLo),
-                                        l.clampHi));
+        out.push_back(std::min<int64_t>(
+            std::max<int64_t>((int64_t)r, l.clampLo), l.clampHi));
       }
   return out;
 }
@@ -93,7 +94,8 @@ IntegerNet makeConvNet(const ConvCase &c, mars::Random &rng) {
     l.weights.push_back(int8_t(int(rng.bits() % (2 * lim + 2)) - lim - 1));
   for (int oc = 0; oc < c.cout; ++oc) {
     l.bias.push_back(int32_t(rng.bits() % 2001) - 1000);
-    l.multipliers.push_back(quantizeMultiplier(0.001 + (rng.bits() % 1000) * 1e-4));
+    l.multipliers.push_back(
+        quantizeMultiplier(0.001 + (rng.bits() % 1000) * 1e-4));
     l.logitScales.push_back(0.01);
   }
   l.clampLo = 0;
@@ -109,8 +111,8 @@ TEST_CASE("integer conv matches the independent reference over a sweep") {
   std::vector<ConvCase> cases = {
       {1, 4, 8, 8, 3, 1, 1, 1, 1, 4, false},
       {3, 8, 9, 7, 3, 2, 1, 1, 1, 4, false},
-      {8, 8, 6, 6, 3, 1, 1, 1, 8, 8, false}, // depthwise
-      {4, 6, 7, 7, 3, 1, 2, 2, 2, 2, false}, // grouped, dilated
+      {8, 8, 6, 6, 3, 1, 1, 1, 8, 8, false},  // depthwise
+      {4, 6, 7, 7, 3, 1, 2, 2, 2, 2, false},  // grouped, dilated
       {16, 10, 1, 1, 1, 1, 0, 1, 1, 8, true}, // fully connected logits
       {2, 3, 5, 5, 5, 1, 2, 1, 1, 3, false},
   };
@@ -147,7 +149,8 @@ TEST_CASE("pools and add") {
   gap.clampHi = 255;
   net.layers = {mp, gap};
   net.output = 2;
-  std::vector<int32_t> x = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17};
+  std::vector<int32_t> x = {1, 2,  3,  4,  5,  6,  7,  8,
+                            9, 10, 11, 12, 13, 14, 15, 17};
   std::vector<std::vector<int32_t>> values(3);
   values[0] = x;
   runLayer(net, net.layers[0], values);

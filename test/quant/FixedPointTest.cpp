@@ -10,8 +10,8 @@
 using namespace mars::quant;
 
 TEST_CASE("quantizeMultiplier represents the real factor to 2^-31") {
-  for (double real : {1.0, 0.5, 0.75, 1e-3, 3.3e-5, 0.999999999, 123.456,
-                      1.0 / 3.0, 2e-9}) {
+  for (double real :
+       {1.0, 0.5, 0.75, 1e-3, 3.3e-5, 0.999999999, 123.456, 1.0 / 3.0, 2e-9}) {
     Multiplier m = quantizeMultiplier(real);
     INFO(real << " -> " << m.value << " >> " << m.shift);
     CHECK(m.shift >= 0);
@@ -30,20 +30,20 @@ TEST_CASE("power-of-two multipliers are the nearest power of two") {
 }
 
 TEST_CASE("requantize rounds half to even, as QuantizeLinear does") {
-  Multiplier half{1, 1}; // × 0.5
+  Multiplier half{1, 1};             // × 0.5
   CHECK(requantize(3, half) == 2);   // 1.5 -> 2
   CHECK(requantize(-3, half) == -2); // -1.5 -> -2
   CHECK(requantize(5, half) == 2);   // 2.5 -> 2 (even), not 3
   CHECK(requantize(-5, half) == -2);
-  CHECK(requantize(7, half) == 4);   // 3.5 -> 4
+  CHECK(requantize(7, half) == 4); // 3.5 -> 4
   CHECK(requantize(-7, half) == -4);
   CHECK(requantize(4, half) == 2);
   Multiplier quarter{1, 2};
-  CHECK(requantize(1, quarter) == 0);  // 0.25
-  CHECK(requantize(2, quarter) == 0);  // 0.5 -> 0
-  CHECK(requantize(6, quarter) == 2);  // 1.5 -> 2
+  CHECK(requantize(1, quarter) == 0); // 0.25
+  CHECK(requantize(2, quarter) == 0); // 0.5 -> 0
+  CHECK(requantize(6, quarter) == 2); // 1.5 -> 2
   CHECK(requantize(-2, quarter) == 0);
-  CHECK(requantize(3, quarter) == 1);  // 0.75
+  CHECK(requantize(3, quarter) == 1); // 0.75
   CHECK(requantize(-3, quarter) == -1);
   CHECK(requantize(7, Multiplier{3, 0}) == 21);
 }
@@ -96,10 +96,11 @@ TEST_CASE("Add multipliers share a shift and the sum is rounded once") {
   // The integer sum is rounded once: compare with the exact rational value.
   mars::Random rng(7);
   for (int i = 0; i < 20000; ++i) {
-    int32_t q[2] = {int32_t(rng.bits() % 511) - 255, int32_t(rng.bits() % 511) - 255};
-    long double exact = ((long double)q[0] * ms[0].value +
-                         (long double)q[1] * ms[1].value) /
-                        std::ldexp(1.0L, ms[0].shift);
+    int32_t q[2] = {int32_t(rng.bits() % 511) - 255,
+                    int32_t(rng.bits() % 511) - 255};
+    long double exact =
+        ((long double)q[0] * ms[0].value + (long double)q[1] * ms[1].value) /
+        std::ldexp(1.0L, ms[0].shift);
     REQUIRE(requantizeSum(q, ms.data(), 2) == (int64_t)std::nearbyintl(exact));
   }
   // Where separate rounding and one rounding differ: 0.5 + 0.5 with unit

@@ -38,7 +38,8 @@ TEST_CASE("agreement: zoo models, fast path, bit-equal to the integer "
     DYNAMIC_SECTION(model) {
       test::CompileSetup setup;
       setup.model = model;
-      setup.modelOptions.widthMultiplier = std::string(model) == "lenet5" ? 1.0 : 0.25;
+      setup.modelOptions.widthMultiplier =
+          std::string(model) == "lenet5" ? 1.0 : 0.25;
       setup.options.prune = 0.5;
       passes::CompileState state = test::compileZoo(setup);
       test::checkChipMatchesInteger(state, runtime::ExecMode::Fast, 3);

@@ -86,14 +86,12 @@ TEST_CASE("TOPS/W counts dense and executed operations", "[energy]") {
   // A dense model 4× larger (75% of its groups pruned away).
   p.info.denseMacs *= 4;
   EnergyResult sparse = priced(p);
-  CHECK(sparse.topsPerWattEffective ==
-        Approx(4 * sparse.topsPerWattExecuted));
+  CHECK(sparse.topsPerWattEffective == Approx(4 * sparse.topsPerWattExecuted));
   CHECK(sparse.topsPerWattEffective ==
         Approx(2.0 * p.info.denseMacs / sparse.total.totalPj()));
 }
 
-TEST_CASE("halving the stored groups roughly halves layer energy",
-          "[energy]") {
+TEST_CASE("halving the stored groups roughly halves layer energy", "[energy]") {
   EnergyResult dense = priced(oneCompute(std::vector<int>(8, 4)));
   EnergyResult sparse = priced(oneCompute(std::vector<int>(8, 2)));
   CHECK(sparse.layers[0].macroPj * 2 == Approx(dense.layers[0].macroPj));

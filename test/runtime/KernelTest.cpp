@@ -67,7 +67,8 @@ std::vector<int32_t> reference(const program::Program &p,
             const int magnitude = in.isSigned ? in.bits - 1 : in.bits;
             std::vector<std::pair<int, int>> slices; // (first bit, count)
             for (int b = 0; b < magnitude; b += mac.inputBitsPerCycle)
-              slices.push_back({b, std::min(mac.inputBitsPerCycle, magnitude - b)});
+              slices.push_back(
+                  {b, std::min(mac.inputBitsPerCycle, magnitude - b)});
             if (in.isSigned)
               slices.push_back({in.bits - 1, 1});
             for (size_t s = 0; s < slices.size(); ++s) {
@@ -79,7 +80,8 @@ std::vector<int32_t> reference(const program::Program &p,
                   const int64_t slice =
                       (u >> slices[s].first) & ((1u << slices[s].second) - 1);
                   const uint32_t wu =
-                      uint32_t(int32_t(g.weights[size_t(r) * m.channelsPerGroup + j])) &
+                      uint32_t(int32_t(
+                          g.weights[size_t(r) * m.channelsPerGroup + j])) &
                       ((1u << m.weightBits) - 1);
                   count += slice * ((wu >> wb) & 1);
                 }
@@ -118,9 +120,7 @@ std::vector<int32_t> runMode(const program::Program &p, runtime::ExecMode mode,
 }
 
 LayerCase randomCase(Random &rng) {
-  auto pick = [&](std::initializer_list<int> v) {
-    return rng.pick(v);
-  };
+  auto pick = [&](std::initializer_list<int> v) { return rng.pick(v); };
   LayerCase c;
   c.groups = pick({1, 1, 2, 4});
   c.inC = c.groups * pick({1, 3, 4, 8});
@@ -253,7 +253,8 @@ TEST_CASE("kernels: one slice count for functional model and timing, for "
         INFO(bits << "-bit " << (isSigned ? "signed" : "unsigned") << ", "
                   << perCycle << " bits per cycle");
         runtime::ExecCounters counters;
-        runMode(p, runtime::ExecMode::MacroLevel, randomInput(p, rng), &counters);
+        runMode(p, runtime::ExecMode::MacroLevel, randomInput(p, rng),
+                &counters);
         auto timing = runtime::simulateTiming(p);
         REQUIRE(timing);
         const program::Buffer &out = p.buffers[1];
@@ -313,13 +314,12 @@ TEST_CASE("kernels: every fast-path kernel equals the exact product, "
   using runtime::FastKernel;
   Random rng(31);
   std::vector<FastKernel> kernels;
-  for (FastKernel k : {FastKernel::Portable, FastKernel::Avx2, FastKernel::AvxVnni,
-                       FastKernel::Avx512Vnni, FastKernel::Unpacked})
+  for (FastKernel k :
+       {FastKernel::Portable, FastKernel::Avx2, FastKernel::AvxVnni,
+        FastKernel::Avx512Vnni, FastKernel::Unpacked})
     if (runtime::fastKernelSupported(k))
       kernels.push_back(k);
-  auto pick = [&](std::initializer_list<int> v) {
-    return rng.pick(v);
-  };
+  auto pick = [&](std::initializer_list<int> v) { return rng.pick(v); };
   for (int trial = 0; trial < 72; ++trial) {
     arch::ArchSpec a = packedArch(trial);
     REQUIRE(arch::validate(a).empty());
@@ -335,7 +335,7 @@ TEST_CASE("kernels: every fast-path kernel equals the exact product, "
     if (c.h + 2 * c.pad < c.kernel)
       c.h = c.kernel;
     c.stride = pick({1, 1, 2});
-    c.inputBits = 1 + trial / 6 % 8;             // 1 to 8 bits
+    c.inputBits = 1 + trial / 6 % 8;              // 1 to 8 bits
     c.inputSigned = c.inputBits > 1 && trial % 2; // signed from 2 bits
     c.density = pick({3, 6, 10}) / 10.0;
     // Every third trial at the extremes: inputs at the type's minimum or
@@ -360,7 +360,8 @@ TEST_CASE("kernels: every fast-path kernel equals the exact product, "
     if (extreme) {
       const program::Buffer &b = p.buffers[0];
       const int32_t lo = b.isSigned ? -(1 << (b.bits - 1)) : 0;
-      const int32_t hi = b.isSigned ? (1 << (b.bits - 1)) - 1 : (1 << b.bits) - 1;
+      const int32_t hi =
+          b.isSigned ? (1 << (b.bits - 1)) - 1 : (1 << b.bits) - 1;
       std::fill(x.begin(), x.end(), extreme == 1 ? hi : (b.isSigned ? lo : hi));
     }
     const std::vector<int32_t> expected = reference(p, x, false, nullptr);

@@ -104,9 +104,9 @@ std::string tagBalance(const std::string &xml) {
       continue;
     if (tag.back() == '/')
       continue; // <line .../>
-    const std::string name = tag.substr(
-        tag[0] == '/' ? 1 : 0, tag.find_first_of(" \n/", 1) -
-                                   (tag[0] == '/' ? 1 : 0));
+    const std::string name =
+        tag.substr(tag[0] == '/' ? 1 : 0,
+                   tag.find_first_of(" \n/", 1) - (tag[0] == '/' ? 1 : 0));
     if (tag[0] != '/') {
       open.push_back(name);
       continue;
@@ -244,8 +244,7 @@ TEST_CASE("the JSON report has the three scopes and every component",
           Approx(e.macroPj + e.adcPj + e.shiftAddPj));
     CHECK(l["energy_scopes_pj"]["chip"].get<double>() ==
           Approx(e.totalPj() - e.dramPj));
-    CHECK(l["energy_scopes_pj"]["system"].get<double>() ==
-          Approx(e.totalPj()));
+    CHECK(l["energy_scopes_pj"]["system"].get<double>() == Approx(e.totalPj()));
     const nlohmann::json &tb = l["time_breakdown_core_cycles"];
     CHECK(tb["compute"] == b.compute);
     CHECK(tb["digital"] == b.digital);
@@ -258,8 +257,8 @@ TEST_CASE("the JSON report has the three scopes and every component",
 
 TEST_CASE("the JSON report has per-layer entries and totals", "[report]") {
   Timed t = twoCores();
-  nlohmann::json j = nlohmann::json::parse(
-      reportJson(t.program, t.timing, t.energy));
+  nlohmann::json j =
+      nlohmann::json::parse(reportJson(t.program, t.timing, t.energy));
   CHECK(j["cycles"] == t.timing.cycles);
   REQUIRE(j["layers"].size() == t.program.layers.size());
   CHECK(j["layers"][0]["name"] == "conv<1>");
@@ -336,10 +335,13 @@ TEST_CASE("the SVG plot stacks time and energy per layer, with legends",
        it != std::sregex_iterator(); ++it)
     legend.push_back((*it)[1]);
   const std::vector<std::string> expected = {
-      "compute", "digital post-processing", "weight reload",
-      "memory wait (SRAM/DRAM)", "barrier stall", "idle",
-      "macro", "ADC", "shift-add", "digital", "SRAM", "reload", "DRAM",
-      "static"};
+      "compute",       "digital post-processing",
+      "weight reload", "memory wait (SRAM/DRAM)",
+      "barrier stall", "idle",
+      "macro",         "ADC",
+      "shift-add",     "digital",
+      "SRAM",          "reload",
+      "DRAM",          "static"};
   CHECK(legend == expected);
 
   // One stacked rect per non-zero part of every drawn layer, each with its
@@ -354,8 +356,7 @@ TEST_CASE("the SVG plot stacks time and energy per layer, with legends",
     for (double v : {double(b.compute), double(b.digital), double(b.reload),
                      double(b.memory), double(b.stall), double(b.idle),
                      e.macroPj, e.adcPj, e.shiftAddPj, e.digitalPj, e.sramPj,
-                     e.reloadPj,
-                     e.dramPj, e.staticPj})
+                     e.reloadPj, e.dramPj, e.staticPj})
       parts += v > 0 ? 1 : 0;
     CHECK_THAT(svg, Catch::Contains("<title>" + lt.name + ": "));
   }
@@ -396,8 +397,7 @@ TEST_CASE("the SVG plot's bars use its width", "[report]") {
     CHECK_THAT(svg, Catch::Contains(std::string(">") + name + "</text>"));
 }
 
-TEST_CASE("report files are not written into a missing directory",
-          "[report]") {
+TEST_CASE("report files are not written into a missing directory", "[report]") {
   Timed t = twoCores();
   const std::string path = tempPath("missing-dir") + "/trace.json";
   Status s = writeChromeTrace(path, t.program, t.timing);

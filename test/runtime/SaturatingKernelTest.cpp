@@ -278,7 +278,8 @@ TEST_CASE("saturating kernel: more saturations per column than a byte "
     REQUIRE(program::validateProgram(p).empty());
     Totals totals;
     INFO("isa " << int(isa));
-    CHECK(compareKernels(p, runtime::testing::randomInput(p, rng), isa, totals));
+    CHECK(
+        compareKernels(p, runtime::testing::randomInput(p, rng), isa, totals));
     CHECK(totals.saturations > 100000);
   }
 }

@@ -21,8 +21,8 @@ namespace {
 arch::ArchSpec archFile(const std::string &name) {
   if (name == "mars")
     return arch::defaultArch();
-  const std::string path = std::string(MARS_SOURCE_DIR) + "/examples/arch/" +
-                           name + ".json";
+  const std::string path =
+      std::string(MARS_SOURCE_DIR) + "/examples/arch/" + name + ".json";
   auto spec = arch::loadArchFile(path);
   if (!spec)
     FAIL(spec.error().message());
@@ -79,7 +79,8 @@ TEST_CASE("schedule: the compiler's cycles are the simulated cycles, and "
                     static_cast<long long>(timing->cycles),
                     static_cast<long long>(p->info.boundCycles),
                     double(timing->cycles) / double(p->info.boundCycles));
-        CHECK(std::abs(double(scheduled) / double(timing->cycles) - 1.0) <= 0.02);
+        CHECK(std::abs(double(scheduled) / double(timing->cycles) - 1.0) <=
+              0.02);
         // The bound is a true lower bound of the simulated chip...
         CHECK(timing->cycles >= p->info.boundCycles);
         // ...and the schedule gets close to it.

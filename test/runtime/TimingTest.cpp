@@ -122,7 +122,7 @@ TEST_CASE("a LoadImage waits for its FetchImage over DRAM", "[timing]") {
   CHECK(fetch.end == 192);
   CHECK(fetch.counters.dramBytes == 768);
   const TimedEvent &load = eventOf(r, 0, 1);
-  CHECK(load.issue == 96); // The fetch did not block the core...
+  CHECK(load.issue == 96);  // The fetch did not block the core...
   CHECK(load.start == 192); // ...but the load waited for it.
   CHECK(load.end == 240);
   CHECK(eventOf(r, 0, 2).end == 240 + 768);
@@ -179,7 +179,7 @@ TEST_CASE("barriers wait for computes, not for weight fetches and loads",
   emit(p, 0, Opcode::FetchImage, i0); // 768 B: 96 cycles on the channel.
   emit(p, 0, Opcode::LoadImage, i1);  // 48 rows, nothing to fetch.
   emit(p, 0, Opcode::Sync, 0);
-  emit(p, 0, Opcode::LoadImage, i0);  // Waits for its fetch.
+  emit(p, 0, Opcode::LoadImage, i0); // Waits for its fetch.
   emit(p, 1, Opcode::Sync, 0);
   TimingResult r = timeOrFail(p);
 
@@ -205,7 +205,8 @@ TEST_CASE("halving the stored groups halves compute", "[timing]") {
   // max(4, ceil(32 / 2)) = 16 against max(2, ceil(16 / 2)) = 8 per slice.
   CHECK(d.layers[0].cycles() == 16 * 8 * 16);
   CHECK(s.layers[0].cycles() == 16 * 8 * 8);
-  CHECK(s.layers[0].counters.activations * 2 == d.layers[0].counters.activations);
+  CHECK(s.layers[0].counters.activations * 2 ==
+        d.layers[0].counters.activations);
   CHECK(s.layers[0].counters.adcConversions * 2 ==
         d.layers[0].counters.adcConversions);
 }
@@ -286,9 +287,8 @@ TEST_CASE("timing rejects inconsistent programs", "[timing]") {
   emit(bad, 0, Opcode::Compute, 7, 0, 16);
   Expected<TimingResult> r = simulateTiming(bad);
   REQUIRE_FALSE(r);
-  CHECK_THAT(r.error().message(),
-             Catch::Contains("core 0 instruction 0") &&
-                 Catch::Contains("image 7 out of range"));
+  CHECK_THAT(r.error().message(), Catch::Contains("core 0 instruction 0") &&
+                                      Catch::Contains("image 7 out of range"));
 
   bad = p;
   emit(bad, 0, Opcode::Compute, image, 0, 17);

@@ -124,8 +124,8 @@ inline int32_t addImage(program::Program &p, int core, int macro,
   return static_cast<int32_t>(p.images.size() - 1);
 }
 
-inline void emit(program::Program &p, int core, program::Opcode op,
-                 int32_t a, int32_t b = 0, int32_t c = 0) {
+inline void emit(program::Program &p, int core, program::Opcode op, int32_t a,
+                 int32_t b = 0, int32_t c = 0) {
   p.streams[core].push_back({op, a, b, c});
 }
 

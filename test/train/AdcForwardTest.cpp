@@ -9,7 +9,6 @@
 
 #include <catch2/catch.hpp>
 
-
 using namespace mars;
 
 namespace {
@@ -99,7 +98,8 @@ void check(const Case &c, uint32_t seed) {
     // The same layer through an exact ADC, to see that clipping happened.
     Case exact = c;
     exact.adc = {};
-    const std::vector<int32_t> plain = referenceAcc(exact, images[i], w, oh, ow);
+    const std::vector<int32_t> plain =
+        referenceAcc(exact, images[i], w, oh, ow);
     REQUIRE(int64_t(ref.size()) == acc.size(1));
     for (size_t e = 0; e < ref.size(); ++e) {
       differing += int64_t(acc[i][int64_t(e)].item<float>()) != ref[e];
@@ -123,13 +123,13 @@ TEST_CASE("the QAT forward's ADC equals the integer reference's", "[adc]") {
   const std::vector<Case> cases = {
       // cin cout h w k s p g conv  in-bits signed w-bits  adc
       {3, 8, 7, 7, 3, 1, 1, 1, true, 4, false, 4, wl16a3},
-      {6, 5, 6, 5, 5, 1, 2, 1, true, 8, true, 8, wl16a3},   // signed 8-bit
-      {8, 8, 6, 6, 3, 2, 1, 2, true, 4, false, 4, wl8a2},   // grouped
+      {6, 5, 6, 5, 5, 1, 2, 1, true, 8, true, 8, wl16a3}, // signed 8-bit
+      {8, 8, 6, 6, 3, 2, 1, 2, true, 4, false, 4, wl8a2}, // grouped
       // depthwise: two weights per column in a group of 16 rows, so a
       // 2-bit ADC is what clips
       {8, 8, 5, 5, 3, 1, 1, 8, true, 3, false, 2, wl16a2},
       {16, 4, 4, 4, 1, 1, 0, 1, true, 5, true, 6, wl32a4},
-      {7, 9, 5, 5, 3, 1, 0, 1, true, 8, false, 4, wl16a4},  // 4 bits/cycle
+      {7, 9, 5, 5, 3, 1, 0, 1, true, 8, false, 4, wl16a4},    // 4 bits/cycle
       {40, 10, 1, 1, 1, 1, 0, 1, false, 4, false, 4, wl16a3}, // Gemm
   };
   uint32_t seed = 1;

@@ -52,11 +52,13 @@ std::string trainCommand(const std::string &dir, const std::string &extra) {
   return std::string(MARSC_PATH) +
          " train --limit-train 1024 --limit-test 200 --threads 1 "
          "--batch-size 64 --no-progress --seed 5 --save-rank-checkpoints "
-         "-o " + quote(dir + "/model.onnx") + " " + extra;
+         "-o " +
+         quote(dir + "/model.onnx") + " " + extra;
 }
 
 bool fashionMnistInstalled() {
-  return std::ifstream("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz")
+  return std::ifstream(
+             "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz")
       .good();
 }
 
@@ -82,12 +84,13 @@ TEST_CASE("two ranks agree exactly and match one process") {
   REQUIRE(single.exitCode == 0);
 
   const std::string master = "127.0.0.1:" + std::to_string(freePort());
-  const std::string common = trainCommand(two, stages) + " --world-size 2 --master " + master;
+  const std::string common =
+      trainCommand(two, stages) + " --world-size 2 --master " + master;
   // Rank 1 in the background, rank 0 in the foreground; both must succeed.
-  auto pair = runCommand("sh -c " +
-                         quote("(" + common + " --rank 1 > " + two +
-                               "/rank1.log 2>&1; echo $? > " + two +
-                               "/rank1.rc) & " + common + " --rank 0; rc=$?; wait; exit $rc"));
+  auto pair = runCommand("sh -c " + quote("(" + common + " --rank 1 > " + two +
+                                          "/rank1.log 2>&1; echo $? > " + two +
+                                          "/rank1.rc) & " + common +
+                                          " --rank 0; rc=$?; wait; exit $rc"));
   INFO(pair.err);
   REQUIRE(pair.exitCode == 0);
   REQUIRE(mars::test::readWholeFile(two + "/rank1.rc") == "0\n");

@@ -35,10 +35,10 @@ public:
     g_.inputs.push_back(x_);
     ir::AttributeMap pad1;
     pad1.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-    ValueId a = node(OpKind::Conv, {x_, weight({4, 4, 3, 3}), weight({4})},
-                     pad1);
-    const bool activation = op_ == OpKind::Relu || op_ == OpKind::Clip ||
-                            op_ == OpKind::LeakyRelu;
+    ValueId a =
+        node(OpKind::Conv, {x_, weight({4, 4, 3, 3}), weight({4})}, pad1);
+    const bool activation =
+        op_ == OpKind::Relu || op_ == OpKind::Clip || op_ == OpKind::LeakyRelu;
     if (op_ == OpKind::BatchNormalization)
       a = node(op_, {a, positive(4), weight({4}), weight({4}), positive(4)});
     ValueId r = activation ? applyOp(a) : node(OpKind::Relu, {a});
@@ -49,7 +49,8 @@ public:
       r = applyOp(r);
       channels = op_ == OpKind::Concat ? 8 : 4;
     }
-    r = node(OpKind::Relu, {node(OpKind::Conv, {r, weight({4, channels, 1, 1})})});
+    r = node(OpKind::Relu,
+             {node(OpKind::Conv, {r, weight({4, channels, 1, 1})})});
     ValueId f = node(OpKind::Flatten, {node(OpKind::GlobalAveragePool, {r})});
     if (flat)
       f = applyOp(f);
@@ -82,8 +83,9 @@ private:
       attrs.set("axis", int64_t{1});
       return node(op_, {v, v}, attrs);
     case OpKind::Pad:
-      return node(op_, {v, constant(ir::Tensor::fromInt64s(
-                                {8}, {0, 0, 1, 1, 0, 0, 1, 1}))});
+      return node(
+          op_,
+          {v, constant(ir::Tensor::fromInt64s({8}, {0, 0, 1, 1, 0, 0, 1, 1}))});
     case OpKind::Softmax:
       attrs.set("axis", int64_t{1});
       return node(op_, {v}, attrs);
@@ -142,8 +144,8 @@ std::string compilerRefusal(const ir::Graph &g) {
   context.calibration = test::randomCalibration(g, 2, 5);
   passes::CompileState state;
   state.graph = g;
-  auto r = passes::runPipeline({"fold-bn", "quantize", "legalize"}, state,
-                               context);
+  auto r =
+      passes::runPipeline({"fold-bn", "quantize", "legalize"}, state, context);
   return r ? "" : r.error().message();
 }
 
@@ -178,8 +180,8 @@ TEST_CASE("the trainer and the compiler accept the same ops (Ops.def)") {
     accepted += compiler.empty() && trainer.empty();
   }
   // The forms issue 11 was about are among those both accept.
-  for (OpKind op : {OpKind::Concat, OpKind::Pad, OpKind::AveragePool,
-                    OpKind::MatMul}) {
+  for (OpKind op :
+       {OpKind::Concat, OpKind::Pad, OpKind::AveragePool, OpKind::MatMul}) {
     INFO(ir::opName(op));
     ir::Graph g = ModelWithOp(op).build();
     CHECK(compilerRefusal(g).empty());

@@ -100,7 +100,8 @@ TEST_CASE("train writes a compressed model whose integer accuracy the "
   INFO("stderr: " << r.err);
   REQUIRE(r.exitCode == 0);
   auto report = nlohmann::json::parse(r.out);
-  CHECK(report == nlohmann::json::parse(readWholeFile(kOut + "/quick.report.json")));
+  CHECK(report ==
+        nlohmann::json::parse(readWholeFile(kOut + "/quick.report.json")));
   const int64_t reported = report["accuracy"]["integer_correct"];
   CHECK(report["accuracy"]["test_images"] == 500);
   CHECK(reported > 150); // three times chance after a very short schedule
@@ -121,9 +122,9 @@ TEST_CASE("train writes a compressed model whose integer accuracy the "
                                      quote(output) + " -o " + quote(program));
   INFO("compile stderr: " << compile.err);
   REQUIRE(compile.exitCode == 0);
-  CommandResult run = runCommand(std::string(MARSC_PATH) + " run " +
-                                 quote(program) +
-                                 " --data fashion-mnist --limit 500 --json --quiet");
+  CommandResult run =
+      runCommand(std::string(MARSC_PATH) + " run " + quote(program) +
+                 " --data fashion-mnist --limit 500 --json --quiet");
   INFO("run stderr: " << run.err);
   REQUIRE(run.exitCode == 0);
   auto ran = nlohmann::json::parse(run.out);
@@ -170,8 +171,8 @@ TEST_CASE("mean/std input normalisation travels in the model and the "
     return;
   }
   const std::string output = kOut + "/normalised.onnx";
-  CommandResult r = runCommand(quickTrain(
-      output, "--json --normalize meanstd --stages float,qat"));
+  CommandResult r = runCommand(
+      quickTrain(output, "--json --normalize meanstd --stages float,qat"));
   INFO("stderr: " << r.err);
   REQUIRE(r.exitCode == 0);
   auto report = nlohmann::json::parse(r.out);
@@ -202,8 +203,8 @@ TEST_CASE("an interrupted run resumes to exactly the uninterrupted model") {
   REQUIRE(stopped.exitCode == 1);
   CHECK_THAT(stopped.err, Catch::Contains("--resume"));
   CHECK(!exists(cut));
-  CommandResult resumed = runCommand(
-      quickTrain(cut, "--resume " + quote(cut + ".ckpt/last.pt")));
+  CommandResult resumed =
+      runCommand(quickTrain(cut, "--resume " + quote(cut + ".ckpt/last.pt")));
   INFO("stderr: " << resumed.err);
   REQUIRE(resumed.exitCode == 0);
   CHECK(readWholeFile(full) == readWholeFile(cut));
@@ -228,8 +229,8 @@ TEST_CASE("a diverging run stops at once, naming stage, epoch and step") {
   CHECK_THAT(r.err, Catch::StartsWith("marsc: error: training diverged in "
                                       "stage 'qat', epoch 1, step "));
   CHECK_THAT(r.err, Catch::Contains("(loss nan); try a lower --lr (now 100)"));
-  CHECK_THAT(r.err, Catch::Contains("the last good checkpoint is " +
-                                    checkpoint));
+  CHECK_THAT(r.err,
+             Catch::Contains("the last good checkpoint is " + checkpoint));
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   CHECK(exists(checkpoint));
   CHECK(!exists(output));
@@ -238,21 +239,22 @@ TEST_CASE("a diverging run stops at once, naming stage, epoch and step") {
 
 TEST_CASE("train rejects bad options, data, models and arch files") {
   expectTrainError("--wbits 9", "--wbits must be in 2..8, got 9", "wbits");
-  expectTrainError("--sparsity 1.0", "--sparsity must be in [0, 1)", "sparsity");
+  expectTrainError("--sparsity 1.0", "--sparsity must be in [0, 1)",
+                   "sparsity");
   expectTrainError("--lr -0.1", "--lr must be positive", "lr");
   expectTrainError("--checkpoint-every -3",
                    "--checkpoint-every must not be negative, got -3",
                    "checkpointevery");
-  expectTrainError("--data mnist:/nonexistent/dir", "/nonexistent/dir", "nodata");
+  expectTrainError("--data mnist:/nonexistent/dir", "/nonexistent/dir",
+                   "nodata");
   expectTrainError("--data imagenet", "unknown dataset", "unknowndata");
 
   // A corrupt dataset: truncated gzip image file.
   std::string dir = kOut + "/corrupt_mnist";
   ::mkdir(kOut.c_str(), 0755);
   ::mkdir(dir.c_str(), 0755);
-  std::string images =
-      readWholeFile(std::string(mars::data::kFashionMnistDir) +
-                    "/t10k-images-idx3-ubyte.gz");
+  std::string images = readWholeFile(std::string(mars::data::kFashionMnistDir) +
+                                     "/t10k-images-idx3-ubyte.gz");
   if (!images.empty()) {
     for (const char *prefix : {"train", "t10k"}) {
       std::ofstream(dir + "/" + prefix + "-images-idx3-ubyte.gz",
@@ -268,7 +270,8 @@ TEST_CASE("train rejects bad options, data, models and arch files") {
 
   // An arch whose partitions cannot hold an 8-bit weight.
   std::string arch = kOut + "/narrow.json";
-  std::ofstream(arch) << R"({"macro": {"cols": 32, "partitions": 8, "weight_bits": 4, "bl_on": 32}})";
+  std::ofstream(arch)
+      << R"({"macro": {"cols": 32, "partitions": 8, "weight_bits": 4, "bl_on": 32}})";
   expectTrainError("--arch " + quote(arch), "cannot hold one 8-bit weight",
                    "arch");
   std::ofstream(arch) << R"({"macro": {"wl_on": 0}})";
@@ -302,14 +305,14 @@ TEST_CASE("the zero CIM groups training reports are the groups the program "
   REQUIRE(runCommand(std::string(MARSC_PATH) + " zoo mobilenet-tiny -o " +
                      quote(model))
               .exitCode == 0);
-  CommandResult trained = runCommand(quickTrain(
-      output, "--json --model " + quote(model)));
+  CommandResult trained =
+      runCommand(quickTrain(output, "--json --model " + quote(model)));
   INFO("train stderr: " << trained.err);
   REQUIRE(trained.exitCode == 0);
   auto report = nlohmann::json::parse(trained.out);
-  CommandResult compiled = runCommand(std::string(MARSC_PATH) + " compile " +
-                                      quote(output) + " --json -o " +
-                                      quote(program));
+  CommandResult compiled =
+      runCommand(std::string(MARSC_PATH) + " compile " + quote(output) +
+                 " --json -o " + quote(program));
   INFO("compile stderr: " << compiled.err);
   REQUIRE(compiled.exitCode == 0);
   auto mapping = nlohmann::json::parse(compiled.out);
@@ -326,7 +329,8 @@ TEST_CASE("the zero CIM groups training reports are the groups the program "
     CHECK(l["zero_groups"] == chip[name]["zero_cim_groups"]);
     grouped += name == "dw1" || name == "gc1";
     if (name == "dw1") // most of a depthwise matrix lies off the diagonal
-      CHECK(l["zero_groups"].get<int64_t>() * 2 >= l["cim_groups"].get<int64_t>());
+      CHECK(l["zero_groups"].get<int64_t>() * 2 >=
+            l["cim_groups"].get<int64_t>());
   }
   CHECK(grouped == 2);
 }
@@ -368,15 +372,15 @@ TEST_CASE("with a saturating ADC in the loop, training's integer accuracy is "
   // Compiled for the same arch: no warning, and the simulator counts
   // exactly the correct images training's integer evaluation counted.
   const std::string program = kOut + "/adc3.bin";
-  CommandResult compile = runCommand(std::string(MARSC_PATH) + " compile " +
-                                     quote(output) + " --arch " +
-                                     quote(archPath) + " -o " + quote(program));
+  CommandResult compile =
+      runCommand(std::string(MARSC_PATH) + " compile " + quote(output) +
+                 " --arch " + quote(archPath) + " -o " + quote(program));
   INFO("compile stderr: " << compile.err);
   REQUIRE(compile.exitCode == 0);
   CHECK(compile.err.find("warning") == std::string::npos);
-  CommandResult run = runCommand(
-      std::string(MARSC_PATH) + " run " + quote(program) +
-      " --data fashion-mnist --limit 500 --json --quiet");
+  CommandResult run =
+      runCommand(std::string(MARSC_PATH) + " run " + quote(program) +
+                 " --data fashion-mnist --limit 500 --json --quiet");
   INFO("run stderr: " << run.err);
   REQUIRE(run.exitCode == 0);
   auto ran = nlohmann::json::parse(run.out);
@@ -387,17 +391,21 @@ TEST_CASE("with a saturating ADC in the loop, training's integer accuracy is "
 
   // Compiled for the default (exact) arch: compile warns, run says so.
   const std::string exactProgram = kOut + "/adc3-on-exact.bin";
-  CommandResult other = runCommand(std::string(MARSC_PATH) + " compile " +
-                                   quote(output) + " -o " + quote(exactProgram));
+  CommandResult other =
+      runCommand(std::string(MARSC_PATH) + " compile " + quote(output) +
+                 " -o " + quote(exactProgram));
   REQUIRE(other.exitCode == 0);
   CHECK_THAT(other.err, Catch::Contains("warning: the model was trained for "
-                                        "ADC '" + adc3 + "' but this arch's "
+                                        "ADC '" +
+                                        adc3 +
+                                        "' but this arch's "
                                         "is 'exact'"));
   CommandResult otherRun = runCommand(std::string(MARSC_PATH) + " run " +
                                       quote(exactProgram) + " --quiet");
   REQUIRE(otherRun.exitCode == 0);
   CHECK_THAT(otherRun.out, Catch::Contains("note: the model was trained for "
-                                           "ADC '" + adc3 + "'"));
+                                           "ADC '" +
+                                           adc3 + "'"));
 }
 
 TEST_CASE("train writes its model, report and float model all or none") {
@@ -411,11 +419,12 @@ TEST_CASE("train writes its model, report and float model all or none") {
   const std::string dir = kOut + "/all-or-nothing";
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir + "/m.onnx");
-  CommandResult r = runCommand(
-      std::string(MARSC_PATH) + " train --stages float --epochs 1 "
-      "--limit-train 256 --limit-test 100 --threads 1 --no-progress "
-      "--save-float " + quote(dir + "/f.onnx") + " -o " +
-      quote(dir + "/m.onnx"));
+  CommandResult r =
+      runCommand(std::string(MARSC_PATH) +
+                 " train --stages float --epochs 1 "
+                 "--limit-train 256 --limit-test 100 --threads 1 --no-progress "
+                 "--save-float " +
+                 quote(dir + "/f.onnx") + " -o " + quote(dir + "/m.onnx"));
   INFO("stderr: " << r.err);
   CHECK(r.exitCode == 1);
   CHECK_THAT(r.err, Catch::Contains(dir + "/m.onnx: cannot write"));

@@ -35,13 +35,13 @@ const Compiled &compiled() {
     std::system(("mkdir -p " + quote(kDir)).c_str());
     Compiled out{kDir + "/resnet20.qdq.onnx", kDir + "/resnet20.bin"};
     const std::string model = kDir + "/resnet20.onnx";
-    CommandResult z = marsc("zoo resnet20 --width-multiplier 0.5 -o " +
-                            quote(model));
+    CommandResult z =
+        marsc("zoo resnet20 --width-multiplier 0.5 -o " + quote(model));
     REQUIRE(z.exitCode == 0);
     CommandResult r = marsc("compile " + quote(model) +
                             " --calib random --calib-limit 4 --prune 0.5"
-                            " --save-qdq " + quote(out.qdq) + " -o " +
-                            quote(out.program));
+                            " --save-qdq " +
+                            quote(out.qdq) + " -o " + quote(out.program));
     INFO(r.err);
     REQUIRE(r.exitCode == 0);
     return out;
@@ -91,8 +91,8 @@ TEST_CASE("verify: a corrupted weight is named as the diverging layer") {
   const std::string layer = p->layers[m.layer].name;
   const std::string bad = kDir + "/corrupted.bin";
   REQUIRE(mars::program::writeProgramFile(*p, bad).ok()); // re-sealed
-  CommandResult r = marsc("verify " + quote(c.qdq) + " " + quote(bad) +
-                          " --seed 4");
+  CommandResult r =
+      marsc("verify " + quote(c.qdq) + " " + quote(bad) + " --seed 4");
   INFO(r.out << r.err);
   CHECK(r.exitCode == 1);
   CHECK_THAT(r.out, Catch::Contains("DIVERGES at layer '" + layer + "'"));
@@ -104,8 +104,8 @@ TEST_CASE("verify: a corrupted weight is named as the diverging layer") {
 
 TEST_CASE("verify: bad input is a one-line user error") {
   const Compiled &c = compiled();
-  CommandResult r = marsc("verify " + quote(c.qdq) + " " +
-                          quote(kDir + "/absent.bin"));
+  CommandResult r =
+      marsc("verify " + quote(c.qdq) + " " + quote(kDir + "/absent.bin"));
   CHECK(r.exitCode == 1);
   CHECK_THAT(r.err, Catch::Contains("absent.bin"));
   r = marsc("verify " + quote(c.qdq) + " " + quote(c.program) +
@@ -126,12 +126,12 @@ TEST_CASE("verify --mode macro: with a saturating ADC the integer reference "
   const std::string model = kDir + "/lenet5.onnx";
   const std::string qdq = kDir + "/lenet5.adc3.qdq.onnx";
   const std::string program = kDir + "/lenet5.adc3.bin";
-  REQUIRE(marsc("zoo lenet5 --width-multiplier 0.5 -o " + quote(model))
-              .exitCode == 0);
-  CommandResult c = marsc("compile " + quote(model) + " --arch " +
-                          quote(arch) + " --calib random --calib-limit 4" +
-                          " --save-qdq " + quote(qdq) + " -o " +
-                          quote(program));
+  REQUIRE(
+      marsc("zoo lenet5 --width-multiplier 0.5 -o " + quote(model)).exitCode ==
+      0);
+  CommandResult c = marsc("compile " + quote(model) + " --arch " + quote(arch) +
+                          " --calib random --calib-limit 4" + " --save-qdq " +
+                          quote(qdq) + " -o " + quote(program));
   INFO(c.err);
   REQUIRE(c.exitCode == 0);
   CommandResult v = marsc("verify " + quote(qdq) + " " + quote(program) +
@@ -154,8 +154,7 @@ TEST_CASE("verify --mode macro: with a saturating ADC the integer reference "
   REQUIRE(marsc("eval " + quote(qdq) + " --integer --random 4 --output " +
                 quote(exact))
               .exitCode == 0);
-  CHECK(mars::test::readWholeFile(withAdc) !=
-        mars::test::readWholeFile(exact));
+  CHECK(mars::test::readWholeFile(withAdc) != mars::test::readWholeFile(exact));
   // The fast path cannot model clipping, so verify refuses it.
   CommandResult fast =
       marsc("verify " + quote(qdq) + " " + quote(program) + " --seed 4");

@@ -65,16 +65,15 @@ void printPeaks(const std::vector<PeakRow> &rows) {
 nlohmann::ordered_json peaksJson(const std::vector<PeakRow> &rows) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (const PeakRow &r : rows)
-    out.push_back(
-        {{"input_bits", r.model.inputBits},
-         {"weight_bits", r.model.weightBits},
-         {"pj_per_mac", r.model.pjPerMac},
-         {"tops_per_watt", r.model.topsPerWatt},
-         {"mac_latency_ns", r.model.latencyNs},
-         {"published",
-          {{"source", "Si et al., IEEE JSSC 56(9), 2021"},
-           {"tops_per_watt", r.published.topsPerWatt},
-           {"access_ns", r.published.accessNs}}}});
+    out.push_back({{"input_bits", r.model.inputBits},
+                   {"weight_bits", r.model.weightBits},
+                   {"pj_per_mac", r.model.pjPerMac},
+                   {"tops_per_watt", r.model.topsPerWatt},
+                   {"mac_latency_ns", r.model.latencyNs},
+                   {"published",
+                    {{"source", "Si et al., IEEE JSSC 56(9), 2021"},
+                     {"tops_per_watt", r.published.topsPerWatt},
+                     {"access_ns", r.published.accessNs}}}});
   return out;
 }
 
@@ -95,21 +94,21 @@ Status runArch(const ArchCli &cli) {
     return Status::success();
   }
   const int64_t macsPerCycle = spec.peakBitMacsPerCycle();
-  const double peakTops = 2.0 * double(macsPerCycle) * spec.timing.clockMhz *
-                          1e6 / 1e12;
+  const double peakTops =
+      2.0 * double(macsPerCycle) * spec.timing.clockMhz * 1e6 / 1e12;
   if (cli.json) {
     auto j = nlohmann::ordered_json::parse(arch::archToJson(spec));
-    j["derived"] = {
-        {"partition_cols", spec.partitionCols()},
-        {"channels_per_partition", spec.channelsPerPartition()},
-        {"cim_group", {{"rows", spec.groupRows()},
-                       {"channels", spec.channelsPerPartition()}}},
-        {"total_macros", spec.totalMacros()},
-        {"cim_capacity_bits", spec.cimCapacityBits()},
-        {"peak_bit_macs_per_cycle", macsPerCycle},
-        {"peak_tops_1bit_input", peakTops},
-        {"adc_exact", spec.adcExact()},
-        {"macro_peak", peaksJson(peakRows(spec))}};
+    j["derived"] = {{"partition_cols", spec.partitionCols()},
+                    {"channels_per_partition", spec.channelsPerPartition()},
+                    {"cim_group",
+                     {{"rows", spec.groupRows()},
+                      {"channels", spec.channelsPerPartition()}}},
+                    {"total_macros", spec.totalMacros()},
+                    {"cim_capacity_bits", spec.cimCapacityBits()},
+                    {"peak_bit_macs_per_cycle", macsPerCycle},
+                    {"peak_tops_1bit_input", peakTops},
+                    {"adc_exact", spec.adcExact()},
+                    {"macro_peak", peaksJson(peakRows(spec))}};
     std::printf("%s\n", j.dump(2).c_str());
     return Status::success();
   }

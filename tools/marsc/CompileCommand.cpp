@@ -64,7 +64,8 @@ Status runCompile(CompileCli &cli) {
   if (!cli.calib.empty()) {
     if (state.graph.inputs.size() != 1)
       return makeError(cli.model, ": --calib needs a model with one input");
-    const ir::Shape &shape = state.graph.value(state.graph.inputs[0]).type.shape;
+    const ir::Shape &shape =
+        state.graph.value(state.graph.inputs[0]).type.shape;
     if (shape.size() != 4)
       return makeError(cli.model, ": --calib needs an N×C×H×W input, got rank ",
                        shape.size());
@@ -137,8 +138,9 @@ Status runCompile(CompileCli &cli) {
 Command addCompileCommand(CLI::App &parent) {
   auto cli = std::make_shared<CompileCli>();
   CLI::App *app = parent.add_subcommand(
-      "compile", "Compile a compressed (or float, with --calib) ONNX model into "
-                 "a program for the CIM accelerator.");
+      "compile",
+      "Compile a compressed (or float, with --calib) ONNX model into "
+      "a program for the CIM accelerator.");
   app->footer(passes::passListHelp() +
               "\nInputs: a compressed model from `marsc train` compiles as is; "
               "a float model needs --calib (post-training quantization).\n"
@@ -152,32 +154,37 @@ Command addCompileCommand(CLI::App &parent) {
                   "Calibration data for float models: fashion-mnist, "
                   "fashion-mnist:DIR, mnist:DIR, cifar10:DIR, cifar100:DIR, "
                   "x.npy, or random");
-  app->add_option("--calib-limit", cli->calibLimit,
-                  "Calibration images to use")->capture_default_str()
+  app->add_option("--calib-limit", cli->calibLimit, "Calibration images to use")
+      ->capture_default_str()
       ->check(CLI::Range(int64_t(1), int64_t(1000000)));
-  app->add_option("--calib-method", cli->calibMethod,
-                  "minmax or percentile")->capture_default_str();
+  app->add_option("--calib-method", cli->calibMethod, "minmax or percentile")
+      ->capture_default_str();
   app->add_option("--percentile", cli->options.percentile,
                   "Percentile of |activation| for --calib-method percentile")
-      ->capture_default_str()->check(CLI::Range(50.0, 100.0));
+      ->capture_default_str()
+      ->check(CLI::Range(50.0, 100.0));
   app->add_option("--wbits", cli->options.weightBits,
                   "Weight bits of inner layers (PTQ)")
-      ->capture_default_str()->check(CLI::Range(2, 8));
+      ->capture_default_str()
+      ->check(CLI::Range(2, 8));
   app->add_option("--abits", cli->options.activationBits,
                   "Activation bits (PTQ)")
-      ->capture_default_str()->check(CLI::Range(2, 8));
+      ->capture_default_str()
+      ->check(CLI::Range(2, 8));
   app->add_option("--prune", cli->options.prune,
                   "Fraction of each inner layer's CIM groups to zero by "
-                  "magnitude, one shot")->capture_default_str();
+                  "magnitude, one shot")
+      ->capture_default_str();
   app->add_flag("--pow2-scales", cli->options.powerOfTwoScales,
                 "Requantize with power-of-two shifts only");
   app->add_option("--seed", cli->seed, "Seed (random calibration data)")
       ->capture_default_str();
   app->add_flag("--no-duplicate", cli->noDuplicate,
                 "Do not duplicate weights into idle macros");
-  app->add_option("--save-qdq", cli->saveQdq,
-                  "Also write the quantized model (QDQ ONNX) that was compiled; "
-                  "`marsc eval --integer` runs its integer reference");
+  app->add_option(
+      "--save-qdq", cli->saveQdq,
+      "Also write the quantized model (QDQ ONNX) that was compiled; "
+      "`marsc eval --integer` runs its integer reference");
   app->add_option("--pipeline", cli->pipeline,
                   "Comma-separated pass list replacing the default pipeline");
   app->add_option("--print-ir-after", cli->printIrAfter,

@@ -53,7 +53,8 @@ Status execTrain(int argc, char **argv) {
                      ", which is built only with LibTorch (libtorch-dev); "
                      "this build has no training (-DMARS_WITH_TRAIN=OFF or "
                      "LibTorch missing)");
-  return makeError("cannot start ", exe, ": ", std::string(std::strerror(errno)));
+  return makeError("cannot start ", exe, ": ",
+                   std::string(std::strerror(errno)));
 }
 
 Command addTrainLauncher(CLI::App &parent) {

@@ -42,15 +42,15 @@ loadImages(const VerifyCli &cli, const program::Program &p) {
     const ir::Shape image = {in.channels, in.height, in.width};
     const ir::Shape &shape = t->shape();
     const bool flat = in.height == 1 && in.width == 1; // [N, C] works too
-    const bool batch =
-        !shape.empty() && shape[0] > 0 &&
-        ((shape.size() == 4 && ir::Shape(shape.begin() + 1, shape.end()) == image) ||
-         (flat && shape.size() == 2 && shape[1] == in.channels));
+    const bool batch = !shape.empty() && shape[0] > 0 &&
+                       ((shape.size() == 4 &&
+                         ir::Shape(shape.begin() + 1, shape.end()) == image) ||
+                        (flat && shape.size() == 2 && shape[1] == in.channels));
     if (t->dtype() != ir::DType::Float32 || (shape != image && !batch))
-      return makeError(cli.input, ": expected float32 images of ",
+      return makeError(cli.input, ": expected float32 images of ", in.channels,
+                       "×", in.height, "×", in.width, " (one, or a batch N×",
                        in.channels, "×", in.height, "×", in.width,
-                       " (one, or a batch N×", in.channels, "×", in.height,
-                       "×", in.width, "), the file holds ", t->type().toString());
+                       "), the file holds ", t->type().toString());
     for (int64_t n = 0; n < t->numElements() / int64_t(size); ++n) {
       std::vector<float> image(size);
       for (size_t i = 0; i < size; ++i)
@@ -94,19 +94,23 @@ nlohmann::ordered_json toJson(const verify::VerifyResult &r) {
                    {"max_diff_lsb", a.chipMaxDiff}};
     layers.push_back(l);
   }
-  nlohmann::ordered_json j = {
-      {"images", r.images},
-      {"agree", !r.first.has_value()},
-      {"classes",
-       {{"qdq", r.qdqClasses}, {"integer", r.integerClasses},
-        {"chip", r.chipClasses}}},
-      {"layers", layers}};
+  nlohmann::ordered_json j = {{"images", r.images},
+                              {"agree", !r.first.has_value()},
+                              {"classes",
+                               {{"qdq", r.qdqClasses},
+                                {"integer", r.integerClasses},
+                                {"chip", r.chipClasses}}},
+                              {"layers", layers}};
   if (r.first) {
     const verify::Divergence &d = *r.first;
-    j["divergence"] = {{"layer", d.layer},  {"op", d.op},
-                       {"which", d.what},   {"image", d.image},
-                       {"element", d.element}, {"channel", d.channel},
-                       {"y", d.y},          {"x", d.x},
+    j["divergence"] = {{"layer", d.layer},
+                       {"op", d.op},
+                       {"which", d.what},
+                       {"image", d.image},
+                       {"element", d.element},
+                       {"channel", d.channel},
+                       {"y", d.y},
+                       {"x", d.x},
                        {"integer", d.integerValue}};
     if (d.floatValue)
       j["divergence"]["qdq"] = *d.floatValue;
@@ -130,7 +134,7 @@ Status runVerify(const VerifyCli &cli) {
                                      : runtime::ExecMode::Fast;
   if (options.mode == runtime::ExecMode::Fast && !runtime::adcIsExact(*p))
     return makeError(cli.program, ": the arch's ADC can saturate, which the "
-                     "fast path does not model; use --mode macro");
+                                  "fast path does not model; use --mode macro");
   Expected<std::vector<std::vector<float>>> images = loadImages(cli, *p);
   if (!images)
     return images.error();
@@ -146,8 +150,10 @@ Status runVerify(const VerifyCli &cli) {
     return Status::success();
   const verify::Divergence &d = *r->first;
   return makeError(cli.model, ": layer '", d.layer, "' (", d.op,
-                   ") diverges: the ", d.what, " differs from the integer "
-                   "reference at image ", d.image, ", element ", d.element);
+                   ") diverges: the ", d.what,
+                   " differs from the integer "
+                   "reference at image ",
+                   d.image, ", element ", d.element);
 }
 
 } // namespace

@@ -48,16 +48,11 @@ int main(int argc, char **argv) {
   std::vector<mars::cli::Command> commands = {mars::cli::addTrainCommand(app)};
 #else
   std::vector<mars::cli::Command> commands = {
-      mars::cli::addInspectCommand(app),
-      mars::cli::addEvalCommand(app),
-      mars::cli::addZooCommand(app),
-      mars::cli::addTrainLauncher(app),
-      mars::cli::addArchCommand(app),
-      mars::cli::addCompileCommand(app),
-      mars::cli::addDisasmCommand(app),
-      mars::cli::addRunCommand(app),
-      mars::cli::addVerifyCommand(app),
-      mars::cli::addCollectCommand(app),
+      mars::cli::addInspectCommand(app), mars::cli::addEvalCommand(app),
+      mars::cli::addZooCommand(app),     mars::cli::addTrainLauncher(app),
+      mars::cli::addArchCommand(app),    mars::cli::addCompileCommand(app),
+      mars::cli::addDisasmCommand(app),  mars::cli::addRunCommand(app),
+      mars::cli::addVerifyCommand(app),  mars::cli::addCollectCommand(app),
   };
 #endif
   try {

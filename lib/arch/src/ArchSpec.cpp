@@ -21,9 +21,13 @@ struct Field {
 };
 
 #define INT_FIELD(sec, key, member)                                            \
-  Field{#sec, key, [](ArchSpec &s) { return &s.sec.member; }, nullptr}
+  Field {                                                                      \
+#sec, key, [](ArchSpec & s) { return &s.sec.member; }, nullptr             \
+  }
 #define DOUBLE_FIELD(sec, key, member)                                         \
-  Field{#sec, key, nullptr, [](ArchSpec &s) { return &s.sec.member; }}
+  Field {                                                                      \
+#sec, key, nullptr, [](ArchSpec & s) { return &s.sec.member; }             \
+  }
 
 const std::vector<Field> &fields() {
   static const std::vector<Field> all = {
@@ -117,8 +121,8 @@ std::vector<std::string> validate(const ArchSpec &s) {
   if (!(s.timing.clockMhz >= 1e-3 && s.timing.clockMhz <= 1e5)) {
     char got[32];
     std::snprintf(got, sizeof got, "%g", s.timing.clockMhz);
-    e.push_back(std::string("timing.clock_mhz must be in [0.001, 100000], got ") +
-                got);
+    e.push_back(
+        std::string("timing.clock_mhz must be in [0.001, 100000], got ") + got);
   }
   checkRange(e, "timing.activation_cycles", s.timing.activationCycles, 1, 1000);
   checkRange(e, "timing.row_write_cycles", s.timing.rowWriteCycles, 1, 1000);
@@ -251,7 +255,8 @@ Expected<ArchSpec> withSettings(const ArchSpec &base,
     if (eq == std::string::npos || eq == 0 || eq + 1 == setting.size())
       return makeError("--set '", setting,
                        "': expected SECTION.KEY=VALUE, e.g. macro.wl_on=32");
-    const std::string key = setting.substr(0, eq), text = setting.substr(eq + 1);
+    const std::string key = setting.substr(0, eq),
+                      text = setting.substr(eq + 1);
     nlohmann::ordered_json value = nlohmann::ordered_json::parse(
         text, nullptr, /*allow_exceptions=*/false);
     if (value.is_discarded() || value.is_structured())
@@ -260,7 +265,8 @@ Expected<ArchSpec> withSettings(const ArchSpec &base,
     if (dot == std::string::npos) {
       j[key] = value;
     } else {
-      const std::string section = key.substr(0, dot), field = key.substr(dot + 1);
+      const std::string section = key.substr(0, dot),
+                        field = key.substr(dot + 1);
       if (field.empty() || field.find('.') != std::string::npos)
         return makeError("--set '", setting, "': expected SECTION.KEY=VALUE");
       if (!j.contains(section) || !j[section].is_object())

@@ -91,10 +91,9 @@ Expected<Dataset> readIdx(const std::string &imagesPath,
                      "x", cols);
   uint64_t expected = 16 + uint64_t(count) * rows * cols;
   if (img.size() != expected)
-    return makeError(imagesPath, ": size ", img.size(),
-                     " bytes does not match the header (", expected,
-                     " expected for ", count, " images of ", rows, "x", cols,
-                     ")");
+    return makeError(
+        imagesPath, ": size ", img.size(), " bytes does not match the header (",
+        expected, " expected for ", count, " images of ", rows, "x", cols, ")");
 
   // Labels: magic 0x00000801, count, then count bytes.
   const std::vector<uint8_t> &lab = *labels;
@@ -189,11 +188,10 @@ Expected<Dataset> loadDataset(const std::string &spec, Split split) {
     std::string images = findIdxFile(dir, prefix + "-images-idx3-ubyte");
     std::string labels = findIdxFile(dir, prefix + "-labels-idx1-ubyte");
     if (!fileExists(images))
-      return makeError(
-          images, ": file not found",
-          kind == "fashion-mnist" && dir == kFashionMnistDir
-              ? " (install Debian's dataset-fashion-mnist package)"
-              : "");
+      return makeError(images, ": file not found",
+                       kind == "fashion-mnist" && dir == kFashionMnistDir
+                           ? " (install Debian's dataset-fashion-mnist package)"
+                           : "");
     return readIdx(images, labels, kind + "/" + splitName);
   }
   if (kind == "cifar10" || kind == "cifar100") {

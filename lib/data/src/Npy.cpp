@@ -242,29 +242,21 @@ std::string headerText(const NpyArray &array) {
 size_t npyDTypeSize(NpyDType dtype) {
   switch (dtype) {
   case NpyDType::Float32:
-  case NpyDType::Int32:
-    return 4;
+  case NpyDType::Int32: return 4;
   case NpyDType::Int8:
-  case NpyDType::UInt8:
-    return 1;
-  case NpyDType::Int64:
-    return 8;
+  case NpyDType::UInt8: return 1;
+  case NpyDType::Int64: return 8;
   }
   MARS_CHECK(false, "unknown NpyDType");
 }
 
 const char *npyDescr(NpyDType dtype) {
   switch (dtype) {
-  case NpyDType::Float32:
-    return "<f4";
-  case NpyDType::Int8:
-    return "|i1";
-  case NpyDType::UInt8:
-    return "|u1";
-  case NpyDType::Int32:
-    return "<i4";
-  case NpyDType::Int64:
-    return "<i8";
+  case NpyDType::Float32: return "<f4";
+  case NpyDType::Int8: return "|i1";
+  case NpyDType::UInt8: return "|u1";
+  case NpyDType::Int32: return "<i4";
+  case NpyDType::Int64: return "<i8";
   }
   MARS_CHECK(false, "unknown NpyDType");
 }

@@ -6,12 +6,9 @@ namespace mars::dse {
 
 const char *kindName(ResultKind kind) {
   switch (kind) {
-  case ResultKind::Train:
-    return "train";
-  case ResultKind::Compile:
-    return "compile";
-  case ResultKind::Run:
-    return "run";
+  case ResultKind::Train: return "train";
+  case ResultKind::Compile: return "compile";
+  case ResultKind::Run: return "run";
   }
   return "?";
 }

@@ -181,15 +181,9 @@ extractMetrics(const json &root, ResultKind kind, const std::string &path) {
   FieldReader reader(root, path);
   std::map<std::string, double> metrics;
   switch (kind) {
-  case ResultKind::Train:
-    MARS_TRY(trainMetrics(reader, metrics));
-    break;
-  case ResultKind::Compile:
-    MARS_TRY(compileMetrics(reader, metrics));
-    break;
-  case ResultKind::Run:
-    MARS_TRY(runMetrics(reader, metrics));
-    break;
+  case ResultKind::Train: MARS_TRY(trainMetrics(reader, metrics)); break;
+  case ResultKind::Compile: MARS_TRY(compileMetrics(reader, metrics)); break;
+  case ResultKind::Run: MARS_TRY(runMetrics(reader, metrics)); break;
   }
   return metrics;
 }

@@ -46,9 +46,9 @@ std::string nodeContext(const ir::Node &node) {
   return "node '" + node.name + "' (" + ir::opName(node.op) + ")";
 }
 
-Expected<std::vector<ir::Tensor>> runGraph(const ir::Graph &graph,
-                                           const std::vector<ir::Tensor> &inputs,
-                                           PackedWeights *packedWeights) {
+Expected<std::vector<ir::Tensor>>
+runGraph(const ir::Graph &graph, const std::vector<ir::Tensor> &inputs,
+         PackedWeights *packedWeights) {
   if (inputs.size() != graph.inputs.size())
     return makeError("graph '", graph.name, "' has ", graph.inputs.size(),
                      " inputs but ", inputs.size(), " tensors were given");

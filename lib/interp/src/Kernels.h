@@ -19,8 +19,8 @@ namespace mars::interp {
 /// graph, and the group.
 class PackedWeights {
 public:
-  const PackedMatrixA &get(const ir::Tensor *weights, int64_t group,
-                           int64_t m, int64_t k, const float *a) {
+  const PackedMatrixA &get(const ir::Tensor *weights, int64_t group, int64_t m,
+                           int64_t k, const float *a) {
     auto [it, added] = packed_.try_emplace({weights, group});
     if (added)
       it->second = packMatrixA(m, k, a, k);

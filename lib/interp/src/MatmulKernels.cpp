@@ -85,9 +85,8 @@ void portableSweep(int64_t m, int64_t k, int64_t cols, const double *packedA,
 
 // ---- AVX2 + FMA (6 × 8: twelve ymm accumulators) ----
 
-__attribute__((target("avx2,fma"))) void avx2Tile(int64_t k, const double *a,
-                                                  const double *b,
-                                                  double (&tile)[6][8]) {
+__attribute__((target("avx2,fma"))) void
+avx2Tile(int64_t k, const double *a, const double *b, double (&tile)[6][8]) {
   __m256d acc[6][2];
 #pragma GCC unroll 6
   for (int r = 0; r < 6; ++r) {
@@ -118,9 +117,8 @@ void avx2Sweep(int64_t m, int64_t k, int64_t cols, const double *packedA,
 
 // ---- AVX-512F (8 × 16: sixteen zmm accumulators) ----
 
-__attribute__((target("avx512f"))) void avx512Tile(int64_t k, const double *a,
-                                                   const double *b,
-                                                   double (&tile)[8][16]) {
+__attribute__((target("avx512f"))) void
+avx512Tile(int64_t k, const double *a, const double *b, double (&tile)[8][16]) {
   __m512d acc[8][2];
 #pragma GCC unroll 8
   for (int r = 0; r < 8; ++r) {

@@ -50,8 +50,7 @@ PackedMatrixA packWith(const MatmulKernel &kernel, int64_t m, int64_t k,
 
 } // namespace
 
-PackedMatrixA packMatrixA(int64_t m, int64_t k, const float *a,
-                          int64_t lda) {
+PackedMatrixA packMatrixA(int64_t m, int64_t k, const float *a, int64_t lda) {
   return packWith(bestKernel(), m, k, a, lda);
 }
 

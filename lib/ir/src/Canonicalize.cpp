@@ -53,8 +53,8 @@ bool foldPad(Graph &g, NodeId padId) {
   if (isGraphOutput(g, out) || users.size() != 1)
     return false;
   Node &user = g.node(users[0]);
-  const bool zero = std::all_of(pads->begin(), pads->end(),
-                                [](int64_t p) { return p == 0; });
+  const bool zero =
+      std::all_of(pads->begin(), pads->end(), [](int64_t p) { return p == 0; });
   if (!zero) {
     if (user.input(0) != out ||
         user.attrs.getString("auto_pad", "NOTSET") != "NOTSET")
@@ -154,8 +154,7 @@ bool giveBatchNormAConv(Graph &g, NodeId id) {
 }
 
 /// Applies `rule` to nodes of kind `op` until it no longer fires.
-template <typename Rule>
-int64_t rewriteAll(Graph &g, OpKind op, Rule rule) {
+template <typename Rule> int64_t rewriteAll(Graph &g, OpKind op, Rule rule) {
   int64_t count = 0;
   for (bool again = true; again;) {
     again = false;

@@ -47,8 +47,7 @@ int64_t macs(const Graph &graph, const Node &node) {
       return 0;
     return outputElements(graph, node) * a.back();
   }
-  default:
-    return 0;
+  default: return 0;
   }
 }
 
@@ -63,8 +62,7 @@ int64_t otherOps(const Graph &graph, const Node &node) {
   case OpKind::Mul:
   case OpKind::Softmax:
   case OpKind::QuantizeLinear:
-  case OpKind::DequantizeLinear:
-    return outputElements(graph, node);
+  case OpKind::DequantizeLinear: return outputElements(graph, node);
   case OpKind::MaxPool:
   case OpKind::AveragePool: {
     int64_t window = 1;
@@ -74,8 +72,7 @@ int64_t otherOps(const Graph &graph, const Node &node) {
   }
   case OpKind::GlobalAveragePool:
     return numElements(shapeOfInput(graph, node, 0));
-  default:
-    return 0;
+  default: return 0;
   }
 }
 

@@ -27,8 +27,8 @@ const char *dtypeName(DType dtype) {
 }
 
 std::optional<DType> parseDType(const std::string &name) {
-  for (DType d : {DType::Float32, DType::Int8, DType::UInt8, DType::Int32,
-                  DType::Int64})
+  for (DType d :
+       {DType::Float32, DType::Int8, DType::UInt8, DType::Int32, DType::Int64})
     if (name == dtypeName(d))
       return d;
   return std::nullopt;

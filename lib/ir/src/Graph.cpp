@@ -91,12 +91,12 @@ Status Graph::topoSort() {
       if (in == kNoValue)
         continue;
       if (in < 0 || static_cast<size_t>(in) >= values_.size())
-        return makeError("node '", nodes_[i].name, "' (",
-                         opName(nodes_[i].op), "): input id out of range");
+        return makeError("node '", nodes_[i].name, "' (", opName(nodes_[i].op),
+                         "): input id out of range");
       const Value &v = values_[in];
       if (v.producer == kNoNode) {
-        bool isInput = std::find(inputs.begin(), inputs.end(), in) !=
-                       inputs.end();
+        bool isInput =
+            std::find(inputs.begin(), inputs.end(), in) != inputs.end();
         if (!v.constant && !isInput)
           return makeError("node '", nodes_[i].name, "' (",
                            opName(nodes_[i].op), "): input '", v.name,
@@ -226,8 +226,8 @@ void Graph::rebuildNameIndex() {
 
 bool Graph::operator==(const Graph &o) const {
   if (name != o.name || inputs != o.inputs || outputs != o.outputs ||
-      metadata != o.metadata ||
-      values_.size() != o.values_.size() || nodes_.size() != o.nodes_.size())
+      metadata != o.metadata || values_.size() != o.values_.size() ||
+      nodes_.size() != o.nodes_.size())
     return false;
   for (size_t i = 0; i < values_.size(); ++i) {
     const Value &a = values_[i], &b = o.values_[i];

@@ -10,7 +10,7 @@ namespace mars::ir {
 namespace {
 const std::vector<OpInfo> &table() {
   static const std::vector<OpInfo> infos = {
-#define MARS_OP(kind, onnxName, minIn, maxIn, minOut, maxOut, attrs)          \
+#define MARS_OP(kind, onnxName, minIn, maxIn, minOut, maxOut, attrs)           \
   OpInfo{OpKind::kind, onnxName, minIn, maxIn, minOut, maxOut, attrs},
 #include "mars/ir/Ops.def"
   };

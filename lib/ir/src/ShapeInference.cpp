@@ -562,43 +562,26 @@ Status inferNodeTypes(Graph &graph, NodeId id) {
   switch (graph.node(id).op) {
   case OpKind::Relu:
   case OpKind::LeakyRelu:
-  case OpKind::Identity:
-    return inferUnary(n);
-  case OpKind::Clip:
-    return inferClip(n);
-  case OpKind::Dropout:
-    return inferDropout(n);
+  case OpKind::Identity: return inferUnary(n);
+  case OpKind::Clip: return inferClip(n);
+  case OpKind::Dropout: return inferDropout(n);
   case OpKind::Add:
   case OpKind::Sub:
-  case OpKind::Mul:
-    return inferBinary(n);
-  case OpKind::Conv:
-    return inferConv(n);
+  case OpKind::Mul: return inferBinary(n);
+  case OpKind::Conv: return inferConv(n);
   case OpKind::MaxPool:
-  case OpKind::AveragePool:
-    return inferPool(n);
-  case OpKind::GlobalAveragePool:
-    return inferGlobalPool(n);
-  case OpKind::BatchNormalization:
-    return inferBatchNorm(n);
-  case OpKind::Gemm:
-    return inferGemm(n);
-  case OpKind::MatMul:
-    return inferMatMul(n);
-  case OpKind::Flatten:
-    return inferFlatten(n);
-  case OpKind::Reshape:
-    return inferReshape(n);
-  case OpKind::Pad:
-    return inferPad(n);
-  case OpKind::Concat:
-    return inferConcat(n);
-  case OpKind::Softmax:
-    return inferSoftmax(n);
-  case OpKind::QuantizeLinear:
-    return inferQuantize(n);
-  case OpKind::DequantizeLinear:
-    return inferDequantize(n);
+  case OpKind::AveragePool: return inferPool(n);
+  case OpKind::GlobalAveragePool: return inferGlobalPool(n);
+  case OpKind::BatchNormalization: return inferBatchNorm(n);
+  case OpKind::Gemm: return inferGemm(n);
+  case OpKind::MatMul: return inferMatMul(n);
+  case OpKind::Flatten: return inferFlatten(n);
+  case OpKind::Reshape: return inferReshape(n);
+  case OpKind::Pad: return inferPad(n);
+  case OpKind::Concat: return inferConcat(n);
+  case OpKind::Softmax: return inferSoftmax(n);
+  case OpKind::QuantizeLinear: return inferQuantize(n);
+  case OpKind::DequantizeLinear: return inferDequantize(n);
   }
   return n.fail("no shape inference rule");
 }

@@ -49,9 +49,8 @@ Tensor::Tensor(DType dtype, Shape shape)
     : Tensor(TensorType{dtype, std::move(shape), std::nullopt}) {}
 
 Tensor::Tensor(TensorType type) : type_(std::move(type)) {
-  bytes_.assign(static_cast<size_t>(type_.numElements()) *
-                    dtypeSize(type_.dtype),
-                0);
+  bytes_.assign(
+      static_cast<size_t>(type_.numElements()) * dtypeSize(type_.dtype), 0);
 }
 
 Tensor Tensor::fromFloats(Shape shape, const std::vector<float> &values) {

@@ -25,9 +25,9 @@ void checkValue(const Value &v, std::set<std::string> &names,
     if (v.constant->type() != v.type)
       errors.push_back("value '" + v.name +
                        "': constant type differs from value type");
-    bool shapeOk = std::all_of(v.constant->shape().begin(),
-                               v.constant->shape().end(),
-                               [](int64_t d) { return d >= 0; });
+    bool shapeOk =
+        std::all_of(v.constant->shape().begin(), v.constant->shape().end(),
+                    [](int64_t d) { return d >= 0; });
     if (shapeOk && v.constant->byteSize() !=
                        static_cast<size_t>(v.constant->numElements()) *
                            dtypeSize(v.constant->dtype()))

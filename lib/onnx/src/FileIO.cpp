@@ -20,7 +20,8 @@ Expected<std::string> readFile(const std::string &path) {
   } closer{fd};
   struct stat st {};
   if (::fstat(fd, &st) != 0)
-    return makeError(path, ": cannot stat: ", std::string(std::strerror(errno)));
+    return makeError(path,
+                     ": cannot stat: ", std::string(std::strerror(errno)));
   if (S_ISDIR(st.st_mode))
     return makeError(path, ": is a directory");
   // Regular files are read in one go into a buffer of their size (a 47 MB
@@ -34,7 +35,8 @@ Expected<std::string> readFile(const std::string &path) {
   for (;;) {
     if (filled == bytes.size())
       bytes.resize(bytes.size() * 2);
-    const ssize_t got = ::read(fd, bytes.data() + filled, bytes.size() - filled);
+    const ssize_t got =
+        ::read(fd, bytes.data() + filled, bytes.size() - filled);
     if (got < 0) {
       if (errno == EINTR)
         continue;

@@ -39,15 +39,9 @@ Expected<AttributeValues> parseAttributes(const ::onnx::NodeProto &node,
     if (out.count(a.name()))
       return makeError("attribute '", a.name(), "' is given twice");
     switch (effectiveType(a)) {
-    case AttributeProto::FLOAT:
-      out[a.name()] = a.f();
-      break;
-    case AttributeProto::INT:
-      out[a.name()] = int64_t{a.i()};
-      break;
-    case AttributeProto::STRING:
-      out[a.name()] = a.s();
-      break;
+    case AttributeProto::FLOAT: out[a.name()] = a.f(); break;
+    case AttributeProto::INT: out[a.name()] = int64_t{a.i()}; break;
+    case AttributeProto::STRING: out[a.name()] = a.s(); break;
     case AttributeProto::INTS:
       out[a.name()] = std::vector<int64_t>(a.ints().begin(), a.ints().end());
       break;

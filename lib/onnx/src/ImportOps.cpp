@@ -426,25 +426,16 @@ Status convertNode(OpContext &c) {
     if (c.input(i) == ir::kNoValue)
       return c.fail("required input ", i, " is missing");
   switch (kind) {
-  case OpKind::Conv:
-    return convertConv(c);
+  case OpKind::Conv: return convertConv(c);
   case OpKind::MaxPool:
-  case OpKind::AveragePool:
-    return convertPool(c, kind);
-  case OpKind::BatchNormalization:
-    return convertBatchNorm(c);
-  case OpKind::Clip:
-    return convertClip(c);
-  case OpKind::Dropout:
-    return convertDropout(c);
-  case OpKind::Reshape:
-    return convertReshape(c);
-  case OpKind::Pad:
-    return convertPad(c);
-  case OpKind::Softmax:
-    return convertSoftmax(c);
-  case OpKind::Gemm:
-    return convertGemm(c);
+  case OpKind::AveragePool: return convertPool(c, kind);
+  case OpKind::BatchNormalization: return convertBatchNorm(c);
+  case OpKind::Clip: return convertClip(c);
+  case OpKind::Dropout: return convertDropout(c);
+  case OpKind::Reshape: return convertReshape(c);
+  case OpKind::Pad: return convertPad(c);
+  case OpKind::Softmax: return convertSoftmax(c);
+  case OpKind::Gemm: return convertGemm(c);
   case OpKind::LeakyRelu:
     return convertPlain(c, kind, [&] {
       AttributeMap a;
@@ -465,13 +456,11 @@ Status convertNode(OpContext &c) {
     return convertPlain(c, kind, axisAttr(c.getInt("axis", 1)));
   case OpKind::Add:
   case OpKind::Sub:
-  case OpKind::Mul:
-    return convertBinary(c, kind);
+  case OpKind::Mul: return convertBinary(c, kind);
   case OpKind::Relu:
   case OpKind::GlobalAveragePool:
   case OpKind::MatMul:
-  case OpKind::Identity:
-    return convertPlain(c, kind);
+  case OpKind::Identity: return convertPlain(c, kind);
   }
   return c.fail("no import rule");
 }

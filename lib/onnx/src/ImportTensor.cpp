@@ -9,33 +9,22 @@ using ::onnx::TensorProto;
 
 std::optional<ir::DType> dtypeFromOnnx(int32_t elemType) {
   switch (elemType) {
-  case TensorProto::FLOAT:
-    return ir::DType::Float32;
-  case TensorProto::INT8:
-    return ir::DType::Int8;
-  case TensorProto::UINT8:
-    return ir::DType::UInt8;
-  case TensorProto::INT32:
-    return ir::DType::Int32;
-  case TensorProto::INT64:
-    return ir::DType::Int64;
-  default:
-    return std::nullopt;
+  case TensorProto::FLOAT: return ir::DType::Float32;
+  case TensorProto::INT8: return ir::DType::Int8;
+  case TensorProto::UINT8: return ir::DType::UInt8;
+  case TensorProto::INT32: return ir::DType::Int32;
+  case TensorProto::INT64: return ir::DType::Int64;
+  default: return std::nullopt;
   }
 }
 
 int32_t dtypeToOnnx(ir::DType dtype) {
   switch (dtype) {
-  case ir::DType::Float32:
-    return TensorProto::FLOAT;
-  case ir::DType::Int8:
-    return TensorProto::INT8;
-  case ir::DType::UInt8:
-    return TensorProto::UINT8;
-  case ir::DType::Int32:
-    return TensorProto::INT32;
-  case ir::DType::Int64:
-    return TensorProto::INT64;
+  case ir::DType::Float32: return TensorProto::FLOAT;
+  case ir::DType::Int8: return TensorProto::INT8;
+  case ir::DType::UInt8: return TensorProto::UINT8;
+  case ir::DType::Int32: return TensorProto::INT32;
+  case ir::DType::Int64: return TensorProto::INT64;
   }
   MARS_CHECK(false, "unknown dtype");
 }

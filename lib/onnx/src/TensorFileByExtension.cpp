@@ -18,32 +18,22 @@ bool endsWith(const std::string &s, const std::string &suffix) {
 // Both sides store raw little-endian elements, so only the dtype tag maps.
 data::NpyDType toNpy(ir::DType dtype) {
   switch (dtype) {
-  case ir::DType::Float32:
-    return data::NpyDType::Float32;
-  case ir::DType::Int8:
-    return data::NpyDType::Int8;
-  case ir::DType::UInt8:
-    return data::NpyDType::UInt8;
-  case ir::DType::Int32:
-    return data::NpyDType::Int32;
-  case ir::DType::Int64:
-    return data::NpyDType::Int64;
+  case ir::DType::Float32: return data::NpyDType::Float32;
+  case ir::DType::Int8: return data::NpyDType::Int8;
+  case ir::DType::UInt8: return data::NpyDType::UInt8;
+  case ir::DType::Int32: return data::NpyDType::Int32;
+  case ir::DType::Int64: return data::NpyDType::Int64;
   }
   MARS_CHECK(false, "unknown DType");
 }
 
 ir::DType fromNpy(data::NpyDType dtype) {
   switch (dtype) {
-  case data::NpyDType::Float32:
-    return ir::DType::Float32;
-  case data::NpyDType::Int8:
-    return ir::DType::Int8;
-  case data::NpyDType::UInt8:
-    return ir::DType::UInt8;
-  case data::NpyDType::Int32:
-    return ir::DType::Int32;
-  case data::NpyDType::Int64:
-    return ir::DType::Int64;
+  case data::NpyDType::Float32: return ir::DType::Float32;
+  case data::NpyDType::Int8: return ir::DType::Int8;
+  case data::NpyDType::UInt8: return ir::DType::UInt8;
+  case data::NpyDType::Int32: return ir::DType::Int32;
+  case data::NpyDType::Int64: return ir::DType::Int64;
   }
   MARS_CHECK(false, "unknown NpyDType");
 }

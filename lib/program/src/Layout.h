@@ -86,13 +86,12 @@ template <typename IO> void ioLayer(IO &io, Layer &l) {
   io.i64(l.clampHi);
   io.i32(l.fusedInto);
 }
-inline constexpr size_t kLayerMinBytes = 1 + 4 + 4 + 4 + 12 * 4 + 4 * 3 + 1 +
-                                         1 + 4 + 16 + 4;
+inline constexpr size_t kLayerMinBytes =
+    1 + 4 + 4 + 4 + 12 * 4 + 4 * 3 + 1 + 1 + 4 + 16 + 4;
 
 template <typename IO> void ioMatrix(IO &io, WeightMatrix &m) {
-  for (int32_t *f : {&m.layer, &m.rows, &m.cols, &m.weightBits,
-                     &m.rowsPerGroup, &m.channelsPerGroup, &m.rowGroups,
-                     &m.colGroups})
+  for (int32_t *f : {&m.layer, &m.rows, &m.cols, &m.weightBits, &m.rowsPerGroup,
+                     &m.channelsPerGroup, &m.rowGroups, &m.colGroups})
     io.i32(*f);
   io.list("groups", m.groups, 12, [&](Group &g) {
     io.i32(g.rowGroup);

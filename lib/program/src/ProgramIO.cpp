@@ -78,7 +78,8 @@ std::vector<uint8_t> serializeProgram(const Program &program) {
     putU32(out, entry, kArch + i);
     putU64(out, entry + 8, offsets[i]);
     putU64(out, entry + 16, sections[i].size());
-    std::memcpy(out.data() + offsets[i], sections[i].data(), sections[i].size());
+    std::memcpy(out.data() + offsets[i], sections[i].data(),
+                sections[i].size());
   }
   resealChecksum(out);
   return out;
@@ -102,8 +103,10 @@ Expected<Program> parseProgram(const uint8_t *data, size_t size,
     return bad("not a marsc program (bad magic; expected \"MARSPRG\")");
   const uint32_t version = uint32_t(getLe(data + 8, 4));
   if (version != kFormatVersion)
-    return bad("format version ", version, " is not supported (this marsc "
-               "reads version ", kFormatVersion, "; recompile the model)");
+    return bad("format version ", version,
+               " is not supported (this marsc "
+               "reads version ",
+               kFormatVersion, "; recompile the model)");
   if (getLe(data + 12, 4) != 0)
     return bad("header flags must be 0");
   const uint64_t declared = getLe(data + 16, 8);

@@ -76,8 +76,9 @@ private:
 
   void checkInfo() {
     if (!bufferOk(program_.input) || !bufferOk(program_.output)) {
-      problem("input buffer ", program_.input, " or output buffer ", program_.output,
-              " out of range (", program_.buffers.size(), " buffers)");
+      problem("input buffer ", program_.input, " or output buffer ",
+              program_.output, " out of range (", program_.buffers.size(),
+              " buffers)");
       return;
     }
     const Buffer &in = program_.buffers[program_.input];
@@ -134,12 +135,9 @@ private:
     switch (l.kind) {
     case LayerKind::Conv:
     case LayerKind::MaxPool:
-    case LayerKind::AvgPool:
-      return checkWindowed(at, l, in, out);
-    case LayerKind::Add:
-      return checkAdd(at, l, out);
-    case LayerKind::Concat:
-      return checkConcat(at, l, out);
+    case LayerKind::AvgPool: return checkWindowed(at, l, in, out);
+    case LayerKind::Add: return checkAdd(at, l, out);
+    case LayerKind::Concat: return checkConcat(at, l, out);
     case LayerKind::Reshape:
       if (in.size() != out.size() || in.isAccumulator != out.isAccumulator)
         return problem(at, ": reshape changes the element count");
@@ -175,7 +173,8 @@ private:
       problem(at, ": clamp [", l.clampLo, ", ", l.clampHi, "] is empty");
     // Clamps keep every activation within its buffer's type, which bounds
     // all later integer arithmetic (no overflow on any valid program).
-    const bool clamps = l.kind == LayerKind::AvgPool || l.kind == LayerKind::Add ||
+    const bool clamps = l.kind == LayerKind::AvgPool ||
+                        l.kind == LayerKind::Add ||
                         (l.kind == LayerKind::Conv && !out.isAccumulator);
     if (clamps && !out.isAccumulator) {
       const int64_t lo = out.isSigned ? -(int64_t(1) << (out.bits - 1)) : 0;
@@ -262,13 +261,14 @@ private:
   void checkAdd(const std::string &at, const Layer &l, const Buffer &out) {
     const size_t n = l.inputs.size();
     if (l.inputRequant.size() != n)
-      return problem(at, ": ", l.inputRequant.size(),
-                     " input multipliers for ", n, " inputs");
+      return problem(at, ": ", l.inputRequant.size(), " input multipliers for ",
+                     n, " inputs");
     for (int32_t b : l.inputs) {
       const Buffer &x = program_.buffers[b];
       if (x.channels != out.channels || x.height != out.height ||
           x.width != out.width || x.isAccumulator)
-        return problem(at, ": input '", x.name, "' shape differs from the "
+        return problem(at, ": input '", x.name,
+                       "' shape differs from the "
                        "output");
     }
     for (const Requant &r : l.inputRequant) {
@@ -316,7 +316,7 @@ private:
     if (out.isAccumulator) {
       if (!l.requant.empty() || l.logitScales.size() != size_t(out.channels))
         return problem(at, ": an accumulator output needs one logit scale per "
-                       "channel and no requantization");
+                           "channel and no requantization");
     } else {
       if (l.requant.size() != size_t(out.channels))
         return problem(at, ": ", l.requant.size(), " multipliers for ",
@@ -340,15 +340,17 @@ private:
     if (m.rowsPerGroup != program_.arch.macro.wlOn ||
         m.channelsPerGroup != program_.arch.partitionCols() / m.weightBits)
       return problem(at, ": group ", m.rowsPerGroup, "x", m.channelsPerGroup,
-                     " does not match the arch (", program_.arch.macro.wlOn, "x",
-                     program_.arch.partitionCols() / m.weightBits, ")");
+                     " does not match the arch (", program_.arch.macro.wlOn,
+                     "x", program_.arch.partitionCols() / m.weightBits, ")");
     if (m.rows < 1 || m.cols < 1 ||
-        m.rowGroups != (int64_t(m.rows) + m.rowsPerGroup - 1) / m.rowsPerGroup ||
+        m.rowGroups !=
+            (int64_t(m.rows) + m.rowsPerGroup - 1) / m.rowsPerGroup ||
         m.colGroups !=
             (int64_t(m.cols) + m.channelsPerGroup - 1) / m.channelsPerGroup)
       return problem(at, ": ", m.rowGroups, "x", m.colGroups,
                      " groups do not tile ", m.rows, "x", m.cols);
-    const int lo = -(1 << (m.weightBits - 1)), hi = (1 << (m.weightBits - 1)) - 1;
+    const int lo = -(1 << (m.weightBits - 1)),
+              hi = (1 << (m.weightBits - 1)) - 1;
     const size_t groupSize = size_t(m.rowsPerGroup) * m.channelsPerGroup;
     for (size_t k = 0; k < m.groups.size(); ++k) {
       const Group &g = m.groups[k];
@@ -367,8 +369,8 @@ private:
                        " weights, expected ", groupSize);
       for (int8_t w : g.weights)
         if (w < lo || w > hi)
-          return problem(at, " group ", k, ": weight ", int(w),
-                         " outside the ", m.weightBits, "-bit range");
+          return problem(at, " group ", k, ": weight ", int(w), " outside the ",
+                         m.weightBits, "-bit range");
     }
   }
 
@@ -385,7 +387,8 @@ private:
     const int32_t mi = program_.layers[w.layer].matrix;
     const WeightMatrix &m = program_.matrices[mi];
     if (w.partitions.size() != size_t(program_.arch.macro.partitions))
-      return problem(at, ": ", w.partitions.size(), " partitions, the macro has ",
+      return problem(at, ": ", w.partitions.size(),
+                     " partitions, the macro has ",
                      program_.arch.macro.partitions);
     const int32_t slots = program_.arch.macro.rows / m.rowsPerGroup;
     for (size_t k = 0; k < w.partitions.size(); ++k) {
@@ -394,8 +397,8 @@ private:
         continue;
       const std::string pat = at + " partition " + std::to_string(k);
       if (part.matrix != mi)
-        return problem(pat, ": matrix ", part.matrix, " is not layer ",
-                       w.layer, "'s matrix ", mi);
+        return problem(pat, ": matrix ", part.matrix, " is not layer ", w.layer,
+                       "'s matrix ", mi);
       if (part.colGroup < 0 || part.colGroup >= m.colGroups)
         return problem(pat, ": column group ", part.colGroup, " out of range");
       if (part.indexCode.size() != size_t((m.rowGroups + 7) / 8))
@@ -482,9 +485,11 @@ private:
     }
     for (size_t core = 1; core < barriers.size(); ++core)
       if (barriers[core] != barriers[0])
-        return problem("streams[", core, "]: its barrier sequence differs from "
-                       "core 0's (", barriers[core].size(), " vs ",
-                       barriers[0].size(), " barriers): the cores would "
+        return problem("streams[", core,
+                       "]: its barrier sequence differs from "
+                       "core 0's (",
+                       barriers[core].size(), " vs ", barriers[0].size(),
+                       " barriers): the cores would "
                        "deadlock");
   }
 

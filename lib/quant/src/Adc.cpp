@@ -31,7 +31,8 @@ std::string adcMismatchNote(const std::string &trainedFor,
     return "";
   if (trainedFor.empty())
     return "the model was not trained through this arch's saturating ADC (" +
-           here + "): what the chip computes differs from the QDQ model's "
+           here +
+           "): what the chip computes differs from the QDQ model's "
            "exact sums (train with `marsc train --arch` to put it in the "
            "loop)";
   return "the model was trained for ADC '" + trainedFor +

@@ -25,7 +25,8 @@ std::string advice(OpKind op) {
   switch (op) {
   case OpKind::Softmax:
     return "Softmax in the middle of the network cannot run on the chip (" +
-           runs + "); only a final Softmax is dropped automatically, so "
+           runs +
+           "); only a final Softmax is dropped automatically, so "
            "move it to the end of the network or remove it before compiling";
   case OpKind::LeakyRelu:
     return "LeakyRelu has no integer form on the chip (" + runs +
@@ -59,28 +60,42 @@ bool dropFinalSoftmax(ir::Graph &g) {
 }
 
 bool chipRunsOp(OpKind op) {
-  static const std::set<OpKind> supported = {
-      OpKind::QuantizeLinear, OpKind::DequantizeLinear, OpKind::Conv,
-      OpKind::Gemm, OpKind::MatMul, OpKind::Relu, OpKind::Clip,
-      OpKind::MaxPool, OpKind::AveragePool, OpKind::GlobalAveragePool,
-      OpKind::Add, OpKind::Concat, OpKind::Flatten, OpKind::Reshape,
-      OpKind::Identity, OpKind::Dropout, OpKind::Sub, OpKind::Mul,
-      OpKind::BatchNormalization};
+  static const std::set<OpKind> supported = {OpKind::QuantizeLinear,
+                                             OpKind::DequantizeLinear,
+                                             OpKind::Conv,
+                                             OpKind::Gemm,
+                                             OpKind::MatMul,
+                                             OpKind::Relu,
+                                             OpKind::Clip,
+                                             OpKind::MaxPool,
+                                             OpKind::AveragePool,
+                                             OpKind::GlobalAveragePool,
+                                             OpKind::Add,
+                                             OpKind::Concat,
+                                             OpKind::Flatten,
+                                             OpKind::Reshape,
+                                             OpKind::Identity,
+                                             OpKind::Dropout,
+                                             OpKind::Sub,
+                                             OpKind::Mul,
+                                             OpKind::BatchNormalization};
   return supported.count(op) != 0;
 }
 
 Status checkChipOps(const ir::Graph &g) {
   for (const ir::Node &n : g.nodes()) {
-    if (n.op == OpKind::BatchNormalization && n.attrs.getInt("training_mode", 0))
-      return makeError("node '", n.name, "' (BatchNormalization): training-mode "
+    if (n.op == OpKind::BatchNormalization &&
+        n.attrs.getInt("training_mode", 0))
+      return makeError("node '", n.name,
+                       "' (BatchNormalization): training-mode "
                        "batch normalization normalises with the statistics of "
                        "each batch, which a chip running one image at a time "
                        "does not have; export the model after model.eval() so "
                        "that it uses the running statistics (which fold into "
                        "the preceding Conv)");
     if (!chipRunsOp(n.op) && !isFinalSoftmax(g, n))
-      return makeError("node '", n.name, "' (", ir::opName(n.op), "): ",
-                       advice(n.op));
+      return makeError("node '", n.name, "' (", ir::opName(n.op),
+                       "): ", advice(n.op));
   }
   return Status::success();
 }

@@ -76,7 +76,10 @@ void runConv(const IntegerNet &net, const IntLayer &l,
         for (int kx = 0; kx < l.kernelW; ++kx) {
           const int64_t w =
               l.weights[((static_cast<size_t>(oc) * cinPerGroup + icg) *
-                             l.kernelH + ky) * l.kernelW + kx];
+                             l.kernelH +
+                         ky) *
+                            l.kernelW +
+                        kx];
           if (w == 0) // zero weights (and whole zero groups) cost nothing
             continue;
           for (int y = 0; y < oh; ++y) {
@@ -117,8 +120,8 @@ void runConvAdc(const IntegerNet &net, const IntLayer &l,
   const int64_t adcMax = (int64_t(1) << net.adc.adcBits) - 1;
   const uint32_t inputMask = uint32_t((uint64_t(1) << iv.quant.bits) - 1);
   const int64_t rows = int64_t(l.kernelH) * l.kernelW * cin;
-  const int64_t rowGroups = (rows + net.adc.rowsPerGroup - 1) /
-                            net.adc.rowsPerGroup;
+  const int64_t rowGroups =
+      (rows + net.adc.rowsPerGroup - 1) / net.adc.rowsPerGroup;
   std::vector<int64_t> counts(size_t(rowGroups * S * B));
   std::vector<int64_t> acc(static_cast<size_t>(oh) * ow);
   for (int oc = 0; oc < ov.channels; ++oc) {
@@ -131,7 +134,9 @@ void runConvAdc(const IntegerNet &net, const IntLayer &l,
             for (int kx = 0; kx < l.kernelW; ++kx) {
               const int8_t w =
                   l.weights[((size_t(oc) * cinPerGroup + icg) * l.kernelH +
-                             ky) * l.kernelW + kx];
+                             ky) *
+                                l.kernelW +
+                            kx];
               const int sy = y * l.strideH - l.padTop + ky * l.dilationH;
               const int sx = x * l.strideW - l.padLeft + kx * l.dilationW;
               if (w == 0 || sy < 0 || sy >= ih || sx < 0 || sx >= iw)
@@ -140,12 +145,11 @@ void runConvAdc(const IntegerNet &net, const IntLayer &l,
               const uint32_t xb =
                   uint32_t(in[(size_t(ic) * ih + sy) * iw + sx]) & inputMask;
               const uint32_t wb = uint32_t(uint8_t(w));
-              const int64_t rg =
-                  ((int64_t(ky) * l.kernelW + kx) * cin + ic) /
-                  net.adc.rowsPerGroup;
+              const int64_t rg = ((int64_t(ky) * l.kernelW + kx) * cin + ic) /
+                                 net.adc.rowsPerGroup;
               for (int s = 0; s < S; ++s) {
-                const int64_t slice = (xb >> slices[s].first) &
-                                      ((1u << slices[s].count) - 1);
+                const int64_t slice =
+                    (xb >> slices[s].first) & ((1u << slices[s].count) - 1);
                 for (int b = 0; b < B && slice; ++b)
                   if ((wb >> b) & 1)
                     counts[size_t((rg * S + s) * B + b)] += slice;
@@ -155,8 +159,8 @@ void runConvAdc(const IntegerNet &net, const IntLayer &l,
         for (int64_t rg = 0; rg < rowGroups; ++rg)
           for (int s = 0; s < S; ++s)
             for (int b = 0; b < B; ++b) {
-              const int64_t c = std::min(
-                  counts[size_t((rg * S + s) * B + b)], adcMax);
+              const int64_t c =
+                  std::min(counts[size_t((rg * S + s) * B + b)], adcMax);
               const int64_t v = c << (slices[s].first + b);
               sum += slices[s].negative != (b == B - 1) ? -v : v;
             }
@@ -209,10 +213,12 @@ void runPool(const IntegerNet &net, const IntLayer &l,
   // Multipliers per window size, computed with the shared definition.
   std::map<int, Multiplier> byCount;
   for (int c = 0; c < ov.channels; ++c) {
-    const int32_t *plane = in.data() + static_cast<size_t>(c) * iv.height * iv.width;
+    const int32_t *plane =
+        in.data() + static_cast<size_t>(c) * iv.height * iv.width;
     for (int y = 0; y < ov.height; ++y) {
       for (int x = 0; x < ov.width; ++x) {
-        int32_t &dst = out[(static_cast<size_t>(c) * ov.height + y) * ov.width + x];
+        int32_t &dst =
+            out[(static_cast<size_t>(c) * ov.height + y) * ov.width + x];
         if (l.op == IntOp::MaxPool) {
           int32_t best = std::numeric_limits<int32_t>::min();
           int n = forWindow(l, iv, plane, y, x,
@@ -274,9 +280,7 @@ void runLayer(const IntegerNet &net, const IntLayer &layer,
   case IntOp::AvgPool:
     runPool(net, layer, values[layer.inputs[0]], out);
     return;
-  case IntOp::Add:
-    runAdd(net, layer, values, out);
-    return;
+  case IntOp::Add: runAdd(net, layer, values, out); return;
   case IntOp::Concat: {
     size_t offset = 0;
     for (int in : layer.inputs) {
@@ -285,9 +289,7 @@ void runLayer(const IntegerNet &net, const IntLayer &layer,
     }
     return;
   }
-  case IntOp::Reshape:
-    out = values[layer.inputs[0]];
-    return;
+  case IntOp::Reshape: out = values[layer.inputs[0]]; return;
   }
 }
 
@@ -305,8 +307,8 @@ std::vector<int32_t> quantizeInput(const IntegerNet &net, const float *image) {
       v = (v - net.inputOffset[c]) * net.inputMultiplier[c];
     }
     q[i] = static_cast<int32_t>(
-        quantizeInputValue(v, net.inputClipLo, net.inputClipHi,
-                           in.quant.scale, in.quant.lo(), in.quant.hi()));
+        quantizeInputValue(v, net.inputClipLo, net.inputClipHi, in.quant.scale,
+                           in.quant.lo(), in.quant.hi()));
   }
   return q;
 }

@@ -23,8 +23,8 @@ int64_t roundHalfEven(double v) {
 
 int64_t quantizeInputValue(float v, double clipLo, double clipHi, double scale,
                            int64_t lo, int64_t hi) {
-  const float clipped = static_cast<float>(
-      std::min(std::max(double(v), clipLo), clipHi));
+  const float clipped =
+      static_cast<float>(std::min(std::max(double(v), clipLo), clipHi));
   const float ratio = clipped / static_cast<float>(scale);
   return clampTo(roundHalfEven(ratio), lo, hi);
 }

@@ -23,10 +23,16 @@ std::string formatReal(double v) {
 
 /// What an IR value is, as far as the integer network is concerned.
 struct ValueInfo {
-  enum Kind { Float, QuantInt, QuantReal, Constant, Pending, InputAffine } kind =
-      Float;
-  int intValue = -1;  ///< QuantInt / QuantReal: the IntValue.
-  int pending = -1;   ///< Pending: index into Lowering::pending_.
+  enum Kind {
+    Float,
+    QuantInt,
+    QuantReal,
+    Constant,
+    Pending,
+    InputAffine
+  } kind = Float;
+  int intValue = -1; ///< QuantInt / QuantReal: the IntValue.
+  int pending = -1;  ///< Pending: index into Lowering::pending_.
 };
 
 /// A Conv/Gemm, AveragePool or Add whose output is not yet quantized; the
@@ -148,8 +154,8 @@ private:
   /// along `axis` (size `count`).
   struct ConstQuant {
     const ir::Tensor *values = nullptr; ///< The graph's constant (not copied).
-    std::vector<double> scales; ///< One per output channel.
-    int axis = -1;              ///< Per-axis scales: their axis; else -1.
+    std::vector<double> scales;         ///< One per output channel.
+    int axis = -1; ///< Per-axis scales: their axis; else -1.
     int bits = 8;
     ir::Shape shape;
   };
@@ -172,13 +178,13 @@ private:
     if (dq.input(1) == ir::kNoValue || !graph_.value(dq.input(1)).constant)
       return makeError("the weight scale must be a constant");
     c.scales.clear();
-    const std::vector<float> scales = graph_.value(dq.input(1)).constant->toFloats();
+    const std::vector<float> scales =
+        graph_.value(dq.input(1)).constant->toFloats();
     for (size_t i = 0; i < scales.size(); ++i) {
-      const std::string what =
-          scales.size() == 1
-              ? std::string("the scale")
-              : "scale " + std::to_string(i) + " of " +
-                    std::to_string(scales.size());
+      const std::string what = scales.size() == 1
+                                   ? std::string("the scale")
+                                   : "scale " + std::to_string(i) + " of " +
+                                         std::to_string(scales.size());
       MARS_TRY(checkScale(scales[i], what));
       c.scales.push_back(scales[i]);
     }
@@ -226,7 +232,8 @@ private:
       return makeError("weights '", graph_.value(id).name,
                        "' are scaled along axis ", c.axis,
                        "; integer models scale weights per output channel "
-                       "(axis ", outAxis, ")");
+                       "(axis ",
+                       outAxis, ")");
     if (c.bits < 2 || c.bits > 8)
       return makeError("weights '", graph_.value(id).name,
                        "' must have 2..8 bits, got ", c.bits);
@@ -254,9 +261,9 @@ private:
         return makeError("weight ", v, " of '", graph_.value(id).name,
                          "' does not fit in ", c.bits, " bits");
       // Transposed ([in, out] -> [out, in]): element (i / out, i % out).
-      const size_t at = transposed ? size_t((int64_t(i) % outCh) * in +
-                                            int64_t(i) / outCh)
-                                   : i;
+      const size_t at =
+          transposed ? size_t((int64_t(i) % outCh) * in + int64_t(i) / outCh)
+                     : i;
       w.values[at] = static_cast<int8_t>(v);
     }
     if (transposed)
@@ -338,8 +345,7 @@ private:
       return makeError("BatchNormalization must be folded into the "
                        "convolution before integer execution (marsc train "
                        "and marsc compile fold it)");
-    default:
-      return makeError("not supported in an integer model");
+    default: return makeError("not supported in an integer model");
     }
   }
 
@@ -348,8 +354,8 @@ private:
   /// Only Sub then Mul (x - mean) * (1 / std) is accepted.
   Status lowerInputAffine(const Node &node) {
     const ValueInfo &in = info(node.inputs[0]);
-    const bool fromInput = node.inputs[0] == graph_.inputs[0] &&
-                           in.kind == ValueInfo::Float;
+    const bool fromInput =
+        node.inputs[0] == graph_.inputs[0] && in.kind == ValueInfo::Float;
     const bool afterSub = in.kind == ValueInfo::InputAffine &&
                           inputMultiplier_.empty() && node.op == OpKind::Mul;
     if (!(fromInput && node.op == OpKind::Sub) && !afterSub)
@@ -411,8 +417,8 @@ private:
     if (!shape)
       return shape.error();
     if (in.kind == ValueInfo::Float || in.kind == ValueInfo::InputAffine) {
-      bool isGraphInput = q.inputs[0] == graph_.inputs[0] ||
-                          in.kind == ValueInfo::InputAffine;
+      bool isGraphInput =
+          q.inputs[0] == graph_.inputs[0] || in.kind == ValueInfo::InputAffine;
       if (!isGraphInput || net_.input >= 0)
         return makeError("input '", graph_.value(q.inputs[0]).name,
                          "' is computed in float: only the graph input may "
@@ -520,10 +526,9 @@ private:
   }
 
   Status lowerGemm(const Node &node) {
-    if (node.op == OpKind::Gemm &&
-        (node.attrs.getInt("transA", 0) != 0 ||
-         node.attrs.getFloat("alpha", 1.f) != 1.f ||
-         node.attrs.getFloat("beta", 1.f) != 1.f))
+    if (node.op == OpKind::Gemm && (node.attrs.getInt("transA", 0) != 0 ||
+                                    node.attrs.getFloat("alpha", 1.f) != 1.f ||
+                                    node.attrs.getFloat("beta", 1.f) != 1.f))
       return makeError("only Gemm with alpha=1, beta=1, transA=0 is "
                        "supported in an integer model");
     auto in = quantInput(node.inputs[0]);
@@ -547,8 +552,8 @@ private:
     return addWeightedLayer(node, p, *w, *in, *shape);
   }
 
-  Status addWeightedLayer(const Node &node, PendingLayer &p,
-                          LayerWeights &w, int in, const IntValue &shape) {
+  Status addWeightedLayer(const Node &node, PendingLayer &p, LayerWeights &w,
+                          int in, const IntValue &shape) {
     const double inScale = net_.values[in].quant.scale;
     IntLayer &l = p.layer;
     l.weightBits = w.bits;
@@ -775,11 +780,11 @@ private:
     // Clip then round equals round then clamp at the rounded bounds, since
     // rounding is monotonic.
     if (std::isfinite(p.clipMin))
-      l.clampLo = std::max<int64_t>(
-          l.clampLo, roundHalfEven(p.clipMin / q.scale));
+      l.clampLo =
+          std::max<int64_t>(l.clampLo, roundHalfEven(p.clipMin / q.scale));
     if (std::isfinite(p.clipMax))
-      l.clampHi = std::min<int64_t>(
-          l.clampHi, roundHalfEven(p.clipMax / q.scale));
+      l.clampHi =
+          std::min<int64_t>(l.clampHi, roundHalfEven(p.clipMax / q.scale));
     if (l.clampLo > l.clampHi)
       return makeError("the clip range is empty after quantization");
     IntValue v = p.shape;

@@ -70,12 +70,14 @@ ir::ValueId layerOutput(const ir::Graph &g, const ir::Node &n) {
 
 class Placer {
 public:
-  Placer(const ir::Graph &g, const PlacementOptions &o) : graph_(g), options_(o) {}
+  Placer(const ir::Graph &g, const PlacementOptions &o)
+      : graph_(g), options_(o) {}
 
   Expected<Placement> run() {
     if (graph_.inputs.size() != 1)
       return makeError("quantization needs a model with one input, this one "
-                       "has ", graph_.inputs.size());
+                       "has ",
+                       graph_.inputs.size());
     placeInput();
     std::vector<ir::NodeId> weighted;
     for (ir::NodeId id = 0; id < ir::NodeId(graph_.numNodes()); ++id)
@@ -139,8 +141,9 @@ private:
     if (isWeighted(n.op)) {
       PlacedLayer l;
       l.node = id;
-      l.bits = id == weighted.front() || id == weighted.back() ? options_.edgeBits
-                                                               : options_.weightBits;
+      l.bits = id == weighted.front() || id == weighted.back()
+                   ? options_.edgeBits
+                   : options_.weightBits;
       l.inputPoint = source(n.inputs[0]);
       if (l.inputPoint < 0)
         return makeError(nodeContext(n),
@@ -149,7 +152,8 @@ private:
       placement_.layers.push_back(l);
     }
     if (isWeighted(n.op) || n.op == OpKind::Add) {
-      ir::ValueId out = isWeighted(n.op) ? layerOutput(graph_, n) : n.outputs[0];
+      ir::ValueId out =
+          isWeighted(n.op) ? layerOutput(graph_, n) : n.outputs[0];
       bool relu = false;
       const ir::NodeId user = singleUser(graph_, out);
       if (user != ir::kNoNode && clipsAtZero(graph_, graph_.node(user))) {

@@ -26,16 +26,17 @@ QdqPoint emitQuantPoint(ir::Graph &g, ir::ValueId v, int bits, bool isSigned,
     const ir::ValueId lo = constant(
         g, base + ".clip_lo",
         ir::Tensor::fromFloats({}, {isSigned ? -scale * float(qmax) : 0.f}));
-    const ir::ValueId hi = constant(
-        g, base + ".clip_hi", ir::Tensor::fromFloats({}, {scale * float(qmax)}));
+    const ir::ValueId hi =
+        constant(g, base + ".clip_hi",
+                 ir::Tensor::fromFloats({}, {scale * float(qmax)}));
     x = fresh(g, base + ".clipped");
     g.addNode(ir::OpKind::Clip, base + ".clip", {v, lo, hi}, {x});
   }
   const ir::ValueId s =
       constant(g, base + ".scale", ir::Tensor::fromFloats({}, {scale}));
-  const ir::ValueId zp = constant(
-      g, base + ".zero_point",
-      ir::Tensor(isSigned ? ir::DType::Int8 : ir::DType::UInt8, {}));
+  const ir::ValueId zp =
+      constant(g, base + ".zero_point",
+               ir::Tensor(isSigned ? ir::DType::Int8 : ir::DType::UInt8, {}));
   QdqPoint out;
   out.quantized = fresh(g, base + ".q");
   g.addNode(ir::OpKind::QuantizeLinear, base + ".quantize", {x, s, zp},
@@ -63,7 +64,8 @@ QdqLayerInputs emitLayerConstants(ir::Graph &g, const std::string &base,
   std::vector<float> biasScales(static_cast<size_t>(out), 0.f);
   for (int64_t c = 0; c < out; ++c) {
     biasScales[size_t(c)] = float(double(scales[size_t(c)]) * inputScale);
-    const double q = std::round(bias[size_t(c)] / double(biasScales[size_t(c)]));
+    const double q =
+        std::round(bias[size_t(c)] / double(biasScales[size_t(c)]));
     b.data<int32_t>()[c] =
         int32_t(std::max(-2147483647.0, std::min(2147483647.0, q)));
   }

@@ -46,8 +46,10 @@ Geometry geometryOf(const torch::Tensor &qx, const torch::Tensor &qw,
     g.padLeft = s.pads[1];
     g.dilH = s.dilations[0];
     g.dilW = s.dilations[1];
-    g.oh = (g.h + s.pads[0] + s.pads[2] - g.dilH * (g.kh - 1) - 1) / g.strideH + 1;
-    g.ow = (g.w + s.pads[1] + s.pads[3] - g.dilW * (g.kw - 1) - 1) / g.strideW + 1;
+    g.oh =
+        (g.h + s.pads[0] + s.pads[2] - g.dilH * (g.kh - 1) - 1) / g.strideH + 1;
+    g.ow =
+        (g.w + s.pads[1] + s.pads[3] - g.dilW * (g.kw - 1) - 1) / g.strideW + 1;
   }
   g.rows = g.kh * g.kw * g.cin;
   g.wl = wl;
@@ -59,8 +61,8 @@ Geometry geometryOf(const torch::Tensor &qx, const torch::Tensor &qw,
 /// Per (channel, row group): whether any weight is non-zero, and per weight
 /// bit the mask of rows whose two's-complement weight has that bit set.
 struct WeightMasks {
-  std::vector<uint8_t> used;     ///< [O][G]
-  std::vector<uint64_t> bits;    ///< [O][G][B][words]
+  std::vector<uint8_t> used;  ///< [O][G]
+  std::vector<uint64_t> bits; ///< [O][G][B][words]
 };
 
 WeightMasks weightMasks(const torch::Tensor &qw, const Geometry &g, int B) {
@@ -187,7 +189,8 @@ torch::Tensor adcAccumulators(const torch::Tensor &qxIn,
           const int64_t sx = x * g.strideW - g.padLeft + rs.kx * g.dilW;
           if (sy < 0 || sy >= g.h || sx < 0 || sx >= g.w)
             continue; // padding drives nothing
-          uint32_t u = uint32_t(image[(rs.ic * g.h + sy) * g.w + sx]) & inputMask;
+          uint32_t u =
+              uint32_t(image[(rs.ic * g.h + sy) * g.w + sx]) & inputMask;
           const int64_t rg = r / g.wl, within = r % g.wl;
           while (u) {
             const int t = __builtin_ctz(u);
@@ -196,7 +199,8 @@ torch::Tensor adcAccumulators(const torch::Tensor &qxIn,
             u &= u - 1;
           }
         }
-        accumulatePixel(g, wm, xm.data(), slices, coef, B, T, adcMax, acc.data());
+        accumulatePixel(g, wm, xm.data(), slices, coef, B, T, adcMax,
+                        acc.data());
         for (int64_t o = 0; o < g.outC; ++o)
           op[(m * g.outC + o) * pixels + p] = float(acc[size_t(o)]);
       }

@@ -49,7 +49,8 @@ makeBatch(const data::Dataset &d, const int64_t *indices, int64_t count,
       std::copy(image.begin(), image.end(), dst);
       continue;
     }
-    std::mt19937_64 rng(mix(seed, uint64_t(epochIndex), uint64_t(position + b) + 2));
+    std::mt19937_64 rng(
+        mix(seed, uint64_t(epochIndex), uint64_t(position + b) + 2));
     const int dy = int(rng() % 9) - 4, dx = int(rng() % 9) - 4;
     const bool flip = (rng() & 1) != 0;
     for (int ch = 0; ch < c; ++ch)

@@ -120,12 +120,12 @@ private:
     if (l.isConv) {
       attrs = n.attrs;
       attrs.set("kernel_shape", std::vector<int64_t>{wf.size(2), wf.size(3)});
-      out_.addNode(OpKind::Conv, n.name, {map_[n.inputs[0]], in.weight, in.bias},
-                   {y}, attrs);
+      out_.addNode(OpKind::Conv, n.name,
+                   {map_[n.inputs[0]], in.weight, in.bias}, {y}, attrs);
     } else {
       attrs.set("transB", int64_t{1});
-      out_.addNode(OpKind::Gemm, n.name, {map_[n.inputs[0]], in.weight, in.bias},
-                   {y}, attrs);
+      out_.addNode(OpKind::Gemm, n.name,
+                   {map_[n.inputs[0]], in.weight, in.bias}, {y}, attrs);
     }
     return y;
   }

@@ -272,8 +272,7 @@ Status GraphModule::checkOps(const ir::Graph &g) {
                          "constants");
       break;
     }
-    default:
-      break;
+    default: break;
     }
   }
   return Status::success();
@@ -312,18 +311,18 @@ Status GraphModule::addQuantPoints(int wbits, int abits, int firstLastBits,
     // The input's scale is fixed (1/255) unless normalised (calibrated); an
     // average pool's follows its input's; every other clip is learned
     // (PACT), starting wider after a ReLU.
-    const double alpha = i == 0 ? 1.0 : q.tiedTo >= 0 ? 0.0
-                                    : q.isSigned    ? 2.0
-                                                    : 4.0;
+    const double alpha = i == 0          ? 1.0
+                         : q.tiedTo >= 0 ? 0.0
+                         : q.isSigned    ? 2.0
+                                         : 4.0;
     p.alpha = torch::full({1}, alpha);
     pointOfValue_[q.value] = int(points_.size());
     points_.push_back(p);
   }
   for (size_t i = 0; i < points_.size(); ++i)
     if (points_[i].tiedTo < 0 && points_[i].sharedWith < 0 && i != 0)
-      points_[i].alpha =
-          register_parameter("act" + std::to_string(i) + "_alpha",
-                             points_[i].alpha);
+      points_[i].alpha = register_parameter(
+          "act" + std::to_string(i) + "_alpha", points_[i].alpha);
   return Status::success();
 }
 
@@ -378,7 +377,8 @@ torch::Tensor GraphModule::effectiveWeight(const WeightedLayer &l,
 }
 
 torch::Tensor GraphModule::foldedBias(const WeightedLayer &l) const {
-  torch::Tensor b = l.bias.defined() ? l.bias : torch::zeros({l.weight.size(0)});
+  torch::Tensor b =
+      l.bias.defined() ? l.bias : torch::zeros({l.weight.size(0)});
   if (!l.gamma.defined())
     return b;
   auto factor = l.gamma / torch::sqrt(l.runningVar + l.eps);
@@ -414,8 +414,8 @@ torch::Tensor GraphModule::runWeighted(const WeightedLayer &l,
   // folded with the running statistics, undo the per-channel factor after the
   // conv, and let batch_norm normalise with the batch's statistics.
   // Frozen: exactly the deployed arithmetic, conv(x, q(w_fold)) + b_fold.
-  torch::Tensor wq = fakeQuantWeight(effectiveWeight(l, /*folded=*/true),
-                                     l.bits, powerOfTwo_);
+  torch::Tensor wq =
+      fakeQuantWeight(effectiveWeight(l, /*folded=*/true), l.bits, powerOfTwo_);
   if (hasBn && is_training() && !bnFrozen_) {
     auto factor = l.gamma / torch::sqrt(l.runningVar + l.eps);
     std::vector<int64_t> view(x.dim() == 4 ? 4 : 2, 1);
@@ -511,7 +511,8 @@ namespace {
 void writeBack(ir::Graph &g, ValueId id, const torch::Tensor &t) {
   ir::Tensor &c = *g.value(id).constant;
   torch::Tensor flat = t.detach().to(torch::kFloat32).contiguous().flatten();
-  MARS_CHECK(flat.numel() == c.numElements() && c.dtype() == ir::DType::Float32);
+  MARS_CHECK(flat.numel() == c.numElements() &&
+             c.dtype() == ir::DType::Float32);
   std::memcpy(c.data<float>(), flat.data_ptr<float>(), c.byteSize());
 }
 } // namespace
@@ -581,12 +582,12 @@ torch::Tensor GraphModule::forward(const torch::Tensor &input) {
         bool ceil = n.attrs.getInt("ceil_mode", 0) != 0;
         if (p[0] == p[2] && p[1] == p[3]) {
           y = torch::max_pool2d(x, ks, st, std::vector<int64_t>{p[0], p[1]},
-                                 dil, ceil);
+                                dil, ceil);
         } else {
-          auto padded = torch::constant_pad_nd(x, {p[1], p[3], p[0], p[2]},
-                                               -1e30);
+          auto padded =
+              torch::constant_pad_nd(x, {p[1], p[3], p[0], p[2]}, -1e30);
           y = torch::max_pool2d(padded, ks, st, std::vector<int64_t>{0, 0}, dil,
-                                 ceil);
+                                ceil);
         }
         break;
       }
@@ -622,12 +623,12 @@ torch::Tensor GraphModule::forward(const torch::Tensor &input) {
       }
       case OpKind::Identity:
       case OpKind::Dropout: y = x; break;
-      default:
-        MARS_CHECK(false, "op rejected at build time");
+      default: MARS_CHECK(false, "op rejected at build time");
       }
     }
     auto point = pointOfValue_.find(outId);
-    vals[outId] = point == pointOfValue_.end() ? y : applyPoint(point->second, y);
+    vals[outId] =
+        point == pointOfValue_.end() ? y : applyPoint(point->second, y);
     // A Relu/Clip fused into a quantization point: its output is the point.
   }
   return vals[logitsValue_];

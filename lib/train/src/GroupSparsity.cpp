@@ -43,13 +43,12 @@ std::vector<double> layerPruneTargets(const GraphModule &m, double target) {
   return out;
 }
 
-void pruneLayer(WeightedLayer &l, const torch::Tensor &norms,
-                double fraction) {
+void pruneLayer(WeightedLayer &l, const torch::Tensor &norms, double fraction) {
   torch::NoGradGuard noGrad;
   const int64_t groups = norms.numel();
   // Round up: a target of 50% means at least half of the groups.
-  const int64_t prune = std::min(
-      groups, int64_t(std::ceil(fraction * double(groups) - 1e-9)));
+  const int64_t prune =
+      std::min(groups, int64_t(std::ceil(fraction * double(groups) - 1e-9)));
   // Groups already pruned have norm 0 and sort first, so they stay pruned.
   auto order = std::get<1>(norms.sort(/*stable=*/true, /*dim=*/0,
                                       /*descending=*/false));

@@ -18,7 +18,8 @@ int64_t countCorrectInteger(const quant::IntegerNet &net,
     std::vector<float> image(static_cast<size_t>(d.imageSize()));
     for (int64_t i = t; i < count; i += threads) {
       data::imageAsFloat(d, i, image.data());
-      auto out = quant::runInteger(net, quant::quantizeInput(net, image.data()));
+      auto out =
+          quant::runInteger(net, quant::quantizeInput(net, image.data()));
       if (quant::argmaxClass(net, out) == d.labels[i])
         ++correct[t];
     }
@@ -50,7 +51,8 @@ std::vector<LayerSummary> summarizeLayers(const quant::IntegerNet &net,
     arch::GroupOccupancy o =
         arch::groupOccupancy(g, [&](int oc, int ic, int ky, int kx) {
           return l.weights[((size_t(oc) * inPerGroup + ic) * l.kernelH + ky) *
-                               l.kernelW + kx] != 0;
+                               l.kernelW +
+                           kx] != 0;
         });
     LayerSummary s;
     s.name = l.name;

@@ -12,8 +12,7 @@ namespace mars::train {
 /// Number of the first `count` images of `d` whose integer prediction
 /// (quant::argmaxClass) equals the label. Images are split over `threads`.
 int64_t countCorrectInteger(const quant::IntegerNet &net,
-                            const data::Dataset &d, int64_t count,
-                            int threads);
+                            const data::Dataset &d, int64_t count, int threads);
 
 /// Bits, CIM groups and weight memory of every Conv layer.
 std::vector<LayerSummary> summarizeLayers(const quant::IntegerNet &net,

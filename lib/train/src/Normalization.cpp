@@ -49,12 +49,15 @@ Expected<ir::Graph> withInputNormalization(const ir::Graph &source,
   std::vector<float> inverse;
   for (float s : stats.std)
     inverse.push_back(1.0f / s);
-  ir::ValueId mean = g.addInitializer(g.uniqueValueName("input.mean"),
-                                      ir::Tensor::fromFloats({1, c, 1, 1}, stats.mean));
-  ir::ValueId scale = g.addInitializer(g.uniqueValueName("input.inv_std"),
-                                       ir::Tensor::fromFloats({1, c, 1, 1}, inverse));
+  ir::ValueId mean =
+      g.addInitializer(g.uniqueValueName("input.mean"),
+                       ir::Tensor::fromFloats({1, c, 1, 1}, stats.mean));
+  ir::ValueId scale =
+      g.addInitializer(g.uniqueValueName("input.inv_std"),
+                       ir::Tensor::fromFloats({1, c, 1, 1}, inverse));
   ir::ValueId centred = g.addValue(g.uniqueValueName("input.centred"), inType);
-  ir::ValueId normalised = g.addValue(g.uniqueValueName("input.normalised"), inType);
+  ir::ValueId normalised =
+      g.addValue(g.uniqueValueName("input.normalised"), inType);
   // Rewire the input's users first, then add the two nodes that read it.
   for (ir::Node &node : g.nodes())
     for (ir::ValueId &v : node.inputs)

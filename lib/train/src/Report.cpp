@@ -28,15 +28,15 @@ std::string reportJson(const TrainOptions &o, const TrainResult &r) {
   j["threads"] = r.threads;
   j["world_size"] = o.worldSize;
   const double n = double(r.testCount);
-  j["accuracy"] = {
-      {"test_images", r.testCount},
-      {"float_correct", r.floatCorrect},
-      {"float", r.floatCorrect / n},
-      {"fake_quant_correct", r.qatCorrect},
-      {"fake_quant", r.qatCorrect / n},
-      {"integer_correct", r.integerCorrect},
-      {"integer", r.integerCorrect / n},
-      {"integer_minus_float_points", 100.0 * (r.integerCorrect - r.floatCorrect) / n}};
+  j["accuracy"] = {{"test_images", r.testCount},
+                   {"float_correct", r.floatCorrect},
+                   {"float", r.floatCorrect / n},
+                   {"fake_quant_correct", r.qatCorrect},
+                   {"fake_quant", r.qatCorrect / n},
+                   {"integer_correct", r.integerCorrect},
+                   {"integer", r.integerCorrect / n},
+                   {"integer_minus_float_points",
+                    100.0 * (r.integerCorrect - r.floatCorrect) / n}};
   int64_t groups = 0, zero = 0, dense = 0, stored = 0, index = 0;
   nlohmann::ordered_json layers = nlohmann::ordered_json::array();
   for (const LayerSummary &l : r.layers) {
@@ -45,22 +45,24 @@ std::string reportJson(const TrainOptions &o, const TrainResult &r) {
     dense += l.denseWeightBits;
     stored += l.storedWeightBits;
     index += l.indexBits;
-    layers.push_back({{"name", l.name},
-                      {"weight_bits", l.weightBits},
-                      {"input_bits", l.inputBits},
-                      {"cim_groups", l.groups},
-                      {"zero_groups", l.zeroGroups},
-                      {"group_sparsity", l.groups ? double(l.zeroGroups) / l.groups : 0.0},
-                      {"dense_weight_bytes", l.denseWeightBits / 8.0},
-                      {"stored_weight_bytes", l.storedWeightBits / 8.0},
-                      {"index_code_bytes", l.indexBits / 8.0}});
+    layers.push_back(
+        {{"name", l.name},
+         {"weight_bits", l.weightBits},
+         {"input_bits", l.inputBits},
+         {"cim_groups", l.groups},
+         {"zero_groups", l.zeroGroups},
+         {"group_sparsity", l.groups ? double(l.zeroGroups) / l.groups : 0.0},
+         {"dense_weight_bytes", l.denseWeightBits / 8.0},
+         {"stored_weight_bytes", l.storedWeightBits / 8.0},
+         {"index_code_bytes", l.indexBits / 8.0}});
   }
   j["group_sparsity"] = r.groupSparsity;
   j["weight_memory"] = {
       {"dense_bytes", dense / 8.0},
       {"stored_bytes", stored / 8.0},
       {"index_code_bytes", index / 8.0},
-      {"compression", (stored + index) > 0 ? double(dense) / double(stored + index) : 0.0}};
+      {"compression",
+       (stored + index) > 0 ? double(dense) / double(stored + index) : 0.0}};
   j["cim_groups"] = {{"total", groups}, {"zero", zero}};
   j["layers"] = layers;
   nlohmann::ordered_json curve = nlohmann::ordered_json::array();

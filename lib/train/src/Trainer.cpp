@@ -54,8 +54,8 @@ struct Stage {
 /// Where training stands; saved in checkpoints.
 struct TrainState {
   int stage = 0;
-  int epoch = 0;       ///< Within the stage.
-  int64_t step = 0;    ///< Next step within the epoch.
+  int epoch = 0;    ///< Within the stage.
+  int64_t step = 0; ///< Next step within the epoch.
   int64_t globalEpoch = 0;
   int64_t totalSteps = 0;
   bool calibrated = false;
@@ -103,18 +103,21 @@ private:
   /// input normalisation and the ADC the options ask for); fails for a
   /// model whose input does not take the training images.
   Status setUp(const ir::Graph &model) {
-    threads_ = options_.threads > 0 ? options_.threads
-                              : int(std::max(1u, std::thread::hardware_concurrency()));
+    threads_ = options_.threads > 0
+                   ? options_.threads
+                   : int(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(threads_);
     torch::manual_seed(options_.seed);
 
-    auto dp = DataParallel::connect(options_.worldSize, options_.rank, options_.master);
+    auto dp = DataParallel::connect(options_.worldSize, options_.rank,
+                                    options_.master);
     if (!dp)
       return dp.error();
     dp_ = dp.take();
     if (options_.batchSize % options_.worldSize != 0)
       return makeError("--batch-size ", options_.batchSize,
-                       " must be divisible by --world-size ", options_.worldSize);
+                       " must be divisible by --world-size ",
+                       options_.worldSize);
 
     ir::Graph trainGraph = model;
     if (options_.normalization == "meanstd") {
@@ -126,8 +129,9 @@ private:
       obs_.onMessage("normalising inputs with per-channel mean/std of the "
                      "training images");
     }
-    auto module = GraphModule::create(trainGraph, options_.arch, options_.wbits, options_.abits,
-                                      options_.firstLastBits, options_.powerOfTwoScales,
+    auto module = GraphModule::create(trainGraph, options_.arch, options_.wbits,
+                                      options_.abits, options_.firstLastBits,
+                                      options_.powerOfTwoScales,
                                       /*signedInput=*/false);
     if (!module)
       return module.error();
@@ -136,17 +140,18 @@ private:
     if (archAdc.saturates() && options_.adcInLoop) {
       module_->setAdc(archAdc);
       obs_.onMessage("the QAT forward pass computes through the arch's "
-                     "saturating ADC (" + archAdc.describe() + ")");
+                     "saturating ADC (" +
+                     archAdc.describe() + ")");
     }
     if (model.value(model.inputs[0]).type.shape.size() != 4 ||
         model.value(model.inputs[0]).type.shape[1] != train_.channels ||
         model.value(model.inputs[0]).type.shape[2] != train_.height ||
         model.value(model.inputs[0]).type.shape[3] != train_.width)
-      return makeError("the model's input ",
-                       ir::shapeToString(model.value(model.inputs[0]).type.shape),
-                       " does not take ", train_.name, " images (",
-                       train_.channels, "x", train_.height, "x", train_.width,
-                       ")");
+      return makeError(
+          "the model's input ",
+          ir::shapeToString(model.value(model.inputs[0]).type.shape),
+          " does not take ", train_.name, " images (", train_.channels, "x",
+          train_.height, "x", train_.width, ")");
     return Status::success();
   }
 
@@ -224,10 +229,10 @@ private:
     // Evaluate through the arch's ADC, as the chip computes: with a
     // saturating ADC this is the accuracy `marsc run` will count.
     net->adc = adcOf(options_.arch);
-    obs_.onMessage("integer evaluation of " + std::to_string(testCount()) +
-                   " test images" +
-                   (net->adc.saturates() ? " through the arch's saturating ADC"
-                                         : ""));
+    obs_.onMessage(
+        "integer evaluation of " + std::to_string(testCount()) +
+        " test images" +
+        (net->adc.saturates() ? " through the arch's saturating ADC" : ""));
     result.integerCorrect =
         countCorrectInteger(*net, test_, testCount(), threads_);
     result.layers = summarizeLayers(*net, options_.arch);
@@ -245,10 +250,11 @@ private:
 
   int64_t trainCount() const {
     return options_.limitTrain > 0 ? std::min(options_.limitTrain, train_.count)
-                             : train_.count;
+                                   : train_.count;
   }
   int64_t testCount() const {
-    return options_.limitTest > 0 ? std::min(options_.limitTest, test_.count) : test_.count;
+    return options_.limitTest > 0 ? std::min(options_.limitTest, test_.count)
+                                  : test_.count;
   }
   int64_t stepsPerEpoch() const { return trainCount() / options_.batchSize; }
   std::string checkpointPath() const {
@@ -258,8 +264,8 @@ private:
   /// "stage 'prune': 2 epochs of 16 steps" (and where a resumed run
   /// continues); the line that starts each stage.
   std::string describeStage(const Stage &stage, const TrainState &s) const {
-    std::string line = "stage '" + stage.name + "': " +
-                       std::to_string(stage.epochs) + " epoch" +
+    std::string line = "stage '" + stage.name +
+                       "': " + std::to_string(stage.epochs) + " epoch" +
                        (stage.epochs == 1 ? "" : "s") + " of " +
                        std::to_string(stepsPerEpoch()) + " steps";
     if (s.epoch > 0 || s.step > 0)
@@ -285,7 +291,8 @@ private:
     std::vector<torch::Tensor> params = module_->parameters();
     if (options_.optimizer == "adam")
       optimizer_ = std::make_unique<torch::optim::Adam>(
-          params, torch::optim::AdamOptions(lr).weight_decay(options_.weightDecay));
+          params,
+          torch::optim::AdamOptions(lr).weight_decay(options_.weightDecay));
     else
       optimizer_ = std::make_unique<torch::optim::SGD>(
           params, torch::optim::SGDOptions(lr)
@@ -311,8 +318,9 @@ private:
     for (int64_t i = 0; i < n; ++i)
       idx[i] = i;
     for (int64_t b = 0; b < n; b += 256) {
-      auto batch = makeBatch(train_, idx.data() + b, std::min<int64_t>(256, n - b),
-                             false, options_.seed, 0, b);
+      auto batch =
+          makeBatch(train_, idx.data() + b, std::min<int64_t>(256, n - b),
+                    false, options_.seed, 0, b);
       module_->forward(batch.first);
     }
     module_->finishCalibration();
@@ -346,16 +354,17 @@ private:
     const int64_t steps = stepsPerEpoch();
     if (steps == 0)
       return makeError("the training set (", trainCount(),
-                       " images) is smaller than one batch (", options_.batchSize,
-                       ")");
+                       " images) is smaller than one batch (",
+                       options_.batchSize, ")");
     const int64_t stageSteps = steps * stage.epochs;
     const std::vector<int64_t> order =
         epochOrder(trainCount(), options_.seed, state.globalEpoch);
     const bool isFloat = stage.name == "float";
     module_->train();
     module_->setMode(isFloat ? RunMode::Float : RunMode::Qat);
-    module_->freezeBatchNorm(!isFloat && !(stage.name == "qat" &&
-                                      state.epoch < options_.freezeBnAfter));
+    module_->freezeBatchNorm(
+        !isFloat &&
+        !(stage.name == "qat" && state.epoch < options_.freezeBnAfter));
     const bool bnUpdates = !module_->batchNormFrozen();
     const auto epochStart = Clock::now();
     auto lastReport = Clock::now();
@@ -391,12 +400,15 @@ private:
                    const std::vector<int64_t> &order, bool bnUpdates) {
     const bool isFloat = stage.name == "float";
     const int64_t local = options_.batchSize / options_.worldSize;
-    const int64_t offset = state.step * options_.batchSize + dp_->rank() * local;
-    auto batch = makeBatch(train_, order.data() + offset, local, options_.augment,
-                           options_.seed, state.globalEpoch, offset);
+    const int64_t offset =
+        state.step * options_.batchSize + dp_->rank() * local;
+    auto batch =
+        makeBatch(train_, order.data() + offset, local, options_.augment,
+                  options_.seed, state.globalEpoch, offset);
     optimizer_->zero_grad();
     torch::Tensor logits = module_->forward(batch.first);
-    torch::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.second);
+    torch::Tensor loss =
+        torch::nn::functional::cross_entropy(logits, batch.second);
     if (options_.groupLasso > 0 && !isFloat)
       loss = loss + options_.groupLasso * groupLassoPenalty(*module_);
     loss.backward();
@@ -435,7 +447,8 @@ private:
     p.accuracy = double(state.correct) / double(state.seen);
     double elapsed = state.epochSeconds + secondsSince(epochStart);
     p.imagesPerSecond = double(state.seen) * options_.worldSize / elapsed;
-    p.etaSeconds = elapsed / double(state.step + 1) * double(steps - state.step - 1);
+    p.etaSeconds =
+        elapsed / double(state.step + 1) * double(steps - state.step - 1);
     obs_.onProgress(p);
   }
 
@@ -477,8 +490,8 @@ private:
     r.loss = state.lossSum / double(state.seen);
     r.trainAccuracy = double(state.correct) / double(state.seen);
     r.testAccuracy = double(evaluate(module_->mode())) / double(testCount());
-    r.learningRate = learningRateAt(stage, int64_t(state.epoch + 1) * steps - 1,
-                                    stageSteps);
+    r.learningRate =
+        learningRateAt(stage, int64_t(state.epoch + 1) * steps - 1, stageSteps);
     r.groupSparsity = maskedGroupFraction(*module_);
     r.seconds = state.epochSeconds + secondsSince(epochStart);
     r.imagesPerSecond = double(steps * options_.batchSize) / r.seconds;
@@ -494,16 +507,18 @@ private:
                  double loss) const {
     struct stat st;
     const std::string path = checkpointPath();
-    const std::string saved =
-        ::stat(path.c_str(), &st) == 0
-            ? "; the last good checkpoint is " + path +
-                  " (continue with --resume " + path + " and a lower --lr)"
-            : "; no checkpoint was saved before it";
+    const std::string saved = ::stat(path.c_str(), &st) == 0
+                                  ? "; the last good checkpoint is " + path +
+                                        " (continue with --resume " + path +
+                                        " and a lower --lr)"
+                                  : "; no checkpoint was saved before it";
     char lr[32];
     std::snprintf(lr, sizeof lr, "%g", options_.learningRate);
     return makeError("training diverged in stage '", stage.name, "', epoch ",
                      state.epoch + 1, ", step ", state.step + 1, " (loss ",
-                     std::isnan(loss) ? "nan" : loss > 0 ? "inf" : "-inf",
+                     std::isnan(loss) ? "nan"
+                     : loss > 0       ? "inf"
+                                      : "-inf",
                      "); try a lower --lr (now ", lr, ")", saved);
   }
 
@@ -565,11 +580,11 @@ private:
       // Integers travel as int64 tensors, doubles as float64.
       archive.write("state", torch::tensor({int64_t(s.stage), int64_t(s.epoch),
                                             s.step, s.globalEpoch, s.totalSteps,
-                                            int64_t(s.calibrated), s.floatCorrect,
-                                            s.correct, s.seen},
+                                            int64_t(s.calibrated),
+                                            s.floatCorrect, s.correct, s.seen},
                                            torch::kLong));
-      archive.write("state_f", torch::tensor({s.lossSum, s.epochSeconds},
-                                             torch::kDouble));
+      archive.write("state_f",
+                    torch::tensor({s.lossSum, s.epochSeconds}, torch::kDouble));
       archive.write("curve", curveTensor());
       // Serialised in memory, then written like every other output
       // (writeFileAtomic: a temporary, then rename), so a checkpoint is
@@ -624,22 +639,23 @@ private:
       return makeError(path, ": not a marsc checkpoint or corrupt (",
                        what.substr(0, what.find('\n')), ")");
     }
-    obs_.onMessage(
-        "resuming from " + path + " (" +
-        (s.stage < int(stages_.size())
-             ? "stage '" + stages_[s.stage].name + "', epoch " +
-                   std::to_string(s.epoch + 1) + ", step " +
-                   std::to_string(s.step + 1)
-             : std::string("all stages done")) +
-        ")");
+    obs_.onMessage("resuming from " + path + " (" +
+                   (s.stage < int(stages_.size())
+                        ? "stage '" + stages_[s.stage].name + "', epoch " +
+                              std::to_string(s.epoch + 1) + ", step " +
+                              std::to_string(s.step + 1)
+                        : std::string("all stages done")) +
+                   ")");
     return Status::success();
   }
 
   torch::Tensor curveTensor() const {
     std::vector<double> flat;
     for (const EpochRecord &r : curve_) {
-      double stage = r.stage == "float" ? 0 : r.stage == "qat" ? 1
-                     : r.stage == "prune" ? 2 : 3;
+      double stage = r.stage == "float"   ? 0
+                     : r.stage == "qat"   ? 1
+                     : r.stage == "prune" ? 2
+                                          : 3;
       flat.insert(flat.end(), {stage, double(r.epoch), r.loss, r.trainAccuracy,
                                r.testAccuracy, r.learningRate, r.groupSparsity,
                                r.seconds, r.imagesPerSecond});

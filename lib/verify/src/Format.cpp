@@ -16,8 +16,7 @@ std::string cell(bool present, int64_t differing, int64_t maxDiff,
   char buf[64];
   std::snprintf(buf, sizeof buf, "%lld/%lld off, max %lld",
                 static_cast<long long>(differing),
-                static_cast<long long>(total),
-                static_cast<long long>(maxDiff));
+                static_cast<long long>(total), static_cast<long long>(maxDiff));
   return buf;
 }
 
@@ -31,19 +30,17 @@ std::string formatVerifyResult(const VerifyResult &r) {
   std::string out;
   char line[512];
   std::snprintf(line, sizeof line, "%-28s %-9s %9s  %-28s %-28s\n", "layer",
-                "op", "elements", "QDQ (float) vs integer",
-                "chip vs integer");
+                "op", "elements", "QDQ (float) vs integer", "chip vs integer");
   out += line;
   for (const ValueAgreement &a : r.values) {
     const int64_t total = a.elements * r.images;
-    std::snprintf(line, sizeof line, "%-28s %-9s %9lld  %-28s %-28s%s\n",
-                  a.layer.substr(0, 28).c_str(), a.op.c_str(),
-                  static_cast<long long>(a.elements),
-                  cell(a.hasFloat, a.floatDiffering, a.floatMaxDiff, total)
-                      .c_str(),
-                  cell(a.hasChip, a.chipDiffering, a.chipMaxDiff, total)
-                      .c_str(),
-                  a.inputsAgreed ? "" : "  (inputs differed)");
+    std::snprintf(
+        line, sizeof line, "%-28s %-9s %9lld  %-28s %-28s%s\n",
+        a.layer.substr(0, 28).c_str(), a.op.c_str(),
+        static_cast<long long>(a.elements),
+        cell(a.hasFloat, a.floatDiffering, a.floatMaxDiff, total).c_str(),
+        cell(a.hasChip, a.chipDiffering, a.chipMaxDiff, total).c_str(),
+        a.inputsAgreed ? "" : "  (inputs differed)");
     out += line;
   }
   if (!r.first) {

@@ -101,9 +101,9 @@ Expected<quant::IntegerNet> integerReference(const ir::Graph &qdq,
   Expected<quant::IntegerNet> lowered = quant::lowerToInteger(qdq, lower);
   if (!lowered)
     return lowered.error().withContext("the integer reference");
-  lowered->adc = quant::AdcModel{program.arch.macro.wlOn,
-                                 program.arch.macro.adcBits,
-                                 program.arch.macro.inputBitsPerCycle};
+  lowered->adc =
+      quant::AdcModel{program.arch.macro.wlOn, program.arch.macro.adcBits,
+                      program.arch.macro.inputBitsPerCycle};
   return lowered;
 }
 
@@ -193,7 +193,8 @@ public:
       }
       if (f && *f != want) {
         ++a.floatDiffering;
-        a.floatMaxDiff = std::max<int64_t>(a.floatMaxDiff, std::llabs(*f - want));
+        a.floatMaxDiff =
+            std::max<int64_t>(a.floatMaxDiff, std::llabs(*f - want));
         floatExact_[v] = false;
         if (inputsFloatExact && std::llabs(*f - want) > 1 && !diverges &&
             !adcClips_) {
@@ -240,10 +241,10 @@ private:
 
 } // namespace
 
-Expected<VerifyResult> verifyModel(const ir::Graph &qdq,
-                                   const program::Program &program,
-                                   const std::vector<std::vector<float>> &images,
-                                   const VerifyOptions &options) {
+Expected<VerifyResult>
+verifyModel(const ir::Graph &qdq, const program::Program &program,
+            const std::vector<std::vector<float>> &images,
+            const VerifyOptions &options) {
   Expected<quant::IntegerNet> lowered = integerReference(qdq, program);
   if (!lowered)
     return lowered.error();

@@ -89,8 +89,8 @@ ValueId GraphBuilder::conv(ValueId x, const std::string &name,
   int64_t fanIn = in[1] / groups * kernel * kernel;
   double bound = 1.0 / std::sqrt(double(fanIn));
   ValueId weight =
-      uniformInit(name + ".weight", {outChannels, in[1] / groups, kernel, kernel},
-                  -bound, bound);
+      uniformInit(name + ".weight",
+                  {outChannels, in[1] / groups, kernel, kernel}, -bound, bound);
   AttributeMap attrs;
   attrs.set("dilations", pair(1));
   attrs.set("group", groups);

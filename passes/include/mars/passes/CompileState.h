@@ -29,9 +29,9 @@ enum class CalibMethod {
 /// User options of `marsc compile` that passes read.
 struct CompileOptions {
   // Post-training quantization (float models only).
-  int weightBits = 4;      ///< --wbits: weights of inner layers.
-  int activationBits = 4;  ///< --abits: activations between inner layers.
-  int edgeBits = 8;        ///< First layer's input and weights, last layer's weights.
+  int weightBits = 4;     ///< --wbits: weights of inner layers.
+  int activationBits = 4; ///< --abits: activations between inner layers.
+  int edgeBits = 8; ///< First layer's input and weights, last layer's weights.
   CalibMethod calibMethod = CalibMethod::MinMax;
   double percentile = 99.99;
   /// --prune S: fraction of each layer's CIM groups zeroed by magnitude
@@ -81,7 +81,8 @@ struct LayerPlan {
   int32_t layer = -1;
   std::vector<Round> rounds;
   bool resident = false; ///< Weights stay in the macros across images.
-  int32_t replicas = 1;  ///< Copies of the weights, each computing a pixel range.
+  int32_t replicas =
+      1; ///< Copies of the weights, each computing a pixel range.
 };
 
 /// Mapping quality of one layer, filled by schedule (`--report`).
@@ -117,14 +118,14 @@ struct CompileState {
   /// or -1 (set by fuse).
   std::vector<int32_t> fusedInto;
   std::optional<program::Program> program;
-  std::vector<LayerPlan> plans;  ///< Set by map-to-macros.
+  std::vector<LayerPlan> plans; ///< Set by map-to-macros.
   /// Set by map-to-macros when it tried mappings on the schedule's clock:
   /// the streaming choice of the one it kept, which schedule then reuses.
   std::optional<StreamingChoice> streaming;
   std::vector<LayerCost> costs; ///< Set by schedule, one per scheduled layer.
   /// Set by schedule: weight bytes fetched from DRAM per image.
   int64_t offChipWeightBytes = 0;
-  std::vector<uint8_t> bytes;    ///< Set by emit.
+  std::vector<uint8_t> bytes; ///< Set by emit.
   std::vector<Statistic> stats;
 
   /// Adds `value` to the statistic `name` of `pass`.

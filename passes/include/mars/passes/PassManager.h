@@ -38,7 +38,7 @@ struct PassManagerOptions {
   /// every pass.
   std::vector<std::string> printIrAfter;
   bool timePasses = false;
-  bool verifyEach = false; ///< Always on in Debug builds.
+  bool verifyEach = false;     ///< Always on in Debug builds.
   std::ostream *log = nullptr; ///< Where printing and timings go.
 };
 

@@ -11,7 +11,7 @@
 
 namespace mars::passes {
 
-#define PASS(Id, name, description)                                           \
+#define PASS(Id, name, description)                                            \
   Expected<bool> run##Id(CompileState &state, const CompileContext &context);
 #include "mars/passes/Passes.def"
 #undef PASS

@@ -71,11 +71,11 @@ struct EnergyResult {
   EnergyBreakdown total;
   std::vector<EnergyBreakdown> layers; ///< One per program layer.
   EnergyBreakdown io;                  ///< Image input/output transfers.
-  double effectiveOps = 0; ///< 2 × dense MACs.
-  double executedOps = 0;  ///< 2 × executed MACs.
-  EnergyScope macros;      ///< total.macrosPj(): the CIM macros alone.
-  EnergyScope chip;        ///< total.chipPj(): the chip without DRAM.
-  EnergyScope system;      ///< total.totalPj(): the chip with DRAM.
+  double effectiveOps = 0;             ///< 2 × dense MACs.
+  double executedOps = 0;              ///< 2 × executed MACs.
+  EnergyScope macros; ///< total.macrosPj(): the CIM macros alone.
+  EnergyScope chip;   ///< total.chipPj(): the chip without DRAM.
+  EnergyScope system; ///< total.totalPj(): the chip with DRAM.
   /// The system scope's figures (kept for the reports that print one).
   double topsPerWattEffective = 0;
   double topsPerWattExecuted = 0;

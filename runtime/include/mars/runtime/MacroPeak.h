@@ -19,12 +19,12 @@ namespace mars::runtime {
 struct MacroPeak {
   int inputBits = 0;
   int weightBits = 0;
-  int64_t macs = 0;        ///< MACs of one group for one pixel: wl_on × channels.
-  double pj = 0;           ///< Their energy in the macros scope.
+  int64_t macs = 0; ///< MACs of one group for one pixel: wl_on × channels.
+  double pj = 0;    ///< Their energy in the macros scope.
   double pjPerMac = 0;
-  double topsPerWatt = 0;  ///< 2 ops per MAC ÷ pJ per MAC.
-  int64_t cycles = 0;      ///< input slices × one pixel-slice's cycles.
-  double latencyNs = 0;    ///< cycles at the arch's clock: the MAC latency.
+  double topsPerWatt = 0; ///< 2 ops per MAC ÷ pJ per MAC.
+  int64_t cycles = 0;     ///< input slices × one pixel-slice's cycles.
+  double latencyNs = 0;   ///< cycles at the arch's clock: the MAC latency.
 };
 
 /// The peak of `arch`'s macro with `weightBits`-bit weights (the arch's

@@ -41,7 +41,7 @@ struct FunctionalResult {
   int64_t correct = -1;        ///< Only for labelled images.
   std::vector<int32_t> output; ///< Only for one image.
   double seconds = 0;          ///< Wall-clock time, set by the caller (it knows
-                      ///< what to count: `marsc run` includes loading).
+      ///< what to count: `marsc run` includes loading).
 };
 
 /// Image i's class label.

@@ -84,16 +84,18 @@ namespace mars::runtime {
 
 /// Event counts that the energy model prices.
 struct TimingCounters {
-  int64_t activations = 0;    ///< Partition activations (wl_on rows, one slice).
+  int64_t activations = 0; ///< Partition activations (wl_on rows, one slice).
   int64_t adcConversions = 0; ///< Column conversions.
   int64_t accumulates = 0;    ///< Digital shift-and-adds of column counts.
-  int64_t shiftAddBits = 0;   ///< Σ over those adds of their width (ArchSpec::shiftAddBits).
-  int64_t digitalOps = 0;     ///< Post/Digital element operations.
-  int64_t rowWrites = 0;      ///< Macro rows written by LoadImage.
-  int64_t sramBytes = 0;      ///< Activation SRAM bytes read and written.
-  int64_t weightSramBytes = 0; ///< Weight SRAM bytes written (fetch) and read (load).
-  int64_t dramBytes = 0;      ///< Off-chip bytes.
-  int64_t executedMacs = 0;   ///< Full-precision MACs of the stored groups.
+  int64_t shiftAddBits =
+      0; ///< Σ over those adds of their width (ArchSpec::shiftAddBits).
+  int64_t digitalOps = 0; ///< Post/Digital element operations.
+  int64_t rowWrites = 0;  ///< Macro rows written by LoadImage.
+  int64_t sramBytes = 0;  ///< Activation SRAM bytes read and written.
+  int64_t weightSramBytes =
+      0;                 ///< Weight SRAM bytes written (fetch) and read (load).
+  int64_t dramBytes = 0; ///< Off-chip bytes.
+  int64_t executedMacs = 0; ///< Full-precision MACs of the stored groups.
 
   TimingCounters &operator+=(const TimingCounters &o);
 };
@@ -101,8 +103,7 @@ struct TimingCounters {
 /// Core-cycles by cause (see the file comment); the parts sum to cores ×
 /// the span they describe.
 struct TimeBreakdown {
-  int64_t compute = 0, digital = 0, reload = 0, memory = 0, stall = 0,
-          idle = 0;
+  int64_t compute = 0, digital = 0, reload = 0, memory = 0, stall = 0, idle = 0;
   int64_t total() const {
     return compute + digital + reload + memory + stall + idle;
   }
@@ -112,8 +113,9 @@ struct TimeBreakdown {
 struct LayerTiming {
   int32_t layer = -1;
   std::string name;
-  bool hasInstructions = false; ///< False for fused layers (timed in their Post).
-  int64_t start = 0, end = 0;   ///< From first issue to last completion.
+  bool hasInstructions =
+      false;                  ///< False for fused layers (timed in their Post).
+  int64_t start = 0, end = 0; ///< From first issue to last completion.
   int64_t cycles() const { return end - start; }
   TimingCounters counters;
   int64_t macroComputeCycles = 0; ///< Σ over macros of cycles spent computing.
@@ -132,7 +134,7 @@ struct TimedEvent {
   Lane lane = Lane::Macro;
   int32_t macro = -1; ///< For Lane::Macro.
   int32_t layer = -1;
-  int64_t issue = 0;  ///< When the core reached it.
+  int64_t issue = 0; ///< When the core reached it.
   int64_t start = 0, end = 0;
   std::string name; ///< "conv2 compute px[0,64)".
   TimingCounters counters;
@@ -148,7 +150,7 @@ struct TimingResult {
   TimingCounters totals;     ///< Everything, including the image transfers.
   TimingCounters ioCounters; ///< The image transfers alone.
   TimeBreakdown breakdown;   ///< Over [0, cycles), all cores.
-  std::vector<LayerTiming> layers; ///< One per program layer, in order.
+  std::vector<LayerTiming> layers;      ///< One per program layer, in order.
   std::vector<int64_t> coreBusyCycles;  ///< Cycles with work in flight.
   std::vector<int64_t> coreStallCycles; ///< Cycles waiting at barriers.
   int64_t macroComputeCycles = 0;
@@ -189,9 +191,11 @@ void countActivations(const arch::ArchSpec &arch, int64_t groups,
 int64_t pixelSliceCycles(const arch::ArchSpec &arch,
                          const std::vector<int64_t> &storedGroups);
 /// Bytes of an image in weight SRAM (and over DRAM when fetched).
-int64_t imageBytes(const arch::ArchSpec &arch, const program::WeightImage &image);
+int64_t imageBytes(const arch::ArchSpec &arch,
+                   const program::WeightImage &image);
 /// Macro rows written by a LoadImage of `image`.
-int64_t imageRows(const arch::ArchSpec &arch, const program::WeightImage &image);
+int64_t imageRows(const arch::ArchSpec &arch,
+                  const program::WeightImage &image);
 /// Distinct (matrix, row group) pairs stored over the image's partitions:
 /// the input rows that must be fetched per pixel.
 int64_t distinctRowGroups(const program::WeightImage &image);

@@ -15,9 +15,9 @@ namespace mars::arch {
 
 /// The chip: controller, ping-pong activation SRAM, CIM cores.
 struct ChipSpec {
-  int cores = 4;              ///< CIM cores (paper: 4).
-  int macrosPerCore = 4;      ///< CIM macros per core.
-  int weightSramKiB = 256;    ///< Per-core weight SRAM that reloads macros.
+  int cores = 4;               ///< CIM cores (paper: 4).
+  int macrosPerCore = 4;       ///< CIM macros per core.
+  int weightSramKiB = 256;     ///< Per-core weight SRAM that reloads macros.
   int activationSramKiB = 256; ///< Each of the two ping-pong banks.
 };
 
@@ -37,10 +37,10 @@ struct MacroSpec {
 /// (the macro's timing calibrated to Si et al., JSSC 2021).
 struct TimingSpec {
   double clockMhz = 960;
-  int activationCycles = 1;     ///< One partition activation + ADC.
-  int rowWriteCycles = 1;       ///< Writing one macro row from weight SRAM.
-  int sramBytesPerCycle = 32;   ///< Activation SRAM bandwidth per core.
-  int dramBytesPerCycle = 32;   ///< Off-chip bandwidth (whole chip).
+  int activationCycles = 1;   ///< One partition activation + ADC.
+  int rowWriteCycles = 1;     ///< Writing one macro row from weight SRAM.
+  int sramBytesPerCycle = 32; ///< Activation SRAM bandwidth per core.
+  int dramBytesPerCycle = 32; ///< Off-chip bandwidth (whole chip).
   /// From a DRAM request to its first byte; requests pipeline, so the
   /// channel is busy only for the bytes (bytes / dramBytesPerCycle).
   int dramLatencyCycles = 96;
@@ -51,16 +51,17 @@ struct TimingSpec {
 /// (activation, ADC, shift-and-add) are calibrated to Si et al., JSSC 2021;
 /// examples/arch/README.md derives them and marks the assumptions.
 struct EnergySpec {
-  double activationPj = 0.126;  ///< One partition activation (wl_on rows, one slice).
-  double adcPj = 0.00394;       ///< One column conversion.
+  double activationPj =
+      0.126;              ///< One partition activation (wl_on rows, one slice).
+  double adcPj = 0.00394; ///< One column conversion.
   double shiftAddPjPerBit = 0.00178; ///< Shift-and-add of a column count, per
                                      ///< bit of the partial sum (shiftAddBits).
-  double accumulatePj = 0.05;  ///< One digital element op after the macros.
-  double sramBytePj = 0.6;     ///< Activation SRAM, per byte.
+  double accumulatePj = 0.05;    ///< One digital element op after the macros.
+  double sramBytePj = 0.6;       ///< Activation SRAM, per byte.
   double weightSramBytePj = 0.6; ///< Weight SRAM, per byte.
-  double dramBytePj = 20.0;    ///< Off-chip, per byte.
-  double rowWritePj = 4.0;     ///< Writing one macro row.
-  double staticMw = 5.0;       ///< Leakage and clock tree.
+  double dramBytePj = 20.0;      ///< Off-chip, per byte.
+  double rowWritePj = 4.0;       ///< Writing one macro row.
+  double staticMw = 5.0;         ///< Leakage and clock tree.
 };
 
 /// The whole accelerator description.
@@ -84,7 +85,8 @@ struct ArchSpec {
   /// on its own (it weighs −2^(bits−1), so it cannot share a slice). The
   /// one count functional model, timing, energy and compiler use.
   int inputSlices(int bits, bool isSigned) const {
-    const int perCycle = macro.inputBitsPerCycle > 0 ? macro.inputBitsPerCycle : 1;
+    const int perCycle =
+        macro.inputBitsPerCycle > 0 ? macro.inputBitsPerCycle : 1;
     const int magnitude = isSigned ? bits - 1 : bits;
     return (magnitude > 0 ? (magnitude + perCycle - 1) / perCycle : 0) +
            (isSigned ? 1 : 0);

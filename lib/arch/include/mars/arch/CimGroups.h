@@ -34,7 +34,9 @@ struct GroupGeometry {
   int inPerGroup() const { return inChannels / convGroups; }
   int outPerGroup() const { return outChannels / convGroups; }
   int64_t rows() const { return int64_t(kernelH) * kernelW * inChannels; }
-  int64_t rowGroups() const { return (rows() + rowsPerGroup - 1) / rowsPerGroup; }
+  int64_t rowGroups() const {
+    return (rows() + rowsPerGroup - 1) / rowsPerGroup;
+  }
   int64_t colGroups() const {
     return (outChannels + channelsPerGroup - 1) / channelsPerGroup;
   }

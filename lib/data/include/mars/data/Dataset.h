@@ -22,7 +22,9 @@ struct Dataset {
   std::vector<uint8_t> labels; ///< count entries, each < numClasses.
 
   int64_t imageSize() const { return int64_t(channels) * height * width; }
-  const uint8_t *image(int64_t i) const { return pixels.data() + i * imageSize(); }
+  const uint8_t *image(int64_t i) const {
+    return pixels.data() + i * imageSize();
+  }
 };
 
 /// Image i as floats in [0, 1] (pixel / 255), N×C×H×W order: the input

@@ -14,8 +14,9 @@ namespace mars::ir {
 
 /// One attribute value. The alternatives mirror ONNX's INT, FLOAT, STRING,
 /// INTS, FLOATS and TENSOR attribute types.
-using Attribute = std::variant<int64_t, float, std::string,
-                               std::vector<int64_t>, std::vector<float>, Tensor>;
+using Attribute =
+    std::variant<int64_t, float, std::string, std::vector<int64_t>,
+                 std::vector<float>, Tensor>;
 
 /// Type code of an attribute value: "i", "f", "s", "ints", "floats", "t".
 const char *attributeTypeCode(const Attribute &a);

@@ -30,8 +30,8 @@ struct QuantParams {
 
   bool perChannel() const { return axis >= 0; }
   bool operator==(const QuantParams &o) const {
-    return bits == o.bits && scales == o.scales &&
-           zeroPoints == o.zeroPoints && axis == o.axis;
+    return bits == o.bits && scales == o.scales && zeroPoints == o.zeroPoints &&
+           axis == o.axis;
   }
 };
 
@@ -71,7 +71,9 @@ public:
   int64_t numElements() const { return type_.numElements(); }
   size_t byteSize() const { return bytes_.size(); }
 
-  template <typename T> T *data() { return reinterpret_cast<T *>(bytes_.data()); }
+  template <typename T> T *data() {
+    return reinterpret_cast<T *>(bytes_.data());
+  }
   template <typename T> const T *data() const {
     return reinterpret_cast<const T *>(bytes_.data());
   }

@@ -76,7 +76,7 @@ struct Buffer {
   int32_t channels = 0, height = 1, width = 1;
   int32_t bits = 8;
   bool isSigned = false;
-  double scale = 1.0;        ///< real = scale × q (not for accumulators).
+  double scale = 1.0;         ///< real = scale × q (not for accumulators).
   bool isAccumulator = false; ///< Raw int32 logits; see Layer::logitScales.
   Memory memory = Memory::Sram;
   int32_t bank = 0;   ///< Ping-pong bank, 0 or 1.
@@ -88,7 +88,7 @@ struct Buffer {
 };
 
 enum class LayerKind : uint8_t {
-  Conv = 0,    ///< Conv or fully connected (1×1 on (features, 1, 1)).
+  Conv = 0, ///< Conv or fully connected (1×1 on (features, 1, 1)).
   MaxPool = 1,
   AvgPool = 2,
   Add = 3,
@@ -110,9 +110,9 @@ struct Layer {
   int32_t groups = 1; ///< Conv groups (the matrix is block-diagonal).
 
   // Conv.
-  int32_t matrix = -1;          ///< Index into Program::matrices.
-  std::vector<int32_t> bias;    ///< Per output channel.
-  std::vector<Requant> requant; ///< Per output channel; empty for logits.
+  int32_t matrix = -1;             ///< Index into Program::matrices.
+  std::vector<int32_t> bias;       ///< Per output channel.
+  std::vector<Requant> requant;    ///< Per output channel; empty for logits.
   std::vector<double> logitScales; ///< Per channel, accumulator outputs only.
 
   // AvgPool: requant[n - 1] divides a window sum of n elements
@@ -148,7 +148,7 @@ struct WeightMatrix {
   int32_t layer = -1;
   int32_t rows = 0, cols = 0;
   int32_t weightBits = 4;
-  int32_t rowsPerGroup = 16;   ///< wl_on.
+  int32_t rowsPerGroup = 16;    ///< wl_on.
   int32_t channelsPerGroup = 8; ///< Output channels of one partition.
   int32_t rowGroups = 0, colGroups = 0;
   std::vector<Group> groups;

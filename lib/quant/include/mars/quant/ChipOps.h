@@ -14,7 +14,6 @@ namespace mars::quant {
 /// accepts: Sub/Mul as input normalisation, channel Concat); the one list.
 bool chipRunsOp(ir::OpKind op);
 
-
 /// An error naming the first node the chip cannot run and what to do
 /// instead. A Softmax/LogSoftmax that produces the graph output is allowed
 /// (legalize drops it: the predicted class does not change).

@@ -14,8 +14,7 @@ namespace mars::quant {
 /// Quantizes one real input image (C×H×W floats) to the network's input type
 /// as QuantizeLinear does: q = clamp(round_half_even(float32(x) / scale)),
 /// after the float32 normalisation and clip.
-std::vector<int32_t> quantizeInput(const IntegerNet &net,
-                                   const float *image);
+std::vector<int32_t> quantizeInput(const IntegerNet &net, const float *image);
 
 /// Runs the network on one quantized input and returns the output value's
 /// integers (accumulators for a logits output).

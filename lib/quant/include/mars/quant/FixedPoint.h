@@ -59,8 +59,9 @@ inline int64_t requantize(int64_t acc, Multiplier m) {
 /// would; the others are round(real × 2^shift) and may lose precision only
 /// when they are more than 2^30 times smaller than the largest. In
 /// power-of-two mode each real is first rounded to its nearest power of two.
-std::vector<Multiplier> quantizeMultipliersSharingShift(
-    const std::vector<double> &reals, bool powerOfTwo = false);
+std::vector<Multiplier>
+quantizeMultipliersSharingShift(const std::vector<double> &reals,
+                                bool powerOfTwo = false);
 
 /// Σ q[k] × ms[k].value for k < n, rounded half to even by the shared shift
 /// (ms[0].shift; `quantizeMultipliersSharingShift` makes them equal). The

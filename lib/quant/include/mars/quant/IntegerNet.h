@@ -78,7 +78,7 @@ struct IntLayer {
   /// [outChannels][inChannels/groups][kernelH][kernelW], values within the
   /// signed `weightBits` range.
   std::vector<int8_t> weights;
-  std::vector<int32_t> bias; ///< Scale: weight scale × input scale.
+  std::vector<int32_t> bias;        ///< Scale: weight scale × input scale.
   std::vector<double> weightScales; ///< Per output channel (for reports).
   /// Per output channel: weight scale × input scale / output scale. Empty
   /// when the output is an accumulator.
@@ -149,7 +149,7 @@ struct IntegerNet {
   std::string name;
   std::vector<IntValue> values;
   std::vector<IntLayer> layers; ///< In execution order.
-  int input = -1;  ///< The quantized network input.
+  int input = -1;               ///< The quantized network input.
   /// Input normalisation applied in float before quantization, per input
   /// channel: v = (x - inputOffset[c]) * inputMultiplier[c], then clipped to
   /// [inputClipLo, inputClipHi]. Empty vectors mean v = x.

@@ -51,7 +51,8 @@ inline Status writeTemporary(const std::string &path, const std::string &tmp,
                              Durability durability = Durability::Atomic) {
   std::FILE *f = std::fopen(tmp.c_str(), "wb");
   if (!f)
-    return makeError(path, ": cannot write (", std::string(std::strerror(errno)),
+    return makeError(path, ": cannot write (",
+                     std::string(std::strerror(errno)),
                      "; check the directory exists and is writable)");
   bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
   if (ok && durability == Durability::Durable)
@@ -87,7 +88,8 @@ inline Status writeFileAtomic(const std::string &path, const std::string &bytes,
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     std::remove(tmp.c_str());
-    return makeError(path, ": cannot write (", std::string(std::strerror(err)), ")");
+    return makeError(path, ": cannot write (", std::string(std::strerror(err)),
+                     ")");
   }
   if (durability == Durability::Durable)
     syncParentDirectory(path);

@@ -38,7 +38,7 @@ struct WeightedLayer {
   torch::Tensor bias;   ///< May be undefined.
   torch::Tensor gamma, beta, runningMean, runningVar;
   double eps = 1e-5;
-  torch::Tensor mask;       ///< 0/1, weight's shape; pruned groups are 0.
+  torch::Tensor mask; ///< 0/1, weight's shape; pruned groups are 0.
   /// Long, weight's numel: the CIM group of each weight, numbered densely
   /// over the `groupCount` groups that hold weights (lib/arch geometry).
   torch::Tensor groupIndex;

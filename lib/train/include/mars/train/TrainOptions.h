@@ -69,7 +69,7 @@ struct TrainOptions {
   /// Also checkpoint after every this many optimizer steps (0: only at the
   /// end of each epoch), so that a crash loses at most that many steps.
   int64_t checkpointEvery = 0;
-  std::string saveFloat;     ///< Also write the float model here.
+  std::string saveFloat; ///< Also write the float model here.
   bool json = false;
   bool progress = true; ///< Progress lines (a bar on a terminal).
 

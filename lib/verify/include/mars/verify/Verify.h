@@ -25,10 +25,10 @@ namespace mars::verify {
 /// Agreement of one integer value (a layer's output, or the quantized
 /// input) over all images. Differences are in LSBs of the value's scale.
 struct ValueAgreement {
-  std::string layer; ///< The layer producing it ("input" for the input).
-  std::string op;    ///< Its integer op ("Quantize" for the input).
-  std::string value; ///< The value's name.
-  int64_t elements = 0; ///< Per image.
+  std::string layer;     ///< The layer producing it ("input" for the input).
+  std::string op;        ///< Its integer op ("Quantize" for the input).
+  std::string value;     ///< The value's name.
+  int64_t elements = 0;  ///< Per image.
   bool hasFloat = false; ///< The QDQ graph holds this value.
   bool hasChip = false;  ///< The program has a buffer of that name.
   int64_t floatDiffering = 0; ///< Elements where float ≠ integer.
@@ -43,7 +43,7 @@ struct ValueAgreement {
 struct Divergence {
   std::string layer, op, value;
   int image = 0;
-  int64_t element = 0;          ///< Flat index into C×H×W.
+  int64_t element = 0;           ///< Flat index into C×H×W.
   int channel = 0, y = 0, x = 0; ///< The same element as coordinates.
   std::optional<int64_t> floatValue, chipValue;
   int64_t integerValue = 0;
@@ -68,10 +68,10 @@ struct VerifyOptions {
 /// writes, or `marsc compile --save-qdq`); `program` is its compiled program.
 /// A divergence is a chip value ≠ the integer value, or a QDQ value more
 /// than 1 LSB from it, in a layer whose inputs agreed exactly.
-Expected<VerifyResult> verifyModel(const ir::Graph &qdq,
-                                   const program::Program &program,
-                                   const std::vector<std::vector<float>> &images,
-                                   const VerifyOptions &options = {});
+Expected<VerifyResult>
+verifyModel(const ir::Graph &qdq, const program::Program &program,
+            const std::vector<std::vector<float>> &images,
+            const VerifyOptions &options = {});
 
 /// A human-readable table of `result` (one row per value) and a verdict.
 std::string formatVerifyResult(const VerifyResult &result);
