@@ -53,6 +53,6 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-    "cmake, g++, libprotobuf-dev, libonnx-dev, nlohmann-json3-dev, libeigen3-dev, zlib1g-dev, libtorch-dev")
+    "cmake, g++, libprotobuf-dev, libonnx-dev, nlohmann-json3-dev, zlib1g-dev, libtorch-dev")
 set(CPACK_STRIP_FILES ON)
 include(CPack)

@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ccache pkg-config
   libprotobuf-dev protobuf-compiler libonnx-dev
-  libeigen3-dev libcli11-dev nlohmann-json3-dev catch2
+  libcli11-dev nlohmann-json3-dev catch2
   dataset-fashion-mnist libonnx-testdata
   python3-torch python3-torchvision python3-onnx python3-numpy
   libtorch-dev libgloo-dev
