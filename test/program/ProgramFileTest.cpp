@@ -255,6 +255,28 @@ TEST_CASE("program: hostile counts and fields give messages naming them") {
     REQUIRE_FALSE(r);
     CHECK_THAT(r.error().message(), Catch::Contains("buffers"));
   }
+  // The byte lists (weights, index codes) are read in one copy: a count past
+  // the section's end is an error naming the list and where it is.
+  auto hostileByteCount = [](uint32_t kind, size_t countAt) {
+    std::vector<uint8_t> m = smallProgramBytes();
+    for (const Section &s : sectionsOf(m))
+      if (s.kind == kind)
+        std::memset(m.data() + s.offset + countAt, 0xEE, 4);
+    program::resealChecksum(m);
+    auto r = program::parseProgram(m.data(), m.size(), "m.bin");
+    REQUIRE_FALSE(r);
+    return r.error().message();
+  };
+  // matrices: count, matrix 0's eight i32 fields, its groups' count, group
+  // 0's row and column group, then its weights' count.
+  CHECK_THAT(hostileByteCount(5, 4 + 32 + 4 + 8),
+             Catch::Contains("matrices[0] groups[0]: weights: count "
+                             "4008636142 overruns the section"));
+  // images: count, image 0's core, macro and layer, its partitions' count,
+  // partition 0's matrix and column group, then its index code's count.
+  CHECK_THAT(hostileByteCount(6, 4 + 12 + 4 + 8),
+             Catch::Contains("images[0] partitions[0]: index_code: count "
+                             "4008636142 overruns the section"));
 }
 
 TEST_CASE("program: a Compute without its LoadImage is a runtime error") {

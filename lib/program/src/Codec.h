@@ -1,10 +1,12 @@
 #pragma once
 /// \file
-/// The two directions of the program file's byte layout. `Encoder` appends
+/// The directions of the program file's byte layout. `Encoder` appends
 /// little-endian fields; `Decoder` reads them back with a bounds check before
-/// every byte and a sticky error. Both offer the same member functions, so
-/// the layout is written once (Layout.h) as templates over either: the
-/// reader can never drift from the writer.
+/// every byte and a sticky error; `SizeCounter` only counts the bytes the
+/// Encoder would write, so serialisation allocates its output once. All offer
+/// the same member functions, so the layout is written once (Layout.h) as
+/// templates over any of them: the reader can never drift from the writer.
+/// Encoder and SizeCounter never write through the references they get.
 
 #include <cstdint>
 #include <cstring>
@@ -14,9 +16,38 @@
 
 namespace mars::program::detail {
 
+/// Counts what Encoder would append.
+class SizeCounter {
+public:
+  size_t size = 0;
+
+  void u8(uint8_t &) { size += 1; }
+  void u32(uint32_t &) { size += 4; }
+  void i32(int32_t &) { size += 4; }
+  void i64(int64_t &) { size += 8; }
+  void u64(uint64_t &) { size += 8; }
+  void f64(double &) { size += 8; }
+  void f32(float &) { size += 4; }
+  void flag(bool &) { size += 1; }
+  template <typename E> void enumeration(E &, int) { size += 1; }
+  void str(std::string &s) { size += 4 + s.size(); }
+  template <typename T, typename F>
+  void list(const char *, std::vector<T> &v, size_t, F f) {
+    size += 4;
+    for (T &element : v)
+      f(element);
+  }
+  template <typename Byte> void byteList(const char *, std::vector<Byte> &v) {
+    size += 4 + v.size();
+  }
+  bool ok() const { return true; }
+};
+
+/// Appends to `bytes`, which it does not own.
 class Encoder {
 public:
-  std::vector<uint8_t> bytes;
+  explicit Encoder(std::vector<uint8_t> &out) : bytes(out) {}
+  std::vector<uint8_t> &bytes;
 
   void u8(uint8_t &v) { bytes.push_back(v); }
   void u32(uint32_t &v) { put(v, 4); }
@@ -53,6 +84,15 @@ public:
     u32(n);
     for (size_t i = 0; i < v.size(); ++i)
       f(v[i]);
+  }
+  /// A u32 count, then the bytes (int8 or uint8) as they are: the encoding
+  /// of list() with one u8 per element, in one copy.
+  template <typename Byte> void byteList(const char *, std::vector<Byte> &v) {
+    static_assert(sizeof(Byte) == 1);
+    uint32_t n = uint32_t(v.size());
+    u32(n);
+    const auto *first = reinterpret_cast<const uint8_t *>(v.data());
+    bytes.insert(bytes.end(), first, first + v.size());
   }
   bool ok() const { return true; }
 
@@ -125,6 +165,22 @@ public:
     }
     if (ok())
       path_.pop_back();
+  }
+  /// list() of one u8 per element, read in one copy (the same checks and
+  /// messages: a count that overruns the section allocates nothing).
+  template <typename Byte>
+  void byteList(const char *name, std::vector<Byte> &v) {
+    static_assert(sizeof(Byte) == 1);
+    uint32_t n = uint32_t(get(4));
+    if (!ok())
+      return;
+    if (n > remaining())
+      return fail(std::string(name) + ": count " + std::to_string(n) +
+                  " overruns the section (" + std::to_string(remaining()) +
+                  " bytes left)");
+    v.resize(n);
+    std::memcpy(v.data(), data_ + pos_, n);
+    pos_ += n;
   }
 
   bool ok() const { return error_.empty(); }

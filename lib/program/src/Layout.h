@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// The byte layout of each section of program.bin, written once as templates
-/// over Encoder and Decoder (Codec.h). Fields appear in declaration order of
+/// over Encoder, Decoder and SizeCounter (Codec.h). Fields appear in declaration order of
 /// Program.h; counts are u32, enumerations one byte.
 
 #include "Codec.h"
@@ -96,11 +96,7 @@ template <typename IO> void ioMatrix(IO &io, WeightMatrix &m) {
   io.list("groups", m.groups, 12, [&](Group &g) {
     io.i32(g.rowGroup);
     io.i32(g.colGroup);
-    io.list("weights", g.weights, 1, [&](int8_t &w) {
-      uint8_t b = uint8_t(w);
-      io.u8(b);
-      w = int8_t(b);
-    });
+    io.byteList("weights", g.weights);
   });
 }
 
@@ -111,7 +107,7 @@ template <typename IO> void ioImage(IO &io, WeightImage &w) {
   io.list("partitions", w.partitions, 12, [&](PartitionImage &p) {
     io.i32(p.matrix);
     io.i32(p.colGroup);
-    io.list("index_code", p.indexCode, 1, [&](uint8_t &b) { io.u8(b); });
+    io.byteList("index_code", p.indexCode);
   });
 }
 

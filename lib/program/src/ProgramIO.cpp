@@ -5,6 +5,7 @@
 #include "mars/program/ProgramFile.h"
 #include "mars/support/AtomicFile.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -37,11 +38,18 @@ constexpr uint64_t kMaxFileBytes = uint64_t(1) << 31;
 } // namespace
 
 uint64_t programChecksum(const uint8_t *data, size_t size) {
+  // FNV-1a over the file with the checksum field read as zeros. The loops
+  // around the field keep the per-byte test out of the long one.
   uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < size; ++i) {
-    uint8_t b = (i >= kChecksumOffset && i < kChecksumOffset + 8) ? 0 : data[i];
-    h = (h ^ b) * 1099511628211ull;
-  }
+  auto mix = [&h](uint8_t b) { h = (h ^ b) * 1099511628211ull; };
+  const size_t fieldEnd = std::min(size, kChecksumOffset + 8);
+  size_t i = 0;
+  for (; i < std::min(size, kChecksumOffset); ++i)
+    mix(data[i]);
+  for (; i < fieldEnd; ++i)
+    mix(0);
+  for (; i < size; ++i)
+    mix(data[i]);
   return h;
 }
 
@@ -52,22 +60,37 @@ void resealChecksum(std::vector<uint8_t> &bytes) {
 }
 
 std::vector<uint8_t> serializeProgram(const Program &program) {
-  Program p = program; // the layout functions take non-const references
-  std::vector<std::vector<uint8_t>> sections;
-  std::string arch = arch::archToJson(p.arch);
-  sections.emplace_back(arch.begin(), arch.end());
+  // Layout.h's templates take non-const references because the Decoder
+  // fills them; SizeCounter and Encoder only read, so no copy of the
+  // program (its weights are most of it) is needed.
+  Program &p = const_cast<Program &>(program);
+  const std::string arch = arch::archToJson(p.arch);
+  // The sections' sizes first, so that the output is allocated once and
+  // written in place (a large model's program is tens of MiB).
+  std::vector<size_t> sizes = {arch.size()};
   for (uint32_t kind = kInfo; kind <= kSectionCount; ++kind) {
-    Encoder e;
-    ioSection(e, kind, p);
-    sections.push_back(std::move(e.bytes));
+    SizeCounter counter;
+    ioSection(counter, kind, p);
+    sizes.push_back(counter.size);
   }
   size_t offset = align8(kHeaderBytes + kSectionCount * kSectionEntryBytes);
   std::vector<size_t> offsets;
-  for (const auto &s : sections) {
+  for (size_t size : sizes) {
     offsets.push_back(offset);
-    offset = align8(offset + s.size());
+    offset = align8(offset + size);
   }
-  std::vector<uint8_t> out(offset, 0);
+  std::vector<uint8_t> out;
+  out.reserve(offset);
+  out.resize(offsets[0], 0);
+  out.insert(out.end(), arch.begin(), arch.end());
+  Encoder encoder(out);
+  for (uint32_t kind = kInfo; kind <= kSectionCount; ++kind) {
+    out.resize(offsets[kind - kArch], 0); // the padding before the section
+    ioSection(encoder, kind, p);
+    MARS_CHECK(out.size() == offsets[kind - kArch] + sizes[kind - kArch],
+               "SizeCounter and Encoder disagree on a section's size");
+  }
+  out.resize(offset, 0);
   std::memcpy(out.data(), kMagic, 8);
   putU32(out, 8, kFormatVersion);
   putU32(out, 12, 0);
@@ -77,9 +100,7 @@ std::vector<uint8_t> serializeProgram(const Program &program) {
     size_t entry = kHeaderBytes + i * kSectionEntryBytes;
     putU32(out, entry, kArch + i);
     putU64(out, entry + 8, offsets[i]);
-    putU64(out, entry + 16, sections[i].size());
-    std::memcpy(out.data() + offsets[i], sections[i].data(),
-                sections[i].size());
+    putU64(out, entry + 16, sizes[i]);
   }
   resealChecksum(out);
   return out;
