@@ -23,6 +23,7 @@
 #include "mars/quant/QdqEmit.h"
 
 #include <algorithm>
+#include <thread>
 #include <cmath>
 
 namespace mars::passes {
@@ -121,11 +122,10 @@ int64_t pruneGroups(LayerWeights &l, const arch::ArchSpec &spec, int bits,
 /// point's |x| range.
 Status calibrate(const ir::Graph &graph, ptq::Plan &plan,
                  const CalibrationData &data, const CompileOptions &options) {
-  ir::Graph g = graph;
-  g.outputs.clear();
+  std::vector<ir::ValueId> points;
   for (const ptq::Point &p : plan.points)
-    g.outputs.push_back(p.value);
-  const ir::TensorType inType = g.value(g.inputs[0]).type;
+    points.push_back(p.value);
+  const ir::TensorType inType = graph.value(graph.inputs[0]).type;
   if (inType.rank() != 4)
     return makeError("the model input must be N×C×H×W");
   const int64_t batch = std::max<int64_t>(1, inType.shape[0]);
@@ -139,19 +139,23 @@ Status calibrate(const ir::Graph &graph, ptq::Plan &plan,
   constexpr size_t kMaxSamples = size_t(1) << 18;
   std::vector<std::vector<float>> samples(plan.points.size());
   std::vector<double> maxAbs(plan.points.size(), 0.0);
-  interp::Session session(g);
-  for (int64_t first = 0; first < data.count; first += batch) {
+  interp::Session session(graph, points);
+  auto batchOf = [&](int64_t index) {
+    const int64_t first = index * batch;
     ir::Tensor x(ir::DType::Float32, inType.shape);
     for (int64_t b = 0; b < batch; ++b) {
       const int64_t img = std::min(first + b, data.count - 1);
       std::copy_n(data.pixels.begin() + img * imageSize, imageSize,
                   x.data<float>() + b * imageSize);
     }
-    auto outs = session.run({x});
-    if (!outs)
-      return outs.error().withContext("calibration");
-    for (size_t p = 0; p < outs->size(); ++p) {
-      const ir::Tensor &t = (*outs)[p];
+    return std::vector<ir::Tensor>{std::move(x)};
+  };
+  // The batches run on all cores at once, in no fixed order: what is kept
+  // of them (each point's largest magnitude, and the multiset of samples
+  // whose order statistic is taken below) does not depend on the order.
+  auto collect = [&](int64_t, std::vector<ir::Tensor> &outs) {
+    for (size_t p = 0; p < outs.size(); ++p) {
+      const ir::Tensor &t = outs[p];
       const float *v = t.data<float>();
       const int64_t n = t.numElements();
       for (int64_t i = 0; i < n; ++i)
@@ -163,7 +167,12 @@ Status calibrate(const ir::Graph &graph, ptq::Plan &plan,
           samples[p].push_back(std::fabs(v[i]));
       }
     }
-  }
+    return Status::success();
+  };
+  const int64_t batches = (data.count + batch - 1) / batch;
+  const int threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  if (Status run = session.runEach(batches, threads, batchOf, collect); !run)
+    return run.error().withContext("calibration");
   for (size_t p = 0; p < plan.points.size(); ++p) {
     double range = maxAbs[p];
     if (options.calibMethod == CalibMethod::Percentile && !samples[p].empty()) {

@@ -88,3 +88,82 @@ TEST_CASE("session: weights that are graph inputs are not kept") {
     CHECK(sameBits((*kept)[0], (*once)[0]));
   }
 }
+
+TEST_CASE("session: runEach on two threads gives each set run()'s bits, "
+          "once") {
+  // Calibration runs its images this way; the matrix products inside each
+  // run stay on its thread, which must not change a bit.
+  const ir::Graph g = twoConvs(false);
+  Session session(g);
+  constexpr int64_t kSets = 9;
+  std::vector<int> calls(kSets, 0);
+  std::vector<Tensor> outputs(kSets);
+  auto inputsOf = [](int64_t i) {
+    return std::vector<Tensor>{randomTensor({1, 4, 9, 9}, 100 + uint64_t(i))};
+  };
+  Status status = session.runEach(kSets, 2, inputsOf,
+                                  [&](int64_t i, std::vector<Tensor> &outs) {
+                                    ++calls[size_t(i)];
+                                    outputs[size_t(i)] = outs.at(0);
+                                    return Status::success();
+                                  });
+  REQUIRE(status);
+  for (int64_t i = 0; i < kSets; ++i) {
+    INFO("set " << i);
+    CHECK(calls[size_t(i)] == 1);
+    auto once = run(g, inputsOf(i));
+    REQUIRE(once.ok());
+    CHECK(sameBits(outputs[size_t(i)], (*once)[0]));
+  }
+}
+
+TEST_CASE("session: runEach stops at the first error and returns it") {
+  const ir::Graph g = twoConvs(false);
+  Session session(g);
+  int consumed = 0;
+  auto count = [&](int64_t, std::vector<Tensor> &) {
+    ++consumed;
+    return Status::success();
+  };
+  // A set of the wrong shape: run()'s error, and nothing after the stop.
+  Status bad = session.runEach(
+      4, 1,
+      [](int64_t i) {
+        return std::vector<Tensor>{
+            randomTensor({1, 4, 9, i == 1 ? 8 : 9}, uint64_t(i))};
+      },
+      count);
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(bad.error().message(), Catch::Contains("input 'x': expected"));
+  CHECK(consumed == 1);
+  // An error of the consumer is returned as it is.
+  Status refused = session.runEach(
+      3, 2,
+      [](int64_t i) {
+        return std::vector<Tensor>{randomTensor({1, 4, 9, 9}, uint64_t(i))};
+      },
+      [](int64_t, std::vector<Tensor> &) -> Status {
+        return makeError("refused");
+      });
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message() == "refused");
+}
+
+TEST_CASE("session: outputs asked for are the graph's inner values") {
+  // Calibration reads every quantization point this way instead of copying
+  // the graph with other outputs; a value asked for twice comes twice.
+  const ir::Graph g = twoConvs(false);
+  ir::Graph innerOut = g;
+  innerOut.outputs = {*innerOut.findValue("h"), innerOut.outputs[0]};
+  const ir::ValueId h = *g.findValue("h");
+  Session session(g, {h, g.outputs[0], h});
+  const std::vector<Tensor> in{randomTensor({1, 4, 9, 9}, 30)};
+  auto asked = session.run(in);
+  auto reference = run(innerOut, in);
+  REQUIRE(asked.ok());
+  REQUIRE(reference.ok());
+  REQUIRE(asked->size() == 3);
+  CHECK(sameBits((*asked)[0], (*reference)[0]));
+  CHECK(sameBits((*asked)[1], (*reference)[1]));
+  CHECK(sameBits((*asked)[2], (*reference)[0]));
+}

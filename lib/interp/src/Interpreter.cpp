@@ -7,7 +7,13 @@
 
 #include "Kernels.h"
 
+#include "MatrixMultiply.h"
+
+#include <algorithm>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 namespace mars::interp {
 
@@ -47,8 +53,8 @@ std::string nodeContext(const ir::Node &node) {
 }
 
 Expected<std::vector<ir::Tensor>>
-runGraph(const ir::Graph &graph, const std::vector<ir::Tensor> &inputs,
-         PackedWeights *packedWeights) {
+runGraph(const ir::Graph &graph, const std::vector<ir::ValueId> &outputs,
+         const std::vector<ir::Tensor> &inputs, PackedWeights *packedWeights) {
   if (inputs.size() != graph.inputs.size())
     return makeError("graph '", graph.name, "' has ", graph.inputs.size(),
                      " inputs but ", inputs.size(), " tensors were given");
@@ -82,7 +88,7 @@ runGraph(const ir::Graph &graph, const std::vector<ir::Tensor> &inputs,
         lastUse[in] = n;
         read[in] = true;
       }
-  for (ir::ValueId out : graph.outputs)
+  for (ir::ValueId out : outputs)
     keep[out] = true;
 
   for (size_t n = 0; n < nodes.size(); ++n) {
@@ -126,11 +132,17 @@ runGraph(const ir::Graph &graph, const std::vector<ir::Tensor> &inputs,
   }
 
   std::vector<ir::Tensor> results;
-  for (ir::ValueId out : graph.outputs) {
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const ir::ValueId out = outputs[i];
     if (!bound[out])
       return makeError("graph output '", graph.value(out).name,
                        "' is never computed");
-    results.push_back(*bound[out]);
+    // What this run owns is moved out at its last mention; inputs,
+    // constants and values asked for twice are copied.
+    const bool lastMention =
+        std::find(outputs.begin() + i + 1, outputs.end(), out) == outputs.end();
+    results.push_back(owned[out] && lastMention ? std::move(*owned[out])
+                                                : *bound[out]);
   }
   return results;
 }
@@ -139,17 +151,57 @@ runGraph(const ir::Graph &graph, const std::vector<ir::Tensor> &inputs,
 
 Expected<std::vector<ir::Tensor>> run(const ir::Graph &graph,
                                       const std::vector<ir::Tensor> &inputs) {
-  return runGraph(graph, inputs, nullptr);
+  return runGraph(graph, graph.outputs, inputs, nullptr);
 }
 
-Session::Session(const ir::Graph &graph)
-    : graph_(graph), packedWeights_(std::make_unique<PackedWeights>()) {}
+Session::Session(const ir::Graph &graph, std::vector<ir::ValueId> outputs)
+    : graph_(graph),
+      outputs_(outputs.empty() ? graph.outputs : std::move(outputs)),
+      packedWeights_(std::make_unique<PackedWeights>()) {}
 
 Session::~Session() = default;
 
 Expected<std::vector<ir::Tensor>>
 Session::run(const std::vector<ir::Tensor> &inputs) {
-  return runGraph(graph_, inputs, packedWeights_.get());
+  return runGraph(graph_, outputs_, inputs, packedWeights_.get());
+}
+
+Status Session::runEach(int64_t count, int threads, const InputMaker &inputsOf,
+                        const OutputConsumer &consume) {
+  std::mutex mutex; // guards next, failure and the calls of consume
+  int64_t next = 0;
+  Status failure = Status::success();
+  auto work = [&](bool ownThreads) {
+    std::optional<MatmulOnCallingThread> stayHere;
+    if (ownThreads)
+      stayHere.emplace();
+    for (;;) {
+      int64_t i;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (next >= count || !failure)
+          return;
+        i = next++;
+      }
+      Expected<std::vector<ir::Tensor>> outs =
+          runGraph(graph_, outputs_, inputsOf(i), packedWeights_.get());
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!failure)
+        return;
+      failure = outs ? consume(i, *outs) : Status(outs.error());
+    }
+  };
+  const int64_t workers = std::clamp<int64_t>(threads, 1, count);
+  if (workers <= 1) {
+    work(false);
+    return failure;
+  }
+  std::vector<std::thread> pool;
+  for (int64_t t = 0; t < workers; ++t)
+    pool.emplace_back(work, true);
+  for (std::thread &thread : pool)
+    thread.join();
+  return failure;
 }
 
 } // namespace mars::interp

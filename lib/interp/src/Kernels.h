@@ -9,6 +9,7 @@
 #include "mars/support/Error.h"
 
 #include <map>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -16,11 +17,13 @@ namespace mars::interp {
 
 /// Conv weights packed for the matrix product, kept by an interp::Session
 /// across its runs. Keyed by the weight tensor, a constant of the session's
-/// graph, and the group.
+/// graph, and the group. Runs on several threads share it: an entry, once
+/// made, never moves or changes (std::map), so only the lookup is locked.
 class PackedWeights {
 public:
   const PackedMatrixA &get(const ir::Tensor *weights, int64_t group, int64_t m,
                            int64_t k, const float *a) {
+    std::lock_guard<std::mutex> lock(mutex_);
     auto [it, added] = packed_.try_emplace({weights, group});
     if (added)
       it->second = packMatrixA(m, k, a, k);
@@ -28,6 +31,7 @@ public:
   }
 
 private:
+  std::mutex mutex_;
   std::map<std::pair<const ir::Tensor *, int64_t>, PackedMatrixA> packed_;
 };
 

@@ -14,6 +14,9 @@ namespace {
 /// a thread costs tens of microseconds.
 constexpr int64_t kThreadWork = int64_t(1) << 22;
 
+/// Set by MatmulOnCallingThread.
+thread_local bool onCallingThread = false;
+
 /// The widest kernel this CPU runs (checked once).
 const MatmulKernel &bestKernel() {
   static const MatmulKernel &kernel = detectMatmulKernel();
@@ -50,6 +53,11 @@ PackedMatrixA packWith(const MatmulKernel &kernel, int64_t m, int64_t k,
 
 } // namespace
 
+MatmulOnCallingThread::MatmulOnCallingThread() : previous_(onCallingThread) {
+  onCallingThread = true;
+}
+MatmulOnCallingThread::~MatmulOnCallingThread() { onCallingThread = previous_; }
+
 PackedMatrixA packMatrixA(int64_t m, int64_t k, const float *a, int64_t lda) {
   return packWith(bestKernel(), m, k, a, lda);
 }
@@ -73,7 +81,8 @@ void matmulAccumulatePacked(const PackedMatrixA &a, int64_t n, const float *b,
     return;
   const MatmulKernel &kernel = *a.kernel;
   const int64_t panelCount = (n + kernel.columns - 1) / kernel.columns;
-  const int64_t hardware = std::max(1u, std::thread::hardware_concurrency());
+  const int64_t hardware =
+      onCallingThread ? 1 : std::max(1u, std::thread::hardware_concurrency());
   const int64_t threads = std::min(
       {hardware, panelCount, std::max<int64_t>(1, m * n * k / kThreadWork)});
   if (threads <= 1) {

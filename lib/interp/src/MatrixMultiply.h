@@ -20,6 +20,19 @@ void matmulAccumulate(int64_t m, int64_t n, int64_t k, const float *a,
                       int64_t lda, const float *b, int64_t ldb, float *c,
                       int64_t ldc);
 
+/// While one is alive, matrix products on the thread that made it run on
+/// that thread only: Session::runEach already gives each image a thread.
+class MatmulOnCallingThread {
+public:
+  MatmulOnCallingThread();
+  ~MatmulOnCallingThread();
+  MatmulOnCallingThread(const MatmulOnCallingThread &) = delete;
+  MatmulOnCallingThread &operator=(const MatmulOnCallingThread &) = delete;
+
+private:
+  bool previous_;
+};
+
 struct MatmulKernel;
 /// The same with a given kernel (tests compare the kernels).
 void matmulAccumulateWith(const MatmulKernel &kernel, int64_t m, int64_t n,

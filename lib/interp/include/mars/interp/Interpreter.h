@@ -6,6 +6,7 @@
 #include "mars/ir/Graph.h"
 #include "mars/support/Error.h"
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -26,15 +27,32 @@ class PackedWeights;
 /// change during it.
 class Session {
 public:
-  explicit Session(const ir::Graph &graph);
+  /// `outputs`: the values each run returns, in this order; empty means the
+  /// graph's outputs (calibration reads inner values without copying the
+  /// graph to change its outputs).
+  explicit Session(const ir::Graph &graph,
+                   std::vector<ir::ValueId> outputs = {});
   ~Session();
   Session(const Session &) = delete;
   Session &operator=(const Session &) = delete;
 
   Expected<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor> &inputs);
 
+  /// Runs `count` input sets, up to `threads` at once, each on one thread
+  /// (the matrix products inside it stay on that thread; with one thread
+  /// they use all cores as in run()). `inputsOf(i)` makes set i;
+  /// `consume(i, outputs)` receives its outputs, one call at a time, in no
+  /// fixed order. Each set's outputs are those of run(). The first error,
+  /// from a run or from `consume`, stops the work and is returned.
+  using InputMaker = std::function<std::vector<ir::Tensor>(int64_t)>;
+  using OutputConsumer =
+      std::function<Status(int64_t, std::vector<ir::Tensor> &)>;
+  Status runEach(int64_t count, int threads, const InputMaker &inputsOf,
+                 const OutputConsumer &consume);
+
 private:
   const ir::Graph &graph_;
+  std::vector<ir::ValueId> outputs_;
   std::unique_ptr<PackedWeights> packedWeights_;
 };
 
