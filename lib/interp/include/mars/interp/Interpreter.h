@@ -40,7 +40,8 @@ public:
 
   /// Runs `count` input sets, up to `threads` at once, each on one thread
   /// (the matrix products inside it stay on that thread; with one thread
-  /// they use all cores as in run()). `inputsOf(i)` makes set i;
+  /// they use all cores as in run()). `inputsOf(i)` makes set i and may be
+  /// called on several threads at once;
   /// `consume(i, outputs)` receives its outputs, one call at a time, in no
   /// fixed order. Each set's outputs are those of run(). The first error,
   /// from a run or from `consume`, stops the work and is returned.
