@@ -648,6 +648,9 @@ nlohmann::json benchModel(const BenchOptions &o, const std::string &name) {
     variants.push_back({"python_qat_sparse",
                         "(p-c) PyTorch QAT+" + pct + " (Python)",
                         [&] { return py.step("qat_sparse"); }});
+    variants.push_back({"python_qat_ao",
+                        "(p-ao) PyTorch torch.ao QAT, fused CBR",
+                        [&] { return py.step("qat_torch_ao"); }});
   }
 
   if (!o.json)
@@ -655,8 +658,8 @@ nlohmann::json benchModel(const BenchOptions &o, const std::string &name) {
                  name.c_str(), variants.size(), o.warmup + o.reps);
   measure(variants, o.warmup, o.reps);
   py.stop();
-  const bool pyRan = py.ok() && variants.size() > 5 && !variants[5].failed &&
-                     !variants[6].failed;
+  const bool pyRan = py.ok() && variants.size() > 7 && !variants[5].failed &&
+                     !variants[6].failed && !variants[7].failed;
 
   if (!o.profile.empty()) {
     std::string path = o.profile;
@@ -705,6 +708,11 @@ nlohmann::json benchModel(const BenchOptions &o, const std::string &name) {
         med["float_libtorch"] / med["python_float"];
     ratios["python_qat_over_python_float"] =
         med["python_qat_sparse"] / med["python_float"];
+    ratios["qat_over_torch_ao_qat"] = med["qat_sparse"] / med["python_qat_ao"];
+    ratios["qat_bn_batch_stats_over_torch_ao_qat"] =
+        med["qat_bn_batch_stats"] / med["python_qat_ao"];
+    ratios["torch_ao_qat_over_python_float"] =
+        med["python_qat_ao"] / med["python_float"];
   } else {
     j["python"] = {{"skipped", py.skipped()}};
   }
@@ -736,7 +744,7 @@ nlohmann::json benchModel(const BenchOptions &o, const std::string &name) {
   ratio("(c)/(a)   QAT+sparsity / LibTorch float", "qat_over_libtorch_float",
         "  target <= 1.5");
   ratio("(c)/(b)   QAT+sparsity / GraphModule float", "qat_over_graph_float",
-        "");
+        "  target <= 1.3");
   ratio("(b)/(a)   GraphModule float / LibTorch float",
         "graph_float_over_libtorch_float", "");
   ratio("(c')/(a)  QAT+sparsity+lasso / LibTorch float",
@@ -748,6 +756,12 @@ nlohmann::json benchModel(const BenchOptions &o, const std::string &name) {
           "libtorch_float_over_python_float", "");
     ratio("(p-c)/(p-a) Python QAT / Python float",
           "python_qat_over_python_float", "");
+    ratio("(c)/(p-ao) QAT+sparsity / torch.ao QAT", "qat_over_torch_ao_qat",
+          "  target <= 0.8");
+    ratio("(c0)/(p-ao) QAT, BN batch stats / torch.ao QAT",
+          "qat_bn_batch_stats_over_torch_ao_qat", "  target <= 0.8");
+    ratio("(p-ao)/(p-a) torch.ao QAT / Python float",
+          "torch_ao_qat_over_python_float", "");
   } else {
     std::printf("    PyTorch reference skipped: %s\n", py.skipped().c_str());
   }

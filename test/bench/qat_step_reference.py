@@ -13,7 +13,8 @@ Run with Debian's python3-torch: /usr/bin/python3 qat_step_reference.py
 --model lenet5 --threads 2 --batch 128. Prints one JSON object; if torch
 cannot be imported it prints {"skipped": "..."} and exits 0. With --serve
 (how bench_train_step runs it) it prints the setup as one JSON line, then
-runs the step named on each stdin line ("float_torch", "qat_sparse") and
+runs the step named on each stdin line ("float_torch", "qat_sparse",
+"qat_torch_ao") and
 answers with its milliseconds, so that the C++ bench can interleave the
 Python steps with its own.
 """
@@ -376,7 +377,9 @@ def setup(torch, args):
         return torch.optim.SGD(model.parameters(), lr=0.005, momentum=0.9,
                                weight_decay=5e-4)
 
+    ao_model = torch_ao_qat_model(torch, args.model)
     float_opt, qat_opt = sgd(float_model), sgd(qat_model)
+    ao_opt = sgd(ao_model)
     float_model.train()
     qat_model.train()
 
@@ -397,6 +400,18 @@ def setup(torch, args):
                 l.weight.mul_(l.mask)
         loss.item()
 
+    def ao_step():
+        ao_opt.zero_grad()
+        loss = F.cross_entropy(ao_model(x), y)
+        loss.backward()
+        ao_opt.step()
+        loss.item()
+
+    # Observers see data before the timed steps, as after calibration.
+    with torch.no_grad():
+        for _ in range(2):
+            ao_model(x)
+
     info = {
         "model": args.model,
         "torch": torch.__version__,
@@ -405,7 +420,118 @@ def setup(torch, args):
         "batch": args.batch,
         "masked_group_fraction": masked / total,
     }
-    return info, {"float_torch": float_step, "qat_sparse": qat_step}
+    return info, {"float_torch": float_step, "qat_sparse": qat_step,
+                  "qat_torch_ao": ao_step}
+
+
+def torch_ao_qat_model(torch, model):
+    """What a PyTorch user runs for QAT: eager-mode torch.ao.quantization,
+    Conv-BN-ReLU fused for QAT (ConvBnReLU2d: BN folded into the weight with
+    the batch's statistics, as marsc's QAT epochs before --freeze-bn-after),
+    PyTorch's fused observer + fake-quantize modules
+    (FusedMovingAvgObsFakeQuantize, its default QAT kind), the bit widths of
+    marsc's: per-channel symmetric weights in [-(2^(b-1)-1), 2^(b-1)-1],
+    unsigned activations in [0, 2^b-1], 4 bits with 8-bit first and last
+    layers and 8-bit inputs to them. No group masks."""
+    import torch.nn as nn
+    import torch.ao.quantization as tq
+    from torch.ao.nn.quantized import FloatFunctional
+
+    def weights(bits):
+        lim = (1 << (bits - 1)) - 1
+        return tq.FusedMovingAvgObsFakeQuantize.with_args(
+            observer=tq.MovingAveragePerChannelMinMaxObserver,
+            quant_min=-lim, quant_max=lim, dtype=torch.qint8,
+            qscheme=torch.per_channel_symmetric, ch_axis=0)
+
+    def activations(bits):
+        return tq.FusedMovingAvgObsFakeQuantize.with_args(
+            observer=tq.MovingAverageMinMaxObserver, quant_min=0,
+            quant_max=(1 << bits) - 1, dtype=torch.quint8,
+            qscheme=torch.per_tensor_affine)
+
+    def qconfig(weight_bits, activation_bits):
+        return tq.QConfig(activation=activations(activation_bits),
+                          weight=weights(weight_bits))
+
+    def conv_bn_relu(inp, out, k, stride=1, pad=0, relu=True):
+        layers = [nn.Conv2d(inp, out, k, stride, pad, bias=False),
+                  nn.BatchNorm2d(out)]
+        return nn.Sequential(*(layers + [nn.ReLU()] if relu else layers))
+
+    class Block(nn.Module):
+        def __init__(self, inp, out, stride):
+            super().__init__()
+            self.body1 = conv_bn_relu(inp, out, 3, stride, 1)
+            self.body2 = conv_bn_relu(out, out, 3, 1, 1, relu=False)
+            self.down = None
+            if stride != 1 or inp != out:
+                self.down = conv_bn_relu(inp, out, 1, stride, 0, relu=False)
+            self.add = FloatFunctional()
+
+        def forward(self, x):
+            s = self.down(x) if self.down is not None else x
+            return self.add.add_relu(self.body2(self.body1(x)), s)
+
+    class LeNet5(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant = tq.QuantStub()
+            self.conv1 = conv_bn_relu(1, 6, 5, pad=2)
+            self.pool1 = nn.MaxPool2d(2, 2)
+            self.conv2 = conv_bn_relu(6, 16, 5)
+            self.pool2 = nn.MaxPool2d(2, 2)
+            self.fc1 = nn.Sequential(nn.Linear(400, 120), nn.ReLU())
+            self.fc2 = nn.Sequential(nn.Linear(120, 84), nn.ReLU())
+            self.fc3 = nn.Linear(84, 10)
+            self.dequant = tq.DeQuantStub()
+
+        def forward(self, x):
+            x = self.pool1(self.conv1(self.quant(x)))
+            x = self.pool2(self.conv2(x)).flatten(1)
+            return self.dequant(self.fc3(self.fc2(self.fc1(x))))
+
+        def wider(self):
+            # (module, weight bits, bits of its output) where not 4 and 4.
+            return [(self.quant, 8, 8), (self.conv1, 8, 4), (self.fc2, 4, 8),
+                    (self.fc3, 8, 8)]
+
+    class ResNet20(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant = tq.QuantStub()
+            self.conv1 = conv_bn_relu(3, 16, 3, 1, 1)
+            blocks, inp = [], 16
+            for stage, width in enumerate([16, 32, 64]):
+                for block in range(3):
+                    blocks.append(Block(inp, width,
+                                        2 if stage > 0 and block == 0 else 1))
+                    inp = width
+            self.blocks = nn.Sequential(*blocks)
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(64, 10)
+            self.dequant = tq.DeQuantStub()
+
+        def forward(self, x):
+            x = self.blocks(self.conv1(self.quant(x)))
+            return self.dequant(self.fc(self.pool(x).flatten(1)))
+
+        def wider(self):
+            return [(self.quant, 8, 8), (self.conv1, 8, 4),
+                    (self.blocks[-1].add, 4, 8), (self.fc, 8, 8)]
+
+    net = LeNet5() if model == "lenet5" else ResNet20()
+    net.train()
+    for name, module in list(net.named_modules()):
+        if isinstance(module, nn.Sequential) and len(module) > 1 and \
+                isinstance(module[0], (nn.Conv2d, nn.Linear)):
+            tq.fuse_modules_qat(module, [str(i) for i in range(len(module))],
+                                inplace=True)
+    net.qconfig = qconfig(4, 4)
+    for module, weight_bits, output_bits in net.wider():
+        module.qconfig = qconfig(weight_bits, output_bits)
+    tq.prepare_qat(net, inplace=True)
+    return net
 
 
 def timed(step):
