@@ -6,7 +6,7 @@
 /// (pre-activation BN → ReLU → Conv, after a Concat or an Add) has been
 /// given a depthwise 1×1 Conv of its own by canonicalisation and folds into
 /// that. A BN in training mode, or of a 2-D input behind no Gemm, is left
-/// in place; legalize then rejects it by name. QDQ models from `marsc
+/// in place; lower-to-integer then rejects it by name. QDQ models from `marsc
 /// train` have no BN left, so this is a no-op on them.
 ///
 /// First it canonicalises the model the way `marsc train` does before

@@ -10,18 +10,18 @@ const std::vector<std::string> &defaultPipeline() {
       // it first so that calibration and quantization see the real weights.
       "fold-bn",
       // Post-training quantization needs BN folded (one weight per output
-      // channel) and must precede legalize, which only accepts QDQ graphs.
-      // Compressed models from `marsc train` pass through unchanged.
+      // channel) and must precede lower-to-integer, which only accepts QDQ
+      // graphs. Compressed models from `marsc train` pass through unchanged.
       "quantize",
       // From here on there is one integer semantics (DESIGN.md §3): the
       // QDQ graph becomes integer layers, and ops the chip cannot run stop
       // the compilation with the node's name.
-      "legalize",
+      "lower-to-integer",
       // Fusion decides which layers run in a Conv's digital pipeline; it
       // must precede lowering, which creates the program's layers.
       "fuse",
       // Unrolled weight matrices, buffers and layers of the program.
-      "lower-matrix",
+      "lower-to-program",
       // Zero CIM groups are found on the unrolled matrices, whose row order
       // defines the groups.
       "group-compress",

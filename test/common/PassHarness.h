@@ -10,9 +10,9 @@
 ///  - a numerical-equivalence test on the reference that fits the state the
 ///    pass works on: the float interpreter for graph passes
 ///    (`checkFloatClose`), the QDQ graph against its integer reference for
-///    quantize and legalize (`checkQdqMatchesInteger`), the chip's functional
-///    model against the integer reference, bit for bit, for every pass from
-///    fuse to emit (`checkChipMatchesNet`);
+///    quantize and lower-to-integer (`checkQdqMatchesInteger`), the chip's
+///    functional model against the integer reference, bit for bit, for every
+///    pass from fuse to emit (`checkChipMatchesNet`);
 ///  - a must-not-fire test: an input on which the pass changes nothing
 ///    (`checkUnchanged`), or, for a pass that always transforms, the closest
 ///    meaningful check, stated in the test.
@@ -36,8 +36,8 @@ ir::Graph quarterLenet5();
 /// for readable goldens (input 1×8×8, 3 classes):
 ///   Conv3×3(4)-BN-ReLU-MaxPool, Conv3×3(4)-BN, Add(the pool), ReLU,
 ///   GlobalAveragePool, Flatten, Gemm(4→3).
-/// After legalize, the pool, the Add and the global pool all fuse into a
-/// Conv's digital pipeline.
+/// After lower-to-integer, the pool, the Add and the global pool all fuse into
+/// a Conv's digital pipeline.
 ir::Graph tinyResidualNet();
 
 /// The same size without pooling or Add (input 1×6×6, 3 classes):
@@ -107,8 +107,8 @@ void checkFloatClose(const std::vector<std::vector<float>> &a,
 void checkQdqMatchesInteger(const ir::Graph &qdq,
                             const passes::CompileState &compiled, int images);
 
-/// The state after `pass` (which must come after legalize), finished by the
-/// rest of the default pipeline: its program, read back from the emitted
+/// The state after `pass` (which must come after lower-to-integer), finished by
+/// the rest of the default pipeline: its program, read back from the emitted
 /// bytes, on the functional model (fast and macro-level paths) equals the
 /// integer reference of `after.net` bit for bit on `images` seeded images.
 void checkChipMatchesNet(const std::string &pass,

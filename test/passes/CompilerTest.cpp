@@ -1,4 +1,4 @@
-// The back end of marsc compile: legalize → emit on real zoo models.
+// The back end of marsc compile: lower-to-integer → emit on real zoo models.
 #include "CompileTestUtil.h"
 
 #include "mars/passes/Passes.h"
