@@ -190,6 +190,14 @@ TEST_CASE("chip cli: compile errors exit 1 and write nothing") {
                        " --pipeline lower-to-integer,no-such-pass -o " +
                        quote(out)),
                  "no-such-pass");
+  // Passes renamed in issue 16: the old name is refused with the new one.
+  checkUserError(marsc("compile " + quote(smallModel()) + kCalib +
+                       " --pipeline fold-bn,legalize -o " + quote(out)),
+                 "unknown pass 'legalize': it was renamed to "
+                 "'lower-to-integer'");
+  checkUserError(marsc("compile " + quote(smallModel()) + kCalib +
+                       " --print-ir-after lower-matrix -o " + quote(out)),
+                 "it was renamed to 'lower-to-program'");
   checkUserError(marsc("compile " + quote(scratch("missing.onnx"))),
                  "missing.onnx");
   CHECK_FALSE(exists(out));
