@@ -16,7 +16,7 @@
 ///  - a must-not-fire test: an input on which the pass changes nothing
 ///    (`checkUnchanged`), or, for a pass that always transforms, the closest
 ///    meaningful check, stated in the test.
-/// Used by test/passes/*PassTest.cpp and FoldBnTest.cpp; compiled into
+/// Used by test/passes/<Pass>Test.cpp; compiled into
 /// test_passes (test/passes/CMakeLists.txt).
 
 #include "mars/ir/Graph.h"
@@ -44,6 +44,19 @@ ir::Graph tinyResidualNet();
 ///   Conv3×3(4)-BN-ReLU, Conv3×3(4)-BN-ReLU, Flatten, Gemm(144→3).
 /// Nothing in it can fuse.
 ir::Graph tinyPlainNet();
+
+/// tinyPlainNet with its padding written as separate Pad nodes, as PyTorch
+/// exports `F.pad` and `nn.ZeroPad2d`: a Pad of 1 in front of each Conv
+/// (whose own pads are 0), and before the Flatten a Pad of 1 and a 3×3
+/// AveragePool (stride 1, so the Gemm still reads 4×6×6).
+ir::Graph tinyPaddedNet();
+
+/// Inserts a zero-valued Pad of H/W by `hw` = {top, left, bottom, right}
+/// in front of input 0 of node `user`, named `name`; re-sorts `g` and
+/// re-infers its shapes.
+/// Returns the Pad's output.
+ir::ValueId insertPad(ir::Graph &g, ir::NodeId user,
+                      const std::vector<int64_t> &hw, const std::string &name);
 
 /// A model and everything constant while compiling it.
 struct PassInput {

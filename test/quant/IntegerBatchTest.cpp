@@ -27,7 +27,8 @@ ir::Graph quantizedLenet5() {
   context.calibration = calib;
   passes::CompileState state;
   state.graph = g.take();
-  REQUIRE(passes::runPipeline({"fold-bn", "quantize"}, state, context));
+  REQUIRE(
+      passes::runPipeline({"fold-bn", "fold-pad", "quantize"}, state, context));
   return state.graph;
 }
 
