@@ -6,14 +6,15 @@
 /// (pre-activation BN → ReLU → Conv, after a Concat or an Add) has been
 /// given a depthwise 1×1 Conv of its own by canonicalisation and folds into
 /// that. A BN in training mode, or of a 2-D input behind no Gemm, is left
-/// in place; legalize then rejects it by name. QDQ models from `marsc
+/// in place; lower-to-integer then rejects it by name. QDQ models from `marsc
 /// train` have no BN left, so this is a no-op on them.
 ///
 /// First it canonicalises the model the way `marsc train` does before
-/// training (lib/ir Canonicalize.h): zero-valued Pads folded into the next
-/// Conv/AveragePool, constants reached through Identity, MatMul by a
-/// constant as Gemm; biases arriving through Identity must be constants
-/// before BN folding can use them.
+/// training (lib/ir Canonicalize.h), but for real padding, which fold-pad
+/// folds next: constants reached through Identity, Pads that pad nothing
+/// removed, MatMul by a constant as Gemm. Biases arriving through Identity
+/// must be constants before BN folding can use them, and a Pad of nothing
+/// between a Conv and its BN would make the BN fold into a Conv of its own.
 #include "mars/ir/Canonicalize.h"
 #include "mars/ir/ShapeInference.h"
 #include "mars/passes/Passes.h"
@@ -111,7 +112,9 @@ bool foldOne(ir::Graph &g, ir::NodeId bnId) {
 
 Expected<bool> runFoldBn(CompileState &state, const CompileContext &) {
   ir::Graph &g = state.graph;
-  auto canonical = ir::canonicalize(g);
+  ir::CanonicalizeOptions options;
+  options.pads = false; // fold-pad's
+  auto canonical = ir::canonicalize(g, options);
   if (!canonical)
     return canonical.error();
   int64_t folded = 0;
@@ -130,8 +133,9 @@ Expected<bool> runFoldBn(CompileState &state, const CompileContext &) {
   MARS_TRY(g.topoSort());
   MARS_TRY(ir::inferShapes(g));
   state.count("fold-bn", "folded BatchNormalization nodes", folded);
-  state.count("fold-bn", "Pad nodes folded into the next layer",
-              canonical->pads);
+  if (canonical->noOpPads > 0)
+    state.count("fold-bn", "Pad nodes that pad nothing removed",
+                canonical->noOpPads);
   if (canonical->constants > 0)
     state.count("fold-bn", "constants read through Identity",
                 canonical->constants);

@@ -1,14 +1,14 @@
 /// fuse: runs pooling and residual Add in the digital pipeline of the Conv
 /// that produces their input, so the Conv's output never makes a round trip
-/// through the activation SRAM. ReLU and Clip need no pass: legalize already
-/// turned them into the Conv's output clamp.
+/// through the activation SRAM. ReLU and Clip need no pass: lower-to-integer
+/// already turned them into the Conv's output clamp.
 ///
-/// Requires legalize. A layer L (MaxPool, AvgPool or Add) is fused into Conv
-/// C when L reads the output of C — or of a layer already fused into C — and
-/// is that value's only reader, and, for Add, every other input is computed
+/// Requires lower-to-integer. A layer L (MaxPool, AvgPool or Add) is fused into
+/// Conv C when L reads the output of C — or of a layer already fused into C —
+/// and is that value's only reader, and, for Add, every other input is computed
 /// before C starts (so it is in SRAM when C's post-processing runs). Fused
-/// layers work channel by channel, which is how a Post instruction splits
-/// the work. Concat and Reshape are never fused (they move channels).
+/// layers work channel by channel, which is how a Post instruction splits the
+/// work. Concat and Reshape are never fused (they move channels).
 #include "mars/passes/Passes.h"
 
 #include <map>
@@ -31,7 +31,7 @@ const char *statName(IntOp op) {
 
 Expected<bool> runFuse(CompileState &state, const CompileContext &) {
   if (!state.net)
-    return makeError("fuse needs the integer layers of legalize");
+    return makeError("fuse needs the integer layers of lower-to-integer");
   const quant::IntegerNet &net = *state.net;
   const size_t n = net.layers.size();
   state.fusedInto.assign(n, -1);

@@ -3,7 +3,7 @@
 /// surviving groups of a column group are what a partition's index code
 /// lists; map-to-macros writes the codes when it places them.
 ///
-/// Requires lower-matrix (which keeps every group, zero or not).
+/// Requires lower-to-program (which keeps every group, zero or not).
 #include "mars/passes/Passes.h"
 
 #include <algorithm>
@@ -12,7 +12,7 @@ namespace mars::passes {
 
 Expected<bool> runGroupCompress(CompileState &state, const CompileContext &) {
   if (!state.program)
-    return makeError("group-compress needs the matrices of lower-matrix");
+    return makeError("group-compress needs the matrices of lower-to-program");
   int64_t total = 0, zero = 0;
   for (program::WeightMatrix &m : state.program->matrices) {
     total += int64_t(m.rowGroups) * m.colGroups;

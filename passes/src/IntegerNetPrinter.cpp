@@ -1,4 +1,4 @@
-// Text form of the integer network for --print-ir-after legalize/fuse.
+// Text form of the integer network for --print-ir-after lower-to-integer/fuse.
 #include "mars/quant/IntegerNet.h"
 
 #include <cstdint>

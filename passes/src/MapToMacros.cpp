@@ -515,7 +515,7 @@ void applyMapping(CompileState &state, program::Program &p, Mapping best) {
 Expected<bool> runMapToMacros(CompileState &state,
                               const CompileContext &context) {
   if (!state.program)
-    return makeError("map-to-macros needs the program of lower-matrix");
+    return makeError("map-to-macros needs the program of lower-to-program");
   program::Program &p = *state.program;
   const arch::ArchSpec &a = p.arch;
   const int slots = a.macro.rows / a.macro.wlOn;

@@ -74,6 +74,24 @@ std::vector<std::string> verifyState(const CompileState &state) {
 
 namespace {
 
+/// A pass that was renamed: its old name in a pass list or in
+/// `--print-ir-after` is an error that names the new one (issue 16).
+struct RenamedPass {
+  const char *from, *to;
+};
+constexpr RenamedPass kRenamedPasses[] = {
+    {"legalize", "lower-to-integer"},
+    {"lower-matrix", "lower-to-program"},
+};
+
+/// "unknown pass 'x'", and what it is called now if it was renamed.
+std::string unknownPass(const std::string &name) {
+  for (const RenamedPass &r : kRenamedPasses)
+    if (name == r.from)
+      return "unknown pass '" + name + "': it was renamed to '" + r.to + "'";
+  return "unknown pass '" + name + "'";
+}
+
 bool wants(const std::vector<std::string> &list, const std::string &pass) {
   return std::find(list.begin(), list.end(), "all") != list.end() ||
          std::find(list.begin(), list.end(), pass) != list.end();
@@ -94,13 +112,13 @@ runPipeline(const std::vector<std::string> &pipeline, CompileState &state,
   for (const std::string &name : pipeline) {
     const PassInfo *p = findPass(name);
     if (!p)
-      return makeError("unknown pass '", name,
-                       "' (see `marsc compile --help` for the list)");
+      return makeError(unknownPass(name),
+                       " (see `marsc compile --help` for the list)");
     passes.push_back(p);
   }
   for (const std::string &name : options.printIrAfter)
     if (name != "all" && !findPass(name))
-      return makeError("--print-ir-after: unknown pass '", name, "'");
+      return makeError("--print-ir-after: ", unknownPass(name));
 
   std::vector<PassTiming> timings;
   for (const PassInfo *p : passes) {

@@ -1,5 +1,5 @@
 /// quantize: post-training quantization of a float model into the QDQ form
-/// `marsc train` exports (lib/train ExportQdq) and legalize lowers:
+/// `marsc train` exports (lib/train ExportQdq) and lower-to-integer lowers:
 ///  1. optional one-shot pruning (--prune S): in every inner Conv/Gemm, the
 ///     fraction S of its CIM groups (wl_on rows × one partition's channels of
 ///     the unrolled matrix, the compiler's geometry) with the smallest L2

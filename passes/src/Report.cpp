@@ -29,7 +29,7 @@ std::string format(const char *fmt, ...) {
 
 std::string formatMappingReport(const CompileState &state) {
   if (!state.program)
-    return "no program (compilation stopped before lower-matrix)\n";
+    return "no program (compilation stopped before lower-to-program)\n";
   const program::Program &p = *state.program;
   std::string out =
       format("%-24s %7s %6s %6s %6s %8s %12s %12s %12s %6s\n", "layer", "kind",

@@ -88,7 +88,8 @@ int main(int argc, char **argv) {
   // The compressed (QDQ) model, once.
   passes::CompileState front;
   front.graph = *graph;
-  auto t = passes::runPipeline({"fold-bn", "quantize"}, front, context);
+  auto t =
+      passes::runPipeline({"fold-bn", "fold-pad", "quantize"}, front, context);
   if (!t)
     die(t.error().message());
   const ir::Graph compressed = front.graph;

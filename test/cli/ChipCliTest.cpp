@@ -95,7 +95,7 @@ TEST_CASE("chip cli: --help explains compile, disasm and run") {
   }
   CommandResult r = marsc("compile --help");
   for (const char *pass :
-       {"fold-bn", "quantize", "legalize", "fuse", "lower-matrix",
+       {"fold-bn", "quantize", "lower-to-integer", "fuse", "lower-to-program",
         "group-compress", "map-to-macros", "schedule", "emit"})
     CHECK_THAT(r.out, Catch::Contains(pass));
 }
@@ -126,13 +126,13 @@ TEST_CASE("chip cli: compile reports, statistics, IR printing, timings") {
   std::string out = scratch("report.bin");
   CommandResult r = marsc("compile " + quote(smallModel()) + kCalib +
                           " --report --stats --time-passes "
-                          "--print-ir-after=legalize -o " +
+                          "--print-ir-after=lower-to-integer -o " +
                           quote(out));
   INFO(r.err);
   REQUIRE(r.exitCode == 0);
   CHECK_THAT(r.out, Catch::Contains("scheduled") && Catch::Contains("bound"));
   CHECK_THAT(r.out, Catch::Contains("statistics"));
-  CHECK_THAT(r.err, Catch::Contains("legalize"));
+  CHECK_THAT(r.err, Catch::Contains("IR after lower-to-integer"));
   CHECK_THAT(r.err, Catch::Contains("map-to-macros"));
 
   r = marsc("compile " + quote(smallModel()) + kCalib + " --json -o " +
@@ -187,8 +187,17 @@ TEST_CASE("chip cli: compile errors exit 1 and write nothing") {
                        " --prune 1.5 -o " + quote(out)),
                  "--prune");
   checkUserError(marsc("compile " + quote(smallModel()) + kCalib +
-                       " --pipeline legalize,no-such-pass -o " + quote(out)),
+                       " --pipeline lower-to-integer,no-such-pass -o " +
+                       quote(out)),
                  "no-such-pass");
+  // Passes renamed in issue 16: the old name is refused with the new one.
+  checkUserError(marsc("compile " + quote(smallModel()) + kCalib +
+                       " --pipeline fold-bn,legalize -o " + quote(out)),
+                 "unknown pass 'legalize': it was renamed to "
+                 "'lower-to-integer'");
+  checkUserError(marsc("compile " + quote(smallModel()) + kCalib +
+                       " --print-ir-after lower-matrix -o " + quote(out)),
+                 "it was renamed to 'lower-to-program'");
   checkUserError(marsc("compile " + quote(scratch("missing.onnx"))),
                  "missing.onnx");
   CHECK_FALSE(exists(out));

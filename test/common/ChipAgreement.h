@@ -4,7 +4,8 @@
 /// back from its bytes as `marsc run` reads it, executed by the runtime's
 /// functional model, equal bit for bit to lib/quant's integer reference of
 /// the network it was compiled from. Used by test/runtime's agreement tests
-/// and by the pass harness (PassHarness.h) for every pass after legalize.
+/// and by the pass harness (PassHarness.h) for every pass after
+/// lower-to-integer.
 
 #include "mars/passes/CompileState.h"
 #include "mars/program/ProgramFile.h"

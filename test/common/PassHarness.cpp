@@ -6,6 +6,7 @@
 
 #include "GraphBuilder.h" // lib/zoo/src: the zoo's seeded layer builder
 #include "mars/interp/Interpreter.h"
+#include "mars/ir/ShapeInference.h"
 #include "mars/verify/Verify.h"
 #include "mars/zoo/Zoo.h"
 
@@ -83,6 +84,58 @@ ir::Graph tinyPlainNet() {
   x = b.relu(b.batchNorm(x, "bn2"), "relu2");
   x = b.flatten(x, "flatten");
   return finish(b, b.linear(x, "fc", 3, "logits"));
+}
+
+ir::ValueId insertPad(ir::Graph &g, ir::NodeId user,
+                      const std::vector<int64_t> &hw, const std::string &name) {
+  const ir::ValueId x = g.node(user).inputs.at(0);
+  ir::TensorType type = g.value(x).type;
+  type.shape[2] += hw.at(0) + hw.at(2);
+  type.shape[3] += hw.at(1) + hw.at(3);
+  // ONNX order: begins of N, C, H, W, then ends of N, C, H, W.
+  const ir::ValueId pads = g.addInitializer(
+      name + ".pads",
+      ir::Tensor::fromInt64s({8}, {0, 0, hw[0], hw[1], 0, 0, hw[2], hw[3]}));
+  const ir::ValueId out = g.addValue(name + ".out", type);
+  g.addNode(ir::OpKind::Pad, name, {x, pads}, {out});
+  g.node(user).inputs[0] = out;
+  REQUIRE(g.topoSort());
+  REQUIRE(ir::inferShapes(g));
+  return out;
+}
+
+ir::Graph tinyPaddedNet() {
+  ir::Graph g = tinyPlainNet();
+  g.name = "tiny_padded";
+  // Inserting a Pad re-sorts the graph: look each Conv up by name.
+  std::vector<std::string> names;
+  for (const ir::Node &n : g.nodes())
+    if (n.op == ir::OpKind::Conv)
+      names.push_back(n.name);
+  for (const std::string &name : names) {
+    ir::NodeId id = ir::kNoNode;
+    for (size_t i = 0; i < g.numNodes(); ++i)
+      if (g.node(i).name == name)
+        id = static_cast<ir::NodeId>(i);
+    REQUIRE(id != ir::kNoNode);
+    const std::vector<int64_t> own = g.node(id).attrs.getInts("pads", {});
+    g.node(id).attrs.set("pads", ir::Attribute(std::vector<int64_t>(4, 0)));
+    insertPad(g, id, own, name + "_pad");
+  }
+  ir::NodeId flatten = ir::kNoNode;
+  for (size_t i = 0; i < g.numNodes(); ++i)
+    if (g.node(i).op == ir::OpKind::Flatten)
+      flatten = static_cast<ir::NodeId>(i);
+  REQUIRE(flatten != ir::kNoNode);
+  const ir::ValueId x = g.node(flatten).inputs[0];
+  const ir::ValueId avg = g.addValue("avg.out", g.value(x).type);
+  ir::AttributeMap attrs;
+  attrs.set("kernel_shape", ir::Attribute(std::vector<int64_t>{3, 3}));
+  const ir::NodeId pool =
+      g.addNode(ir::OpKind::AveragePool, "avg", {x}, {avg}, std::move(attrs));
+  g.node(flatten).inputs[0] = avg;
+  insertPad(g, pool, {1, 1, 1, 1}, "avg_pad");
+  return g;
 }
 
 PassInput smallChipInput(const std::string &name, ir::Graph model,

@@ -10,13 +10,13 @@
 ///  - a numerical-equivalence test on the reference that fits the state the
 ///    pass works on: the float interpreter for graph passes
 ///    (`checkFloatClose`), the QDQ graph against its integer reference for
-///    quantize and legalize (`checkQdqMatchesInteger`), the chip's functional
-///    model against the integer reference, bit for bit, for every pass from
-///    fuse to emit (`checkChipMatchesNet`);
+///    quantize and lower-to-integer (`checkQdqMatchesInteger`), the chip's
+///    functional model against the integer reference, bit for bit, for every
+///    pass from fuse to emit (`checkChipMatchesNet`);
 ///  - a must-not-fire test: an input on which the pass changes nothing
 ///    (`checkUnchanged`), or, for a pass that always transforms, the closest
 ///    meaningful check, stated in the test.
-/// Used by test/passes/*PassTest.cpp and FoldBnTest.cpp; compiled into
+/// Used by test/passes/<Pass>Test.cpp; compiled into
 /// test_passes (test/passes/CMakeLists.txt).
 
 #include "mars/ir/Graph.h"
@@ -36,14 +36,27 @@ ir::Graph quarterLenet5();
 /// for readable goldens (input 1×8×8, 3 classes):
 ///   Conv3×3(4)-BN-ReLU-MaxPool, Conv3×3(4)-BN, Add(the pool), ReLU,
 ///   GlobalAveragePool, Flatten, Gemm(4→3).
-/// After legalize, the pool, the Add and the global pool all fuse into a
-/// Conv's digital pipeline.
+/// After lower-to-integer, the pool, the Add and the global pool all fuse into
+/// a Conv's digital pipeline.
 ir::Graph tinyResidualNet();
 
 /// The same size without pooling or Add (input 1×6×6, 3 classes):
 ///   Conv3×3(4)-BN-ReLU, Conv3×3(4)-BN-ReLU, Flatten, Gemm(144→3).
 /// Nothing in it can fuse.
 ir::Graph tinyPlainNet();
+
+/// tinyPlainNet with its padding written as separate Pad nodes, as PyTorch
+/// exports `F.pad` and `nn.ZeroPad2d`: a Pad of 1 in front of each Conv
+/// (whose own pads are 0), and before the Flatten a Pad of 1 and a 3×3
+/// AveragePool (stride 1, so the Gemm still reads 4×6×6).
+ir::Graph tinyPaddedNet();
+
+/// Inserts a zero-valued Pad of H/W by `hw` = {top, left, bottom, right}
+/// in front of input 0 of node `user`, named `name`; re-sorts `g` and
+/// re-infers its shapes.
+/// Returns the Pad's output.
+ir::ValueId insertPad(ir::Graph &g, ir::NodeId user,
+                      const std::vector<int64_t> &hw, const std::string &name);
 
 /// A model and everything constant while compiling it.
 struct PassInput {
@@ -107,8 +120,8 @@ void checkFloatClose(const std::vector<std::vector<float>> &a,
 void checkQdqMatchesInteger(const ir::Graph &qdq,
                             const passes::CompileState &compiled, int images);
 
-/// The state after `pass` (which must come after legalize), finished by the
-/// rest of the default pipeline: its program, read back from the emitted
+/// The state after `pass` (which must come after lower-to-integer), finished by
+/// the rest of the default pipeline: its program, read back from the emitted
 /// bytes, on the functional model (fast and macro-level paths) equals the
 /// integer reference of `after.net` bit for bit on `images` seeded images.
 void checkChipMatchesNet(const std::string &pass,

@@ -1,4 +1,4 @@
-// The back end of marsc compile: legalize → emit on real zoo models.
+// The back end of marsc compile: lower-to-integer → emit on real zoo models.
 #include "CompileTestUtil.h"
 
 #include "mars/passes/Passes.h"
@@ -211,6 +211,22 @@ TEST_CASE("the pass manager: unknown passes, printing, timing") {
   auto bad = passes::runPipeline({"fold-bn", "no-such-pass"}, state, context);
   REQUIRE_FALSE(bad);
   CHECK_THAT(bad.error().message(), Catch::Contains("no-such-pass"));
+  CHECK_THAT(bad.error().message(), !Catch::Contains("renamed"));
+
+  // A renamed pass: the error gives the new name, in a pass list and in
+  // --print-ir-after alike.
+  bad = passes::runPipeline({"fold-bn", "legalize"}, state, context);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message() ==
+        "unknown pass 'legalize': it was renamed to 'lower-to-integer' (see "
+        "`marsc compile --help` for the list)");
+  passes::PassManagerOptions renamed;
+  renamed.printIrAfter = {"lower-matrix"};
+  bad = passes::runPipeline({"fold-bn"}, state, context, renamed);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message() == "--print-ir-after: unknown pass "
+                                 "'lower-matrix': it was renamed to "
+                                 "'lower-to-program'");
 
   Expected<ir::Graph> g = zoo::buildModel("lenet5", {});
   REQUIRE(g);

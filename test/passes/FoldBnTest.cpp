@@ -201,3 +201,25 @@ TEST_CASE("fold-bn: a BN that no Conv precedes folds into a depthwise 1x1 "
     CHECK(countOps(g, ir::OpKind::BatchNormalization) == 1);
   }
 }
+
+TEST_CASE("fold-bn: a Pad that pads nothing between a Conv and its BN is "
+          "removed, and the BN folds into the Conv") {
+  // Real padding is fold-pad's; a Pad of zeros is an identity that would
+  // otherwise hide the Conv from its BN (which would then get a Conv of its
+  // own), so fold-bn removes it first, as it did before fold-pad existed.
+  ir::Graph g = test::quarterLenet5();
+  test::insertPad(g, firstNode(g, ir::OpKind::BatchNormalization), {0, 0, 0, 0},
+                  "nothing_pad");
+  test::PassRun run = foldBnRun(g);
+  REQUIRE(run.changed);
+  const ir::Graph &folded = run.after.graph;
+  CHECK(countOps(folded, ir::OpKind::Pad) == 0);
+  CHECK(countOps(folded, ir::OpKind::BatchNormalization) == 0);
+  CHECK(countOps(folded, ir::OpKind::Conv) == countOps(g, ir::OpKind::Conv));
+  int64_t removed = -1;
+  for (const passes::Statistic &s : run.after.stats)
+    if (s.pass == "fold-bn" && s.name == "Pad nodes that pad nothing removed")
+      removed = s.value;
+  CHECK(removed == 1);
+  checkSameFunction(g, folded);
+}

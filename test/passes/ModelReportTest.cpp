@@ -26,7 +26,8 @@ ir::Graph prunedLenet5() {
   context.calibration = test::randomCalibration(*g, 2, /*seed=*/7);
   passes::CompileState state;
   state.graph = g.take();
-  auto done = passes::runPipeline({"fold-bn", "quantize"}, state, context);
+  auto done =
+      passes::runPipeline({"fold-bn", "fold-pad", "quantize"}, state, context);
   REQUIRE(done);
   return state.graph;
 }

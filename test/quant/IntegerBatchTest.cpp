@@ -1,5 +1,5 @@
-// quant::legalizeForChip and quant::runIntegerBatch (`marsc eval --integer`)
-// on lenet5 quantized and pruned by the compiler's own passes.
+// quant::lowerToIntegerForChip and quant::runIntegerBatch (`marsc eval
+// --integer`) on lenet5 quantized and pruned by the compiler's own passes.
 #include "mars/passes/PassManager.h"
 #include "mars/quant/Execute.h"
 #include "mars/quant/Lower.h"
@@ -27,7 +27,8 @@ ir::Graph quantizedLenet5() {
   context.calibration = calib;
   passes::CompileState state;
   state.graph = g.take();
-  REQUIRE(passes::runPipeline({"fold-bn", "quantize"}, state, context));
+  REQUIRE(
+      passes::runPipeline({"fold-bn", "fold-pad", "quantize"}, state, context));
   return state.graph;
 }
 
@@ -37,22 +38,23 @@ bool contains(const std::string &s, const std::string &part) {
 
 } // namespace
 
-// The legalize pass calls legalizeForChip, so this pins only the pass's
-// wiring (it adds, drops and reorders nothing): what `marsc eval --integer`
-// runs is what the compiler lowers. Whether the lowering itself is right is
-// checked elsewhere (ExecuteTest, test/quant's NumPy reference).
-TEST_CASE("the legalize pass adds nothing to legalizeForChip's integer "
-          "network",
+// The lower-to-integer pass calls lowerToIntegerForChip, so this pins only the
+// pass's wiring (it adds, drops and reorders nothing): what `marsc eval
+// --integer` runs is what the compiler lowers. Whether the lowering itself is
+// right is checked elsewhere (ExecuteTest, test/quant's NumPy reference).
+TEST_CASE("the lower-to-integer pass adds nothing to "
+          "lowerToIntegerForChip's integer network",
           "[integerbatch]") {
   ir::Graph g = quantizedLenet5();
   ir::Graph copy = g;
   bool dropped = true;
-  auto net = quant::legalizeForChip(copy, {}, &dropped);
+  auto net = quant::lowerToIntegerForChip(copy, {}, &dropped);
   REQUIRE(net);
 
   passes::CompileState state;
   state.graph = g;
-  REQUIRE(passes::runPipeline({"legalize"}, state, passes::CompileContext{}));
+  REQUIRE(passes::runPipeline({"lower-to-integer"}, state,
+                              passes::CompileContext{}));
   REQUIRE(state.net);
   REQUIRE(net->layers.size() == state.net->layers.size());
   for (size_t i = 0; i < net->layers.size(); ++i) {
@@ -63,10 +65,10 @@ TEST_CASE("the legalize pass adds nothing to legalizeForChip's integer "
   CHECK_FALSE(dropped);
 }
 
-TEST_CASE("legalizeForChip rejects a float model", "[integerbatch]") {
+TEST_CASE("lowerToIntegerForChip rejects a float model", "[integerbatch]") {
   auto g = zoo::buildModel("lenet5", {});
   REQUIRE(g);
-  auto net = quant::legalizeForChip(*g);
+  auto net = quant::lowerToIntegerForChip(*g);
   REQUIRE_FALSE(net);
   CHECK(contains(net.error().message(), "the model is not quantized"));
 }
@@ -74,7 +76,7 @@ TEST_CASE("legalizeForChip rejects a float model", "[integerbatch]") {
 TEST_CASE("runIntegerBatch: image by image, real-valued logits",
           "[integerbatch]") {
   ir::Graph g = quantizedLenet5();
-  auto net = quant::legalizeForChip(g);
+  auto net = quant::lowerToIntegerForChip(g);
   REQUIRE(net);
   const int64_t batch = 3, size = 784;
   ir::Tensor x(ir::DType::Float32, {batch, 1, 28, 28});

@@ -1,8 +1,8 @@
 // The trainer takes every model the compiler takes: walks the IR's op list
 // (lib/ir Ops.def) and, op by op, puts the op into a small float model and
-// checks that `marsc compile`'s front end (fold-bn, quantize with random
-// calibration, legalize) and `marsc train`'s module builder both accept it
-// or both refuse it. The one list they share is lib/quant ChipOps.h.
+// checks that `marsc compile`'s front end (fold-bn, fold-pad, quantize with
+// random calibration, lower-to-integer) and `marsc train`'s module builder both
+// accept it or both refuse it. The one list they share is lib/quant ChipOps.h.
 
 #include "mars/train/GraphModule.h"
 #include "passes/CompileTestUtil.h"
@@ -144,8 +144,8 @@ std::string compilerRefusal(const ir::Graph &g) {
   context.calibration = test::randomCalibration(g, 2, 5);
   passes::CompileState state;
   state.graph = g;
-  auto r =
-      passes::runPipeline({"fold-bn", "quantize", "legalize"}, state, context);
+  auto r = passes::runPipeline(
+      {"fold-bn", "fold-pad", "quantize", "lower-to-integer"}, state, context);
   return r ? "" : r.error().message();
 }
 

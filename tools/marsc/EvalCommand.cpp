@@ -68,12 +68,12 @@ void printJson(const ir::Graph &graph, const std::vector<ir::Tensor> &outputs,
 Expected<std::vector<ir::Tensor>>
 runIntegerReference(const EvalOptions &options, const ir::Graph &graph,
                     const std::vector<ir::Tensor> &inputs) {
-  // The compiler's legalize step: the same lowering (and the same dropped
-  // final Softmax) as `marsc compile`, named as its pass is.
+  // The compiler's lower-to-integer step: the same lowering (and the same
+  // dropped final Softmax) as `marsc compile`, named as its pass is.
   ir::Graph g = graph;
-  Expected<quant::IntegerNet> net = quant::legalizeForChip(g);
+  Expected<quant::IntegerNet> net = quant::lowerToIntegerForChip(g);
   if (!net)
-    return net.error().withContext("legalize").withContext("--integer");
+    return net.error().withContext("lower-to-integer").withContext("--integer");
   if (!options.archPath.empty()) {
     Expected<arch::ArchSpec> spec = arch::loadArchFile(options.archPath);
     if (!spec)

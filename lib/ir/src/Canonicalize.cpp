@@ -42,34 +42,41 @@ std::optional<std::vector<int64_t>> spatialPads(const Graph &g,
   return out;
 }
 
-/// Folds Pad node `padId` into its only user when possible.
-bool foldPad(Graph &g, NodeId padId) {
+/// What foldPad did.
+enum class PadFold { None, Removed, Folded };
+
+/// Folds Pad node `padId` into its only user when possible: removes it if it
+/// pads nothing (`options.noOpPads`), else folds it into the user's pads
+/// (`options.pads`).
+PadFold foldPad(Graph &g, NodeId padId, const CanonicalizeOptions &options) {
   const Node pad = g.node(padId);
   auto pads = spatialPads(g, pad);
   if (!pads || pad.outputs.size() != 1)
-    return false;
+    return PadFold::None;
   const ValueId out = pad.outputs[0];
   const auto users = g.users(out);
   if (isGraphOutput(g, out) || users.size() != 1)
-    return false;
+    return PadFold::None;
   Node &user = g.node(users[0]);
   const bool zero =
       std::all_of(pads->begin(), pads->end(), [](int64_t p) { return p == 0; });
+  if (zero ? !options.noOpPads : !options.pads)
+    return PadFold::None;
   if (!zero) {
     if (user.input(0) != out ||
         user.attrs.getString("auto_pad", "NOTSET") != "NOTSET")
-      return false;
+      return PadFold::None;
     std::vector<int64_t> own = user.attrs.getInts("pads", {0, 0, 0, 0});
     if (own.size() != 4)
-      return false;
+      return PadFold::None;
     if (user.op == OpKind::AveragePool) {
       // Only a pool without pads of its own: then every padded position
       // the window covers is a zero of the Pad, counted in the average.
       if (std::any_of(own.begin(), own.end(), [](int64_t p) { return p != 0; }))
-        return false;
+        return PadFold::None;
       user.attrs.set("count_include_pad", Attribute(int64_t(1)));
     } else if (user.op != OpKind::Conv) {
-      return false;
+      return PadFold::None;
     }
     for (size_t i = 0; i < 4; ++i)
       own[i] += (*pads)[i];
@@ -81,7 +88,7 @@ bool foldPad(Graph &g, NodeId padId) {
   std::vector<bool> dead(g.numNodes(), false);
   dead[padId] = true;
   g.eraseNodes(dead);
-  return true;
+  return zero ? PadFold::Removed : PadFold::Folded;
 }
 
 /// Makes the readers of an Identity of a constant read the constant.
@@ -170,13 +177,25 @@ template <typename Rule> int64_t rewriteAll(Graph &g, OpKind op, Rule rule) {
 
 } // namespace
 
-Expected<CanonicalizeCounts> canonicalize(Graph &g) {
+Expected<CanonicalizeCounts> canonicalize(Graph &g,
+                                          const CanonicalizeOptions &options) {
   CanonicalizeCounts counts;
-  counts.constants = rewriteAll(g, OpKind::Identity, foldConstantIdentity);
-  counts.pads = rewriteAll(g, OpKind::Pad, foldPad);
-  counts.matMuls = rewriteAll(g, OpKind::MatMul, matMulToGemm);
-  counts.batchNorms =
-      rewriteAll(g, OpKind::BatchNormalization, giveBatchNormAConv);
+  if (options.constants)
+    counts.constants = rewriteAll(g, OpKind::Identity, foldConstantIdentity);
+  // Both kinds of Pad in one sweep: with every option on, the rewrites and
+  // their order are those of canonicalize before it had options.
+  if (options.noOpPads || options.pads)
+    rewriteAll(g, OpKind::Pad, [&](Graph &graph, NodeId id) {
+      const PadFold fold = foldPad(graph, id, options);
+      counts.noOpPads += fold == PadFold::Removed;
+      counts.pads += fold == PadFold::Folded;
+      return fold != PadFold::None;
+    });
+  if (options.matMuls)
+    counts.matMuls = rewriteAll(g, OpKind::MatMul, matMulToGemm);
+  if (options.batchNorms)
+    counts.batchNorms =
+        rewriteAll(g, OpKind::BatchNormalization, giveBatchNormAConv);
   if (counts.total() == 0)
     return counts;
   g.removeDeadCode();

@@ -765,8 +765,8 @@ private:
       }
       l.inputMultipliers = quantizeMultipliersSharingShift(ratios, pow2);
     } else if (l.op == IntOp::AvgPool) {
-      // The executor and lower-matrix derive one multiplier per window count
-      // n in 1..kH×kW, s_in / (s_out × n): the extremes must be in range.
+      // The executor and lower-to-program derive one multiplier per window
+      // count n in 1..kH×kW, s_in / (s_out × n): the extremes must be in range.
       const double one = p.inputScales[0] / q.scale;
       const double area = double(l.kernelH) * double(l.kernelW);
       MARS_TRY(checkMultiplier(one, "multiplier (input scale / output "

@@ -3,8 +3,8 @@
 /// What the passes of `marsc compile` read and write. The pipeline moves a
 /// model through three representations, each pass working on one of them:
 ///  1. `graph`: the ONNX-level Graph IR (float or QDQ);
-///  2. `net`: the integer network of lib/quant (after legalize);
-///  3. `program`: the chip program of lib/program (after lower-matrix),
+///  2. `net`: the integer network of lib/quant (after lower-to-integer);
+///  3. `program`: the chip program of lib/program (after lower-to-program),
 ///     filled in by the later passes, and `bytes`, its file image (emit).
 
 #include "mars/arch/ArchSpec.h"

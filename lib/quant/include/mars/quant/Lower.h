@@ -40,13 +40,13 @@ Expected<IntegerNet> lowerToInteger(const ir::Graph &graph,
                                     const LowerOptions &options = {});
 
 /// The integer network the chip runs for a QDQ graph, as the compiler's
-/// legalize pass builds it and `marsc eval --integer` evaluates it: rejects
-/// a graph without any QuantizeLinear ("the model is not quantized: ..."),
-/// drops a final Softmax/LogSoftmax from `graph` (it does not change the
+/// lower-to-integer pass builds it and `marsc eval --integer` evaluates it:
+/// rejects a graph without any QuantizeLinear ("the model is not quantized:
+/// ..."), drops a final Softmax/LogSoftmax from `graph` (it does not change the
 /// predicted class; `*droppedSoftmax` says whether it did), rejects ops the
 /// chip cannot run (checkChipOps), then lowerToInteger.
-Expected<IntegerNet> legalizeForChip(ir::Graph &graph,
-                                     const LowerOptions &options = {},
-                                     bool *droppedSoftmax = nullptr);
+Expected<IntegerNet> lowerToIntegerForChip(ir::Graph &graph,
+                                           const LowerOptions &options = {},
+                                           bool *droppedSoftmax = nullptr);
 
 } // namespace mars::quant

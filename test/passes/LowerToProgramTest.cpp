@@ -1,7 +1,7 @@
-// lower-matrix through the pass harness (test/common/PassHarness.h): the
+// lower-to-program through the pass harness (test/common/PassHarness.h): the
 // integer network before, the program's buffers, layers and unrolled weight
 // matrices after (golden text); the finished program on the chip's
-// functional model equal bit for bit to the integer reference. lower-matrix
+// functional model equal bit for bit to the integer reference. lower-to-program
 // always builds the program, so its must-not-fire case is the closest
 // meaningful one: it fuses nothing fuse did not, and drops no group.
 #include "common/PassHarness.h"
@@ -19,20 +19,21 @@ test::PassInput tinyResidual() {
 
 } // namespace
 
-TEST_CASE("lower-matrix: golden text before and after the pass") {
-  test::PassRun run = test::runPass("lower-matrix", tinyResidual());
+TEST_CASE("lower-to-program: golden text before and after the pass") {
+  test::PassRun run = test::runPass("lower-to-program", tinyResidual());
   REQUIRE(run.changed);
-  test::checkGolden("lower-matrix", "tiny_residual", run);
+  test::checkGolden("lower-to-program", "tiny_residual", run);
 }
 
-TEST_CASE("lower-matrix: the program runs the integer network bit for bit") {
+TEST_CASE(
+    "lower-to-program: the program runs the integer network bit for bit") {
   const test::PassInput in = tinyResidual();
-  test::PassRun run = test::runPass("lower-matrix", in);
-  test::checkChipMatchesNet("lower-matrix", run.after, in.context,
+  test::PassRun run = test::runPass("lower-to-program", in);
+  test::checkChipMatchesNet("lower-to-program", run.after, in.context,
                             /*images=*/3);
 }
 
-TEST_CASE("lower-matrix: must not fuse or drop what the passes before it "
+TEST_CASE("lower-to-program: must not fuse or drop what the passes before it "
           "kept") {
   for (const char *model : {"tiny_residual", "tiny_plain"}) {
     DYNAMIC_SECTION(model) {
@@ -41,7 +42,7 @@ TEST_CASE("lower-matrix: must not fuse or drop what the passes before it "
           std::string(model) == "tiny_plain" ? test::tinyPlainNet()
                                              : test::tinyResidualNet(),
           /*prune=*/0.5);
-      test::PassRun run = test::runPass("lower-matrix", in);
+      test::PassRun run = test::runPass("lower-to-program", in);
       const quant::IntegerNet &net = *run.after.net;
       const program::Program &p = *run.after.program;
       // One program layer per integer layer, in order, fused exactly where

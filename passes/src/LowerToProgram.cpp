@@ -1,14 +1,14 @@
-/// lower-matrix: builds the program's buffers and layers from the integer
+/// lower-to-program: builds the program's buffers and layers from the integer
 /// layers, and lowers every Conv (fully-connected layers are 1×1 Convs) to
 /// its unrolled weight matrix, cut into CIM groups.
 ///
-/// Requires legalize (and fuse, whose decisions it copies). The matrix row of
-/// weight [oc][icg][ky][kx] is (ky × kernelW + kx) × Cin + ic with ic the
-/// absolute input channel, so a grouped or depthwise Conv becomes a
-/// block-diagonal matrix whose off-block CIM groups are zero and are dropped
-/// by group-compress. This is the group geometry of lib/arch (CimGroups.h)
-/// that `marsc train` prunes and reports with. All groups are kept here,
-/// zero or not.
+/// Requires lower-to-integer (and fuse, whose decisions it copies). The matrix
+/// row of weight [oc][icg][ky][kx] is (ky × kernelW + kx) × Cin + ic with ic
+/// the absolute input channel, so a grouped or depthwise Conv becomes a
+/// block-diagonal matrix whose off-block CIM groups are zero and are dropped by
+/// group-compress. This is the group geometry of lib/arch (CimGroups.h) that
+/// `marsc train` prunes and reports with. All groups are kept here, zero or
+/// not.
 #include "mars/arch/CimGroups.h"
 #include "mars/passes/Passes.h"
 
@@ -127,10 +127,11 @@ static std::string describeOptions(const CompileContext &context) {
   return text;
 }
 
-Expected<bool> runLowerMatrix(CompileState &state,
-                              const CompileContext &context) {
+Expected<bool> runLowerToProgram(CompileState &state,
+                                 const CompileContext &context) {
   if (!state.net)
-    return makeError("lower-matrix needs the integer layers of legalize");
+    return makeError(
+        "lower-to-program needs the integer layers of lower-to-integer");
   const quant::IntegerNet &net = *state.net;
   program::Program p;
   p.arch = context.arch;
@@ -195,7 +196,8 @@ Expected<bool> runLowerMatrix(CompileState &state,
     }
     p.layers.push_back(std::move(out));
   }
-  state.count("lower-matrix", "weight matrices", int64_t(p.matrices.size()));
+  state.count("lower-to-program", "weight matrices",
+              int64_t(p.matrices.size()));
   state.program = std::move(p);
   return true;
 }

@@ -1,5 +1,5 @@
-// A QDQ graph -> the integer network the chip runs (the legalize pass and
-// `marsc eval --integer`).
+// A QDQ graph -> the integer network the chip runs (the lower-to-integer pass
+// and `marsc eval --integer`).
 #include "mars/quant/ChipOps.h"
 #include "mars/quant/Lower.h"
 
@@ -16,9 +16,9 @@ bool isQuantized(const ir::Graph &g) {
 
 } // namespace
 
-Expected<IntegerNet> legalizeForChip(ir::Graph &graph,
-                                     const LowerOptions &options,
-                                     bool *droppedSoftmax) {
+Expected<IntegerNet> lowerToIntegerForChip(ir::Graph &graph,
+                                           const LowerOptions &options,
+                                           bool *droppedSoftmax) {
   if (!isQuantized(graph))
     return makeError("the model is not quantized: compile it with --calib "
                      "(post-training quantization) or compress it with "

@@ -1,5 +1,5 @@
-/// legalize: QDQ graph → integer layers (lib/quant's IntegerNet), the one
-/// integer semantics of DESIGN.md §3.
+/// lower-to-integer: QDQ graph → integer layers (lib/quant's IntegerNet), the
+/// one integer semantics of DESIGN.md §3.
 ///
 /// Requires: a quantized (QDQ) graph — the output of `marsc train` or of the
 /// quantize pass. A Softmax/LogSoftmax producing the graph output is dropped
@@ -10,16 +10,18 @@
 
 namespace mars::passes {
 
-Expected<bool> runLegalize(CompileState &state, const CompileContext &context) {
+Expected<bool> runLowerToInteger(CompileState &state,
+                                 const CompileContext &context) {
   if (state.net)
     return false;
   quant::LowerOptions options;
   options.powerOfTwoScales = context.options.powerOfTwoScales;
   bool droppedSoftmax = false;
   Expected<quant::IntegerNet> net =
-      quant::legalizeForChip(state.graph, options, &droppedSoftmax);
+      quant::lowerToIntegerForChip(state.graph, options, &droppedSoftmax);
   if (droppedSoftmax)
-    state.count("legalize", "final Softmax dropped (argmax unchanged)", 1);
+    state.count("lower-to-integer", "final Softmax dropped (argmax unchanged)",
+                1);
   if (!net)
     return net.error();
   state.net = net.take();
@@ -27,8 +29,9 @@ Expected<bool> runLegalize(CompileState &state, const CompileContext &context) {
   int64_t convs = 0;
   for (const quant::IntLayer &l : state.net->layers)
     convs += l.op == quant::IntOp::Conv;
-  state.count("legalize", "integer layers", int64_t(state.net->layers.size()));
-  state.count("legalize", "Conv/Gemm layers", convs);
+  state.count("lower-to-integer", "integer layers",
+              int64_t(state.net->layers.size()));
+  state.count("lower-to-integer", "Conv/Gemm layers", convs);
   return true;
 }
 
