@@ -21,6 +21,7 @@
 #include "mars/quant/Lower.h"
 #include "mars/quant/Policy.h"
 #include "mars/quant/QdqEmit.h"
+#include "mars/support/IntRange.h"
 
 #include <algorithm>
 #include <cmath>
@@ -183,7 +184,7 @@ void quantizeLayer(ir::Graph &g, ir::NodeId id, const LayerWeights &l, int bits,
                    double sIn, bool powerOfTwo) {
   const std::string base = g.node(id).name.empty() ? "layer" : g.node(id).name;
   const int64_t perChannel = int64_t(l.w.size()) / l.out;
-  const double lim = double((1 << (bits - 1)) - 1);
+  const double lim = double(signedHi(bits));
   ir::Shape shape = g.node(id).op == OpKind::Conv
                         ? ir::Shape{l.out, l.inPerGroup, l.kh, l.kw}
                         : ir::Shape{l.out, l.inPerGroup};
