@@ -49,14 +49,13 @@ Expected<LayerWeights> weightsOf(const ir::Graph &g, const ir::Node &n) {
   ir::ValueId wv = n.input(1);
   if (wv == ir::kNoValue || !g.value(wv).constant ||
       g.value(wv).constant->dtype() != ir::DType::Float32)
-    return makeError("node '", n.name, "' (", ir::opName(n.op),
-                     "): weights must be a float constant");
+    return makeError(nodeContext(n), ": weights must be a float constant");
   const ir::Tensor &t = *g.value(wv).constant;
   LayerWeights l;
   l.w = t.toFloats();
   if (n.op == OpKind::Conv) {
     if (t.shape().size() != 4)
-      return makeError("node '", n.name, "' (Conv): only 2-D convolutions");
+      return makeError(nodeContext(n), ": only 2-D convolutions");
     l.out = int(t.shape()[0]);
     l.inPerGroup = int(t.shape()[1]);
     l.kh = int(t.shape()[2]);
@@ -67,9 +66,8 @@ Expected<LayerWeights> weightsOf(const ir::Graph &g, const ir::Node &n) {
   if (n.attrs.getInt("transA", 0) != 0 ||
       n.attrs.getFloat("alpha", 1.f) != 1.f ||
       n.attrs.getFloat("beta", 1.f) != 1.f || t.shape().size() != 2)
-    return makeError("node '", n.name,
-                     "' (Gemm): only alpha=1, beta=1, "
-                     "transA=0 with 2-D weights");
+    return makeError(nodeContext(n), ": only alpha=1, beta=1, "
+                                     "transA=0 with 2-D weights");
   const bool transB = n.attrs.getInt("transB", 0) != 0;
   l.out = int(t.shape()[transB ? 0 : 1]);
   l.inPerGroup = int(t.shape()[transB ? 1 : 0]);

@@ -27,8 +27,8 @@ Expected<Plan> planPoints(const ir::Graph &g, int weightBits,
                           int activationBits, int edgeBits) {
   for (const ir::Node &n : g.nodes())
     if (n.op == OpKind::MatMul)
-      return makeError("node '", n.name,
-                       "' (MatMul): post-training "
+      return makeError(nodeContext(n),
+                       ": post-training "
                        "quantization supports Conv and Gemm layers; export "
                        "fully-connected layers as Gemm (torch.nn.Linear)");
   quant::PlacementOptions options;

@@ -55,8 +55,7 @@ public:
       : graph_(graph), node_(graph.node(id)) {}
 
   template <typename... Parts> Error fail(const Parts &...parts) const {
-    return makeError("node '", node_.name, "' (", opName(node_.op),
-                     "): ", parts...);
+    return makeError(nodeContext(node_), ": ", parts...);
   }
 
   const Node &node() const { return node_; }

@@ -74,8 +74,7 @@ public:
     for (const Node &node : graph_.nodes()) {
       Status s = lowerNode(node);
       if (!s)
-        return s.error().withContext("node '" + node.name + "' (" +
-                                     ir::opName(node.op) + ")");
+        return s.error().withContext(nodeContext(node));
     }
     Status s = finishOutput();
     if (!s)

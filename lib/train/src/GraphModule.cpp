@@ -24,10 +24,6 @@ torch::Tensor toTorch(const ir::Tensor &t) {
 
 namespace {
 
-std::string nodeContext(const ir::Node &n) {
-  return "node '" + n.name + "' (" + ir::opName(n.op) + ")";
-}
-
 bool isPassThrough(OpKind op) {
   return op == OpKind::MaxPool || op == OpKind::Flatten ||
          op == OpKind::Reshape || op == OpKind::Identity ||
