@@ -3,6 +3,7 @@
 #include "mars/passes/ModelReport.h"
 
 #include "mars/arch/CimGroups.h"
+#include "mars/support/Format.h"
 
 #include <nlohmann/json.hpp>
 
@@ -17,20 +18,10 @@ namespace {
 /// printf into `out`.
 __attribute__((format(printf, 2, 3))) void appendf(std::string &out,
                                                    const char *format, ...) {
-  char buf[1024];
   va_list args;
   va_start(args, format);
-  int n = std::vsnprintf(buf, sizeof buf, format, args);
+  out += vformatString(format, args);
   va_end(args);
-  if (n < int(sizeof buf)) {
-    out.append(buf, size_t(n));
-    return;
-  }
-  std::string big(size_t(n) + 1, '\0');
-  va_start(args, format);
-  std::vsnprintf(big.data(), big.size(), format, args);
-  va_end(args);
-  out.append(big.data(), size_t(n));
 }
 
 /// 1234567 -> "1,234,567".

@@ -21,6 +21,7 @@
 #include "mars/quant/Lower.h"
 #include "mars/quant/Policy.h"
 #include "mars/quant/QdqEmit.h"
+#include "mars/support/IntRange.h"
 
 #include <algorithm>
 #include <thread>
@@ -49,14 +50,13 @@ Expected<LayerWeights> weightsOf(const ir::Graph &g, const ir::Node &n) {
   ir::ValueId wv = n.input(1);
   if (wv == ir::kNoValue || !g.value(wv).constant ||
       g.value(wv).constant->dtype() != ir::DType::Float32)
-    return makeError("node '", n.name, "' (", ir::opName(n.op),
-                     "): weights must be a float constant");
+    return makeError(nodeContext(n), ": weights must be a float constant");
   const ir::Tensor &t = *g.value(wv).constant;
   LayerWeights l;
   l.w = t.toFloats();
   if (n.op == OpKind::Conv) {
     if (t.shape().size() != 4)
-      return makeError("node '", n.name, "' (Conv): only 2-D convolutions");
+      return makeError(nodeContext(n), ": only 2-D convolutions");
     l.out = int(t.shape()[0]);
     l.inPerGroup = int(t.shape()[1]);
     l.kh = int(t.shape()[2]);
@@ -67,9 +67,8 @@ Expected<LayerWeights> weightsOf(const ir::Graph &g, const ir::Node &n) {
   if (n.attrs.getInt("transA", 0) != 0 ||
       n.attrs.getFloat("alpha", 1.f) != 1.f ||
       n.attrs.getFloat("beta", 1.f) != 1.f || t.shape().size() != 2)
-    return makeError("node '", n.name,
-                     "' (Gemm): only alpha=1, beta=1, "
-                     "transA=0 with 2-D weights");
+    return makeError(nodeContext(n), ": only alpha=1, beta=1, "
+                                     "transA=0 with 2-D weights");
   const bool transB = n.attrs.getInt("transB", 0) != 0;
   l.out = int(t.shape()[transB ? 0 : 1]);
   l.inPerGroup = int(t.shape()[transB ? 1 : 0]);
@@ -192,7 +191,7 @@ void quantizeLayer(ir::Graph &g, ir::NodeId id, const LayerWeights &l, int bits,
                    double sIn, bool powerOfTwo) {
   const std::string base = g.node(id).name.empty() ? "layer" : g.node(id).name;
   const int64_t perChannel = int64_t(l.w.size()) / l.out;
-  const double lim = double((1 << (bits - 1)) - 1);
+  const double lim = double(signedHi(bits));
   ir::Shape shape = g.node(id).op == OpKind::Conv
                         ? ir::Shape{l.out, l.inPerGroup, l.kh, l.kw}
                         : ir::Shape{l.out, l.inPerGroup};

@@ -2,6 +2,7 @@
 
 #include "mars/quant/Placement.h"
 #include "mars/quant/Policy.h"
+#include "mars/support/IntRange.h"
 
 #include <algorithm>
 #include <map>
@@ -26,8 +27,8 @@ Expected<Plan> planPoints(const ir::Graph &g, int weightBits,
                           int activationBits, int edgeBits) {
   for (const ir::Node &n : g.nodes())
     if (n.op == OpKind::MatMul)
-      return makeError("node '", n.name,
-                       "' (MatMul): post-training "
+      return makeError(nodeContext(n),
+                       ": post-training "
                        "quantization supports Conv and Gemm layers; export "
                        "fully-connected layers as Gemm (torch.nn.Linear)");
   quant::PlacementOptions options;
@@ -66,8 +67,7 @@ void assignScales(Plan &plan, bool powerOfTwo) {
   for (size_t p = 0; p < plan.points.size(); ++p) {
     const int r = plan.root(int(p));
     const Point &root = plan.points[r];
-    const double levels = root.isSigned ? double((1 << (root.bits - 1)) - 1)
-                                        : double((1 << root.bits) - 1);
+    const double levels = double(intHi(root.bits, root.isSigned));
     plan.points[p].scale = std::max(range[r], 1e-6) / levels;
     if (powerOfTwo)
       plan.points[p].scale = quant::nearestPowerOfTwo(plan.points[p].scale);

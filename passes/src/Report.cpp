@@ -1,9 +1,9 @@
 #include "mars/passes/Report.h"
+#include "mars/support/Format.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cstdarg>
 #include <cstdio>
 
 namespace mars::passes {
@@ -15,38 +15,26 @@ double scheduleRatio(const CompileState &state) {
          double(state.program->info.boundCycles);
 }
 
-namespace {
-std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string format(const char *fmt, ...) {
-  char buf[512];
-  va_list args;
-  va_start(args, fmt);
-  std::vsnprintf(buf, sizeof buf, fmt, args);
-  va_end(args);
-  return buf;
-}
-} // namespace
-
 std::string formatMappingReport(const CompileState &state) {
   if (!state.program)
     return "no program (compilation stopped before lower-to-program)\n";
   const program::Program &p = *state.program;
   std::string out =
-      format("%-24s %7s %6s %6s %6s %8s %12s %12s %12s %6s\n", "layer", "kind",
-             "macros", "rounds", "copies", "cells%", "activations", "bound",
-             "scheduled", "ratio");
+      formatString("%-24s %7s %6s %6s %6s %8s %12s %12s %12s %6s\n", "layer",
+                   "kind", "macros", "rounds", "copies", "cells%",
+                   "activations", "bound", "scheduled", "ratio");
   for (const LayerCost &c : state.costs) {
     const program::Layer &l = p.layers[c.layer];
     const bool conv = l.kind == program::LayerKind::Conv;
     std::string name = l.name.size() > 24 ? l.name.substr(0, 23) + "~" : l.name;
     if (!conv) {
-      out +=
-          format("%-24s %7s %6s %6s %6s %8s %12s %12s %12lld %6s\n",
-                 name.c_str(), program::layerKindName(l.kind), "-", "-", "-",
-                 "-", "-", "-", static_cast<long long>(c.scheduledCycles), "-");
+      out += formatString("%-24s %7s %6s %6s %6s %8s %12s %12s %12lld %6s\n",
+                          name.c_str(), program::layerKindName(l.kind), "-",
+                          "-", "-", "-", "-", "-",
+                          static_cast<long long>(c.scheduledCycles), "-");
       continue;
     }
-    out += format(
+    out += formatString(
         "%-24s %7s %6d %6d %6d %7.1f%% %12lld %12lld %12lld %6.3f\n",
         name.c_str(), "Conv", c.macrosUsed, c.rounds, c.replicas,
         100 * c.cellUtilisation, static_cast<long long>(c.activations),
@@ -54,16 +42,17 @@ std::string formatMappingReport(const CompileState &state) {
         static_cast<long long>(c.scheduledCycles),
         c.boundCycles > 0 ? double(c.scheduledCycles) / c.boundCycles : 0.0);
   }
-  out +=
-      format("\nwhole model: %lld scheduled cycles per image, lower bound "
-             "%lld (README: the bound): ratio %.3f\n",
-             static_cast<long long>(p.info.scheduledCycles),
-             static_cast<long long>(p.info.boundCycles), scheduleRatio(state));
+  out += formatString(
+      "\nwhole model: %lld scheduled cycles per image, lower bound "
+      "%lld (README: the bound): ratio %.3f\n",
+      static_cast<long long>(p.info.scheduledCycles),
+      static_cast<long long>(p.info.boundCycles), scheduleRatio(state));
   if (state.offChipWeightBytes > 0)
-    out += format("off-chip: %lld weight bytes per image stream from DRAM (the "
-                  "weights exceed the weight SRAM), fetched ahead of the "
-                  "rounds that use them; the cycles above include them.\n",
-                  static_cast<long long>(state.offChipWeightBytes));
+    out += formatString(
+        "off-chip: %lld weight bytes per image stream from DRAM (the "
+        "weights exceed the weight SRAM), fetched ahead of the "
+        "rounds that use them; the cycles above include them.\n",
+        static_cast<long long>(state.offChipWeightBytes));
   return out;
 }
 

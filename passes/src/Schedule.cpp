@@ -272,15 +272,7 @@ private:
       emitInStartOrder(pending);
     }
     sync();
-    const program::Layer &l = program_.layers[layer];
-    const int64_t channels = program_.buffers[l.output].channels;
-    for (int c = 0; c < arch_.chip.cores; ++c) {
-      auto [b, e] = slice(channels, arch_.chip.cores, c);
-      if (e > b)
-        emit(c, Opcode::Post, layer, b, e);
-    }
-    preloadNextRound();
-    sync();
+    spreadChannels(layer, Opcode::Post);
   }
 
   /// Issues the next round's macro loads right behind this layer's
@@ -338,12 +330,18 @@ private:
   }
 
   void scheduleDigital(int32_t layer) {
+    spreadChannels(layer, Opcode::Digital);
+  }
+
+  /// `op` (Post or Digital) over the layer's output channels, a slice per
+  /// core; the next round's images load meanwhile; then a barrier.
+  void spreadChannels(int32_t layer, Opcode op) {
     const program::Layer &l = program_.layers[layer];
     const int64_t channels = program_.buffers[l.output].channels;
     for (int c = 0; c < arch_.chip.cores; ++c) {
       auto [b, e] = slice(channels, arch_.chip.cores, c);
       if (e > b)
-        emit(c, Opcode::Digital, layer, b, e);
+        emit(c, op, layer, b, e);
     }
     preloadNextRound();
     sync();

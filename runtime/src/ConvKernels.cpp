@@ -3,6 +3,7 @@
 // model with its ADC.
 #include "ConvKernels.h"
 #include "Avx2Accumulate.h"
+#include "mars/quant/BitSerial.h"
 
 #include <algorithm>
 #include <cstring>
@@ -279,17 +280,6 @@ void computeFast(const ComputeArgs &a, const PartitionWork &w, bool int32Safe) {
     partitionScalar(a, w, a.cols->x32.data());
 }
 
-std::vector<Slice> inputSlicesOf(int32_t bits, bool isSigned,
-                                 int32_t perCycle) {
-  std::vector<Slice> slices;
-  const int32_t magnitude = isSigned ? bits - 1 : bits;
-  for (int32_t b = 0; b < magnitude; b += perCycle)
-    slices.push_back({b, std::min(perCycle, magnitude - b), false});
-  if (isSigned)
-    slices.push_back({bits - 1, 1, true});
-  return slices;
-}
-
 int64_t computeMacroLevel(const ComputeArgs &a, const PartitionWork &w,
                           bool inputSigned, int64_t &saturations) {
   const program::WeightMatrix &m = *a.matrix;
@@ -300,7 +290,7 @@ int64_t computeMacroLevel(const ComputeArgs &a, const PartitionWork &w,
   const int32_t valid = std::min(C, m.cols - first);
   const int32_t rowGroups = ic.rowsPadded / m.rowsPerGroup;
   const int64_t adcMax = (int64_t(1) << a.program->arch.macro.adcBits) - 1;
-  const std::vector<Slice> slices = inputSlicesOf(
+  const std::vector<Slice> slices = quant::inputSlices(
       ic.bits, inputSigned, a.program->arch.macro.inputBitsPerCycle);
   for (int32_t px = a.pixelBegin; px < a.pixelEnd; ++px) {
     int64_t *dst = a.acc + int64_t(px) * m.cols + first;
@@ -313,15 +303,8 @@ int64_t computeMacroLevel(const ComputeArgs &a, const PartitionWork &w,
       for (const Slice &s : slices)
         for (int32_t j = 0; j < valid; ++j)
           for (int32_t b = 0; b < B; ++b) {
-            const uint64_t *col = wm + (size_t(j) * B + b) * W;
-            int64_t count = 0;
-            for (int32_t t = 0; t < s.count; ++t) {
-              const uint64_t *bitRow = xm + int64_t(s.first + t) * W;
-              int64_t ones = 0;
-              for (int32_t word = 0; word < W; ++word)
-                ones += __builtin_popcountll(bitRow[word] & col[word]);
-              count += ones << t;
-            }
+            int64_t count =
+                quant::sliceCount(xm, wm + (size_t(j) * B + b) * W, s, W);
             if (count > adcMax) {
               count = adcMax;
               ++saturations;

@@ -4,23 +4,16 @@
 // partitions over a pixel range, adding into the layer's int64 accumulators
 // laid out [pixel][output channel].
 #include "mars/program/Program.h"
+#include "mars/quant/IntegerNet.h"
 
 #include <cstdint>
 #include <vector>
 
 namespace mars::runtime::detail {
 
-/// One input bit-slice: bits [first, first + count) of the input, weighted
-/// +2^first, or the sign bit of a signed input, weighted −2^first.
-struct Slice {
-  int32_t first = 0, count = 0;
-  bool negative = false;
-};
-
-/// The slices one activation after another drives, low bits first: the
-/// magnitude bits in chunks of `perCycle`, then a signed input's sign bit
-/// alone.
-std::vector<Slice> inputSlicesOf(int32_t bits, bool isSigned, int32_t perCycle);
+/// One input bit-slice, and the slices one activation after another drives
+/// (quant::inputSlices): the ADC model's, shared with the integer reference.
+using Slice = quant::InputSlice;
 
 /// A Conv layer's im2col view of its input: one row of `rowsPadded` values
 /// per output pixel, row r = (ky × kernelW + kx) × inChannels + ic as in the

@@ -3,6 +3,7 @@
 #include "RequantSimd.h"
 
 #include "mars/quant/FixedPoint.h"
+#include "mars/quant/PoolWindow.h"
 
 #include <algorithm>
 #include <cstring>
@@ -33,41 +34,6 @@ int32_t saturateToInt32(int64_t v) {
                      std::numeric_limits<int32_t>::max()));
 }
 
-/// Calls visit(value) for each input element inside the pooling window of
-/// output (y, x); returns how many there were.
-template <typename Visit>
-int windowWalk(const Layer &l, const Buffer &in, const int32_t *plane, int y,
-               int x, Visit visit) {
-  int count = 0;
-  for (int ky = 0; ky < l.kernelH; ++ky) {
-    const int sy = y * l.strideH - l.padTop + ky * l.dilationH;
-    if (sy < 0 || sy >= in.height)
-      continue;
-    for (int kx = 0; kx < l.kernelW; ++kx) {
-      const int sx = x * l.strideW - l.padLeft + kx * l.dilationW;
-      if (sx < 0 || sx >= in.width)
-        continue;
-      visit(plane[int64_t(sy) * in.width + sx]);
-      ++count;
-    }
-  }
-  return count;
-}
-
-/// Window positions inside input + padding (count_include_pad).
-int paddedCount(const Layer &l, const Buffer &in, int y, int x) {
-  int rows = 0, cols = 0;
-  for (int ky = 0; ky < l.kernelH; ++ky) {
-    const int sy = y * l.strideH - l.padTop + ky * l.dilationH;
-    rows += sy >= -l.padTop && sy < in.height + l.padBottom;
-  }
-  for (int kx = 0; kx < l.kernelW; ++kx) {
-    const int sx = x * l.strideW - l.padLeft + kx * l.dilationW;
-    cols += sx >= -l.padLeft && sx < in.width + l.padRight;
-  }
-  return rows * cols;
-}
-
 void pool(const program::Program &p, const Layer &l, int32_t begin, int32_t end,
           Buffers &buffers) {
   const Buffer &in = p.buffers[l.inputs[0]];
@@ -81,15 +47,16 @@ void pool(const program::Program &p, const Layer &l, int32_t begin, int32_t end,
         int32_t &o = dst[(int64_t(c) * out.height + y) * out.width + x];
         if (l.kind == LayerKind::MaxPool) {
           int32_t best = std::numeric_limits<int32_t>::min();
-          const int n = windowWalk(
+          const int n = quant::forPoolWindow(
               l, in, plane, y, x, [&](int32_t v) { best = std::max(best, v); });
           o = n ? best : 0;
           continue;
         }
         int64_t sum = 0;
-        int n = windowWalk(l, in, plane, y, x, [&](int32_t v) { sum += v; });
+        int n = quant::forPoolWindow(l, in, plane, y, x,
+                                     [&](int32_t v) { sum += v; });
         if (l.countIncludePad)
-          n = paddedCount(l, in, y, x);
+          n = quant::paddedWindowCount(l, in, y, x);
         o = n == 0 ? 0
                    : static_cast<int32_t>(quant::clampTo(
                          quant::requantize(sum, multiplierOf(l.requant[n - 1])),

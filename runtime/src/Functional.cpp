@@ -8,6 +8,7 @@
 #include "PackedConv.h"
 #include "SaturatingKernel.h"
 #include "mars/quant/FixedPoint.h"
+#include "mars/support/IntRange.h"
 
 #include <algorithm>
 #include <array>
@@ -28,14 +29,6 @@ namespace {
 /// Simulator memory one executor may allocate (buffers, accumulators,
 /// im2col copies); a hostile program asking for more is refused.
 constexpr double kMaxExecutorBytes = 4.0 * (int64_t(1) << 30);
-
-int64_t typeLo(const Buffer &b) {
-  return b.isSigned ? -(int64_t(1) << (b.bits - 1)) : 0;
-}
-int64_t typeHi(const Buffer &b) {
-  return b.isSigned ? (int64_t(1) << (b.bits - 1)) - 1
-                    : (int64_t(1) << b.bits) - 1;
-}
 
 } // namespace
 
@@ -183,7 +176,8 @@ void ExecutorState::initBuffers() {
       continue;
     const Buffer &in = program_.buffers[l.inputs[0]];
     // Bounds one partition's sum for one pixel: at most `rows` products.
-    const double maxX = double(std::max(-typeLo(in), typeHi(in)));
+    const double maxX = double(
+        std::max(-intLo(in.bits, in.isSigned), intHi(in.bits, in.isSigned)));
     const double maxW =
         double(int64_t(1) << (program_.matrices[l.matrix].weightBits - 1));
     conv_[i].int32Safe = maxX * maxW * program_.arch.macro.rows <
@@ -450,7 +444,8 @@ ExecutorState::run(const std::vector<int32_t> &input) {
                      ib.size(), " (", ib.channels, "x", ib.height, "x",
                      ib.width, ")");
   for (size_t i = 0; i < input.size(); ++i)
-    if (input[i] < typeLo(ib) || input[i] > typeHi(ib))
+    if (input[i] < intLo(ib.bits, ib.isSigned) ||
+        input[i] > intHi(ib.bits, ib.isSigned))
       return makeError(
           "input value ", input[i], " at index ", i, " is outside the input's ",
           ib.isSigned ? "signed " : "unsigned ", ib.bits, "-bit range");
@@ -558,7 +553,8 @@ std::vector<int32_t> quantizeInput(const Program &p, const float *image) {
       v = (v - p.inputOffset[c]) * p.inputMultiplier[c];
     }
     q[i] = static_cast<int32_t>(quant::quantizeInputValue(
-        v, p.inputClipLo, p.inputClipHi, in.scale, typeLo(in), typeHi(in)));
+        v, p.inputClipLo, p.inputClipHi, in.scale, intLo(in.bits, in.isSigned),
+        intHi(in.bits, in.isSigned)));
   }
   return q;
 }

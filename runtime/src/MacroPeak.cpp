@@ -7,6 +7,11 @@
 
 namespace mars::runtime {
 
+namespace {
+/// The peak is quoted for unsigned inputs, as after ReLU (MacroPeak.h).
+constexpr bool kInputSigned = false;
+} // namespace
+
 Expected<MacroPeak> macroPeak(const arch::ArchSpec &base, int inputBits,
                               int weightBits) {
   arch::ArchSpec a = base;
@@ -23,13 +28,13 @@ Expected<MacroPeak> macroPeak(const arch::ArchSpec &base, int inputBits,
   p.weightBits = weightBits;
   const int channels = a.channelsPerPartition();
   TimingCounters counters;
-  countActivations(a, /*groups=*/1, /*pixels=*/1, inputBits,
-                   /*inputSigned=*/false, channels, weightBits, counters);
+  countActivations(a, /*groups=*/1, /*pixels=*/1, inputBits, kInputSigned,
+                   channels, weightBits, counters);
   p.macs = int64_t(a.macro.wlOn) * channels;
   p.pj = dynamicEnergy(a.energy, counters).macrosPj();
   p.pjPerMac = p.pj / double(p.macs);
   p.topsPerWatt = p.pjPerMac > 0 ? 2.0 / p.pjPerMac : 0.0;
-  p.cycles = a.inputSlices(inputBits, false) * pixelSliceCycles(a, {1});
+  p.cycles = a.inputSlices(inputBits, kInputSigned) * pixelSliceCycles(a, {1});
   p.latencyNs = double(p.cycles) * 1e3 / a.timing.clockMhz;
   return p;
 }

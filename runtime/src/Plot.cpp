@@ -11,6 +11,7 @@
 // each bar 70% of its step, so 3 layers fill the width as 60 do.
 #include "mars/runtime/Report.h"
 #include "mars/support/AtomicFile.h"
+#include "mars/support/SvgText.h"
 
 #include <algorithm>
 #include <cmath>
@@ -20,27 +21,6 @@
 namespace mars::runtime {
 
 namespace {
-
-std::string escapeXml(const std::string &s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-    case '<': out += "&lt;"; break;
-    case '>': out += "&gt;"; break;
-    case '&': out += "&amp;"; break;
-    case '"': out += "&quot;"; break;
-    case '\'': out += "&apos;"; break;
-    default: out += c;
-    }
-  }
-  return out;
-}
-
-std::string num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
-}
 
 /// A tick label: round values with a k or M suffix instead of an exponent.
 std::string tickLabel(double v) {
@@ -103,7 +83,7 @@ int legendRows(const Panel &panel, double width) {
 /// Draws `panel` from y = `top`; returns the y of its x axis.
 double drawPanel(std::string &svg, const Panel &panel, double top, double width,
                  const std::vector<std::string> &names) {
-  svg += "<text x=\"" + num(kLeft) + "\" y=\"" + num(top + 14) +
+  svg += "<text x=\"" + svgNumber(kLeft) + "\" y=\"" + svgNumber(top + 14) +
          "\" font-size=\"13\" font-weight=\"bold\">" + escapeXml(panel.title) +
          "</text>\n";
   // The legend: a colour box and the name of every series, zero or not.
@@ -114,11 +94,11 @@ double drawPanel(std::string &svg, const Panel &panel, double top, double width,
       x = kLeft;
       y += kLegendRow;
     }
-    svg += "<rect class=\"legend\" x=\"" + num(x) + "\" y=\"" + num(y + 2) +
-           "\" width=\"12\" height=\"12\" fill=\"" + s.colour +
-           "\"/>\n<text class=\"legend\" x=\"" + num(x + 16) + "\" y=\"" +
-           num(y + 12) + "\" font-size=\"11\">" + escapeXml(s.name) +
-           "</text>\n";
+    svg += "<rect class=\"legend\" x=\"" + svgNumber(x) + "\" y=\"" +
+           svgNumber(y + 2) + "\" width=\"12\" height=\"12\" fill=\"" +
+           s.colour + "\"/>\n<text class=\"legend\" x=\"" + svgNumber(x + 16) +
+           "\" y=\"" + svgNumber(y + 12) + "\" font-size=\"11\">" +
+           escapeXml(s.name) + "</text>\n";
     x += w;
   }
   const double plotTop =
@@ -138,13 +118,15 @@ double drawPanel(std::string &svg, const Panel &panel, double top, double width,
   const double topValue = tick * ticks;
   for (int i = 0; i <= ticks; ++i) {
     const double ty = bottom - kPlotHeight * i / ticks;
-    svg += "<line x1=\"" + num(kLeft - 4) + "\" y1=\"" + num(ty) + "\" x2=\"" +
-           num(width - kRight) + "\" y2=\"" + num(ty) +
-           "\" stroke=\"#ddd\"/>\n<text x=\"" + num(kLeft - 6) + "\" y=\"" +
-           num(ty + 4) + "\" font-size=\"10\" text-anchor=\"end\">" +
-           tickLabel(tick * i) + "</text>\n";
+    svg += "<line x1=\"" + svgNumber(kLeft - 4) + "\" y1=\"" + svgNumber(ty) +
+           "\" x2=\"" + svgNumber(width - kRight) + "\" y2=\"" + svgNumber(ty) +
+           "\" stroke=\"#ddd\"/>\n<text x=\"" + svgNumber(kLeft - 6) +
+           "\" y=\"" + svgNumber(ty + 4) +
+           "\" font-size=\"10\" text-anchor=\"end\">" + tickLabel(tick * i) +
+           "</text>\n";
   }
-  svg += "<text transform=\"translate(16," + num(plotTop + kPlotHeight / 2) +
+  svg += "<text transform=\"translate(16," +
+         svgNumber(plotTop + kPlotHeight / 2) +
          ") rotate(-90)\" font-size=\"11\" text-anchor=\"middle\">" +
          escapeXml(panel.unit) + "</text>\n";
 
@@ -158,18 +140,20 @@ double drawPanel(std::string &svg, const Panel &panel, double top, double width,
       if (v <= 0)
         continue;
       const double h = kPlotHeight * v / topValue;
-      svg += "<rect class=\"bar\" x=\"" + num(bx) + "\" y=\"" + num(base - h) +
-             "\" width=\"" + num(step * kBarFill) + "\" height=\"" + num(h) +
-             "\" fill=\"" + panel.series[k].colour + "\"><title>" +
-             escapeXml(names[i]) + ": " + escapeXml(panel.series[k].name) +
-             " " + num(v) + " " + escapeXml(panel.unit) + "</title></rect>\n";
+      svg += "<rect class=\"bar\" x=\"" + svgNumber(bx) + "\" y=\"" +
+             svgNumber(base - h) + "\" width=\"" + svgNumber(step * kBarFill) +
+             "\" height=\"" + svgNumber(h) + "\" fill=\"" +
+             panel.series[k].colour + "\"><title>" + escapeXml(names[i]) +
+             ": " + escapeXml(panel.series[k].name) + " " + svgNumber(v) + " " +
+             escapeXml(panel.unit) + "</title></rect>\n";
       base -= h;
     }
   }
-  svg += "<line x1=\"" + num(kLeft) + "\" y1=\"" + num(bottom) + "\" x2=\"" +
-         num(width - kRight) + "\" y2=\"" + num(bottom) +
-         "\" stroke=\"black\"/>\n<line x1=\"" + num(kLeft) + "\" y1=\"" +
-         num(plotTop) + "\" x2=\"" + num(kLeft) + "\" y2=\"" + num(bottom) +
+  svg += "<line x1=\"" + svgNumber(kLeft) + "\" y1=\"" + svgNumber(bottom) +
+         "\" x2=\"" + svgNumber(width - kRight) + "\" y2=\"" +
+         svgNumber(bottom) + "\" stroke=\"black\"/>\n<line x1=\"" +
+         svgNumber(kLeft) + "\" y1=\"" + svgNumber(plotTop) + "\" x2=\"" +
+         svgNumber(kLeft) + "\" y2=\"" + svgNumber(bottom) +
          "\" stroke=\"black\"/>\n";
   return bottom;
 }
@@ -229,26 +213,28 @@ std::string svgPlot(const program::Program &program, const TimingResult &timing,
   const double height = energyTop + panelHeight(nj) + kLabelRoom;
 
   std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
-                    num(width) + "\" height=\"" + num(height) +
-                    "\" viewBox=\"0 0 " + num(width) + " " + num(height) +
-                    "\" font-family=\"sans-serif\">\n";
+                    svgNumber(width) + "\" height=\"" + svgNumber(height) +
+                    "\" viewBox=\"0 0 " + svgNumber(width) + " " +
+                    svgNumber(height) + "\" font-family=\"sans-serif\">\n";
   svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   svg +=
-      "<text x=\"" + num(width / 2) +
+      "<text x=\"" + svgNumber(width / 2) +
       "\" y=\"20\" font-size=\"15\" text-anchor=\"middle\">" +
       escapeXml(program.info.model.empty() ? "program" : program.info.model) +
-      ": " + num(timing.latencyUs) + " us, " + num(energy.energyPerImageUj()) +
-      " uJ per image</text>\n";
+      ": " + svgNumber(timing.latencyUs) + " us, " +
+      svgNumber(energy.energyPerImageUj()) + " uJ per image</text>\n";
   drawPanel(svg, time, kTitleRoom, width, names);
   const double bottom = drawPanel(svg, nj, energyTop, width, names);
   const double step = (width - kLeft - kRight) / double(names.size());
   for (size_t i = 0; i < names.size(); ++i) {
     const double x = kLeft + step * (double(i) + 0.5);
-    svg += "<text transform=\"translate(" + num(x) + "," + num(bottom + 12) +
+    svg += "<text transform=\"translate(" + svgNumber(x) + "," +
+           svgNumber(bottom + 12) +
            ") rotate(-45)\" font-size=\"10\" text-anchor=\"end\">" +
            escapeXml(names[i]) + "</text>\n";
   }
-  svg += "<text x=\"" + num(width / 2) + "\" y=\"" + num(height - 6) +
+  svg += "<text x=\"" + svgNumber(width / 2) + "\" y=\"" +
+         svgNumber(height - 6) +
          "\" font-size=\"11\" text-anchor=\"middle\">layer</text>\n";
   svg += "</svg>\n";
   return svg;

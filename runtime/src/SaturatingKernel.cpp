@@ -56,7 +56,7 @@ SatLayout satLayoutOf(const arch::ArchSpec &arch,
   if (pc + 2 * f > 15 || 4 * f > 31)
     return l;
   l.fieldBits = f;
-  l.slices = inputSlicesOf(input.bits, input.isSigned, pc);
+  l.slices = quant::inputSlices(input.bits, input.isSigned, pc);
   l.slicePairs = int32_t(l.slices.size() + 1) / 2;
   l.bitPairs = (m.weightBits + 1) / 2;
   l.bitPairStride = (l.bitPairs + 1) / 2 * 2;

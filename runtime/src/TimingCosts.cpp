@@ -42,35 +42,7 @@ int64_t pixelSliceCycles(const arch::ArchSpec &arch,
     maxGroups = std::max(maxGroups, n);
     sumGroups += n;
   }
-  const int64_t partCols = arch.partitionCols();
-  const int64_t k = arch.macro.blOn / std::max<int64_t>(partCols, 1);
-  // A partition wider than the ADCs is sensed in several steps and no other
-  // partition fits beside it: activations run one after another.
-  if (k == 0) {
-    const int64_t steps =
-        (partCols + arch.macro.blOn - 1) / std::max(arch.macro.blOn, 1);
-    return sumGroups * steps * arch.timing.activationCycles;
-  }
-  return std::max(maxGroups, (sumGroups + k - 1) / k) *
-         arch.timing.activationCycles;
-}
-
-int64_t imageBytes(const arch::ArchSpec &arch,
-                   const program::WeightImage &image) {
-  int64_t bits = 0;
-  for (const program::PartitionImage &p : image.partitions)
-    bits += int64_t(program::storedGroups(p)) * arch.macro.wlOn *
-            arch.partitionCols();
-  return (bits + 7) / 8;
-}
-
-int64_t imageRows(const arch::ArchSpec &arch,
-                  const program::WeightImage &image) {
-  int64_t rows = 0;
-  for (const program::PartitionImage &p : image.partitions)
-    rows = std::max<int64_t>(rows, int64_t(program::storedGroups(p)) *
-                                       arch.macro.wlOn);
-  return rows;
+  return program::pixelSliceCycles(arch, maxGroups, sumGroups);
 }
 
 int64_t distinctRowGroups(const program::WeightImage &image) {

@@ -5,6 +5,7 @@
 // are equal and prints images/s of each. bench_saturating.sh calls it for
 // the old kernel's speed, which `marsc run` can no longer show.
 #include "mars/support/Random.h"
+#include "mars/support/IntRange.h"
 #include "mars/program/ProgramFile.h"
 #include "mars/runtime/Functional.h"
 
@@ -84,9 +85,8 @@ int main(int argc, char **argv) {
 
   // Seeded random inputs over the input type's range.
   const program::Buffer &in = p->buffers[p->input];
-  const int64_t lo = in.isSigned ? -(int64_t(1) << (in.bits - 1)) : 0;
-  const int64_t hi = in.isSigned ? (int64_t(1) << (in.bits - 1)) - 1
-                                 : (int64_t(1) << in.bits) - 1;
+  const int64_t lo = intLo(in.bits, in.isSigned);
+  const int64_t hi = intHi(in.bits, in.isSigned);
   Random rng(1);
   std::vector<std::vector<int32_t>> inputs(
       size_t(images), std::vector<int32_t>(size_t(in.size())));

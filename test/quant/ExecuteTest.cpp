@@ -2,6 +2,7 @@
 // reference written independently here (XNNPACK-tester style).
 
 #include "mars/support/Random.h"
+#include "mars/support/IntRange.h"
 #include "mars/arch/ArchSpec.h"
 #include "mars/quant/Execute.h"
 
@@ -89,7 +90,7 @@ IntegerNet makeConvNet(const ConvCase &c, mars::Random &rng) {
   l.dilationH = l.dilationW = c.dil;
   l.groups = c.groups;
   l.weightBits = c.wbits;
-  int lim = (1 << (c.wbits - 1)) - 1;
+  const int lim = int(mars::signedHi(c.wbits));
   for (int i = 0; i < c.cout * (c.cin / c.groups) * c.k * c.k; ++i)
     l.weights.push_back(int8_t(int(rng.bits() % (2 * lim + 2)) - lim - 1));
   for (int oc = 0; oc < c.cout; ++oc) {

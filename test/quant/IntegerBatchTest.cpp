@@ -1,5 +1,6 @@
 // quant::lowerToIntegerForChip and quant::runIntegerBatch (`marsc eval
 // --integer`) on lenet5 quantized and pruned by the compiler's own passes.
+#include "mars/data/Calibration.h"
 #include "mars/passes/PassManager.h"
 #include "mars/quant/Execute.h"
 #include "mars/quant/Lower.h"
@@ -12,19 +13,19 @@ using namespace mars;
 
 namespace {
 
-/// zoo lenet5 after fold-bn and quantize (random calibration, --prune 0.5):
-/// the QDQ graph `marsc compile --save-qdq` writes.
+/// zoo lenet5 after fold-bn and quantize (`--calib random --calib-limit 4
+/// --seed 3 --prune 0.5`, loaded the way `marsc compile` loads them): the
+/// QDQ graph `marsc compile --save-qdq` writes.
 ir::Graph quantizedLenet5() {
   auto g = zoo::buildModel("lenet5", {});
   REQUIRE(g);
   passes::CompileContext context;
   context.options.prune = 0.5;
-  passes::CalibrationData calib;
-  calib.source = "random";
-  calib.shape = {1, 28, 28};
-  calib.count = 4;
-  calib.pixels = Random(3).unitFloats(4 * 784);
-  context.calibration = calib;
+  auto images = data::loadCalibrationImages("random", {1, 28, 28},
+                                            /*limit=*/4, /*seed=*/3);
+  REQUIRE(images);
+  context.calibration = passes::CalibrationData{
+      images->source, images->shape, images->count, std::move(images->pixels)};
   passes::CompileState state;
   state.graph = g.take();
   REQUIRE(

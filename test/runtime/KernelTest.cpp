@@ -5,6 +5,7 @@
 // here from the definition in Functional.h (and then differ from the exact
 // product, with saturations counted).
 #include "mars/support/Random.h"
+#include "mars/support/IntRange.h"
 #include "mars/program/ProgramFile.h"
 #include "mars/runtime/Functional.h"
 #include "mars/runtime/Timing.h"
@@ -352,16 +353,15 @@ TEST_CASE("kernels: every fast-path kernel equals the exact product, "
       for (program::Group &g : p.matrices[0].groups)
         for (int8_t &w : g.weights)
           if (w != 0)
-            w = int8_t(-(1 << (a.macro.weightBits - 1)));
+            w = int8_t(signedLo(a.macro.weightBits));
     const auto problems = program::validateProgram(p);
     if (!problems.empty())
       FAIL(problems[0]);
     std::vector<int32_t> x = randomInput(p, rng);
     if (extreme) {
       const program::Buffer &b = p.buffers[0];
-      const int32_t lo = b.isSigned ? -(1 << (b.bits - 1)) : 0;
-      const int32_t hi =
-          b.isSigned ? (1 << (b.bits - 1)) - 1 : (1 << b.bits) - 1;
+      const auto lo = int32_t(intLo(b.bits, b.isSigned));
+      const auto hi = int32_t(intHi(b.bits, b.isSigned));
       std::fill(x.begin(), x.end(), extreme == 1 ? hi : (b.isSigned ? lo : hi));
     }
     const std::vector<int32_t> expected = reference(p, x, false, nullptr);

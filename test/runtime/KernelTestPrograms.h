@@ -3,6 +3,7 @@
 // SaturatingKernelTest.cpp): any arch, the stored groups spread over the
 // macros of all cores, each image loaded before its Computes.
 #include "mars/support/Random.h"
+#include "mars/support/IntRange.h"
 #include "mars/program/Program.h"
 
 #include <vector>
@@ -68,7 +69,7 @@ inline program::Program makeProgram(const arch::ArchSpec &a, const LayerCase &c,
   m.channelsPerGroup = a.partitionCols() / m.weightBits;
   m.rowGroups = (m.rows + m.rowsPerGroup - 1) / m.rowsPerGroup;
   m.colGroups = (m.cols + m.channelsPerGroup - 1) / m.channelsPerGroup;
-  const int lo = -(1 << (m.weightBits - 1)), hi = (1 << (m.weightBits - 1)) - 1;
+  const int64_t lo = signedLo(m.weightBits), hi = signedHi(m.weightBits);
   const int inPerGroup = c.inC / c.groups, outPerGroup = c.outC / c.groups;
   for (int cg = 0; cg < m.colGroups; ++cg)
     for (int rg = 0; rg < m.rowGroups; ++rg) {
@@ -140,11 +141,10 @@ inline program::Program makeProgram(const arch::ArchSpec &a, const LayerCase &c,
 inline std::vector<int32_t> randomInput(const program::Program &p,
                                         Random &rng) {
   const program::Buffer &b = p.buffers[0];
-  const int lo = b.isSigned ? -(1 << (b.bits - 1)) : 0;
-  const int hi = b.isSigned ? (1 << (b.bits - 1)) - 1 : (1 << b.bits) - 1;
   std::vector<int32_t> x(size_t(b.size()));
   for (int32_t &v : x)
-    v = int32_t(rng.uniformInt(lo, hi));
+    v = int32_t(
+        rng.uniformInt(intLo(b.bits, b.isSigned), intHi(b.bits, b.isSigned)));
   return x;
 }
 

@@ -4,6 +4,7 @@
 // partition and several pixel ranges. Also which geometries fall back, and
 // a whole compiled network run with either kernel.
 #include "mars/support/Random.h"
+#include "mars/support/IntRange.h"
 #include "../passes/CompileTestUtil.h"
 
 #include "mars/program/ProgramFile.h"
@@ -244,8 +245,8 @@ TEST_CASE("saturating kernel: a compiled network, every buffer and counter "
     REQUIRE(reference);
     Random rng(perCycle);
     const program::Buffer &in = p->buffers[p->input];
-    const int lo = in.isSigned ? -(1 << (in.bits - 1)) : 0;
-    const int hi = (1 << (in.bits - (in.isSigned ? 1 : 0))) - 1;
+    const int64_t lo = intLo(in.bits, in.isSigned);
+    const int64_t hi = intHi(in.bits, in.isSigned);
     std::vector<int32_t> x(size_t(in.size()));
     for (int32_t &v : x)
       v = int32_t(rng.uniformInt(lo, hi));

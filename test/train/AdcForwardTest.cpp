@@ -4,6 +4,7 @@
 // LibTorch tensor algebra vs. a per-pixel scalar walk of the macro's
 // description); this is what makes train's QAT forward mean the chip.
 #include "mars/support/Random.h"
+#include "mars/support/IntRange.h"
 #include "AdcForward.h"
 #include "mars/quant/Execute.h"
 
@@ -60,10 +61,9 @@ std::vector<int32_t> referenceAcc(const Case &c, const std::vector<int32_t> &x,
 void check(const Case &c, uint32_t seed) {
   Random rng(seed);
   const int n = 3;
-  const int64_t lo = c.inputSigned ? -(int64_t(1) << (c.inputBits - 1)) : 0;
-  const int64_t hi = c.inputSigned ? (int64_t(1) << (c.inputBits - 1)) - 1
-                                   : (int64_t(1) << c.inputBits) - 1;
-  const int64_t wLim = (int64_t(1) << (c.weightBits - 1)) - 1;
+  const int64_t lo = intLo(c.inputBits, c.inputSigned);
+  const int64_t hi = intHi(c.inputBits, c.inputSigned);
+  const int64_t wLim = signedHi(c.weightBits);
   const int cinPerGroup = c.cin / c.groups;
   std::vector<int8_t> w(size_t(c.cout) * cinPerGroup * c.k * c.k);
   for (int8_t &v : w)

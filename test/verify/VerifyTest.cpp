@@ -5,6 +5,7 @@
 #include "common/Subprocess.h"
 
 #include "mars/program/ProgramFile.h"
+#include "mars/support/IntRange.h"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -85,7 +86,7 @@ TEST_CASE("verify: a corrupted weight is named as the diverging layer") {
   REQUIRE(p->matrices.size() > 3);
   mars::program::WeightMatrix &m = p->matrices[2];
   REQUIRE_FALSE(m.groups.empty());
-  const int32_t limit = (1 << (m.weightBits - 1)) - 1;
+  const auto limit = int32_t(mars::signedHi(m.weightBits));
   for (int8_t &w : m.groups[0].weights)
     w = int8_t(w == limit ? -limit : limit);
   const std::string layer = p->layers[m.layer].name;

@@ -3,6 +3,7 @@
 // filled, joined by the staircase that bounds the region they dominate, and
 // labelled; dominated points are hollow. Same table, same bytes.
 #include "mars/dse/FrontPlot.h"
+#include "mars/support/SvgText.h"
 
 #include <algorithm>
 #include <cmath>
@@ -12,27 +13,6 @@
 namespace mars::dse {
 
 namespace {
-
-std::string escapeXml(const std::string &s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-    case '<': out += "&lt;"; break;
-    case '>': out += "&gt;"; break;
-    case '&': out += "&amp;"; break;
-    case '"': out += "&quot;"; break;
-    case '\'': out += "&apos;"; break;
-    default: out += c;
-    }
-  }
-  return out;
-}
-
-std::string num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
-}
 
 /// A tick value: the multiple of `step` nearest `v`, in full ("105000",
 /// "0.45", "0").
@@ -110,35 +90,38 @@ struct Frame {
 void drawFrame(std::string &svg, const PanelSpec &spec, const Frame &f) {
   const Axis &ax = f.ax, &ay = f.ay;
   const double left = f.left, bottom = f.bottom, right = f.right;
-  svg += "<text x=\"" + num(left + kPlotWidth / 2) + "\" y=\"" +
-         num(kTop - 10) +
+  svg += "<text x=\"" + svgNumber(left + kPlotWidth / 2) + "\" y=\"" +
+         svgNumber(kTop - 10) +
          "\" font-size=\"13\" font-weight=\"bold\" text-anchor=\"middle\">" +
          escapeXml(spec.title) + "</text>\n";
   // Grid lines with tick numbers on both axes.
   for (double v = ax.lo; v <= ax.hi + ax.step * 1e-9; v += ax.step) {
     const double x = f.px(v);
-    svg += "<line x1=\"" + num(x) + "\" y1=\"" + num(kTop) + "\" x2=\"" +
-           num(x) + "\" y2=\"" + num(bottom + 4) +
-           "\" stroke=\"#e5e5e5\"/>\n<text x=\"" + num(x) + "\" y=\"" +
-           num(bottom + 16) + "\" font-size=\"10\" text-anchor=\"middle\">" +
-           tick(v, ax.step) + "</text>\n";
+    svg += "<line x1=\"" + svgNumber(x) + "\" y1=\"" + svgNumber(kTop) +
+           "\" x2=\"" + svgNumber(x) + "\" y2=\"" + svgNumber(bottom + 4) +
+           "\" stroke=\"#e5e5e5\"/>\n<text x=\"" + svgNumber(x) + "\" y=\"" +
+           svgNumber(bottom + 16) +
+           "\" font-size=\"10\" text-anchor=\"middle\">" + tick(v, ax.step) +
+           "</text>\n";
   }
   for (double v = ay.lo; v <= ay.hi + ay.step * 1e-9; v += ay.step) {
     const double y = f.py(v);
-    svg += "<line x1=\"" + num(left - 4) + "\" y1=\"" + num(y) + "\" x2=\"" +
-           num(right) + "\" y2=\"" + num(y) +
-           "\" stroke=\"#e5e5e5\"/>\n<text x=\"" + num(left - 6) + "\" y=\"" +
-           num(y + 4) + "\" font-size=\"10\" text-anchor=\"end\">" +
-           tick(v, ay.step) + "</text>\n";
+    svg += "<line x1=\"" + svgNumber(left - 4) + "\" y1=\"" + svgNumber(y) +
+           "\" x2=\"" + svgNumber(right) + "\" y2=\"" + svgNumber(y) +
+           "\" stroke=\"#e5e5e5\"/>\n<text x=\"" + svgNumber(left - 6) +
+           "\" y=\"" + svgNumber(y + 4) +
+           "\" font-size=\"10\" text-anchor=\"end\">" + tick(v, ay.step) +
+           "</text>\n";
   }
-  svg += "<rect x=\"" + num(left) + "\" y=\"" + num(kTop) + "\" width=\"" +
-         num(kPlotWidth) + "\" height=\"" + num(kPlotHeight) +
-         "\" fill=\"none\" stroke=\"black\"/>\n";
-  svg += "<text x=\"" + num(left + kPlotWidth / 2) + "\" y=\"" +
-         num(bottom + 36) + "\" font-size=\"11\" text-anchor=\"middle\">" +
-         escapeXml(spec.label) + "</text>\n";
-  svg += "<text transform=\"translate(" + num(left - 48) + "," +
-         num(kTop + kPlotHeight / 2) +
+  svg += "<rect x=\"" + svgNumber(left) + "\" y=\"" + svgNumber(kTop) +
+         "\" width=\"" + svgNumber(kPlotWidth) + "\" height=\"" +
+         svgNumber(kPlotHeight) + "\" fill=\"none\" stroke=\"black\"/>\n";
+  svg += "<text x=\"" + svgNumber(left + kPlotWidth / 2) + "\" y=\"" +
+         svgNumber(bottom + 36) +
+         "\" font-size=\"11\" text-anchor=\"middle\">" + escapeXml(spec.label) +
+         "</text>\n";
+  svg += "<text transform=\"translate(" + svgNumber(left - 48) + "," +
+         svgNumber(kTop + kPlotHeight / 2) +
          ") rotate(-90)\" font-size=\"11\" text-anchor=\"middle\">test "
          "accuracy (%)</text>\n";
 }
@@ -162,9 +145,9 @@ void drawFront(std::string &svg, const PanelSpec &spec,
     if (i > 0) {
       const double cornerX = spec.minimise ? front[i].x : front[i - 1].x;
       const double cornerY = std::min(front[i - 1].y, front[i].y);
-      points += num(f.px(cornerX)) + "," + num(f.py(cornerY)) + " ";
+      points += svgNumber(f.px(cornerX)) + "," + svgNumber(f.py(cornerY)) + " ";
     }
-    points += num(f.px(front[i].x)) + "," + num(f.py(front[i].y)) +
+    points += svgNumber(f.px(front[i].x)) + "," + svgNumber(f.py(front[i].y)) +
               (i + 1 < front.size() ? " " : "");
   }
   svg += "<polyline class=\"front\" points=\"" + points +
@@ -184,18 +167,19 @@ void drawDots(std::string &svg, const PanelSpec &spec,
       const std::string label = pointLabel(*d.row, varying);
       const char *colour = optimal ? kOptimalColour : kDominatedColour;
       svg += std::string("<circle class=\"point ") +
-             (optimal ? "optimal" : "dominated") + "\" cx=\"" + num(f.px(d.x)) +
-             "\" cy=\"" + num(f.py(d.y)) + "\" r=\"4\" fill=\"" +
-             (optimal ? colour : "white") + "\" stroke=\"" + colour +
-             "\" stroke-width=\"1.5\"><title>" +
+             (optimal ? "optimal" : "dominated") + "\" cx=\"" +
+             svgNumber(f.px(d.x)) + "\" cy=\"" + svgNumber(f.py(d.y)) +
+             "\" r=\"4\" fill=\"" + (optimal ? colour : "white") +
+             "\" stroke=\"" + colour + "\" stroke-width=\"1.5\"><title>" +
              escapeXml((label.empty() ? d.row->point.stem : label) + ": " +
-                       num(d.y) + " %, " + num(d.x) + " " + spec.metric) +
+                       svgNumber(d.y) + " %, " + svgNumber(d.x) + " " +
+                       spec.metric) +
              "</title></circle>\n";
       if (!optimal || label.empty())
         continue;
       const bool flip = f.px(d.x) > f.left + kPlotWidth * 0.65;
-      svg += "<text x=\"" + num(f.px(d.x) + (flip ? -7 : 7)) + "\" y=\"" +
-             num(f.py(d.y) - 6) + "\" font-size=\"9\" text-anchor=\"" +
+      svg += "<text x=\"" + svgNumber(f.px(d.x) + (flip ? -7 : 7)) + "\" y=\"" +
+             svgNumber(f.py(d.y) - 6) + "\" font-size=\"9\" text-anchor=\"" +
              (flip ? "end" : "start") + "\">" + escapeXml(label) + "</text>\n";
     }
 }
@@ -269,9 +253,9 @@ Expected<std::string> frontPlotSvg(const Table &table) {
   const double height = legendY + 22;
   std::string svg = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                     "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
-                    num(width) + "\" height=\"" + num(height) +
-                    "\" viewBox=\"0 0 " + num(width) + " " + num(height) +
-                    "\" font-family=\"sans-serif\">\n";
+                    svgNumber(width) + "\" height=\"" + svgNumber(height) +
+                    "\" viewBox=\"0 0 " + svgNumber(width) + " " +
+                    svgNumber(height) + "\" font-family=\"sans-serif\">\n";
   svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   std::string title =
       "Design-space front: " + std::to_string(table.rows.size()) + " points, " +
@@ -281,7 +265,7 @@ Expected<std::string> frontPlotSvg(const Table &table) {
     for (size_t i = 0; i < table.pareto.size(); ++i)
       title += (i ? ", " : "") + table.pareto[i];
   }
-  svg += "<text x=\"" + num(width / 2) +
+  svg += "<text x=\"" + svgNumber(width / 2) +
          "\" y=\"22\" font-size=\"15\" text-anchor=\"middle\">" +
          escapeXml(title) + "</text>\n";
   for (size_t p = 0; p < panels.size(); ++p)
@@ -291,16 +275,16 @@ Expected<std::string> frontPlotSvg(const Table &table) {
   // Legend under the panels.
   const double lx = kLeft;
   svg += "<g class=\"legend\">\n";
-  svg += "<circle class=\"legend\" cx=\"" + num(lx + 6) + "\" cy=\"" +
-         num(legendY) + "\" r=\"4\" fill=\"" + kOptimalColour + "\" stroke=\"" +
-         kOptimalColour + "\" stroke-width=\"1.5\"/>\n";
-  svg += "<text x=\"" + num(lx + 16) + "\" y=\"" + num(legendY + 4) +
-         "\" font-size=\"11\">Pareto-optimal</text>\n";
-  svg += "<circle class=\"legend\" cx=\"" + num(lx + 136) + "\" cy=\"" +
-         num(legendY) + "\" r=\"4\" fill=\"white\" stroke=\"" +
+  svg += "<circle class=\"legend\" cx=\"" + svgNumber(lx + 6) + "\" cy=\"" +
+         svgNumber(legendY) + "\" r=\"4\" fill=\"" + kOptimalColour +
+         "\" stroke=\"" + kOptimalColour + "\" stroke-width=\"1.5\"/>\n";
+  svg += "<text x=\"" + svgNumber(lx + 16) + "\" y=\"" +
+         svgNumber(legendY + 4) + "\" font-size=\"11\">Pareto-optimal</text>\n";
+  svg += "<circle class=\"legend\" cx=\"" + svgNumber(lx + 136) + "\" cy=\"" +
+         svgNumber(legendY) + "\" r=\"4\" fill=\"white\" stroke=\"" +
          kDominatedColour + "\" stroke-width=\"1.5\"/>\n";
-  svg += "<text x=\"" + num(lx + 146) + "\" y=\"" + num(legendY + 4) +
-         "\" font-size=\"11\">dominated</text>\n";
+  svg += "<text x=\"" + svgNumber(lx + 146) + "\" y=\"" +
+         svgNumber(legendY + 4) + "\" font-size=\"11\">dominated</text>\n";
   svg += "</g>\n</svg>\n";
   return svg;
 }

@@ -48,10 +48,6 @@ Kernel kernelFor(ir::OpKind op) {
   MARS_CHECK(false, "op kind without a kernel");
 }
 
-std::string nodeContext(const ir::Node &node) {
-  return "node '" + node.name + "' (" + ir::opName(node.op) + ")";
-}
-
 Expected<std::vector<ir::Tensor>>
 runGraph(const ir::Graph &graph, const std::vector<ir::ValueId> &outputs,
          const std::vector<ir::Tensor> &inputs, PackedWeights *packedWeights) {

@@ -4,6 +4,14 @@
 
 namespace mars::ir {
 
+std::string nodeContext(const Node &node) {
+  return nodeContext(node.name, opName(node.op));
+}
+
+std::string nodeContext(const std::string &name, const std::string &opType) {
+  return "node '" + name + "' (" + opType + ")";
+}
+
 ValueId Graph::addValue(const std::string &valueName, TensorType type) {
   MARS_CHECK(!nameIndex_.count(valueName), "duplicate value name");
   ValueId id = static_cast<ValueId>(values_.size());
@@ -91,15 +99,13 @@ Status Graph::topoSort() {
       if (in == kNoValue)
         continue;
       if (in < 0 || static_cast<size_t>(in) >= values_.size())
-        return makeError("node '", nodes_[i].name, "' (", opName(nodes_[i].op),
-                         "): input id out of range");
+        return makeError(nodeContext(nodes_[i]), ": input id out of range");
       const Value &v = values_[in];
       if (v.producer == kNoNode) {
         bool isInput =
             std::find(inputs.begin(), inputs.end(), in) != inputs.end();
         if (!v.constant && !isInput)
-          return makeError("node '", nodes_[i].name, "' (",
-                           opName(nodes_[i].op), "): input '", v.name,
+          return makeError(nodeContext(nodes_[i]), ": input '", v.name,
                            "' is not produced by any node, graph input or "
                            "initializer");
         continue;
@@ -126,8 +132,8 @@ Status Graph::topoSort() {
   if (order.size() != n) {
     for (size_t i = 0; i < n; ++i)
       if (pending[i] > 0)
-        return makeError("node '", nodes_[i].name, "' (", opName(nodes_[i].op),
-                         "): the graph has a cycle through this node");
+        return makeError(nodeContext(nodes_[i]),
+                         ": the graph has a cycle through this node");
   }
   std::vector<Node> sorted;
   sorted.reserve(n);

@@ -55,8 +55,7 @@ public:
       : graph_(graph), node_(graph.node(id)) {}
 
   template <typename... Parts> Error fail(const Parts &...parts) const {
-    return makeError("node '", node_.name, "' (", opName(node_.op),
-                     "): ", parts...);
+    return makeError(nodeContext(node_), ": ", parts...);
   }
 
   const Node &node() const { return node_; }
@@ -242,11 +241,16 @@ Status requireNchw(const NodeInference &n, const char *what) {
   return Status::success();
 }
 
+/// Whether a partial last window counts (pooling's ONNX ceil_mode).
+enum class WindowRounding { Floor, Ceil };
+
 /// Output extent of one spatial axis. ceil_mode follows ONNX: the last
 /// window must start inside the input or its left padding, otherwise it is
 /// dropped (so a ceil-mode window never lies wholly in the right padding).
 Expected<int64_t> windowOutput(const NodeInference &n, const Window &w,
-                               size_t axis, int64_t in, bool ceilMode) {
+                               size_t axis, int64_t in,
+                               WindowRounding rounding) {
+  const bool ceilMode = rounding == WindowRounding::Ceil;
   int64_t extent = (w.kernel[axis] - 1) * w.dilations[axis] + 1;
   int64_t padded = in + w.pads[axis] + w.pads[axis + 2];
   if (padded < extent)
@@ -259,6 +263,21 @@ Expected<int64_t> windowOutput(const NodeInference &n, const Window &w,
   int64_t out = (ceilMode ? (span + s - 1) / s : span / s) + 1;
   if (ceilMode && (out - 1) * s >= in + w.pads[axis])
     --out;
+  return out;
+}
+
+/// The output shape of a windowed op on input 0 (N, C, H, W):
+/// (N, `channels`, out H, out W).
+Expected<Shape> windowShape(const NodeInference &n, const Window &w,
+                            int64_t channels, WindowRounding rounding) {
+  const Shape &x = n.shape(0);
+  Shape out = {x[0], channels, 0, 0};
+  for (size_t i = 0; i < 2; ++i) {
+    Expected<int64_t> o = windowOutput(n, w, i, x[2 + i], rounding);
+    if (!o)
+      return o.error();
+    out[2 + i] = *o;
+  }
   return out;
 }
 
@@ -292,14 +311,10 @@ Status inferConv(const NodeInference &n) {
   if (n.in(1).dtype != n.in(0).dtype)
     return n.fail("weight dtype ", dtypeName(n.in(1).dtype),
                   " differs from input dtype ", dtypeName(n.in(0).dtype));
-  Shape out = {x[0], wt[0], 0, 0};
-  for (size_t i = 0; i < 2; ++i) {
-    Expected<int64_t> o = windowOutput(n, *w, i, x[2 + i], false);
-    if (!o)
-      return o.error();
-    out[2 + i] = *o;
-  }
-  return n.setOutput(0, n.in(0).dtype, out);
+  Expected<Shape> out = windowShape(n, *w, wt[0], WindowRounding::Floor);
+  if (!out)
+    return out.error();
+  return n.setOutput(0, n.in(0).dtype, *out);
 }
 
 Status inferPool(const NodeInference &n) {
@@ -309,16 +324,13 @@ Status inferPool(const NodeInference &n) {
   Expected<Window> w = readWindow(n, Window{});
   if (!w)
     return w.error();
-  bool ceilMode = n.attrs().getInt("ceil_mode", 0) != 0;
-  const Shape &x = n.shape(0);
-  Shape out = {x[0], x[1], 0, 0};
-  for (size_t i = 0; i < 2; ++i) {
-    Expected<int64_t> o = windowOutput(n, *w, i, x[2 + i], ceilMode);
-    if (!o)
-      return o.error();
-    out[2 + i] = *o;
-  }
-  return n.setOutput(0, n.in(0).dtype, out);
+  const WindowRounding rounding = n.attrs().getInt("ceil_mode", 0) != 0
+                                      ? WindowRounding::Ceil
+                                      : WindowRounding::Floor;
+  Expected<Shape> out = windowShape(n, *w, n.shape(0)[1], rounding);
+  if (!out)
+    return out.error();
+  return n.setOutput(0, n.in(0).dtype, *out);
 }
 
 Status inferGlobalPool(const NodeInference &n) {

@@ -6,9 +6,6 @@
 namespace mars::ir {
 
 namespace {
-std::string nodeContext(const Node &node) {
-  return "node '" + node.name + "' (" + opName(node.op) + ")";
-}
 
 /// Everything a value must satisfy on its own, whoever produces or uses it:
 /// a unique name, no negative dimension, a constant that matches its type,

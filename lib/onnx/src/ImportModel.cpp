@@ -126,7 +126,7 @@ std::string nodeName(const NodeProto &node, int index) {
 }
 
 std::string nodeContext(const NodeProto &node, int index) {
-  return "node '" + nodeName(node, index) + "' (" + node.op_type() + ")";
+  return ir::nodeContext(nodeName(node, index), node.op_type());
 }
 
 /// The ai.onnx opsets a model may import. Below 6 only the ops whose

@@ -85,7 +85,7 @@ public:
 
   /// "node 'conv1' (Conv): " + parts.
   template <typename... Parts> Error fail(const Parts &...parts) const {
-    return makeError("node '", name_, "' (", opType(), "): ", parts...);
+    return makeError(ir::nodeContext(name_, opType()), ": ", parts...);
   }
 
   /// Values for the node's first `count` outputs, named as in the model

@@ -2,6 +2,7 @@
 /// executing a validated program can index every array without further
 /// checks. Each problem is one message naming the item and the numbers.
 #include "mars/program/ProgramFile.h"
+#include "mars/support/IntRange.h"
 
 #include <algorithm>
 #include <cmath>
@@ -177,9 +178,8 @@ private:
                         l.kind == LayerKind::Add ||
                         (l.kind == LayerKind::Conv && !out.isAccumulator);
     if (clamps && !out.isAccumulator) {
-      const int64_t lo = out.isSigned ? -(int64_t(1) << (out.bits - 1)) : 0;
-      const int64_t hi = out.isSigned ? (int64_t(1) << (out.bits - 1)) - 1
-                                      : (int64_t(1) << out.bits) - 1;
+      const int64_t lo = intLo(out.bits, out.isSigned);
+      const int64_t hi = intHi(out.bits, out.isSigned);
       if (l.clampLo < lo || l.clampHi > hi)
         problem(at, ": clamp [", l.clampLo, ", ", l.clampHi, "] exceeds the ",
                 out.isSigned ? "signed " : "unsigned ", out.bits,
@@ -349,8 +349,7 @@ private:
             (int64_t(m.cols) + m.channelsPerGroup - 1) / m.channelsPerGroup)
       return problem(at, ": ", m.rowGroups, "x", m.colGroups,
                      " groups do not tile ", m.rows, "x", m.cols);
-    const int lo = -(1 << (m.weightBits - 1)),
-              hi = (1 << (m.weightBits - 1)) - 1;
+    const int64_t lo = signedLo(m.weightBits), hi = signedHi(m.weightBits);
     const size_t groupSize = size_t(m.rowsPerGroup) * m.channelsPerGroup;
     for (size_t k = 0; k < m.groups.size(); ++k) {
       const Group &g = m.groups[k];

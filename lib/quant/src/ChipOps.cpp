@@ -86,16 +86,15 @@ Status checkChipOps(const ir::Graph &g) {
   for (const ir::Node &n : g.nodes()) {
     if (n.op == OpKind::BatchNormalization &&
         n.attrs.getInt("training_mode", 0))
-      return makeError("node '", n.name,
-                       "' (BatchNormalization): training-mode "
+      return makeError(nodeContext(n),
+                       ": training-mode "
                        "batch normalization normalises with the statistics of "
                        "each batch, which a chip running one image at a time "
                        "does not have; export the model after model.eval() so "
                        "that it uses the running statistics (which fold into "
                        "the preceding Conv)");
     if (!chipRunsOp(n.op) && !isFinalSoftmax(g, n))
-      return makeError("node '", n.name, "' (", ir::opName(n.op),
-                       "): ", advice(n.op));
+      return makeError(nodeContext(n), ": ", advice(n.op));
   }
   return Status::success();
 }

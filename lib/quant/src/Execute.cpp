@@ -1,4 +1,5 @@
 #include "mars/quant/Execute.h"
+#include "mars/quant/PoolWindow.h"
 
 #include "mars/support/Error.h"
 
@@ -170,42 +171,6 @@ void runConvAdc(const IntegerNet &net, const IntLayer &l,
   }
 }
 
-/// Shared window walk of the two pools: calls visit(value) for each input
-/// element inside the window and returns how many there were.
-template <typename Visit>
-int forWindow(const IntLayer &l, const IntValue &iv, const int32_t *plane,
-              int y, int x, Visit visit) {
-  int count = 0;
-  for (int ky = 0; ky < l.kernelH; ++ky) {
-    const int sy = y * l.strideH - l.padTop + ky * l.dilationH;
-    if (sy < 0 || sy >= iv.height)
-      continue;
-    for (int kx = 0; kx < l.kernelW; ++kx) {
-      const int sx = x * l.strideW - l.padLeft + kx * l.dilationW;
-      if (sx < 0 || sx >= iv.width)
-        continue;
-      visit(plane[static_cast<size_t>(sy) * iv.width + sx]);
-      ++count;
-    }
-  }
-  return count;
-}
-
-/// Number of window positions inside input + padding (for
-/// count_include_pad): the window clipped to the padded extent.
-int paddedWindowCount(const IntLayer &l, const IntValue &iv, int y, int x) {
-  int rows = 0, cols = 0;
-  for (int ky = 0; ky < l.kernelH; ++ky) {
-    const int sy = y * l.strideH - l.padTop + ky * l.dilationH;
-    rows += sy >= -l.padTop && sy < iv.height + l.padBottom;
-  }
-  for (int kx = 0; kx < l.kernelW; ++kx) {
-    const int sx = x * l.strideW - l.padLeft + kx * l.dilationW;
-    cols += sx >= -l.padLeft && sx < iv.width + l.padRight;
-  }
-  return rows * cols;
-}
-
 void runPool(const IntegerNet &net, const IntLayer &l,
              const std::vector<int32_t> &in, std::vector<int32_t> &out) {
   const IntValue &iv = net.value(l.inputs[0]);
@@ -221,13 +186,13 @@ void runPool(const IntegerNet &net, const IntLayer &l,
             out[(static_cast<size_t>(c) * ov.height + y) * ov.width + x];
         if (l.op == IntOp::MaxPool) {
           int32_t best = std::numeric_limits<int32_t>::min();
-          int n = forWindow(l, iv, plane, y, x,
-                            [&](int32_t v) { best = std::max(best, v); });
+          int n = forPoolWindow(l, iv, plane, y, x,
+                                [&](int32_t v) { best = std::max(best, v); });
           dst = n ? best : 0;
           continue;
         }
         int64_t sum = 0;
-        int n = forWindow(l, iv, plane, y, x, [&](int32_t v) { sum += v; });
+        int n = forPoolWindow(l, iv, plane, y, x, [&](int32_t v) { sum += v; });
         if (l.countIncludePad)
           n = paddedWindowCount(l, iv, y, x);
         if (n == 0) {

@@ -36,7 +36,8 @@ quantizeMultipliersSharingShift(const std::vector<double> &reals,
   std::vector<double> targets;
   for (double r : reals) {
     MARS_CHECK(r > 0 && r < 2147483648.0, "multiplier out of range");
-    targets.push_back(powerOfTwo ? quantizeMultiplier(r, true).real() : r);
+    targets.push_back(
+        powerOfTwo ? quantizeMultiplier(r, /*powerOfTwo=*/true).real() : r);
   }
   const double largest = *std::max_element(targets.begin(), targets.end());
   // The shift that gives the largest real 31 significant bits; power-of-two

@@ -1,5 +1,7 @@
 #include "mars/quant/Lower.h"
 
+#include "mars/support/IntRange.h"
+
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -72,8 +74,7 @@ public:
     for (const Node &node : graph_.nodes()) {
       Status s = lowerNode(node);
       if (!s)
-        return s.error().withContext("node '" + node.name + "' (" +
-                                     ir::opName(node.op) + ")");
+        return s.error().withContext(nodeContext(node));
     }
     Status s = finishOutput();
     if (!s)
@@ -251,7 +252,7 @@ private:
     // Straight from the graph's int8 (or int32) tensor into the layer's int8
     // weights: a 224×224 ResNet-18 has 11.7 M of them, and a wider copy
     // cost more page faults than the rest of the lowering.
-    const int64_t lim = (int64_t(1) << (c.bits - 1)) - 1;
+    const int64_t lim = signedHi(c.bits);
     const auto n = static_cast<size_t>(c.values->numElements());
     const int64_t in = transposed ? c.shape[0] : 0;
     w.values.resize(n);

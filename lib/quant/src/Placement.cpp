@@ -19,10 +19,6 @@ bool isWeighted(OpKind op) {
   return op == OpKind::Conv || op == OpKind::Gemm || op == OpKind::MatMul;
 }
 
-std::string nodeContext(const ir::Node &n) {
-  return "node '" + n.name + "' (" + ir::opName(n.op) + ")";
-}
-
 ir::NodeId singleUser(const ir::Graph &g, ir::ValueId v) {
   const std::vector<ir::NodeId> users = g.users(v);
   const bool isOutput =

@@ -1,5 +1,7 @@
 #include "mars/quant/QdqEmit.h"
 
+#include "mars/support/IntRange.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -20,7 +22,7 @@ ir::ValueId fresh(ir::Graph &g, const std::string &name) {
 QdqPoint emitQuantPoint(ir::Graph &g, ir::ValueId v, int bits, bool isSigned,
                         float scale, bool clip) {
   const std::string base = g.value(v).name;
-  const int qmax = isSigned ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;
+  const int64_t qmax = intHi(bits, isSigned);
   ir::ValueId x = v;
   if (clip) {
     const ir::ValueId lo = constant(

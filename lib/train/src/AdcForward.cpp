@@ -4,6 +4,7 @@
 // ops on every training step (that ran 200 times slower than the exact
 // convolution), while each count is one AND and one popcount.
 #include "AdcForward.h"
+#include "mars/quant/BitSerial.h"
 
 #include <ATen/Parallel.h>
 
@@ -122,15 +123,7 @@ void accumulatePixel(const Geometry &g, const WeightMasks &wm, const uint64_t *x
       for (int64_t s = 0; s < S; ++s) {
         const quant::InputSlice &sl = slices[size_t(s)];
         for (int b = 0; b < B; ++b) {
-          const uint64_t *col = wg + b * W;
-          int64_t count = 0;
-          for (int t = 0; t < sl.count; ++t) {
-            const uint64_t *bitRow = xg + (sl.first + t) * W;
-            int64_t ones = 0;
-            for (int64_t word = 0; word < W; ++word)
-              ones += __builtin_popcountll(bitRow[word] & col[word]);
-            count += ones << t;
-          }
+          const int64_t count = quant::sliceCount(xg, wg + b * W, sl, W);
           acc[o] += std::min(count, adcMax) * coef[size_t(s * B + b)];
         }
       }

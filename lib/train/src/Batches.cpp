@@ -33,7 +33,8 @@ std::vector<int64_t> epochOrder(int64_t count, uint64_t seed,
 
 std::pair<torch::Tensor, torch::Tensor>
 makeBatch(const data::Dataset &d, const int64_t *indices, int64_t count,
-          bool augment, uint64_t seed, int64_t epochIndex, int64_t position) {
+          Augmentation augment, uint64_t seed, int64_t epochIndex,
+          int64_t position) {
   const int c = d.channels, h = d.height, w = d.width;
   auto x = torch::empty({count, c, h, w});
   auto y = torch::empty({count}, torch::kLong);
@@ -45,7 +46,7 @@ makeBatch(const data::Dataset &d, const int64_t *indices, int64_t count,
     yp[b] = d.labels[i];
     data::imageAsFloat(d, i, image.data());
     float *dst = xp + b * d.imageSize();
-    if (!augment) {
+    if (augment == Augmentation::None) {
       std::copy(image.begin(), image.end(), dst);
       continue;
     }

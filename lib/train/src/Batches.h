@@ -17,11 +17,18 @@ namespace mars::train {
 std::vector<int64_t> epochOrder(int64_t count, uint64_t seed,
                                 int64_t epochIndex);
 
+/// What makeBatch does to each image.
+enum class Augmentation {
+  None,        ///< The image as it is (seed, epoch and position unused).
+  CropAndFlip, ///< A random 4-pixel-padded crop and horizontal flip.
+};
+
 /// Images `indices` as a float batch (pixel / 255) and their labels. With
-/// `augment`, each image gets a random 4-pixel-padded crop and horizontal
-/// flip from a generator seeded by (seed, epochIndex, position).
+/// `CropAndFlip`, each image's crop and flip come from a generator seeded by
+/// (seed, epochIndex, position).
 std::pair<torch::Tensor, torch::Tensor>
 makeBatch(const data::Dataset &d, const int64_t *indices, int64_t count,
-          bool augment, uint64_t seed, int64_t epochIndex, int64_t position);
+          Augmentation augment, uint64_t seed, int64_t epochIndex,
+          int64_t position);
 
 } // namespace mars::train

@@ -5,6 +5,7 @@
 #include "mars/ir/Verifier.h"
 #include "mars/quant/Lower.h"
 #include "mars/quant/QdqEmit.h"
+#include "mars/support/IntRange.h"
 
 #include <cmath>
 #include <cstring>
@@ -96,7 +97,7 @@ private:
     torch::Tensor s = weightScales(wf, l.bits, module_.powerOfTwo());
     std::vector<int64_t> view(wf.dim(), 1);
     view[0] = wf.size(0);
-    const double lim = double((1 << (l.bits - 1)) - 1);
+    const double lim = double(signedHi(l.bits));
     torch::Tensor wInt =
         torch::clamp(torch::round(wf / s.view(view)), -lim, lim)
             .to(torch::kInt8)

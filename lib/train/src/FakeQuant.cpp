@@ -1,14 +1,14 @@
 #include "FakeQuant.h"
 
+#include "mars/support/IntRange.h"
+
 namespace mars::train {
 
 namespace {
 torch::Tensor roundToPowerOfTwo(const torch::Tensor &s) {
   return torch::pow(2.0, torch::round(torch::log2(s)));
 }
-double qmax(int bits, bool isSigned) {
-  return isSigned ? double((1 << (bits - 1)) - 1) : double((1 << bits) - 1);
-}
+double qmax(int bits, bool isSigned) { return double(intHi(bits, isSigned)); }
 /// Forward: q; backward: identity to x.
 torch::Tensor straightThrough(const torch::Tensor &x, const torch::Tensor &q) {
   return x + (q - x).detach();
@@ -21,7 +21,7 @@ torch::Tensor weightScales(const torch::Tensor &w, int bits, bool powerOfTwo) {
   // A channel whose weights are all zero (pruned away) gets scale 1: any
   // scale represents it exactly, and a tiny one would blow up the bias's
   // int32 scale (weight scale x input scale).
-  auto s = torch::where(maxAbs > 0, maxAbs / double((1 << (bits - 1)) - 1),
+  auto s = torch::where(maxAbs > 0, maxAbs / double(signedHi(bits)),
                         torch::ones_like(maxAbs));
   return powerOfTwo ? roundToPowerOfTwo(s) : s;
 }
@@ -31,7 +31,7 @@ torch::Tensor fakeQuantWeight(const torch::Tensor &w, int bits,
   std::vector<int64_t> view(w.dim(), 1);
   view[0] = w.size(0);
   auto s = weightScales(w, bits, powerOfTwo).view(view);
-  const double lim = double((1 << (bits - 1)) - 1);
+  const double lim = double(signedHi(bits));
   auto q = torch::clamp(torch::round(w.detach() / s), -lim, lim) * s;
   return straightThrough(w, q);
 }

@@ -24,10 +24,6 @@ torch::Tensor toTorch(const ir::Tensor &t) {
 
 namespace {
 
-std::string nodeContext(const ir::Node &n) {
-  return "node '" + n.name + "' (" + ir::opName(n.op) + ")";
-}
-
 bool isPassThrough(OpKind op) {
   return op == OpKind::MaxPool || op == OpKind::Flatten ||
          op == OpKind::Reshape || op == OpKind::Identity ||
@@ -408,7 +404,8 @@ torch::Tensor GraphModule::runWeighted(const WeightedLayer &l,
     if (!hasBn)
       return y;
     return torch::batch_norm(y, l.gamma, l.beta, l.runningMean, l.runningVar,
-                             is_training() && !bnFrozen_, 0.1, l.eps, false);
+                             /*training=*/is_training() && !bnFrozen_,
+                             /*momentum=*/0.1, l.eps, /*cudnn_enabled=*/false);
   }
   // QAT. With batch statistics (PyTorch's ConvBn scheme): quantize the weight
   // folded with the running statistics, undo the per-channel factor after the
@@ -424,7 +421,8 @@ torch::Tensor GraphModule::runWeighted(const WeightedLayer &l,
     if (l.bias.defined())
       y = y + l.bias.view(view);
     return torch::batch_norm(y, l.gamma, l.beta, l.runningMean, l.runningVar,
-                             /*training=*/true, 0.1, l.eps, false);
+                             /*training=*/true, /*momentum=*/0.1, l.eps,
+                             /*cudnn_enabled=*/false);
   }
   return convQat(l, x, wq, foldedBias(l));
 }

@@ -129,7 +129,7 @@ std::string TrainOptions::checkpointDirectory() const {
 Expected<Stages> parseStages(const std::vector<std::string> &names) {
   if (names.empty())
     return Stages{};
-  Stages stages{false, false, false};
+  Stages stages{/*floatTraining=*/false, /*qat=*/false, /*sparsity=*/false};
   for (const std::string &s : names) {
     if (s == "float")
       stages.floatTraining = true;

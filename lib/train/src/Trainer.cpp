@@ -320,7 +320,7 @@ private:
     for (int64_t b = 0; b < n; b += 256) {
       auto batch =
           makeBatch(train_, idx.data() + b, std::min<int64_t>(256, n - b),
-                    false, options_.seed, 0, b);
+                    Augmentation::None, options_.seed, 0, b);
       module_->forward(batch.first);
     }
     module_->finishCalibration();
@@ -341,7 +341,8 @@ private:
       idx[i] = i;
     for (int64_t b = 0; b < n; b += 500) {
       int64_t count = std::min<int64_t>(500, n - b);
-      auto batch = makeBatch(test_, idx.data() + b, count, false, 0, 0, 0);
+      auto batch =
+          makeBatch(test_, idx.data() + b, count, Augmentation::None, 0, 0, 0);
       auto logits = module_->forward(batch.first);
       correct += logits.argmax(1).eq(batch.second).sum().item<int64_t>();
     }
@@ -402,9 +403,10 @@ private:
     const int64_t local = options_.batchSize / options_.worldSize;
     const int64_t offset =
         state.step * options_.batchSize + dp_->rank() * local;
-    auto batch =
-        makeBatch(train_, order.data() + offset, local, options_.augment,
-                  options_.seed, state.globalEpoch, offset);
+    auto batch = makeBatch(train_, order.data() + offset, local,
+                           options_.augment ? Augmentation::CropAndFlip
+                                            : Augmentation::None,
+                           options_.seed, state.globalEpoch, offset);
     optimizer_->zero_grad();
     torch::Tensor logits = module_->forward(batch.first);
     torch::Tensor loss =

@@ -60,7 +60,7 @@ int64_t GraphBuilder::windowOutput(const std::string &node, const char *op,
   const Shape &in = shapeOf(graph_.inputs.at(0));
   status_ =
       makeError(modelName_, ": input ", in[1], "x", in[2], "x", in[3],
-                " is too small: node '", node, "' (", op, ") gets a ", size,
+                " is too small: ", ir::nodeContext(node, op), " gets a ", size,
                 "-pixel wide feature map for a ", kernel, "-pixel kernel");
   return 1;
 }
@@ -175,8 +175,8 @@ ValueId GraphBuilder::linear(ValueId x, const std::string &name,
   Shape in = shapeOf(x);
   int64_t inFeatures = in[1];
   if (inFeatures > kMaxWeightElements / outFeatures) {
-    status_ = makeError(modelName_, ": node '", name, "' (Gemm) would have ",
-                        inFeatures, "x", outFeatures,
+    status_ = makeError(modelName_, ": ", ir::nodeContext(name, "Gemm"),
+                        " would have ", inFeatures, "x", outFeatures,
                         " weights; use a smaller input or fewer classes");
     return x;
   }

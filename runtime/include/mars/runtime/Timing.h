@@ -73,6 +73,7 @@
 /// to cores × cycles.
 
 #include "mars/arch/ArchSpec.h"
+#include "mars/program/ImageCosts.h"
 #include "mars/program/Program.h"
 #include "mars/support/Error.h"
 
@@ -175,8 +176,6 @@ Expected<TimingResult> simulateTiming(const program::Program &program,
 
 // ---- The named costs of the model (see the file comment). ----
 
-/// Cycles of one (pixel, slice) on a macro whose partitions store the
-/// `storedGroups` counts, at the bit-line limit.
 /// Counts one Compute's macro events into `counters`: `groups` stored CIM
 /// groups of a partition, each activated once per pixel and input slice, each
 /// activation converting channelsPerGroup × weightBits columns, each
@@ -188,14 +187,14 @@ void countActivations(const arch::ArchSpec &arch, int64_t groups,
                       int channelsPerGroup, int weightBits,
                       TimingCounters &counters);
 
+/// Cycles of one (pixel, slice) on a macro whose partitions store the
+/// `storedGroups` counts, at the bit-line limit (program::pixelSliceCycles).
 int64_t pixelSliceCycles(const arch::ArchSpec &arch,
                          const std::vector<int64_t> &storedGroups);
-/// Bytes of an image in weight SRAM (and over DRAM when fetched).
-int64_t imageBytes(const arch::ArchSpec &arch,
-                   const program::WeightImage &image);
-/// Macro rows written by a LoadImage of `image`.
-int64_t imageRows(const arch::ArchSpec &arch,
-                  const program::WeightImage &image);
+// Bytes of an image in weight SRAM and macro rows a LoadImage writes: the
+// compiler's schedule prices images the same way.
+using program::imageBytes;
+using program::imageRows;
 /// Distinct (matrix, row group) pairs stored over the image's partitions:
 /// the input rows that must be fetched per pixel.
 int64_t distinctRowGroups(const program::WeightImage &image);

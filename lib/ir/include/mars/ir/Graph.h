@@ -48,6 +48,12 @@ struct Node {
   }
 };
 
+/// How every error names a node: `node 'conv3' (Conv)`.
+std::string nodeContext(const Node &node);
+/// The same for a node known only by its name and op type (the ONNX
+/// importer's, before it is a Node).
+std::string nodeContext(const std::string &name, const std::string &opType);
+
 /// A dataflow graph. Nodes are kept in topological order by `topoSort()`,
 /// which importers and passes call after building or rewriting.
 class Graph {

@@ -8,6 +8,7 @@
 /// the same layers.
 
 #include "mars/quant/FixedPoint.h"
+#include "mars/support/IntRange.h"
 
 #include <cstdint>
 #include <string>
@@ -22,10 +23,8 @@ struct ActQuant {
   int bits = 8;
   bool isSigned = false;
 
-  int64_t lo() const { return isSigned ? -(int64_t(1) << (bits - 1)) : 0; }
-  int64_t hi() const {
-    return isSigned ? (int64_t(1) << (bits - 1)) - 1 : (int64_t(1) << bits) - 1;
-  }
+  int64_t lo() const { return intLo(bits, isSigned); }
+  int64_t hi() const { return intHi(bits, isSigned); }
 };
 
 /// A tensor of one image: shape (C, H, W); fully-connected values are
