@@ -46,8 +46,7 @@ constexpr double kPadTolerance = 1e-6;
 /// With BN folding too: FoldBnTest's tolerance (derived there).
 constexpr double kFoldTolerance = 1e-4;
 
-void checkSameFunction(const ir::Graph &a, const ir::Graph &b,
-                       double relTol) {
+void checkSameFunction(const ir::Graph &a, const ir::Graph &b, double relTol) {
   const auto images = test::seededImages(a, 3, /*seed=*/13);
   test::checkFloatClose(test::interpret(a, images), test::interpret(b, images),
                         relTol);
@@ -171,8 +170,8 @@ TEST_CASE("fold-pad: a Pad read by a BN folds into the Conv fold-bn gives "
         g.node(user).inputs[0] = g.node(id).inputs[0];
   g.removeDeadCode();
   REQUIRE(padNodes(g).size() == 2);
-  test::insertPad(g, firstNode(g, ir::OpKind::BatchNormalization),
-                  {1, 1, 1, 1}, "bn1_pad");
+  test::insertPad(g, firstNode(g, ir::OpKind::BatchNormalization), {1, 1, 1, 1},
+                  "bn1_pad");
   const ir::Graph folded = runPasses({"fold-bn", "fold-pad"}, g);
   CHECK(countOps(folded, ir::OpKind::Pad) == 0);
   CHECK(countOps(folded, ir::OpKind::BatchNormalization) == 0);
