@@ -89,11 +89,7 @@ Expected<program::WeightMatrix> unroll(const quant::IntegerNet &net,
       for (int ky = 0; ky < l.kernelH; ++ky)
         for (int kx = 0; kx < l.kernelW; ++kx) {
           const int8_t w =
-              l.weights[((static_cast<size_t>(oc) * cinPerGroup + icg) *
-                             l.kernelH +
-                         ky) *
-                            l.kernelW +
-                        kx];
+              l.weights[l.weightIndex(oc, icg, ky, kx, cinPerGroup)];
           const int64_t r = geo.row(g * cinPerGroup + icg, ky, kx);
           const int64_t rg = r / m.rowsPerGroup, rr = r % m.rowsPerGroup;
           m.groups[static_cast<size_t>(cg) * m.rowGroups + rg]

@@ -76,11 +76,7 @@ void runConv(const IntegerNet &net, const IntLayer &l,
       for (int ky = 0; ky < l.kernelH; ++ky) {
         for (int kx = 0; kx < l.kernelW; ++kx) {
           const int64_t w =
-              l.weights[((static_cast<size_t>(oc) * cinPerGroup + icg) *
-                             l.kernelH +
-                         ky) *
-                            l.kernelW +
-                        kx];
+              l.weights[l.weightIndex(oc, icg, ky, kx, cinPerGroup)];
           if (w == 0) // zero weights (and whole zero groups) cost nothing
             continue;
           for (int y = 0; y < oh; ++y) {
@@ -134,10 +130,7 @@ void runConvAdc(const IntegerNet &net, const IntLayer &l,
           for (int ky = 0; ky < l.kernelH; ++ky)
             for (int kx = 0; kx < l.kernelW; ++kx) {
               const int8_t w =
-                  l.weights[((size_t(oc) * cinPerGroup + icg) * l.kernelH +
-                             ky) *
-                                l.kernelW +
-                            kx];
+                  l.weights[l.weightIndex(oc, icg, ky, kx, cinPerGroup)];
               const int sy = y * l.strideH - l.padTop + ky * l.dilationH;
               const int sx = x * l.strideW - l.padLeft + kx * l.dilationW;
               if (w == 0 || sy < 0 || sy >= ih || sx < 0 || sx >= iw)

@@ -77,6 +77,14 @@ struct IntLayer {
   /// [outChannels][inChannels/groups][kernelH][kernelW], values within the
   /// signed `weightBits` range.
   std::vector<int8_t> weights;
+  /// Where weight [oc][icg][ky][kx] is in `weights`, for a Conv whose groups
+  /// take `inPerGroup` input channels each.
+  size_t weightIndex(int oc, int icg, int ky, int kx, int inPerGroup) const {
+    return ((size_t(oc) * size_t(inPerGroup) + size_t(icg)) * size_t(kernelH) +
+            size_t(ky)) *
+               size_t(kernelW) +
+           size_t(kx);
+  }
   std::vector<int32_t> bias;        ///< Scale: weight scale × input scale.
   std::vector<double> weightScales; ///< Per output channel (for reports).
   /// Per output channel: weight scale × input scale / output scale. Empty
