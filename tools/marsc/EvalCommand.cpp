@@ -21,7 +21,7 @@ namespace mars::cli {
 
 namespace {
 
-struct EvalOptions {
+struct EvalCli {
   std::string model;
   std::vector<std::string> inputs;
   std::vector<std::string> outputs;
@@ -66,7 +66,7 @@ void printJson(const ir::Graph &graph, const std::vector<ir::Tensor> &outputs,
 /// (logits = accumulator × scale), exactly what `marsc run` writes for the
 /// compiled program.
 Expected<std::vector<ir::Tensor>>
-runIntegerReference(const EvalOptions &options, const ir::Graph &graph,
+runIntegerReference(const EvalCli &cli, const ir::Graph &graph,
                     const std::vector<ir::Tensor> &inputs) {
   // The compiler's lower-to-integer step: the same lowering (and the same
   // dropped final Softmax) as `marsc compile`, named as its pass is.
@@ -74,8 +74,8 @@ runIntegerReference(const EvalOptions &options, const ir::Graph &graph,
   Expected<quant::IntegerNet> net = quant::lowerToIntegerForChip(g);
   if (!net)
     return net.error().withContext("lower-to-integer").withContext("--integer");
-  if (!options.archPath.empty()) {
-    Expected<arch::ArchSpec> spec = arch::loadArchFile(options.archPath);
+  if (!cli.archPath.empty()) {
+    Expected<arch::ArchSpec> spec = arch::loadArchFile(cli.archPath);
     if (!spec)
       return spec.error().withContext("--arch");
     net->adc = quant::AdcModel{spec->macro.wlOn, spec->macro.adcBits,
@@ -92,51 +92,50 @@ runIntegerReference(const EvalOptions &options, const ir::Graph &graph,
 /// The size symbolic batch dimensions take: --batch, or else the leading
 /// dimension of the first --input file (a batch of N images runs as one
 /// batch), or else 1. A model with a fixed batch keeps it either way.
-Expected<int64_t> batchSize(const EvalOptions &options) {
-  if (options.batch > 0)
-    return options.batch;
-  if (options.inputs.empty())
+Expected<int64_t> batchSize(const EvalCli &cli) {
+  if (cli.batch > 0)
+    return cli.batch;
+  if (cli.inputs.empty())
     return int64_t(1);
-  auto first = onnx::readTensorFile(options.inputs[0]);
+  auto first = onnx::readTensorFile(cli.inputs[0]);
   if (!first)
     return first.error();
   return first->shape().empty() ? int64_t(1) : first->shape()[0];
 }
 
-Status runEval(const EvalOptions &options) {
+Status runEval(const EvalCli &cli) {
   // Everything that can be checked before running is checked first.
-  for (const std::string &path : options.outputs)
+  for (const std::string &path : cli.outputs)
     MARS_TRY(onnx::checkTensorFileExtension(path));
-  auto batch = batchSize(options);
+  auto batch = batchSize(cli);
   if (!batch)
     return batch.error();
   onnx::ImportOptions importOptions;
   importOptions.batchSize = std::max<int64_t>(1, *batch);
-  auto graph = onnx::importModelFile(options.model, importOptions);
+  auto graph = onnx::importModelFile(cli.model, importOptions);
   if (!graph)
     return graph.error();
-  if (options.outputs.size() > graph->outputs.size())
-    return makeError(options.model, ": ", options.outputs.size(),
+  if (cli.outputs.size() > graph->outputs.size())
+    return makeError(cli.model, ": ", cli.outputs.size(),
                      " --output files were given but the model has ",
                      graph->outputs.size(), " output(s)");
-  auto inputs =
-      options.random
-          ? interp::randomInputs(*graph, options.randomSeed)
-          : onnx::readGraphInputs(*graph, options.inputs, options.model);
+  auto inputs = cli.random
+                    ? interp::randomInputs(*graph, cli.randomSeed)
+                    : onnx::readGraphInputs(*graph, cli.inputs, cli.model);
   if (!inputs)
     return inputs.error();
 
   auto start = std::chrono::steady_clock::now();
-  auto outputs = options.integer ? runIntegerReference(options, *graph, *inputs)
-                                 : interp::run(*graph, *inputs);
+  auto outputs = cli.integer ? runIntegerReference(cli, *graph, *inputs)
+                             : interp::run(*graph, *inputs);
   auto stop = std::chrono::steady_clock::now();
   if (!outputs)
-    return outputs.error().withContext(options.model);
+    return outputs.error().withContext(cli.model);
   double millis =
       std::chrono::duration<double, std::milli>(stop - start).count();
 
-  MARS_TRY(onnx::writeGraphOutputs(*graph, *outputs, options.outputs));
-  if (options.json)
+  MARS_TRY(onnx::writeGraphOutputs(*graph, *outputs, cli.outputs));
+  if (cli.json)
     printJson(*graph, *outputs, millis);
   else
     std::printf("%s", interp::formatOutputs(*graph, *outputs, millis).c_str());
@@ -146,7 +145,7 @@ Status runEval(const EvalOptions &options) {
 } // namespace
 
 Command addEvalCommand(CLI::App &parent) {
-  auto options = std::make_shared<EvalOptions>();
+  auto cli = std::make_shared<EvalCli>();
   CLI::App *app = parent.add_subcommand(
       "eval", "Run a model on the float32 reference interpreter.");
   app->footer(
@@ -156,34 +155,33 @@ Command addEvalCommand(CLI::App &parent) {
       "each output's shape, min/max/mean and, for a [1,K] output, the top-5 "
       "classes. --output writes the outputs in order (.npy or .pb), only "
       "after the whole run succeeded.");
-  app->add_option("model", options->model, "ONNX model file (.onnx)")
-      ->required();
+  app->add_option("model", cli->model, "ONNX model file (.onnx)")->required();
   CLI::Option *input =
-      app->add_option("--input", options->inputs,
+      app->add_option("--input", cli->inputs,
                       "Input tensor file (.npy or .pb); repeat for several "
                       "inputs, in the model's input order");
   CLI::Option *random =
-      app->add_option("--random", options->randomSeed,
+      app->add_option("--random", cli->randomSeed,
                       "Feed seeded uniform random inputs instead of files "
                       "(floats in [0,1)); useful for timing")
           ->excludes(input);
-  app->add_option("--output", options->outputs,
+  app->add_option("--output", cli->outputs,
                   "Write an output tensor (.npy or .pb); repeat for several "
                   "outputs, in the model's output order");
-  app->add_option("--batch", options->batch,
+  app->add_option("--batch", cli->batch,
                   "Size given to symbolic batch dimensions (default: the "
                   "first --input file's leading dimension, else 1)")
       ->check(CLI::PositiveNumber);
-  app->add_flag("--integer", options->integer,
+  app->add_flag("--integer", cli->integer,
                 "Run a quantized (QDQ) model's integer reference instead of "
                 "float: the exact arithmetic the chip performs (its output "
                 "equals `marsc run` on the compiled program)");
-  app->add_option("--arch", options->archPath,
+  app->add_option("--arch", cli->archPath,
                   "With --integer: compute every Conv through this arch's "
                   "ADC (bit-serial slices, column counts clipped to "
                   "2^adc_bits - 1), as `marsc run --mode macro` does")
       ->check(CLI::ExistingFile);
-  app->add_flag("--json", options->json,
+  app->add_flag("--json", cli->json,
                 "Print the results as JSON (values included for outputs of "
                 "at most 1024 elements)");
   app->parse_complete_callback([input, random] {
@@ -191,9 +189,9 @@ Command addEvalCommand(CLI::App &parent) {
       throw CLI::RequiredError("--input FILE (one per model input) or "
                                "--random SEED");
   });
-  return {app, [options, random] {
-            options->random = random->count() > 0;
-            return runEval(*options);
+  return {app, [cli, random] {
+            cli->random = random->count() > 0;
+            return runEval(*cli);
           }};
 }
 

@@ -14,7 +14,7 @@ namespace mars::cli {
 
 namespace {
 
-struct InspectOptions {
+struct InspectCli {
   std::string model;
   std::string archPath;
   int64_t batch = 1;
@@ -22,34 +22,32 @@ struct InspectOptions {
   bool printIr = false;
 };
 
-Status runInspect(const InspectOptions &options) {
+Status runInspect(const InspectCli &cli) {
   onnx::ImportOptions importOptions;
-  importOptions.batchSize = options.batch;
-  auto graph = onnx::importModelFile(options.model, importOptions);
+  importOptions.batchSize = cli.batch;
+  auto graph = onnx::importModelFile(cli.model, importOptions);
   if (!graph)
     return graph.error();
-  auto spec = arch::loadArchOrDefault(options.archPath);
+  auto spec = arch::loadArchOrDefault(cli.archPath);
   if (!spec)
     return spec.error();
   ir::GraphCost cost = ir::graphCost(*graph);
   std::vector<passes::LayerRow> rows = passes::layerRows(*graph, cost, *spec);
-  if (options.json) {
-    std::cout << passes::layerTableJson(options.model, *graph, rows, cost)
-              << "\n";
+  if (cli.json) {
+    std::cout << passes::layerTableJson(cli.model, *graph, rows, cost) << "\n";
     return Status::success();
   }
-  if (options.printIr)
+  if (cli.printIr)
     std::printf("%s\n", ir::printGraph(*graph).c_str());
-  std::fputs(
-      passes::formatLayerTable(options.model, *graph, rows, cost).c_str(),
-      stdout);
+  std::fputs(passes::formatLayerTable(cli.model, *graph, rows, cost).c_str(),
+             stdout);
   return Status::success();
 }
 
 } // namespace
 
 Command addInspectCommand(CLI::App &parent) {
-  auto options = std::make_shared<InspectOptions>();
+  auto cli = std::make_shared<InspectCli>();
   CLI::App *app = parent.add_subcommand(
       "inspect", "Show a model's layers with shapes, parameters and MACs.");
   app->footer(
@@ -62,19 +60,18 @@ Command addInspectCommand(CLI::App &parent) {
       "counts the all-zero CIM groups (wl_on rows x one partition's output "
       "channels of --arch) of Conv/Gemm layers with integer weights, as "
       "marsc train writes them.");
-  app->add_option("--arch", options->archPath,
+  app->add_option("--arch", cli->archPath,
                   "Arch JSON defining the CIM groups (default: built-in)");
-  app->add_option("model", options->model, "ONNX model file (.onnx)")
-      ->required();
-  app->add_option("--batch", options->batch,
+  app->add_option("model", cli->model, "ONNX model file (.onnx)")->required();
+  app->add_option("--batch", cli->batch,
                   "Size given to symbolic batch dimensions (default 1)")
       ->check(CLI::PositiveNumber);
   CLI::Option *json = app->add_flag(
-      "--json", options->json, "Print the same information as JSON on stdout");
-  app->add_flag("--print-ir", options->printIr,
+      "--json", cli->json, "Print the same information as JSON on stdout");
+  app->add_flag("--print-ir", cli->printIr,
                 "Print the imported IR (ir::printGraph) before the table")
       ->excludes(json);
-  return {app, [options] { return runInspect(*options); }};
+  return {app, [cli] { return runInspect(*cli); }};
 }
 
 } // namespace mars::cli

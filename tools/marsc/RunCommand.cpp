@@ -83,7 +83,7 @@ runtime::RunInputs runInputs(const RunCli &cli, bool &progressShown) {
   return in;
 }
 
-Status runRun(const RunCli &cli) {
+Status runProgram(const RunCli &cli) {
   if (!cli.output.empty()) {
     MARS_TRY(onnx::checkTensorFileExtension(cli.output));
     if (!cli.inputs.data.empty())
@@ -192,7 +192,7 @@ Command addRunCommand(CLI::App &parent) {
                   "Write an SVG of per-layer cycles and energy");
   app->add_flag("--no-verify-checksum", cli->noVerifyChecksum,
                 "Skip the checksum (every field is still validated)");
-  return {app, [cli] { return runRun(*cli); }};
+  return {app, [cli] { return runProgram(*cli); }};
 }
 
 } // namespace mars::cli

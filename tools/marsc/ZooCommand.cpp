@@ -15,7 +15,7 @@ namespace mars::cli {
 
 namespace {
 
-struct ZooOptions {
+struct ZooCli {
   std::string name;
   std::string output;
   bool list = false;
@@ -48,47 +48,46 @@ void printList(bool json) {
   }
 }
 
-Status runZoo(ZooOptions &options) {
-  if (options.list) {
-    printList(options.json);
+Status runZoo(ZooCli &cli) {
+  if (cli.list) {
+    printList(cli.json);
     return Status::success();
   }
-  zoo::ModelOptions &model = options.model;
-  if (options.channelsOpt->count())
-    model.channels = options.channels;
-  if (options.heightOpt->count())
-    model.height = options.height;
-  if (options.widthOpt->count())
-    model.width = options.width;
-  if (options.classesOpt->count())
-    model.classes = options.classes;
-  auto graph = zoo::buildModel(options.name, model);
+  zoo::ModelOptions &model = cli.model;
+  if (cli.channelsOpt->count())
+    model.channels = cli.channels;
+  if (cli.heightOpt->count())
+    model.height = cli.height;
+  if (cli.widthOpt->count())
+    model.width = cli.width;
+  if (cli.classesOpt->count())
+    model.classes = cli.classes;
+  auto graph = zoo::buildModel(cli.name, model);
   if (!graph)
     return graph.error();
-  MARS_TRY(onnx::exportModelFile(*graph, options.output));
+  MARS_TRY(onnx::exportModelFile(*graph, cli.output));
   ir::GraphCost cost = ir::graphCost(*graph);
-  if (options.json) {
+  if (cli.json) {
     nlohmann::ordered_json j = {
-        {"output", options.output},
-        {"model", options.name},
+        {"output", cli.output},
+        {"model", cli.name},
         {"input", graph->value(graph->inputs[0]).type.shape},
         {"params", cost.params},
         {"macs", cost.macs}};
     std::cout << j.dump(2) << "\n";
     return Status::success();
   }
-  std::printf("wrote %s: %s, input %s, %lld params, %lld MACs\n",
-              options.output.c_str(), options.name.c_str(),
-              graph->value(graph->inputs[0]).type.toString().c_str(),
-              static_cast<long long>(cost.params),
-              static_cast<long long>(cost.macs));
+  std::printf(
+      "wrote %s: %s, input %s, %lld params, %lld MACs\n", cli.output.c_str(),
+      cli.name.c_str(), graph->value(graph->inputs[0]).type.toString().c_str(),
+      static_cast<long long>(cost.params), static_cast<long long>(cost.macs));
   return Status::success();
 }
 
 } // namespace
 
 Command addZooCommand(CLI::App &parent) {
-  auto options = std::make_shared<ZooOptions>();
+  auto cli = std::make_shared<ZooCli>();
   CLI::App *app = parent.add_subcommand(
       "zoo", "Write a standard CNN with freshly initialised, seeded weights.");
   app->footer("Models keep Conv (no bias) -> BatchNormalization -> Relu and "
@@ -97,27 +96,27 @@ Command addZooCommand(CLI::App &parent) {
               "and seed always give a byte-identical model. 'marsc zoo "
               "--list' shows the models and their default input sizes.");
   CLI::Option *name =
-      app->add_option("name", options->name, "Model name (see --list)");
+      app->add_option("name", cli->name, "Model name (see --list)");
   CLI::Option *output = app->add_option(
-      "-o,--output", options->output, "Output ONNX file (written atomically)");
+      "-o,--output", cli->output, "Output ONNX file (written atomically)");
   CLI::Option *list =
-      app->add_flag("--list", options->list, "List the models and exit")
+      app->add_flag("--list", cli->list, "List the models and exit")
           ->excludes(name)
           ->excludes(output);
-  options->channelsOpt = app->add_option("--channels", options->channels,
-                                         "Input channels (model default)");
-  options->heightOpt = app->add_option("--height", options->height,
-                                       "Input height (model default)");
-  options->widthOpt =
-      app->add_option("--width", options->width, "Input width (model default)");
-  options->classesOpt = app->add_option("--classes", options->classes,
-                                        "Number of classes (default 10)");
-  app->add_option("--batch", options->model.batch, "Batch size (default 1)");
-  app->add_option("--width-multiplier", options->model.widthMultiplier,
+  cli->channelsOpt = app->add_option("--channels", cli->channels,
+                                     "Input channels (model default)");
+  cli->heightOpt =
+      app->add_option("--height", cli->height, "Input height (model default)");
+  cli->widthOpt =
+      app->add_option("--width", cli->width, "Input width (model default)");
+  cli->classesOpt = app->add_option("--classes", cli->classes,
+                                    "Number of classes (default 10)");
+  app->add_option("--batch", cli->model.batch, "Batch size (default 1)");
+  app->add_option("--width-multiplier", cli->model.widthMultiplier,
                   "Scale every hidden layer's width (default 1)");
-  app->add_option("--seed", options->model.seed,
+  app->add_option("--seed", cli->model.seed,
                   "Seed for the weights (default 0)");
-  app->add_flag("--json", options->json,
+  app->add_flag("--json", cli->json,
                 "Print the model list, or what was written, as JSON");
   app->parse_complete_callback([name, output, list] {
     if (list->count())
@@ -127,7 +126,7 @@ Command addZooCommand(CLI::App &parent) {
     if (!output->count())
       throw CLI::RequiredError("-o,--output");
   });
-  return {app, [options] { return runZoo(*options); }};
+  return {app, [cli] { return runZoo(*cli); }};
 }
 
 } // namespace mars::cli
