@@ -179,7 +179,8 @@ public:
                   " overruns the section (" + std::to_string(remaining()) +
                   " bytes left)");
     v.resize(n);
-    std::memcpy(v.data(), data_ + pos_, n);
+    if (n > 0) // an empty vector's data() may be null, which memcpy forbids
+      std::memcpy(v.data(), data_ + pos_, n);
     pos_ += n;
   }
 
