@@ -283,4 +283,12 @@ int countOps(const ir::Graph &g, ir::OpKind op) {
   return n;
 }
 
+ir::NodeId firstNode(const ir::Graph &g, ir::OpKind op) {
+  for (size_t i = 0; i < g.numNodes(); ++i)
+    if (g.node(i).op == op)
+      return static_cast<ir::NodeId>(i);
+  FAIL("no " << ir::opName(op) << " node");
+  return ir::kNoNode;
+}
+
 } // namespace mars::test

@@ -130,5 +130,7 @@ void checkChipMatchesNet(const std::string &pass,
 
 /// How many nodes of `g` are `op`.
 int countOps(const ir::Graph &g, ir::OpKind op);
+/// The first node of `g` that is `op`; fails the test when there is none.
+ir::NodeId firstNode(const ir::Graph &g, ir::OpKind op);
 
 } // namespace mars::test

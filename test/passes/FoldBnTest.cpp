@@ -9,6 +9,7 @@
 
 using namespace mars;
 using test::countOps;
+using test::firstNode;
 
 namespace {
 
@@ -38,14 +39,6 @@ void checkSameFunction(const ir::Graph &a, const ir::Graph &b) {
   const auto images = test::seededImages(a, 3, /*seed=*/11);
   test::checkFloatClose(test::interpret(a, images), test::interpret(b, images),
                         kFoldTolerance);
-}
-
-ir::NodeId firstNode(const ir::Graph &g, ir::OpKind op) {
-  for (size_t i = 0; i < g.numNodes(); ++i)
-    if (g.node(i).op == op)
-      return static_cast<ir::NodeId>(i);
-  FAIL("no such node");
-  return ir::kNoNode;
 }
 
 ir::NodeId firstNamed(const ir::Graph &g, const std::string &suffix) {

@@ -11,6 +11,7 @@
 
 using namespace mars;
 using test::countOps;
+using test::firstNode;
 
 namespace {
 
@@ -28,14 +29,6 @@ ir::Graph runPasses(const std::vector<std::string> &list, const ir::Graph &g) {
   if (!ran)
     FAIL(ran.error().message());
   return state.graph;
-}
-
-ir::NodeId firstNode(const ir::Graph &g, ir::OpKind op) {
-  for (size_t i = 0; i < g.numNodes(); ++i)
-    if (g.node(i).op == op)
-      return static_cast<ir::NodeId>(i);
-  FAIL("no such node");
-  return ir::kNoNode;
 }
 
 /// A folded Pad adds exactly the zeros the Pad added, to the same sums:

@@ -148,13 +148,9 @@ public:
   /// least `minBytes`) before anything is allocated.
   template <typename T, typename F>
   void list(const char *name, std::vector<T> &v, size_t minBytes, F f) {
-    uint32_t n = uint32_t(get(4));
+    const uint32_t n = count(name, minBytes);
     if (!ok())
       return;
-    if (uint64_t(n) * minBytes > remaining())
-      return fail(std::string(name) + ": count " + std::to_string(n) +
-                  " overruns the section (" + std::to_string(remaining()) +
-                  " bytes left)");
     v.assign(n, T{});
     // The path is kept as (name, index) and spelled out only on failure:
     // weight lists have millions of elements.
@@ -171,13 +167,9 @@ public:
   template <typename Byte>
   void byteList(const char *name, std::vector<Byte> &v) {
     static_assert(sizeof(Byte) == 1);
-    uint32_t n = uint32_t(get(4));
+    const uint32_t n = count(name, 1);
     if (!ok())
       return;
-    if (n > remaining())
-      return fail(std::string(name) + ": count " + std::to_string(n) +
-                  " overruns the section (" + std::to_string(remaining()) +
-                  " bytes left)");
     v.resize(n);
     if (n > 0) // an empty vector's data() may be null, which memcpy forbids
       std::memcpy(v.data(), data_ + pos_, n);
@@ -198,6 +190,18 @@ public:
   }
 
 private:
+  /// A list's u32 count, checked against the bytes left when each element
+  /// takes at least `minBytes`; 0 with the error set when it does not fit.
+  uint32_t count(const char *name, size_t minBytes) {
+    const uint32_t n = uint32_t(get(4));
+    if (ok() && uint64_t(n) * minBytes > remaining()) {
+      fail(std::string(name) + ": count " + std::to_string(n) +
+           " overruns the section (" + std::to_string(remaining()) +
+           " bytes left)");
+      return 0;
+    }
+    return n;
+  }
   uint64_t get(int n) {
     if (!ok())
       return 0;
