@@ -8,6 +8,7 @@
 // through fold-bn + quantize (post-training quantization on seeded random
 // calibration images) with --prune 0.5, so the timed runs start from the
 // same QDQ graph a trained model gives and do every later pass.
+#include "BenchStats.h"
 #include "mars/support/Random.h"
 #include "mars/interp/Interpreter.h"
 #include "mars/passes/PassManager.h"
@@ -23,14 +24,10 @@
 #include <vector>
 
 using namespace mars;
+using bench::median;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 double seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();

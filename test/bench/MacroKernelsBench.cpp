@@ -4,6 +4,7 @@
 // same images, one thread, interleaved. Checks that outputs and counters
 // are equal and prints images/s of each. bench_saturating.sh calls it for
 // the old kernel's speed, which `marsc run` can no longer show.
+#include "BenchStats.h"
 #include "mars/support/Random.h"
 #include "mars/support/IntRange.h"
 #include "mars/program/ProgramFile.h"
@@ -17,6 +18,7 @@
 #include <vector>
 
 using namespace mars;
+using bench::median;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -24,11 +26,6 @@ namespace {
 [[noreturn]] void die(const std::string &message) {
   std::fprintf(stderr, "bench_macro_kernels: %s\n", message.c_str());
   std::exit(1);
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 struct Run {

@@ -9,6 +9,7 @@
 // statistics): the same ONNX graph executed with LibTorch's conv2d,
 // batch_norm, relu, pooling and linear. Both sides see the same images.
 
+#include "BenchStats.h"
 #include "mars/passes/PassManager.h"
 #include "mars/program/ProgramFile.h"
 #include "mars/runtime/Batch.h"
@@ -30,14 +31,10 @@
 #include <vector>
 
 using namespace mars;
+using bench::median;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 double since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();

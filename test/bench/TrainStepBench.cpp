@@ -4,6 +4,7 @@
 // measured in this run with the same threads and batch. Not a pass/fail
 // test; see test/bench/README.md for how to read the numbers.
 
+#include "BenchStats.h"
 #include "mars/arch/ArchSpec.h"
 #include "mars/train/GraphModule.h"
 #include "mars/train/GroupSparsity.h"
@@ -32,6 +33,9 @@
 #ifndef MARS_SOURCE_DIR
 #define MARS_SOURCE_DIR "."
 #endif
+
+using mars::bench::median;
+using mars::bench::quantile;
 
 namespace {
 
@@ -317,17 +321,6 @@ std::function<double()> timed(std::function<void()> step) {
     step();
     return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   };
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-double quantile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, size_t(q * double(v.size() - 1) + 0.5))];
 }
 
 /// Runs the variants round-robin (one step each per round), so that the
