@@ -655,17 +655,21 @@ nlohmann::json benchModel(const BenchOptions &o, const std::string &name) {
                      !variants[6].failed && !variants[7].failed;
 
   if (!o.profile.empty()) {
+    // (c) in FILE, (c0) in FILE.c0: the two QAT steps with targets.
     std::string path = o.profile;
     if (o.models.size() > 1)
       path += "." + name;
-    {
-      torch::autograd::profiler::RecordProfile guard(path);
-      for (int i = 0; i < 5; ++i)
-        variants[2].step();
+    for (size_t v : {size_t(2), size_t(4)}) {
+      const std::string file = v == 2 ? path : path + ".c0";
+      {
+        torch::autograd::profiler::RecordProfile guard(file);
+        for (int i = 0; i < 5; ++i)
+          variants[v].step();
+      }
+      if (!o.json)
+        std::fprintf(stderr, "%s: chrome trace of 5 steps of %s in %s\n",
+                     name.c_str(), variants[v].label.c_str(), file.c_str());
     }
-    if (!o.json)
-      std::fprintf(stderr, "%s: chrome trace of 5 QAT steps in %s\n",
-                   name.c_str(), path.c_str());
   }
 
   nlohmann::json j;

@@ -1,5 +1,7 @@
 #include "FakeQuant.h"
 
+#include "FakeQuantKernels.h"
+
 #include "mars/support/IntRange.h"
 
 namespace mars::train {
@@ -49,6 +51,8 @@ torch::Tensor fakeQuantActivation(const torch::Tensor &x,
   // With power-of-two scales the representable clip is s × qmax, which may
   // differ from alpha; clip there so forward values match the integer model.
   auto clip = powerOfTwo ? (s * qmax(bits, isSigned)).detach() : alpha;
+  if (fusedFakeQuantApplies(x, {clip, s}))
+    return clipAndRound(x, clip, s, isSigned);
   torch::Tensor y = isSigned ? torch::max(torch::min(x, clip), -clip)
                              : torch::min(torch::relu(x), clip);
   auto q = torch::round(y.detach() / s) * s;
@@ -61,6 +65,8 @@ torch::Tensor fakeQuantToGrid(const torch::Tensor &x,
   auto s = scale.detach();
   const double hi = qmax(bits, isSigned);
   const double lo = isSigned ? -hi - 1 : 0.0;
+  if (fusedFakeQuantApplies(x, {s}))
+    return roundToGrid(x, s, lo, hi);
   auto q = torch::clamp(torch::round(x.detach() / s), lo, hi) * s;
   return straightThrough(x, q);
 }
