@@ -6,6 +6,7 @@
 
 #include "BenchStats.h"
 #include "mars/arch/ArchSpec.h"
+#include "mars/support/HeapPages.h"
 #include "mars/train/GraphModule.h"
 #include "mars/train/GroupSparsity.h"
 #include "mars/zoo/Zoo.h"
@@ -38,6 +39,14 @@ using mars::bench::median;
 using mars::bench::quantile;
 
 namespace {
+
+/// glibc's malloc as preferHugePagesForHeap sets it (mmap threshold 32 MiB,
+/// no trimming, a 1 GiB top pad), for the Python child, which mallopt
+/// cannot reach across exec. Transparent huge pages it does not get.
+constexpr const char *kPythonMallocTunables =
+    "glibc.malloc.mmap_threshold=33554432:"
+    "glibc.malloc.trim_threshold=2147483647:"
+    "glibc.malloc.top_pad=1073741824";
 
 using mars::train::GraphModule;
 using mars::train::RunMode;
@@ -428,6 +437,10 @@ public:
         close(fd);
       // Debian's python3-torch, not a user's pip install.
       setenv("PYTHONNOUSERSITE", "1", 1);
+      // The malloc settings marsc-train (and this process) use, so that the
+      // comparison is of the steps, not of glibc's defaults: without them
+      // PyTorch faults in fresh pages for its activations in every step.
+      setenv("GLIBC_TUNABLES", kPythonMallocTunables, 1);
       std::vector<char *> argv;
       for (std::string &a : args)
         argv.push_back(a.data());
@@ -769,9 +782,19 @@ nlohmann::json benchModel(const BenchOptions &o, const std::string &name) {
 } // namespace
 
 int main(int argc, char **argv) {
+  // As marsc-train starts (tools/marsc/main.cpp): the heap keeps freed
+  // memory and asks for huge pages.
+  const bool hugePages = mars::preferHugePagesForHeap();
   BenchOptions o;
   if (!parseArgs(argc, argv, o))
     return 2;
+  if (!o.json)
+    std::fprintf(stderr,
+                 "heap: as marsc-train's (%s); the PyTorch reference runs "
+                 "with GLIBC_TUNABLES=%s\n",
+                 hugePages ? "huge pages, freed memory kept"
+                           : "huge-page advice not in place",
+                 kPythonMallocTunables);
   at::set_num_threads(o.threads);
   // A worker that dies must not take us with it.
   std::signal(SIGPIPE, SIG_IGN);

@@ -43,7 +43,7 @@ bool sameBits(const torch::Tensor &a, const torch::Tensor &b) {
                      size_t(ca.numel()) * sizeof(float)) == 0;
 }
 
-/// More elements than one partial sum of the kernels (2^16), in a shape
+/// More elements than one partial sum of the kernels (2^14), in a shape
 /// like a conv activation, with the values that decide the edge cases: the
 /// clip bounds exactly, rounding ties (k + 0.5) × s, zeros of both signs,
 /// values far beyond the clip.
@@ -202,4 +202,26 @@ TEST_CASE("fakeQuantActivation takes the kernel for float32 and the torch "
               .all()
               .item<bool>());
   }
+}
+
+TEST_CASE("an unsigned clipAndRound absorbs a Relu before it, forward and "
+          "backward",
+          "[train][fakequant]") {
+  // GraphModule skips a Relu whose output an unsigned learned-clip point
+  // quantizes (GraphModule::pointAppliesRelu); this is the identity that
+  // makes that exact.
+  const torch::Tensor clip = torch::full({1}, 1.2f);
+  const torch::Tensor s = clip / 15.0;
+  const torch::Tensor x = hardInput(1.2f, s.item<float>(), 23);
+  torch::manual_seed(29);
+  const torch::Tensor g = torch::randn(x.sizes());
+  Grads withRelu = runWithGrad(x, clip, g, [&](auto &xv, auto &cv) {
+    return clipAndRound(torch::relu(xv), cv, s, false);
+  });
+  Grads without = runWithGrad(x, clip, g, [&](auto &xv, auto &cv) {
+    return clipAndRound(xv, cv, s, false);
+  });
+  CHECK(sameBits(without.out, withRelu.out));
+  CHECK(sameBits(without.gx, withRelu.gx));
+  CHECK(sameBits(without.gclip, withRelu.gclip));
 }

@@ -16,7 +16,7 @@ using torch::autograd::variable_list;
 constexpr int64_t kGrain = int64_t(1) << 15;
 /// Elements per partial sum of the clip's gradient: fixed, so the partials
 /// and their order (and so the sum's bits) do not depend on the threads.
-constexpr int64_t kSumChunk = int64_t(1) << 16;
+constexpr int64_t kSumChunk = int64_t(1) << 14;
 
 /// std::nearbyint in the default rounding mode (half to even, the sign of a
 /// zero result kept), written so that the loops vectorise without SSE4.1's
@@ -143,17 +143,15 @@ struct ClipAndRoundFunction
     const int64_t chunks = (n + kSumChunk - 1) / kSumChunk;
     std::vector<double> partial(size_t(chunks), 0.0);
     at::parallel_for(0, chunks, 1, [&](int64_t b, int64_t e) {
-      std::vector<float> toClip(static_cast<size_t>(kSumChunk));
+      float toClip[kSumChunk]; // 64 KiB
       for (int64_t k = b; k < e; ++k) {
         const int64_t lo = k * kSumChunk;
         const int64_t hi = std::min(n, lo + kSumChunk);
         if (isSigned)
-          clipAndRoundBackwardRange<true>(px, pg, pgx, toClip.data(), lo, hi,
-                                          c);
+          clipAndRoundBackwardRange<true>(px, pg, pgx, toClip, lo, hi, c);
         else
-          clipAndRoundBackwardRange<false>(px, pg, pgx, toClip.data(), lo, hi,
-                                           c);
-        partial[size_t(k)] = sumInDouble(toClip.data(), hi - lo);
+          clipAndRoundBackwardRange<false>(px, pg, pgx, toClip, lo, hi, c);
+        partial[size_t(k)] = sumInDouble(toClip, hi - lo);
       }
     });
     torch::Tensor gclip;

@@ -1,6 +1,7 @@
 #include "mars/train/GraphModule.h"
 
 #include "AdcForward.h"
+#include "ChannelScaleKernel.h"
 #include "FakeQuant.h"
 #include "mars/ir/Canonicalize.h"
 #include "mars/quant/ChipOps.h"
@@ -344,6 +345,18 @@ int GraphModule::sourcePointOf(ValueId v) const {
   }
 }
 
+bool GraphModule::pointAppliesRelu(ir::ValueId v) const {
+  if (mode_ != RunMode::Qat)
+    return false;
+  auto point = pointOfValue_.find(v);
+  if (point == pointOfValue_.end())
+    return false;
+  // As applyPoint decides: a fixed-scale point rounds to a grid without a
+  // clip; any other goes through fakeQuantActivation, unsigned = relu + clip.
+  return !points_[point->second].isSigned &&
+         !fixedScale(shareRoot(point->second));
+}
+
 torch::Tensor GraphModule::pointScale(int i) const {
   // Average pool outputs: their input's scale nudged off rounding ties (the
   // rule post-training quantization uses too; lib/quant Policy.h).
@@ -415,11 +428,16 @@ torch::Tensor GraphModule::runWeighted(const WeightedLayer &l,
       fakeQuantWeight(effectiveWeight(l, /*folded=*/true), l.bits, powerOfTwo_);
   if (hasBn && is_training() && !bnFrozen_) {
     auto factor = l.gamma / torch::sqrt(l.runningVar + l.eps);
-    std::vector<int64_t> view(x.dim() == 4 ? 4 : 2, 1);
-    view[1] = factor.size(0);
-    torch::Tensor y = convQat(l, x, wq, {}) / factor.view(view);
-    if (l.bias.defined())
-      y = y + l.bias.view(view);
+    torch::Tensor y = convQat(l, x, wq, {});
+    if (divideChannelsApplies(y, factor, l.bias)) {
+      y = divideChannels(y, factor, l.bias);
+    } else {
+      std::vector<int64_t> view(y.dim(), 1);
+      view[1] = factor.size(0);
+      y = y / factor.view(view);
+      if (l.bias.defined())
+        y = y + l.bias.view(view);
+    }
     return torch::batch_norm(y, l.gamma, l.beta, l.runningMean, l.runningVar,
                              /*training=*/true, /*momentum=*/0.1, l.eps,
                              /*cudnn_enabled=*/false);
@@ -561,7 +579,9 @@ torch::Tensor GraphModule::forward(const torch::Tensor &input) {
       outId = l.outValue;
     } else {
       switch (n.op) {
-      case OpKind::Relu: y = torch::relu(x); break;
+      case OpKind::Relu:
+        y = pointAppliesRelu(outId) ? x : torch::relu(x);
+        break;
       case OpKind::Clip: {
         auto lo = n.input(1) != ir::kNoValue
                       ? g.value(n.input(1)).constant->getAsDouble(0)

@@ -161,6 +161,11 @@ private:
   int shareRoot(int i) const;
   /// A scale not learned: the fixed input grid or an average pool's.
   bool fixedScale(int i) const;
+  /// In QAT, whether value v's quantization point clips at 0 itself (an
+  /// unsigned point with a learned clip), so a Relu producing v is a second
+  /// identical pass: relu(relu(x)) = relu(x), and the point's backward
+  /// zeroes the same gradients.
+  bool pointAppliesRelu(ir::ValueId v) const;
 
   ir::Graph graph_;
   std::vector<WeightedLayer> layers_;
