@@ -57,6 +57,8 @@ run "Compiler: time per pass" "$benches/bench_compile"
 run "Compiler: torchvision ResNet-18, 224x224" \
   bash "$here/bench_compile_torchvision.sh" "$marsc" \
   --out "$out/bench_compile_torchvision"
+run "Calibration: 256 images, CIFAR ResNet-18" \
+  bash "$here/bench_calibration.sh" "$marsc" --out "$out/bench_calibration"
 run "Simulator vs ONNX Runtime, batch 1" \
   bash "$here/bench_vs_onnxruntime.sh" "$marsc" --out "$out/bench_ort"
 run "Simulator vs LibTorch" "$benches/bench_simulator" --threads 1
