@@ -41,6 +41,25 @@ PlaneSums planeSums(const float *a, const float *b, int64_t n) {
           (sum[0] + sum[1]) + (sum[2] + sum[3])};
 }
 
+/// Planes [first, last) of y / f[c] (+ b[c] when b is not null) into out.
+void divideRange(const float *y, const float *f, const float *b, float *out,
+                 const Planes &p, int64_t first, int64_t last) {
+  for (int64_t plane = first; plane < last; ++plane) {
+    const int64_t c = plane % p.channels;
+    const float fc = f[c];
+    const float *src = y + plane * p.pixels;
+    float *dst = out + plane * p.pixels;
+    if (b) {
+      const float bc = b[c];
+      for (int64_t i = 0; i < p.pixels; ++i)
+        dst[i] = src[i] / fc + bc;
+    } else {
+      for (int64_t i = 0; i < p.pixels; ++i)
+        dst[i] = src[i] / fc;
+    }
+  }
+}
+
 struct DivideChannelsFunction
     : public torch::autograd::Function<DivideChannelsFunction> {
   static torch::Tensor forward(AutogradContext *ctx, const torch::Tensor &y,
@@ -57,22 +76,9 @@ struct DivideChannelsFunction
     const float *pb = hasBias ? b.data_ptr<float>() : nullptr;
     float *po = out.data_ptr<float>();
     const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 15) / p.pixels);
-    at::parallel_for(0, p.images * p.channels, grain, [&](int64_t s, int64_t e) {
-      for (int64_t plane = s; plane < e; ++plane) {
-        const int64_t c = plane % p.channels;
-        const float fc = pf[c];
-        const float *src = py + plane * p.pixels;
-        float *dst = po + plane * p.pixels;
-        if (hasBias) {
-          const float bc = pb[c];
-          for (int64_t i = 0; i < p.pixels; ++i)
-            dst[i] = src[i] / fc + bc;
-        } else {
-          for (int64_t i = 0; i < p.pixels; ++i)
-            dst[i] = src[i] / fc;
-        }
-      }
-    });
+    at::parallel_for(
+        0, p.images * p.channels, grain,
+        [&](int64_t s, int64_t e) { divideRange(py, pf, pb, po, p, s, e); });
     ctx->save_for_backward({in, f});
     ctx->saved_data["has_bias"] = hasBias;
     return out;
@@ -124,8 +130,7 @@ struct DivideChannelsFunction
 
 bool isChannelVector(const torch::Tensor &t, int64_t channels) {
   return t.scalar_type() == torch::kFloat && t.device().is_cpu() &&
-         t.layout() == torch::kStrided && t.dim() == 1 &&
-         t.size(0) == channels;
+         t.layout() == torch::kStrided && t.dim() == 1 && t.size(0) == channels;
 }
 
 } // namespace
