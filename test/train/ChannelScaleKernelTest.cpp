@@ -4,12 +4,12 @@
 // bit, the factor's and bias's gradients to the rounding of a float sum,
 // and the same bits at 1 and 2 threads.
 #include "ChannelScaleKernel.h"
+#include "TensorBits.h"
 
 #include <catch2/catch.hpp>
 
-#include <cstring>
-
 using namespace mars::train;
+using mars::train::test::sameBits;
 
 namespace {
 
@@ -19,15 +19,6 @@ torch::Tensor reference(const torch::Tensor &y, const torch::Tensor &f,
   view[1] = f.size(0);
   torch::Tensor out = y / f.view(view);
   return b.defined() ? out + b.view(view) : out;
-}
-
-bool sameBits(const torch::Tensor &a, const torch::Tensor &b) {
-  if (a.sizes() != b.sizes())
-    return false;
-  auto ca = a.contiguous();
-  auto cb = b.contiguous();
-  return std::memcmp(ca.data_ptr<float>(), cb.data_ptr<float>(),
-                     size_t(ca.numel()) * sizeof(float)) == 0;
 }
 
 struct Run {

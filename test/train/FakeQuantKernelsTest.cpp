@@ -8,12 +8,12 @@
 // float32 and keep the torch expression otherwise.
 #include "FakeQuant.h"
 #include "FakeQuantKernels.h"
+#include "TensorBits.h"
 
 #include <catch2/catch.hpp>
 
-#include <cstring>
-
 using namespace mars::train;
+using mars::train::test::sameBits;
 
 namespace {
 
@@ -31,16 +31,6 @@ torch::Tensor referenceRoundToGrid(const torch::Tensor &x,
                                    double hi) {
   auto q = torch::clamp(torch::round(x.detach() / s), lo, hi) * s;
   return x + (q - x).detach();
-}
-
-/// Bit patterns equal (so -0 and +0 differ, and NaNs compare).
-bool sameBits(const torch::Tensor &a, const torch::Tensor &b) {
-  if (a.sizes() != b.sizes())
-    return false;
-  auto ca = a.contiguous();
-  auto cb = b.contiguous();
-  return std::memcmp(ca.data_ptr<float>(), cb.data_ptr<float>(),
-                     size_t(ca.numel()) * sizeof(float)) == 0;
 }
 
 /// More elements than one partial sum of the kernels (2^14), in a shape

@@ -36,8 +36,8 @@ int main(int argc, char **argv) {
   // Model-sized buffers on huge pages (HeapPages.h), where page faults are
   // dear: halves a 224×224 ResNet-18 compile, and in marsc-train keeps
   // LibTorch's freed activations for reuse instead of faulting fresh pages
-  // in every step (a resnet20 QAT step at batch 128: 0.49 M page faults in
-  // 8 steps of 5 variants → 0.19 M, bench_train_step).
+  // in every step (bench_train_step on resnet20 with the equivalent glibc
+  // malloc tunables: 0.49 M page faults → 0.19 M).
   mars::preferHugePagesForHeap();
   CLI::App app{"marsc: compiles ONNX CNNs for a MARS-style SRAM "
                "computing-in-memory accelerator."};
