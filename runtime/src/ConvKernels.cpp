@@ -91,18 +91,22 @@ void buildIm2col(const program::Program &p, const program::Layer &layer,
     fillRows(p, layer, in, c.rowsPadded, c.x32);
   }
   c.masks.clear();
-  if (withMasks) {
-    if (c.narrow)
-      fillMasks(c.x16.data(), c.pixels, c.rowsPadded, m.rowsPerGroup, c.bits,
-                c.words, c.masks);
-    else
-      fillMasks(c.x32.data(), c.pixels, c.rowsPadded, m.rowsPerGroup, c.bits,
-                c.words, c.masks);
-  }
+  if (withMasks)
+    buildInputMasks(m.rowsPerGroup, c);
+}
+
+void buildInputMasks(int32_t R, Im2col &c) {
+  if (c.narrow)
+    fillMasks(c.x16.data(), c.pixels, c.rowsPadded, R, c.bits, c.words,
+              c.masks);
+  else
+    fillMasks(c.x32.data(), c.pixels, c.rowsPadded, R, c.bits, c.words,
+              c.masks);
 }
 
 PreparedMatrix prepareMatrix(const program::WeightMatrix &m,
-                             bool withBitMasks) {
+                             PreparedLayouts layouts) {
+  const bool withBitMasks = layouts.bitMasks;
   PreparedMatrix pm;
   const int32_t R = m.rowsPerGroup, C = m.channelsPerGroup, B = m.weightBits;
   pm.rowsPerGroup = R;
@@ -110,27 +114,31 @@ PreparedMatrix prepareMatrix(const program::WeightMatrix &m,
   pm.weightBits = B;
   pm.pairRows = (R + 1) / 2 * 2;
   pm.words = (R + 63) / 64;
-  pm.pairs.assign(m.groups.size() * size_t(pm.pairRows) * C, 0);
+  if (layouts.pairs)
+    pm.pairs.assign(m.groups.size() * size_t(pm.pairRows) * C, 0);
   if (withBitMasks)
     pm.bitMasks.assign(m.groups.size() * size_t(C) * B * pm.words, 0);
   const uint32_t typeMask = (1u << B) - 1;
   for (size_t g = 0; g < m.groups.size(); ++g) {
     const std::vector<int8_t> &w = m.groups[g].weights; // [R][C]
-    int16_t *pairs = pm.pairs.data() + g * size_t(pm.pairRows) * C;
-    for (int32_t r = 0; r < R; ++r)
-      for (int32_t j = 0; j < C; ++j)
-        pairs[(r / 2) * 2 * C + j * 2 + r % 2] = w[size_t(r) * C + j];
+    if (layouts.pairs) {
+      int16_t *pairs = pm.pairs.data() + g * size_t(pm.pairRows) * C;
+      for (int32_t r = 0; r < R; ++r)
+        for (int32_t j = 0; j < C; ++j)
+          pairs[(r / 2) * 2 * C + j * 2 + r % 2] = w[size_t(r) * C + j];
+    }
     if (!withBitMasks)
       continue;
     uint64_t *masks = pm.bitMasks.data() + g * size_t(C) * B * pm.words;
+    // Branch-free: a weight's bits are as good as random, and a
+    // mispredicted branch per bit made this most of the set-up time.
     for (int32_t r = 0; r < R; ++r)
       for (int32_t j = 0; j < C; ++j) {
         const int8_t v = w[size_t(r) * C + j];
-        const uint32_t u = static_cast<uint32_t>(int32_t(v)) & typeMask;
+        const uint64_t u = static_cast<uint32_t>(int32_t(v)) & typeMask;
+        uint64_t *column = masks + size_t(j) * B * pm.words + r / 64;
         for (int32_t b = 0; b < B; ++b)
-          if (u >> b & 1)
-            masks[(size_t(j) * B + b) * pm.words + r / 64] |= uint64_t(1)
-                                                              << (r % 64);
+          column[size_t(b) * pm.words] |= (u >> b & 1) << (r % 64);
       }
   }
   return pm;

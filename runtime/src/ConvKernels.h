@@ -33,12 +33,24 @@ struct Im2col {
   /// pair of input slices, the group's rows (padded to even) as int16
   /// slice_a + (slice_b << 2F), [pixel][rowGroup][slicePair][pairedRows].
   std::vector<int16_t> slicePairs;
+  /// ADC clip corrections only (AdcClipCorrection.h): per row group, the
+  /// pixels with an input slice whose sum over the group's rows exceeds
+  /// the ADC ceiling. Then `x16`/`x32` and `masks` are left empty.
+  struct ClipRows {
+    std::vector<int32_t> pixels;  ///< Ascending (direct: input y << 16 | x).
+    std::vector<uint8_t> slices;  ///< Per pixel, a bit per such slice.
+    std::vector<uint64_t> planes; ///< Per pixel, its masks [bit][word].
+  };
+  std::vector<ClipRows> clipRows;
 };
 
 /// Fills `cols` for `layer` from its input buffer `in` (CHW). Masks are
 /// built only when `withMasks`.
 void buildIm2col(const program::Program &p, const program::Layer &layer,
                  const std::vector<int32_t> &in, bool withMasks, Im2col &cols);
+
+/// Fills `cols.masks` from its rows (buildIm2col with `withMasks`).
+void buildInputMasks(int32_t rowsPerGroup, Im2col &cols);
 
 /// A matrix's stored groups in the layouts the kernels read.
 struct PreparedMatrix {
@@ -51,14 +63,24 @@ struct PreparedMatrix {
   /// MacroLevel, per group: [channel][weight bit][word] masks over the rows.
   int32_t words = 0;
   std::vector<uint64_t> bitMasks;
+  /// ADC clip corrections with at most 16 rows a group, on AVX-512
+  /// (AdcClipCorrection.h): the same masks as uint16 (`bitMasks` is then
+  /// freed), per group [column = channel × B + bit] padded with zeros to a
+  /// multiple of 32 columns.
+  std::vector<uint16_t> columnMasks16;
+  int32_t columnChunks = 0; ///< Per group: 32-column chunks.
   /// Saturating kernel only (SaturatingKernel.h), per group and block of 8
   /// channels: [rowPair][bitPair][channel][row of the pair] int16
   /// bit_a + (bit_b << F), bit pairs padded to an even count.
   std::vector<int16_t> bitPairs;
 };
-/// `withBitMasks`: also the per-bit column masks the macro-level kernel
-/// needs (the fast path does not).
-PreparedMatrix prepareMatrix(const program::WeightMatrix &m, bool withBitMasks);
+/// Which of PreparedMatrix's layouts to build.
+struct PreparedLayouts {
+  bool pairs = true;     ///< The unpacked fast path's.
+  bool bitMasks = false; ///< The bit-mask kernel's and the ADC corrections'.
+};
+PreparedMatrix prepareMatrix(const program::WeightMatrix &m,
+                             PreparedLayouts layouts);
 
 /// One partition's work in a Compute: the matrix groups in its slots and
 /// its column group.

@@ -3,6 +3,7 @@
 // (ConvKernels for the macros, DigitalOps for the digital side).
 #include "mars/runtime/Functional.h"
 
+#include "AdcClipCorrection.h"
 #include "ConvKernels.h"
 #include "DigitalOps.h"
 #include "PackedConv.h"
@@ -41,12 +42,15 @@ public:
     detail::Im2col cols;
     uint64_t colsVersion = 0; ///< Input buffer version `cols` was built from.
     bool int32Safe = false;
-    /// MacroLevel: the saturating kernel's packing; when it does not fit,
-    /// computeMacroLevel runs on bit masks instead.
+    /// MacroLevel on the packed kernel: how the ADC's clipping is added.
+    detail::AdcClipLayout adcClip;
+    /// MacroLevel otherwise: the saturating kernel's packing; when it does
+    /// not fit, computeMacroLevel runs on bit masks instead.
     detail::SatLayout sat;
     std::vector<int32_t> fused; ///< Layers run by this layer's Post.
-    /// Fast mode, where it fits: the packed kernel, its input and int32
-    /// accumulators [channel][pixel] (then `acc` and `cols` stay empty).
+    /// Where it fits: the packed kernel, its input and int32 accumulators
+    /// [channel][pixel] (then `acc` stays empty, and `cols` too in Fast
+    /// mode).
     detail::PackedLayer packed;
     size_t acc32At = 0, acc32Size = 0; ///< In arena_: int32 [channel][pixel].
     size_t planarAt = 0, colsAt = 0;   ///< In arena_: the packed input.
@@ -116,7 +120,8 @@ Status ExecutorState::init() {
   holder_.assign(
       size_t(program_.arch.totalMacros()) * program_.arch.macro.partitions, -1);
   packed_ = std::make_shared<detail::PackedWeights>(program_.images.size());
-  if (!macroLevel)
+  if (!macroLevel || options_.macroKernel == MacroKernel::Best ||
+      options_.macroKernel == MacroKernel::PortableCorrections)
     initPacked();
   prepareMatrices(macroLevel);
   for (size_t i = 0; i < program_.layers.size(); ++i)
@@ -144,15 +149,23 @@ Status ExecutorState::checkMemory(bool macroLevel) {
     if (!macroLevel)
       continue;
     detail::SatLayout &sat = conv_[i].sat;
-    if (!options_.referenceKernel)
+    if (options_.macroKernel != MacroKernel::Reference)
       sat =
           detail::satLayoutOf(program_.arch, m, program_.buffers[l.inputs[0]]);
+    // Input bit masks (up to 16 bits) on the bit-mask kernel; the ADC clip
+    // corrections keep at most 8 bit planes and a pixel and flags (5
+    // bytes) for at most every (pixel, row group).
+    const double maskBytes =
+        pixels * m.rowGroups * 16.0 * 8.0 * ((m.rowsPerGroup + 63) / 64);
     if (sat.fits()) // slice-pair rows and bit-pair weights, int16
       bytes += 2.0 * (pixels * m.rowGroups * sat.slicePairs * sat.pairedRows +
                       double(m.groups.size()) * sat.blocks * sat.pairedRows *
                           sat.bitPairStride * 8);
-    else // input bit masks, up to 16 bits
-      bytes += pixels * m.rowGroups * 16.0 * 8.0 * ((m.rowsPerGroup + 63) / 64);
+    else
+      bytes += maskBytes;
+    if (options_.macroKernel == MacroKernel::Best ||
+        options_.macroKernel == MacroKernel::PortableCorrections)
+      bytes += maskBytes / 2 + pixels * m.rowGroups * 5.0;
   }
   if (bytes > kMaxExecutorBytes)
     return makeError("the program needs ", int64_t(bytes / (1 << 20)),
@@ -237,21 +250,23 @@ void ExecutorState::initWork() {
   }
 }
 
-/// The weights of the matrices the packed kernel does not run, in the
-/// forms the other kernels read (bit masks or bit pairs at macro level).
+/// The weights in the forms the kernels other than the packed one read
+/// (whose weights packed_ holds): int16 pairs for the unpacked fast path;
+/// at macro level bit masks (the bit-mask kernel, ADC clip corrections) or
+/// bit pairs (the saturating kernel).
 void ExecutorState::prepareMatrices(bool macroLevel) {
   auto prepared = std::make_shared<std::vector<detail::PreparedMatrix>>();
   for (const program::WeightMatrix &m : program_.matrices) {
     // Validation makes m.layer the Conv layer that owns the matrix.
-    const detail::SatLayout &sat = conv_[m.layer].sat;
-    if (conv_[m.layer].packed.enabled) {
-      prepared->emplace_back(); // packedWork_ holds its weights
-      continue;
-    }
-    prepared->push_back(
-        detail::prepareMatrix(m, /*withBitMasks=*/macroLevel && !sat.fits()));
-    if (sat.fits())
-      detail::prepareBitPairs(sat, m, prepared->back());
+    const ConvState &c = conv_[m.layer];
+    detail::PreparedLayouts layouts;
+    layouts.pairs = !macroLevel && !c.packed.enabled;
+    layouts.bitMasks = macroLevel && !c.packed.enabled && !c.sat.fits();
+    prepared->push_back(macroLevel && c.packed.enabled
+                            ? detail::prepareClipColumns(c.adcClip, m)
+                            : detail::prepareMatrix(m, layouts));
+    if (macroLevel && !c.packed.enabled && c.sat.fits())
+      detail::prepareBitPairs(c.sat, m, prepared->back());
   }
   prepared_ = std::move(prepared);
 }
@@ -307,6 +322,15 @@ void ExecutorState::initPacked() {
       maxTerms = std::max(maxTerms, run += e[k][2]);
     }
     ConvState &c = conv_[i];
+    if (options_.mode == ExecMode::MacroLevel) {
+      // The packed kernel's exact sums serve the macro-level model only
+      // with the ADC's clipping added back.
+      c.adcClip = detail::adcClipLayoutOf(program_, l, maxTerms,
+                                          options_.macroKernel ==
+                                              MacroKernel::PortableCorrections);
+      if (!c.adcClip.fits)
+        continue;
+    }
     c.packed = detail::packedLayerOf(program_, l, maxTerms, isa);
     if (!c.packed.enabled)
       continue;
@@ -359,24 +383,7 @@ Status ExecutorState::compute(size_t core, size_t pc, const Instr &in) {
                        " partition ", k, " (no LoadImage before it)");
   const Layer &l = program_.layers[im.layer];
   ConvState &c = convFor(im.layer);
-  if (c.packed.enabled) {
-    if (c.colsVersion != version_[l.inputs[0]]) {
-      detail::packInput(c.packed, l, buffers_[l.inputs[0]], packedInput(c));
-      c.colsVersion = version_[l.inputs[0]];
-    }
-    for (const detail::PackedWork &w : packed_->work[in.a])
-      detail::computePacked(c.packed, w, packedInput(c), in.b, in.c, acc32(c));
-    return Status::success();
-  }
   const bool macroLevel = options_.mode == ExecMode::MacroLevel;
-  if (c.colsVersion != version_[l.inputs[0]] || c.cols.pixels == 0) {
-    detail::buildIm2col(program_, l, buffers_[l.inputs[0]],
-                        /*withMasks=*/macroLevel && !c.sat.fits(), c.cols);
-    if (c.sat.fits())
-      detail::buildSlicePairs(c.sat, program_.matrices[l.matrix].rowsPerGroup,
-                              c.cols);
-    c.colsVersion = version_[l.inputs[0]];
-  }
   detail::ComputeArgs args;
   args.program = &program_;
   args.matrix = &program_.matrices[l.matrix];
@@ -385,6 +392,34 @@ Status ExecutorState::compute(size_t core, size_t pc, const Instr &in) {
   args.pixelBegin = in.b;
   args.pixelEnd = in.c;
   args.acc = c.acc.data();
+  if (c.packed.enabled) {
+    if (c.colsVersion != version_[l.inputs[0]]) {
+      detail::packInput(c.packed, l, buffers_[l.inputs[0]], packedInput(c));
+      if (macroLevel) {
+        if (!c.adcClip.direct)
+          detail::buildIm2col(program_, l, buffers_[l.inputs[0]],
+                              /*withMasks=*/false, c.cols);
+        detail::findClippingSlices(c.adcClip, buffers_[l.inputs[0]], c.cols);
+      }
+      c.colsVersion = version_[l.inputs[0]];
+    }
+    for (const detail::PackedWork &w : packed_->work[in.a])
+      detail::computePacked(c.packed, w, packedInput(c), in.b, in.c, acc32(c));
+    if (macroLevel)
+      for (const detail::PartitionWork &w : work_[in.a])
+        counters_.activations += detail::correctAdcClipping(
+            args, w, c.adcClip, acc32(c), c.packed.pixels,
+            counters_.adcSaturations);
+    return Status::success();
+  }
+  if (c.colsVersion != version_[l.inputs[0]] || c.cols.pixels == 0) {
+    detail::buildIm2col(program_, l, buffers_[l.inputs[0]],
+                        /*withMasks=*/macroLevel && !c.sat.fits(), c.cols);
+    if (c.sat.fits())
+      detail::buildSlicePairs(c.sat, program_.matrices[l.matrix].rowsPerGroup,
+                              c.cols);
+    c.colsVersion = version_[l.inputs[0]];
+  }
   const bool inputSigned = program_.buffers[l.inputs[0]].isSigned;
   for (const detail::PartitionWork &w : work_[in.a]) {
     if (c.sat.fits())

@@ -5,11 +5,11 @@
 # resnet18 (CIFAR) W4A4 with 50% of its CIM groups pruned, compiled twice:
 # for the default arch (exact ADC, so `marsc run` takes the fast GEMM) and
 # for the same arch with adc_bits 3 (16 rows count up to 16 > 7, so it runs
-# the macro-level model with the saturating kernel). Both run the same
+# the macro-level model: exact sums with ADC clip corrections). Both run the same
 # images with one thread, interleaved run by run so that the load of a
 # shared machine falls on both alike; images/s are medians over the runs
 # and the ratio is of the medians. With --kernels BENCH_MACRO_KERNELS it
-# also times the old bit-mask kernel once on the saturating program.
+# also times the older macro-level kernels once on the saturating program.
 #
 # Usage: bench_saturating.sh MARSC [--reps N] [--images N] [--out DIR]
 #                            [--kernels PATH]
@@ -82,6 +82,6 @@ awk -v s="$s" -v e="$e" 'BEGIN {printf "ratio saturating / exact:       %6.2f  (
 
 if [ -n "$kernels" ]; then
   echo
-  echo "the old bit-mask kernel on the same program (bench_macro_kernels):"
+  echo "the macro-level kernels on the same program, one process (bench_macro_kernels):"
   "$kernels" "$out/saturating.bin" --images 2
 fi

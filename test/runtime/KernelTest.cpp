@@ -106,10 +106,15 @@ std::vector<int32_t> reference(const program::Program &p,
   return y;
 }
 
-std::vector<int32_t> runMode(const program::Program &p, runtime::ExecMode mode,
-                             const std::vector<int32_t> &x,
-                             runtime::ExecCounters *counters = nullptr) {
-  auto exec = runtime::Executor::create(p, {mode});
+std::vector<int32_t>
+runMode(const program::Program &p, runtime::ExecMode mode,
+        const std::vector<int32_t> &x,
+        runtime::ExecCounters *counters = nullptr,
+        runtime::MacroKernel kernel = runtime::MacroKernel::Best) {
+  runtime::ExecOptions options;
+  options.mode = mode;
+  options.macroKernel = kernel;
+  auto exec = runtime::Executor::create(p, options);
   if (!exec)
     FAIL(exec.error().message());
   auto y = exec->run(x);
@@ -184,6 +189,24 @@ TEST_CASE("kernels: fast and macro-level equal the exact product when the "
   }
 }
 
+/// Runs `p` on `x` with each macro-level kernel and checks outputs and
+/// saturations against the bit-serial reference; returns the reference's
+/// saturations.
+int64_t checkMacroKernels(const program::Program &p,
+                          const std::vector<int32_t> &x,
+                          std::initializer_list<runtime::MacroKernel> kernels) {
+  int64_t saturations = 0;
+  const std::vector<int32_t> expected = reference(p, x, true, &saturations);
+  for (runtime::MacroKernel kernel : kernels) {
+    INFO("macro kernel " << int(kernel));
+    runtime::ExecCounters counters;
+    CHECK(runMode(p, runtime::ExecMode::MacroLevel, x, &counters, kernel) ==
+          expected);
+    CHECK(counters.adcSaturations == saturations);
+  }
+  return saturations;
+}
+
 TEST_CASE("kernels: a saturating ADC clips column counts exactly as "
           "specified") {
   Random rng(23);
@@ -201,16 +224,53 @@ TEST_CASE("kernels: a saturating ADC clips column counts exactly as "
     c.density = 1.0;
     program::Program p = makeProgram(a, c, rng);
     REQUIRE(program::validateProgram(p).empty());
-    const std::vector<int32_t> x = randomInput(p, rng);
-    int64_t saturations = 0;
-    const std::vector<int32_t> expected = reference(p, x, true, &saturations);
-    runtime::ExecCounters counters;
-    CHECK(runMode(p, runtime::ExecMode::MacroLevel, x, &counters) == expected);
-    CHECK(counters.adcSaturations == saturations);
-    totalSaturations += saturations;
+    // Every macro-level kernel (Functional.h); all compute the same.
+    totalSaturations += checkMacroKernels(
+        p, randomInput(p, rng),
+        {runtime::MacroKernel::Best, runtime::MacroKernel::PortableCorrections,
+         runtime::MacroKernel::PackedCounts, runtime::MacroKernel::Reference});
     // The fast path refuses an inexact ADC rather than computing something
     // else.
     CHECK_FALSE(runtime::Executor::create(p, {runtime::ExecMode::Fast}));
+  }
+  CHECK(totalSaturations > 0);
+}
+
+TEST_CASE("kernels: ADC clip corrections on layers whose row groups are "
+          "channel blocks (16, 32, 48 input channels)") {
+  // With wl_on 16 dividing the input channels, Best finds the slices that
+  // can clip once per input position and channel block (AdcClipCorrection.h)
+  // and maps them to pixels by each group's kernel tap: strides, padding,
+  // dilation-free 1×1 and 3×3 kernels, signed and unsigned inputs, 1 and 2
+  // bits per cycle, against the bit-serial reference.
+  Random rng(29);
+  int64_t totalSaturations = 0;
+  for (int trial = 0; trial < 24; ++trial) {
+    arch::ArchSpec a = arch::defaultArch();
+    a.macro.adcBits = trial % 2 ? 3 : 4;
+    a.macro.inputBitsPerCycle = trial % 3 == 0 ? 2 : 1;
+    REQUIRE(arch::validate(a).empty());
+    LayerCase c;
+    c.inC = 16 * (1 + trial % 3);
+    c.outC = rng.pick({5, 8, 16});
+    c.h = rng.pick({5, 8, 9});
+    c.w = rng.pick({6, 17});
+    c.kernel = rng.pick({1, 3});
+    c.pad = c.kernel == 3 ? rng.pick({0, 1}) : 0;
+    c.stride = rng.pick({1, 2});
+    c.inputBits = rng.pick({4, 8});
+    c.inputSigned = trial % 4 == 1;
+    c.density = rng.pick({5, 10}) / 10.0;
+    INFO("trial " << trial << ": " << c.inC << "x" << c.h << "x" << c.w
+                  << " -> " << c.outC << ", k" << c.kernel << " s" << c.stride
+                  << " p" << c.pad << ", " << c.inputBits
+                  << (c.inputSigned ? "-bit signed" : "-bit unsigned"));
+    program::Program p = makeProgram(a, c, rng);
+    REQUIRE(program::validateProgram(p).empty());
+    totalSaturations +=
+        checkMacroKernels(p, randomInput(p, rng),
+                          {runtime::MacroKernel::Best,
+                           runtime::MacroKernel::PortableCorrections});
   }
   CHECK(totalSaturations > 0);
 }

@@ -75,7 +75,7 @@ bool compareKernels(const program::Program &p, const std::vector<int32_t> &x,
   Im2col cols;
   buildIm2col(p, layer, x, /*withMasks=*/true, cols);
   buildSlicePairs(layout, m.rowsPerGroup, cols);
-  PreparedMatrix pm = prepareMatrix(m, /*withBitMasks=*/true);
+  PreparedMatrix pm = prepareMatrix(m, {/*pairs=*/false, /*bitMasks=*/true});
   prepareBitPairs(layout, m, pm);
   const int32_t pixels = int32_t(cols.pixels);
   const std::pair<int32_t, int32_t> ranges[] = {{0, pixels},
@@ -225,8 +225,8 @@ TEST_CASE("saturating kernel: 15- and 16-bit inputs (slice weights up to "
   }
 }
 
-TEST_CASE("saturating kernel: a compiled network, every buffer and counter "
-          "equal to the reference kernel's") {
+TEST_CASE("saturating kernel and ADC clip corrections: a compiled network, "
+          "every buffer and counter equal to the reference kernel's") {
   for (int perCycle : {1, 2}) {
     test::CompileSetup setup;
     setup.model = "resnet20";
@@ -238,10 +238,8 @@ TEST_CASE("saturating kernel: a compiled network, every buffer and counter "
     auto p =
         program::parseProgram(state.bytes.data(), state.bytes.size(), "t.bin");
     REQUIRE(p);
-    auto fast = runtime::Executor::create(*p, {runtime::ExecMode::MacroLevel});
     auto reference = runtime::Executor::create(
-        *p, {runtime::ExecMode::MacroLevel, /*referenceKernel=*/true});
-    REQUIRE(fast);
+        *p, {runtime::ExecMode::MacroLevel, runtime::MacroKernel::Reference});
     REQUIRE(reference);
     Random rng(perCycle);
     const program::Buffer &in = p->buffers[p->input];
@@ -250,14 +248,21 @@ TEST_CASE("saturating kernel: a compiled network, every buffer and counter "
     std::vector<int32_t> x(size_t(in.size()));
     for (int32_t &v : x)
       v = int32_t(rng.uniformInt(lo, hi));
-    REQUIRE(fast->run(x));
     REQUIRE(reference->run(x));
-    INFO(perCycle << " bits per cycle");
-    CHECK(fast->buffers() == reference->buffers());
-    CHECK(fast->counters().activations == reference->counters().activations);
-    CHECK(fast->counters().adcSaturations ==
-          reference->counters().adcSaturations);
-    CHECK(fast->counters().adcSaturations > 0);
+    CHECK(reference->counters().adcSaturations > 0);
+    for (runtime::MacroKernel kernel :
+         {runtime::MacroKernel::Best, runtime::MacroKernel::PortableCorrections,
+          runtime::MacroKernel::PackedCounts}) {
+      auto fast = runtime::Executor::create(
+          *p, {runtime::ExecMode::MacroLevel, kernel});
+      REQUIRE(fast);
+      REQUIRE(fast->run(x));
+      INFO(perCycle << " bits per cycle, macro kernel " << int(kernel));
+      CHECK(fast->buffers() == reference->buffers());
+      CHECK(fast->counters().activations == reference->counters().activations);
+      CHECK(fast->counters().adcSaturations ==
+            reference->counters().adcSaturations);
+    }
   }
 }
 

@@ -13,8 +13,11 @@
 ///    counts Σ slice × weight bit, the ADC saturates the count at
 ///    2^adc_bits − 1, and the digital side shifts and adds it into the int64
 ///    accumulator of (pixel, channel).
-///    Where the packed counts fit (runtime/README.md), a SIMD kernel that
-///    counts four columns per 32-bit lane computes exactly the same.
+///    Two faster kernels compute exactly the same (runtime/README.md):
+///    where it fits, the fast path's exact sums plus a correction for each
+///    (pixel, group, slice) whose input could make a column clip (no other
+///    can); else, where the packed counts fit, a SIMD kernel that counts
+///    four columns per 32-bit lane.
 ///  - Fast: an integer GEMM over the stored groups only. Identical results
 ///    whenever the ADC cannot saturate (`adcIsExact`); tests check it. Layers
 ///    with inputs of at most 8 bits run the packed u8 × s8 kernel
@@ -53,12 +56,25 @@ enum class FastKernel {
 /// True when this CPU can run `kernel`.
 bool fastKernelSupported(FastKernel kernel);
 
+/// The macro-level model's Conv kernel; every choice computes the same.
+enum class MacroKernel {
+  /// Exact sums with ADC clip corrections where they fit, else as
+  /// PackedCounts.
+  Best,
+  /// As Best without SIMD in the corrections (and with an im2col copy
+  /// everywhere): what a CPU without AVX-512 runs.
+  PortableCorrections,
+  /// The saturating kernel (four column counts per lane) where it fits,
+  /// else the bit-mask kernel.
+  PackedCounts,
+  Reference, ///< The bit-mask kernel everywhere (much slower).
+};
+
 struct ExecOptions {
   ExecMode mode = ExecMode::Fast;
-  /// MacroLevel: every Conv on the bit-mask reference kernel, even where the
-  /// packed saturating kernel fits (same results, much slower); for the
-  /// tests and benchmarks that compare the two.
-  bool referenceKernel = false;
+  /// MacroLevel: which kernel; for the tests and benchmarks that compare
+  /// them.
+  MacroKernel macroKernel = MacroKernel::Best;
   /// Fast mode: which kernel; every choice computes the same (layers the
   /// packed kernel does not take run on the unpacked one). Executor::create
   /// refuses a kernel the CPU lacks. For the tests and benchmarks.

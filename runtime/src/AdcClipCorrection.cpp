@@ -1,0 +1,490 @@
+// Exact sums corrected where the ADC clips (see AdcClipCorrection.h).
+#include "AdcClipCorrection.h"
+
+#include "mars/quant/BitSerial.h"
+
+#include <algorithm>
+#include <immintrin.h>
+#include <limits>
+
+// GCC 12 warns about the _mm512_undefined_*() placeholders inside its own
+// AVX-512 intrinsics (GCC bug 105593; SaturatingKernel.cpp has the same);
+// nothing here is uninitialized. Clang has no such warning.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace mars::runtime::detail {
+
+namespace {
+
+// popcnt is not in the x86-64 baseline the build targets: without a clone
+// for it every popcount is a libgcc call.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define MARS_POPCNT_CLONES __attribute__((target_clones("popcnt", "default")))
+#else
+#define MARS_POPCNT_CLONES
+#endif
+
+bool cpuHasAvx512Bw() {
+  static const bool has = __builtin_cpu_supports("avx512f") &&
+                          __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("popcnt");
+  return has;
+}
+
+bool cpuHasAvx512Bitalg() {
+  static const bool has =
+      cpuHasAvx512Bw() && __builtin_cpu_supports("avx512bitalg");
+  return has;
+}
+
+bool cpuHasAvx512Direct() {
+  static const bool has =
+      cpuHasAvx512Bitalg() && __builtin_cpu_supports("avx512vpopcntdq");
+  return has;
+}
+
+/// A bit per slice whose sum over the group's rows (the count of a column
+/// whose weight bit is 1 on every row, the largest any column can reach)
+/// exceeds the ceiling; `planes` [input bit][word].
+inline uint32_t clippingSlices(const AdcClipLayout &l, const uint64_t *planes,
+                               int32_t W) {
+  uint32_t clips = 0;
+  for (size_t s = 0; s < l.slices.size(); ++s) {
+    int64_t sum = 0;
+    for (int t = 0; t < l.slices[s].count; ++t) {
+      const uint64_t *plane = planes + (l.slices[s].first + t) * W;
+      int64_t ones = 0;
+      for (int32_t w = 0; w < W; ++w)
+        ones += __builtin_popcountll(plane[w]);
+      sum += ones << t;
+    }
+    if (sum > l.ceiling)
+      clips |= 1u << s;
+  }
+  return clips;
+}
+
+void addClipRow(Im2col::ClipRows &rows, int32_t px, uint32_t clips,
+                const uint64_t *planes, size_t words) {
+  rows.pixels.push_back(px);
+  rows.slices.push_back(uint8_t(clips));
+  rows.planes.insert(rows.planes.end(), planes, planes + words);
+}
+
+/// From the bit masks (buildInputMasks), any geometry.
+MARS_POPCNT_CLONES void clipRowsFromMasks(const AdcClipLayout &l,
+                                          int32_t rowGroups, Im2col &c) {
+  const size_t words = size_t(c.bits) * c.words;
+  const uint64_t *planes = c.masks.data();
+  for (int64_t px = 0; px < c.pixels; ++px)
+    for (int32_t rg = 0; rg < rowGroups; ++rg, planes += words)
+      if (const uint32_t clips = clippingSlices(l, planes, c.words))
+        addClipRow(c.clipRows[size_t(rg)], int32_t(px), clips, planes, words);
+}
+
+/// From int16 rows, groups of at most 64 rows (one word): per (pixel, row
+/// group) one masked load per 32 rows and one bit test per input bit, and
+/// no mask array. A masked-out lane is not read, so the last group may end
+/// where the rows do.
+__attribute__((target("avx512f,avx512bw,popcnt"))) void
+clipRowsAvx512(const AdcClipLayout &l, int32_t R, Im2col &c) {
+  const int32_t rowGroups = c.rowsPadded / R;
+  const __mmask32 low = R >= 32 ? ~__mmask32(0) : (__mmask32(1) << R) - 1;
+  const __mmask32 high = R <= 32   ? 0
+                         : R == 64 ? ~__mmask32(0)
+                                   : (__mmask32(1) << (R - 32)) - 1;
+  uint64_t planes[8]; // bits ≤ 8 (adcClipLayoutOf)
+  for (int64_t px = 0; px < c.pixels; ++px)
+    for (int32_t rg = 0; rg < rowGroups; ++rg) {
+      const int16_t *v = c.x16.data() + px * c.rowsPadded + int64_t(rg) * R;
+      const __m512i a = _mm512_maskz_loadu_epi16(low, v);
+      const __m512i b = high ? _mm512_maskz_loadu_epi16(high, v + 32)
+                             : _mm512_setzero_si512();
+      // Bit t of the int16 is bit t of the input type for t < bits (the
+      // sign bit of a signed type is sign-extended).
+      for (int32_t t = 0; t < c.bits; ++t) {
+        const __m512i bit = _mm512_set1_epi16(int16_t(1 << t));
+        planes[t] = uint64_t(_mm512_test_epi16_mask(a, bit)) |
+                    uint64_t(_mm512_test_epi16_mask(b, bit)) << 32;
+      }
+      if (const uint32_t clips = clippingSlices(l, planes, 1))
+        addClipRow(c.clipRows[size_t(rg)], int32_t(px), clips, planes,
+                   size_t(c.bits));
+    }
+}
+
+/// Direct layers: per channel block, 16 input positions a register (int32
+/// lanes); per input bit and channel a bit test, OR-ed into the position's
+/// plane as bit `channel`; popcounts give the slice sums of all 16.
+__attribute__((target("avx512f,avx512bw,avx512vpopcntdq,popcnt"))) void
+clipInputsAvx512(const AdcClipLayout &l, const int32_t *in, Im2col &c) {
+  const int32_t R = l.rowsPerGroup, plane = l.inH * l.inW;
+  const __m512i ceiling = _mm512_set1_epi32(int32_t(
+      std::min<int64_t>(l.ceiling, std::numeric_limits<int32_t>::max())));
+  __m512i bitOf[8]; // bits ≤ 8 (adcClipLayoutOf)
+  for (int32_t t = 0; t < c.bits; ++t)
+    bitOf[t] = _mm512_set1_epi32(1 << t);
+  for (int32_t block = 0; block * R < l.inC; ++block) {
+    Im2col::ClipRows &rows = c.clipRows[size_t(block)];
+    const int32_t *channels = in + int64_t(block) * R * plane;
+    for (int32_t at = 0; at < plane; at += 16) {
+      const __mmask16 live = plane - at >= 16
+                                 ? __mmask16(0xffff)
+                                 : __mmask16((1u << (plane - at)) - 1);
+      __m512i planes[8];
+      for (int32_t t = 0; t < c.bits; ++t)
+        planes[t] = _mm512_setzero_si512();
+      for (int32_t r = 0; r < R; ++r) {
+        const __m512i v =
+            _mm512_maskz_loadu_epi32(live, channels + int64_t(r) * plane + at);
+        const __m512i row = _mm512_set1_epi32(1 << r);
+        // Bit t of the int32 is bit t of the input type for t < bits (the
+        // sign bit of a signed type is sign-extended).
+        for (int32_t t = 0; t < c.bits; ++t)
+          planes[t] = _mm512_mask_or_epi32(
+              planes[t], _mm512_test_epi32_mask(v, bitOf[t]), planes[t], row);
+      }
+      __mmask16 any = 0, clipsOf[8] = {};
+      for (size_t s = 0; s < l.slices.size(); ++s) {
+        __m512i sum = _mm512_setzero_si512();
+        for (int t = 0; t < l.slices[s].count; ++t)
+          sum = _mm512_add_epi32(
+              sum, _mm512_sll_epi32(
+                       _mm512_popcnt_epi32(planes[l.slices[s].first + t]),
+                       _mm_cvtsi32_si128(t)));
+        clipsOf[s] = _mm512_cmpgt_epi32_mask(sum, ceiling);
+        any = __mmask16(any | clipsOf[s]);
+      }
+      if (!any)
+        continue;
+      alignas(64) uint32_t lanes[8][16];
+      for (int32_t t = 0; t < c.bits; ++t)
+        _mm512_store_si512(lanes[t], planes[t]);
+      for (uint32_t left = any; left; left &= left - 1) {
+        const int32_t k = __builtin_ctz(left);
+        uint32_t clips = 0;
+        for (size_t s = 0; s < l.slices.size(); ++s)
+          clips |= uint32_t(clipsOf[s] >> k & 1) << s;
+        uint64_t masks[8];
+        for (int32_t t = 0; t < c.bits; ++t)
+          masks[t] = lanes[t][k];
+        const int32_t pos = at + k;
+        addClipRow(rows, (pos / l.inW) << 16 | pos % l.inW, clips, masks,
+                   size_t(c.bits));
+      }
+    }
+  }
+}
+
+} // namespace
+
+AdcClipLayout adcClipLayoutOf(const program::Program &p,
+                              const program::Layer &layer, int64_t maxTerms,
+                              bool portable) {
+  AdcClipLayout l;
+  const program::Buffer &input = p.buffers[layer.inputs[0]];
+  const program::Buffer &output = p.buffers[layer.output];
+  const program::WeightMatrix &m = p.matrices[layer.matrix];
+  if (input.isAccumulator || input.bits < 1 || input.bits > 8 ||
+      m.weightBits > 8)
+    return l;
+  // Over bit patterns, Σ over slices and bits of |count| · 2^(first + b)
+  // is at most (2^bits − 1) · (2^wbits − 1) per product: bounds every
+  // partial sum of the corrected accumulator.
+  const double bound = double(maxTerms) *
+                       double((int64_t(1) << input.bits) - 1) *
+                       double((int64_t(1) << m.weightBits) - 1);
+  if (bound >= double(std::numeric_limits<int32_t>::max()))
+    return l;
+  l.fits = true;
+  l.portable = portable;
+  l.ceiling = (int64_t(1) << p.arch.macro.adcBits) - 1;
+  l.slices = quant::inputSlices(input.bits, input.isSigned,
+                                p.arch.macro.inputBitsPerCycle);
+  l.bits = input.bits;
+  l.rowsPerGroup = m.rowsPerGroup;
+  for (int32_t col = 0; col < m.channelsPerGroup * m.weightBits; ++col) {
+    l.channelOf.push_back(col / m.weightBits);
+    l.bitOf.push_back(col % m.weightBits);
+    l.msb.push_back(col % m.weightBits == m.weightBits - 1);
+  }
+  l.direct = !portable && cpuHasAvx512Direct() && m.rowsPerGroup <= 16 &&
+             input.channels % m.rowsPerGroup == 0 && input.width < 65536 &&
+             input.height < 32768;
+  l.inC = input.channels;
+  l.inH = input.height;
+  l.inW = input.width;
+  l.outH = output.height;
+  l.outW = output.width;
+  l.kernelW = layer.kernelW;
+  l.strideH = layer.strideH;
+  l.strideW = layer.strideW;
+  l.dilationH = layer.dilationH;
+  l.dilationW = layer.dilationW;
+  l.padTop = layer.padTop;
+  l.padLeft = layer.padLeft;
+  return l;
+}
+
+void findClippingSlices(const AdcClipLayout &l, const std::vector<int32_t> &in,
+                        Im2col &c) {
+  const int32_t R = l.rowsPerGroup;
+  const int32_t lists = l.direct ? l.inC / R : c.rowsPadded / R;
+  c.clipRows.resize(size_t(lists));
+  for (Im2col::ClipRows &rows : c.clipRows) { // keeps their capacity
+    rows.pixels.clear();
+    rows.slices.clear();
+    rows.planes.clear();
+  }
+  if (l.direct) {
+    c.bits = l.bits;
+    c.words = 1;
+    clipInputsAvx512(l, in.data(), c);
+    return;
+  }
+  const int32_t rowGroups = lists;
+  if (!l.portable && c.narrow && c.words == 1 && cpuHasAvx512Bw()) {
+    clipRowsAvx512(l, R, c);
+  } else {
+    buildInputMasks(R, c);
+    clipRowsFromMasks(l, rowGroups, c);
+    std::vector<uint64_t>().swap(c.masks);
+  }
+  // The rows are not needed again: free them for the next layer's.
+  std::vector<int16_t>().swap(c.x16);
+  std::vector<int32_t>().swap(c.x32);
+}
+
+namespace {
+
+/// What a partition's corrections read.
+struct ClipJob {
+  const AdcClipLayout *layout = nullptr;
+  int32_t B = 0, W = 0, bits = 0, columns = 0; ///< columns: valid × B.
+  const uint64_t *weights = nullptr;   ///< One group's [channel][bit][word].
+  const uint16_t *weights16 = nullptr; ///< The same, columnMasks16.
+  /// Per column: its channel and weight bit, and whether it weighs
+  /// negative (the MSB).
+  const int32_t *channelOf = nullptr, *bitOf = nullptr;
+  const uint8_t *msb = nullptr;
+};
+
+/// Adds ±(count − ceiling) · 2^(first + b) of a clipped column: what the
+/// clipping takes away from the exact count · 2^(first + b).
+inline void takeClipped(const ClipJob &j, const Slice &slice, int32_t col,
+                        int64_t count, int32_t *dst) {
+  const int64_t excess = (count - j.layout->ceiling)
+                         << (slice.first + j.bitOf[col]);
+  const bool negative = slice.negative != bool(j.msb[col]);
+  *dst = int32_t(uint32_t(*dst) + uint32_t(negative ? excess : -excess));
+}
+
+/// The corrections of one group for its clip rows [e, end) below
+/// pixelEnd, in plain C++: the portable version and the SIMD one's
+/// specification. `acc` is the partition's first channel.
+MARS_POPCNT_CLONES void clipGroupScalar(const ClipJob &j,
+                                        const Im2col::ClipRows &rows, size_t e,
+                                        int32_t pixelEnd, int32_t *acc,
+                                        int64_t stride, int64_t &saturations) {
+  const AdcClipLayout &l = *j.layout;
+  const size_t words = size_t(j.bits) * j.W;
+  for (; e < rows.pixels.size() && rows.pixels[e] < pixelEnd; ++e) {
+    const int32_t px = rows.pixels[e];
+    const uint64_t *xm = rows.planes.data() + e * words;
+    for (uint32_t clips = rows.slices[e]; clips; clips &= clips - 1) {
+      const Slice &slice = l.slices[size_t(__builtin_ctz(clips))];
+      for (int32_t col = 0; col < j.columns; ++col) {
+        const int64_t count =
+            quant::sliceCount(xm, j.weights + size_t(col) * j.W, slice, j.W);
+        if (count <= l.ceiling)
+          continue;
+        ++saturations;
+        takeClipped(j, slice, col, count, acc + j.channelOf[col] * stride + px);
+      }
+    }
+  }
+}
+
+/// The pixel a clip row stands for: the row group's own (im2col lists).
+struct SamePixel {
+  int32_t operator()(int32_t px) const { return px; }
+};
+
+/// Direct lists: the output pixel that reads input position (y << 16 | x)
+/// through kernel tap (ky, kx), or −1 when none does. Ascending positions
+/// give ascending pixels. Divides only for strides above 1.
+struct TapPixel {
+  int32_t offsetY = 0, offsetX = 0; ///< pad − k · dilation.
+  int32_t strideH = 1, strideW = 1, outH = 0, outW = 0;
+  TapPixel(const AdcClipLayout &l, int32_t ky, int32_t kx)
+      : offsetY(l.padTop - ky * l.dilationH),
+        offsetX(l.padLeft - kx * l.dilationW), strideH(l.strideH),
+        strideW(l.strideW), outH(l.outH), outW(l.outW) {}
+  int32_t operator()(int32_t yx) const {
+    int32_t oy = (yx >> 16) + offsetY, ox = (yx & 0xffff) + offsetX;
+    if (oy < 0 || ox < 0)
+      return -1;
+    if (strideH > 1) {
+      if (oy % strideH)
+        return -1;
+      oy /= strideH;
+    }
+    if (strideW > 1) {
+      if (ox % strideW)
+        return -1;
+      ox /= strideW;
+    }
+    if (oy >= outH || ox >= outW)
+      return -1;
+    return oy * outW + ox;
+  }
+};
+
+/// clipGroupScalar for groups of at most 16 rows, 32 columns a register:
+/// the input plane broadcast AND the 16-bit weight columns, vpopcntw, and a
+/// compare with the ceiling; only the columns that clip (a few percent)
+/// are then corrected one by one.
+template <typename PixelOf>
+__attribute__((target("avx512f,avx512bw,avx512bitalg,popcnt"))) void
+clipGroupAvx512(const ClipJob &j, const Im2col::ClipRows &rows, size_t e,
+                PixelOf pixelOf, int32_t pixelBegin, int32_t pixelEnd,
+                int32_t *acc, int64_t stride, int64_t &saturations) {
+  const AdcClipLayout &l = *j.layout;
+  const __m512i ceiling =
+      _mm512_set1_epi16(int16_t(std::min<int64_t>(l.ceiling, 65535)));
+  const size_t begin = e;
+  int64_t clipped = 0;
+  for (int32_t chunk = 0; chunk * 32 < j.columns; ++chunk) {
+    const __mmask32 live = j.columns - chunk * 32 >= 32
+                               ? ~__mmask32(0)
+                               : (__mmask32(1) << (j.columns - chunk * 32)) - 1;
+    const __m512i w = _mm512_loadu_si512(j.weights16 + chunk * 32);
+    for (e = begin; e < rows.pixels.size(); ++e) {
+      const int32_t px = pixelOf(rows.pixels[e]);
+      if (px < pixelBegin) // also −1: no pixel
+        continue;
+      if (px >= pixelEnd)
+        break;
+      const uint64_t *xm = rows.planes.data() + e * size_t(j.bits);
+      for (uint32_t clips = rows.slices[e]; clips; clips &= clips - 1) {
+        const Slice &slice = l.slices[size_t(__builtin_ctz(clips))];
+        __m512i count = _mm512_setzero_si512();
+        for (int t = 0; t < slice.count; ++t) {
+          const __m512i plane =
+              _mm512_set1_epi16(int16_t(uint16_t(xm[slice.first + t])));
+          count = _mm512_add_epi16(
+              count,
+              _mm512_sll_epi16(_mm512_popcnt_epi16(_mm512_and_si512(plane, w)),
+                               _mm_cvtsi32_si128(t)));
+        }
+        __mmask32 over = _mm512_mask_cmpgt_epu16_mask(live, count, ceiling);
+        if (!over)
+          continue;
+        clipped += __builtin_popcount(over);
+        alignas(64) uint16_t counts[32];
+        _mm512_store_si512(counts, count);
+        for (; over; over &= over - 1) {
+          const int32_t k = __builtin_ctz(over), col = chunk * 32 + k;
+          takeClipped(j, slice, col, counts[k],
+                      acc + j.channelOf[col] * stride + px);
+        }
+      }
+    }
+  }
+  saturations += clipped;
+}
+
+} // namespace
+
+PreparedMatrix prepareClipColumns(const AdcClipLayout &l,
+                                  const program::WeightMatrix &m) {
+  const int32_t R = m.rowsPerGroup, C = m.channelsPerGroup, B = m.weightBits;
+  if (R > 16 || l.portable || !cpuHasAvx512Bitalg())
+    return prepareMatrix(m, {/*pairs=*/false, /*bitMasks=*/true});
+  PreparedMatrix pm;
+  pm.rowsPerGroup = R;
+  pm.channelsPerGroup = C;
+  pm.weightBits = B;
+  pm.words = 1;
+  pm.columnChunks = (C * B + 31) / 32;
+  const size_t stride = size_t(pm.columnChunks) * 32;
+  pm.columnMasks16.assign(m.groups.size() * stride, 0);
+  const uint32_t typeMask = (1u << B) - 1;
+  for (size_t g = 0; g < m.groups.size(); ++g) {
+    const std::vector<int8_t> &w = m.groups[g].weights; // [R][C]
+    uint16_t *columns = pm.columnMasks16.data() + g * stride;
+    // Branch-free, as prepareMatrix's bit masks.
+    for (int32_t r = 0; r < R; ++r)
+      for (int32_t j = 0; j < C; ++j) {
+        const uint32_t u =
+            static_cast<uint32_t>(int32_t(w[size_t(r) * C + j])) & typeMask;
+        for (int32_t b = 0; b < B; ++b)
+          columns[j * B + b] = uint16_t(columns[j * B + b] | (u >> b & 1) << r);
+      }
+  }
+  return pm;
+}
+
+int64_t correctAdcClipping(const ComputeArgs &a, const PartitionWork &w,
+                           const AdcClipLayout &l, int32_t *acc32,
+                           int64_t pixels, int64_t &saturations) {
+  const program::WeightMatrix &m = *a.matrix;
+  const PreparedMatrix &pm = *a.prepared;
+  const Im2col &ic = *a.cols;
+  const int32_t C = m.channelsPerGroup, first = w.colGroup * C;
+  ClipJob j;
+  j.layout = &l;
+  j.B = m.weightBits;
+  j.W = ic.words;
+  j.bits = ic.bits;
+  j.columns = std::min(C, m.cols - first) * j.B;
+  j.channelOf = l.channelOf.data();
+  j.bitOf = l.bitOf.data();
+  j.msb = l.msb.data();
+  const bool simd = pm.columnChunks > 0; // prepareClipColumns decided
+  int32_t *acc = acc32 + first * pixels;
+  for (size_t k = 0; k < w.groups.size(); ++k) {
+    if (simd)
+      j.weights16 =
+          pm.columnMasks16.data() + size_t(w.groups[k]) * pm.columnChunks * 32;
+    else
+      j.weights = pm.bitMasks.data() + size_t(w.groups[k]) * C * j.B * j.W;
+    const int32_t firstRow = w.rowGroups[k] * m.rowsPerGroup;
+    if (l.direct) { // direct implies simd
+      const int32_t tap = firstRow / l.inC;
+      const int32_t ky = tap / l.kernelW;
+      const TapPixel pixelOf(l, ky, tap % l.kernelW);
+      const Im2col::ClipRows &rows =
+          ic.clipRows[size_t(firstRow % l.inC / m.rowsPerGroup)];
+      // No input row above the one that output row pixelBegin / outW reads
+      // through this tap maps into the range.
+      const int32_t y =
+          a.pixelBegin / l.outW * l.strideH - l.padTop + ky * l.dilationH;
+      const size_t e =
+          size_t(std::lower_bound(rows.pixels.begin(), rows.pixels.end(),
+                                  std::max(y, 0) << 16) -
+                 rows.pixels.begin());
+      clipGroupAvx512(j, rows, e, pixelOf, a.pixelBegin, a.pixelEnd, acc,
+                      pixels, saturations);
+      continue;
+    }
+    const Im2col::ClipRows &rows = ic.clipRows[size_t(w.rowGroups[k])];
+    const size_t e = size_t(
+        std::lower_bound(rows.pixels.begin(), rows.pixels.end(), a.pixelBegin) -
+        rows.pixels.begin());
+    if (simd) {
+      clipGroupAvx512(j, rows, e, SamePixel{}, a.pixelBegin, a.pixelEnd, acc,
+                      pixels, saturations);
+    } else {
+      clipGroupScalar(j, rows, e, a.pixelEnd, acc, pixels, saturations);
+    }
+  }
+  // Columns past the matrix edge hold zero weights: they convert zero and
+  // are not added, but their partition is activated all the same.
+  return int64_t(a.pixelEnd - a.pixelBegin) * int64_t(w.groups.size()) *
+         static_cast<int64_t>(l.slices.size());
+}
+
+} // namespace mars::runtime::detail
