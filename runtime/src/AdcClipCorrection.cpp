@@ -346,16 +346,18 @@ struct TapPixel {
 /// the input plane broadcast AND the 16-bit weight columns, vpopcntw, and a
 /// compare with the ceiling; only the columns that clip (a few percent)
 /// are then corrected one by one.
-template <typename PixelOf>
-__attribute__((target("avx512f,avx512bw,avx512bitalg,popcnt"))) void
+/// OneBit: every slice is one input bit (input_bits_per_cycle 1), so a
+/// count is one popcount.
+#define MARS_CLIP_AVX512 "avx512f,avx512bw,avx512bitalg,popcnt"
+template <bool OneBit, typename PixelOf>
+__attribute__((target(MARS_CLIP_AVX512), always_inline)) inline void
 clipGroupAvx512(const ClipJob &j, const Im2col::ClipRows &rows, size_t e,
                 PixelOf pixelOf, int32_t pixelBegin, int32_t pixelEnd,
-                int32_t *acc, int64_t stride, int64_t &saturations) {
+                int32_t *acc, int64_t stride, int64_t &clipped) {
   const AdcClipLayout &l = *j.layout;
   const __m512i ceiling =
       _mm512_set1_epi16(int16_t(std::min<int64_t>(l.ceiling, 65535)));
   const size_t begin = e;
-  int64_t clipped = 0;
   for (int32_t chunk = 0; chunk * 32 < j.columns; ++chunk) {
     const __mmask32 live = j.columns - chunk * 32 >= 32
                                ? ~__mmask32(0)
@@ -370,8 +372,9 @@ clipGroupAvx512(const ClipJob &j, const Im2col::ClipRows &rows, size_t e,
       const uint64_t *xm = rows.planes.data() + e * size_t(j.bits);
       for (uint32_t clips = rows.slices[e]; clips; clips &= clips - 1) {
         const Slice &slice = l.slices[size_t(__builtin_ctz(clips))];
-        __m512i count = _mm512_setzero_si512();
-        for (int t = 0; t < slice.count; ++t) {
+        __m512i count = _mm512_popcnt_epi16(_mm512_and_si512(
+            _mm512_set1_epi16(int16_t(uint16_t(xm[slice.first]))), w));
+        for (int t = 1; !OneBit && t < slice.count; ++t) {
           const __m512i plane =
               _mm512_set1_epi16(int16_t(uint16_t(xm[slice.first + t])));
           count = _mm512_add_epi16(
@@ -393,6 +396,47 @@ clipGroupAvx512(const ClipJob &j, const Im2col::ClipRows &rows, size_t e,
       }
     }
   }
+}
+
+/// A partition's groups on clipGroupAvx512 (one call, so that the group
+/// loop and the kernel inline into each other).
+template <bool OneBit>
+__attribute__((target(MARS_CLIP_AVX512))) void
+clipPartitionAvx512(ClipJob j, const ComputeArgs &a, const PartitionWork &w,
+                    int32_t *acc, int64_t pixels, int64_t &saturations) {
+  const AdcClipLayout &l = *j.layout;
+  const PreparedMatrix &pm = *a.prepared;
+  const Im2col &ic = *a.cols;
+  const int32_t R = a.matrix->rowsPerGroup;
+  int64_t clipped = 0;
+  for (size_t k = 0; k < w.groups.size(); ++k) {
+    j.weights16 =
+        pm.columnMasks16.data() + size_t(w.groups[k]) * pm.columnChunks * 32;
+    const int32_t firstRow = w.rowGroups[k] * R;
+    if (!l.direct) {
+      const Im2col::ClipRows &rows = ic.clipRows[size_t(w.rowGroups[k])];
+      const size_t e =
+          size_t(std::lower_bound(rows.pixels.begin(), rows.pixels.end(),
+                                  a.pixelBegin) -
+                 rows.pixels.begin());
+      clipGroupAvx512<OneBit>(j, rows, e, SamePixel{}, a.pixelBegin, a.pixelEnd,
+                              acc, pixels, clipped);
+      continue;
+    }
+    const int32_t tap = firstRow / l.inC;
+    const int32_t ky = tap / l.kernelW;
+    const Im2col::ClipRows &rows = ic.clipRows[size_t(firstRow % l.inC / R)];
+    // No input row above the one that output row pixelBegin / outW reads
+    // through this tap maps into the range.
+    const int32_t y =
+        a.pixelBegin / l.outW * l.strideH - l.padTop + ky * l.dilationH;
+    const size_t e =
+        size_t(std::lower_bound(rows.pixels.begin(), rows.pixels.end(),
+                                std::max(y, 0) << 16) -
+               rows.pixels.begin());
+    clipGroupAvx512<OneBit>(j, rows, e, TapPixel(l, ky, tap % l.kernelW),
+                            a.pixelBegin, a.pixelEnd, acc, pixels, clipped);
+  }
   saturations += clipped;
 }
 
@@ -411,17 +455,18 @@ PreparedMatrix prepareClipColumns(const AdcClipLayout &l,
   pm.columnChunks = (C * B + 31) / 32;
   const size_t stride = size_t(pm.columnChunks) * 32;
   pm.columnMasks16.assign(m.groups.size() * stride, 0);
-  const uint32_t typeMask = (1u << B) - 1;
   for (size_t g = 0; g < m.groups.size(); ++g) {
-    const std::vector<int8_t> &w = m.groups[g].weights; // [R][C]
+    const int8_t *w = m.groups[g].weights.data(); // [R][C]
     uint16_t *columns = pm.columnMasks16.data() + g * stride;
-    // Branch-free, as prepareMatrix's bit masks.
-    for (int32_t r = 0; r < R; ++r)
-      for (int32_t j = 0; j < C; ++j) {
-        const uint32_t u =
-            static_cast<uint32_t>(int32_t(w[size_t(r) * C + j])) & typeMask;
-        for (int32_t b = 0; b < B; ++b)
-          columns[j * B + b] = uint16_t(columns[j * B + b] | (u >> b & 1) << r);
+    // Bit b of the byte is bit b of the B-bit weight for b < B. The mask is
+    // built in a register, branch-free (a weight's bits are as good as
+    // random).
+    for (int32_t j = 0; j < C; ++j)
+      for (int32_t b = 0; b < B; ++b) {
+        uint32_t mask = 0;
+        for (int32_t r = 0; r < R; ++r)
+          mask |= (uint32_t(uint8_t(w[r * C + j])) >> b & 1) << r;
+        columns[j * B + b] = uint16_t(mask);
       }
   }
   return pm;
@@ -443,41 +488,23 @@ int64_t correctAdcClipping(const ComputeArgs &a, const PartitionWork &w,
   j.channelOf = l.channelOf.data();
   j.bitOf = l.bitOf.data();
   j.msb = l.msb.data();
-  const bool simd = pm.columnChunks > 0; // prepareClipColumns decided
   int32_t *acc = acc32 + first * pixels;
-  for (size_t k = 0; k < w.groups.size(); ++k) {
-    if (simd)
-      j.weights16 =
-          pm.columnMasks16.data() + size_t(w.groups[k]) * pm.columnChunks * 32;
+  if (pm.columnChunks > 0) { // prepareClipColumns chose the SIMD form
+    const bool oneBit =
+        std::all_of(l.slices.begin(), l.slices.end(),
+                    [](const Slice &s) { return s.count == 1; });
+    if (oneBit)
+      clipPartitionAvx512<true>(j, a, w, acc, pixels, saturations);
     else
+      clipPartitionAvx512<false>(j, a, w, acc, pixels, saturations);
+  } else { // portable; never direct
+    for (size_t k = 0; k < w.groups.size(); ++k) {
       j.weights = pm.bitMasks.data() + size_t(w.groups[k]) * C * j.B * j.W;
-    const int32_t firstRow = w.rowGroups[k] * m.rowsPerGroup;
-    if (l.direct) { // direct implies simd
-      const int32_t tap = firstRow / l.inC;
-      const int32_t ky = tap / l.kernelW;
-      const TapPixel pixelOf(l, ky, tap % l.kernelW);
-      const Im2col::ClipRows &rows =
-          ic.clipRows[size_t(firstRow % l.inC / m.rowsPerGroup)];
-      // No input row above the one that output row pixelBegin / outW reads
-      // through this tap maps into the range.
-      const int32_t y =
-          a.pixelBegin / l.outW * l.strideH - l.padTop + ky * l.dilationH;
+      const Im2col::ClipRows &rows = ic.clipRows[size_t(w.rowGroups[k])];
       const size_t e =
           size_t(std::lower_bound(rows.pixels.begin(), rows.pixels.end(),
-                                  std::max(y, 0) << 16) -
+                                  a.pixelBegin) -
                  rows.pixels.begin());
-      clipGroupAvx512(j, rows, e, pixelOf, a.pixelBegin, a.pixelEnd, acc,
-                      pixels, saturations);
-      continue;
-    }
-    const Im2col::ClipRows &rows = ic.clipRows[size_t(w.rowGroups[k])];
-    const size_t e = size_t(
-        std::lower_bound(rows.pixels.begin(), rows.pixels.end(), a.pixelBegin) -
-        rows.pixels.begin());
-    if (simd) {
-      clipGroupAvx512(j, rows, e, SamePixel{}, a.pixelBegin, a.pixelEnd, acc,
-                      pixels, saturations);
-    } else {
       clipGroupScalar(j, rows, e, a.pixelEnd, acc, pixels, saturations);
     }
   }
