@@ -1,7 +1,8 @@
-// The macro-level model's three kernels on one compiled program
+// The macro-level model's kernels on one compiled program
 // (ExecOptions::macroKernel): exact sums with ADC clip corrections (what
-// `marsc run --mode macro` uses where they fit), the packed saturating
-// kernel before it, and the bit-mask reference kernel before that; same
+// `marsc run --mode macro` uses where they fit), the same in portable C++
+// (what a CPU without AVX-512 runs), the packed saturating kernel before
+// them, and the bit-mask reference kernel before that; same
 // images, one thread, interleaved. Checks that outputs and counters are
 // equal and prints images/s of each. bench_saturating.sh calls it for the
 // older kernels' speed, which `marsc run` can no longer show.
@@ -94,17 +95,18 @@ int main(int argc, char **argv) {
     for (int32_t &v : x)
       v = int32_t(rng.uniformInt(lo, hi));
 
-  const runtime::MacroKernel kernels[] = {runtime::MacroKernel::Best,
-                                          runtime::MacroKernel::PackedCounts,
-                                          runtime::MacroKernel::Reference};
-  std::vector<double> rates[3];
+  const runtime::MacroKernel kernels[] = {
+      runtime::MacroKernel::Best, runtime::MacroKernel::PortableCorrections,
+      runtime::MacroKernel::PackedCounts, runtime::MacroKernel::Reference};
+  constexpr int kKernels = 4;
+  std::vector<double> rates[kKernels];
   for (int r = 0; r < reps; ++r) {
-    Run runs[3];
-    for (int k = 0; k < 3; ++k) {
+    Run runs[kKernels];
+    for (int k = 0; k < kKernels; ++k) {
       runs[k] = runAll(*p, kernels[k], inputs);
       rates[k].push_back(images / runs[k].seconds);
     }
-    for (int k = 1; k < 3; ++k)
+    for (int k = 1; k < kKernels; ++k)
       if (runs[k].outputs != runs[0].outputs ||
           runs[k].counters.activations != runs[0].counters.activations ||
           runs[k].counters.adcSaturations != runs[0].counters.adcSaturations)
@@ -117,9 +119,11 @@ int main(int argc, char **argv) {
                   static_cast<long long>(runs[0].counters.adcSaturations));
   }
   // All include executor set-up, as marsc run does.
-  const double best = median(rates[0]), counts = median(rates[1]),
-               masks = median(rates[2]);
+  const double best = median(rates[0]), portable = median(rates[1]),
+               counts = median(rates[2]), masks = median(rates[3]);
   std::printf("exact sums + clip corrections: %8.2f images/s\n", best);
+  std::printf("the same, portable C++:        %8.2f images/s  (%.1fx slower)\n",
+              portable, best / portable);
   std::printf("saturating (packed counts):    %8.2f images/s  (%.1fx slower)\n",
               counts, best / counts);
   std::printf("bit-mask kernel:               %8.2f images/s  (%.1fx slower)\n",
