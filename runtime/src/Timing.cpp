@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -54,6 +55,58 @@ struct CoreState {
   std::vector<TimedEvent> events;
 };
 
+/// What a Compute of one weight image costs per pixel. It depends on the
+/// image alone, so each image's index codes are walked once, not once per
+/// Compute (that walk was most of the timing model's time).
+struct ComputeCost {
+  int64_t cyclesPerPixel = 0;     ///< Input slices × one slice's cycles.
+  int64_t inputBytesPerPixel = 0; ///< Distinct row groups × wl_on inputs.
+  /// Activation, conversion and MAC counters of one pixel: every one is a
+  /// product with the pixel count as a factor (countActivations).
+  TimingCounters perPixel;
+};
+
+ComputeCost computeCostOf(const program::Program &p,
+                          const program::WeightImage &im) {
+  const arch::ArchSpec &arch = p.arch;
+  const Buffer &input = p.buffers[p.layers[im.layer].inputs[0]];
+  const int64_t slices = arch.inputSlices(input.bits, input.isSigned);
+  ComputeCost cost;
+  std::vector<int64_t> stored;
+  for (const program::PartitionImage &part : im.partitions) {
+    if (part.matrix < 0)
+      continue;
+    const program::WeightMatrix &m = p.matrices[part.matrix];
+    const int64_t n = program::storedGroups(part);
+    stored.push_back(n);
+    countActivations(arch, n, /*pixels=*/1, input.bits, input.isSigned,
+                     m.channelsPerGroup, m.weightBits, cost.perPixel);
+    // MACs executed: only rows and channels inside the matrix count.
+    const int64_t channels = std::clamp<int64_t>(
+        m.cols - int64_t(part.colGroup) * m.channelsPerGroup, 0,
+        m.channelsPerGroup);
+    for (int32_t rg : program::slotRowGroups(part)) {
+      const int64_t rows = std::clamp<int64_t>(
+          m.rows - int64_t(rg) * m.rowsPerGroup, 0, m.rowsPerGroup);
+      cost.perPixel.executedMacs += rows * channels;
+    }
+  }
+  cost.cyclesPerPixel = slices * pixelSliceCycles(arch, stored);
+  cost.inputBytesPerPixel =
+      distinctRowGroups(im) * arch.macro.wlOn * bytesPerElement(input);
+  return cost;
+}
+
+/// `perPixel` × `pixels`, added to `to`.
+void addPixels(TimingCounters &to, const TimingCounters &perPixel,
+               int64_t pixels) {
+  to.activations += perPixel.activations * pixels;
+  to.adcConversions += perPixel.adcConversions * pixels;
+  to.accumulates += perPixel.accumulates * pixels;
+  to.shiftAddBits += perPixel.shiftAddBits * pixels;
+  to.executedMacs += perPixel.executedMacs * pixels;
+}
+
 class Simulator {
 public:
   Simulator(const program::Program &p, bool skipHeldLoads, Holdings holds)
@@ -61,7 +114,6 @@ public:
         holds_(std::move(holds)) {}
 
   Expected<TimingResult> run();
-  const Holdings &holdings() const { return holds_; }
 
 private:
   Status step(int core);
@@ -91,7 +143,8 @@ private:
   Holdings holds_;
   std::vector<CoreState> cores_;
   int64_t dramFree_ = 0;
-  std::map<int32_t, std::set<int>> participants_; // Barrier -> cores.
+  std::map<int32_t, std::set<int>> participants_;       // Barrier -> cores.
+  std::vector<std::optional<ComputeCost>> computeCost_; ///< Per image.
 };
 
 void Simulator::addInterval(int core, int64_t start, int64_t end, Cause cause,
@@ -169,30 +222,12 @@ void Simulator::compute(int core, const program::Instr &in, TimedEvent &ev) {
   const int32_t inputId = layer.inputs[0];
   const Buffer &input = program_.buffers[inputId];
   const int64_t pixels = in.c - in.b;
-  const int64_t slices = arch_.inputSlices(input.bits, input.isSigned);
-
-  std::vector<int64_t> stored;
-  for (const program::PartitionImage &part : im.partitions) {
-    if (part.matrix < 0)
-      continue;
-    const program::WeightMatrix &m = program_.matrices[part.matrix];
-    const int64_t n = program::storedGroups(part);
-    stored.push_back(n);
-    countActivations(arch_, n, pixels, input.bits, input.isSigned,
-                     m.channelsPerGroup, m.weightBits, ev.counters);
-    // MACs executed: only rows and channels inside the matrix count.
-    const int64_t channels = std::clamp<int64_t>(
-        m.cols - int64_t(part.colGroup) * m.channelsPerGroup, 0,
-        m.channelsPerGroup);
-    for (int32_t rg : program::slotRowGroups(part)) {
-      const int64_t rows = std::clamp<int64_t>(
-          m.rows - int64_t(rg) * m.rowsPerGroup, 0, m.rowsPerGroup);
-      ev.counters.executedMacs += rows * channels * pixels;
-    }
-  }
-  const int64_t cycles = pixels * slices * pixelSliceCycles(arch_, stored);
-  const int64_t inputBytes = pixels * distinctRowGroups(im) * arch_.macro.wlOn *
-                             bytesPerElement(input);
+  if (!computeCost_[in.a])
+    computeCost_[in.a] = computeCostOf(program_, im);
+  const ComputeCost &cost = *computeCost_[in.a];
+  addPixels(ev.counters, cost.perPixel, pixels);
+  const int64_t cycles = pixels * cost.cyclesPerPixel;
+  const int64_t inputBytes = pixels * cost.inputBytesPerPixel;
 
   ev.macro = im.macro;
   ev.start =
@@ -403,6 +438,7 @@ Expected<TimingResult> Simulator::run() {
     if (id < 0 || id >= static_cast<int32_t>(program_.buffers.size()))
       return makeError("timing: input/output buffer ", id, " out of range");
   cores_.assign(cores, CoreState{});
+  computeCost_.assign(program_.images.size(), std::nullopt);
   holds_.resize(cores);
   for (int c = 0; c < cores; ++c) {
     cores_[c].macroFree.assign(arch_.chip.macrosPerCore, 0);
@@ -542,6 +578,33 @@ void Simulator::summarise(TimingResult &r) {
         double(r.macroComputeCycles) / double(macros * r.cycles);
 }
 
+/// What the macros hold after one image: per core, the last LoadImage of
+/// each (macro, partition). Simulator::load updates holdings in stream
+/// order whatever the timing, so this needs no simulation. Loads that
+/// checkInstr would refuse are skipped; the timed run reports them.
+Holdings holdingsAfterOneImage(const program::Program &p) {
+  const int32_t macros = p.arch.chip.macrosPerCore;
+  Holdings holds(p.streams.size(),
+                 std::vector<std::vector<int32_t>>(
+                     size_t(std::max(macros, 0)),
+                     std::vector<int32_t>(
+                         size_t(std::max(p.arch.macro.partitions, 0)), -1)));
+  for (size_t c = 0; c < p.streams.size(); ++c)
+    for (const program::Instr &in : p.streams[c]) {
+      if (in.op != Opcode::LoadImage || in.a < 0 ||
+          size_t(in.a) >= p.images.size())
+        continue;
+      const program::WeightImage &im = p.images[size_t(in.a)];
+      if (im.macro < 0 || im.macro >= macros)
+        continue;
+      std::vector<int32_t> &held = holds[c][size_t(im.macro)];
+      for (size_t q = 0; q < im.partitions.size() && q < held.size(); ++q)
+        if (im.partitions[q].matrix >= 0)
+          held[q] = in.a;
+    }
+  return holds;
+}
+
 } // namespace
 
 Expected<TimingResult> simulateTiming(const program::Program &program,
@@ -552,9 +615,8 @@ Expected<TimingResult> simulateTiming(const program::Program &program,
   }
   // A first image leaves the macros holding their last images; the timed
   // image starts from there.
-  Simulator first(program, /*skipHeldLoads=*/false, {});
-  MARS_TRY(first.run());
-  Simulator warm(program, /*skipHeldLoads=*/true, first.holdings());
+  Simulator warm(program, /*skipHeldLoads=*/true,
+                 holdingsAfterOneImage(program));
   Expected<TimingResult> r = warm.run();
   if (r)
     r->steadyState = true;

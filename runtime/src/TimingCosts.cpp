@@ -2,7 +2,6 @@
 #include "mars/runtime/Timing.h"
 
 #include <algorithm>
-#include <set>
 #include <utility>
 
 namespace mars::runtime {
@@ -47,15 +46,28 @@ int64_t pixelSliceCycles(const arch::ArchSpec &arch,
 
 int64_t distinctRowGroups(const program::WeightImage &image) {
   // Partitions share word lines: one fetched row group feeds every partition
-  // that stores it.
-  std::set<std::pair<int32_t, int32_t>> rows;
+  // that stores it. The union of each matrix's index codes counts them.
+  std::vector<std::pair<int32_t, std::vector<uint8_t>>> unions;
   for (const program::PartitionImage &p : image.partitions) {
     if (p.matrix < 0)
       continue;
-    for (int32_t rg : program::slotRowGroups(p))
-      rows.insert({p.matrix, rg});
+    auto it = std::find_if(unions.begin(), unions.end(),
+                           [&](const auto &u) { return u.first == p.matrix; });
+    if (it == unions.end()) {
+      unions.emplace_back(p.matrix, p.indexCode);
+      continue;
+    }
+    std::vector<uint8_t> &bits = it->second;
+    if (bits.size() < p.indexCode.size())
+      bits.resize(p.indexCode.size(), 0);
+    for (size_t i = 0; i < p.indexCode.size(); ++i)
+      bits[i] |= p.indexCode[i];
   }
-  return static_cast<int64_t>(rows.size());
+  int64_t rows = 0;
+  for (const auto &u : unions)
+    for (uint8_t byte : u.second)
+      rows += __builtin_popcount(byte);
+  return rows;
 }
 
 int64_t transferCycles(int64_t bytes, int64_t bytesPerCycle) {

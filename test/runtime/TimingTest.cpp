@@ -87,6 +87,34 @@ TEST_CASE("one Compute takes the hand-computed cycles", "[timing]") {
   CHECK(r.coreBusyCycles.at(1) == 160);
 }
 
+TEST_CASE("a Compute fetches once each row group its partitions store",
+          "[timing]") {
+  // Ten row groups (two index-code bytes); the partitions store different,
+  // overlapping sets: {0, 9}, {1, 9}, {8} and {2}.
+  program::Program p = tinyConvProgram(handArch(), {10, 10, 10, 10});
+  const int32_t image = addImage(p, 0, 0, {10, 10, 10, 10});
+  const std::vector<std::vector<uint8_t>> codes = {
+      {0x01, 0x02}, {0x02, 0x02}, {0x00, 0x01}, {0x04, 0x00}};
+  for (size_t q = 0; q < codes.size(); ++q)
+    p.images[size_t(image)].partitions[q].indexCode = codes[q];
+  CHECK(program::slotRowGroups(p.images[size_t(image)].partitions[0]) ==
+        std::vector<int32_t>{0, 9});
+  CHECK(program::slotRowGroups(p.images[size_t(image)].partitions[2]) ==
+        std::vector<int32_t>{8});
+  emit(p, 0, Opcode::Compute, image, 0, 16);
+  const TimingResult r = timeOrFail(p);
+
+  const TimedEvent &c = eventOf(r, 0, 0);
+  // Row groups {0, 1, 2, 8, 9}: 16 px × 5 × 16 rows × 1 byte.
+  CHECK(c.counters.sramBytes == 16 * 5 * 16);
+  // 6 stored groups of 16 full rows.
+  CHECK(c.counters.executedMacs ==
+        6 * 16 * int64_t(handArch().channelsPerPartition()) * 16);
+  CHECK(c.counters.activations == 6 * 16 * 8);
+  // max(2, ceil(6 / 2)) = 3 cycles per pixel slice.
+  CHECK(c.end - c.start == 16 * 8 * 3);
+}
+
 TEST_CASE("LoadImage writes the tallest partition's rows first", "[timing]") {
   program::Program p = tinyConvProgram(handArch(), {3, 1, 2, 3});
   int32_t image = addImage(p, 0, 0, {3, 1, 2, 3});

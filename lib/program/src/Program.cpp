@@ -47,12 +47,19 @@ storedGroups(const PartitionImage &p) {
   return n;
 }
 
+// Called once per partition by the executor's set-up and the timing model:
+// eight bytes at a time, one step per set bit.
 std::vector<int32_t> slotRowGroups(const PartitionImage &p) {
   std::vector<int32_t> rows;
-  for (size_t i = 0; i < p.indexCode.size(); ++i)
-    for (int bit = 0; bit < 8; ++bit)
-      if (p.indexCode[i] >> bit & 1)
-        rows.push_back(static_cast<int32_t>(i * 8 + bit));
+  rows.reserve(size_t(storedGroups(p)));
+  const size_t size = p.indexCode.size();
+  for (size_t i = 0; i < size; i += 8) {
+    uint64_t word = 0; // Byte i + k is bits 8k..8k+7, on any byte order.
+    for (size_t k = 0; k < 8 && i + k < size; ++k)
+      word |= uint64_t(p.indexCode[i + k]) << (8 * k);
+    for (; word != 0; word &= word - 1)
+      rows.push_back(static_cast<int32_t>(i * 8) + __builtin_ctzll(word));
+  }
   return rows;
 }
 
