@@ -179,6 +179,57 @@ HugeBytes &HugeBytes::operator=(HugeBytes &&o) noexcept {
 
 HugeBytes::~HugeBytes() { std::free(data_); }
 
+namespace {
+
+/// Four rows of `n` int8 into [n][4]: dst[4j + t] = rows[t][j]. SSE2
+/// unpacks (part of x86-64) interleave 16, 8 or 4 channels at a time: a
+/// partition holds only 4 channels of 8-bit weights, so the narrow widths
+/// are the common case.
+void interleaveRows(const int8_t *const rows[4], int32_t n, int8_t *dst) {
+  int32_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    const auto load = [&](int t) {
+      return _mm_loadu_si128(reinterpret_cast<const __m128i *>(rows[t] + j));
+    };
+    const __m128i a = load(0), b = load(1), c = load(2), d = load(3);
+    const __m128i abLo = _mm_unpacklo_epi8(a, b),
+                  abHi = _mm_unpackhi_epi8(a, b);
+    const __m128i cdLo = _mm_unpacklo_epi8(c, d),
+                  cdHi = _mm_unpackhi_epi8(c, d);
+    __m128i *out = reinterpret_cast<__m128i *>(dst + int64_t(j) * 4);
+    _mm_storeu_si128(out + 0, _mm_unpacklo_epi16(abLo, cdLo));
+    _mm_storeu_si128(out + 1, _mm_unpackhi_epi16(abLo, cdLo));
+    _mm_storeu_si128(out + 2, _mm_unpacklo_epi16(abHi, cdHi));
+    _mm_storeu_si128(out + 3, _mm_unpackhi_epi16(abHi, cdHi));
+  }
+  for (; j + 8 <= n; j += 8) {
+    const auto load = [&](int t) {
+      return _mm_loadl_epi64(reinterpret_cast<const __m128i *>(rows[t] + j));
+    };
+    const __m128i ab = _mm_unpacklo_epi8(load(0), load(1));
+    const __m128i cd = _mm_unpacklo_epi8(load(2), load(3));
+    __m128i *out = reinterpret_cast<__m128i *>(dst + int64_t(j) * 4);
+    _mm_storeu_si128(out + 0, _mm_unpacklo_epi16(ab, cd));
+    _mm_storeu_si128(out + 1, _mm_unpackhi_epi16(ab, cd));
+  }
+  for (; j + 4 <= n; j += 4) {
+    const auto load = [&](int t) {
+      int32_t v;
+      std::memcpy(&v, rows[t] + j, 4);
+      return _mm_cvtsi32_si128(v);
+    };
+    const __m128i ab = _mm_unpacklo_epi8(load(0), load(1));
+    const __m128i cd = _mm_unpacklo_epi8(load(2), load(3));
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + int64_t(j) * 4),
+                     _mm_unpacklo_epi16(ab, cd));
+  }
+  for (; j < n; ++j)
+    for (int t = 0; t < 4; ++t)
+      dst[int64_t(j) * 4 + t] = rows[t][j];
+}
+
+} // namespace
+
 PackedWork packWork(const PackedLayer &pl, const WeightMatrix &m,
                     const PartitionWork &work, int8_t *out) {
   PackedWork pw;
@@ -187,17 +238,26 @@ PackedWork packWork(const PackedLayer &pl, const WeightMatrix &m,
   pw.colGroup = work.colGroup;
   pw.rowGroups = work.rowGroups;
   pw.weights = out;
-  pw.correction.assign(size_t(C), 0);
+  // Rows past the group's R (up to 4Q) read zeros.
+  const std::vector<int8_t> zeros(size_t(C), 0);
+  std::vector<int32_t> sums(size_t(C), 0); // Σ w per channel.
   for (size_t k = 0; k < work.groups.size(); ++k) {
-    const std::vector<int8_t> &w = m.groups[size_t(work.groups[k])].weights;
+    const int8_t *w = m.groups[size_t(work.groups[k])].weights.data();
     int8_t *dst = out + k * size_t(Q) * C * 4;
-    for (int32_t r = 0; r < R; ++r)
-      for (int32_t j = 0; j < C; ++j) {
-        const int8_t v = w[size_t(r) * C + j];
-        dst[(size_t(r / 4) * C + j) * 4 + r % 4] = v;
-        pw.correction[size_t(j)] += pl.offset * int32_t(v);
-      }
+    for (int32_t q = 0; q < Q; ++q) {
+      const int8_t *rows[4];
+      for (int32_t t = 0; t < 4; ++t)
+        rows[t] = 4 * q + t < R ? w + int64_t(4 * q + t) * C : zeros.data();
+      interleaveRows(rows, C, dst + int64_t(q) * C * 4);
+    }
+    if (pl.offset != 0) // Unsigned inputs need no correction.
+      for (int32_t r = 0; r < R; ++r)
+        for (int32_t j = 0; j < C; ++j)
+          sums[size_t(j)] += w[int64_t(r) * C + j];
   }
+  pw.correction.resize(size_t(C));
+  for (int32_t j = 0; j < C; ++j)
+    pw.correction[size_t(j)] = pl.offset * sums[size_t(j)];
   return pw;
 }
 
