@@ -34,12 +34,41 @@ int32_t saturateToInt32(int64_t v) {
                      std::numeric_limits<int32_t>::max()));
 }
 
+/// True for the max pool of most CNNs: 2×2 windows, stride 2, no dilation,
+/// every window inside the input (no padding reached). Then each output is
+/// the largest of its four inputs, which maxPool2x2 reads directly.
+bool isInnerMaxPool2x2(const Layer &l, const Buffer &in, const Buffer &out) {
+  return l.kind == LayerKind::MaxPool && l.kernelH == 2 && l.kernelW == 2 &&
+         l.strideH == 2 && l.strideW == 2 && l.dilationH == 1 &&
+         l.dilationW == 1 && l.padTop == 0 && l.padLeft == 0 &&
+         2 * int64_t(out.height) <= in.height &&
+         2 * int64_t(out.width) <= in.width;
+}
+
+/// Channels [begin, end) of such a pool: the same result as the window walk
+/// below, without its per-element bounds checks (this loop vectorises).
+void maxPool2x2(const Buffer &in, const Buffer &out, const int32_t *src,
+                int32_t *dst, int32_t begin, int32_t end) {
+  for (int32_t c = begin; c < end; ++c)
+    for (int y = 0; y < out.height; ++y) {
+      const int32_t *top =
+          src + (int64_t(c) * in.height + 2 * y) * int64_t(in.width);
+      const int32_t *bottom = top + in.width;
+      int32_t *o = dst + (int64_t(c) * out.height + y) * int64_t(out.width);
+      for (int x = 0; x < out.width; ++x)
+        o[x] = std::max(std::max(top[2 * x], top[2 * x + 1]),
+                        std::max(bottom[2 * x], bottom[2 * x + 1]));
+    }
+}
+
 void pool(const program::Program &p, const Layer &l, int32_t begin, int32_t end,
           Buffers &buffers) {
   const Buffer &in = p.buffers[l.inputs[0]];
   const Buffer &out = p.buffers[l.output];
   const std::vector<int32_t> &src = buffers[l.inputs[0]];
   std::vector<int32_t> &dst = buffers[l.output];
+  if (isInnerMaxPool2x2(l, in, out))
+    return maxPool2x2(in, out, src.data(), dst.data(), begin, end);
   for (int32_t c = begin; c < end; ++c) {
     const int32_t *plane = src.data() + int64_t(c) * in.height * in.width;
     for (int y = 0; y < out.height; ++y)
