@@ -153,7 +153,9 @@ Command addCompileCommand(CLI::App &parent) {
   app->add_option("--calib", cli->calib,
                   "Calibration data for float models: fashion-mnist, "
                   "fashion-mnist:DIR, mnist:DIR, cifar10:DIR, cifar100:DIR, "
-                  "x.npy, or random");
+                  "x.npy, or random (seeded uniform images in [0, 1): at "
+                  "most 16, whatever --calib-limit says; a quick check, not "
+                  "a calibration)");
   app->add_option("--calib-limit", cli->calibLimit, "Calibration images to use")
       ->capture_default_str()
       ->check(CLI::Range(int64_t(1), int64_t(1000000)));
