@@ -1,7 +1,7 @@
 #include "mars/train/GraphModule.h"
 
 #include "AdcForward.h"
-#include "ChannelScaleKernel.h"
+#include "BatchNormKernel.h"
 #include "FakeQuant.h"
 #include "mars/ir/Canonicalize.h"
 #include "mars/quant/ChipOps.h"
@@ -429,15 +429,16 @@ torch::Tensor GraphModule::runWeighted(const WeightedLayer &l,
   if (hasBn && is_training() && !bnFrozen_) {
     auto factor = l.gamma / torch::sqrt(l.runningVar + l.eps);
     torch::Tensor y = convQat(l, x, wq, {});
-    if (divideChannelsApplies(y, factor, l.bias)) {
-      y = divideChannels(y, factor, l.bias);
-    } else {
-      std::vector<int64_t> view(y.dim(), 1);
-      view[1] = factor.size(0);
-      y = y / factor.view(view);
-      if (l.bias.defined())
-        y = y + l.bias.view(view);
-    }
+    const BatchNormOperands bn{l.gamma,          l.beta,
+                               l.runningMean,    l.runningVar,
+                               /*momentum=*/0.1, l.eps};
+    if (divideBatchNormApplies(y, factor, l.bias, bn))
+      return divideBatchNorm(y, factor, l.bias, bn);
+    std::vector<int64_t> view(y.dim(), 1);
+    view[1] = factor.size(0);
+    y = y / factor.view(view);
+    if (l.bias.defined())
+      y = y + l.bias.view(view);
     return torch::batch_norm(y, l.gamma, l.beta, l.runningMean, l.runningVar,
                              /*training=*/true, /*momentum=*/0.1, l.eps,
                              /*cudnn_enabled=*/false);
