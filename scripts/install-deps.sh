@@ -3,7 +3,8 @@
 # Used by `make demo` and `make test`; safe to run repeatedly. clang, its
 # runtime (libFuzzer, sanitizers) and llvm (llvm-symbolizer) build and run
 # the fuzz targets of test/fuzz; clang-format and clang-tidy check the C++
-# style (make format-check, make tidy).
+# style (make format-check, make tidy); time (/usr/bin/time) gives
+# `make bench` its peak-memory column.
 set -euo pipefail
 
 packages=(
@@ -15,6 +16,7 @@ packages=(
   libtorch-dev libgloo-dev
   clang libclang-rt-14-dev llvm
   clang-format clang-tidy
+  time
 )
 
 missing=()
