@@ -64,8 +64,8 @@ Result run(const Operands &o, torch::ScalarType dtype, bool fused) {
   torch::Tensor out;
   if (fused) {
     out = divideBatchNorm(
-        y, f, b, BatchNormOperands{gamma, beta, runningMean, runningVar, 0.1,
-                                   o.eps});
+        y, f, b,
+        BatchNormOperands{gamma, beta, runningMean, runningVar, 0.1, o.eps});
   } else {
     const auto view = channelView(o.y);
     torch::Tensor z = y / f.view(view);
@@ -75,10 +75,10 @@ Result run(const Operands &o, torch::ScalarType dtype, bool fused) {
                             o.eps, false);
   }
   out.backward(o.g.to(dtype));
-  return {out.detach(),  y.grad(),
-          f.grad(),      b.defined() ? b.grad() : torch::Tensor(),
-          gamma.grad(),  beta.grad(),
-          runningMean,   runningVar};
+  return {out.detach(), y.grad(),
+          f.grad(),     b.defined() ? b.grad() : torch::Tensor(),
+          gamma.grad(), beta.grad(),
+          runningMean,  runningVar};
 }
 
 /// Every |got − ref| within `rel` × `scale` (elementwise or one number).
@@ -89,8 +89,7 @@ bool within(const torch::Tensor &got, const torch::Tensor &ref,
 }
 
 std::vector<int64_t> reduceDims(const torch::Tensor &y) {
-  return y.dim() == 4 ? std::vector<int64_t>{0, 2, 3}
-                      : std::vector<int64_t>{0};
+  return y.dim() == 4 ? std::vector<int64_t>{0, 2, 3} : std::vector<int64_t>{0};
 }
 
 /// The checks, for the fused kernel and for the float torch expression
@@ -108,9 +107,8 @@ void checkAgainst(const Result &got, const Result &ref, const Operands &o) {
   // Per-channel sums: rounding of the magnitudes summed.
   CHECK(within(got.gBeta, ref.gBeta, g.abs().sum(dims), 1e-5));
   const auto view = channelView(o.y);
-  const torch::Tensor xhat =
-      (ref.out - o.beta.to(torch::kDouble).view(view)) /
-      o.gamma.to(torch::kDouble).view(view);
+  const torch::Tensor xhat = (ref.out - o.beta.to(torch::kDouble).view(view)) /
+                             o.gamma.to(torch::kDouble).view(view);
   CHECK(within(got.gGamma, ref.gGamma, (g * xhat).abs().sum(dims), 1e-5));
   CHECK(within(got.runningMean, ref.runningMean, ref.runningMean.abs() + 1,
                1e-6));
@@ -192,8 +190,8 @@ TEST_CASE("divideBatchNorm has the same bits at 1 and 2 threads",
 TEST_CASE("divideBatchNorm refuses what it does not handle",
           "[train][batchnorm]") {
   const torch::Tensor v = torch::ones({4});
-  const BatchNormOperands bn{v, v, torch::zeros({4}), torch::ones({4}), 0.1,
-                             1e-5};
+  const BatchNormOperands bn{v,   v,   torch::zeros({4}), torch::ones({4}),
+                             0.1, 1e-5};
   CHECK(divideBatchNormApplies(torch::ones({2, 4}), v, {}, bn));
   // One value per channel: batch_norm refuses it in training mode.
   CHECK_FALSE(divideBatchNormApplies(torch::ones({1, 4}), v, {}, bn));
@@ -201,8 +199,8 @@ TEST_CASE("divideBatchNorm refuses what it does not handle",
   CHECK_FALSE(divideBatchNormApplies(torch::ones({2, 5}), v, {}, bn));
   CHECK_FALSE(
       divideBatchNormApplies(torch::ones({2, 4}, torch::kDouble), v, {}, bn));
-  CHECK_FALSE(divideBatchNormApplies(torch::ones({2, 4}), v, torch::ones({3}),
-                                     bn));
+  CHECK_FALSE(
+      divideBatchNormApplies(torch::ones({2, 4}), v, torch::ones({3}), bn));
   BatchNormOperands strided = bn;
   strided.runningVar = torch::ones({8}).slice(0, 0, 8, 2);
   CHECK_FALSE(divideBatchNormApplies(torch::ones({2, 4}), v, {}, strided));

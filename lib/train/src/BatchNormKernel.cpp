@@ -94,8 +94,8 @@ void planeSums(const float *y, const float *g, int64_t n, double c, Lanes &a,
 }
 
 /// out = y · p + r (g null) or g · p + y · q + r over one plane.
-void affinePlane(const float *y, const float *g, float *out, int64_t n,
-                 float p, float q, float r) {
+void affinePlane(const float *y, const float *g, float *out, int64_t n, float p,
+                 float q, float r) {
   if (g) {
     for (int64_t i = 0; i < n; ++i)
       out[i] = g[i] * p + y[i] * q + r;
@@ -163,7 +163,8 @@ struct DivideBatchNormFunction
         ps[2 * c] = meanY;
         ps[2 * c + 1] = invstd;
         const double meanZ = meanY / f + b;
-        rm[c] = float(running.momentum * meanZ + (1 - running.momentum) * rm[c]);
+        rm[c] =
+            float(running.momentum * meanZ + (1 - running.momentum) * rm[c]);
         rv[c] = float(running.momentum * varSumZ / (count - 1) +
                       (1 - running.momentum) * rv[c]);
         const double slope = double(pg[c]) * invstd / f;
@@ -195,15 +196,16 @@ struct DivideBatchNormFunction
     const double *ps = saved[3].data_ptr<double>();
     const float *pg = g.data_ptr<float>();
     float *pgy = gy.data_ptr<float>(), *pgf = gf.data_ptr<float>();
-    float *pgGamma = gGamma.data_ptr<float>(), *pgBeta = gBeta.data_ptr<float>();
+    float *pgGamma = gGamma.data_ptr<float>(),
+          *pgBeta = gBeta.data_ptr<float>();
     const double count = double(p.perChannel());
     at::parallel_for(0, p.channels, 1, [&](int64_t s, int64_t e) {
       for (int64_t c = s; c < e; ++c) {
         const double meanY = ps[2 * c], invstd = ps[2 * c + 1], f = pf[c];
         Lanes sumGrad, centred; // Σ g and G = Σ g (y − mean_y).
         for (int64_t n = 0; n < p.images; ++n)
-          planeSums(py + p.at(n, c), pg + p.at(n, c), p.pixels, meanY,
-                    sumGrad, centred);
+          planeSums(py + p.at(n, c), pg + p.at(n, c), p.pixels, meanY, sumGrad,
+                    centred);
         const double sg = sumGrad.total(), big = centred.total();
         const double slope = double(pgamma[c]) * invstd / f; // P
         const double dGamma = big * invstd / f;
@@ -218,15 +220,14 @@ struct DivideBatchNormFunction
                       p.pixels, float(slope), float(q), float(r));
       }
     });
-    torch::Tensor gb =
-        hasBias ? torch::zeros_like(saved[1]) : torch::Tensor();
+    torch::Tensor gb = hasBias ? torch::zeros_like(saved[1]) : torch::Tensor();
     return {gy, gf, gb, gGamma, gBeta, torch::Tensor()};
   }
 };
 
 bool isChannelVector(const torch::Tensor &t, int64_t channels) {
-  return t.defined() && t.scalar_type() == torch::kFloat && t.device().is_cpu() &&
-         t.layout() == torch::kStrided && t.dim() == 1 &&
+  return t.defined() && t.scalar_type() == torch::kFloat &&
+         t.device().is_cpu() && t.layout() == torch::kStrided && t.dim() == 1 &&
          t.size(0) == channels && t.is_contiguous();
 }
 
