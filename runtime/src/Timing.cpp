@@ -107,6 +107,16 @@ void addPixels(TimingCounters &to, const TimingCounters &perPixel,
   to.executedMacs += perPixel.executedMacs * pixels;
 }
 
+/// A LoadImage of `image` (index `index`): the macro's partitions that it
+/// stores now hold it. The one rule for holdings, in the simulation and in
+/// holdingsAfterOneImage.
+void holdImage(std::vector<int32_t> &held, const program::WeightImage &image,
+               int32_t index) {
+  for (size_t q = 0; q < image.partitions.size() && q < held.size(); ++q)
+    if (image.partitions[q].matrix >= 0)
+      held[q] = index;
+}
+
 class Simulator {
 public:
   Simulator(const program::Program &p, bool skipHeldLoads, Holdings holds)
@@ -210,9 +220,7 @@ void Simulator::load(int core, const program::Instr &in, TimedEvent &ev) {
     ev.counters.weightSramBytes = imageBytes(arch_, im);
   }
   addInterval(core, ev.start, ev.end, Cause::Reload, ev.layer);
-  for (size_t q = 0; q < im.partitions.size() && q < held.size(); ++q)
-    if (im.partitions[q].matrix >= 0)
-      held[q] = in.a;
+  holdImage(held, im, in.a);
 }
 
 void Simulator::compute(int core, const program::Instr &in, TimedEvent &ev) {
@@ -579,8 +587,8 @@ void Simulator::summarise(TimingResult &r) {
 }
 
 /// What the macros hold after one image: per core, the last LoadImage of
-/// each (macro, partition). Simulator::load updates holdings in stream
-/// order whatever the timing, so this needs no simulation. Loads that
+/// each (macro, partition). Simulator::load updates holdings (holdImage) in
+/// stream order whatever the timing, so this needs no simulation. Loads that
 /// checkInstr would refuse are skipped; the timed run reports them.
 Holdings holdingsAfterOneImage(const program::Program &p) {
   const int32_t macros = p.arch.chip.macrosPerCore;
@@ -597,10 +605,7 @@ Holdings holdingsAfterOneImage(const program::Program &p) {
       const program::WeightImage &im = p.images[size_t(in.a)];
       if (im.macro < 0 || im.macro >= macros)
         continue;
-      std::vector<int32_t> &held = holds[c][size_t(im.macro)];
-      for (size_t q = 0; q < im.partitions.size() && q < held.size(); ++q)
-        if (im.partitions[q].matrix >= 0)
-          held[q] = in.a;
+      holdImage(holds[c][size_t(im.macro)], im, in.a);
     }
   return holds;
 }

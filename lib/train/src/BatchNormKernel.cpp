@@ -38,8 +38,9 @@ struct Lanes {
 };
 
 /// Over one plane of n values: a += Σ (y − c) and b += Σ (y − c)² when `g`
-/// is null, else a += Σ g and b += Σ g · (y − c). Products of a float and
-/// a float difference taken in double are exact, so only the sums round.
+/// is null, else a += Σ g and b += Σ g · (y − c), all in double (the
+/// differences, products and sums round at double precision, far below a
+/// float's).
 void planeSums(const float *y, const float *g, int64_t n, double c, Lanes &a,
                Lanes &b) {
   int64_t i = 0;
