@@ -706,6 +706,8 @@ nlohmann::json benchModel(const BenchOptions &o, const std::string &name) {
   auto &ratios = j["ratios"];
   ratios["qat_over_libtorch_float"] = med["qat_sparse"] / med["float_libtorch"];
   ratios["qat_over_graph_float"] = med["qat_sparse"] / med["float_graph"];
+  ratios["qat_bn_batch_stats_over_graph_float"] =
+      med["qat_bn_batch_stats"] / med["float_graph"];
   ratios["graph_float_over_libtorch_float"] =
       med["float_graph"] / med["float_libtorch"];
   ratios["qat_lasso_over_libtorch_float"] =
@@ -755,6 +757,8 @@ nlohmann::json benchModel(const BenchOptions &o, const std::string &name) {
         "  target <= 1.5");
   ratio("(c)/(b)   QAT+sparsity / GraphModule float", "qat_over_graph_float",
         "  target <= 1.3");
+  ratio("(c0)/(b)  QAT, BN batch stats / GraphModule float",
+        "qat_bn_batch_stats_over_graph_float", "  target <= 1.3");
   ratio("(b)/(a)   GraphModule float / LibTorch float",
         "graph_float_over_libtorch_float", "");
   ratio("(c')/(a)  QAT+sparsity+lasso / LibTorch float",
