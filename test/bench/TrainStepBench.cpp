@@ -83,7 +83,7 @@ void usage() {
       "  --python PATH      interpreter for the PyTorch reference (default "
       "/usr/bin/python3)\n"
       "  --no-python        skip the PyTorch reference\n"
-      "  --profile FILE     also write a chrome trace of 5 QAT steps\n"
+      "  --profile FILE     also write chrome traces of 5 steps of (c), (c0), (b)\n"
       "  --json             machine-readable output\n");
 }
 
@@ -312,14 +312,41 @@ void copyWeights(GraphModule &m, RefNet &ref) {
 
 using Clock = std::chrono::steady_clock;
 
+/// Minor page faults of process `pid` so far (0: this process), from
+/// /proc/PID/stat; -1 when it cannot be read. On these virtual machines a
+/// first touch of a fresh page costs microseconds, so a step that faults
+/// thousands of pages measures the allocator more than the step.
+long minorFaults(pid_t pid) {
+  const std::string path =
+      pid == 0 ? "/proc/self/stat" : "/proc/" + std::to_string(pid) + "/stat";
+  std::ifstream in(path);
+  std::string stat;
+  if (!std::getline(in, stat))
+    return -1;
+  // After "pid (comm) ": state ppid pgrp session tty_nr tpgid flags minflt.
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos)
+    return -1;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  for (int i = 0; i < 7; ++i)
+    fields >> field;
+  long faults = -1;
+  fields >> faults;
+  return fields ? faults : -1;
+}
+
 struct Variant {
-  Variant(std::string key, std::string label, std::function<double()> step)
-      : key(std::move(key)), label(std::move(label)), step(std::move(step)) {}
+  Variant(std::string key, std::string label, std::function<double()> step,
+          pid_t process = 0)
+      : key(std::move(key)), label(std::move(label)), step(std::move(step)),
+        process(process) {}
   std::string key;   ///< JSON key.
   std::string label; ///< Table row.
   /// One step; returns its ms (NaN: the variant failed and is dropped).
   std::function<double()> step;
-  std::vector<double> ms;
+  pid_t process; ///< Whose page faults a step counts (0: this process).
+  std::vector<double> ms, faults;
   bool failed = false;
 };
 
@@ -339,11 +366,16 @@ void measure(std::vector<Variant> &variants, int warmup, int reps) {
     for (Variant &v : variants) {
       if (v.failed)
         continue;
+      const long faultsBefore = minorFaults(v.process);
       const double ms = v.step();
-      if (std::isnan(ms))
+      const long faultsAfter = minorFaults(v.process);
+      if (std::isnan(ms)) {
         v.failed = true;
-      else if (r >= warmup)
+      } else if (r >= warmup) {
         v.ms.push_back(ms);
+        if (faultsBefore >= 0 && faultsAfter >= 0)
+          v.faults.push_back(double(faultsAfter - faultsBefore));
+      }
     }
 }
 
@@ -498,6 +530,7 @@ public:
   bool ok() const { return skipped_.empty(); }
   const std::string &skipped() const { return skipped_; }
   const nlohmann::json &info() const { return info_; }
+  pid_t pid() const { return pid_; }
 
 private:
   bool fail(const std::string &why) {
@@ -650,13 +683,13 @@ nlohmann::json benchModel(const BenchOptions &o, const std::string &name) {
   PythonWorker py;
   if (py.start(o, name)) {
     variants.push_back({"python_float", "(p-a) PyTorch float (Python)",
-                        [&] { return py.step("float_torch"); }});
+                        [&] { return py.step("float_torch"); }, py.pid()});
     variants.push_back({"python_qat_sparse",
                         "(p-c) PyTorch QAT+" + pct + " (Python)",
-                        [&] { return py.step("qat_sparse"); }});
+                        [&] { return py.step("qat_sparse"); }, py.pid()});
     variants.push_back({"python_qat_ao",
                         "(p-ao) PyTorch torch.ao QAT, fused CBR",
-                        [&] { return py.step("qat_torch_ao"); }});
+                        [&] { return py.step("qat_torch_ao"); }, py.pid()});
   }
 
   if (!o.json)
@@ -668,12 +701,13 @@ nlohmann::json benchModel(const BenchOptions &o, const std::string &name) {
                      !variants[6].failed && !variants[7].failed;
 
   if (!o.profile.empty()) {
-    // (c) in FILE, (c0) in FILE.c0: the two QAT steps with targets.
+    // (c) in FILE, (c0) in FILE.c0: the two QAT steps with targets; (b),
+    // the float step they are held to, in FILE.b.
     std::string path = o.profile;
     if (o.models.size() > 1)
       path += "." + name;
-    for (size_t v : {size_t(2), size_t(4)}) {
-      const std::string file = v == 2 ? path : path + ".c0";
+    for (size_t v : {size_t(2), size_t(4), size_t(1)}) {
+      const std::string file = v == 2 ? path : path + (v == 4 ? ".c0" : ".b");
       {
         torch::autograd::profiler::RecordProfile guard(file);
         for (int i = 0; i < 5; ++i)
@@ -702,6 +736,8 @@ nlohmann::json benchModel(const BenchOptions &o, const std::string &name) {
     j["ms"][v.key] = {{"median", med[v.key]},
                       {"p10", quantile(v.ms, 0.1)},
                       {"p90", quantile(v.ms, 0.9)}};
+    if (!v.faults.empty())
+      j["minor_faults_per_step"][v.key] = median(v.faults);
   }
   auto &ratios = j["ratios"];
   ratios["qat_over_libtorch_float"] = med["qat_sparse"] / med["float_libtorch"];
@@ -740,14 +776,17 @@ nlohmann::json benchModel(const BenchOptions &o, const std::string &name) {
               maxDiff);
   std::printf("  masked CIM groups in (c): %.1f%%\n",
               100.0 * j["masked_group_fraction"].get<double>());
-  std::printf("  %-38s %9s %19s %8s\n", "variant", "ms/step", "p10..p90",
-              "vs (a)");
+  std::printf("  %-38s %9s %19s %8s %9s\n", "variant", "ms/step", "p10..p90",
+              "vs (a)", "faults");
   for (const Variant &v : variants) {
     if (v.ms.empty())
       continue;
-    std::printf("  %-38s %9.2f %8.2f..%-8.2f %7.2fx\n", v.label.c_str(),
+    std::printf("  %-38s %9.2f %8.2f..%-8.2f %7.2fx %9s\n", v.label.c_str(),
                 med[v.key], quantile(v.ms, 0.1), quantile(v.ms, 0.9),
-                med[v.key] / med["float_libtorch"]);
+                med[v.key] / med["float_libtorch"],
+                v.faults.empty()
+                    ? "-"
+                    : std::to_string(std::lround(median(v.faults))).c_str());
   }
   auto ratio = [&](const char *label, const char *key, const char *note) {
     std::printf("    %-44s %6.2f%s\n", label, ratios[key].get<double>(), note);

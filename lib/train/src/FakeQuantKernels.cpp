@@ -12,6 +12,19 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+// The loops below are compute-bound (a division and the rounding per
+// element, or the tie-aware selects backward): on this project's machines
+// their AVX2 clones run clipAndRound about 2x faster than the x86-64
+// baseline. Each lane does the same IEEE operations ("avx2" does not enable
+// FMA, so nothing is contracted), so every clone gives the same bits.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define MARS_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#define MARS_INLINE_INTO_CLONES __attribute__((always_inline)) inline
+#else
+#define MARS_AVX2_CLONES
+#define MARS_INLINE_INTO_CLONES inline
+#endif
+
 /// Elements per parallel task of the elementwise loops.
 constexpr int64_t kGrain = int64_t(1) << 15;
 /// Elements per partial sum of the clip's gradient: fixed, so the partials
@@ -42,13 +55,23 @@ inline float roundTrip(float y, float s) {
 }
 
 template <bool Signed>
-void clipAndRoundRange(const float *__restrict x, float *__restrict out,
-                       int64_t begin, int64_t end, float clip, float scale) {
+MARS_INLINE_INTO_CLONES void
+clipAndRoundLoop(const float *__restrict x, float *__restrict out,
+                 int64_t begin, int64_t end, float clip, float scale) {
   for (int64_t i = begin; i < end; ++i) {
     const float y = Signed ? maximum(minimum(x[i], clip), -clip)
                            : minimum(relu(x[i]), clip);
     out[i] = roundTrip(y, scale);
   }
+}
+
+MARS_AVX2_CLONES void clipAndRoundRange(bool isSigned, const float *x,
+                                        float *out, int64_t begin, int64_t end,
+                                        float clip, float scale) {
+  if (isSigned)
+    clipAndRoundLoop<true>(x, out, begin, end, clip, scale);
+  else
+    clipAndRoundLoop<false>(x, out, begin, end, clip, scale);
 }
 
 /// The gradient of the clip for one element and its share to x, as torch's
@@ -73,10 +96,10 @@ inline Split maximumBackward(float a, float b, float g) {
 /// x's gradient over [begin, end) into gx, and each element's gradient to
 /// the clip into toClip[i - begin].
 template <bool Signed>
-void clipAndRoundBackwardRange(const float *__restrict x,
-                               const float *__restrict g, float *__restrict gx,
-                               float *__restrict toClip, int64_t begin,
-                               int64_t end, float clip) {
+MARS_INLINE_INTO_CLONES void
+clipAndRoundBackwardLoop(const float *__restrict x, const float *__restrict g,
+                         float *__restrict gx, float *__restrict toClip,
+                         int64_t begin, int64_t end, float clip) {
   for (int64_t i = begin; i < end; ++i) {
     if (Signed) {
       const float m = minimum(x[i], clip);
@@ -93,9 +116,19 @@ void clipAndRoundBackwardRange(const float *__restrict x,
   }
 }
 
+MARS_AVX2_CLONES void clipAndRoundBackwardRange(bool isSigned, const float *x,
+                                                const float *g, float *gx,
+                                                float *toClip, int64_t begin,
+                                                int64_t end, float clip) {
+  if (isSigned)
+    clipAndRoundBackwardLoop<true>(x, g, gx, toClip, begin, end, clip);
+  else
+    clipAndRoundBackwardLoop<false>(x, g, gx, toClip, begin, end, clip);
+}
+
 /// The sum of t[0, n) in double, in four interleaved lanes added in a fixed
 /// order: the same bits on every run, and vectorisable.
-double sumInDouble(const float *t, int64_t n) {
+MARS_AVX2_CLONES double sumInDouble(const float *t, int64_t n) {
   double lane[4] = {0, 0, 0, 0};
   int64_t i = 0;
   for (; i + 4 <= n; i += 4)
@@ -118,10 +151,7 @@ struct ClipAndRoundFunction
     const float *px = in.data_ptr<float>();
     float *po = out.data_ptr<float>();
     at::parallel_for(0, in.numel(), kGrain, [&](int64_t b, int64_t e) {
-      if (isSigned)
-        clipAndRoundRange<true>(px, po, b, e, c, s);
-      else
-        clipAndRoundRange<false>(px, po, b, e, c, s);
+      clipAndRoundRange(isSigned, px, po, b, e, c, s);
     });
     ctx->save_for_backward({in});
     ctx->saved_data["clip"] = double(c);
@@ -147,10 +177,7 @@ struct ClipAndRoundFunction
       for (int64_t k = b; k < e; ++k) {
         const int64_t lo = k * kSumChunk;
         const int64_t hi = std::min(n, lo + kSumChunk);
-        if (isSigned)
-          clipAndRoundBackwardRange<true>(px, pg, pgx, toClip, lo, hi, c);
-        else
-          clipAndRoundBackwardRange<false>(px, pg, pgx, toClip, lo, hi, c);
+        clipAndRoundBackwardRange(isSigned, px, pg, pgx, toClip, lo, hi, c);
         partial[size_t(k)] = sumInDouble(toClip, hi - lo);
       }
     });
@@ -166,6 +193,17 @@ struct ClipAndRoundFunction
   }
 };
 
+MARS_AVX2_CLONES void roundToGridRange(const float *__restrict x,
+                                       float *__restrict out, int64_t begin,
+                                       int64_t end, float s, float lo,
+                                       float hi) {
+  for (int64_t i = begin; i < end; ++i) {
+    // torch's clamp: max with lo, then min with hi, NaN propagating.
+    const float q = minimum(maximum(roundHalfEven(x[i] / s), lo), hi) * s;
+    out[i] = x[i] + (q - x[i]);
+  }
+}
+
 struct RoundToGridFunction
     : public torch::autograd::Function<RoundToGridFunction> {
   static torch::Tensor forward(AutogradContext *, const torch::Tensor &x,
@@ -178,11 +216,7 @@ struct RoundToGridFunction
     const float *px = in.data_ptr<float>();
     float *po = out.data_ptr<float>();
     at::parallel_for(0, in.numel(), kGrain, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        // torch's clamp: max with lo, then min with hi, NaN propagating.
-        const float q = minimum(maximum(roundHalfEven(px[i] / s), l), h) * s;
-        po[i] = px[i] + (q - px[i]);
-      }
+      roundToGridRange(px, po, b, e, s, l, h);
     });
     return out;
   }
