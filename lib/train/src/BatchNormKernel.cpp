@@ -2,7 +2,10 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -36,9 +39,7 @@ Planes planesOf(const torch::Tensor &y) {
 }
 
 /// Eight double accumulators, added in a fixed order: element i of every
-/// plane adds into lane i % 8, so the sums take SSE2's two-double registers
-/// and do not depend on the threads (which split channels, never a channel's
-/// elements).
+/// plane adds into lane i % 8, so the sums take SSE2's two-double registers.
 struct Lanes {
   double v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   double total() const {
@@ -115,6 +116,70 @@ MARS_AVX2_CLONES void affinePlane(const float *y, const float *g, float *out,
   }
 }
 
+/// Images per partial sum. The passes walk the activation in memory order,
+/// (image, channel) plane after plane, so that the hardware prefetcher sees
+/// one stream (a channel's planes are a plane-size stride apart; walking
+/// them channel by channel restarted the stream at every plane and ran at
+/// half the speed). Threads take whole chunks of images; each chunk keeps
+/// per-channel lanes, and the chunks are added in order: the sums have the
+/// same bits at any thread count.
+constexpr int64_t kImagesPerChunk = 8;
+
+/// Per chunk and channel, the two sums of planeSums.
+struct ChunkSums {
+  int64_t chunks, channels;
+  std::vector<Lanes> a, b;
+  ChunkSums(const Planes &p)
+      : chunks((p.images + kImagesPerChunk - 1) / kImagesPerChunk),
+        channels(p.channels), a(size_t(chunks * channels)),
+        b(size_t(chunks * channels)) {}
+  /// Channel c's two sums over all images, chunk by chunk in order.
+  std::pair<double, double> total(int64_t c) const {
+    double ta = 0, tb = 0;
+    for (int64_t k = 0; k < chunks; ++k) {
+      ta += a[size_t(k * channels + c)].total();
+      tb += b[size_t(k * channels + c)].total();
+    }
+    return {ta, tb};
+  }
+};
+
+/// planeSums over every plane, centred on centre[c]; g may be null.
+ChunkSums sumsByChannel(const Planes &p, const float *y, const float *g,
+                        const double *centre) {
+  ChunkSums sums(p);
+  at::parallel_for(0, sums.chunks, 1, [&](int64_t s, int64_t e) {
+    for (int64_t k = s; k < e; ++k) {
+      const int64_t last = std::min(p.images, (k + 1) * kImagesPerChunk);
+      for (int64_t n = k * kImagesPerChunk; n < last; ++n)
+        for (int64_t c = 0; c < p.channels; ++c) {
+          const size_t slot = size_t(k * p.channels + c);
+          planeSums(y + p.at(n, c), g ? g + p.at(n, c) : nullptr, p.pixels,
+                    centre[c], sums.a[slot], sums.b[slot]);
+        }
+    }
+  });
+  return sums;
+}
+
+/// Planes per parallel task of the affine pass.
+constexpr int64_t kPlaneGrain = 16;
+
+/// out = y · p[c] + r[c] (g null) or g · p[c] + y · q[c] + r[c] over every
+/// plane, in memory order.
+void affineByChannel(const Planes &p, const float *y, const float *g,
+                     float *out, const float *pc, const float *qc,
+                     const float *rc) {
+  at::parallel_for(
+      0, p.images * p.channels, kPlaneGrain, [&](int64_t s, int64_t e) {
+        for (int64_t plane = s; plane < e; ++plane) {
+          const int64_t c = plane % p.channels, at = plane * p.pixels;
+          affinePlane(y + at, g ? g + at : nullptr, out + at, p.pixels, pc[c],
+                      qc ? qc[c] : 0.0f, rc[c]);
+        }
+      });
+}
+
 /// Running statistics and constants, outside autograd's inputs: updated in
 /// place, as ATen's batch_norm updates its buffers.
 struct Running {
@@ -156,34 +221,31 @@ struct DivideBatchNormFunction
     float *rm = running.mean.data_ptr<float>();
     float *rv = running.var.data_ptr<float>();
     const double count = double(p.perChannel());
-    at::parallel_for(0, p.channels, 1, [&](int64_t s, int64_t e) {
-      for (int64_t c = s; c < e; ++c) {
-        // Sums of d = y − y₀, y₀ the channel's first value (shifted sums:
-        // in double the cancellation is negligible).
-        const double y0 = py[p.at(0, c)];
-        Lanes sum, squares;
-        for (int64_t n = 0; n < p.images; ++n)
-          planeSums(py + p.at(n, c), nullptr, p.pixels, y0, sum, squares);
-        const double shift = sum.total();
-        const double f = pf[c], b = pb ? pb[c] : 0.0;
-        const double meanY = y0 + shift / count;
-        const double varSumZ =
-            std::max(0.0, squares.total() - shift * shift / count) / (f * f);
-        const double invstd = 1.0 / std::sqrt(varSumZ / count + running.eps);
-        ps[2 * c] = meanY;
-        ps[2 * c + 1] = invstd;
-        const double meanZ = meanY / f + b;
-        rm[c] =
-            float(running.momentum * meanZ + (1 - running.momentum) * rm[c]);
-        rv[c] = float(running.momentum * varSumZ / (count - 1) +
-                      (1 - running.momentum) * rv[c]);
-        const double slope = double(pg[c]) * invstd / f;
-        const float offset = float(double(pbeta[c]) - meanY * slope);
-        for (int64_t n = 0; n < p.images; ++n)
-          affinePlane(py + p.at(n, c), nullptr, po + p.at(n, c), p.pixels,
-                      float(slope), 0.0f, offset);
-      }
-    });
+    // Sums of d = y − y₀, y₀ each channel's first value (shifted sums: in
+    // double the cancellation is negligible).
+    std::vector<double> first(size_t(p.channels));
+    for (int64_t c = 0; c < p.channels; ++c)
+      first[size_t(c)] = py[p.at(0, c)];
+    const ChunkSums sums = sumsByChannel(p, py, nullptr, first.data());
+    std::vector<float> slopes(size_t(p.channels)), offsets(size_t(p.channels));
+    for (int64_t c = 0; c < p.channels; ++c) {
+      const auto [shift, squares] = sums.total(c);
+      const double f = pf[c], b = pb ? pb[c] : 0.0;
+      const double meanY = first[size_t(c)] + shift / count;
+      const double varSumZ =
+          std::max(0.0, squares - shift * shift / count) / (f * f);
+      const double invstd = 1.0 / std::sqrt(varSumZ / count + running.eps);
+      ps[2 * c] = meanY;
+      ps[2 * c + 1] = invstd;
+      const double meanZ = meanY / f + b;
+      rm[c] = float(running.momentum * meanZ + (1 - running.momentum) * rm[c]);
+      rv[c] = float(running.momentum * varSumZ / (count - 1) +
+                    (1 - running.momentum) * rv[c]);
+      const double slope = double(pg[c]) * invstd / f;
+      slopes[size_t(c)] = float(slope);
+      offsets[size_t(c)] = float(double(pbeta[c]) - meanY * slope);
+    }
+    affineByChannel(p, py, nullptr, po, slopes.data(), nullptr, offsets.data());
     ctx->save_for_backward({in, factor, gamma, stats});
     ctx->saved_data["has_bias"] = hasBias;
     ctx->saved_data["eps"] = running.eps;
@@ -209,27 +271,28 @@ struct DivideBatchNormFunction
     float *pgGamma = gGamma.data_ptr<float>(),
           *pgBeta = gBeta.data_ptr<float>();
     const double count = double(p.perChannel());
-    at::parallel_for(0, p.channels, 1, [&](int64_t s, int64_t e) {
-      for (int64_t c = s; c < e; ++c) {
-        const double meanY = ps[2 * c], invstd = ps[2 * c + 1], f = pf[c];
-        Lanes sumGrad, centred; // Σ g and G = Σ g (y − mean_y).
-        for (int64_t n = 0; n < p.images; ++n)
-          planeSums(py + p.at(n, c), pg + p.at(n, c), p.pixels, meanY, sumGrad,
-                    centred);
-        const double sg = sumGrad.total(), big = centred.total();
-        const double slope = double(pgamma[c]) * invstd / f; // P
-        const double dGamma = big * invstd / f;
-        pgGamma[c] = float(dGamma);
-        pgBeta[c] = float(sg);
-        pgf[c] = float(-slope * big * eps * invstd * invstd / f);
-        // ∂y = g · P + y · Q + R.
-        const double q = -slope * (invstd / f) * dGamma / count;
-        const double r = -slope * sg / count - q * meanY;
-        for (int64_t n = 0; n < p.images; ++n)
-          affinePlane(py + p.at(n, c), pg + p.at(n, c), pgy + p.at(n, c),
-                      p.pixels, float(slope), float(q), float(r));
-      }
-    });
+    // Σ g and G = Σ g (y − mean_y) per channel.
+    std::vector<double> means(size_t(p.channels));
+    for (int64_t c = 0; c < p.channels; ++c)
+      means[size_t(c)] = ps[2 * c];
+    const ChunkSums sums = sumsByChannel(p, py, pg, means.data());
+    std::vector<float> slopes(size_t(p.channels)), qs(size_t(p.channels)),
+        rs(size_t(p.channels));
+    for (int64_t c = 0; c < p.channels; ++c) {
+      const auto [sg, big] = sums.total(c);
+      const double meanY = ps[2 * c], invstd = ps[2 * c + 1], f = pf[c];
+      const double slope = double(pgamma[c]) * invstd / f; // P
+      const double dGamma = big * invstd / f;
+      pgGamma[c] = float(dGamma);
+      pgBeta[c] = float(sg);
+      pgf[c] = float(-slope * big * eps * invstd * invstd / f);
+      // ∂y = g · P + y · Q + R.
+      const double q = -slope * (invstd / f) * dGamma / count;
+      slopes[size_t(c)] = float(slope);
+      qs[size_t(c)] = float(q);
+      rs[size_t(c)] = float(-slope * sg / count - q * meanY);
+    }
+    affineByChannel(p, py, pg, pgy, slopes.data(), qs.data(), rs.data());
     torch::Tensor gb = hasBias ? torch::zeros_like(saved[1]) : torch::Tensor();
     return {gy, gf, gb, gGamma, gBeta, torch::Tensor()};
   }

@@ -5,9 +5,11 @@
 // division and ATen's batch_norm, whose CPU statistics are one running
 // double sum per channel (latency-bound), with about two more passes over
 // the activation each way. Here, per channel, it is an affine map of the
-// convolution's output: one pass of sums (in double, over eight fixed lanes:
-// the same bits at any thread count) and one affine pass, forward and
-// backward; BatchNormKernel.cpp derives the closed forms.
+// convolution's output: one pass of sums and one affine pass, forward and
+// backward, each walking the activation in memory order. The sums are in
+// double, over eight fixed lanes per chunk of eight images, the chunks added
+// in order: the same bits at any thread count. BatchNormKernel.cpp derives
+// the closed forms.
 //
 // Not bit-identical to the torch ops (other summation orders; the factor's
 // gradient in closed form, the bias's exactly zero).
