@@ -4,6 +4,9 @@
 
 #include <cmath>
 #include <vector>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace mars::train {
 
@@ -126,17 +129,33 @@ MARS_AVX2_CLONES void clipAndRoundBackwardRange(bool isSigned, const float *x,
     clipAndRoundBackwardLoop<false>(x, g, gx, toClip, begin, end, clip);
 }
 
-/// The sum of t[0, n) in double, in four interleaved lanes added in a fixed
-/// order: the same bits on every run, and vectorisable.
+/// The sum of t[0, n) in double: element i adds into lane i % 16, and the
+/// lanes are added in a fixed tree, so the bits are the same on every run.
+/// Sixteen lanes are eight independent two-double adds in flight; with four
+/// this sum was latency-bound and took a third of the clip's backward.
 MARS_AVX2_CLONES double sumInDouble(const float *t, int64_t n) {
-  double lane[4] = {0, 0, 0, 0};
+  double lane[16] = {};
   int64_t i = 0;
-  for (; i + 4 <= n; i += 4)
-    for (int j = 0; j < 4; ++j)
-      lane[j] += double(t[i + j]);
+#if defined(__SSE2__)
+  __m128d acc[8];
+  for (int k = 0; k < 8; ++k)
+    acc[k] = _mm_setzero_pd();
+  for (; i + 16 <= n; i += 16)
+    for (int q = 0; q < 4; ++q) {
+      const __m128 v = _mm_loadu_ps(t + i + 4 * q);
+      acc[2 * q] = _mm_add_pd(acc[2 * q], _mm_cvtps_pd(v));
+      acc[2 * q + 1] =
+          _mm_add_pd(acc[2 * q + 1], _mm_cvtps_pd(_mm_movehl_ps(v, v)));
+    }
+  for (int k = 0; k < 8; ++k)
+    _mm_storeu_pd(lane + 2 * k, acc[k]);
+#endif
   for (; i < n; ++i)
-    lane[0] += double(t[i]);
-  return (lane[0] + lane[1]) + (lane[2] + lane[3]);
+    lane[i % 16] += double(t[i]);
+  for (int width = 8; width >= 1; width /= 2)
+    for (int j = 0; j < width; ++j)
+      lane[j] += lane[j + width];
+  return lane[0];
 }
 
 struct ClipAndRoundFunction
