@@ -1,4 +1,5 @@
 #include "BatchNormKernel.h"
+#include "KernelClones.h"
 
 #include <ATen/Parallel.h>
 
@@ -17,14 +18,8 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// The sums and the affine pass compute more per element than they load;
-// their AVX2 clones do the same IEEE operations per lane ("avx2" enables no
-// FMA), so the bits are those of the x86-64 baseline.
-#if defined(__x86_64__) && defined(__GNUC__)
-#define MARS_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define MARS_AVX2_CLONES
-#endif
+// The sums and the affine pass compute more per element than they load:
+// they are cloned for AVX2 (KernelClones.h, same bits).
 
 /// The (N, C, pixels) view of a 2-D or 4-D activation.
 struct Planes {
@@ -119,8 +114,9 @@ MARS_AVX2_CLONES void affinePlane(const float *y, const float *g, float *out,
 /// Images per partial sum. The passes walk the activation in memory order,
 /// (image, channel) plane after plane, so that the hardware prefetcher sees
 /// one stream (a channel's planes are a plane-size stride apart; walking
-/// them channel by channel restarted the stream at every plane and ran at
-/// half the speed). Threads take whole chunks of images; each chunk keeps
+/// them channel by channel restarted the stream at every plane: forward and
+/// backward of a 128x16x32x32 activation took 4.5 ms against 3.3 at one
+/// thread). Threads take whole chunks of images; each chunk keeps
 /// per-channel lanes, and the chunks are added in order: the sums have the
 /// same bits at any thread count.
 constexpr int64_t kImagesPerChunk = 8;
@@ -129,7 +125,7 @@ constexpr int64_t kImagesPerChunk = 8;
 struct ChunkSums {
   int64_t chunks, channels;
   std::vector<Lanes> a, b;
-  ChunkSums(const Planes &p)
+  explicit ChunkSums(const Planes &p)
       : chunks((p.images + kImagesPerChunk - 1) / kImagesPerChunk),
         channels(p.channels), a(size_t(chunks * channels)),
         b(size_t(chunks * channels)) {}
