@@ -9,7 +9,8 @@
 /// every core post-processes a slice of the output channels (running fused
 /// layers too); a barrier. Unfused digital layers split channels over cores
 /// the same way. When a core's images do not all fit in its weight SRAM,
-/// FetchImage brings each round's images from off-chip one round ahead.
+/// FetchImage brings the streamed ones from off-chip, each placed as early
+/// as the weight SRAM has room for it (insertFetches).
 #include "BufferAllocation.h"
 #include "MappingModel.h"
 #include "ScheduleBound.h"
@@ -44,7 +45,7 @@ std::pair<int32_t, int32_t> slice(int64_t n, int cores, int c) {
 class Scheduler {
 public:
   /// `streamPercent`: the share of a streaming core's weight SRAM kept for
-  /// fetched images (at least two rounds' worth); the rest pins images.
+  /// fetched images (at least its largest image); the rest pins images.
   Scheduler(program::Program &p, const std::vector<LayerPlan> &plans,
             std::vector<LayerCost> &costs, int streamPercent, PinOrder pinOrder)
       : program_(p), arch_(p.arch), plans_(plans), costs_(costs),
@@ -63,7 +64,6 @@ public:
           residentRound_.push_back(it->second->resident);
         }
     MARS_TRY(checkWeightSram());
-    fetchAhead(0);
     for (size_t i = 0; i < program_.layers.size(); ++i) {
       const program::Layer &l = program_.layers[i];
       if (l.fusedInto >= 0)
@@ -76,6 +76,9 @@ public:
         scheduleDigital(static_cast<int32_t>(i));
       costs_.push_back(cost);
     }
+    if (fetching_)
+      for (int c = 0; c < arch_.chip.cores; ++c)
+        insertFetches(c);
     return estimate_;
   }
 
@@ -106,26 +109,19 @@ private:
 
   /// Chooses the images that stay in their core's weight SRAM for good
   /// (preloaded with the program, never fetched). A core whose images all
-  /// fit keeps them all. Any other core streams images from DRAM at least
-  /// one round ahead, which needs room for two consecutive rounds of its
-  /// images (counted as if none were pinned, so the room is always there),
-  /// and keeps `streamPercent` of its SRAM for fetching further ahead; the
-  /// rest keeps images permanently, in the order of the schedule's
+  /// fit keeps them all. Any other core streams images from DRAM, which
+  /// needs room for its largest image, and keeps `streamPercent` of its
+  /// SRAM for fetching ahead; the rest keeps images permanently, in the
+  /// order of the schedule's
   /// `PinOrder`: pinning the last rounds' (late layers hold the most weight
   /// per unit of compute) or the first rounds' (the channel then spends the
   /// early, compute-heavy layers fetching the late ones).
   void pinImages(const std::vector<int64_t> &perCore, int64_t capacity) {
     const int cores = arch_.chip.cores;
+    // Room to fetch the core's largest streamed image (insertFetches).
     std::vector<int64_t> reserve(cores, 0);
-    for (size_t r = 0; r < allRounds_.size(); ++r) {
-      std::vector<int64_t> twoRounds(cores, 0);
-      for (size_t k = r; k < std::min(r + 2, allRounds_.size()); ++k)
-        for (int32_t image : allRounds_[k]->loads)
-          twoRounds[program_.images[image].core] +=
-              imageBytes(arch_, program_.images[image]);
-      for (int c = 0; c < cores; ++c)
-        reserve[c] = std::max(reserve[c], twoRounds[c]);
-    }
+    for (const program::WeightImage &im : program_.images)
+      reserve[im.core] = std::max(reserve[im.core], imageBytes(arch_, im));
     std::vector<int64_t> budget(cores);
     for (int c = 0; c < cores; ++c)
       budget[c] =
@@ -190,52 +186,54 @@ private:
     }
   }
 
-  /// At the start of round `current`: fetches the next rounds' streamed
-  /// images as far ahead as each core's weight SRAM (what pinning left of
-  /// it) holds the rounds from `current` on, and always at least one round
-  /// ahead (pinImages reserved room for two). Fetches are queued for the
-  /// DMA engine, so the DRAM channel runs ahead through compute-heavy
-  /// layers with few weights and the weight-heavy ones find theirs waiting.
-  void fetchAhead(size_t current) {
-    if (!fetching_)
-      return;
+  /// Puts the core's weight fetches into its finished stream, each as
+  /// early as the weight SRAM has room for it: pinned images, plus images
+  /// fetched and not yet loaded, plus it, within the capacity. A fetch
+  /// starts only after the loads before it have read their bytes out of
+  /// the SRAM (Program.h), so an image's room is free from the instruction
+  /// after its LoadImage. Fetches keep the order of the loads they feed,
+  /// so the DRAM channel runs ahead through compute-heavy layers with few
+  /// weights and the weight-heavy ones find theirs waiting.
+  void insertFetches(int core) {
     const int64_t capacity = int64_t(arch_.chip.weightSramKiB) * 1024;
-    while (nextFetch_ < allRounds_.size()) {
-      if (nextFetch_ > current + 1) {
-        std::vector<int64_t> window(arch_.chip.cores, 0);
-        for (size_t r = current; r <= nextFetch_; ++r)
-          for (int32_t image : allRounds_[r]->loads)
-            if (!pinned_[image])
-              window[program_.images[image].core] +=
-                  imageBytes(arch_, program_.images[image]);
-        bool fits = true;
-        for (int c = 0; c < arch_.chip.cores; ++c)
-          fits = fits && pinnedOnCore_[c] + window[c] <= capacity;
-        if (!fits)
-          return;
-      }
-      emitFetches(*allRounds_[nextFetch_++]);
+    std::vector<Instr> &stream = program_.streams[core];
+    std::vector<int32_t> order; // Streamed images, in the order of loads.
+    for (const Instr &in : stream)
+      if (in.op == Opcode::LoadImage && !pinned_[in.a])
+        order.push_back(in.a);
+    std::vector<Instr> out;
+    out.reserve(stream.size() + order.size());
+    size_t next = 0;
+    int64_t inFlight = 0; // Fetched, not yet loaded.
+    auto fetchNext = [&] {
+      const int32_t image = order[next++];
+      const int64_t bytes = imageBytes(arch_, program_.images[image]);
+      out.push_back({Opcode::FetchImage, image, 0, 0});
+      inFlight += bytes;
+      estimate_.dramBytes += bytes;
+    };
+    for (const Instr &in : stream) {
+      while (next < order.size() &&
+             pinnedOnCore_[core] + inFlight +
+                     imageBytes(arch_, program_.images[order[next]]) <=
+                 capacity)
+        fetchNext();
+      const bool streamed = in.op == Opcode::LoadImage && !pinned_[in.a];
+      // Unreachable unless nothing is in flight, when one image always
+      // fits (pinImages kept room): a load never precedes its fetch.
+      if (streamed && next < order.size() && order[next] == in.a)
+        fetchNext();
+      out.push_back(in);
+      if (streamed)
+        inFlight -= imageBytes(arch_, program_.images[in.a]);
     }
-  }
-
-  /// Emits the round's weight fetches; returns their bytes.
-  int64_t emitFetches(const Round &round) {
-    int64_t bytes = 0;
-    for (int32_t image : round.loads) {
-      if (pinned_[image])
-        continue;
-      emit(program_.images[image].core, Opcode::FetchImage, image);
-      bytes += imageBytes(arch_, program_.images[image]);
-    }
-    estimate_.dramBytes += bytes;
-    return bytes;
+    stream = std::move(out);
   }
 
   void scheduleConv(int32_t layer, LayerCost &cost) {
     const LayerPlan &plan = *planOf_.at(layer);
     describe(plan, cost);
     for (const Round &round : plan.rounds) {
-      fetchAhead(roundIndex_);
       ++roundIndex_;
       std::vector<int64_t> busy(arch_.totalMacros(), 0);
       std::vector<std::vector<Pending>> pending(arch_.chip.cores);
@@ -358,7 +356,6 @@ private:
   std::vector<bool> residentRound_; ///< Per round: its layer is resident.
   std::set<int32_t> preloaded_; ///< Images loaded ahead by preloadNextRound.
   size_t roundIndex_ = 0;
-  size_t nextFetch_ = 0; ///< The first round whose fetches are not emitted.
   std::vector<int64_t> pinnedOnCore_; ///< Bytes of pinned images per core.
   bool fetching_ = false;
   std::vector<bool> pinned_; ///< Per image: kept in weight SRAM, never fetched.
@@ -376,7 +373,9 @@ Expected<StreamingChoice> chooseStreaming(program::Program &p,
   StreamingChoice best;
   bool streams = true;
   for (PinOrder order : {PinOrder::LastRoundsFirst, PinOrder::FirstRoundsFirst})
-    for (int percent : {0, 35, 70}) {
+    // From mostly pinned to nearly all kept for fetches; 92% leaves just
+    // room to pin the first layers, whose fetches nothing could hide.
+    for (int percent : {10, 35, 70, 92}) {
       if (!streams)
         break; // Nothing streams: the choice does not matter.
       std::vector<LayerCost> costs;

@@ -6,6 +6,7 @@
 #include "MappingModel.h"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <set>
 #include <utility>
@@ -59,7 +60,12 @@ struct Core {
   std::vector<int64_t> computeDone; ///< Per layer: its last Compute's end.
   std::vector<int64_t> written;     ///< Per buffer: written by this core.
   std::vector<int64_t>
-      fetched; ///< Per image: in weight SRAM (-1: not fetched).
+      fetched; ///< Per image: in weight SRAM (-1: not fetched, -2: queued).
+  /// The latest end of this core's loads so far: a fetch writes weight
+  /// SRAM only after the loads issued before it have read theirs.
+  int64_t loadsEnd = 0;
+  /// Fetches waiting for the DRAM channel: image, earliest start.
+  std::deque<std::pair<int32_t, int64_t>> dma;
   bool waiting = false;
   int64_t arrival = 0;
 };
@@ -130,6 +136,7 @@ Clock::load(Core &c, const Instr &in, int64_t issue,
     start = std::max(start, c.fetched[in.a]);
   const int64_t end = start + rows * arch_.timing.rowWriteCycles;
   c.macroFree[im.macro] = end;
+  c.loadsEnd = std::max(c.loadsEnd, end);
   for (size_t q = 0; q < im.partitions.size() && q < macro.size(); ++q)
     if (im.partitions[q].matrix >= 0)
       macro[q] = in.a;
@@ -236,12 +243,10 @@ std::pair<int64_t, int64_t> Clock::time(int core, const Instr &in,
                                         int64_t issue) {
   Core &c = cores_[core];
   switch (in.op) {
-  case Opcode::FetchImage: { // A DMA: the core goes on issuing.
-    auto [start, arrival] =
-        dram(imageBytes(arch_, program_.images[in.a]), issue);
-    c.fetched[in.a] = arrival;
-    return {start, arrival};
-  }
+  case Opcode::FetchImage: // A DMA, queued: the core goes on issuing.
+    c.dma.push_back({in.a, std::max(issue, c.loadsEnd)});
+    c.fetched[in.a] = -2;
+    return {issue, issue};
   case Opcode::LoadImage: return load(c, in, issue, held_[core]);
   case Opcode::Compute: return compute(core, in, issue);
   case Opcode::Post: return post(core, in, issue);
@@ -300,23 +305,54 @@ Expected<ScheduleTiming> Clock::run() {
     c.ready = c.lastEnd = inputIn;
 
   for (;;) {
+    // The earliest of: each core's oldest queued fetch (first at a tie)
+    // and each core's next instruction, unless that is a load whose
+    // fetch is still queued.
     int next = -1;
-    for (int c = 0; c < cores; ++c)
-      if (!cores_[c].waiting && cores_[c].pc < program_.streams[c].size() &&
-          (next < 0 || cores_[c].ready < cores_[next].ready))
+    bool dma = false;
+    int64_t at = 0;
+    auto consider = [&](int c, bool isDma, int64_t t) {
+      if (next < 0 || t < at) {
         next = c;
+        dma = isDma;
+        at = t;
+      }
+    };
+    for (int c = 0; c < cores; ++c)
+      if (!cores_[c].dma.empty())
+        consider(c, true, cores_[c].dma.front().second);
+    for (int c = 0; c < cores; ++c) {
+      const Core &core = cores_[c];
+      if (core.waiting || core.pc >= program_.streams[c].size())
+        continue;
+      const Instr &in = program_.streams[c][core.pc];
+      if (in.op == Opcode::LoadImage && core.fetched[in.a] == -2)
+        continue;
+      consider(c, false, core.ready);
+    }
     if (next < 0)
       break;
     Core &c = cores_[next];
+    if (dma) {
+      const auto [image, earliest] = c.dma.front();
+      c.dma.pop_front();
+      const int64_t arrival =
+          dram(imageBytes(arch_, program_.images[image]), earliest).second;
+      c.fetched[image] = arrival;
+      c.localEnd = std::max(c.localEnd, arrival);
+      const int32_t layer = program_.images[image].layer;
+      layerEnd_[layer] = std::max(layerEnd_[layer], arrival);
+      continue;
+    }
     const Instr &in = program_.streams[next][c.pc++];
     if (in.op == Opcode::Sync) {
       arriveAtBarrier(next, in.a);
       continue;
     }
     const auto [start, end] = time(next, in, c.ready);
-    if (in.op == Opcode::FetchImage) { // Queued for the DMA engine.
-      c.localEnd = std::max(c.localEnd, end);
-    } else if (in.op == Opcode::LoadImage) {
+    if (in.op == Opcode::FetchImage)
+      continue; // Timed when the channel is granted.
+    if (in.op == Opcode::LoadImage) {
       c.ready = std::max(c.ready, start);
       c.localEnd = std::max(c.localEnd, end);
     } else {

@@ -3,6 +3,7 @@
 #include "TimingInternal.h"
 
 #include <algorithm>
+#include <deque>
 #include <limits>
 #include <map>
 #include <optional>
@@ -47,6 +48,17 @@ struct CoreState {
   std::map<int32_t, int64_t> computeDone; // Conv layer -> last Compute end.
   std::map<int32_t, int64_t> bufferReady; // Buffer -> written by this core.
   std::map<int32_t, int64_t> fetchDone;   // Image -> its FetchImage end.
+  // End of the latest LoadImage issued so far: a later FetchImage writes
+  // into weight SRAM that these loads have finished reading.
+  int64_t loadsEnd = 0;
+  // FetchImages issued but not yet granted the DRAM channel, in order.
+  struct QueuedFetch {
+    int32_t image;
+    int64_t ready; // Issued, and the loads before it done.
+    size_t event;  // Its entry in `events`.
+  };
+  std::deque<QueuedFetch> dma;
+  std::set<int32_t> queued; // Images in `dma`.
   int32_t lastLayer = -1;
   bool waiting = false; // At a barrier.
   int64_t arrival = 0;
@@ -128,6 +140,12 @@ public:
 private:
   Status step(int core);
   void fetch(int core, const program::Instr &in, TimedEvent &ev);
+  /// Grants the DRAM channel to the oldest queued fetch of `core`.
+  void grantFetch(int core);
+  /// When the next thing `core` does can happen: the grant of its oldest
+  /// queued fetch (`dma` true) or the issue of its next instruction, or
+  /// nothing (-1: done, at a barrier, or a LoadImage whose fetch is queued).
+  int64_t nextTime(int core, bool dma) const;
   void load(int core, const program::Instr &in, TimedEvent &ev);
   void compute(int core, const program::Instr &in, TimedEvent &ev);
   void post(int core, const program::Instr &in, TimedEvent &ev);
@@ -186,13 +204,29 @@ std::pair<int64_t, int64_t> Simulator::dramTransfer(int64_t bytes,
 }
 
 void Simulator::fetch(int core, const program::Instr &in, TimedEvent &ev) {
-  // A DMA into the weight SRAM: the core goes on issuing.
-  const int64_t bytes = imageBytes(arch_, program_.images[in.a]);
+  // A DMA into the weight SRAM: the core queues it and goes on issuing.
+  // The transfer starts once the channel is free and every LoadImage this
+  // core issued before it has finished reading the weight SRAM, which is
+  // where the compiler made room for it (the validator checks the room).
+  CoreState &cs = cores_[core];
   ev.lane = Lane::Dma;
-  std::tie(ev.start, ev.end) = dramTransfer(bytes, ev.issue);
+  ev.start = ev.end = ev.issue;
+  cs.dma.push_back({in.a, std::max(ev.issue, cs.loadsEnd), cs.events.size()});
+  cs.queued.insert(in.a);
+}
+
+void Simulator::grantFetch(int core) {
+  CoreState &cs = cores_[core];
+  const CoreState::QueuedFetch f = cs.dma.front();
+  cs.dma.pop_front();
+  cs.queued.erase(f.image);
+  TimedEvent &ev = cs.events[f.event];
+  const int64_t bytes = imageBytes(arch_, program_.images[f.image]);
+  std::tie(ev.start, ev.end) = dramTransfer(bytes, f.ready);
   ev.counters.dramBytes = bytes;
   ev.counters.weightSramBytes = bytes; // Written into the weight SRAM.
-  cores_[core].fetchDone[in.a] = ev.end;
+  cs.fetchDone[f.image] = ev.end;
+  cs.localEnd = std::max(cs.localEnd, ev.end);
   addInterval(core, ev.start, ev.end, Cause::Reload, ev.layer);
 }
 
@@ -215,6 +249,7 @@ void Simulator::load(int core, const program::Instr &in, TimedEvent &ev) {
   addInterval(core, base, ev.start, Cause::Reload, ev.layer); // Fetch wait.
   ev.end = ev.start + rows * arch_.timing.rowWriteCycles;
   cs.macroFree[im.macro] = ev.end;
+  cs.loadsEnd = std::max(cs.loadsEnd, ev.end);
   if (rows > 0) {
     ev.counters.rowWrites = rows;
     ev.counters.weightSramBytes = imageBytes(arch_, im);
@@ -420,8 +455,7 @@ Status Simulator::step(int core) {
     break;
   }
   if (in.op == Opcode::FetchImage) {
-    // Queued for the DMA engine: issue goes on at once.
-    cs.localEnd = std::max(cs.localEnd, ev.end);
+    // Queued for the DMA engine (grantFetch times it): issue goes on.
   } else if (in.op == Opcode::LoadImage) {
     cs.ready = std::max(cs.ready, ev.start);
     cs.localEnd = std::max(cs.localEnd, ev.end);
@@ -435,6 +469,20 @@ Status Simulator::step(int core) {
   if (in.op == Opcode::Sync)
     releaseIfComplete(in.a);
   return Status::success();
+}
+
+int64_t Simulator::nextTime(int core, bool dma) const {
+  const CoreState &cs = cores_[core];
+  if (dma)
+    return cs.dma.empty() ? -1 : cs.dma.front().ready;
+  if (cs.waiting || cs.pc >= program_.streams[core].size())
+    return -1;
+  const program::Instr &in = program_.streams[core][cs.pc];
+  // A load of an image still queued for the channel waits for its grant
+  // (which comes first: the queue's head is always ready to go).
+  if (in.op == Opcode::LoadImage && cs.queued.count(in.a))
+    return -1;
+  return cs.ready;
 }
 
 Expected<TimingResult> Simulator::run() {
@@ -474,20 +522,28 @@ Expected<TimingResult> Simulator::run() {
     addInterval(c, 0, inEv.end, Cause::Memory, -1);
   }
 
-  // Always advance the core that is earliest in time, so shared resources
-  // are granted in time order.
+  // Always advance whatever is earliest in time (a queued fetch before an
+  // instruction issued at the same cycle, lower cores first), so shared
+  // resources are granted in time order.
   for (;;) {
     int next = -1;
-    for (int c = 0; c < cores; ++c) {
-      const CoreState &cs = cores_[c];
-      if (cs.waiting || cs.pc >= program_.streams[c].size())
-        continue;
-      if (next < 0 || cs.ready < cores_[next].ready)
-        next = c;
-    }
+    bool nextIsDma = false;
+    int64_t nextAt = 0;
+    for (bool dma : {true, false})
+      for (int c = 0; c < cores; ++c) {
+        const int64_t t = nextTime(c, dma);
+        if (t >= 0 && (next < 0 || t < nextAt)) {
+          next = c;
+          nextIsDma = dma;
+          nextAt = t;
+        }
+      }
     if (next < 0)
       break;
-    MARS_TRY(step(next));
+    if (nextIsDma)
+      grantFetch(next);
+    else
+      MARS_TRY(step(next));
   }
   for (int c = 0; c < cores; ++c)
     if (cores_[c].waiting)
@@ -547,8 +603,11 @@ void Simulator::summarise(TimingResult &r) {
       continue;
     LayerTiming &lt = r.layers[ev.layer];
     lt.counters += ev.counters;
-    if (ev.op == Opcode::Sync)
-      continue; // A barrier's wait belongs to the layer but not its span.
+    // A barrier's wait belongs to the layer but not its span; nor do its
+    // weight fetches, which run ahead under earlier layers (their bytes
+    // and energy stay the layer's; a load that waits for one shows it).
+    if (ev.op == Opcode::Sync || ev.op == Opcode::FetchImage)
+      continue;
     lt.hasInstructions = true;
     lt.start = std::min(lt.start, ev.issue);
     lt.end = std::max(lt.end, ev.end);

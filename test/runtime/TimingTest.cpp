@@ -3,6 +3,7 @@
 // per cycle; 8-bit inputs are 8 bit-slices; DRAM 8 B/cycle, SRAM 32
 // B/cycle, digital pipeline 4 cycles).
 #include "TimingTestPrograms.h"
+#include "mars/program/ProgramFile.h"
 #include "mars/runtime/Timing.h"
 
 #include <catch2/catch.hpp>
@@ -159,6 +160,96 @@ TEST_CASE("a LoadImage waits for its FetchImage over DRAM", "[timing]") {
   CHECK(r.totals.weightSramBytes == 2 * 768);
   CHECK(r.layers[0].breakdown.reload == 144);
   CHECK(r.layers[0].cycles() == 1008 - 96);
+}
+
+TEST_CASE("a FetchImage starts once the loads before it have left the "
+          "weight SRAM, and the channel goes to the earliest ready fetch",
+          "[timing]") {
+  arch::ArchSpec a = handArch();
+  a.chip.cores = 2;
+  program::Program p = tinyConvProgram(a, {3, 3, 3, 3});
+  const int32_t i0 = addImage(p, 0, 0, {3, 3, 3, 3});
+  const int32_t i1 = addImage(p, 0, 0, {3, 3, 3, 3});
+  const int32_t i2 = addImage(p, 0, 1, {3, 3, 3, 3});
+  const int32_t j0 = addImage(p, 1, 0, {3, 3, 3, 3});
+  const int32_t j1 = addImage(p, 1, 1, {3, 3, 3, 3});
+  // Core 0: i1's load waits for i0's compute; the fetch behind it waits
+  // for that load, not for its own issue.
+  emit(p, 0, Opcode::LoadImage, i0);      // [96, 144): 48 rows.
+  emit(p, 0, Opcode::Compute, i0, 0, 16); // [144, 912).
+  emit(p, 0, Opcode::LoadImage, i1);      // [912, 960).
+  emit(p, 0, Opcode::FetchImage, i2);     // Issued at 912, ready at 960.
+  emit(p, 0, Opcode::LoadImage, i2);
+  // Core 1 issues its fetch at 912 too, after core 0's in the walk, but
+  // it is ready at once: it gets the channel first.
+  emit(p, 1, Opcode::Compute, j0, 0, 16); // [96, 864).
+  emit(p, 1, Opcode::Compute, j0, 0, 1);  // [864, 912).
+  emit(p, 1, Opcode::Compute, j0, 0, 1);  // [912, 960).
+  emit(p, 1, Opcode::FetchImage, j1);     // Issued at 912.
+  TimingResult r = timeOrFail(p);
+
+  CHECK(eventOf(r, 0, 2).end == 960);
+  const TimedEvent &fenced = eventOf(r, 0, 3);
+  CHECK(fenced.issue == 912);
+  const TimedEvent &early = eventOf(r, 1, 3);
+  CHECK(early.issue == 912);
+  CHECK(early.start == 912); // 768 B at 8 B/cycle: the channel to 1008.
+  CHECK(early.end == 1008);
+  CHECK(fenced.start == 1008); // Ready at 960, the channel busy until 1008.
+  CHECK(fenced.end == 1104);
+  CHECK(eventOf(r, 0, 4).start == 1104);
+}
+
+TEST_CASE("validation: the weight SRAM holds the pinned images and the "
+          "fetches not yet loaded",
+          "[timing][program]") {
+  arch::ArchSpec a = handArch();
+  a.chip.weightSramKiB = 2; // 2048 B; each image below holds 768 B.
+  program::Program p = tinyConvProgram(a, {3, 3, 3, 3});
+  const int32_t pinned = addImage(p, 0, 0, {3, 3, 3, 3});
+  const int32_t x = addImage(p, 0, 1, {3, 3, 3, 3});
+  const int32_t y = addImage(p, 0, 2, {3, 3, 3, 3});
+  auto problemsOf = [](const program::Program &q) {
+    std::string all;
+    for (const std::string &s : program::validateProgram(q))
+      all += s + "\n";
+    return all;
+  };
+  auto build = [&](std::vector<program::Instr> stream) {
+    program::Program q = p;
+    q.streams[0] = std::move(stream);
+    return q;
+  };
+  using program::Instr;
+  // 768 pinned + 768 in flight: fits. Loading x frees its room for y.
+  const program::Program fits = build({{Opcode::LoadImage, pinned, 0, 0},
+                                       {Opcode::FetchImage, x, 0, 0},
+                                       {Opcode::LoadImage, x, 0, 0},
+                                       {Opcode::FetchImage, y, 0, 0},
+                                       {Opcode::LoadImage, y, 0, 0}});
+  CHECK(problemsOf(fits).empty());
+  // y fetched before x is loaded: 3 × 768 > 2048.
+  const std::string overflow =
+      problemsOf(build({{Opcode::LoadImage, pinned, 0, 0},
+                        {Opcode::FetchImage, x, 0, 0},
+                        {Opcode::FetchImage, y, 0, 0},
+                        {Opcode::LoadImage, x, 0, 0},
+                        {Opcode::LoadImage, y, 0, 0}}));
+  CHECK_THAT(overflow, Catch::Contains("streams[0][2] fetch of image 2") &&
+                           Catch::Contains("2304 bytes"));
+  // A second load of a fetched image needs a second fetch.
+  CHECK_THAT(problemsOf(build({{Opcode::FetchImage, x, 0, 0},
+                               {Opcode::LoadImage, x, 0, 0},
+                               {Opcode::LoadImage, x, 0, 0}})),
+             Catch::Contains("streams[0][2] load of image 1: no FetchImage"));
+  // Pinned images alone beyond the capacity.
+  a.chip.weightSramKiB = 1;
+  program::Program small = fits;
+  small.arch = a;
+  small.streams[0] = {{Opcode::LoadImage, pinned, 0, 0},
+                      {Opcode::LoadImage, y, 0, 0}};
+  CHECK_THAT(problemsOf(small), Catch::Contains("stay in weight SRAM, 1536 "
+                                                "bytes"));
 }
 
 TEST_CASE("a core that arrives early at a barrier stalls", "[timing]") {

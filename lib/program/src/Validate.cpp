@@ -1,12 +1,14 @@
 /// validateProgram: everything the runtime relies on, checked once, so that
 /// executing a validated program can index every array without further
 /// checks. Each problem is one message naming the item and the numbers.
+#include "mars/program/ImageCosts.h"
 #include "mars/program/ProgramFile.h"
 #include "mars/support/IntRange.h"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <sstream>
 
 namespace mars::program {
@@ -38,6 +40,8 @@ public:
         checkImage(int32_t(i));
     if (problems_.empty())
       checkStreams();
+    if (problems_.empty())
+      checkWeightSram();
     return problems_;
   }
 
@@ -490,6 +494,66 @@ private:
                        barriers[core].size(), " vs ", barriers[0].size(),
                        " barriers): the cores would "
                        "deadlock");
+  }
+
+  /// The weight SRAM of each core holds its pinned images (loaded but never
+  /// fetched: they come with the program) and every image fetched and not
+  /// yet loaded. A FetchImage starts only after the loads before it have
+  /// read their bytes (Program.h), so counting in stream order is exact:
+  /// at every FetchImage the sum must fit in chip.weight_sram_kib, and
+  /// every load of a fetched image must consume a fetch of it.
+  void checkWeightSram() {
+    const int64_t capacity = int64_t(program_.arch.chip.weightSramKiB) * 1024;
+    for (size_t core = 0; core < program_.streams.size(); ++core) {
+      const auto &s = program_.streams[core];
+      std::set<int32_t> fetchedHere;
+      for (const Instr &in : s)
+        if (in.op == Opcode::FetchImage)
+          fetchedHere.insert(in.a);
+      int64_t pinned = 0;
+      std::set<int32_t> counted;
+      for (const Instr &in : s)
+        if (in.op == Opcode::LoadImage && !fetchedHere.count(in.a) &&
+            counted.insert(in.a).second)
+          pinned += imageBytes(program_.arch, program_.images[in.a]);
+      if (pinned > capacity)
+        return problem("streams[", core,
+                       "]: the images it loads without "
+                       "fetching stay in weight SRAM, ",
+                       pinned, " bytes, but chip.weight_sram_kib holds ",
+                       capacity);
+      std::map<int32_t, int> inFlight; // Image -> fetches not yet loaded.
+      int64_t bytes = pinned;
+      for (size_t k = 0; k < s.size(); ++k) {
+        const Instr &in = s[k];
+        if (in.op != Opcode::FetchImage && in.op != Opcode::LoadImage)
+          continue;
+        const int64_t size = imageBytes(program_.arch, program_.images[in.a]);
+        const std::string at = "streams[" + std::to_string(core) + "][" +
+                               std::to_string(k) + "] " + opcodeName(in.op);
+        if (in.op == Opcode::FetchImage) {
+          ++inFlight[in.a];
+          bytes += size;
+          if (bytes > capacity)
+            return problem(at, " of image ", in.a,
+                           ": the weight SRAM would "
+                           "hold ",
+                           bytes,
+                           " bytes (pinned images and fetches "
+                           "not yet loaded) but chip.weight_sram_kib holds ",
+                           capacity);
+        } else if (fetchedHere.count(in.a)) {
+          auto it = inFlight.find(in.a);
+          if (it == inFlight.end() || it->second == 0)
+            return problem(at, " of image ", in.a,
+                           ": no FetchImage of it "
+                           "since its last load (the image is fetched, so it "
+                           "does not stay in weight SRAM)");
+          --it->second;
+          bytes -= size;
+        }
+      }
+    }
   }
 
   const Program &program_;

@@ -26,7 +26,12 @@
 ///  - FetchImage: the image's bytes (Σ over partitions of stored groups ×
 ///    wl_on rows × cols/partitions bits, / 8) cross the DRAM channel into the
 ///    core's weight SRAM. A DMA: the core queues it and goes on issuing at
-///    once, and only a later LoadImage of the same image waits for it.
+///    once, and only a later LoadImage of the same image waits for it. The
+///    transfer starts when every LoadImage the core issued before it has
+///    finished (their bytes have left the weight SRAM, so this one may take
+///    their room; the validator checks that the room is there) and the
+///    channel is free. Queued fetches get the channel in the order they
+///    become ready, whichever core issued them.
 ///  - LoadImage: the macro is rewritten row by row from weight SRAM, all
 ///    partitions of a row at once (write-masked), so rows = max over
 ///    partitions of stored groups × wl_on, cycles = rows × row_write_cycles.
@@ -115,8 +120,10 @@ struct LayerTiming {
   int32_t layer = -1;
   std::string name;
   bool hasInstructions =
-      false;                  ///< False for fused layers (timed in their Post).
-  int64_t start = 0, end = 0; ///< From first issue to last completion.
+      false; ///< False for fused layers (timed in their Post).
+  /// From first issue to last completion, weight fetches left out (they
+  /// run ahead under earlier layers; their bytes count in `counters`).
+  int64_t start = 0, end = 0;
   int64_t cycles() const { return end - start; }
   TimingCounters counters;
   int64_t macroComputeCycles = 0; ///< Σ over macros of cycles spent computing.

@@ -23,6 +23,13 @@
 ///    (of different layers) in disjoint partitions at once.
 ///  - `FetchImage a=image`: copy image `a`'s bytes from off-chip memory into
 ///    the core's weight SRAM (only when the weights do not all stay there).
+///    The copy starts after every LoadImage before it in the stream has
+///    read its image out of the weight SRAM. Room in the weight SRAM
+///    (`chip.weight_sram_kib` per core): images a stream loads but never
+///    fetches stay there for good; a fetched image holds its room from its
+///    FetchImage to the LoadImage that consumes it, and each load of a
+///    fetched image consumes one fetch. The validator checks in stream
+///    order that the room never runs out.
 ///  - `Compute a=image b=pixelBegin c=pixelEnd`: for every output pixel p in
 ///    [b, c) of the image's layer, every input bit-slice, and every partition
 ///    of the image, activate each stored group (wl_on rows driven by the
