@@ -373,9 +373,9 @@ Expected<StreamingChoice> chooseStreaming(program::Program &p,
   StreamingChoice best;
   bool streams = true;
   for (PinOrder order : {PinOrder::LastRoundsFirst, PinOrder::FirstRoundsFirst})
-    // From mostly pinned to nearly all kept for fetches; 92% leaves just
-    // room to pin the first layers, whose fetches nothing could hide.
-    for (int percent : {10, 35, 70, 92}) {
+    // From mostly pinned (DRAM-bound models: fewer bytes cross) to nearly
+    // all kept for fetches (the channel can then run furthest ahead).
+    for (int percent : {20, 45, 70, 96}) {
       if (!streams)
         break; // Nothing streams: the choice does not matter.
       std::vector<LayerCost> costs;

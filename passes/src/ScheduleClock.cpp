@@ -304,10 +304,12 @@ Expected<ScheduleTiming> Clock::run() {
   for (Core &c : cores_)
     c.ready = c.lastEnd = inputIn;
 
+  int lastGrant = cores - 1; // Queued fetches take turns by core at a tie.
   for (;;) {
-    // The earliest of: each core's oldest queued fetch (first at a tie)
-    // and each core's next instruction, unless that is a load whose
-    // fetch is still queued.
+    // The earliest of: each core's next instruction, unless that is a
+    // load whose fetch is still queued, and (after the instructions at a
+    // tie, so every core has queued what it issues then) each core's
+    // oldest queued fetch.
     int next = -1;
     bool dma = false;
     int64_t at = 0;
@@ -318,9 +320,6 @@ Expected<ScheduleTiming> Clock::run() {
         at = t;
       }
     };
-    for (int c = 0; c < cores; ++c)
-      if (!cores_[c].dma.empty())
-        consider(c, true, cores_[c].dma.front().second);
     for (int c = 0; c < cores; ++c) {
       const Core &core = cores_[c];
       if (core.waiting || core.pc >= program_.streams[c].size())
@@ -330,10 +329,16 @@ Expected<ScheduleTiming> Clock::run() {
         continue;
       consider(c, false, core.ready);
     }
+    for (int k = 1; k <= cores; ++k) {
+      const int c = (lastGrant + k) % cores;
+      if (!cores_[c].dma.empty())
+        consider(c, true, cores_[c].dma.front().second);
+    }
     if (next < 0)
       break;
     Core &c = cores_[next];
     if (dma) {
+      lastGrant = next;
       const auto [image, earliest] = c.dma.front();
       c.dma.pop_front();
       const int64_t arrival =

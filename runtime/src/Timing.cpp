@@ -522,15 +522,19 @@ Expected<TimingResult> Simulator::run() {
     addInterval(c, 0, inEv.end, Cause::Memory, -1);
   }
 
-  // Always advance whatever is earliest in time (a queued fetch before an
-  // instruction issued at the same cycle, lower cores first), so shared
-  // resources are granted in time order.
+  // Always advance whatever is earliest in time, so shared resources are
+  // granted in time order. At a tie instructions go first, in core order
+  // (so every core has queued the fetches it issues at that cycle), then
+  // the queued fetches take turns by core, starting after the core last
+  // granted the channel (a round-robin arbiter).
+  int lastGrant = cores - 1;
   for (;;) {
     int next = -1;
     bool nextIsDma = false;
     int64_t nextAt = 0;
-    for (bool dma : {true, false})
-      for (int c = 0; c < cores; ++c) {
+    for (bool dma : {false, true})
+      for (int k = 1; k <= cores; ++k) {
+        const int c = dma ? (lastGrant + k) % cores : k - 1;
         const int64_t t = nextTime(c, dma);
         if (t >= 0 && (next < 0 || t < nextAt)) {
           next = c;
@@ -540,9 +544,10 @@ Expected<TimingResult> Simulator::run() {
       }
     if (next < 0)
       break;
-    if (nextIsDma)
+    if (nextIsDma) {
       grantFetch(next);
-    else
+      lastGrant = next;
+    } else
       MARS_TRY(step(next));
   }
   for (int c = 0; c < cores; ++c)

@@ -31,7 +31,9 @@
 ///    finished (their bytes have left the weight SRAM, so this one may take
 ///    their room; the validator checks that the room is there) and the
 ///    channel is free. Queued fetches get the channel in the order they
-///    become ready, whichever core issued them.
+///    become ready, whichever core issued them; fetches ready at the same
+///    cycle take turns by core (a round-robin arbiter), so that no core's
+///    queue holds the channel while the others' first images wait.
 ///  - LoadImage: the macro is rewritten row by row from weight SRAM, all
 ///    partitions of a row at once (write-masked), so rows = max over
 ///    partitions of stored groups × wl_on, cycles = rows × row_write_cycles.
