@@ -13,7 +13,7 @@
 namespace mars::train {
 
 /// The order of the first `count` training images in epoch `epochIndex`
-/// (counted over all stages) for `seed`.
+/// (Trainer's dataEpochOf: the stage and the epoch within it) for `seed`.
 std::vector<int64_t> epochOrder(int64_t count, uint64_t seed,
                                 int64_t epochIndex);
 

@@ -52,6 +52,23 @@ struct Stage {
 };
 
 /// Where training stands; saved in checkpoints.
+struct TrainState;
+
+/// The epoch index that seeds an epoch's data order and augmentation
+/// (Batches.h): the stage's place in the whole pipeline (float, qat, prune,
+/// finetune) and the epoch within the stage. A stage then sees the same
+/// images whichever stages ran before it in this process, so `--save-float
+/// F` followed by `--model F --pretrained` continues exactly as one run of
+/// every stage does (the sparsity sweep relies on it).
+int64_t dataEpochOf(const Stage &stage, int epochInStage) {
+  static const char *const kPipeline[] = {"float", "qat", "prune", "finetune"};
+  int64_t place = 0;
+  for (int64_t i = 0; i < 4; ++i)
+    if (stage.name == kPipeline[i])
+      place = i;
+  return (place << 32) + epochInStage;
+}
+
 struct TrainState {
   int stage = 0;
   int epoch = 0;    ///< Within the stage.
@@ -358,8 +375,8 @@ private:
                        " images) is smaller than one batch (",
                        options_.batchSize, ")");
     const int64_t stageSteps = steps * stage.epochs;
-    const std::vector<int64_t> order =
-        epochOrder(trainCount(), options_.seed, state.globalEpoch);
+    const std::vector<int64_t> order = epochOrder(
+        trainCount(), options_.seed, dataEpochOf(stage, state.epoch));
     const bool isFloat = stage.name == "float";
     module_->train();
     module_->setMode(isFloat ? RunMode::Float : RunMode::Qat);
@@ -403,10 +420,10 @@ private:
     const int64_t local = options_.batchSize / options_.worldSize;
     const int64_t offset =
         state.step * options_.batchSize + dp_->rank() * local;
-    auto batch = makeBatch(train_, order.data() + offset, local,
-                           options_.augment ? Augmentation::CropAndFlip
-                                            : Augmentation::None,
-                           options_.seed, state.globalEpoch, offset);
+    auto batch = makeBatch(
+        train_, order.data() + offset, local,
+        options_.augment ? Augmentation::CropAndFlip : Augmentation::None,
+        options_.seed, dataEpochOf(stage, state.epoch), offset);
     optimizer_->zero_grad();
     torch::Tensor logits = module_->forward(batch.first);
     torch::Tensor loss =
