@@ -19,8 +19,11 @@
 ///    compute stay resident in a few partitions; the others are reloaded
 ///    in rounds into the partitions left.
 /// Tiles are assigned to macros longest-first to the macro whose per-pixel
-/// cost (MappingModel.h) grows least, so the busiest macro — the layer's
-/// critical path — stays as short as possible.
+/// cost (MappingModel.h) grows least, then moved or swapped between macros
+/// while that shortens the busiest one, so the busiest macro — the layer's
+/// critical path — stays as short as possible; in a layer of several
+/// rounds, by each macro's whole layer (its rounds follow one another
+/// without a barrier).
 #include "MappingModel.h"
 #include "ScheduleTrial.h"
 #include "mars/passes/Passes.h"
@@ -82,12 +85,87 @@ std::vector<Tile> makeTiles(const program::WeightMatrix &m, int slots,
   return tiles;
 }
 
+/// Longest-first leaves the busiest macro up to about one tile above the
+/// others. This moves a tile from the busiest macro to one with a free
+/// partition, or swaps it for a smaller tile of another macro, whenever
+/// that makes the busier of the two cheaper than the busiest was; it stops
+/// when no such step exists or after `steps` steps.
+template <typename Cost, typename Size>
+void balanceShares(std::vector<MacroShare> &shares, std::vector<int> &used,
+                   const std::vector<int> &freeParts,
+                   const std::vector<int> &macros, Cost costOf, Size size,
+                   int steps) {
+  auto maxWith = [&](const MacroShare &s, int without, int with) {
+    int64_t max = with >= 0 ? size(with) : 0;
+    for (int t : s.tiles)
+      if (t != without)
+        max = std::max(max, size(t));
+    return max;
+  };
+  for (int step = 0; step < steps; ++step) {
+    size_t worst = 0;
+    for (size_t m = 1; m < shares.size(); ++m)
+      if (costOf(m, shares[m].sum, shares[m].max) >
+          costOf(worst, shares[worst].sum, shares[worst].max))
+        worst = m;
+    const int64_t top = costOf(worst, shares[worst].sum, shares[worst].max);
+    bool improved = false;
+    for (size_t m = 0; m < shares.size() && !improved; ++m) {
+      if (m == worst)
+        continue;
+      // Candidates: a move (j = -1) when m has a free partition, and
+      // every swap.
+      std::vector<int> partners = shares[m].tiles;
+      if (used[m] < freeParts[macros[m]])
+        partners.push_back(-1);
+      for (size_t ii = 0; ii < shares[worst].tiles.size() && !improved; ++ii) {
+        const int i = shares[worst].tiles[ii];
+        for (int j : partners) {
+          const int64_t sj = j >= 0 ? size(j) : 0;
+          if (sj >= size(i))
+            continue;
+          const int64_t sumW = shares[worst].sum - size(i) + sj;
+          const int64_t sumM = shares[m].sum + size(i) - sj;
+          const int64_t maxW = maxWith(shares[worst], i, j);
+          const int64_t maxM = maxWith(shares[m], j, i);
+          if (std::max(costOf(worst, sumW, maxW), costOf(m, sumM, maxM)) >= top)
+            continue;
+          auto &tw = shares[worst].tiles;
+          auto &tm = shares[m].tiles;
+          tw.erase(tw.begin() + static_cast<std::ptrdiff_t>(ii));
+          if (j >= 0) {
+            tm.erase(std::find(tm.begin(), tm.end(), j));
+            tw.push_back(j);
+          } else {
+            --used[worst];
+            ++used[m];
+          }
+          tm.push_back(i);
+          shares[worst].sum = sumW;
+          shares[worst].max = maxW;
+          shares[m].sum = sumM;
+          shares[m].max = maxM;
+          improved = true;
+          break;
+        }
+      }
+    }
+    if (!improved)
+      return;
+  }
+}
+
 /// Longest-first assignment of `tiles` (indices into work.tiles) to the
 /// candidate macros, respecting each macro's free partitions. Returns false
-/// when they do not fit.
+/// when they do not fit. With `carried` (per global macro: the cycles of
+/// the layer's earlier rounds on it), a tile goes where the macro's whole
+/// layer, this round's load and compute included, ends first: macros run
+/// their rounds back to back without a barrier between them, so it is each
+/// macro's total that sets the layer's time, not each round's slowest.
 bool assignTiles(const arch::ArchSpec &a, const LayerWork &work,
                  const std::vector<int> &tiles, const std::vector<int> &macros,
-                 std::vector<int> &freeParts, std::vector<MacroShare> &out) {
+                 std::vector<int> &freeParts, std::vector<MacroShare> &out,
+                 const std::vector<int64_t> *carried = nullptr) {
   std::vector<int> order = tiles;
   std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
     return work.tiles[x].rowGroups.size() > work.tiles[y].rowGroups.size();
@@ -96,15 +174,27 @@ bool assignTiles(const arch::ArchSpec &a, const LayerWork &work,
   for (size_t m = 0; m < macros.size(); ++m)
     shares[m].macro = macros[m];
   std::vector<int> used(macros.size(), 0);
+  // What macro m costs holding tiles of `sum` groups, the largest `max`.
+  auto costOf = [&](size_t m, int64_t sum, int64_t max) {
+    const int64_t cycles = pixelSliceCycles(a, max, sum);
+    if (!carried)
+      return cycles;
+    return (*carried)[macros[m]] +
+           max * a.macro.wlOn * a.timing.rowWriteCycles +
+           cycles * work.pixels * work.slices;
+  };
+  auto size = [&](int t) {
+    return static_cast<int64_t>(work.tiles[t].rowGroups.size());
+  };
   for (int t : order) {
-    const int64_t n = static_cast<int64_t>(work.tiles[t].rowGroups.size());
+    const int64_t n = size(t);
     int best = -1;
     int64_t bestCost = 0, bestSum = 0;
     for (size_t m = 0; m < macros.size(); ++m) {
       if (used[m] >= freeParts[macros[m]])
         continue;
       const int64_t cost =
-          pixelSliceCycles(a, std::max(shares[m].max, n), shares[m].sum + n);
+          costOf(m, shares[m].sum + n, std::max(shares[m].max, n));
       if (best < 0 || cost < bestCost ||
           (cost == bestCost && shares[m].sum < bestSum)) {
         best = static_cast<int>(m);
@@ -119,6 +209,8 @@ bool assignTiles(const arch::ArchSpec &a, const LayerWork &work,
     shares[best].max = std::max(shares[best].max, n);
     ++used[best];
   }
+  balanceShares(shares, used, freeParts, macros, costOf, size,
+                4 * static_cast<int>(order.size()));
   for (size_t m = 0; m < macros.size(); ++m) {
     // Partitions are taken in order, so the used ones are a prefix.
     shares[m].firstPartition = a.macro.partitions - freeParts[macros[m]];
@@ -202,6 +294,7 @@ Candidate planRounds(const arch::ArchSpec &a, const LayerWork &work,
       roundWork[pick] += static_cast<int64_t>(work.tiles[t].rowGroups.size());
     }
     bool ok = true;
+    std::vector<int64_t> carried(M, 0); // Per macro: its earlier rounds.
     for (int r = 0; r < rounds && ok; ++r) {
       std::vector<int> freeParts = baseFree;
       std::vector<std::vector<MacroShare>> replicas(d);
@@ -210,8 +303,11 @@ Candidate planRounds(const arch::ArchSpec &a, const LayerWork &work,
         for (int m = rep * M / d; m < (rep + 1) * M / d; ++m)
           macros.push_back(m);
         ok = assignTiles(a, work, roundTiles[r], macros, freeParts,
-                         replicas[rep]);
+                         replicas[rep], rounds > 1 ? &carried : nullptr);
       }
+      for (const MacroShare &s : replicas[0]) // d == 1 when rounds > 1.
+        carried[s.macro] += s.max * a.macro.wlOn * a.timing.rowWriteCycles +
+                            shareComputeCycles(a, s, work.pixels, work.slices);
       c.cycles += roundCycles(a, work, replicas, /*countLoads=*/true);
       c.rounds.push_back(std::move(replicas));
     }
