@@ -112,10 +112,10 @@ private:
   /// fit keeps them all. Any other core streams images from DRAM, which
   /// needs room for its largest image, and keeps `streamPercent` of its
   /// SRAM for fetching ahead; the rest keeps images permanently, in the
-  /// order of the schedule's
-  /// `PinOrder`: pinning the last rounds' (late layers hold the most weight
-  /// per unit of compute) or the first rounds' (the channel then spends the
-  /// early, compute-heavy layers fetching the late ones).
+  /// order of the schedule's `PinOrder`: pinning the last rounds' (late
+  /// layers hold the most weight per unit of compute) or the first rounds'
+  /// (the channel then spends the early, compute-heavy layers fetching the
+  /// late ones).
   void pinImages(const std::vector<int64_t> &perCore, int64_t capacity) {
     const int cores = arch_.chip.cores;
     // Room to fetch the core's largest streamed image (insertFetches).

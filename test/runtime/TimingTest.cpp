@@ -258,6 +258,11 @@ TEST_CASE("validation: the weight SRAM holds the pinned images and the "
                         {Opcode::LoadImage, y, 0, 0}}));
   CHECK_THAT(overflow, Catch::Contains("streams[0][2] fetch of image 2") &&
                            Catch::Contains("2304 bytes"));
+  // An image fetched twice before its load.
+  CHECK_THAT(problemsOf(build({{Opcode::FetchImage, x, 0, 0},
+                               {Opcode::FetchImage, x, 0, 0},
+                               {Opcode::LoadImage, x, 0, 0}})),
+             Catch::Contains("streams[0][1] fetch of image 1: fetched again"));
   // A second load of a fetched image needs a second fetch.
   CHECK_THAT(problemsOf(build({{Opcode::FetchImage, x, 0, 0},
                                {Opcode::LoadImage, x, 0, 0},

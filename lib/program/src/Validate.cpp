@@ -500,8 +500,9 @@ private:
   /// fetched: they come with the program) and every image fetched and not
   /// yet loaded. A FetchImage starts only after the loads before it have
   /// read their bytes (Program.h), so counting in stream order is exact:
-  /// at every FetchImage the sum must fit in chip.weight_sram_kib, and
-  /// every load of a fetched image must consume a fetch of it.
+  /// at every FetchImage the sum must fit in chip.weight_sram_kib, an
+  /// image is not fetched again before its load, and every load of a
+  /// fetched image must consume a fetch of it.
   void checkWeightSram() {
     const int64_t capacity = int64_t(program_.arch.chip.weightSramKiB) * 1024;
     for (size_t core = 0; core < program_.streams.size(); ++core) {
@@ -532,6 +533,10 @@ private:
         const std::string at = "streams[" + std::to_string(core) + "][" +
                                std::to_string(k) + "] " + opcodeName(in.op);
         if (in.op == Opcode::FetchImage) {
+          if (inFlight[in.a] > 0)
+            return problem(at, " of image ", in.a,
+                           ": fetched again before "
+                           "its load (it is already in weight SRAM)");
           ++inFlight[in.a];
           bytes += size;
           if (bytes > capacity)

@@ -27,9 +27,10 @@
 ///    read its image out of the weight SRAM. Room in the weight SRAM
 ///    (`chip.weight_sram_kib` per core): images a stream loads but never
 ///    fetches stay there for good; a fetched image holds its room from its
-///    FetchImage to the LoadImage that consumes it, and each load of a
-///    fetched image consumes one fetch. The validator checks in stream
-///    order that the room never runs out.
+///    FetchImage to the LoadImage that consumes it; each load of a fetched
+///    image consumes one fetch, and an image is not fetched again before
+///    that load. The validator checks in stream order that the room never
+///    runs out.
 ///  - `Compute a=image b=pixelBegin c=pixelEnd`: for every output pixel p in
 ///    [b, c) of the image's layer, every input bit-slice, and every partition
 ///    of the image, activate each stored group (wl_on rows driven by the
