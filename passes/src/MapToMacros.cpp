@@ -85,6 +85,12 @@ std::vector<Tile> makeTiles(const program::WeightMatrix &m, int slots,
   return tiles;
 }
 
+/// Cycles to write a macro share whose tallest tile has `maxGroups` groups
+/// (a LoadImage writes the tallest partition's rows).
+int64_t shareLoadCycles(const arch::ArchSpec &a, int64_t maxGroups) {
+  return maxGroups * a.macro.wlOn * a.timing.rowWriteCycles;
+}
+
 /// Longest-first leaves the busiest macro up to about one tile above the
 /// others. This moves a tile from the busiest macro to one with a free
 /// partition, or swaps it for a smaller tile of another macro, whenever
@@ -179,8 +185,7 @@ bool assignTiles(const arch::ArchSpec &a, const LayerWork &work,
     const int64_t cycles = pixelSliceCycles(a, max, sum);
     if (!carried)
       return cycles;
-    return (*carried)[macros[m]] +
-           max * a.macro.wlOn * a.timing.rowWriteCycles +
+    return (*carried)[macros[m]] + shareLoadCycles(a, max) +
            cycles * work.pixels * work.slices;
   };
   auto size = [&](int t) {
@@ -249,7 +254,7 @@ int64_t roundCycles(const arch::ArchSpec &a, const LayerWork &work,
   for (int r = 0; r < d; ++r)
     for (const MacroShare &s : replicas[r]) {
       if (countLoads)
-        busy[s.macro] += s.max * a.macro.wlOn * a.timing.rowWriteCycles;
+        busy[s.macro] += shareLoadCycles(a, s.max);
       busy[s.macro] += shareComputeCycles(
           a, s, replicaPixels(work.pixels, d, r), work.slices);
     }
@@ -306,7 +311,7 @@ Candidate planRounds(const arch::ArchSpec &a, const LayerWork &work,
                          replicas[rep], rounds > 1 ? &carried : nullptr);
       }
       for (const MacroShare &s : replicas[0]) // d == 1 when rounds > 1.
-        carried[s.macro] += s.max * a.macro.wlOn * a.timing.rowWriteCycles +
+        carried[s.macro] += shareLoadCycles(a, s.max) +
                             shareComputeCycles(a, s, work.pixels, work.slices);
       c.cycles += roundCycles(a, work, replicas, /*countLoads=*/true);
       c.rounds.push_back(std::move(replicas));

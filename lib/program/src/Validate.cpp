@@ -519,8 +519,8 @@ private:
           pinned += imageBytes(program_.arch, program_.images[in.a]);
       if (pinned > capacity)
         return problem("streams[", core,
-                       "]: the images it loads without "
-                       "fetching stay in weight SRAM, ",
+                       "]: the images it loads without fetching stay in "
+                       "weight SRAM, ",
                        pinned, " bytes, but chip.weight_sram_kib holds ",
                        capacity);
       std::map<int32_t, int> inFlight; // Image -> fetches not yet loaded.
@@ -535,25 +535,23 @@ private:
         if (in.op == Opcode::FetchImage) {
           if (inFlight[in.a] > 0)
             return problem(at, " of image ", in.a,
-                           ": fetched again before "
-                           "its load (it is already in weight SRAM)");
+                           ": fetched again before its load (it is "
+                           "already in weight SRAM)");
           ++inFlight[in.a];
           bytes += size;
           if (bytes > capacity)
             return problem(at, " of image ", in.a,
-                           ": the weight SRAM would "
-                           "hold ",
-                           bytes,
-                           " bytes (pinned images and fetches "
-                           "not yet loaded) but chip.weight_sram_kib holds ",
+                           ": the weight SRAM would hold ", bytes,
+                           " bytes (pinned images and fetches not yet "
+                           "loaded) but chip.weight_sram_kib holds ",
                            capacity);
         } else if (fetchedHere.count(in.a)) {
           auto it = inFlight.find(in.a);
           if (it == inFlight.end() || it->second == 0)
             return problem(at, " of image ", in.a,
-                           ": no FetchImage of it "
-                           "since its last load (the image is fetched, so it "
-                           "does not stay in weight SRAM)");
+                           ": no FetchImage of it since its last load "
+                           "(the image is fetched, so it does not stay in "
+                           "weight SRAM)");
           --it->second;
           bytes -= size;
         }

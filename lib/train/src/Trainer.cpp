@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <mutex>
 #include <sstream>
 #include <sys/stat.h>
@@ -51,9 +52,6 @@ struct Stage {
   double learningRate = 0;
 };
 
-/// Where training stands; saved in checkpoints.
-struct TrainState;
-
 /// The epoch index that seeds an epoch's data order and augmentation
 /// (Batches.h): the stage's place in the whole pipeline (float, qat, prune,
 /// finetune) and the epoch within the stage. A stage then sees the same
@@ -63,12 +61,13 @@ struct TrainState;
 int64_t dataEpochOf(const Stage &stage, int epochInStage) {
   static const char *const kPipeline[] = {"float", "qat", "prune", "finetune"};
   int64_t place = 0;
-  for (int64_t i = 0; i < 4; ++i)
+  for (int64_t i = 0; i < int64_t(std::size(kPipeline)); ++i)
     if (stage.name == kPipeline[i])
       place = i;
   return (place << 32) + epochInStage;
 }
 
+/// Where training stands; saved in checkpoints.
 struct TrainState {
   int stage = 0;
   int epoch = 0;    ///< Within the stage.
