@@ -13,6 +13,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <set>
+#include <string>
 
 using namespace mars;
 
@@ -36,11 +39,38 @@ arch::ArchSpec archFile(const std::string &name) {
 double ceilingOf(const std::string &model, const std::string &arch) {
   if (arch == "mars" && (model == "vgg16" || model == "resnet18"))
     return 1.15;
-  if (arch == "slow-dram" && model == "vgg16")
-    return 1.27; // Target 1.25: DRAM-bound.
   if (arch == "slow-dram" && model == "resnet18")
-    return 1.35; // Target 1.25: layer4 streams after layers 1-3.
+    return 1.31; // Target 1.25: layer4 streams after layers 1-3.
   return 1.25;
+}
+
+/// vgg16 on slow DRAM reaches its ceiling only because the schedule pins
+/// the layers before the final ones (with the last layers' weights pinned,
+/// the channel stands idle while they run: 1.262 of the bound): its
+/// report says so, and the last Conv layer with weights to spare streams
+/// while an earlier one is pinned.
+void checkFinalLayerStreams(const passes::CompileState &state,
+                            const program::Program &p) {
+  int64_t tail = 0;
+  for (const passes::Statistic &st : state.stats)
+    if (st.name == "final Conv layers pinned only after all others")
+      tail = st.value;
+  CHECK(tail > 0);
+  std::set<int32_t> fetched; // Image ids.
+  for (const auto &stream : p.streams)
+    for (const program::Instr &in : stream)
+      if (in.op == program::Opcode::FetchImage)
+        fetched.insert(in.a);
+  // Per layer name: its images, and how many of them are fetched.
+  std::map<std::string, std::pair<int, int>> images;
+  for (size_t i = 0; i < p.images.size(); ++i) {
+    auto &[all, streamed] = images[p.layers[p.images[i].layer].name];
+    ++all;
+    streamed += static_cast<int>(fetched.count(static_cast<int32_t>(i)));
+  }
+  CHECK(images["block5.conv3"].second > 0); // Streams.
+  CHECK(images["block5.conv2"].second <
+        images["block5.conv2"].first); // Pinned.
 }
 
 } // namespace
@@ -85,6 +115,9 @@ TEST_CASE("schedule: the compiler's cycles are the simulated cycles, and "
         CHECK(double(timing->cycles) / double(p->info.boundCycles) <=
               ceilingOf(model, archName));
         streamed += state.offChipWeightBytes > 0;
+        if (std::string(model) == "vgg16" &&
+            std::string(archName) == "slow-dram")
+          checkFinalLayerStreams(state, *p);
       }
     }
   // Guard against a grid that no longer exercises the DRAM channel.

@@ -102,12 +102,18 @@ struct LayerCost {
 /// Which images a streaming core keeps in its weight SRAM first (schedule).
 enum class PinOrder { LastRoundsFirst, FirstRoundsFirst };
 
+/// Most final Conv layers schedule leaves to be pinned after all others.
+inline constexpr int kMaxUnpinnedTail = 3;
+
 /// How schedule streams weights: the share of a streaming core's weight
 /// SRAM kept for fetches, the pin order, and the cycles per image that gives.
 struct StreamingChoice {
   int percent = 0;
   PinOrder order = PinOrder::LastRoundsFirst;
   int64_t cycles = -1;
+  /// With LastRoundsFirst: how many of the final Conv layers are offered
+  /// room only after all other layers (0..kMaxUnpinnedTail).
+  int unpinnedTail = 0;
 };
 
 /// The state the passes transform.
