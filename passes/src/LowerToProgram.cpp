@@ -120,6 +120,8 @@ static std::string describeOptions(const CompileContext &context) {
     text += "quantized model (QDQ); ";
   }
   text += o.duplicate ? "weight duplication on" : "weight duplication off";
+  if (o.scheduleFor == ScheduleGoal::Traffic)
+    text += "; scheduled for the least off-chip traffic";
   return text;
 }
 

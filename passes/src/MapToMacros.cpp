@@ -552,11 +552,13 @@ std::vector<LayerWork> layerWorks(const program::Program &p, int slots,
 
 /// The schedule's clock picks (the per-layer estimates ignore what happens
 /// between layers: posts, barriers, loads issued ahead): the index of the
-/// option with the fewest scheduled cycles, the first on ties. `streaming`
+/// option that serves `goal` best (the fewest scheduled cycles, or the
+/// fewest off-chip bytes), the first on ties. `streaming`
 /// gets that option's streaming choice, which the schedule pass would
 /// otherwise search for again (left empty when there is nothing to pick).
 Expected<size_t> pickByClock(const program::Program &p,
                              const std::vector<Mapping> &options, size_t layers,
+                             ScheduleGoal goal,
                              std::optional<StreamingChoice> &streaming) {
   size_t pick = 0;
   streaming.reset();
@@ -568,10 +570,11 @@ Expected<size_t> pickByClock(const program::Program &p,
     for (size_t l = 0; l < layers; ++l)
       plans.push_back(toPlan(trial, options[i].works[l], options[i].cands[l],
                              options[i].resident[l]));
-    Expected<StreamingChoice> choice = trialSchedule(std::move(trial), plans);
+    Expected<StreamingChoice> choice =
+        trialSchedule(std::move(trial), plans, goal);
     if (!choice)
       return choice.error();
-    if (!streaming || choice->cycles < streaming->cycles) {
+    if (!streaming || servesBetter(*choice, *streaming, goal)) {
       streaming = *choice;
       pick = i;
     }
@@ -663,8 +666,8 @@ Expected<bool> runMapToMacros(CompileState &state,
       hybrid.ok)
     options.push_back(std::move(hybrid));
   options.insert(options.begin(), std::move(reloadAll));
-  Expected<size_t> pick =
-      pickByClock(p, options, works.size(), state.streaming);
+  Expected<size_t> pick = pickByClock(
+      p, options, works.size(), context.options.scheduleFor, state.streaming);
   if (!pick)
     return pick.error();
   applyMapping(state, p, std::move(options[*pick]));

@@ -397,10 +397,11 @@ private:
 /// How much of the weight SRAM to keep for streaming rather than pinning
 /// trades DRAM traffic against how far fetches can run ahead, and which
 /// images to pin decides when the channel idles; the clock of each
-/// candidate schedule decides (the fewest cycles, the first on ties).
-/// Leaves `p.streams` of the last trial.
+/// candidate schedule decides for `goal` (servesBetter; the first on
+/// ties). Leaves `p.streams` of the last trial.
 Expected<StreamingChoice> chooseStreaming(program::Program &p,
-                                          const std::vector<LayerPlan> &plans) {
+                                          const std::vector<LayerPlan> &plans,
+                                          ScheduleGoal goal) {
   StreamingChoice best, bestLast; // Of all trials; of LastRoundsFirst ones.
   bool streams = true;
   auto trySchedule = [&](int percent, PinOrder order,
@@ -416,25 +417,31 @@ Expected<StreamingChoice> chooseStreaming(program::Program &p,
     Expected<ScheduleTiming> timing = timeSchedule(p);
     if (!timing)
       return timing.error();
-    const StreamingChoice choice{percent, order, timing->cycles, unpinnedTail};
-    if (best.cycles < 0 || choice.cycles < best.cycles)
+    const StreamingChoice choice{percent, order, timing->cycles, unpinnedTail,
+                                 est->dramBytes};
+    if (best.cycles < 0 || servesBetter(choice, best, goal))
       best = choice;
     if (order == PinOrder::LastRoundsFirst &&
-        (bestLast.cycles < 0 || choice.cycles < bestLast.cycles))
+        (bestLast.cycles < 0 || servesBetter(choice, bestLast, goal)))
       bestLast = choice;
     return Status::success();
   };
   // From mostly pinned (DRAM-bound models: fewer bytes cross) to nearly
-  // all kept for fetches (the channel can then run furthest ahead).
-  const int percents[] = {20, 45, 70, 96};
+  // all kept for fetches (the channel can then run furthest ahead). For
+  // the least traffic, also room for the largest image only (0%): the
+  // most pinned.
+  std::vector<int> percents = {20, 45, 70, 96};
+  if (goal == ScheduleGoal::Traffic)
+    percents.insert(percents.begin(), 0);
   for (PinOrder order : {PinOrder::LastRoundsFirst, PinOrder::FirstRoundsFirst})
     for (int percent : percents)
       MARS_TRY(trySchedule(percent, order, 0));
   if (!streams)
     return best;
   // Then the final layers left unpinned, at the best share of the last
-  // rounds first, and at the other shares for the best of them (a search by coordinates: the full
-  // grid costs four times the trials for the same choices on the zoo).
+  // rounds first, and at the other shares for the best of them (a search
+  // by coordinates: the full grid costs four times the trials for the
+  // same choices on the zoo).
   const int share = bestLast.percent;
   for (int tail = 1; tail <= kMaxUnpinnedTail; ++tail)
     MARS_TRY(trySchedule(share, PinOrder::LastRoundsFirst, tail));
@@ -449,19 +456,22 @@ Expected<StreamingChoice> chooseStreaming(program::Program &p,
 } // namespace
 
 Expected<StreamingChoice> trialSchedule(program::Program p,
-                                        const std::vector<LayerPlan> &plans) {
+                                        const std::vector<LayerPlan> &plans,
+                                        ScheduleGoal goal) {
   allocateBuffers(p);
-  return chooseStreaming(p, plans);
+  return chooseStreaming(p, plans, goal);
 }
 
-Expected<bool> runSchedule(CompileState &state, const CompileContext &) {
+Expected<bool> runSchedule(CompileState &state, const CompileContext &context) {
   if (!state.program || state.plans.empty())
     return makeError("schedule needs the mapping of map-to-macros");
   program::Program &p = *state.program;
   int64_t spilled = allocateBuffers(p);
   // map-to-macros' trial of the mapping it picked already chose.
   Expected<StreamingChoice> choice =
-      state.streaming ? *state.streaming : chooseStreaming(p, state.plans);
+      state.streaming
+          ? *state.streaming
+          : chooseStreaming(p, state.plans, context.options.scheduleFor);
   if (!choice)
     return choice.error();
   state.costs.clear();

@@ -7,8 +7,10 @@
 namespace mars::passes {
 
 /// Schedules a copy of `p` (whose images the plans refer to) as the schedule
-/// pass would, and returns its streaming choice with its cycles per image.
+/// pass would for `goal`, and returns its streaming choice with its cycles
+/// and off-chip bytes per image.
 Expected<StreamingChoice> trialSchedule(program::Program p,
-                                        const std::vector<LayerPlan> &plans);
+                                        const std::vector<LayerPlan> &plans,
+                                        ScheduleGoal goal);
 
 } // namespace mars::passes

@@ -383,6 +383,12 @@ TEST_CASE("cli: usage errors exit 2") {
   CommandResult r = marsc("zoo --list --bogus");
   CHECK(r.exitCode == 2);
   CHECK_THAT(r.err, Catch::Contains("--bogus"));
+  // --schedule-for takes cycles or traffic; another word names the choices.
+  r = marsc("compile " + quote(model) + " --schedule-for speed -o never.bin");
+  CHECK(r.exitCode == 2);
+  CHECK_THAT(r.err, Catch::Contains("--schedule-for") &&
+                        Catch::Contains("cycles") &&
+                        Catch::Contains("traffic"));
 }
 
 TEST_CASE("cli: train is handed to marsc-train; marsc itself has no LibTorch") {

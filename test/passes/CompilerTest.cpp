@@ -163,6 +163,38 @@ TEST_CASE("mapping quality: vgg16 and resnet18 at 50% group sparsity") {
   }
 }
 
+TEST_CASE("--schedule-for traffic moves fewer bytes off-chip, in more cycles") {
+  // vgg16 streams weights on the default arch. By cycles, the schedule
+  // keeps most of the weight SRAM for fetching ahead; by traffic, it pins
+  // all it can, so fewer bytes cross per image and the channel runs ahead
+  // less far.
+  CompileSetup setup;
+  setup.model = "vgg16";
+  setup.options.prune = 0.5;
+  setup.calibImages = 1;
+  passes::CompileState fast = compileZoo(setup);
+  setup.options.scheduleFor = passes::ScheduleGoal::Traffic;
+  passes::CompileState frugal = compileZoo(setup);
+  const int64_t fastBytes = stat(fast, "off-chip weight bytes per image"),
+                frugalBytes = stat(frugal, "off-chip weight bytes per image");
+  INFO("cycles: " << fast.program->info.scheduledCycles << " cycles, "
+                  << fastBytes
+                  << " bytes; traffic: " << frugal.program->info.scheduledCycles
+                  << " cycles, " << frugalBytes << " bytes");
+  CHECK(frugalBytes > 0);
+  CHECK(frugalBytes < fastBytes);
+  CHECK(frugal.program->info.scheduledCycles >
+        fast.program->info.scheduledCycles);
+  CHECK(stat(frugal, "weight bytes kept in weight SRAM (never fetched)") >
+        stat(fast, "weight bytes kept in weight SRAM (never fetched)"));
+  CHECK(program::validateProgram(*frugal.program).empty());
+  checkEveryGroupComputedOncePerPixel(*frugal.program);
+  CHECK_THAT(frugal.program->info.options,
+             Catch::Contains("least off-chip traffic"));
+  CHECK_THAT(fast.program->info.options,
+             !Catch::Contains("least off-chip traffic"));
+}
+
 TEST_CASE("an op the chip cannot run names the node and what to do") {
   Expected<ir::Graph> g = zoo::buildModel("lenet5", {});
   REQUIRE(g);

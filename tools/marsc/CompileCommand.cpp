@@ -36,6 +36,7 @@ struct CompileCli {
   bool json = false;
   std::string jsonOut;
   bool noDuplicate = false;
+  std::string scheduleFor = "cycles";
   std::string saveQdq;
   passes::CompileOptions options;
 };
@@ -52,6 +53,9 @@ Status runCompile(CompileCli &cli) {
   cli.options.calibMethod = *method;
   MARS_TRY(passes::checkCompileOptions(cli.options));
   cli.options.duplicate = !cli.noDuplicate;
+  cli.options.scheduleFor = cli.scheduleFor == "traffic"
+                                ? passes::ScheduleGoal::Traffic
+                                : passes::ScheduleGoal::Cycles;
   context.options = cli.options;
   context.modelPath = cli.model;
 
@@ -183,6 +187,14 @@ Command addCompileCommand(CLI::App &parent) {
       ->capture_default_str();
   app->add_flag("--no-duplicate", cli->noDuplicate,
                 "Do not duplicate weights into idle macros");
+  app->add_option(
+         "--schedule-for", cli->scheduleFor,
+         "What the mapping and weight streaming minimise when weights "
+         "stream from DRAM: cycles (per image, by the schedule's clock) or "
+         "traffic (off-chip weight bytes per image, hence DRAM energy; then "
+         "cycles)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cycles", "traffic"}));
   app->add_option(
       "--save-qdq", cli->saveQdq,
       "Also write the quantized model (QDQ ONNX) that was compiled; "

@@ -27,6 +27,13 @@ enum class CalibMethod {
 };
 
 /// User options of `marsc compile` that passes read.
+/// What map-to-macros and schedule choose their mapping and weight
+/// streaming for (--schedule-for).
+enum class ScheduleGoal {
+  Cycles,  ///< The fewest cycles per image by the schedule's clock.
+  Traffic, ///< The fewest off-chip weight bytes per image, then cycles.
+};
+
 struct CompileOptions {
   // Post-training quantization (float models only).
   int weightBits = 4;     ///< --wbits: weights of inner layers.
@@ -40,6 +47,8 @@ struct CompileOptions {
   bool powerOfTwoScales = false;
   /// Map-to-macros may duplicate weights into idle macros.
   bool duplicate = true;
+  /// --schedule-for: what the mapping and streaming choices minimise.
+  ScheduleGoal scheduleFor = ScheduleGoal::Cycles;
 };
 
 /// Calibration images for post-training quantization: `count` images of
@@ -114,7 +123,17 @@ struct StreamingChoice {
   /// With LastRoundsFirst: how many of the final Conv layers are offered
   /// room only after all other layers (0..kMaxUnpinnedTail).
   int unpinnedTail = 0;
+  int64_t dramBytes = 0; ///< Off-chip weight bytes per image.
 };
+
+/// Whether `a` serves `goal` better than `b` (ties: not better, so the
+/// first candidate tried wins).
+inline bool servesBetter(const StreamingChoice &a, const StreamingChoice &b,
+                         ScheduleGoal goal) {
+  if (goal == ScheduleGoal::Traffic && a.dramBytes != b.dramBytes)
+    return a.dramBytes < b.dramBytes;
+  return a.cycles < b.cycles;
+}
 
 /// The state the passes transform.
 struct CompileState {
