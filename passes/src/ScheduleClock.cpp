@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <deque>
 #include <map>
-#include <set>
 #include <utility>
 
 namespace mars::passes {
@@ -38,14 +37,29 @@ int64_t share(const Buffer &b, int64_t channels, int64_t of) {
 }
 
 /// Row groups one pixel of an image's Compute reads: partitions that store
-/// the same row group of the same matrix share its word lines.
+/// the same row group of the same matrix share its word lines. Per matrix,
+/// the union of its partitions' index codes (bitmaps over its row groups).
 int64_t rowGroupsRead(const program::WeightImage &im) {
-  std::set<std::pair<int32_t, int32_t>> rows;
-  for (const program::PartitionImage &p : im.partitions)
-    if (p.matrix >= 0)
-      for (int32_t rg : program::slotRowGroups(p))
-        rows.insert({p.matrix, rg});
-  return static_cast<int64_t>(rows.size());
+  std::vector<program::PartitionImage> unions; // One per matrix.
+  for (const program::PartitionImage &p : im.partitions) {
+    if (p.matrix < 0)
+      continue;
+    auto same = std::find_if(
+        unions.begin(), unions.end(),
+        [&](const program::PartitionImage &u) { return u.matrix == p.matrix; });
+    if (same == unions.end()) {
+      unions.push_back(p);
+      continue;
+    }
+    same->indexCode.resize(
+        std::max(same->indexCode.size(), p.indexCode.size()));
+    for (size_t i = 0; i < p.indexCode.size(); ++i)
+      same->indexCode[i] |= p.indexCode[i];
+  }
+  int64_t rows = 0;
+  for (const program::PartitionImage &u : unions)
+    rows += program::storedGroups(u);
+  return rows;
 }
 
 struct Core {
