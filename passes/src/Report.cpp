@@ -51,8 +51,13 @@ std::string formatMappingReport(const CompileState &state) {
     out += formatString(
         "off-chip: %lld weight bytes per image stream from DRAM (the "
         "weights exceed the weight SRAM), fetched ahead of the "
-        "rounds that use them; the cycles above include them.\n",
-        static_cast<long long>(state.offChipWeightBytes));
+        "rounds that use them; the cycles above include them. %s\n",
+        static_cast<long long>(state.offChipWeightBytes),
+        state.scheduledFor == ScheduleGoal::Traffic
+            ? "Which weights stay in the weight SRAM was chosen for the "
+              "fewest off-chip bytes (--schedule-for traffic)."
+            : "Which weights stay in the weight SRAM was chosen for the "
+              "fewest cycles (--schedule-for traffic: the fewest bytes).");
   return out;
 }
 
@@ -71,6 +76,8 @@ std::string mappingReportJson(const CompileState &state) {
   j["bound_cycles"] = p.info.boundCycles;
   j["ratio"] = scheduleRatio(state);
   j["off_chip_weight_bytes"] = state.offChipWeightBytes;
+  j["schedule_for"] =
+      state.scheduledFor == ScheduleGoal::Traffic ? "traffic" : "cycles";
   nlohmann::ordered_json layers = nlohmann::ordered_json::array();
   for (const LayerCost &c : state.costs) {
     const program::Layer &l = p.layers[c.layer];

@@ -498,6 +498,7 @@ Expected<bool> runSchedule(CompileState &state, const CompileContext &context) {
     end = std::max(end, layerEnd);
   }
   state.offChipWeightBytes = est->dramBytes;
+  state.scheduledFor = context.options.scheduleFor;
   p.info.boundCycles = lowerBoundCycles(p);
   int64_t instructions = 0;
   for (const auto &s : p.streams)

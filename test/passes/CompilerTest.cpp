@@ -193,6 +193,15 @@ TEST_CASE("--schedule-for traffic moves fewer bytes off-chip, in more cycles") {
              Catch::Contains("least off-chip traffic"));
   CHECK_THAT(fast.program->info.options,
              !Catch::Contains("least off-chip traffic"));
+  // The compile report says what the choice was made for.
+  CHECK_THAT(passes::mappingReportJson(frugal),
+             Catch::Contains(R"("schedule_for": "traffic")"));
+  CHECK_THAT(passes::mappingReportJson(fast),
+             Catch::Contains(R"("schedule_for": "cycles")"));
+  CHECK_THAT(passes::formatMappingReport(frugal),
+             Catch::Contains("chosen for the fewest off-chip bytes"));
+  CHECK_THAT(passes::formatMappingReport(fast),
+             Catch::Contains("chosen for the fewest cycles"));
 }
 
 TEST_CASE("an op the chip cannot run names the node and what to do") {

@@ -150,6 +150,8 @@ struct CompileState {
   std::vector<LayerCost> costs; ///< Set by schedule, one per scheduled layer.
   /// Set by schedule: weight bytes fetched from DRAM per image.
   int64_t offChipWeightBytes = 0;
+  /// Set by schedule: what the mapping and streaming were chosen for.
+  ScheduleGoal scheduledFor = ScheduleGoal::Cycles;
   std::vector<uint8_t> bytes; ///< Set by emit.
   std::vector<Statistic> stats;
 
