@@ -17,6 +17,11 @@
 #     timing_model_seconds) are removed.
 #  4. Touching one chip arch file re-runs exactly the compiles and runs of
 #     that arch's two programs and the collect (5 jobs), nothing else.
+#  5. Extending the finished grid: SCHEDULE_FOR="cycles traffic" adds an
+#     axis to the programs only, so make trains nothing and runs 8 compiles
+#     (each with the --schedule-for its name carries), 8 runs and the
+#     collect, into a table of 8 rows with a schedfor column. (Before every
+#     file was named in the Makefile, make did nothing here.)
 # Usage: check_dse_pipeline.sh MARSC WORKDIR
 # Exits 77 (skip) without Fashion-MNIST, 1 under MARS_REQUIRE_DATA=1.
 set -u
@@ -135,3 +140,20 @@ total=$(wc -l < "$work/launch.log")
   [ "$total" -eq 5 ] ||
   { cat "$work/launch.log"; fail "touching $arch re-ran $total jobs, expected its 2 compiles, 2 runs and the collect"; }
 echo "ok: touching $arch re-ran only its 2 compiles, 2 runs and the collect"
+
+# 5. The --schedule-for axis over the same compressed models.
+: > "$work/launch.log"
+smoke "$work/out" -j2 SCHEDULE_FOR="cycles traffic" > "$work/schedfor.log" 2>&1 ||
+  { cat "$work/schedfor.log"; fail "make smoke SCHEDULE_FOR=\"cycles traffic\" failed"; }
+trains=$(grep -c '^marsc-via-launch train ' "$work/launch.log")
+compiles=0
+for goal in cycles traffic; do
+  n=$(grep -c "^marsc-via-launch compile .*_schedfor-$goal\.bin --schedule-for $goal " "$work/launch.log")
+  compiles=$((compiles + n))
+done
+runs=$(grep -c '^marsc-via-launch run .*_schedfor-\(cycles\|traffic\)\.bin ' "$work/launch.log")
+[ "$trains" -eq 0 ] && [ "$compiles" -eq 8 ] && [ "$runs" -eq 8 ] ||
+  { cat "$work/launch.log"; fail "SCHEDULE_FOR=\"cycles traffic\": $trains trainings, $compiles compiles with their goal, $runs runs; expected 0, 8, 8"; }
+head -1 "$a/table.csv" | grep -q schedfor ||
+  fail "table.csv has no schedfor column: $(head -1 "$a/table.csv")"
+echo "ok: SCHEDULE_FOR=\"cycles traffic\" compiled and ran the 4 models for both goals into 8 rows"
