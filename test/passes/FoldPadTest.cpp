@@ -2,6 +2,7 @@
 // printed before and after the pass (golden text), the same function on the
 // reference interpreter, the Pads it must leave alone; and that fold-bn then
 // fold-pad give the graph that fold-bn gave when it folded Pads itself.
+#include "CompileTestUtil.h"
 #include "common/PassHarness.h"
 #include "mars/ir/Canonicalize.h"
 #include "mars/ir/Printer.h"
@@ -172,4 +173,19 @@ TEST_CASE("fold-pad: a Pad read by a BN folds into the Conv fold-bn gives "
   CHECK(countOps(folded, ir::OpKind::Conv) ==
         countOps(g, ir::OpKind::Conv) + 1);
   checkSameFunction(g, folded, kFoldTolerance);
+}
+
+TEST_CASE("fold-pad: a --pipeline without it is refused with the pass named") {
+  // A user's own pass list that leaves fold-pad out keeps the model's Pads;
+  // quantize refuses them and says which pass folds them.
+  passes::CompileState state;
+  state.graph = test::tinyPaddedNet();
+  passes::CompileContext context;
+  context.arch = arch::defaultArch();
+  context.calibration = test::randomCalibration(state.graph, 1, /*seed=*/3);
+  auto ran = passes::runPipeline({"fold-bn", "quantize"}, state, context);
+  REQUIRE(!ran);
+  CHECK_THAT(ran.error().message(),
+             Catch::Contains("a separate Pad cannot run on the chip") &&
+                 Catch::Contains("fold-pad"));
 }

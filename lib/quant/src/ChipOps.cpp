@@ -33,7 +33,10 @@ std::string advice(OpKind op) {
            "); retrain with Relu";
   case OpKind::Pad:
     return "a separate Pad cannot run on the chip (" + runs +
-           "); fold the padding into the next Conv's pads attribute";
+           "); fold the padding into the next Conv's pads attribute "
+           "(marsc compile's fold-pad pass folds zero-valued constant Pads "
+           "of H and W into the Conv or pooling that reads them: a "
+           "--pipeline should name it after fold-bn)";
   default:
     return std::string(ir::opName(op)) + " cannot run on the chip (" + runs +
            "); replace or remove it before compiling";
