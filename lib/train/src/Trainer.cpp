@@ -72,7 +72,6 @@ struct TrainState {
   int stage = 0;
   int epoch = 0;    ///< Within the stage.
   int64_t step = 0; ///< Next step within the epoch.
-  int64_t globalEpoch = 0;
   int64_t totalSteps = 0;
   bool calibrated = false;
   int64_t floatCorrect = -1;
@@ -207,7 +206,6 @@ private:
     state.lossSum = 0;
     state.correct = state.seen = 0;
     state.epochSeconds = 0;
-    ++state.globalEpoch;
     if (dp_->isRoot()) {
       // The checkpoint points at the next epoch (or the next stage).
       TrainState next = state;
@@ -595,9 +593,11 @@ private:
       archive.write("model", model);
       archive.write("optimizer", optim);
       archive.write("torch_rng", torchRngState());
-      // Integers travel as int64 tensors, doubles as float64.
+      // Integers travel as int64 tensors, doubles as float64. Slot 3 held
+      // a count of all epochs run, no longer used (the data order is keyed
+      // by dataEpochOf); it stays, as 0, so every checkpoint has one layout.
       archive.write("state", torch::tensor({int64_t(s.stage), int64_t(s.epoch),
-                                            s.step, s.globalEpoch, s.totalSteps,
+                                            s.step, int64_t(0), s.totalSteps,
                                             int64_t(s.calibrated),
                                             s.floatCorrect, s.correct, s.seen},
                                            torch::kLong));
@@ -634,7 +634,6 @@ private:
       s.stage = int(v[0]);
       s.epoch = int(v[1]);
       s.step = v[2];
-      s.globalEpoch = v[3];
       s.totalSteps = v[4];
       s.calibrated = v[5] != 0;
       s.floatCorrect = v[6];
