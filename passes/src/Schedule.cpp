@@ -165,16 +165,14 @@ private:
     if (streaming_.order != PinOrder::LastRoundsFirst ||
         streaming_.unpinnedTail <= 0)
       return order;
-    // The first round of the tail: walk back over the final layers.
-    std::set<int32_t> tail;
+    // The first round of the tail: walk back over the final layers (a
+    // layer's rounds are consecutive).
     size_t tailBegin = n;
-    while (tailBegin > 0) {
-      const int32_t layer = roundLayer_[tailBegin - 1];
-      if (!tail.count(layer) &&
-          static_cast<int>(tail.size()) == streaming_.unpinnedTail)
+    for (int layers = 0; tailBegin > 0; --tailBegin) {
+      const bool newLayer = tailBegin == n || roundLayer_[tailBegin - 1] !=
+                                                  roundLayer_[tailBegin];
+      if (newLayer && layers++ == streaming_.unpinnedTail)
         break;
-      tail.insert(layer);
-      --tailBegin;
     }
     std::stable_partition(order.begin(), order.end(),
                           [&](size_t r) { return r < tailBegin; });

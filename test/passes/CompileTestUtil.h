@@ -47,6 +47,14 @@ inline passes::CompileState compileZoo(const CompileSetup &setup) {
   return state;
 }
 
+/// The value of the statistic named `name` (any pass), or -1.
+inline int64_t stat(const passes::CompileState &s, const std::string &name) {
+  for (const passes::Statistic &st : s.stats)
+    if (st.name == name)
+      return st.value;
+  return -1;
+}
+
 /// Runs the pipeline and returns the error it must produce.
 inline std::string compileError(passes::CompileState state,
                                 const passes::CompileContext &context) {

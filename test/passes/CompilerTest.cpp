@@ -11,6 +11,7 @@
 using namespace mars;
 using mars::test::CompileSetup;
 using mars::test::compileZoo;
+using mars::test::stat;
 
 namespace {
 
@@ -45,13 +46,6 @@ void checkEveryGroupComputedOncePerPixel(const program::Program &p) {
         REQUIRE(count == 1);
     }
   CHECK(seen.size() == stored);
-}
-
-int64_t stat(const passes::CompileState &s, const std::string &name) {
-  for (const passes::Statistic &st : s.stats)
-    if (st.name == name)
-      return st.value;
-  return -1;
 }
 
 } // namespace

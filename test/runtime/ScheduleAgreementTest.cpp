@@ -44,6 +44,36 @@ double ceilingOf(const std::string &model, const std::string &arch) {
   return 1.25;
 }
 
+/// A zoo model compiled at 50% zero groups for `arch` and the program as
+/// `marsc run` sees it (parsed back from the emitted bytes), timed by the
+/// simulator for a steady-state image.
+struct Compiled {
+  passes::CompileState state;
+  program::Program program;
+  runtime::TimingResult timing;
+};
+
+Compiled compileAndSimulate(const std::string &model, const std::string &arch,
+                            passes::ScheduleGoal goal) {
+  test::CompileSetup setup;
+  setup.model = model;
+  setup.options.prune = 0.5;
+  setup.options.scheduleFor = goal;
+  setup.calibImages = 1;
+  setup.arch = archFile(arch);
+  Compiled c{test::compileZoo(setup), {}, {}};
+  auto p = program::parseProgram(c.state.bytes.data(), c.state.bytes.size(),
+                                 "test.bin");
+  REQUIRE(p);
+  c.program = p.take();
+  runtime::TimingOptions options;
+  options.steadyState = true;
+  auto timing = runtime::simulateTiming(c.program, options);
+  REQUIRE(timing);
+  c.timing = timing.take();
+  return c;
+}
+
 /// vgg16 on slow DRAM reaches its ceiling only because the schedule pins
 /// the layers before the final ones (with the last layers' weights pinned,
 /// the channel stands idle while they run: 1.262 of the bound): its
@@ -51,11 +81,8 @@ double ceilingOf(const std::string &model, const std::string &arch) {
 /// while an earlier one is pinned.
 void checkFinalLayerStreams(const passes::CompileState &state,
                             const program::Program &p) {
-  int64_t tail = 0;
-  for (const passes::Statistic &st : state.stats)
-    if (st.name == "final Conv layers pinned only after all others")
-      tail = st.value;
-  CHECK(tail > 0);
+  CHECK(test::stat(state, "final Conv layers pinned only after all others") >
+        0);
   std::set<int32_t> fetched; // Image ids.
   for (const auto &stream : p.streams)
     for (const program::Instr &in : stream)
@@ -83,20 +110,11 @@ TEST_CASE("schedule: the compiler's cycles are the simulated cycles, and "
          {"lenet5", "vgg-small", "vgg16", "resnet18", "resnet20"}) {
       {
         INFO(model << " on " << archName);
-        test::CompileSetup setup;
-        setup.model = model;
-        setup.options.prune = 0.5;
-        setup.calibImages = 1;
-        setup.arch = archFile(archName);
-        passes::CompileState state = test::compileZoo(setup);
-        // As `marsc run` sees it: parsed back from the emitted bytes.
-        auto p = program::parseProgram(state.bytes.data(), state.bytes.size(),
-                                       "test.bin");
-        REQUIRE(p);
-        runtime::TimingOptions options;
-        options.steadyState = true;
-        auto timing = runtime::simulateTiming(*p, options);
-        REQUIRE(timing);
+        const Compiled c =
+            compileAndSimulate(model, archName, passes::ScheduleGoal::Cycles);
+        const passes::CompileState &state = c.state;
+        const program::Program *p = &c.program;
+        const runtime::TimingResult *timing = &c.timing;
         const int64_t scheduled = p->info.scheduledCycles;
         INFO("scheduled " << scheduled << " simulated " << timing->cycles
                           << " bound " << p->info.boundCycles);
@@ -130,20 +148,11 @@ TEST_CASE("schedule: --schedule-for traffic's cycles are the simulated "
   // grid's, timed by the same two models. vgg16 streams on both archs.
   for (const char *archName : {"mars", "slow-dram"}) {
     INFO("vgg16 on " << archName << ", --schedule-for traffic");
-    test::CompileSetup setup;
-    setup.model = "vgg16";
-    setup.options.prune = 0.5;
-    setup.options.scheduleFor = passes::ScheduleGoal::Traffic;
-    setup.calibImages = 1;
-    setup.arch = archFile(archName);
-    passes::CompileState state = test::compileZoo(setup);
-    auto p = program::parseProgram(state.bytes.data(), state.bytes.size(),
-                                   "test.bin");
-    REQUIRE(p);
-    runtime::TimingOptions options;
-    options.steadyState = true;
-    auto timing = runtime::simulateTiming(*p, options);
-    REQUIRE(timing);
+    const Compiled c =
+        compileAndSimulate("vgg16", archName, passes::ScheduleGoal::Traffic);
+    const passes::CompileState &state = c.state;
+    const program::Program *p = &c.program;
+    const runtime::TimingResult *timing = &c.timing;
     INFO("scheduled " << p->info.scheduledCycles << " simulated "
                       << timing->cycles << " bound " << p->info.boundCycles);
     CHECK(state.offChipWeightBytes > 0);
