@@ -71,6 +71,7 @@ private:
   /// work_ and workPartition_: each image's used partitions.
   void initWork();
   void prepareMatrices(bool macroLevel);
+  std::vector<int32_t> imagesInRunOrder() const;
   Status execute(size_t core, size_t pc, const Instr &in);
   Status compute(size_t core, size_t pc, const Instr &in);
   ConvState &convFor(int32_t layer);
@@ -341,14 +342,15 @@ void ExecutorState::initPacked() {
   }
   arena_ = detail::HugeBytes(arenaBytes);
   auto packed = std::make_shared<detail::PackedWeights>(program_.images.size());
+  const std::vector<int32_t> order = imagesInRunOrder();
   size_t bytes = 0;
-  for (size_t i = 0; i < program_.images.size(); ++i)
+  for (int32_t i : order)
     if (conv_[program_.images[i].layer].packed.enabled)
       for (const detail::PartitionWork &w : work_[i])
         bytes += detail::packedWeightBytes(
             conv_[program_.images[i].layer].packed, w);
   int8_t *dst = packed->allocate(bytes);
-  for (size_t i = 0; i < program_.images.size(); ++i) {
+  for (int32_t i : order) {
     const int32_t layer = program_.images[i].layer;
     if (!conv_[layer].packed.enabled)
       continue;
@@ -361,6 +363,34 @@ void ExecutorState::initPacked() {
     }
   }
   packed_ = std::move(packed);
+}
+
+/// Each image once, in the order run() first computes with it: barrier
+/// phase by phase, core by core (images never computed come last).
+std::vector<int32_t> ExecutorState::imagesInRunOrder() const {
+  std::vector<int32_t> order;
+  std::vector<bool> seen(program_.images.size(), false);
+  const size_t cores = program_.streams.size();
+  std::vector<size_t> pc(cores, 0);
+  for (bool more = true; more;) {
+    more = false;
+    for (size_t c = 0; c < cores; ++c) {
+      const std::vector<Instr> &s = program_.streams[c];
+      for (; pc[c] < s.size() && s[pc[c]].op != Opcode::Sync; ++pc[c])
+        if (s[pc[c]].op == Opcode::Compute && !seen[size_t(s[pc[c]].a)]) {
+          seen[size_t(s[pc[c]].a)] = true;
+          order.push_back(s[pc[c]].a);
+        }
+      if (pc[c] < s.size()) {
+        ++pc[c]; // past the Sync
+        more = true;
+      }
+    }
+  }
+  for (size_t i = 0; i < seen.size(); ++i)
+    if (!seen[i])
+      order.push_back(int32_t(i));
+  return order;
 }
 
 ExecutorState::ConvState &ExecutorState::convFor(int32_t layer) {

@@ -102,6 +102,10 @@ PackedLayer packedLayerOf(const program::Program &p, const Layer &l,
   const bool quadsAligned = ib.channels % 4 == 0 && m.rowsPerGroup % 4 == 0;
   pl.planar = quadsAligned;
   pl.direct = quadsAligned && l.strideW == 1 && ob.width >= 16;
+  pl.narrow = isa == PackedIsa::Avx512Vnni && !pl.direct &&
+              m.channelsPerGroup % 4 == 0 && m.channelsPerGroup <= 16 &&
+              pl.pixels <= kNarrowMaxPixels;
+  pl.blockPixels = pl.narrow ? 4 : 16;
   const int64_t quads = int64_t(m.rowGroups) * pl.quadsPerGroup;
   pl.blockBytes = quads * 64;
   if (quadsAligned) {
@@ -145,9 +149,21 @@ PackedLayer packedLayerOf(const program::Program &p, const Layer &l,
   return pl;
 }
 
+namespace {
+
+/// Bytes of a record's correction and row groups, padded to 64.
+size_t packedHeaderBytes(const PackedLayer &pl, const PartitionWork &work) {
+  return (sizeof(int32_t) * (size_t(pl.channelsPerGroup) + work.groups.size()) +
+          63) /
+         64 * 64;
+}
+
+} // namespace
+
 size_t packedWeightBytes(const PackedLayer &pl, const PartitionWork &work) {
-  return work.groups.size() * size_t(pl.quadsPerGroup) * pl.channelsPerGroup *
-         4;
+  const size_t weights =
+      work.groups.size() * size_t(pl.quadsPerGroup) * pl.channelsPerGroup * 4;
+  return packedHeaderBytes(pl, work) + (weights + 63) / 64 * 64;
 }
 
 HugeBytes::HugeBytes(size_t bytes) : size_(bytes) {
@@ -231,12 +247,18 @@ void interleaveRows(const int8_t *const rows[4], int32_t n, int8_t *dst) {
 } // namespace
 
 PackedWork packWork(const PackedLayer &pl, const WeightMatrix &m,
-                    const PartitionWork &work, int8_t *out) {
+                    const PartitionWork &work, int8_t *record) {
   PackedWork pw;
   const int32_t R = m.rowsPerGroup, C = m.channelsPerGroup,
                 Q = pl.quadsPerGroup;
+  auto *correction = reinterpret_cast<int32_t *>(record);
+  int32_t *rowGroups = correction + C;
+  std::copy(work.rowGroups.begin(), work.rowGroups.end(), rowGroups);
+  int8_t *out = record + packedHeaderBytes(pl, work);
   pw.colGroup = work.colGroup;
-  pw.rowGroups = work.rowGroups;
+  pw.groupCount = int32_t(work.rowGroups.size());
+  pw.rowGroups = rowGroups;
+  pw.correction = correction;
   pw.weights = out;
   // Rows past the group's R (up to 4Q) read zeros.
   const std::vector<int8_t> zeros(size_t(C), 0);
@@ -255,9 +277,8 @@ PackedWork packWork(const PackedLayer &pl, const WeightMatrix &m,
         for (int32_t j = 0; j < C; ++j)
           sums[size_t(j)] += w[int64_t(r) * C + j];
   }
-  pw.correction.resize(size_t(C));
   for (int32_t j = 0; j < C; ++j)
-    pw.correction[size_t(j)] = pl.offset * sums[size_t(j)];
+    correction[j] = pl.offset * sums[size_t(j)];
   return pw;
 }
 
@@ -289,7 +310,9 @@ size_t packedPlanarBytes(const PackedLayer &pl) {
 }
 
 size_t packedColsBytes(const PackedLayer &pl) {
-  return pl.direct ? 0 : size_t((pl.pixels + 15) / 16 * pl.blockBytes);
+  return pl.direct ? 0
+                   : size_t((pl.pixels + pl.blockPixels - 1) / pl.blockPixels *
+                            pl.blockBytes);
 }
 
 void packInput(const PackedLayer &pl, const Layer &l,
@@ -318,59 +341,80 @@ void packInput(const PackedLayer &pl, const Layer &l,
   if (pl.direct)
     return;
   const int32_t quads = pl.rowGroups * pl.quadsPerGroup;
-  std::memset(out.cols, fill, packedColsBytes(pl));
+  const size_t colsBytes = packedColsBytes(pl);
+  std::memset(out.cols, fill, colsBytes);
+  // A pixel's 4 bytes of a quad: 4 apart, or 16 apart in narrow blocks
+  // (whose copies 2 to 4 are filled at the end).
+  const int64_t B = pl.blockPixels, laneBytes = pl.narrow ? 16 : 4;
+  const auto laneOf = [&](int64_t px) {
+    return out.cols + (px / B) * pl.blockBytes + (px % B) * laneBytes;
+  };
+  const auto copyNarrowLanes = [&] {
+    if (pl.narrow)
+      for (size_t i = 0; i < colsBytes; i += 16)
+        for (size_t c = 4; c < 16; c += 4)
+          std::memcpy(out.cols + i + c, out.cols + i, 4);
+  };
   if (pl.planar) {
     // Runs of pixels in one output row and one block: with stride 1 each
     // quad's run is contiguous in the planar input.
     for (int64_t px = 0; px < pl.pixels;) {
       const int32_t oy = int32_t(px / pl.outW), ox = int32_t(px % pl.outW);
       const int64_t len =
-          std::min<int64_t>({pl.outW - ox, 16 - px % 16, pl.pixels - px});
-      uint8_t *dst = out.cols + (px / 16) * pl.blockBytes + (px % 16) * 4;
+          std::min<int64_t>({pl.outW - ox, B - px % B, pl.pixels - px});
+      uint8_t *dst = laneOf(px);
       const uint8_t *base =
           out.planar + ((int64_t(oy) * pl.strideH * pl.planes) * pl.padW +
                         int64_t(ox) * pl.strideW) *
                            4;
       for (int32_t q = 0; q < quads; ++q) {
         const uint8_t *src = base + pl.planarOffset[size_t(q)];
-        if (pl.strideW == 1) {
+        if (pl.strideW == 1 && laneBytes == 4) {
           std::memcpy(dst + int64_t(q) * 64, src, size_t(len) * 4);
           continue;
         }
         for (int64_t i = 0; i < len; ++i)
-          std::memcpy(dst + int64_t(q) * 64 + i * 4, src + i * pl.strideW * 4,
-                      4);
+          std::memcpy(dst + int64_t(q) * 64 + i * laneBytes,
+                      src + i * pl.strideW * 4, 4);
       }
       px += len;
     }
+    copyNarrowLanes();
     return;
   }
-  for (int64_t px = 0; px < pl.pixels; ++px) {
-    const int32_t oy = int32_t(px / pl.outW), ox = int32_t(px % pl.outW);
-    uint8_t *dst = out.cols + (px / 16) * pl.blockBytes + (px % 16) * 4;
-    // Any geometry, byte by byte from the CHW input.
-    for (int32_t rg = 0; rg < pl.rowGroups; ++rg)
-      for (int32_t r = 0; r < pl.rowsPerGroup; ++r) {
-        const int32_t row = rg * pl.rowsPerGroup + r;
-        if (row >= pl.rows)
-          break;
-        const int32_t tap = row / pl.inC, ic = row % pl.inC;
-        const int32_t sy =
-            oy * l.strideH - l.padTop + tap / l.kernelW * l.dilationH;
-        const int32_t sx =
-            ox * l.strideW - l.padLeft + tap % l.kernelW * l.dilationW;
-        if (sy < 0 || sy >= pl.inH || sx < 0 || sx >= pl.inW)
-          continue;
-        dst[(int64_t(rg) * pl.quadsPerGroup + r / 4) * 64 + r % 4] = uint8_t(
-            in[size_t(ic * plane + int64_t(sy) * pl.inW + sx)] + pl.offset);
+  // Any geometry, byte by byte from the CHW input (a first layer's 3
+  // channels): each row's tap and channel once, then its bytes pixel by
+  // pixel, without a division in the inner loop.
+  for (int32_t row = 0; row < pl.rows; ++row) {
+    const int32_t tap = row / pl.inC, ic = row % pl.inC;
+    const int32_t dy = tap / l.kernelW * l.dilationH - l.padTop;
+    const int32_t dx = tap % l.kernelW * l.dilationW - l.padLeft;
+    const int32_t rg = row / pl.rowsPerGroup, r = row % pl.rowsPerGroup;
+    const int64_t at = (int64_t(rg) * pl.quadsPerGroup + r / 4) * 64 + r % 4;
+    const int32_t *channel = in.data() + int64_t(ic) * plane;
+    int64_t px = 0;
+    for (int32_t oy = 0; oy < pl.outH; ++oy) {
+      const int32_t sy = oy * l.strideH + dy;
+      if (sy < 0 || sy >= pl.inH) {
+        px += pl.outW;
+        continue;
       }
+      const int32_t *src = channel + int64_t(sy) * pl.inW;
+      for (int32_t ox = 0; ox < pl.outW; ++ox, ++px) {
+        const int32_t sx = ox * l.strideW + dx;
+        if (sx >= 0 && sx < pl.inW)
+          laneOf(px)[at] = uint8_t(src[sx] + pl.offset);
+      }
+    }
   }
+  copyNarrowLanes();
 }
 
 namespace {
 
-/// 16 output pixels of one row (direct) or of one im2col block; lanes
-/// outside `mask` are computed on whatever bytes are there and dropped.
+/// 16 output pixels of one row (direct) or of one im2col block, or 4 of a
+/// narrow block; pixels outside `mask` are computed on whatever bytes are
+/// there and dropped.
 struct Block {
   const uint8_t *x;
   int64_t accPixel; ///< The pixel of lane 0.
@@ -401,7 +445,7 @@ void kernelScalar(const KernelArgs &a) {
     for (int32_t j = 0; j < a.valid; ++j) {
       uint32_t s[16] = {};
       const int8_t *wp = a.w->weights;
-      for (size_t g = 0; g < a.w->rowGroups.size(); ++g) {
+      for (size_t g = 0; g < size_t(a.w->groupCount); ++g) {
         const int32_t *off =
             pl.quadOffset.data() + size_t(a.w->rowGroups[g]) * Q;
         for (int32_t k = 0; k < Q; ++k, wp += C * 4) {
@@ -413,7 +457,7 @@ void kernelScalar(const KernelArgs &a) {
         }
       }
       int32_t *dst = a.acc + int64_t(j) * pl.pixels + b.accPixel;
-      const uint32_t corr = uint32_t(a.w->correction[size_t(j)]);
+      const uint32_t corr = uint32_t(a.w->correction[j]);
       for (int lane = 0; lane < 16; ++lane)
         if (b.mask >> lane & 1)
           dst[lane] = int32_t(uint32_t(dst[lane]) + s[lane] - corr);
@@ -452,7 +496,7 @@ tileAvx512(const KernelArgs &a, const Block *blk) {
       for (int j = 0; j < C; ++j)
         acc[u][b][j] = _mm512_setzero_si512();
   const int8_t *wp = a.w->weights;
-  const size_t groups = a.w->rowGroups.size();
+  const size_t groups = size_t(a.w->groupCount);
   for (size_t g = 0; g < groups; ++g) {
     const int32_t *off = pl.quadOffset.data() + size_t(a.w->rowGroups[g]) * Q;
     int32_t k = 0;
@@ -465,7 +509,7 @@ tileAvx512(const KernelArgs &a, const Block *blk) {
       quadAvx512<C, NB>(acc[0], blk, off[k], wp);
   }
   for (int j = 0; j < C && j < a.valid; ++j) {
-    const __m512i corr = _mm512_set1_epi32(a.w->correction[size_t(j)]);
+    const __m512i corr = _mm512_set1_epi32(a.w->correction[j]);
     for (int b = 0; b < NB; ++b) {
       __m512i sum = acc[0][b][j];
       if constexpr (S == 2)
@@ -489,6 +533,84 @@ kernelAvx512(const KernelArgs &a) {
     tileAvx512<C, 1, C <= 8 ? 2 : 1>(a, a.blocks + i);
 }
 
+/// One quad of G narrow blocks × 4V channels into `acc`: the quad's 16
+/// weight bytes of channels 4v..4v+3 go to every 128-bit lane, so lane
+/// 4p + c adds pixel p's 4 products with channel 4v + c.
+template <int V, int G>
+__attribute__((target("avx512f,avx512bw,avx512vnni"),
+               always_inline)) inline void
+narrowQuadAvx512(__m512i (&acc)[G][V], const Block *blk, int32_t offset,
+                 const int8_t *w) {
+  __m512i x[G];
+  for (int g = 0; g < G; ++g)
+    x[g] = _mm512_loadu_si512(blk[g].x + offset);
+  for (int v = 0; v < V; ++v) {
+    const __m512i wv = _mm512_broadcast_i32x4(
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(w + 16 * v)));
+    for (int g = 0; g < G; ++g)
+      acc[g][v] = _mm512_dpbusd_epi32(acc[g][v], x[g], wv);
+  }
+}
+
+/// AVX-512 VNNI on narrow blocks: G blocks of 4 pixels × 4V channels, the
+/// quads spread over S accumulator sets so that a few accumulators are
+/// not held up by `vpdpbusd`'s latency.
+template <int V, int G, int S>
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void
+narrowTileAvx512(const KernelArgs &a, const Block *blk) {
+  const PackedLayer &pl = *a.pl;
+  const int32_t Q = pl.quadsPerGroup;
+  constexpr int C = 4 * V;
+  __m512i acc[S][G][V];
+  for (int s = 0; s < S; ++s)
+    for (int g = 0; g < G; ++g)
+      for (int v = 0; v < V; ++v)
+        acc[s][g][v] = _mm512_setzero_si512();
+  const int8_t *wp = a.w->weights;
+  const size_t groups = size_t(a.w->groupCount);
+  for (size_t rg = 0; rg < groups; ++rg) {
+    const int32_t *off = pl.quadOffset.data() + size_t(a.w->rowGroups[rg]) * Q;
+    int32_t k = 0;
+    for (; k + S <= Q; k += S, wp += S * C * 4)
+      for (int s = 0; s < S; ++s)
+        narrowQuadAvx512<V, G>(acc[s], blk, off[k + s], wp + s * C * 4);
+    for (; k < Q; ++k, wp += C * 4)
+      narrowQuadAvx512<V, G>(acc[0], blk, off[k], wp);
+  }
+  for (int g = 0; g < G; ++g)
+    for (int v = 0; v < V; ++v) {
+      __m512i sum = acc[0][g][v];
+      for (int s = 1; s < S; ++s)
+        sum = _mm512_add_epi32(sum, acc[s][g][v]);
+      alignas(64) int32_t lanes[16];
+      _mm512_store_si512(lanes, sum);
+      for (int c = 0; c < 4 && 4 * v + c < a.valid; ++c) {
+        const int32_t j = 4 * v + c;
+        const uint32_t corr = uint32_t(a.w->correction[j]);
+        int32_t *dst = a.acc + int64_t(j) * pl.pixels + blk[g].accPixel;
+        for (int p = 0; p < 4; ++p)
+          if (blk[g].mask >> p & 1)
+            dst[p] =
+                int32_t(uint32_t(dst[p]) + uint32_t(lanes[4 * p + c]) - corr);
+      }
+    }
+}
+
+template <int V>
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void
+narrowKernelAvx512(const KernelArgs &a) {
+  // Enough accumulators in flight; S at most 4 since a group has 4 quads
+  // at the usual wl_on of 16 (the quads past a multiple of S go to set 0).
+  constexpr int S1 = V == 1 ? 4 : 2, S2 = V == 1 ? 4 : 2, S3 = 2;
+  size_t i = 0;
+  for (; i + 3 <= a.count; i += 3)
+    narrowTileAvx512<V, 3, S3>(a, a.blocks + i);
+  if (a.count - i == 2)
+    narrowTileAvx512<V, 2, S2>(a, a.blocks + i);
+  else if (a.count - i == 1)
+    narrowTileAvx512<V, 1, S1>(a, a.blocks + i);
+}
+
 /// AVX2 (`vpmaddubsw` + `vpmaddwd`, only where pairs fit int16) or AVX-VNNI
 /// (`vpdpbusd` on 256 bits): each 16-pixel block as two 8-lane halves.
 template <int C, int NB, bool Vnni>
@@ -503,7 +625,7 @@ __attribute__((target("avx2,avxvnni"))) void tileAvx2(const KernelArgs &a,
         acc[b][h][j] = _mm256_setzero_si256();
   const __m256i ones = _mm256_set1_epi16(1);
   const int8_t *wp = a.w->weights;
-  const size_t groups = a.w->rowGroups.size();
+  const size_t groups = size_t(a.w->groupCount);
   for (size_t g = 0; g < groups; ++g) {
     const int32_t *off = pl.quadOffset.data() + size_t(a.w->rowGroups[g]) * Q;
     for (int32_t k = 0; k < Q; ++k, wp += C * 4) {
@@ -529,7 +651,7 @@ __attribute__((target("avx2,avxvnni"))) void tileAvx2(const KernelArgs &a,
   }
   const __m256i laneBit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
   for (int j = 0; j < C && j < a.valid; ++j) {
-    const __m256i corr = _mm256_set1_epi32(a.w->correction[size_t(j)]);
+    const __m256i corr = _mm256_set1_epi32(a.w->correction[j]);
     for (int b = 0; b < NB; ++b)
       for (int h = 0; h < 2; ++h) {
         const __m256i bits =
@@ -574,7 +696,7 @@ void (*simdKernel(PackedIsa isa, bool pairsFit))(const KernelArgs &) {
 void computePacked(const PackedLayer &pl, const PackedWork &w,
                    const PackedInput &in, int32_t begin, int32_t end,
                    int32_t *acc) {
-  if (w.rowGroups.empty() || begin >= end)
+  if (w.groupCount == 0 || begin >= end)
     return;
   thread_local std::vector<Block> blocks;
   blocks.clear();
@@ -589,9 +711,10 @@ void computePacked(const PackedLayer &pl, const PackedWork &w,
       px += len;
       continue;
     }
-    const int64_t block = px / 16, lane = px % 16;
-    const int64_t len = std::min<int64_t>(16 - lane, end - px);
-    blocks.push_back({in.cols + block * pl.blockBytes, block * 16,
+    const int64_t B = pl.blockPixels;
+    const int64_t block = px / B, lane = px % B;
+    const int64_t len = std::min<int64_t>(B - lane, end - px);
+    blocks.push_back({in.cols + block * pl.blockBytes, block * B,
                       ((uint32_t(1) << len) - 1) << lane});
     px += len;
   }
@@ -603,14 +726,22 @@ void computePacked(const PackedLayer &pl, const PackedWork &w,
                acc + int64_t(w.colGroup) * C * pl.pixels,
                std::min(C, pl.cols - w.colGroup * C)};
   void (*kernel)(const KernelArgs &) = nullptr;
-  switch (C) {
-  case 1: kernel = simdKernel<1>(pl.isa, pl.pairSumsFitInt16); break;
-  case 2: kernel = simdKernel<2>(pl.isa, pl.pairSumsFitInt16); break;
-  case 4: kernel = simdKernel<4>(pl.isa, pl.pairSumsFitInt16); break;
-  case 8: kernel = simdKernel<8>(pl.isa, pl.pairSumsFitInt16); break;
-  case 16: kernel = simdKernel<16>(pl.isa, pl.pairSumsFitInt16); break;
-  default: break;
-  }
+  if (pl.narrow) {
+    switch (C) {
+    case 4: kernel = narrowKernelAvx512<1>; break;
+    case 8: kernel = narrowKernelAvx512<2>; break;
+    case 16: kernel = narrowKernelAvx512<4>; break;
+    default: break; // packedLayerOf allows only these
+    }
+  } else
+    switch (C) {
+    case 1: kernel = simdKernel<1>(pl.isa, pl.pairSumsFitInt16); break;
+    case 2: kernel = simdKernel<2>(pl.isa, pl.pairSumsFitInt16); break;
+    case 4: kernel = simdKernel<4>(pl.isa, pl.pairSumsFitInt16); break;
+    case 8: kernel = simdKernel<8>(pl.isa, pl.pairSumsFitInt16); break;
+    case 16: kernel = simdKernel<16>(pl.isa, pl.pairSumsFitInt16); break;
+    default: break;
+    }
   (kernel ? kernel : kernelScalar)(a);
 }
 

@@ -15,7 +15,15 @@
 //    [y][channel / 4][x][channel % 4] with the padding written out, so a
 //    block of 16 output pixels of one row reads 64 contiguous bytes per
 //    quad and nothing is copied (no im2col);
-//  - otherwise an im2col copy, [block][row group][quad][16 pixels][4].
+//  - otherwise an im2col copy, [block][row group][quad][16 pixels][4];
+//  - narrow (AVX-512, at most kNarrowMaxPixels output pixels, channels per
+//    group a multiple of 4): blocks of 4 pixels, each pixel's 4 bytes
+//    written 4 times, [block][row group][quad][4 pixels][4 copies][4]. A
+//    16-pixel block would leave most lanes idle on such a layer (VGG's last
+//    2×2 convolutions use a quarter of them); here a lane is (pixel, one
+//    of 4 channels), so one `vpdpbusd` of a quad's 64 bytes with the 16
+//    weight bytes of 4 channels broadcast to every 128-bit lane adds 4
+//    products to each of 4 pixels × 4 channels, every lane used.
 //
 // Signed inputs. `vpdpbusd` multiplies unsigned bytes by signed bytes, so a
 // signed b-bit input x is stored as x + 2^(b−1) (0 for padding stores
@@ -36,6 +44,11 @@
 
 namespace mars::runtime::detail {
 
+/// Layers of at most this many output pixels use the narrow layout on
+/// AVX-512: ceil(pixels / 4) `vpdpbusd` per quad and 4 channels instead of
+/// 4 (one per channel), so it gains up to 12 pixels.
+constexpr int64_t kNarrowMaxPixels = 12;
+
 /// Which instruction set runs the packed kernel.
 enum class PackedIsa { Scalar, Avx2, AvxVnni, Avx512Vnni };
 
@@ -49,6 +62,8 @@ struct PackedLayer {
   bool enabled = false;
   bool planar = false; ///< Channels and wl_on multiples of 4: planar input.
   bool direct = false; ///< The kernel reads the planar input in place.
+  bool narrow = false; ///< Blocks of 4 pixels × 4 channels (above).
+  int32_t blockPixels = 16; ///< Output pixels per block: 16, or 4 narrow.
   /// The AVX2 kernel's `vpmaddubsw` adds two u8 × s8 products into int16:
   /// exact only when 2 × (2^bits − 1) × 2^(wbits−1) ≤ 32767.
   bool pairSumsFitInt16 = false;
@@ -63,7 +78,7 @@ struct PackedLayer {
   int32_t cols = 0;
   /// Planar input: quads of channels Q, padded height and width.
   int32_t planes = 0, padH = 0, padW = 0;
-  int64_t blockBytes = 0;          ///< im2col: bytes of one 16-pixel block.
+  int64_t blockBytes = 0;          ///< im2col: bytes of one block.
   std::vector<int32_t> quadOffset; ///< [rowGroup × quadsPerGroup + k], bytes.
   std::vector<int32_t> planarOffset; ///< The same in the planar input.
 };
@@ -91,15 +106,21 @@ private:
   size_t size_ = 0;
 };
 
-/// A partition's stored groups, packed for the kernel.
+/// A partition's stored groups, packed for the kernel. What it points to
+/// is one record in PackedWeights' allocation, [correction][row groups],
+/// padded to 64 bytes, then the weights; the records lie in the order the
+/// program's Computes first use them, so that a run reads its weights as
+/// one sequential stream (a network's weights rarely fit the caches, and
+/// the hardware prefetcher follows a stream, not 8 KiB pieces in an order
+/// of its own).
 struct PackedWork {
   int32_t colGroup = 0;
-  std::vector<int32_t> rowGroups;
-  /// [group][quad][channel][4 rows] int8, zero past the group's rows; in
-  /// PackedWeights' one allocation.
-  const int8_t *weights = nullptr;
+  int32_t groupCount = 0;
+  const int32_t *rowGroups = nullptr; ///< groupCount row groups.
   /// Per channel: offset × Σ w over the stored rows.
-  std::vector<int32_t> correction;
+  const int32_t *correction = nullptr;
+  /// [group][quad][channel][4 rows] int8, zero past the group's rows.
+  const int8_t *weights = nullptr;
 };
 
 /// The layer's geometry; `enabled` stays false when it does not qualify
@@ -108,10 +129,10 @@ struct PackedWork {
 PackedLayer packedLayerOf(const program::Program &p, const program::Layer &l,
                           int64_t maxTerms, PackedIsa isa);
 
-/// The bytes packWork writes for `work`.
+/// The bytes packWork writes for `work` (a multiple of 64).
 size_t packedWeightBytes(const PackedLayer &pl, const PartitionWork &work);
-/// Packs one partition's groups (`work` from the executor) into `dst`
-/// (packedWeightBytes(pl, work) bytes).
+/// Packs one partition's groups (`work` from the executor) into `dst`, 64
+/// bytes aligned (packedWeightBytes(pl, work) bytes, zeroed).
 PackedWork packWork(const PackedLayer &pl, const program::WeightMatrix &m,
                     const PartitionWork &work, int8_t *dst);
 

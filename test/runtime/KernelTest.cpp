@@ -11,10 +11,12 @@
 #include "mars/runtime/Timing.h"
 
 #include "KernelTestPrograms.h"
+#include "PackedConv.h"
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 
 using namespace mars;
 using runtime::testing::LayerCase;
@@ -441,4 +443,68 @@ TEST_CASE("kernels: every fast-path kernel equals the exact product, "
       CHECK(*z == expected);
     }
   }
+}
+
+TEST_CASE("kernels: the narrow AVX-512 kernel (at most 12 output pixels) "
+          "equals the exact product") {
+  // Layers like VGG's last 2×2 convolutions: blocks of 4 pixels × 4
+  // channels (PackedConv.h). The case list covers 4, 8 and 16 channels
+  // per partition, planar (channels a multiple of 4) and byte-by-byte
+  // im2col inputs, strides 1 and 2, 1 to 12 output pixels split over two
+  // Computes (partial blocks), signed and unsigned inputs and the extremes.
+  if (!runtime::fastKernelSupported(runtime::FastKernel::Avx512Vnni)) {
+    WARN("not run: this CPU has no AVX-512 VNNI, so the narrow kernel is "
+         "never used here");
+    return;
+  }
+  Random rng(47);
+  int narrowLayers = 0;
+  for (int trial = 0; trial < 48; ++trial) {
+    arch::ArchSpec a = arch::defaultArch();
+    a.macro.weightBits = std::array<int, 3>{8, 4, 2}[trial % 3]; // C 4, 8, 16
+    REQUIRE(arch::validate(a).empty());
+    LayerCase c;
+    c.inC = rng.pick({3, 4, 8, 12});
+    c.outC = rng.pick({5, 8, 17});
+    c.kernel = rng.pick({1, 3});
+    c.pad = c.kernel == 3 ? 1 : 0;
+    c.stride = rng.pick({1, 1, 2});
+    c.h = rng.pick({1, 2, 3});
+    c.w = rng.pick({1, 2, 3, 4});
+    c.inputBits = rng.pick({2, 4, 8});
+    c.inputSigned = trial % 2;
+    c.density = rng.pick({3, 10}) / 10.0;
+    program::Program p = makeProgram(a, c, rng);
+    REQUIRE(program::validateProgram(p).empty());
+    const program::Buffer &out = p.buffers[1];
+    INFO("trial " << trial << ": " << c.inC << "x" << c.h << "x" << c.w
+                  << " -> " << c.outC << "x" << out.height << "x" << out.width
+                  << ", k" << c.kernel << " s" << c.stride << ", "
+                  << a.macro.weightBits << "-bit weights, " << c.inputBits
+                  << (c.inputSigned ? "-bit signed" : "-bit unsigned"));
+    const runtime::detail::PackedLayer pl = runtime::detail::packedLayerOf(
+        p, p.layers[0], /*maxTerms=*/1, runtime::detail::PackedIsa::Avx512Vnni);
+    REQUIRE(pl.enabled);
+    CHECK(pl.narrow); // every case here is at most 12 pixels
+    narrowLayers += pl.narrow;
+    std::vector<int32_t> x = randomInput(p, rng);
+    if (trial % 4 == 3) { // the largest products
+      for (program::Group &g : p.matrices[0].groups)
+        for (int8_t &w : g.weights)
+          if (w != 0)
+            w = int8_t(signedLo(a.macro.weightBits));
+      const program::Buffer &b = p.buffers[0];
+      std::fill(
+          x.begin(), x.end(),
+          int32_t(b.isSigned ? intLo(b.bits, true) : intHi(b.bits, false)));
+    }
+    runtime::ExecOptions o;
+    o.fastKernel = runtime::FastKernel::Avx512Vnni;
+    auto exec = runtime::Executor::create(p, o);
+    REQUIRE(exec);
+    auto y = exec->run(x);
+    REQUIRE(y);
+    CHECK(*y == reference(p, x, false, nullptr));
+  }
+  CHECK(narrowLayers == 48);
 }
