@@ -433,8 +433,8 @@ Status ExecutorState::compute(size_t core, size_t pc, const Instr &in) {
       }
       c.colsVersion = version_[l.inputs[0]];
     }
-    for (const detail::PackedWork &w : packed_->work[in.a])
-      detail::computePacked(c.packed, w, packedInput(c), in.b, in.c, acc32(c));
+    detail::computePacked(c.packed, packed_->work[in.a], packedInput(c), in.b,
+                          in.c, acc32(c));
     if (macroLevel)
       for (const detail::PartitionWork &w : work_[in.a])
         counters_.activations += detail::correctAdcClipping(

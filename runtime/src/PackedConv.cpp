@@ -693,10 +693,10 @@ void (*simdKernel(PackedIsa isa, bool pairsFit))(const KernelArgs &) {
 
 } // namespace
 
-void computePacked(const PackedLayer &pl, const PackedWork &w,
+void computePacked(const PackedLayer &pl, const std::vector<PackedWork> &work,
                    const PackedInput &in, int32_t begin, int32_t end,
                    int32_t *acc) {
-  if (w.groupCount == 0 || begin >= end)
+  if (work.empty() || begin >= end)
     return;
   thread_local std::vector<Block> blocks;
   blocks.clear();
@@ -719,12 +719,6 @@ void computePacked(const PackedLayer &pl, const PackedWork &w,
     px += len;
   }
   const int32_t C = pl.channelsPerGroup;
-  KernelArgs a{&pl,
-               &w,
-               blocks.data(),
-               blocks.size(),
-               acc + int64_t(w.colGroup) * C * pl.pixels,
-               std::min(C, pl.cols - w.colGroup * C)};
   void (*kernel)(const KernelArgs &) = nullptr;
   if (pl.narrow) {
     switch (C) {
@@ -742,7 +736,14 @@ void computePacked(const PackedLayer &pl, const PackedWork &w,
     case 16: kernel = simdKernel<16>(pl.isa, pl.pairSumsFitInt16); break;
     default: break;
     }
-  (kernel ? kernel : kernelScalar)(a);
+  if (!kernel)
+    kernel = kernelScalar;
+  // The blocks and the kernel serve every partition of the image.
+  for (const PackedWork &w : work)
+    if (w.groupCount > 0)
+      kernel({&pl, &w, blocks.data(), blocks.size(),
+              acc + int64_t(w.colGroup) * C * pl.pixels,
+              std::min(C, pl.cols - w.colGroup * C)});
 }
 
 namespace {

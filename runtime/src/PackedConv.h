@@ -167,8 +167,9 @@ size_t packedColsBytes(const PackedLayer &pl);
 void packInput(const PackedLayer &pl, const program::Layer &l,
                const std::vector<int32_t> &in, const PackedInput &out);
 
-/// acc[channel][pixel] += the partition's sums over pixels [begin, end).
-void computePacked(const PackedLayer &pl, const PackedWork &w,
+/// acc[channel][pixel] += the sums of an image's partitions over pixels
+/// [begin, end).
+void computePacked(const PackedLayer &pl, const std::vector<PackedWork> &work,
                    const PackedInput &in, int32_t begin, int32_t end,
                    int32_t *acc);
 
