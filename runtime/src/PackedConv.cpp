@@ -285,22 +285,42 @@ PackedWork packWork(const PackedLayer &pl, const WeightMatrix &m,
 namespace {
 
 /// One row of four channel planes into [x][4] bytes, 16 x at a time on
-/// AVX-512; returns the first x left for the scalar loop.
+/// AVX-512, the last (or only: deep layers are 8, 4 or 2 wide) by masked
+/// loads and stores; returns the width.
 __attribute__((target("avx512f"))) int32_t
 interleaveAvx512(const int32_t *const src[4], int32_t width, int32_t offset,
                  uint8_t *dst) {
   const __m512i off = _mm512_set1_epi32(offset), byte = _mm512_set1_epi32(0xff);
-  int32_t x = 0;
-  for (; x + 16 <= width; x += 16) {
+  for (int32_t x = 0; x < width; x += 16) {
+    const __mmask16 m = width - x >= 16 ? __mmask16(0xffff)
+                                        : __mmask16((1u << (width - x)) - 1);
     __m512i v = _mm512_setzero_si512();
     for (int t = 0; t < 4; ++t) {
       const __m512i c = _mm512_and_si512(
-          _mm512_add_epi32(_mm512_loadu_si512(src[t] + x), off), byte);
+          _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, src[t] + x), off), byte);
       v = _mm512_or_si512(v, _mm512_slli_epi32(c, 8 * t));
     }
-    _mm512_storeu_si512(dst + int64_t(x) * 4, v);
+    _mm512_mask_storeu_epi32(dst + int64_t(x) * 4, m, v);
   }
-  return x;
+  return width;
+}
+
+/// One run of `bytes` (≤ 64) per quad from the planar input into a 64-byte
+/// quad slot each, by masked loads and stores (a libc memcpy call per run
+/// cost more than the copy).
+__attribute__((target("avx512f,avx512bw"))) void
+copyQuadRunsAvx512(uint8_t *dst, const uint8_t *base, const int32_t *offsets,
+                   int32_t quads, int64_t bytes) {
+  const __mmask64 m = bytes >= 64 ? ~__mmask64(0) : (__mmask64(1) << bytes) - 1;
+  for (int32_t q = 0; q < quads; ++q)
+    _mm512_mask_storeu_epi8(dst + int64_t(q) * 64, m,
+                            _mm512_maskz_loadu_epi8(m, base + offsets[q]));
+}
+
+bool cpuHasAvx512bw() {
+  static const bool has =
+      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  return has;
 }
 
 } // namespace
@@ -342,7 +362,11 @@ void packInput(const PackedLayer &pl, const Layer &l,
     return;
   const int32_t quads = pl.rowGroups * pl.quadsPerGroup;
   const size_t colsBytes = packedColsBytes(pl);
-  std::memset(out.cols, fill, colsBytes);
+  // From the planar input every quad of every pixel is copied (padding
+  // included), and lanes past the last pixel are masked off: only the
+  // byte-by-byte path below skips bytes, the padding, and needs the fill.
+  if (!pl.planar)
+    std::memset(out.cols, fill, colsBytes);
   // A pixel's 4 bytes of a quad: 4 apart, or 16 apart in narrow blocks
   // (whose copies 2 to 4 are filled at the end).
   const int64_t B = pl.blockPixels, laneBytes = pl.narrow ? 16 : 4;
@@ -367,6 +391,11 @@ void packInput(const PackedLayer &pl, const Layer &l,
           out.planar + ((int64_t(oy) * pl.strideH * pl.planes) * pl.padW +
                         int64_t(ox) * pl.strideW) *
                            4;
+      if (pl.strideW == 1 && laneBytes == 4 && cpuHasAvx512bw()) {
+        copyQuadRunsAvx512(dst, base, pl.planarOffset.data(), quads, len * 4);
+        px += len;
+        continue;
+      }
       for (int32_t q = 0; q < quads; ++q) {
         const uint8_t *src = base + pl.planarOffset[size_t(q)];
         if (pl.strideW == 1 && laneBytes == 4) {
@@ -385,6 +414,10 @@ void packInput(const PackedLayer &pl, const Layer &l,
   // Any geometry, byte by byte from the CHW input (a first layer's 3
   // channels): each row's tap and channel once, then its bytes pixel by
   // pixel, without a division in the inner loop.
+  thread_local std::vector<int64_t> laneAt;
+  laneAt.resize(size_t(pl.pixels));
+  for (int64_t px = 0; px < pl.pixels; ++px)
+    laneAt[size_t(px)] = laneOf(px) - out.cols;
   for (int32_t row = 0; row < pl.rows; ++row) {
     const int32_t tap = row / pl.inC, ic = row % pl.inC;
     const int32_t dy = tap / l.kernelW * l.dilationH - l.padTop;
@@ -403,7 +436,7 @@ void packInput(const PackedLayer &pl, const Layer &l,
       for (int32_t ox = 0; ox < pl.outW; ++ox, ++px) {
         const int32_t sx = ox * l.strideW + dx;
         if (sx >= 0 && sx < pl.inW)
-          laneOf(px)[at] = uint8_t(src[sx] + pl.offset);
+          out.cols[laneAt[size_t(px)] + at] = uint8_t(src[sx] + pl.offset);
       }
     }
   }
