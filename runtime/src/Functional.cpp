@@ -68,7 +68,7 @@ public:
 private:
   Status checkMemory(bool macroLevel);
   void initBuffers();
-  /// work_ and workPartition_: each image's used partitions.
+  /// work_, holderSlots_ and slotsBegin_: each image's used partitions.
   void initWork();
   void prepareMatrices(bool macroLevel);
   std::vector<int32_t> imagesInRunOrder() const;
@@ -92,7 +92,11 @@ private:
   std::shared_ptr<const std::vector<detail::PreparedMatrix>> prepared_;
   /// Per image: the work of each non-empty partition, and which partition.
   std::vector<std::vector<detail::PartitionWork>> work_;
-  std::vector<std::vector<size_t>> workPartition_;
+  /// Image i's used partitions as holder_ indices: holderSlots_[k] for k
+  /// in [slotsBegin_[i], slotsBegin_[i + 1]); one array, so that LoadImage
+  /// and Compute do not each chase a pointer per image (a cache miss per
+  /// image on large networks).
+  std::vector<int32_t> holderSlots_, slotsBegin_;
   /// work_ packed for the packed kernel (images of packed layers only);
   /// read-only after init, shared like prepared_.
   std::shared_ptr<const detail::PackedWeights> packed_;
@@ -236,7 +240,7 @@ detail::PartitionWork partitionWork(const program::PartitionImage &part,
 
 void ExecutorState::initWork() {
   work_.resize(program_.images.size());
-  workPartition_.resize(program_.images.size());
+  slotsBegin_.assign(1, 0);
   for (size_t i = 0; i < program_.images.size(); ++i) {
     const program::WeightImage &im = program_.images[i];
     const program::WeightMatrix &m =
@@ -246,8 +250,9 @@ void ExecutorState::initWork() {
       if (part.matrix < 0)
         continue;
       work_[i].push_back(partitionWork(part, m));
-      workPartition_[i].push_back(k);
+      holderSlots_.push_back(int32_t(holderIndex(im.core, im.macro, k)));
     }
+    slotsBegin_.push_back(int32_t(holderSlots_.size()));
   }
 }
 
@@ -406,11 +411,13 @@ ExecutorState::ConvState &ExecutorState::convFor(int32_t layer) {
 
 Status ExecutorState::compute(size_t core, size_t pc, const Instr &in) {
   const program::WeightImage &im = program_.images[in.a];
-  for (size_t k : workPartition_[in.a])
-    if (holder_[holderIndex(im.core, im.macro, k)] != in.a)
+  for (int32_t s = slotsBegin_[in.a]; s < slotsBegin_[in.a + 1]; ++s)
+    if (holder_[size_t(holderSlots_[s])] != in.a)
       return makeError("streams[", core, "][", pc, "] Compute: image ", in.a,
                        " is not loaded in core ", im.core, " macro ", im.macro,
-                       " partition ", k, " (no LoadImage before it)");
+                       " partition ",
+                       holderSlots_[s] % program_.arch.macro.partitions,
+                       " (no LoadImage before it)");
   const Layer &l = program_.layers[im.layer];
   ConvState &c = convFor(im.layer);
   const bool macroLevel = options_.mode == ExecMode::MacroLevel;
@@ -467,9 +474,8 @@ Status ExecutorState::compute(size_t core, size_t pc, const Instr &in) {
 Status ExecutorState::execute(size_t core, size_t pc, const Instr &in) {
   switch (in.op) {
   case Opcode::LoadImage: {
-    const program::WeightImage &im = program_.images[in.a];
-    for (size_t k : workPartition_[in.a])
-      holder_[holderIndex(im.core, im.macro, k)] = in.a;
+    for (int32_t s = slotsBegin_[in.a]; s < slotsBegin_[in.a + 1]; ++s)
+      holder_[size_t(holderSlots_[s])] = in.a;
     return Status::success();
   }
   case Opcode::FetchImage: // Only moves bytes; timing counts it.

@@ -508,3 +508,40 @@ TEST_CASE("kernels: the narrow AVX-512 kernel (at most 12 output pixels) "
   }
   CHECK(narrowLayers == 48);
 }
+
+TEST_CASE("kernels: a Compute whose image is not loaded is refused, naming "
+          "the image, macro and partition") {
+  Random rng(5);
+  LayerCase c;
+  program::Program p = makeProgram(arch::defaultArch(), c, rng);
+  REQUIRE(program::validateProgram(p).empty());
+  // Drop the first LoadImage of core 0; its Computes now read partitions
+  // that hold nothing.
+  auto &s = p.streams[0];
+  const auto load =
+      std::find_if(s.begin(), s.end(), [](const program::Instr &in) {
+        return in.op == program::Opcode::LoadImage;
+      });
+  REQUIRE(load != s.end());
+  const int32_t image = load->a;
+  s.erase(load);
+  REQUIRE(program::validateProgram(p).empty()); // validation cannot see it
+  for (runtime::ExecMode mode :
+       {runtime::ExecMode::Fast, runtime::ExecMode::MacroLevel}) {
+    runtime::ExecOptions o;
+    o.mode = mode;
+    auto exec = runtime::Executor::create(p, o);
+    REQUIRE(exec);
+    auto y = exec->run(randomInput(p, rng));
+    REQUIRE_FALSE(y);
+    const program::WeightImage &im = p.images[size_t(image)];
+    size_t first = 0;
+    while (im.partitions[first].matrix < 0)
+      ++first;
+    CHECK_THAT(y.error().message(),
+               Catch::Contains("image " + std::to_string(image) +
+                               " is not loaded in core 0 macro " +
+                               std::to_string(im.macro) + " partition " +
+                               std::to_string(first)));
+  }
+}
