@@ -233,7 +233,39 @@ TEST_CASE("program: hostile counts and fields give messages naming them") {
     program::Program p = *p0;
     REQUIRE(p.matrices[1].weightBits == 4); // an inner layer
     p.matrices[1].groups[0].weights[0] = 100;
-    CHECK_THAT(problems(p), Catch::Contains("outside the 4-bit range"));
+    p.matrices[1].groups[0].weights[1] = -100;
+    CHECK_THAT(problems(p),
+               Catch::Contains("group 0: weight 100 outside the 4-bit range"));
+  }
+  {
+    // A partition whose index code names a group the matrix does not store
+    // (the check compares index codes byte by byte): the first such row
+    // group is named.
+    program::Program p = *p0;
+    program::PartitionImage *part = nullptr;
+    int32_t missing = -1; // the first row group of its column not stored
+    for (program::WeightImage &im : p.images)
+      for (program::PartitionImage &q : im.partitions) {
+        if (part || q.matrix < 0)
+          continue;
+        const program::WeightMatrix &m = p.matrices[size_t(q.matrix)];
+        for (int32_t rg = 0; rg < m.rowGroups && missing < 0; ++rg) {
+          bool stored = false;
+          for (const program::Group &g : m.groups)
+            stored |= g.colGroup == q.colGroup && g.rowGroup == rg;
+          if (!stored)
+            missing = rg;
+        }
+        if (missing >= 0)
+          part = &q;
+      }
+    REQUIRE(part); // the small program is pruned
+    part->indexCode[size_t(missing) / 8] |= uint8_t(1u << (missing % 8));
+    CHECK_THAT(problems(p),
+               Catch::Contains("index code names row group " +
+                               std::to_string(missing) + " of column group " +
+                               std::to_string(part->colGroup) +
+                               ", which is not stored"));
   }
   {
     program::Program p = *p0;

@@ -20,7 +20,8 @@ constexpr int64_t kMaxBufferElements = int64_t(1) << 26;
 
 class Checker {
 public:
-  explicit Checker(const Program &p) : program_(p) {}
+  explicit Checker(const Program &p)
+      : program_(p), storedCodes_(p.matrices.size()) {}
 
   std::vector<std::string> run() {
     for (const std::string &m : arch::validate(program_.arch))
@@ -370,27 +371,54 @@ private:
       if (g.weights.size() != groupSize)
         return problem(at, " group ", k, ": ", g.weights.size(),
                        " weights, expected ", groupSize);
-      for (int8_t w : g.weights)
-        if (w < lo || w > hi)
-          return problem(at, " group ", k, ": weight ", int(w), " outside the ",
-                         m.weightBits, "-bit range");
+      // A min/max reduction the compiler vectorises (an early exit per
+      // weight does not); the offending weight is looked up only if any.
+      int8_t least = 0, most = 0;
+      for (int8_t w : g.weights) {
+        least = std::min(least, w);
+        most = std::max(most, w);
+      }
+      if (least < lo || most > hi)
+        for (int8_t w : g.weights)
+          if (w < lo || w > hi)
+            return problem(at, " group ", k, ": weight ", int(w),
+                           " outside the ", m.weightBits, "-bit range");
     }
+  }
+
+  /// Per column group of matrix `mi`, an index code naming every stored
+  /// group (bit rg of byte rg / 8), made once: checkImage compares each
+  /// partition's index code with it byte by byte instead of looking each
+  /// of its row groups up.
+  const std::vector<uint8_t> &storedCodes(int32_t mi) {
+    std::vector<uint8_t> &codes = storedCodes_[size_t(mi)];
+    if (codes.empty()) {
+      const WeightMatrix &m = program_.matrices[mi];
+      const size_t bytes = size_t(m.rowGroups + 7) / 8;
+      codes.assign(size_t(m.colGroups) * bytes, 0);
+      for (const Group &g : m.groups)
+        codes[size_t(g.colGroup) * bytes + size_t(g.rowGroup) / 8] |=
+            uint8_t(1u << (g.rowGroup % 8));
+    }
+    return codes;
   }
 
   void checkImage(int32_t i) {
     const WeightImage &w = program_.images[i];
-    const std::string at = "images[" + std::to_string(i) + "]";
+    // Names are made only for a problem: a large network has tens of
+    // thousands of images.
+    const auto at = [i] { return "images[" + std::to_string(i) + "]"; };
     if (w.core < 0 || w.core >= program_.arch.chip.cores || w.macro < 0 ||
         w.macro >= program_.arch.chip.macrosPerCore)
-      return problem(at, ": core ", w.core, " macro ", w.macro,
+      return problem(at(), ": core ", w.core, " macro ", w.macro,
                      " not on the chip");
     if (w.layer < 0 || size_t(w.layer) >= program_.layers.size() ||
         program_.layers[w.layer].kind != LayerKind::Conv)
-      return problem(at, ": layer ", w.layer, " is not a Conv layer");
+      return problem(at(), ": layer ", w.layer, " is not a Conv layer");
     const int32_t mi = program_.layers[w.layer].matrix;
     const WeightMatrix &m = program_.matrices[mi];
     if (w.partitions.size() != size_t(program_.arch.macro.partitions))
-      return problem(at, ": ", w.partitions.size(),
+      return problem(at(), ": ", w.partitions.size(),
                      " partitions, the macro has ",
                      program_.arch.macro.partitions);
     const int32_t slots = program_.arch.macro.rows / m.rowsPerGroup;
@@ -398,36 +426,32 @@ private:
       const PartitionImage &part = w.partitions[k];
       if (part.matrix == -1)
         continue;
-      const std::string pat = at + " partition " + std::to_string(k);
+      const auto pat = [&] { return at() + " partition " + std::to_string(k); };
       if (part.matrix != mi)
-        return problem(pat, ": matrix ", part.matrix, " is not layer ", w.layer,
-                       "'s matrix ", mi);
+        return problem(pat(), ": matrix ", part.matrix, " is not layer ",
+                       w.layer, "'s matrix ", mi);
       if (part.colGroup < 0 || part.colGroup >= m.colGroups)
-        return problem(pat, ": column group ", part.colGroup, " out of range");
-      if (part.indexCode.size() != size_t((m.rowGroups + 7) / 8))
-        return problem(pat, ": index code of ", part.indexCode.size(),
+        return problem(pat(), ": column group ", part.colGroup,
+                       " out of range");
+      const size_t bytes = size_t((m.rowGroups + 7) / 8);
+      if (part.indexCode.size() != bytes)
+        return problem(pat(), ": index code of ", part.indexCode.size(),
                        " bytes for ", m.rowGroups, " row groups");
-      for (int32_t b = m.rowGroups; b < int32_t(part.indexCode.size()) * 8; ++b)
+      for (int32_t b = m.rowGroups; b < int32_t(bytes) * 8; ++b)
         if (part.indexCode[b / 8] >> (b % 8) & 1)
-          return problem(pat, ": index code bit ", b, " past the row groups");
+          return problem(pat(), ": index code bit ", b, " past the row groups");
       if (storedGroups(part) > slots)
-        return problem(pat, ": ", storedGroups(part), " groups exceed the ",
+        return problem(pat(), ": ", storedGroups(part), " groups exceed the ",
                        slots, " slots of a partition");
-      for (int32_t rg : slotRowGroups(part))
-        if (!hasGroup(m, rg, part.colGroup))
-          return problem(pat, ": index code names row group ", rg,
+      const uint8_t *stored =
+          storedCodes(mi).data() + size_t(part.colGroup) * bytes;
+      for (size_t b = 0; b < bytes; ++b)
+        if (uint8_t missing = part.indexCode[b] & ~stored[b])
+          return problem(pat(), ": index code names row group ",
+                         int32_t(b) * 8 + __builtin_ctz(missing),
                          " of column group ", part.colGroup,
                          ", which is not stored");
     }
-  }
-
-  static bool hasGroup(const WeightMatrix &m, int32_t rg, int32_t cg) {
-    auto it = std::lower_bound(
-        m.groups.begin(), m.groups.end(), std::make_pair(cg, rg),
-        [](const Group &g, const std::pair<int32_t, int32_t> &key) {
-          return std::make_pair(g.colGroup, g.rowGroup) < key;
-        });
-    return it != m.groups.end() && it->colGroup == cg && it->rowGroup == rg;
   }
 
   void checkStreams() {
@@ -561,6 +585,7 @@ private:
 
   const Program &program_;
   std::vector<std::string> problems_;
+  std::vector<std::vector<uint8_t>> storedCodes_; ///< See storedCodes().
 };
 
 } // namespace
