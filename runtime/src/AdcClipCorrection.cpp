@@ -218,6 +218,7 @@ AdcClipLayout adcClipLayoutOf(const program::Program &p,
   l.inW = input.width;
   l.outH = output.height;
   l.outW = output.width;
+  l.kernelH = layer.kernelH;
   l.kernelW = layer.kernelW;
   l.strideH = layer.strideH;
   l.strideW = layer.strideW;
@@ -227,6 +228,40 @@ AdcClipLayout adcClipLayoutOf(const program::Program &p,
   l.padLeft = layer.padLeft;
   return l;
 }
+
+namespace {
+
+/// Direct lists: the output pixel that reads input position (y << 16 | x)
+/// through kernel tap (ky, kx), or −1 when none does. Ascending positions
+/// give ascending pixels. Divides only for strides above 1.
+struct TapPixel {
+  int32_t offsetY = 0, offsetX = 0; ///< pad − k · dilation.
+  int32_t strideH = 1, strideW = 1, outH = 0, outW = 0;
+  TapPixel(const AdcClipLayout &l, int32_t ky, int32_t kx)
+      : offsetY(l.padTop - ky * l.dilationH),
+        offsetX(l.padLeft - kx * l.dilationW), strideH(l.strideH),
+        strideW(l.strideW), outH(l.outH), outW(l.outW) {}
+  int32_t operator()(int32_t yx) const {
+    int32_t oy = (yx >> 16) + offsetY, ox = (yx & 0xffff) + offsetX;
+    if (oy < 0 || ox < 0)
+      return -1;
+    if (strideH > 1) {
+      if (oy % strideH)
+        return -1;
+      oy /= strideH;
+    }
+    if (strideW > 1) {
+      if (ox % strideW)
+        return -1;
+      ox /= strideW;
+    }
+    if (oy >= outH || ox >= outW)
+      return -1;
+    return oy * outW + ox;
+  }
+};
+
+} // namespace
 
 void findClippingSlices(const AdcClipLayout &l, const std::vector<int32_t> &in,
                         Im2col &c) {
@@ -242,6 +277,19 @@ void findClippingSlices(const AdcClipLayout &l, const std::vector<int32_t> &in,
     c.bits = l.bits;
     c.words = 1;
     clipInputsAvx512(l, in.data(), c);
+    // Each partition's groups read these lists through their taps: map
+    // positions to pixels here, once.
+    for (Im2col::ClipRows &rows : c.clipRows) {
+      rows.byTap.resize(size_t(l.kernelH) * l.kernelW);
+      for (int32_t tap = 0; tap < l.kernelH * l.kernelW; ++tap) {
+        std::vector<Im2col::ClipRows::TapEntry> &list = rows.byTap[size_t(tap)];
+        list.clear();
+        const TapPixel pixelOf(l, tap / l.kernelW, tap % l.kernelW);
+        for (size_t e = 0; e < rows.pixels.size(); ++e)
+          if (const int32_t px = pixelOf(rows.pixels[e]); px >= 0)
+            list.push_back({px, int32_t(e)});
+      }
+    }
     return;
   }
   const int32_t rowGroups = lists;
@@ -307,38 +355,28 @@ MARS_POPCNT_CLONES void clipGroupScalar(const ClipJob &j,
   }
 }
 
-/// The pixel a clip row stands for: the row group's own (im2col lists).
-struct SamePixel {
-  int32_t operator()(int32_t px) const { return px; }
+/// A group's clip rows in pixel order: (pixel, entry) of the i-th. Im2col
+/// lists are their own pixels; direct lists go through the group's tap.
+struct SameRows {
+  const Im2col::ClipRows &rows;
+  size_t size() const { return rows.pixels.size(); }
+  int32_t pixel(size_t i) const { return rows.pixels[i]; }
+  size_t entry(size_t i) const { return i; }
+  size_t first(int32_t px) const {
+    return size_t(std::lower_bound(rows.pixels.begin(), rows.pixels.end(), px) -
+                  rows.pixels.begin());
+  }
 };
-
-/// Direct lists: the output pixel that reads input position (y << 16 | x)
-/// through kernel tap (ky, kx), or −1 when none does. Ascending positions
-/// give ascending pixels. Divides only for strides above 1.
-struct TapPixel {
-  int32_t offsetY = 0, offsetX = 0; ///< pad − k · dilation.
-  int32_t strideH = 1, strideW = 1, outH = 0, outW = 0;
-  TapPixel(const AdcClipLayout &l, int32_t ky, int32_t kx)
-      : offsetY(l.padTop - ky * l.dilationH),
-        offsetX(l.padLeft - kx * l.dilationW), strideH(l.strideH),
-        strideW(l.strideW), outH(l.outH), outW(l.outW) {}
-  int32_t operator()(int32_t yx) const {
-    int32_t oy = (yx >> 16) + offsetY, ox = (yx & 0xffff) + offsetX;
-    if (oy < 0 || ox < 0)
-      return -1;
-    if (strideH > 1) {
-      if (oy % strideH)
-        return -1;
-      oy /= strideH;
-    }
-    if (strideW > 1) {
-      if (ox % strideW)
-        return -1;
-      ox /= strideW;
-    }
-    if (oy >= outH || ox >= outW)
-      return -1;
-    return oy * outW + ox;
+struct TapRows {
+  const std::vector<Im2col::ClipRows::TapEntry> &list;
+  size_t size() const { return list.size(); }
+  int32_t pixel(size_t i) const { return list[i].pixel; }
+  size_t entry(size_t i) const { return size_t(list[i].entry); }
+  size_t first(int32_t px) const {
+    return size_t(std::lower_bound(list.begin(), list.end(), px,
+                                   [](const Im2col::ClipRows::TapEntry &t,
+                                      int32_t p) { return t.pixel < p; }) -
+                  list.begin());
   }
 };
 
@@ -349,26 +387,25 @@ struct TapPixel {
 /// OneBit: every slice is one input bit (input_bits_per_cycle 1), so a
 /// count is one popcount.
 #define MARS_CLIP_AVX512 "avx512f,avx512bw,avx512bitalg,popcnt"
-template <bool OneBit, typename PixelOf>
+template <bool OneBit, typename Rows>
 __attribute__((target(MARS_CLIP_AVX512), always_inline)) inline void
-clipGroupAvx512(const ClipJob &j, const Im2col::ClipRows &rows, size_t e,
-                PixelOf pixelOf, int32_t pixelBegin, int32_t pixelEnd,
-                int32_t *acc, int64_t stride, int64_t &clipped) {
+clipGroupAvx512(const ClipJob &j, const Im2col::ClipRows &rows, Rows order,
+                int32_t pixelBegin, int32_t pixelEnd, int32_t *acc,
+                int64_t stride, int64_t &clipped) {
   const AdcClipLayout &l = *j.layout;
   const __m512i ceiling =
       _mm512_set1_epi16(int16_t(std::min<int64_t>(l.ceiling, 65535)));
-  const size_t begin = e;
+  const size_t begin = order.first(pixelBegin), end = order.size();
   for (int32_t chunk = 0; chunk * 32 < j.columns; ++chunk) {
     const __mmask32 live = j.columns - chunk * 32 >= 32
                                ? ~__mmask32(0)
                                : (__mmask32(1) << (j.columns - chunk * 32)) - 1;
     const __m512i w = _mm512_loadu_si512(j.weights16 + chunk * 32);
-    for (e = begin; e < rows.pixels.size(); ++e) {
-      const int32_t px = pixelOf(rows.pixels[e]);
-      if (px < pixelBegin) // also −1: no pixel
-        continue;
+    for (size_t i = begin; i < end; ++i) {
+      const int32_t px = order.pixel(i);
       if (px >= pixelEnd)
         break;
+      const size_t e = order.entry(i);
       const uint64_t *xm = rows.planes.data() + e * size_t(j.bits);
       for (uint32_t clips = rows.slices[e]; clips; clips &= clips - 1) {
         const Slice &slice = l.slices[size_t(__builtin_ctz(clips))];
@@ -415,26 +452,14 @@ clipPartitionAvx512(ClipJob j, const ComputeArgs &a, const PartitionWork &w,
     const int32_t firstRow = w.rowGroups[k] * R;
     if (!l.direct) {
       const Im2col::ClipRows &rows = ic.clipRows[size_t(w.rowGroups[k])];
-      const size_t e =
-          size_t(std::lower_bound(rows.pixels.begin(), rows.pixels.end(),
-                                  a.pixelBegin) -
-                 rows.pixels.begin());
-      clipGroupAvx512<OneBit>(j, rows, e, SamePixel{}, a.pixelBegin, a.pixelEnd,
+      clipGroupAvx512<OneBit>(j, rows, SameRows{rows}, a.pixelBegin, a.pixelEnd,
                               acc, pixels, clipped);
       continue;
     }
-    const int32_t tap = firstRow / l.inC;
-    const int32_t ky = tap / l.kernelW;
+    // A direct group is one channel block at one kernel tap.
     const Im2col::ClipRows &rows = ic.clipRows[size_t(firstRow % l.inC / R)];
-    // No input row above the one that output row pixelBegin / outW reads
-    // through this tap maps into the range.
-    const int32_t y =
-        a.pixelBegin / l.outW * l.strideH - l.padTop + ky * l.dilationH;
-    const size_t e =
-        size_t(std::lower_bound(rows.pixels.begin(), rows.pixels.end(),
-                                std::max(y, 0) << 16) -
-               rows.pixels.begin());
-    clipGroupAvx512<OneBit>(j, rows, e, TapPixel(l, ky, tap % l.kernelW),
+    clipGroupAvx512<OneBit>(j, rows,
+                            TapRows{rows.byTap[size_t(firstRow / l.inC)]},
                             a.pixelBegin, a.pixelEnd, acc, pixels, clipped);
   }
   saturations += clipped;

@@ -46,7 +46,8 @@ struct AdcClipLayout {
   /// Direct (see above, needs AVX-512 BW/BITALG/VPOPCNTDQ): the geometry.
   bool direct = false;
   int32_t rowsPerGroup = 0, inC = 0, inH = 0, inW = 0, outH = 0, outW = 0;
-  int32_t kernelW = 0, strideH = 0, strideW = 0, dilationH = 0, dilationW = 0;
+  int32_t kernelH = 0, kernelW = 0, strideH = 0, strideW = 0, dilationH = 0,
+          dilationW = 0;
   int32_t padTop = 0, padLeft = 0;
 };
 

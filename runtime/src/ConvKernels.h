@@ -40,6 +40,13 @@ struct Im2col {
     std::vector<int32_t> pixels;  ///< Ascending (direct: input y << 16 | x).
     std::vector<uint8_t> slices;  ///< Per pixel, a bit per such slice.
     std::vector<uint64_t> planes; ///< Per pixel, its masks [bit][word].
+    /// Direct only, per kernel tap: the output pixels that read these
+    /// input positions through the tap (ascending) and the entry of each,
+    /// mapped once per input instead of once per partition and group.
+    struct TapEntry {
+      int32_t pixel, entry;
+    };
+    std::vector<std::vector<TapEntry>> byTap;
   };
   std::vector<ClipRows> clipRows;
 };
