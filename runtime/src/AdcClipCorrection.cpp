@@ -1,5 +1,6 @@
 // Exact sums corrected where the ADC clips (see AdcClipCorrection.h).
 #include "AdcClipCorrection.h"
+#include "RequantSimd.h"
 
 #include "mars/quant/BitSerial.h"
 
@@ -26,16 +27,14 @@ namespace {
 #define MARS_POPCNT_CLONES
 #endif
 
-bool cpuHasAvx512Bw() {
-  static const bool has = __builtin_cpu_supports("avx512f") &&
-                          __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("popcnt");
+bool cpuHasAvx512BwPopcnt() {
+  static const bool has = cpuHasAvx512bw() && __builtin_cpu_supports("popcnt");
   return has;
 }
 
 bool cpuHasAvx512Bitalg() {
   static const bool has =
-      cpuHasAvx512Bw() && __builtin_cpu_supports("avx512bitalg");
+      cpuHasAvx512BwPopcnt() && __builtin_cpu_supports("avx512bitalg");
   return has;
 }
 
@@ -293,7 +292,7 @@ void findClippingSlices(const AdcClipLayout &l, const std::vector<int32_t> &in,
     return;
   }
   const int32_t rowGroups = lists;
-  if (!l.portable && c.narrow && c.words == 1 && cpuHasAvx512Bw()) {
+  if (!l.portable && c.narrow && c.words == 1 && cpuHasAvx512BwPopcnt()) {
     clipRowsAvx512(l, R, c);
   } else {
     buildInputMasks(R, c);

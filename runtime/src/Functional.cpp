@@ -71,6 +71,9 @@ private:
   /// work_, holderSlots_ and slotsBegin_: each image's used partitions.
   void initWork();
   void prepareMatrices(bool macroLevel);
+  /// Calls f(core, pc, instruction) on every instruction but Sync in the
+  /// order run() executes them.
+  template <typename F> Status forEachInRunOrder(const F &f) const;
   std::vector<int32_t> imagesInRunOrder() const;
   Status execute(size_t core, size_t pc, const Instr &in);
   Status compute(size_t core, size_t pc, const Instr &in);
@@ -370,28 +373,50 @@ void ExecutorState::initPacked() {
   packed_ = std::move(packed);
 }
 
-/// Each image once, in the order run() first computes with it: barrier
-/// phase by phase, core by core (images never computed come last).
-std::vector<int32_t> ExecutorState::imagesInRunOrder() const {
-  std::vector<int32_t> order;
-  std::vector<bool> seen(program_.images.size(), false);
+/// Barrier phases: each core runs up to its next Sync; validation makes
+/// every core meet the same barriers in the same order, so the cores'
+/// work between two barriers may run in any order (it touches disjoint
+/// outputs or adds into accumulators, which commutes). Stops at f's first
+/// failure.
+template <typename F>
+Status ExecutorState::forEachInRunOrder(const F &f) const {
   const size_t cores = program_.streams.size();
   std::vector<size_t> pc(cores, 0);
-  for (bool more = true; more;) {
-    more = false;
+  for (;;) {
+    size_t atSync = 0, ended = 0;
     for (size_t c = 0; c < cores; ++c) {
       const std::vector<Instr> &s = program_.streams[c];
       for (; pc[c] < s.size() && s[pc[c]].op != Opcode::Sync; ++pc[c])
-        if (s[pc[c]].op == Opcode::Compute && !seen[size_t(s[pc[c]].a)]) {
-          seen[size_t(s[pc[c]].a)] = true;
-          order.push_back(s[pc[c]].a);
-        }
-      if (pc[c] < s.size()) {
-        ++pc[c]; // past the Sync
-        more = true;
-      }
+        MARS_TRY(f(c, pc[c], s[pc[c]]));
+      if (pc[c] < s.size())
+        ++atSync;
+      else
+        ++ended;
     }
+    if (ended == cores)
+      return Status::success();
+    if (atSync != cores)
+      return makeError("cores disagree on barriers (", atSync, " waiting, ",
+                       ended, " finished)");
+    for (size_t c = 0; c < cores; ++c)
+      ++pc[c];
   }
+}
+
+/// Each image once, in the order run() first computes with it (images
+/// never computed come last).
+std::vector<int32_t> ExecutorState::imagesInRunOrder() const {
+  std::vector<int32_t> order;
+  std::vector<bool> seen(program_.images.size(), false);
+  // A program whose cores disagree on barriers fails in run(); its order
+  // here is only a layout choice.
+  (void)forEachInRunOrder([&](size_t, size_t, const Instr &in) {
+    if (in.op == Opcode::Compute && !seen[size_t(in.a)]) {
+      seen[size_t(in.a)] = true;
+      order.push_back(in.a);
+    }
+    return Status::success();
+  });
   for (size_t i = 0; i < seen.size(); ++i)
     if (!seen[i])
       order.push_back(int32_t(i));
@@ -530,34 +555,9 @@ ExecutorState::run(const std::vector<int32_t> &input) {
   written(program_.input);
   std::fill(holder_.begin(), holder_.end(), -1);
 
-  // Barrier phases: each core runs up to its next Sync; validation makes
-  // every core meet the same barriers in the same order, so the cores'
-  // work between two barriers may run in any order (it touches disjoint
-  // outputs or adds into accumulators, which commutes).
-  const size_t cores = program_.streams.size();
-  std::vector<size_t> pc(cores, 0);
-  for (;;) {
-    size_t atSync = 0, ended = 0;
-    for (size_t c = 0; c < cores; ++c) {
-      const std::vector<Instr> &s = program_.streams[c];
-      for (; pc[c] < s.size() && s[pc[c]].op != Opcode::Sync; ++pc[c]) {
-        Status st = execute(c, pc[c], s[pc[c]]);
-        if (!st)
-          return st.error();
-      }
-      if (pc[c] < s.size())
-        ++atSync;
-      else
-        ++ended;
-    }
-    if (ended == cores)
-      break;
-    if (atSync != cores)
-      return makeError("cores disagree on barriers (", atSync, " waiting, ",
-                       ended, " finished)");
-    for (size_t c = 0; c < cores; ++c)
-      ++pc[c];
-  }
+  MARS_TRY(forEachInRunOrder([this](size_t core, size_t pc, const Instr &in) {
+    return execute(core, pc, in);
+  }));
   return buffers_[program_.output];
 }
 

@@ -105,7 +105,6 @@ PackedLayer packedLayerOf(const program::Program &p, const Layer &l,
   pl.narrow = isa == PackedIsa::Avx512Vnni && !pl.direct &&
               m.channelsPerGroup % 4 == 0 && m.channelsPerGroup <= 16 &&
               pl.pixels <= kNarrowMaxPixels;
-  pl.blockPixels = pl.narrow ? 4 : 16;
   const int64_t quads = int64_t(m.rowGroups) * pl.quadsPerGroup;
   pl.blockBytes = quads * 64;
   if (quadsAligned) {
@@ -341,12 +340,6 @@ copyQuadRunsStride2Avx512(uint8_t *dst, const uint8_t *base,
   }
 }
 
-bool cpuHasAvx512bw() {
-  static const bool has =
-      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-  return has;
-}
-
 } // namespace
 
 size_t packedPlanarBytes(const PackedLayer &pl) {
@@ -355,8 +348,8 @@ size_t packedPlanarBytes(const PackedLayer &pl) {
 
 size_t packedColsBytes(const PackedLayer &pl) {
   return pl.direct ? 0
-                   : size_t((pl.pixels + pl.blockPixels - 1) / pl.blockPixels *
-                            pl.blockBytes);
+                   : size_t((pl.pixels + pl.blockPixels() - 1) /
+                            pl.blockPixels() * pl.blockBytes);
 }
 
 void packInput(const PackedLayer &pl, const Layer &l,
@@ -393,7 +386,7 @@ void packInput(const PackedLayer &pl, const Layer &l,
     std::memset(out.cols, fill, colsBytes);
   // A pixel's 4 bytes of a quad: 4 apart, or 16 apart in narrow blocks
   // (whose copies 2 to 4 are filled at the end).
-  const int64_t B = pl.blockPixels, laneBytes = pl.narrow ? 16 : 4;
+  const int64_t B = pl.blockPixels(), laneBytes = pl.narrow ? 16 : 4;
   const auto laneOf = [&](int64_t px) {
     return out.cols + (px / B) * pl.blockBytes + (px % B) * laneBytes;
   };
@@ -785,7 +778,7 @@ void computePacked(const PackedLayer &pl, const std::vector<PackedWork> &work,
       px += len;
       continue;
     }
-    const int64_t B = pl.blockPixels;
+    const int64_t B = pl.blockPixels();
     const int64_t block = px / B, lane = px % B;
     const int64_t len = std::min<int64_t>(B - lane, end - px);
     blocks.push_back({in.cols + block * pl.blockBytes, block * B,

@@ -45,8 +45,10 @@
 namespace mars::runtime::detail {
 
 /// Layers of at most this many output pixels use the narrow layout on
-/// AVX-512: ceil(pixels / 4) `vpdpbusd` per quad and 4 channels instead of
-/// 4 (one per channel), so it gains up to 12 pixels.
+/// AVX-512. Per quad and 4 channels it takes ceil(pixels / 4) `vpdpbusd`
+/// where a 16-pixel block takes 4 (one per channel): fewer up to 12
+/// pixels; at 16 they tie, and narrow measured slower there (vgg16's 4×4
+/// layers).
 constexpr int64_t kNarrowMaxPixels = 12;
 
 /// Which instruction set runs the packed kernel.
@@ -63,7 +65,8 @@ struct PackedLayer {
   bool planar = false; ///< Channels and wl_on multiples of 4: planar input.
   bool direct = false; ///< The kernel reads the planar input in place.
   bool narrow = false; ///< Blocks of 4 pixels × 4 channels (above).
-  int32_t blockPixels = 16; ///< Output pixels per block: 16, or 4 narrow.
+  /// Output pixels per block.
+  int32_t blockPixels() const { return narrow ? 4 : 16; }
   /// The AVX2 kernel's `vpmaddubsw` adds two u8 × s8 products into int16:
   /// exact only when 2 × (2^bits − 1) × 2^(wbits−1) ≤ 32767.
   bool pairSumsFitInt16 = false;

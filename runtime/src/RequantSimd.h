@@ -14,6 +14,12 @@ inline bool cpuHasAvx512() {
   return has;
 }
 
+/// AVX-512 F and BW (byte and word lanes, 64-bit masks).
+inline bool cpuHasAvx512bw() {
+  static const bool has = cpuHasAvx512() && __builtin_cpu_supports("avx512bw");
+  return has;
+}
+
 /// quant::roundingShift(v, shift) for each lane: v / 2^shift rounded half
 /// to even (floor by arithmetic shift, then +1 when the remainder is above
 /// half, or exactly half with an odd floor). `shift` ≥ 1.
