@@ -510,7 +510,7 @@ Status ExecutorState::execute(size_t core, size_t pc, const Instr &in) {
     const Layer &l = program_.layers[in.a];
     ConvState &c = convFor(in.a);
     if (c.packed.enabled)
-      detail::postConvPacked(program_, l, acc32(c), in.b, in.c,
+      detail::postConvPacked(program_, l, acc32(c), in.b, in.c, c.packed.isa,
                              buffers_[l.output]);
     else
       detail::postConv(program_, l, c.acc, in.b, in.c, buffers_);

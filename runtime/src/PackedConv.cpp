@@ -678,39 +678,70 @@ narrowKernelAvx512(const KernelArgs &a) {
     narrowTileAvx512<V, 1, S1>(a, a.blocks + i);
 }
 
-/// AVX2 (`vpmaddubsw` + `vpmaddwd`, only where pairs fit int16) or AVX-VNNI
-/// (`vpdpbusd` on 256 bits): each 16-pixel block as two 8-lane halves.
-template <int C, int NB, bool Vnni>
+/// How the 256-bit kernel multiplies a quad of input bytes by a weight quad.
+enum class Dot256 {
+  /// AVX-VNNI `vpdpbusd`.
+  Vnni,
+  /// AVX2 `vpmaddubsw` (u8 × s8 pairs summed into int16) then `vpmaddwd`
+  /// by 1: exact only when the pairs fit int16 (pairSumsFitInt16).
+  Pairs,
+  /// AVX2 for inputs too wide for Pairs (8-bit inputs × 8-bit weights):
+  /// x = 16 × hi + lo with hi, lo in 0..15, so each `vpmaddubsw` pair sum
+  /// is at most 2 × 15 × 128 = 3840 in magnitude (exact in int16), and
+  /// `vpmaddwd` by 16 and by 1 adds 16 × (hi · w) + (lo · w) = x · w.
+  Nibbles,
+};
+
+/// AVX2 or AVX-VNNI: each 16-pixel block as two 8-lane halves, of which
+/// only the first when the block's pixels all lie in it (H = 1: layers of
+/// at most 8 output pixels, such as VGG's 2×2 convolutions, would
+/// otherwise spend half the work on empty lanes).
+template <int C, int NB, int H, Dot256 D>
 __attribute__((target("avx2,avxvnni"))) void tileAvx2(const KernelArgs &a,
                                                       const Block *blk) {
   const PackedLayer &pl = *a.pl;
   const int32_t Q = pl.quadsPerGroup;
-  __m256i acc[NB][2][C];
+  __m256i acc[NB][H][C];
   for (int b = 0; b < NB; ++b)
-    for (int h = 0; h < 2; ++h)
+    for (int h = 0; h < H; ++h)
       for (int j = 0; j < C; ++j)
         acc[b][h][j] = _mm256_setzero_si256();
   const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i sixteen = _mm256_set1_epi16(16);
+  const __m256i lowNibble = _mm256_set1_epi8(0x0f);
   const int8_t *wp = a.w->weights;
   const size_t groups = size_t(a.w->groupCount);
   for (size_t g = 0; g < groups; ++g) {
     const int32_t *off = pl.quadOffset.data() + size_t(a.w->rowGroups[g]) * Q;
     for (int32_t k = 0; k < Q; ++k, wp += C * 4) {
-      __m256i x[NB][2];
+      __m256i x[NB][H], hi[NB][H];
       for (int b = 0; b < NB; ++b)
-        for (int h = 0; h < 2; ++h)
+        for (int h = 0; h < H; ++h) {
           x[b][h] = _mm256_loadu_si256(
               reinterpret_cast<const __m256i *>(blk[b].x + off[k] + 32 * h));
+          if constexpr (D == Dot256::Nibbles) {
+            hi[b][h] =
+                _mm256_and_si256(_mm256_srli_epi16(x[b][h], 4), lowNibble);
+            x[b][h] = _mm256_and_si256(x[b][h], lowNibble);
+          }
+        }
       for (int j = 0; j < C; ++j) {
         const __m256i wv = _mm256_set1_epi32(load32(wp + 4 * j));
         for (int b = 0; b < NB; ++b)
-          for (int h = 0; h < 2; ++h) {
-            if constexpr (Vnni) {
+          for (int h = 0; h < H; ++h) {
+            if constexpr (D == Dot256::Vnni) {
               acc[b][h][j] = _mm256_dpbusd_avx_epi32(acc[b][h][j], x[b][h], wv);
-            } else {
+            } else if constexpr (D == Dot256::Pairs) {
               const __m256i pairs = _mm256_maddubs_epi16(x[b][h], wv);
               acc[b][h][j] = _mm256_add_epi32(acc[b][h][j],
                                               _mm256_madd_epi16(pairs, ones));
+            } else {
+              const __m256i low =
+                  _mm256_madd_epi16(_mm256_maddubs_epi16(x[b][h], wv), ones);
+              const __m256i high = _mm256_madd_epi16(
+                  _mm256_maddubs_epi16(hi[b][h], wv), sixteen);
+              acc[b][h][j] =
+                  _mm256_add_epi32(acc[b][h][j], _mm256_add_epi32(low, high));
             }
           }
       }
@@ -720,7 +751,7 @@ __attribute__((target("avx2,avxvnni"))) void tileAvx2(const KernelArgs &a,
   for (int j = 0; j < C && j < a.valid; ++j) {
     const __m256i corr = _mm256_set1_epi32(a.w->correction[j]);
     for (int b = 0; b < NB; ++b)
-      for (int h = 0; h < 2; ++h) {
+      for (int h = 0; h < H; ++h) {
         const __m256i bits =
             _mm256_set1_epi32(int32_t(blk[b].mask >> (8 * h) & 0xff));
         const __m256i m =
@@ -734,13 +765,23 @@ __attribute__((target("avx2,avxvnni"))) void tileAvx2(const KernelArgs &a,
   }
 }
 
-template <int C, int NB, bool Vnni>
+template <int C, int NB, Dot256 D>
 __attribute__((target("avx2,avxvnni"))) void kernelAvx2(const KernelArgs &a) {
   size_t i = 0;
+  // Blocks of one layer either all fit the first half (at most 8 output
+  // pixels in all, so every block starts at pixel 0) or mostly do not.
+  if (a.pl->pixels <= 8) {
+    for (; i < a.count; ++i)
+      if (a.blocks[i].mask >> 8)
+        tileAvx2<C, 1, 2, D>(a, a.blocks + i);
+      else
+        tileAvx2<C, 1, 1, D>(a, a.blocks + i);
+    return;
+  }
   for (; i + NB <= a.count; i += NB)
-    tileAvx2<C, NB, Vnni>(a, a.blocks + i);
+    tileAvx2<C, NB, 2, D>(a, a.blocks + i);
   for (; i < a.count; ++i)
-    tileAvx2<C, 1, Vnni>(a, a.blocks + i);
+    tileAvx2<C, 1, 2, D>(a, a.blocks + i);
 }
 
 /// The kernel for C channels per partition on `isa`; null for a C the SIMD
@@ -749,10 +790,14 @@ template <int C>
 void (*simdKernel(PackedIsa isa, bool pairsFit))(const KernelArgs &) {
   constexpr int nb512 = C >= 16 ? 1 : 16 / C > 4 ? 4 : 16 / C;
   constexpr int nb256 = C >= 8 ? 1 : 8 / C > 4 ? 4 : 8 / C;
+  // Nibbles holds two input vectors per half: fewer blocks in flight.
+  constexpr int nbNibbles = nb256 > 1 ? nb256 / 2 : 1;
   switch (isa) {
   case PackedIsa::Avx512Vnni: return kernelAvx512<C, nb512>;
-  case PackedIsa::AvxVnni: return kernelAvx2<C, nb256, true>;
-  case PackedIsa::Avx2: return pairsFit ? kernelAvx2<C, nb256, false> : nullptr;
+  case PackedIsa::AvxVnni: return kernelAvx2<C, nb256, Dot256::Vnni>;
+  case PackedIsa::Avx2:
+    return pairsFit ? kernelAvx2<C, nb256, Dot256::Pairs>
+                    : kernelAvx2<C, nbNibbles, Dot256::Nibbles>;
   case PackedIsa::Scalar: return nullptr;
   }
   return nullptr;
@@ -842,11 +887,38 @@ postPlaneAvx512(const int32_t *a, int32_t *out, int64_t n, int64_t bias,
   return i;
 }
 
+/// postPlaneAvx512 on AVX2, 4 pixels at a time.
+__attribute__((target("avx2"))) int64_t
+postPlaneAvx2(const int32_t *a, int32_t *out, int64_t n, int64_t bias,
+              bool accumulator, quant::Multiplier m, int64_t lo, int64_t hi) {
+  const __m256i b = _mm256_set1_epi64x(bias);
+  const __m256i value = _mm256_set1_epi64x(m.value);
+  const __m256i evens = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    __m256i v = _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm_loadu_si128(
+                                     reinterpret_cast<const __m128i *>(a + i))),
+                                 b);
+    v = clamp4(v, std::numeric_limits<int32_t>::min(),
+               std::numeric_limits<int32_t>::max());
+    if (!accumulator) {
+      v = _mm256_mul_epi32(v, value);
+      if (m.shift > 0)
+        v = roundingShift4(v, m.shift);
+      v = clamp4(v, lo, hi);
+    }
+    _mm_storeu_si128(
+        reinterpret_cast<__m128i *>(out + i),
+        _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(v, evens)));
+  }
+  return i;
+}
+
 } // namespace
 
 void postConvPacked(const program::Program &p, const Layer &l,
                     const int32_t *acc, int32_t begin, int32_t end,
-                    std::vector<int32_t> &dst) {
+                    PackedIsa isa, std::vector<int32_t> &dst) {
   const Buffer &out = p.buffers[l.output];
   const int64_t pixels = int64_t(out.height) * out.width;
   for (int32_t c = begin; c < end; ++c) {
@@ -860,11 +932,13 @@ void postConvPacked(const program::Program &p, const Layer &l,
     quant::Multiplier m;
     if (!out.isAccumulator)
       m = {l.requant[size_t(c)].value, l.requant[size_t(c)].shift};
-    const int64_t done =
-        cpuHasAvx512()
-            ? postPlaneAvx512(a, plane, pixels, bias, out.isAccumulator, m,
-                              l.clampLo, l.clampHi)
-            : 0;
+    int64_t done = 0;
+    if (isa == PackedIsa::Avx512Vnni)
+      done = postPlaneAvx512(a, plane, pixels, bias, out.isAccumulator, m,
+                             l.clampLo, l.clampHi);
+    else if (isa != PackedIsa::Scalar)
+      done = postPlaneAvx2(a, plane, pixels, bias, out.isAccumulator, m,
+                           l.clampLo, l.clampHi);
     if (out.isAccumulator) {
       for (int64_t px = done; px < pixels; ++px)
         plane[px] = int32_t(saturate(bias + a[px]));

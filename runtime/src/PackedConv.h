@@ -176,9 +176,11 @@ void computePacked(const PackedLayer &pl, const std::vector<PackedWork> &work,
                    const PackedInput &in, int32_t begin, int32_t end,
                    int32_t *acc);
 
-/// Post for a packed layer: as postConv, from int32 [channel][pixel].
+/// Post for a packed layer: as postConv, from int32 [channel][pixel];
+/// vectorised for the layer's instruction set (AVX-512 F on Avx512Vnni,
+/// AVX2 on the 256-bit ones), scalar on Scalar and for the tail.
 void postConvPacked(const program::Program &p, const program::Layer &l,
                     const int32_t *acc, int32_t begin, int32_t end,
-                    std::vector<int32_t> &dst);
+                    PackedIsa isa, std::vector<int32_t> &dst);
 
 } // namespace mars::runtime::detail

@@ -1,8 +1,8 @@
 #pragma once
-// AVX-512 forms of lib/quant's fixed-point rounding (FixedPoint.h) on 8
-// int64 lanes: the same integer operations as quant::roundingShift, so
-// bit-equal to it. Callers check cpuHasAvx512() and keep the scalar loop
-// for other CPUs and for the tail.
+// AVX-512 (8 int64 lanes) and AVX2 (4 lanes) forms of lib/quant's
+// fixed-point rounding (FixedPoint.h): the same integer operations as
+// quant::roundingShift, so bit-equal to it. Callers check the CPU and keep
+// the scalar loop for other CPUs and for the tail.
 #include <cstdint>
 #include <immintrin.h>
 
@@ -41,6 +41,33 @@ __attribute__((target("avx512f"))) inline __m512i clamp8(__m512i v, int64_t lo,
                                                          int64_t hi) {
   return _mm512_min_epi64(_mm512_max_epi64(v, _mm512_set1_epi64(lo)),
                           _mm512_set1_epi64(hi));
+}
+
+/// roundingShift8 on 4 lanes. AVX2 has no 64-bit arithmetic shift, so the
+/// floor is the logical shift with the sign bits put back on top.
+__attribute__((target("avx2"))) inline __m256i roundingShift4(__m256i v,
+                                                              int shift) {
+  const __m256i one = _mm256_set1_epi64x(1);
+  const __m256i negative = _mm256_cmpgt_epi64(_mm256_setzero_si256(), v);
+  const __m256i floor = _mm256_or_si256(
+      _mm256_srl_epi64(v, _mm_cvtsi32_si128(shift)),
+      _mm256_sll_epi64(negative, _mm_cvtsi32_si128(64 - shift)));
+  const __m256i rem =
+      _mm256_and_si256(v, _mm256_set1_epi64x((int64_t(1) << shift) - 1));
+  const __m256i half = _mm256_set1_epi64x(int64_t(1) << (shift - 1));
+  const __m256i odd = _mm256_cmpeq_epi64(_mm256_and_si256(floor, one), one);
+  const __m256i up =
+      _mm256_or_si256(_mm256_cmpgt_epi64(rem, half),
+                      _mm256_and_si256(_mm256_cmpeq_epi64(rem, half), odd));
+  return _mm256_sub_epi64(floor, up); // up is -1 in the lanes to round up
+}
+
+/// clamp8 on 4 lanes.
+__attribute__((target("avx2"))) inline __m256i clamp4(__m256i v, int64_t lo,
+                                                      int64_t hi) {
+  const __m256i l = _mm256_set1_epi64x(lo), h = _mm256_set1_epi64x(hi);
+  v = _mm256_blendv_epi8(v, l, _mm256_cmpgt_epi64(l, v));
+  return _mm256_blendv_epi8(v, h, _mm256_cmpgt_epi64(v, h));
 }
 
 } // namespace mars::runtime::detail

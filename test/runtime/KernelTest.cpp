@@ -17,6 +17,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
+#include <limits>
 
 using namespace mars;
 using runtime::testing::LayerCase;
@@ -443,6 +445,168 @@ TEST_CASE("kernels: every fast-path kernel equals the exact product, "
       CHECK(*z == expected);
     }
   }
+}
+
+namespace {
+
+/// The Conv's Post as DESIGN.md §3 defines it, written here with 128-bit
+/// integers: acc (already bias + sum, saturated to int32) × value ÷
+/// 2^shift rounded half to even, then clamped.
+int32_t requantized(int32_t acc, program::Requant m, int64_t lo, int64_t hi) {
+  const __int128 product = __int128(acc) * m.value;
+  const __int128 d = __int128(1) << m.shift;
+  __int128 q = product >= 0 ? product / d : -((-product + d - 1) / d); // floor
+  const __int128 twiceRemainder = 2 * (product - q * d);
+  if (twiceRemainder > d || (twiceRemainder == d && q % 2 != 0))
+    ++q;
+  return int32_t(std::clamp<__int128>(q, lo, hi));
+}
+
+} // namespace
+
+TEST_CASE("kernels: the fast path's requantizing Post equals the definition "
+          "on every instruction set, ties and int32 saturation included") {
+  // The Post's SIMD forms (AVX-512 on Avx512Vnni, AVX2 on Avx2 and AvxVnni)
+  // are chosen by the layer's kernel, so each kernel below runs its own.
+  // 8-bit inputs by 8-bit weights are also the AVX2 kernel's nibble-split
+  // case (pairs of such products do not fit int16).
+  using runtime::FastKernel;
+  std::vector<FastKernel> kernels;
+  for (FastKernel k :
+       {FastKernel::Portable, FastKernel::Avx2, FastKernel::AvxVnni,
+        FastKernel::Avx512Vnni, FastKernel::Unpacked})
+    if (runtime::fastKernelSupported(k))
+      kernels.push_back(k);
+  Random rng(59);
+  int64_t saturated = 0, clamped = 0;
+  for (int trial = 0; trial < 24; ++trial) {
+    arch::ArchSpec a = arch::defaultArch();
+    a.macro.weightBits = trial % 3 == 2 ? 4 : 8; // 8 or 4 channels a group
+    LayerCase c;
+    c.inC = rng.pick({4, 8, 12});
+    c.outC = rng.pick({5, 17});
+    c.h = rng.pick({1, 3});
+    c.w = rng.pick({2, 7, 20}); // 2 to 60 pixels: SIMD bodies and tails
+    c.kernel = 3;
+    c.pad = 1;
+    c.inputBits = 8;
+    c.inputSigned = trial % 2;
+    c.density = 0.7;
+    INFO("trial " << trial << ": " << c.inC << "x" << c.h << "x" << c.w
+                  << " -> " << c.outC << ", " << a.macro.weightBits
+                  << "-bit weights, " << (c.inputSigned ? "signed" : "unsigned")
+                  << " input");
+    program::Program p = makeProgram(a, c, rng);
+    program::Layer &l = p.layers[0];
+    // Biases next to the int32 limits saturate bias + sum in two channels.
+    l.bias[0] = std::numeric_limits<int32_t>::max() - 3;
+    l.bias[1] = std::numeric_limits<int32_t>::min() + 3;
+    std::vector<int32_t> x = randomInput(p, rng);
+    const std::vector<int32_t> acc = reference(p, x, false, nullptr);
+    // Requantize the output: shifts of 1 to 3 make exact ties common,
+    // large ones bring the values into the clamp range.
+    program::Buffer &out = p.buffers[1];
+    out.isAccumulator = false;
+    out.bits = 8;
+    out.isSigned = trial % 4 < 2;
+    l.logitScales.clear();
+    l.clampLo = out.isSigned ? -128 : 0;
+    l.clampHi = out.isSigned ? 127 : rng.pick({6, 255});
+    for (int ch = 0; ch < c.outC; ++ch)
+      l.requant.push_back(
+          {int32_t(rng.uniformInt(1, std::numeric_limits<int32_t>::max())),
+           int32_t(rng.pick({0, 1, 2, 3, 24, 31, 37, 45, 62}))});
+    const auto problems = program::validateProgram(p);
+    if (!problems.empty())
+      FAIL(problems[0]);
+    const int64_t pixels = int64_t(out.height) * out.width;
+    std::vector<int32_t> expected(acc.size());
+    for (size_t i = 0; i < acc.size(); ++i) {
+      const program::Requant m = l.requant[i / size_t(pixels)];
+      expected[i] = requantized(acc[i], m, l.clampLo, l.clampHi);
+      saturated += acc[i] == std::numeric_limits<int32_t>::max() ||
+                   acc[i] == std::numeric_limits<int32_t>::min();
+      clamped += expected[i] == l.clampLo || expected[i] == l.clampHi;
+    }
+    const runtime::detail::PackedLayer pl = runtime::detail::packedLayerOf(
+        p, l, /*maxTerms=*/int64_t(p.matrices[0].rows),
+        runtime::detail::PackedIsa::Avx2);
+    REQUIRE(pl.enabled); // the packed path (and its Post) runs this layer
+    for (FastKernel k : kernels) {
+      INFO("kernel " << int(k));
+      runtime::ExecOptions o;
+      o.fastKernel = k;
+      auto exec = runtime::Executor::create(p, o);
+      REQUIRE(exec);
+      auto y = exec->run(x);
+      REQUIRE(y);
+      CHECK(*y == expected);
+    }
+  }
+  // The cases the vector code treats specially did occur.
+  CHECK(saturated > 10);
+  CHECK(clamped > 100);
+}
+
+TEST_CASE("kernels: the Post's vector forms round exact ties to even") {
+  // Ties need small products, which whole layers rarely give inside the
+  // clamp range, so postConvPacked is called directly on accumulators
+  // chosen so that acc × value ÷ 2^shift mostly lands in [-300, 300].
+  std::vector<runtime::detail::PackedIsa> isas;
+  for (auto isa :
+       {runtime::detail::PackedIsa::Scalar, runtime::detail::PackedIsa::Avx2,
+        runtime::detail::PackedIsa::Avx512Vnni})
+    if (runtime::detail::packedIsaSupported(isa))
+      isas.push_back(isa);
+  Random rng(61);
+  program::Program p;
+  program::Buffer out;
+  out.channels = 64;
+  out.height = 3;
+  out.width = 13; // 39 pixels: 4- and 8-lane bodies and their tails
+  out.bits = 8;
+  out.isSigned = true;
+  p.buffers = {out};
+  program::Layer l;
+  l.output = 0;
+  l.clampLo = -128;
+  l.clampHi = 127;
+  const int64_t pixels = int64_t(out.height) * out.width;
+  std::vector<int32_t> acc(size_t(out.channels * pixels));
+  int64_t ties = 0;
+  std::vector<int32_t> expected(acc.size());
+  for (int ch = 0; ch < out.channels; ++ch) {
+    const int32_t shift = rng.pick({0, 1, 2, 3, 5, 13, 31, 46, 62});
+    const int64_t valueMax = std::min<int64_t>(
+        std::numeric_limits<int32_t>::max(), int64_t(1) << std::min(shift, 40));
+    const program::Requant m{int32_t(rng.uniformInt(1, valueMax)), shift};
+    l.requant.push_back(m);
+    l.bias.push_back(ch % 8 == 7 ? std::numeric_limits<int32_t>::max() - 2
+                                 : int32_t(rng.uniformInt(-50, 50)));
+    const double range =
+        std::min(2e9, 300.0 * std::ldexp(1.0, shift) / double(m.value));
+    for (int64_t px = 0; px < pixels; ++px) {
+      const size_t i = size_t(ch * pixels + px);
+      acc[i] = int32_t(rng.uniformInt(-int64_t(range), int64_t(range)));
+      if (ch % 8 == 6 && px % 5 == 0) // int32 saturation below
+        acc[i] = std::numeric_limits<int32_t>::min() + int32_t(px);
+      const int64_t sum = std::clamp<int64_t>(
+          int64_t(acc[i]) + l.bias.back(), std::numeric_limits<int32_t>::min(),
+          std::numeric_limits<int32_t>::max());
+      expected[i] = requantized(int32_t(sum), m, l.clampLo, l.clampHi);
+      const __int128 product = __int128(sum) * m.value;
+      ties += shift > 0 && (product & ((__int128(1) << shift) - 1)) ==
+                               (__int128(1) << (shift - 1));
+    }
+  }
+  p.layers = {l};
+  for (auto isa : isas) {
+    INFO("isa " << int(isa));
+    std::vector<int32_t> y(acc.size(), 0);
+    runtime::detail::postConvPacked(p, l, acc.data(), 0, out.channels, isa, y);
+    CHECK(y == expected);
+  }
+  CHECK(ties > 50);
 }
 
 TEST_CASE("kernels: the narrow AVX-512 kernel (at most 12 output pixels) "
