@@ -85,8 +85,22 @@ private:
            part;
   }
 
+  /// The digital layers' vector forms follow the fast kernel's choice.
+  static detail::DigitalSimd digitalSimdFor(FastKernel k) {
+    switch (k) {
+    case FastKernel::Portable: return detail::DigitalSimd::Scalar;
+    case FastKernel::Avx2:
+    case FastKernel::AvxVnni: return detail::DigitalSimd::Avx2;
+    case FastKernel::Avx512Vnni: return detail::DigitalSimd::Avx512;
+    case FastKernel::Best:
+    case FastKernel::Unpacked: break;
+    }
+    return detail::bestDigitalSimd();
+  }
+
   const Program &program_;
   ExecOptions options_;
+  detail::DigitalSimd digitalSimd_ = digitalSimdFor(options_.fastKernel);
   detail::Buffers buffers_;
   std::vector<uint64_t> version_;
   uint64_t clock_ = 0, runId_ = 0;
@@ -517,14 +531,14 @@ Status ExecutorState::execute(size_t core, size_t pc, const Instr &in) {
     written(l.output);
     for (int32_t f : conv_[in.a].fused) {
       detail::runDigitalLayer(program_, program_.layers[f], in.b, in.c,
-                              buffers_);
+                              digitalSimd_, buffers_);
       written(program_.layers[f].output);
     }
     return Status::success();
   }
   case Opcode::Digital:
     detail::runDigitalLayer(program_, program_.layers[in.a], in.b, in.c,
-                            buffers_);
+                            digitalSimd_, buffers_);
     written(program_.layers[in.a].output);
     return Status::success();
   }

@@ -11,6 +11,7 @@
 #include "mars/runtime/Timing.h"
 
 #include "KernelTestPrograms.h"
+#include "DigitalOps.h"
 #include "PackedConv.h"
 
 #include <catch2/catch.hpp>
@@ -607,6 +608,77 @@ TEST_CASE("kernels: the Post's vector forms round exact ties to even") {
     CHECK(y == expected);
   }
   CHECK(ties > 50);
+}
+
+TEST_CASE("kernels: the residual Add's vector forms equal the definition, "
+          "ties included") {
+  // DESIGN.md §3's Add: out = clamp(round_half_even(Σ q_k × value_k /
+  // 2^shift)), written here with 128-bit integers, against each level the
+  // CPU has (the executor picks the level from its fast kernel).
+  using runtime::detail::DigitalSimd;
+  std::vector<DigitalSimd> levels = {DigitalSimd::Scalar};
+  if (__builtin_cpu_supports("avx2"))
+    levels.push_back(DigitalSimd::Avx2);
+  if (__builtin_cpu_supports("avx512f"))
+    levels.push_back(DigitalSimd::Avx512);
+  Random rng(67);
+  int64_t ties = 0, clamped = 0, compared = 0;
+  for (int trial = 0; trial < 12; ++trial) {
+    const int inputs = trial % 3 == 2 ? 3 : 2;
+    program::Program p;
+    program::Buffer b;
+    b.channels = 6;
+    b.height = 3;
+    b.width = 7; // 21 pixels a channel: vector bodies and tails
+    b.bits = trial % 4 == 3 ? 16 : 8;
+    b.isSigned = trial % 2;
+    for (int k = 0; k <= inputs; ++k)
+      p.buffers.push_back(b);
+    program::Layer l;
+    l.kind = program::LayerKind::Add;
+    l.output = inputs;
+    const int32_t shift = rng.pick({1, 2, 3, 9, 30});
+    for (int k = 0; k < inputs; ++k) {
+      l.inputs.push_back(k);
+      // Small multipliers at small shifts keep sums near the clamp range.
+      const int64_t most = shift < 9 ? 8 : std::numeric_limits<int32_t>::max();
+      l.inputRequant.push_back({int32_t(rng.uniformInt(1, most)), shift});
+    }
+    l.clampLo = intLo(b.bits, b.isSigned);
+    l.clampHi = intHi(b.bits, b.isSigned);
+    p.layers = {l};
+    runtime::detail::Buffers buffers(size_t(inputs + 1),
+                                     std::vector<int32_t>(size_t(b.size())));
+    for (int k = 0; k < inputs; ++k)
+      for (int32_t &v : buffers[size_t(k)])
+        v = int32_t(rng.uniformInt(intLo(b.bits, b.isSigned),
+                                   intHi(b.bits, b.isSigned)));
+    std::vector<int32_t> expected(size_t(b.size()));
+    for (size_t i = 0; i < expected.size(); ++i) {
+      __int128 sum = 0;
+      for (int k = 0; k < inputs; ++k)
+        sum +=
+            __int128(buffers[size_t(k)][i]) * l.inputRequant[size_t(k)].value;
+      const __int128 d = __int128(1) << shift;
+      __int128 q = sum >= 0 ? sum / d : -((-sum + d - 1) / d); // floor
+      const __int128 twiceRemainder = 2 * (sum - q * d);
+      ties += twiceRemainder == d;
+      if (twiceRemainder > d || (twiceRemainder == d && q % 2 != 0))
+        ++q;
+      expected[i] = int32_t(std::clamp<__int128>(q, l.clampLo, l.clampHi));
+      clamped += expected[i] == l.clampLo || expected[i] == l.clampHi;
+    }
+    for (DigitalSimd simd : levels) {
+      INFO("trial " << trial << ", level " << int(simd));
+      runtime::detail::Buffers out = buffers;
+      runtime::detail::runDigitalLayer(p, l, 0, b.channels, simd, out);
+      CHECK(out[size_t(inputs)] == expected);
+      ++compared;
+    }
+  }
+  CHECK(ties > 50);
+  CHECK(clamped > 50);
+  CHECK(compared >= 24);
 }
 
 TEST_CASE("kernels: the narrow AVX-512 kernel (at most 12 output pixels) "
