@@ -53,7 +53,8 @@ public:
     /// mode).
     detail::PackedLayer packed;
     size_t acc32At = 0, acc32Size = 0; ///< In arena_: int32 [channel][pixel].
-    size_t planarAt = 0, colsAt = 0;   ///< In arena_: the packed input.
+    size_t planarAt = 0, colsAt = 0, wordsAt = 0; ///< In arena_: the packed
+                                                  ///< input.
   };
 
   ExecutorState(const Program &p, const ExecOptions &o)
@@ -124,7 +125,8 @@ private:
     return reinterpret_cast<int32_t *>(arena_.data() + c.acc32At);
   }
   detail::PackedInput packedInput(const ConvState &c) const {
-    return {arena_.data() + c.planarAt, arena_.data() + c.colsAt};
+    return {arena_.data() + c.planarAt, arena_.data() + c.colsAt,
+            reinterpret_cast<int16_t *>(arena_.data() + c.wordsAt)};
   }
   ExecCounters counters_;
 };
@@ -361,6 +363,7 @@ void ExecutorState::initPacked() {
     c.acc32At = reserve(c.acc32Size * sizeof(int32_t));
     c.planarAt = reserve(detail::packedPlanarBytes(c.packed));
     c.colsAt = reserve(detail::packedColsBytes(c.packed));
+    c.wordsAt = reserve(detail::packedWordsBytes(c.packed));
   }
   arena_ = detail::HugeBytes(arenaBytes);
   auto packed = std::make_shared<detail::PackedWeights>(program_.images.size());

@@ -84,6 +84,9 @@ PackedLayer packedLayerOf(const program::Program &p, const Layer &l,
   pl.offset = ib.isSigned ? 1 << (ib.bits - 1) : 0;
   const int32_t storedMax = (1 << ib.bits) - 1; // x + offset ≤ this
   pl.pairSumsFitInt16 = 2 * storedMax * (1 << (m.weightBits - 1)) <= 32767;
+  const int32_t C = m.channelsPerGroup;
+  pl.words = isa == PackedIsa::Avx2 && !pl.pairSumsFitInt16 &&
+             (C == 1 || C == 2 || C == 4 || C == 8 || C == 16);
   pl.rowsPerGroup = m.rowsPerGroup;
   pl.channelsPerGroup = m.channelsPerGroup;
   pl.rowGroups = m.rowGroups;
@@ -352,8 +355,34 @@ size_t packedColsBytes(const PackedLayer &pl) {
                             pl.blockPixels() * pl.blockBytes);
 }
 
-void packInput(const PackedLayer &pl, const Layer &l,
-               const std::vector<int32_t> &in, const PackedInput &out) {
+namespace {
+
+/// The packed bytes the kernel reads (the planar input when direct, else
+/// the im2col copy), rounded up to 64: the part widened for Words.
+size_t wordsSourceBytes(const PackedLayer &pl) {
+  const size_t n = pl.direct ? packedPlanarBytes(pl) : packedColsBytes(pl);
+  return (n + 63) / 64 * 64;
+}
+
+} // namespace
+
+size_t packedWordsBytes(const PackedLayer &pl) {
+  return pl.words ? 2 * wordsSourceBytes(pl) : 0;
+}
+
+namespace {
+
+/// dst[i] = src[i] widened to 16 bits, for i < n (a multiple of 16).
+__attribute__((target("avx2"))) void widenBytes(const uint8_t *src, size_t n,
+                                                int16_t *dst) {
+  for (size_t i = 0; i < n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(dst + i),
+                        _mm256_cvtepu8_epi16(_mm_loadu_si128(
+                            reinterpret_cast<const __m128i *>(src + i))));
+}
+
+void packInputBytes(const PackedLayer &pl, const Layer &l,
+                    const std::vector<int32_t> &in, const PackedInput &out) {
   const int64_t plane = int64_t(pl.inH) * pl.inW;
   const uint8_t fill = uint8_t(pl.offset);
   if (pl.planar) {
@@ -462,6 +491,16 @@ void packInput(const PackedLayer &pl, const Layer &l,
     }
   }
   copyNarrowLanes();
+}
+
+} // namespace
+
+void packInput(const PackedLayer &pl, const Layer &l,
+               const std::vector<int32_t> &in, const PackedInput &out) {
+  packInputBytes(pl, l, in, out);
+  if (pl.words) // the bytes past the input's end are the arena's 64-byte pad
+    widenBytes(pl.direct ? out.planar : out.cols, wordsSourceBytes(pl),
+               out.words);
 }
 
 namespace {
@@ -678,18 +717,14 @@ narrowKernelAvx512(const KernelArgs &a) {
     narrowTileAvx512<V, 1, S1>(a, a.blocks + i);
 }
 
-/// How the 256-bit kernel multiplies a quad of input bytes by a weight quad.
+/// How the 256-bit kernel multiplies a quad of input bytes by a weight quad
+/// (for 8-bit inputs by 8-bit weights on AVX2, see wordsKernelAvx2).
 enum class Dot256 {
   /// AVX-VNNI `vpdpbusd`.
   Vnni,
   /// AVX2 `vpmaddubsw` (u8 × s8 pairs summed into int16) then `vpmaddwd`
   /// by 1: exact only when the pairs fit int16 (pairSumsFitInt16).
   Pairs,
-  /// AVX2 for inputs too wide for Pairs (8-bit inputs × 8-bit weights):
-  /// x = 16 × hi + lo with hi, lo in 0..15, so each `vpmaddubsw` pair sum
-  /// is at most 2 × 15 × 128 = 3840 in magnitude (exact in int16), and
-  /// `vpmaddwd` by 16 and by 1 adds 16 × (hi · w) + (lo · w) = x · w.
-  Nibbles,
 };
 
 /// AVX2 or AVX-VNNI: each 16-pixel block as two 8-lane halves, of which
@@ -707,41 +742,26 @@ __attribute__((target("avx2,avxvnni"))) void tileAvx2(const KernelArgs &a,
       for (int j = 0; j < C; ++j)
         acc[b][h][j] = _mm256_setzero_si256();
   const __m256i ones = _mm256_set1_epi16(1);
-  const __m256i sixteen = _mm256_set1_epi16(16);
-  const __m256i lowNibble = _mm256_set1_epi8(0x0f);
   const int8_t *wp = a.w->weights;
   const size_t groups = size_t(a.w->groupCount);
   for (size_t g = 0; g < groups; ++g) {
     const int32_t *off = pl.quadOffset.data() + size_t(a.w->rowGroups[g]) * Q;
     for (int32_t k = 0; k < Q; ++k, wp += C * 4) {
-      __m256i x[NB][H], hi[NB][H];
+      __m256i x[NB][H];
       for (int b = 0; b < NB; ++b)
-        for (int h = 0; h < H; ++h) {
+        for (int h = 0; h < H; ++h)
           x[b][h] = _mm256_loadu_si256(
               reinterpret_cast<const __m256i *>(blk[b].x + off[k] + 32 * h));
-          if constexpr (D == Dot256::Nibbles) {
-            hi[b][h] =
-                _mm256_and_si256(_mm256_srli_epi16(x[b][h], 4), lowNibble);
-            x[b][h] = _mm256_and_si256(x[b][h], lowNibble);
-          }
-        }
       for (int j = 0; j < C; ++j) {
         const __m256i wv = _mm256_set1_epi32(load32(wp + 4 * j));
         for (int b = 0; b < NB; ++b)
           for (int h = 0; h < H; ++h) {
             if constexpr (D == Dot256::Vnni) {
               acc[b][h][j] = _mm256_dpbusd_avx_epi32(acc[b][h][j], x[b][h], wv);
-            } else if constexpr (D == Dot256::Pairs) {
+            } else {
               const __m256i pairs = _mm256_maddubs_epi16(x[b][h], wv);
               acc[b][h][j] = _mm256_add_epi32(acc[b][h][j],
                                               _mm256_madd_epi16(pairs, ones));
-            } else {
-              const __m256i low =
-                  _mm256_madd_epi16(_mm256_maddubs_epi16(x[b][h], wv), ones);
-              const __m256i high = _mm256_madd_epi16(
-                  _mm256_maddubs_epi16(hi[b][h], wv), sixteen);
-              acc[b][h][j] =
-                  _mm256_add_epi32(acc[b][h][j], _mm256_add_epi32(low, high));
             }
           }
       }
@@ -784,20 +804,103 @@ __attribute__((target("avx2,avxvnni"))) void kernelAvx2(const KernelArgs &a) {
     tileAvx2<C, 1, 2, D>(a, a.blocks + i);
 }
 
+/// AVX2 for inputs too wide for Dot256::Pairs (8-bit inputs by 8-bit
+/// weights, PackedLayer::words): int16 inputs (packInput's widened copy)
+/// by int16 weights in `vpmaddwd`, whose pair sums (at most 2 × 255 × 128
+/// in magnitude) are exact in int32. A 256-bit vector holds 4 pixels × the
+/// 4 rows of a quad, so each pixel keeps its two pair sums in adjacent
+/// lanes until the end. One call computes QS quarters (4 pixels each) from
+/// quarter q0 of a block, for channels [j0, j0 + CC). One `vpmaddwd` per 4
+/// products: splitting the bytes into nibbles for `vpmaddubsw` instead
+/// takes two multiplies and two `vpmaddwd` per 8, and the multiply ports
+/// bound this loop (measured: vgg16 W8A8 11% faster in all than nibbles).
+template <int C, int CC, int QS>
+__attribute__((target("avx2"))) void
+wordsTileAvx2(const KernelArgs &a, const Block &blk, int q0, int j0) {
+  const PackedLayer &pl = *a.pl;
+  const int32_t Q = pl.quadsPerGroup;
+  __m256i acc[QS][CC];
+  for (int q = 0; q < QS; ++q)
+    for (int j = 0; j < CC; ++j)
+      acc[q][j] = _mm256_setzero_si256();
+  const int8_t *wp = a.w->weights + 4 * j0;
+  const size_t groups = size_t(a.w->groupCount);
+  for (size_t g = 0; g < groups; ++g) {
+    const int32_t *off = pl.quadOffset.data() + size_t(a.w->rowGroups[g]) * Q;
+    for (int32_t k = 0; k < Q; ++k, wp += C * 4) {
+      const uint8_t *xb = blk.x + 2 * int64_t(off[k]) + 32 * q0;
+      __m256i wv[CC];
+      if constexpr (CC >= 2) {
+        // The weight bytes of CC channels widened at once, then each
+        // channel's 4 words broadcast.
+        const __m256i w4 = _mm256_cvtepi8_epi16(
+            CC == 4 ? _mm_loadu_si128(reinterpret_cast<const __m128i *>(wp))
+                    : _mm_loadl_epi64(reinterpret_cast<const __m128i *>(wp)));
+        wv[0] = _mm256_permute4x64_epi64(w4, 0x00);
+        wv[1] = _mm256_permute4x64_epi64(w4, 0x55);
+        if constexpr (CC == 4) {
+          wv[2] = _mm256_permute4x64_epi64(w4, 0xaa);
+          wv[3] = _mm256_permute4x64_epi64(w4, 0xff);
+        }
+      } else {
+        wv[0] = _mm256_broadcastq_epi64(
+            _mm_cvtepi8_epi16(_mm_cvtsi32_si128(load32(wp))));
+      }
+      for (int q = 0; q < QS; ++q) {
+        const __m256i x =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i *>(xb + 32 * q));
+        for (int j = 0; j < CC; ++j)
+          acc[q][j] = _mm256_add_epi32(acc[q][j], _mm256_madd_epi16(x, wv[j]));
+      }
+    }
+  }
+  const __m256i laneBit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  for (int q = 0; q < QS; q += 2) {
+    const int h = (q0 + q) / 2; // 8 pixels: quarters q and q + 1
+    const __m256i bits = _mm256_set1_epi32(int32_t(blk.mask >> (8 * h) & 0xff));
+    const __m256i m =
+        _mm256_cmpeq_epi32(_mm256_and_si256(bits, laneBit), laneBit);
+    for (int j = 0; j < CC && j0 + j < a.valid; ++j) {
+      // Lanes (p0 p0' p1 p1' | p2 p2' p3 p3') and the same for p4..p7:
+      // the horizontal add gives (p0 p1 p4 p5 | p2 p3 p6 p7).
+      const __m256i sums = _mm256_permute4x64_epi64(
+          _mm256_hadd_epi32(acc[q][j], acc[q + 1][j]), 0xd8);
+      const __m256i corr = _mm256_set1_epi32(a.w->correction[j0 + j]);
+      int *dst = a.acc + int64_t(j0 + j) * pl.pixels + blk.accPixel + 8 * h;
+      const __m256i old = _mm256_maskload_epi32(dst, m);
+      _mm256_maskstore_epi32(
+          dst, m, _mm256_add_epi32(old, _mm256_sub_epi32(sums, corr)));
+    }
+  }
+}
+
+template <int C>
+__attribute__((target("avx2"))) void wordsKernelAvx2(const KernelArgs &a) {
+  // 16 pixels × 2 channels (8 accumulators) or 8 pixels × 4.
+  constexpr int CC16 = C < 2 ? C : 2, CC8 = C < 4 ? C : 4;
+  for (size_t i = 0; i < a.count; ++i) {
+    const Block &blk = a.blocks[i];
+    if (blk.mask >> 8) {
+      for (int j0 = 0; j0 < C; j0 += CC16)
+        wordsTileAvx2<C, CC16, 4>(a, blk, 0, j0);
+    } else {
+      for (int j0 = 0; j0 < C; j0 += CC8)
+        wordsTileAvx2<C, CC8, 2>(a, blk, 0, j0);
+    }
+  }
+}
+
 /// The kernel for C channels per partition on `isa`; null for a C the SIMD
 /// kernels are not built for.
 template <int C>
 void (*simdKernel(PackedIsa isa, bool pairsFit))(const KernelArgs &) {
   constexpr int nb512 = C >= 16 ? 1 : 16 / C > 4 ? 4 : 16 / C;
   constexpr int nb256 = C >= 8 ? 1 : 8 / C > 4 ? 4 : 8 / C;
-  // Nibbles holds two input vectors per half: fewer blocks in flight.
-  constexpr int nbNibbles = nb256 > 1 ? nb256 / 2 : 1;
   switch (isa) {
   case PackedIsa::Avx512Vnni: return kernelAvx512<C, nb512>;
   case PackedIsa::AvxVnni: return kernelAvx2<C, nb256, Dot256::Vnni>;
   case PackedIsa::Avx2:
-    return pairsFit ? kernelAvx2<C, nb256, Dot256::Pairs>
-                    : kernelAvx2<C, nbNibbles, Dot256::Nibbles>;
+    return pairsFit ? kernelAvx2<C, nb256, Dot256::Pairs> : wordsKernelAvx2<C>;
   case PackedIsa::Scalar: return nullptr;
   }
   return nullptr;
@@ -829,6 +932,11 @@ void computePacked(const PackedLayer &pl, const std::vector<PackedWork> &work,
     blocks.push_back({in.cols + block * pl.blockBytes, block * B,
                       ((uint32_t(1) << len) - 1) << lane});
     px += len;
+  }
+  if (pl.words) { // the same places in the widened copy
+    const uint8_t *bytes = pl.direct ? in.planar : in.cols;
+    for (Block &b : blocks)
+      b.x = reinterpret_cast<const uint8_t *>(in.words) + 2 * (b.x - bytes);
   }
   const int32_t C = pl.channelsPerGroup;
   void (*kernel)(const KernelArgs &) = nullptr;

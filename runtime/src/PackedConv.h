@@ -70,6 +70,11 @@ struct PackedLayer {
   /// The AVX2 kernel's `vpmaddubsw` adds two u8 × s8 products into int16:
   /// exact only when 2 × (2^bits − 1) × 2^(wbits−1) ≤ 32767.
   bool pairSumsFitInt16 = false;
+  /// AVX2 where the pairs do not fit (8-bit inputs by 8-bit weights): the
+  /// kernel multiplies int16 words by `vpmaddwd`, and packInput also
+  /// writes its bytes widened to words (PackedInput::words, twice the
+  /// byte offsets).
+  bool words = false;
   PackedIsa isa = PackedIsa::Scalar;
   int32_t offset = 0;        ///< Added to every stored input byte.
   int32_t quadsPerGroup = 0; ///< ceil(wl_on / 4).
@@ -162,9 +167,11 @@ private:
 struct PackedInput {
   uint8_t *planar = nullptr; ///< packedPlanarBytes(pl) bytes.
   uint8_t *cols = nullptr;   ///< packedColsBytes(pl) bytes.
+  int16_t *words = nullptr;  ///< packedWordsBytes(pl) bytes.
 };
 size_t packedPlanarBytes(const PackedLayer &pl);
 size_t packedColsBytes(const PackedLayer &pl);
+size_t packedWordsBytes(const PackedLayer &pl);
 /// Fills the layer's packed input (planar, and the im2col copy when not
 /// direct) from its CHW input buffer.
 void packInput(const PackedLayer &pl, const program::Layer &l,

@@ -469,8 +469,8 @@ TEST_CASE("kernels: the fast path's requantizing Post equals the definition "
           "on every instruction set, ties and int32 saturation included") {
   // The Post's SIMD forms (AVX-512 on Avx512Vnni, AVX2 on Avx2 and AvxVnni)
   // are chosen by the layer's kernel, so each kernel below runs its own.
-  // 8-bit inputs by 8-bit weights are also the AVX2 kernel's nibble-split
-  // case (pairs of such products do not fit int16).
+  // 8-bit inputs by 8-bit weights are also the AVX2 kernel's words case
+  // (pairs of such products do not fit vpmaddubsw's int16).
   using runtime::FastKernel;
   std::vector<FastKernel> kernels;
   for (FastKernel k :
@@ -533,6 +533,8 @@ TEST_CASE("kernels: the fast path's requantizing Post equals the definition "
         p, l, /*maxTerms=*/int64_t(p.matrices[0].rows),
         runtime::detail::PackedIsa::Avx2);
     REQUIRE(pl.enabled); // the packed path (and its Post) runs this layer
+    // On AVX2, 8-bit inputs by 8-bit weights take the int16 words kernel.
+    CHECK(pl.words == (a.macro.weightBits == 8));
     for (FastKernel k : kernels) {
       INFO("kernel " << int(k));
       runtime::ExecOptions o;
