@@ -343,6 +343,70 @@ copyQuadRunsStride2Avx512(uint8_t *dst, const uint8_t *base,
   }
 }
 
+/// interleaveAvx512 on AVX2, 8 x at a time.
+__attribute__((target("avx2"))) int32_t
+interleaveAvx2(const int32_t *const src[4], int32_t width, int32_t offset,
+               uint8_t *dst) {
+  const __m256i off = _mm256_set1_epi32(offset), byte = _mm256_set1_epi32(0xff);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (int32_t x = 0; x < width; x += 8) {
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(width - x), lane);
+    __m256i v = _mm256_setzero_si256();
+    for (int t = 0; t < 4; ++t) {
+      const __m256i c = _mm256_and_si256(
+          _mm256_add_epi32(_mm256_maskload_epi32(src[t] + x, m), off), byte);
+      v = _mm256_or_si256(v, _mm256_slli_epi32(c, 8 * t));
+    }
+    _mm256_maskstore_epi32(reinterpret_cast<int *>(dst + int64_t(x) * 4), m, v);
+  }
+  return width;
+}
+
+/// copyQuadRunsAvx512 on AVX2: `bytes` is a multiple of 4 (whole pixels),
+/// so two 32-byte dword-masked loads and stores cover a run.
+__attribute__((target("avx2"))) void
+copyQuadRunsAvx2(uint8_t *dst, const uint8_t *base, const int32_t *offsets,
+                 int32_t quads, int64_t bytes) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i dwords = _mm256_set1_epi32(int32_t(bytes / 4));
+  const __m256i m0 = _mm256_cmpgt_epi32(dwords, lane);
+  const __m256i m1 =
+      _mm256_cmpgt_epi32(dwords, _mm256_add_epi32(lane, _mm256_set1_epi32(8)));
+  for (int32_t q = 0; q < quads; ++q) {
+    const int *src = reinterpret_cast<const int *>(base + offsets[q]);
+    int *out = reinterpret_cast<int *>(dst + int64_t(q) * 64);
+    _mm256_maskstore_epi32(out, m0, _mm256_maskload_epi32(src, m0));
+    _mm256_maskstore_epi32(out + 8, m1, _mm256_maskload_epi32(src + 8, m1));
+  }
+}
+
+/// copyQuadRunsStride2Avx512 on AVX2: the even dwords of up to four
+/// 8-dword masked loads, 8 pixels per store.
+__attribute__((target("avx2"))) void
+copyQuadRunsStride2Avx2(uint8_t *dst, const uint8_t *base,
+                        const int32_t *offsets, int32_t quads, int64_t len) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+  const int32_t span = int32_t(2 * len - 1); // dwords read
+  __m256i in[4], out[2];
+  for (int i = 0; i < 4; ++i)
+    in[i] = _mm256_cmpgt_epi32(_mm256_set1_epi32(span - 8 * i), lane);
+  for (int i = 0; i < 2; ++i)
+    out[i] = _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(len) - 8 * i), lane);
+  for (int32_t q = 0; q < quads; ++q) {
+    const int *src = reinterpret_cast<const int *>(base + offsets[q]);
+    int *dstq = reinterpret_cast<int *>(dst + int64_t(q) * 64);
+    for (int i = 0; i < 2 && 8 * i < len; ++i) {
+      const __m256i a = _mm256_permutevar8x32_epi32(
+          _mm256_maskload_epi32(src + 16 * i, in[2 * i]), even);
+      const __m256i b = _mm256_permutevar8x32_epi32(
+          _mm256_maskload_epi32(src + 16 * i + 8, in[2 * i + 1]), even);
+      _mm256_maskstore_epi32(dstq + 8 * i, out[i],
+                             _mm256_permute2x128_si256(a, b, 0x20));
+    }
+  }
+}
+
 } // namespace
 
 size_t packedPlanarBytes(const PackedLayer &pl) {
@@ -397,8 +461,11 @@ void packInputBytes(const PackedLayer &pl, const Layer &l,
         const int32_t *src[4];
         for (int32_t t = 0; t < 4; ++t)
           src[t] = in.data() + (4 * q + t) * plane + int64_t(y) * pl.inW;
-        const int32_t done =
-            cpuHasAvx512() ? interleaveAvx512(src, pl.inW, pl.offset, dst) : 0;
+        int32_t done = 0;
+        if (pl.isa == PackedIsa::Avx512Vnni)
+          done = interleaveAvx512(src, pl.inW, pl.offset, dst);
+        else if (pl.isa != PackedIsa::Scalar)
+          done = interleaveAvx2(src, pl.inW, pl.offset, dst);
         for (int32_t t = 0; t < 4; ++t)
           for (int32_t x = done; x < pl.inW; ++x)
             dst[x * 4 + t] = uint8_t(src[t][x] + pl.offset);
@@ -437,12 +504,16 @@ void packInputBytes(const PackedLayer &pl, const Layer &l,
           out.planar + ((int64_t(oy) * pl.strideH * pl.planes) * pl.padW +
                         int64_t(ox) * pl.strideW) *
                            4;
-      if (pl.strideW <= 2 && laneBytes == 4 && cpuHasAvx512bw()) {
-        if (pl.strideW == 1)
-          copyQuadRunsAvx512(dst, base, pl.planarOffset.data(), quads, len * 4);
+      if (pl.strideW <= 2 && laneBytes == 4 && pl.isa != PackedIsa::Scalar) {
+        const int32_t *offsets = pl.planarOffset.data();
+        if (pl.isa == PackedIsa::Avx512Vnni && pl.strideW == 1)
+          copyQuadRunsAvx512(dst, base, offsets, quads, len * 4);
+        else if (pl.isa == PackedIsa::Avx512Vnni)
+          copyQuadRunsStride2Avx512(dst, base, offsets, quads, len);
+        else if (pl.strideW == 1)
+          copyQuadRunsAvx2(dst, base, offsets, quads, len * 4);
         else
-          copyQuadRunsStride2Avx512(dst, base, pl.planarOffset.data(), quads,
-                                    len);
+          copyQuadRunsStride2Avx2(dst, base, offsets, quads, len);
         px += len;
         continue;
       }
