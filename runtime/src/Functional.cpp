@@ -578,6 +578,16 @@ ExecutorState::run(const std::vector<int32_t> &input) {
   return buffers_[program_.output];
 }
 
+const char *bestFastKernelName() {
+  switch (detail::bestPackedIsa()) {
+  case detail::PackedIsa::Avx512Vnni: return "AVX-512 VNNI";
+  case detail::PackedIsa::AvxVnni: return "AVX-VNNI";
+  case detail::PackedIsa::Avx2: return "AVX2";
+  case detail::PackedIsa::Scalar: break;
+  }
+  return "portable C++";
+}
+
 bool fastKernelSupported(FastKernel kernel) {
   switch (kernel) {
   case FastKernel::Best:

@@ -199,9 +199,11 @@ Expected<RunReport> simulateRun(const program::Program &p,
 
 std::string formatFunctional(const FunctionalResult &r,
                              const program::Program &p) {
-  char line[128];
-  std::snprintf(line, sizeof line, " model, %.2f s (%.1f images/s)\n",
-                r.seconds, r.seconds > 0 ? double(r.images) / r.seconds : 0.0);
+  char line[192];
+  std::snprintf(line, sizeof line,
+                " model (%s kernels), %.2f s (%.1f images/s)\n",
+                r.kernels.c_str(), r.seconds,
+                r.seconds > 0 ? double(r.images) / r.seconds : 0.0);
   std::string text = "functional: " + r.what + ", " + r.mode + line;
   if (r.correct >= 0) {
     std::snprintf(
@@ -223,6 +225,7 @@ std::string functionalJson(const FunctionalResult &r,
                            const program::Program &p) {
   nlohmann::ordered_json j = {{"source", r.what},
                               {"mode", r.mode},
+                              {"kernels", r.kernels},
                               {"images", r.images},
                               {"seconds", r.seconds}};
   if (r.correct >= 0) {

@@ -154,7 +154,8 @@ print(json.dumps({"model": sys.argv[2], "threads": int(sys.argv[3]), "engine": "
                   "functional_seconds": f["seconds"], "timing_model_seconds": timing,
                   "seconds": f["seconds"] + timing,
                   "images_per_second": f["images"] / (f["seconds"] + timing),
-                  "wall_seconds": wall, "mode": f["mode"]}))
+                  "wall_seconds": wall, "mode": f["mode"],
+                  "kernels": f.get("kernels", "unknown")}))
 EOF
 }
 
@@ -252,7 +253,7 @@ for model, threads in keys:
     m = of(model, threads, "marsc")
     name, _, precision = model.rpartition("-")
     row = {"model": name, "precision": precision, "threads": threads,
-           "marsc": {"mode": m[0]["mode"],
+           "marsc": {"mode": m[0]["mode"], "kernels": m[0]["kernels"],
                      "images_per_second": med(m, lambda r: r["images_per_second"]),
                      "timing_model_seconds": med(m, lambda r: r["timing_model_seconds"]),
                      "wall_images_per_second": med(m, lambda r: r["images"] / r["wall_seconds"]),
@@ -297,9 +298,11 @@ for r in results:
           f" {fmt(r.get('marsc_over_ort_fp32'), '10.2f')} {fmt(r.get('marsc_over_ort_qdq'), '10.2f')}")
 print()
 modes = ", ".join(sorted({r["marsc"]["mode"] for r in results}))
-print(f"marsc:  `marsc run --data`, mode {modes}; images/s = images / (its JSON's functional seconds")
-print("        (dataset read, executor set-up, the images) + timing_model_seconds (the timing and")
-print("        energy models, run once per `marsc run`)). The timing model's median seconds per run:")
+kernels = ", ".join(sorted({r["marsc"]["kernels"] for r in results}))
+print(f"marsc:  `marsc run --data`, mode {modes}, {kernels} kernels; images/s = images / (its")
+print("        JSON's functional seconds (dataset read, executor set-up, the images) +")
+print("        timing_model_seconds (the timing and energy models, run once per `marsc run`)).")
+print("        The timing model's median seconds per run:")
 print("       " + ",".join(f" {r['model']}-{r['precision']}/{r['threads']}t {r['marsc']['timing_model_seconds']:.3f}"
                          for r in results))
 print("W4A4:   4-bit weights and activations (8-bit first and last layers), 50% of each inner layer's")

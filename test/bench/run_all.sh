@@ -19,6 +19,16 @@ tmp=$doc.tmp.$$
 trap 'rm -f "$tmp"' EXIT
 
 cpu=$(LC_ALL=C lscpu | sed -n 's/^Model name: *//p' | head -1)
+# The widest vector instructions the CPU has: the simulator's kernels (and
+# ONNX Runtime's) differ several times over between them.
+flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)
+case " $flags " in
+  *" avx512_vnni "*) simd="AVX-512 VNNI" ;;
+  *" avx512f "*) simd="AVX-512 (no VNNI)" ;;
+  *" avx_vnni "*) simd="AVX2 with AVX-VNNI" ;;
+  *" avx2 "*) simd="AVX2 (no VNNI, no AVX-512)" ;;
+  *) simd="no AVX2" ;;
+esac
 mem=$(awk '/MemTotal/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$root" status --porcelain 2>/dev/null | grep -q . && echo ", with local changes" || true)
@@ -31,7 +41,7 @@ dirty=$(git -C "$root" status --porcelain 2>/dev/null | grep -q . && echo ", wit
   echo "precision, threads, batch); test/bench/README.md says what each one"
   echo "measures. Shared machines are noisy: figures are medians."
   echo
-  echo "- machine: ${cpu:-unknown CPU}, $(nproc) CPUs, ${mem} GiB"
+  echo "- machine: ${cpu:-unknown CPU}, $(nproc) CPUs, ${mem} GiB, ${simd}"
   echo "- run: $(date -u +%FT%TZ), commit ${commit}${dirty}"
 } > "$tmp"
 

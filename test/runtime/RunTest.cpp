@@ -112,10 +112,13 @@ TEST_CASE("accuracy counts the images whose class is the label", "[run]") {
   CHECK(none->mode == "macro-level (bit-serial)");
 
   none->seconds = 0.5;
+  none->kernels = "AVX2";
   CHECK(runtime::formatFunctional(*none, p) ==
-        "functional: shifted, macro-level (bit-serial) model, 0.50 s (12.0 "
-        "images/s)\naccuracy: 0/6 = 0.00%\n");
+        "functional: shifted, macro-level (bit-serial) model (AVX2 kernels), "
+        "0.50 s (12.0 images/s)\naccuracy: 0/6 = 0.00%\n");
   auto j = nlohmann::json::parse(runtime::functionalJson(*all, p));
+  // The instruction set the simulator's kernels ran on, named.
+  CHECK(j["kernels"] == runtime::bestFastKernelName());
   CHECK(j["correct"] == count);
   CHECK(j["accuracy"] == 1.0);
   CHECK_FALSE(j.contains("output"));

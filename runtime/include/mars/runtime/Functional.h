@@ -55,6 +55,10 @@ enum class FastKernel {
 
 /// True when this CPU can run `kernel`.
 bool fastKernelSupported(FastKernel kernel);
+/// The instruction set FastKernel::Best runs on this CPU ("AVX-512 VNNI",
+/// "AVX-VNNI", "AVX2" or "portable C++"): the simulator's speed depends on
+/// it several times over, so `marsc run` says which one ran.
+const char *bestFastKernelName();
 
 /// The macro-level model's Conv kernel; every choice computes the same.
 enum class MacroKernel {

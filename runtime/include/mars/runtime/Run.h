@@ -37,6 +37,7 @@ int defaultThreads();
 struct FunctionalResult {
   std::string what; ///< "fashion-mnist/test (10000 images)", "x.npy", ...
   std::string mode; ///< "fast (exact ADC)" or "macro-level (bit-serial)".
+  std::string kernels = bestFastKernelName(); ///< Their instruction set.
   int64_t images = 0;
   int64_t correct = -1;        ///< Only for labelled images.
   std::vector<int32_t> output; ///< Only for one image.
