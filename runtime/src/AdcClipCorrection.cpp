@@ -181,7 +181,7 @@ clipInputsAvx512(const AdcClipLayout &l, const int32_t *in, Im2col &c) {
 
 AdcClipLayout adcClipLayoutOf(const program::Program &p,
                               const program::Layer &layer, int64_t maxTerms,
-                              bool portable) {
+                              ClipSimd simd) {
   AdcClipLayout l;
   const program::Buffer &input = p.buffers[layer.inputs[0]];
   const program::Buffer &output = p.buffers[layer.output];
@@ -198,7 +198,11 @@ AdcClipLayout adcClipLayoutOf(const program::Program &p,
   if (bound >= double(std::numeric_limits<int32_t>::max()))
     return l;
   l.fits = true;
-  l.portable = portable;
+  const bool avx2 =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+  l.avx2 = avx2 && (simd == ClipSimd::Avx2 ||
+                    (simd == ClipSimd::Best && !cpuHasAvx512Bitalg()));
+  l.portable = simd == ClipSimd::Portable || (!l.avx2 && !cpuHasAvx512Bitalg());
   l.ceiling = (int64_t(1) << p.arch.macro.adcBits) - 1;
   l.slices = quant::inputSlices(input.bits, input.isSigned,
                                 p.arch.macro.inputBitsPerCycle);
@@ -209,9 +213,9 @@ AdcClipLayout adcClipLayoutOf(const program::Program &p,
     l.bitOf.push_back(col % m.weightBits);
     l.msb.push_back(col % m.weightBits == m.weightBits - 1);
   }
-  l.direct = !portable && cpuHasAvx512Direct() && m.rowsPerGroup <= 16 &&
-             input.channels % m.rowsPerGroup == 0 && input.width < 65536 &&
-             input.height < 32768;
+  l.direct = !l.portable && !l.avx2 && cpuHasAvx512Direct() &&
+             m.rowsPerGroup <= 16 && input.channels % m.rowsPerGroup == 0 &&
+             input.width < 65536 && input.height < 32768;
   l.inC = input.channels;
   l.inH = input.height;
   l.inW = input.width;
@@ -464,12 +468,107 @@ clipPartitionAvx512(ClipJob j, const ComputeArgs &a, const PartitionWork &w,
   saturations += clipped;
 }
 
+/// Popcount of each 16-bit lane (AVX2 has no vpopcntw): nibble counts by
+/// table lookup, added per byte, then per word by `vpmaddubsw` with 1s.
+__attribute__((target("avx2"), always_inline)) inline __m256i
+popcount16Avx2(__m256i v) {
+  const __m256i table =
+      _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1,
+                       2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i nibble = _mm256_set1_epi8(0x0f);
+  const __m256i bytes = _mm256_add_epi8(
+      _mm256_shuffle_epi8(table, _mm256_and_si256(v, nibble)),
+      _mm256_shuffle_epi8(table,
+                          _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble)));
+  return _mm256_maddubs_epi16(bytes, _mm256_set1_epi8(1));
+}
+
+/// clipGroupAvx512 on AVX2: 32 columns as two vectors of 16 words. A count
+/// is at most 16 × 255, so the signed word compare with the ceiling is
+/// exact; `vpacksswb` and a lane permute put the 32 results in column
+/// order for one `vpmovmskb`.
+template <bool OneBit, typename Rows>
+__attribute__((target("avx2,popcnt"), always_inline)) inline void
+clipGroupAvx2(const ClipJob &j, const Im2col::ClipRows &rows, Rows order,
+              int32_t pixelBegin, int32_t pixelEnd, int32_t *acc,
+              int64_t stride, int64_t &clipped) {
+  const AdcClipLayout &l = *j.layout;
+  const __m256i ceiling =
+      _mm256_set1_epi16(int16_t(std::min<int64_t>(l.ceiling, 32767)));
+  const size_t begin = order.first(pixelBegin), end = order.size();
+  for (int32_t chunk = 0; chunk * 32 < j.columns; ++chunk) {
+    const uint32_t live = j.columns - chunk * 32 >= 32
+                              ? ~uint32_t(0)
+                              : (uint32_t(1) << (j.columns - chunk * 32)) - 1;
+    const __m256i *wp =
+        reinterpret_cast<const __m256i *>(j.weights16 + chunk * 32);
+    const __m256i w0 = _mm256_loadu_si256(wp), w1 = _mm256_loadu_si256(wp + 1);
+    for (size_t i = begin; i < end; ++i) {
+      const int32_t px = order.pixel(i);
+      if (px >= pixelEnd)
+        break;
+      const size_t e = order.entry(i);
+      const uint64_t *xm = rows.planes.data() + e * size_t(j.bits);
+      for (uint32_t clips = rows.slices[e]; clips; clips &= clips - 1) {
+        const Slice &slice = l.slices[size_t(__builtin_ctz(clips))];
+        __m256i plane = _mm256_set1_epi16(int16_t(uint16_t(xm[slice.first])));
+        __m256i c0 = popcount16Avx2(_mm256_and_si256(plane, w0));
+        __m256i c1 = popcount16Avx2(_mm256_and_si256(plane, w1));
+        for (int t = 1; !OneBit && t < slice.count; ++t) {
+          plane = _mm256_set1_epi16(int16_t(uint16_t(xm[slice.first + t])));
+          const __m128i shift = _mm_cvtsi32_si128(t);
+          c0 = _mm256_add_epi16(
+              c0, _mm256_sll_epi16(popcount16Avx2(_mm256_and_si256(plane, w0)),
+                                   shift));
+          c1 = _mm256_add_epi16(
+              c1, _mm256_sll_epi16(popcount16Avx2(_mm256_and_si256(plane, w1)),
+                                   shift));
+        }
+        const __m256i over16 = _mm256_permute4x64_epi64(
+            _mm256_packs_epi16(_mm256_cmpgt_epi16(c0, ceiling),
+                               _mm256_cmpgt_epi16(c1, ceiling)),
+            0xd8);
+        uint32_t over = uint32_t(_mm256_movemask_epi8(over16)) & live;
+        if (!over)
+          continue;
+        clipped += __builtin_popcount(over);
+        alignas(32) uint16_t counts[32];
+        _mm256_store_si256(reinterpret_cast<__m256i *>(counts), c0);
+        _mm256_store_si256(reinterpret_cast<__m256i *>(counts + 16), c1);
+        for (; over; over &= over - 1) {
+          const int32_t k = __builtin_ctz(over), col = chunk * 32 + k;
+          takeClipped(j, slice, col, counts[k],
+                      acc + j.channelOf[col] * stride + px);
+        }
+      }
+    }
+  }
+}
+
+/// A partition's groups on clipGroupAvx2 (never direct).
+template <bool OneBit>
+__attribute__((target("avx2,popcnt"))) void
+clipPartitionAvx2(ClipJob j, const ComputeArgs &a, const PartitionWork &w,
+                  int32_t *acc, int64_t pixels, int64_t &saturations) {
+  const PreparedMatrix &pm = *a.prepared;
+  const Im2col &ic = *a.cols;
+  int64_t clipped = 0;
+  for (size_t k = 0; k < w.groups.size(); ++k) {
+    j.weights16 =
+        pm.columnMasks16.data() + size_t(w.groups[k]) * pm.columnChunks * 32;
+    const Im2col::ClipRows &rows = ic.clipRows[size_t(w.rowGroups[k])];
+    clipGroupAvx2<OneBit>(j, rows, SameRows{rows}, a.pixelBegin, a.pixelEnd,
+                          acc, pixels, clipped);
+  }
+  saturations += clipped;
+}
+
 } // namespace
 
 PreparedMatrix prepareClipColumns(const AdcClipLayout &l,
                                   const program::WeightMatrix &m) {
   const int32_t R = m.rowsPerGroup, C = m.channelsPerGroup, B = m.weightBits;
-  if (R > 16 || l.portable || !cpuHasAvx512Bitalg())
+  if (R > 16 || l.portable || (!l.avx2 && !cpuHasAvx512Bitalg()))
     return prepareMatrix(m, {/*pairs=*/false, /*bitMasks=*/true});
   PreparedMatrix pm;
   pm.rowsPerGroup = R;
@@ -517,7 +616,11 @@ int64_t correctAdcClipping(const ComputeArgs &a, const PartitionWork &w,
     const bool oneBit =
         std::all_of(l.slices.begin(), l.slices.end(),
                     [](const Slice &s) { return s.count == 1; });
-    if (oneBit)
+    if (l.avx2 && oneBit)
+      clipPartitionAvx2<true>(j, a, w, acc, pixels, saturations);
+    else if (l.avx2)
+      clipPartitionAvx2<false>(j, a, w, acc, pixels, saturations);
+    else if (oneBit)
       clipPartitionAvx512<true>(j, a, w, acc, pixels, saturations);
     else
       clipPartitionAvx512<false>(j, a, w, acc, pixels, saturations);

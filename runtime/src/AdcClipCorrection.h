@@ -43,6 +43,9 @@ struct AdcClipLayout {
   std::vector<int32_t> channelOf, bitOf;
   std::vector<uint8_t> msb;
   bool portable = false; ///< No SIMD (for the tests).
+  /// The AVX2 corrections (a CPU with AVX2 but no AVX-512 BITALG, or asked
+  /// for by the tests): 16-bit column masks counted by nibble tables.
+  bool avx2 = false;
   /// Direct (see above, needs AVX-512 BW/BITALG/VPOPCNTDQ): the geometry.
   bool direct = false;
   int32_t rowsPerGroup = 0, inC = 0, inH = 0, inW = 0, outH = 0, outW = 0;
@@ -51,18 +54,25 @@ struct AdcClipLayout {
   int32_t padTop = 0, padLeft = 0;
 };
 
+/// Which instructions the corrections use.
+enum class ClipSimd {
+  Best,     ///< AVX-512 where the CPU has it, else AVX2, else Portable.
+  Avx2,     ///< AVX2 (never direct) where the CPU has it, else Portable.
+  Portable, ///< Plain C++, never direct.
+};
+
 /// The layout for Conv `layer` of `p` whose accumulators receive at most
 /// `maxTerms` products (over all its Computes). Fits when the input has at
 /// most 8 bits (so at most 8 slices) and the macro's sums, bounded by
 /// maxTerms × (2^bits − 1) × (2^wbits − 1) over the bit patterns, fit
-/// int32 like the exact ones. `portable`: never direct, no SIMD.
+/// int32 like the exact ones.
 AdcClipLayout adcClipLayoutOf(const program::Program &p,
                               const program::Layer &layer, int64_t maxTerms,
-                              bool portable);
+                              ClipSimd simd);
 
 /// The weights as the corrections read them: `columnMasks16` when the SIMD
-/// corrections run (groups of at most 16 rows, the CPU has AVX-512, not
-/// portable), else `bitMasks`.
+/// corrections run (groups of at most 16 rows, AVX-512 BITALG or the AVX2
+/// form, not portable), else `bitMasks`.
 PreparedMatrix prepareClipColumns(const AdcClipLayout &layout,
                                   const program::WeightMatrix &m);
 

@@ -31,6 +31,12 @@ namespace {
 /// im2col copies); a hostile program asking for more is refused.
 constexpr double kMaxExecutorBytes = 4.0 * (int64_t(1) << 30);
 
+/// The macro-level kernels that are exact sums plus ADC clip corrections.
+bool correctsClipping(MacroKernel k) {
+  return k == MacroKernel::Best || k == MacroKernel::PortableCorrections ||
+         k == MacroKernel::Avx2Corrections;
+}
+
 } // namespace
 
 /// Everything one executor owns; see Executor.
@@ -144,8 +150,7 @@ Status ExecutorState::init() {
   holder_.assign(
       size_t(program_.arch.totalMacros()) * program_.arch.macro.partitions, -1);
   packed_ = std::make_shared<detail::PackedWeights>(program_.images.size());
-  if (!macroLevel || options_.macroKernel == MacroKernel::Best ||
-      options_.macroKernel == MacroKernel::PortableCorrections)
+  if (!macroLevel || correctsClipping(options_.macroKernel))
     initPacked();
   prepareMatrices(macroLevel);
   for (size_t i = 0; i < program_.layers.size(); ++i)
@@ -187,8 +192,7 @@ Status ExecutorState::checkMemory(bool macroLevel) {
                           sat.bitPairStride * 8);
     else
       bytes += maskBytes;
-    if (options_.macroKernel == MacroKernel::Best ||
-        options_.macroKernel == MacroKernel::PortableCorrections)
+    if (correctsClipping(options_.macroKernel))
       bytes += maskBytes / 2 + pixels * m.rowGroups * 5.0;
   }
   if (bytes > kMaxExecutorBytes)
@@ -350,9 +354,13 @@ void ExecutorState::initPacked() {
     if (options_.mode == ExecMode::MacroLevel) {
       // The packed kernel's exact sums serve the macro-level model only
       // with the ADC's clipping added back.
-      c.adcClip = detail::adcClipLayoutOf(program_, l, maxTerms,
-                                          options_.macroKernel ==
-                                              MacroKernel::PortableCorrections);
+      c.adcClip = detail::adcClipLayoutOf(
+          program_, l, maxTerms,
+          options_.macroKernel == MacroKernel::PortableCorrections
+              ? detail::ClipSimd::Portable
+          : options_.macroKernel == MacroKernel::Avx2Corrections
+              ? detail::ClipSimd::Avx2
+              : detail::ClipSimd::Best);
       if (!c.adcClip.fits)
         continue;
     }

@@ -97,8 +97,9 @@ int main(int argc, char **argv) {
 
   const runtime::MacroKernel kernels[] = {
       runtime::MacroKernel::Best, runtime::MacroKernel::PortableCorrections,
-      runtime::MacroKernel::PackedCounts, runtime::MacroKernel::Reference};
-  constexpr int kKernels = 4;
+      runtime::MacroKernel::Avx2Corrections, runtime::MacroKernel::PackedCounts,
+      runtime::MacroKernel::Reference};
+  constexpr int kKernels = 5;
   std::vector<double> rates[kKernels];
   for (int r = 0; r < reps; ++r) {
     Run runs[kKernels];
@@ -120,10 +121,13 @@ int main(int argc, char **argv) {
   }
   // All include executor set-up, as marsc run does.
   const double best = median(rates[0]), portable = median(rates[1]),
-               counts = median(rates[2]), masks = median(rates[3]);
+               avx2 = median(rates[2]), counts = median(rates[3]),
+               masks = median(rates[4]);
   std::printf("exact sums + clip corrections: %8.2f images/s\n", best);
   std::printf("the same, portable C++:        %8.2f images/s  (%.1fx slower)\n",
               portable, best / portable);
+  std::printf("the same, AVX2 corrections:    %8.2f images/s  (%.1fx slower)\n",
+              avx2, best / avx2);
   std::printf("saturating (packed counts):    %8.2f images/s  (%.1fx slower)\n",
               counts, best / counts);
   std::printf("bit-mask kernel:               %8.2f images/s  (%.1fx slower)\n",

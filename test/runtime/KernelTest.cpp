@@ -233,6 +233,7 @@ TEST_CASE("kernels: a saturating ADC clips column counts exactly as "
     totalSaturations += checkMacroKernels(
         p, randomInput(p, rng),
         {runtime::MacroKernel::Best, runtime::MacroKernel::PortableCorrections,
+         runtime::MacroKernel::Avx2Corrections,
          runtime::MacroKernel::PackedCounts, runtime::MacroKernel::Reference});
     // The fast path refuses an inexact ADC rather than computing something
     // else.
@@ -272,10 +273,10 @@ TEST_CASE("kernels: ADC clip corrections on layers whose row groups are "
                   << (c.inputSigned ? "-bit signed" : "-bit unsigned"));
     program::Program p = makeProgram(a, c, rng);
     REQUIRE(program::validateProgram(p).empty());
-    totalSaturations +=
-        checkMacroKernels(p, randomInput(p, rng),
-                          {runtime::MacroKernel::Best,
-                           runtime::MacroKernel::PortableCorrections});
+    totalSaturations += checkMacroKernels(
+        p, randomInput(p, rng),
+        {runtime::MacroKernel::Best, runtime::MacroKernel::PortableCorrections,
+         runtime::MacroKernel::Avx2Corrections});
   }
   CHECK(totalSaturations > 0);
 }

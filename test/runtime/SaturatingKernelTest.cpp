@@ -252,6 +252,7 @@ TEST_CASE("saturating kernel and ADC clip corrections: a compiled network, "
     CHECK(reference->counters().adcSaturations > 0);
     for (runtime::MacroKernel kernel :
          {runtime::MacroKernel::Best, runtime::MacroKernel::PortableCorrections,
+          runtime::MacroKernel::Avx2Corrections,
           runtime::MacroKernel::PackedCounts}) {
       auto fast = runtime::Executor::create(
           *p, {runtime::ExecMode::MacroLevel, kernel});

@@ -66,8 +66,11 @@ enum class MacroKernel {
   /// PackedCounts.
   Best,
   /// As Best without SIMD in the corrections (and with an im2col copy
-  /// everywhere): what a CPU without AVX-512 runs.
+  /// everywhere): what a CPU without AVX2 runs.
   PortableCorrections,
+  /// As Best with the AVX2 corrections (and an im2col copy everywhere):
+  /// what a CPU with AVX2 but no AVX-512 runs.
+  Avx2Corrections,
   /// The saturating kernel (four column counts per lane) where it fits,
   /// else the bit-mask kernel.
   PackedCounts,
