@@ -114,6 +114,37 @@ clipRowsAvx512(const AdcClipLayout &l, int32_t R, Im2col &c) {
     }
 }
 
+/// clipRowsAvx512 on AVX2 for groups of 16 or 32 rows (whole vectors, so no
+/// masked 16-bit loads are needed): bit t of each row shifted to the sign,
+/// packed to bytes with signed saturation (which keeps the sign), put back
+/// in row order across the two lanes and gathered by `vpmovmskb`.
+__attribute__((target("avx2,popcnt"))) void clipRowsAvx2(const AdcClipLayout &l,
+                                                         int32_t R, Im2col &c) {
+  const int32_t rowGroups = c.rowsPadded / R;
+  uint64_t planes[8]; // bits ≤ 8 (adcClipLayoutOf)
+  for (int64_t px = 0; px < c.pixels; ++px)
+    for (int32_t rg = 0; rg < rowGroups; ++rg) {
+      const int16_t *v = c.x16.data() + px * c.rowsPadded + int64_t(rg) * R;
+      const __m256i a =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i *>(v));
+      const __m256i b =
+          R == 32
+              ? _mm256_loadu_si256(reinterpret_cast<const __m256i *>(v + 16))
+              : _mm256_setzero_si256();
+      for (int32_t t = 0; t < c.bits; ++t) {
+        const __m128i shift = _mm_cvtsi32_si128(15 - t);
+        const __m256i bytes = _mm256_permute4x64_epi64(
+            _mm256_packs_epi16(_mm256_sll_epi16(a, shift),
+                               _mm256_sll_epi16(b, shift)),
+            0xd8);
+        planes[t] = uint32_t(_mm256_movemask_epi8(bytes));
+      }
+      if (const uint32_t clips = clippingSlices(l, planes, 1))
+        addClipRow(c.clipRows[size_t(rg)], int32_t(px), clips, planes,
+                   size_t(c.bits));
+    }
+}
+
 /// Direct layers: per channel block, 16 input positions a register (int32
 /// lanes); per input bit and channel a bit test, OR-ed into the position's
 /// plane as bit `channel`; popcounts give the slice sums of all 16.
@@ -296,7 +327,10 @@ void findClippingSlices(const AdcClipLayout &l, const std::vector<int32_t> &in,
     return;
   }
   const int32_t rowGroups = lists;
-  if (!l.portable && c.narrow && c.words == 1 && cpuHasAvx512BwPopcnt()) {
+  const bool simdRows = !l.portable && c.narrow && c.words == 1;
+  if (simdRows && l.avx2 && (R == 16 || R == 32)) {
+    clipRowsAvx2(l, R, c);
+  } else if (simdRows && !l.avx2 && cpuHasAvx512BwPopcnt()) {
     clipRowsAvx512(l, R, c);
   } else {
     buildInputMasks(R, c);
