@@ -933,9 +933,12 @@ wordsTileAvx2(const KernelArgs &a, const Block &blk, int q0, int j0) {
         _mm256_cmpeq_epi32(_mm256_and_si256(bits, laneBit), laneBit);
     for (int j = 0; j < CC && j0 + j < a.valid; ++j) {
       // Lanes (p0 p0' p1 p1' | p2 p2' p3 p3') and the same for p4..p7:
-      // the horizontal add gives (p0 p1 p4 p5 | p2 p3 p6 p7).
-      const __m256i sums = _mm256_permute4x64_epi64(
-          _mm256_hadd_epi32(acc[q][j], acc[q + 1][j]), 0xd8);
+      // the horizontal add gives (p0 p1 p4 p5 | p2 p3 p6 p7). A lone
+      // quarter (QS 1) adds zeros for p4..p7, which the mask leaves out.
+      const __m256i next =
+          q + 1 < QS ? acc[q + 1 < QS ? q + 1 : q][j] : _mm256_setzero_si256();
+      const __m256i sums =
+          _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[q][j], next), 0xd8);
       const __m256i corr = _mm256_set1_epi32(a.w->correction[j0 + j]);
       int *dst = a.acc + int64_t(j0 + j) * pl.pixels + blk.accPixel + 8 * h;
       const __m256i old = _mm256_maskload_epi32(dst, m);
@@ -947,16 +950,19 @@ wordsTileAvx2(const KernelArgs &a, const Block &blk, int q0, int j0) {
 
 template <int C>
 __attribute__((target("avx2"))) void wordsKernelAvx2(const KernelArgs &a) {
-  // 16 pixels × 2 channels (8 accumulators) or 8 pixels × 4.
+  // 16 pixels × 2 channels (8 accumulators), 8 pixels × 4 or 4 × 4.
   constexpr int CC16 = C < 2 ? C : 2, CC8 = C < 4 ? C : 4;
   for (size_t i = 0; i < a.count; ++i) {
     const Block &blk = a.blocks[i];
     if (blk.mask >> 8) {
       for (int j0 = 0; j0 < C; j0 += CC16)
         wordsTileAvx2<C, CC16, 4>(a, blk, 0, j0);
-    } else {
+    } else if (blk.mask >> 4) {
       for (int j0 = 0; j0 < C; j0 += CC8)
         wordsTileAvx2<C, CC8, 2>(a, blk, 0, j0);
+    } else { // at most 4 pixels (VGG's 2×2 layers): one quarter
+      for (int j0 = 0; j0 < C; j0 += CC8)
+        wordsTileAvx2<C, CC8, 1>(a, blk, 0, j0);
     }
   }
 }
