@@ -13,6 +13,7 @@ FUZZBLD  ?= build/fuzz
 FUZZ_SECONDS ?= 600
 FUZZ_OUT ?= $(FUZZBLD)/runs
 OUT      ?= out
+BENCH_DOC ?= docs/bench.md
 MARSC    := $(BUILD)/tools/marsc/marsc
 
 .PHONY: all deps build build-test build-fuzz demo test fuzz bench package \
@@ -84,8 +85,8 @@ demo: build
 
 # The benchmarks of test/bench/README.md, one after another (each prints
 # its ratios against a reference measured in the same run; none fails);
-# test/bench/run_all.sh also writes their outputs to docs/bench.md, the
-# source of every speed figure in the README.
+# test/bench/run_all.sh also writes their outputs to docs/bench.md (or
+# BENCH_DOC), the source of every speed figure in the README.
 # bench_train_step and bench_simulator need LibTorch, like marsc train.
 # bench_vs_onnxruntime.sh installs onnxruntime-node with npm into
 # ~/.cache/marsc-bench when missing (the only step here that needs the npm
@@ -94,7 +95,7 @@ bench: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DMARS_BUILD_TESTS=ON
 	cmake --build $(BUILD) -j $(JOBS) --target marsc bench_compile \
 	  bench_macro_kernels bench_simulator bench_train_step
-	bash test/bench/run_all.sh $(BUILD) $(OUT)
+	bash test/bench/run_all.sh $(BUILD) $(OUT) $(abspath $(BENCH_DOC))
 
 clean:
 	rm -rf build $(OUT)

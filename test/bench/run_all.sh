@@ -4,8 +4,10 @@
 # script. Their outputs go to the terminal and, verbatim, to docs/bench.md
 # with the machine and commit they ran on: the README's speed figures are
 # that file's, never typed by hand.
-# Usage: run_all.sh BUILD_DIR OUT_DIR   (BUILD_DIR: a Release build with the
-#        benchmarks built, as `make bench` makes it)
+# Usage: run_all.sh BUILD_DIR OUT_DIR [DOC]   (BUILD_DIR: a Release build
+#        with the benchmarks built, as `make bench` makes it; DOC, default
+#        docs/bench.md: where the outputs go, so that a run on another
+#        kind of CPU, such as docs/bench-avx2.md, can sit beside it)
 set -euo pipefail
 build=${1:?usage: run_all.sh BUILD_DIR OUT_DIR}
 out=${2:?usage: run_all.sh BUILD_DIR OUT_DIR}
@@ -14,7 +16,7 @@ root=$(cd "$here/../.." && pwd)
 marsc=$build/tools/marsc/marsc
 benches=$build/test/bench
 mkdir -p "$out"
-doc=$root/docs/bench.md
+doc=${3:-$root/docs/bench.md}
 tmp=$doc.tmp.$$
 trap 'rm -f "$tmp"' EXIT
 
