@@ -374,18 +374,39 @@ arch::ArchSpec packedArch(int variant) {
   return a;
 }
 
+/// Runs `p` on `x` with every fast-path kernel this CPU has and checks the
+/// output against `expected`; with `clones`, a clone of each executor too
+/// (it shares the prepared weights and must compute the same).
+void checkFastKernels(const program::Program &p, const std::vector<int32_t> &x,
+                      const std::vector<int32_t> &expected, bool clones) {
+  using runtime::FastKernel;
+  for (FastKernel k :
+       {FastKernel::Portable, FastKernel::Avx2, FastKernel::AvxVnni,
+        FastKernel::Avx512Vnni, FastKernel::Unpacked}) {
+    if (!runtime::fastKernelSupported(k))
+      continue;
+    INFO("kernel " << int(k));
+    runtime::ExecOptions o;
+    o.fastKernel = k;
+    auto exec = runtime::Executor::create(p, o);
+    REQUIRE(exec);
+    auto y = exec->run(x);
+    REQUIRE(y);
+    CHECK(*y == expected);
+    if (!clones)
+      continue;
+    runtime::Executor twin = exec->clone();
+    auto z = twin.run(x);
+    REQUIRE(z);
+    CHECK(*z == expected);
+  }
+}
+
 } // namespace
 
 TEST_CASE("kernels: every fast-path kernel equals the exact product, "
           "extremes included") {
-  using runtime::FastKernel;
   Random rng(31);
-  std::vector<FastKernel> kernels;
-  for (FastKernel k :
-       {FastKernel::Portable, FastKernel::Avx2, FastKernel::AvxVnni,
-        FastKernel::Avx512Vnni, FastKernel::Unpacked})
-    if (runtime::fastKernelSupported(k))
-      kernels.push_back(k);
   auto pick = [&](std::initializer_list<int> v) { return rng.pick(v); };
   for (int trial = 0; trial < 72; ++trial) {
     arch::ArchSpec a = packedArch(trial);
@@ -430,22 +451,7 @@ TEST_CASE("kernels: every fast-path kernel equals the exact product, "
       const auto hi = int32_t(intHi(b.bits, b.isSigned));
       std::fill(x.begin(), x.end(), extreme == 1 ? hi : (b.isSigned ? lo : hi));
     }
-    const std::vector<int32_t> expected = reference(p, x, false, nullptr);
-    for (FastKernel k : kernels) {
-      INFO("kernel " << int(k));
-      runtime::ExecOptions o;
-      o.fastKernel = k;
-      auto exec = runtime::Executor::create(p, o);
-      REQUIRE(exec);
-      auto y = exec->run(x);
-      REQUIRE(y);
-      CHECK(*y == expected);
-      // A clone shares the prepared weights and computes the same.
-      runtime::Executor twin = exec->clone();
-      auto z = twin.run(x);
-      REQUIRE(z);
-      CHECK(*z == expected);
-    }
+    checkFastKernels(p, x, reference(p, x, false, nullptr), /*clones=*/true);
   }
 }
 
@@ -472,13 +478,6 @@ TEST_CASE("kernels: the fast path's requantizing Post equals the definition "
   // are chosen by the layer's kernel, so each kernel below runs its own.
   // 8-bit inputs by 8-bit weights are also the AVX2 kernel's words case
   // (pairs of such products do not fit vpmaddubsw's int16).
-  using runtime::FastKernel;
-  std::vector<FastKernel> kernels;
-  for (FastKernel k :
-       {FastKernel::Portable, FastKernel::Avx2, FastKernel::AvxVnni,
-        FastKernel::Avx512Vnni, FastKernel::Unpacked})
-    if (runtime::fastKernelSupported(k))
-      kernels.push_back(k);
   Random rng(59);
   int64_t saturated = 0, clamped = 0;
   for (int trial = 0; trial < 24; ++trial) {
@@ -536,16 +535,7 @@ TEST_CASE("kernels: the fast path's requantizing Post equals the definition "
     REQUIRE(pl.enabled); // the packed path (and its Post) runs this layer
     // On AVX2, 8-bit inputs by 8-bit weights take the int16 words kernel.
     CHECK(pl.words == (a.macro.weightBits == 8));
-    for (FastKernel k : kernels) {
-      INFO("kernel " << int(k));
-      runtime::ExecOptions o;
-      o.fastKernel = k;
-      auto exec = runtime::Executor::create(p, o);
-      REQUIRE(exec);
-      auto y = exec->run(x);
-      REQUIRE(y);
-      CHECK(*y == expected);
-    }
+    checkFastKernels(p, x, expected, /*clones=*/false);
   }
   // The cases the vector code treats specially did occur.
   CHECK(saturated > 10);
