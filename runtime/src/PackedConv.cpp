@@ -892,14 +892,14 @@ __attribute__((target("avx2"))) void kernelAvx2(const KernelArgs &a) {
 /// by int16 weights in `vpmaddwd`, whose pair sums (at most 2 × 255 × 128
 /// in magnitude) are exact in int32. A 256-bit vector holds 4 pixels × the
 /// 4 rows of a quad, so each pixel keeps its two pair sums in adjacent
-/// lanes until the end. One call computes QS quarters (4 pixels each) from
-/// quarter q0 of a block, for channels [j0, j0 + CC). One `vpmaddwd` per 4
+/// lanes until the end. One call computes the first QS quarters (4 pixels
+/// each) of a block, for channels [j0, j0 + CC). One `vpmaddwd` per 4
 /// products: splitting the bytes into nibbles for `vpmaddubsw` instead
 /// takes two multiplies and two `vpmaddwd` per 8, and the multiply ports
 /// bound this loop (measured: vgg16 W8A8 11% faster in all than nibbles).
 template <int C, int CC, int QS>
-__attribute__((target("avx2"))) void
-wordsTileAvx2(const KernelArgs &a, const Block &blk, int q0, int j0) {
+__attribute__((target("avx2"))) void wordsTileAvx2(const KernelArgs &a,
+                                                   const Block &blk, int j0) {
   const PackedLayer &pl = *a.pl;
   const int32_t Q = pl.quadsPerGroup;
   __m256i acc[QS][CC];
@@ -911,7 +911,7 @@ wordsTileAvx2(const KernelArgs &a, const Block &blk, int q0, int j0) {
   for (size_t g = 0; g < groups; ++g) {
     const int32_t *off = pl.quadOffset.data() + size_t(a.w->rowGroups[g]) * Q;
     for (int32_t k = 0; k < Q; ++k, wp += C * 4) {
-      const uint8_t *xb = blk.x + 2 * int64_t(off[k]) + 32 * q0;
+      const uint8_t *xb = blk.x + 2 * int64_t(off[k]);
       __m256i wv[CC];
       if constexpr (CC >= 2) {
         // The weight bytes of CC channels widened at once, then each
@@ -939,7 +939,7 @@ wordsTileAvx2(const KernelArgs &a, const Block &blk, int q0, int j0) {
   }
   const __m256i laneBit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
   for (int q = 0; q < QS; q += 2) {
-    const int h = (q0 + q) / 2; // 8 pixels: quarters q and q + 1
+    const int h = q / 2; // 8 pixels: quarters q and q + 1
     const __m256i bits = _mm256_set1_epi32(int32_t(blk.mask >> (8 * h) & 0xff));
     const __m256i m =
         _mm256_cmpeq_epi32(_mm256_and_si256(bits, laneBit), laneBit);
@@ -947,8 +947,9 @@ wordsTileAvx2(const KernelArgs &a, const Block &blk, int q0, int j0) {
       // Lanes (p0 p0' p1 p1' | p2 p2' p3 p3') and the same for p4..p7:
       // the horizontal add gives (p0 p1 p4 p5 | p2 p3 p6 p7). A lone
       // quarter (QS 1) adds zeros for p4..p7, which the mask leaves out.
-      const __m256i next =
-          q + 1 < QS ? acc[q + 1 < QS ? q + 1 : q][j] : _mm256_setzero_si256();
+      __m256i next = _mm256_setzero_si256();
+      if constexpr (QS > 1)
+        next = acc[q + 1][j];
       const __m256i sums =
           _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[q][j], next), 0xd8);
       const __m256i corr = _mm256_set1_epi32(a.w->correction[j0 + j]);
@@ -968,13 +969,13 @@ __attribute__((target("avx2"))) void wordsKernelAvx2(const KernelArgs &a) {
     const Block &blk = a.blocks[i];
     if (blk.mask >> 8) {
       for (int j0 = 0; j0 < C; j0 += CC16)
-        wordsTileAvx2<C, CC16, 4>(a, blk, 0, j0);
+        wordsTileAvx2<C, CC16, 4>(a, blk, j0);
     } else if (blk.mask >> 4) {
       for (int j0 = 0; j0 < C; j0 += CC8)
-        wordsTileAvx2<C, CC8, 2>(a, blk, 0, j0);
+        wordsTileAvx2<C, CC8, 2>(a, blk, j0);
     } else { // at most 4 pixels (VGG's 2×2 layers): one quarter
       for (int j0 = 0; j0 < C; j0 += CC8)
-        wordsTileAvx2<C, CC8, 1>(a, blk, 0, j0);
+        wordsTileAvx2<C, CC8, 1>(a, blk, j0);
     }
   }
 }
