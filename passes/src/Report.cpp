@@ -47,6 +47,25 @@ std::string formatMappingReport(const CompileState &state) {
       "%lld (README: the bound): ratio %.3f\n",
       static_cast<long long>(p.info.scheduledCycles),
       static_cast<long long>(p.info.boundCycles), scheduleRatio(state));
+  const CapacityBound &cap = state.capacityBound;
+  if (cap.firstLayer >= 0) {
+    const int64_t excess = cap.weightBytes - cap.onChipBytes;
+    out += formatString(
+        "capacity bound: %lld cycles (scheduled / capacity bound %.3f). "
+        "Conv layers '%s' to '%s' store %lld weight bytes, more than the "
+        "%lld the weight SRAMs and macros hold, so at least %lld bytes "
+        "cross the DRAM channel while they run (%lld cycles of compute): "
+        "no schedule of one image at a time can beat this, however it "
+        "maps. More weight SRAM, a faster channel or fewer stored groups "
+        "would.\n",
+        static_cast<long long>(cap.cycles),
+        double(p.info.scheduledCycles) / double(cap.cycles),
+        p.layers[cap.firstLayer].name.c_str(),
+        p.layers[cap.lastLayer].name.c_str(),
+        static_cast<long long>(cap.weightBytes),
+        static_cast<long long>(cap.onChipBytes), static_cast<long long>(excess),
+        static_cast<long long>(cap.computeCycles));
+  }
   if (state.offChipWeightBytes > 0)
     out += formatString(
         "off-chip: %lld weight bytes per image stream from DRAM (the "
@@ -76,6 +95,21 @@ std::string mappingReportJson(const CompileState &state) {
   j["bound_cycles"] = p.info.boundCycles;
   j["ratio"] = scheduleRatio(state);
   j["off_chip_weight_bytes"] = state.offChipWeightBytes;
+  const CapacityBound &cap = state.capacityBound;
+  nlohmann::ordered_json capacity = {{"cycles", cap.cycles}};
+  capacity["ratio"] = cap.cycles > 0
+                          ? double(p.info.scheduledCycles) / double(cap.cycles)
+                          : 0.0;
+  if (cap.firstLayer >= 0) {
+    capacity["first_layer"] = p.layers[cap.firstLayer].name;
+    capacity["last_layer"] = p.layers[cap.lastLayer].name;
+    capacity["weight_bytes"] = cap.weightBytes;
+    capacity["on_chip_bytes"] = cap.onChipBytes;
+    capacity["compute_cycles"] = cap.computeCycles;
+  } else {
+    capacity["first_layer"] = nullptr; // No window is held up: the bound.
+  }
+  j["capacity_bound"] = capacity;
   j["schedule_for"] =
       state.scheduledFor == ScheduleGoal::Traffic ? "traffic" : "cycles";
   nlohmann::ordered_json layers = nlohmann::ordered_json::array();

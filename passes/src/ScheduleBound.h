@@ -4,6 +4,7 @@
 // depends on the model, its compression and the arch only, never on the
 // mapping or schedule chosen, so the ratio says how much a better mapping
 // could still gain.
+#include "mars/passes/CompileState.h"
 #include "mars/program/Program.h"
 
 #include <cstdint>
@@ -28,5 +29,23 @@ double layerMacroCycles(const program::Program &p, int32_t layer);
 ///    output, and the stored weight bytes beyond the weight SRAMs and the
 ///    macros' cells), ÷ dram_bytes_per_cycle, + one latency.
 int64_t lowerBoundCycles(const program::Program &p);
+
+/// A tighter true bound, beside lowerBoundCycles (which it never goes
+/// below): the plain bound counts the bytes that cannot stay on chip as if
+/// the channel could fetch them at any time in the image, but a stretch of
+/// consecutive Conv layers whose stored weights exceed what the chip holds
+/// (the weight SRAMs plus the macros' cells) cannot start with more than
+/// that on chip, so the rest crosses the channel while they run. Layers
+/// run one after another (each needs its predecessor's whole output: the
+/// program's barriers), so for every such window W
+///   cycles >= in + out + Σ_{layers not in W} compute
+///             + max(compute(W), excess(W) ÷ dram_bytes_per_cycle
+///                                − dram_latency_cycles),
+/// where the latency is taken off because up to one latency's worth of
+/// bytes may already be in the channel when W starts. Returns the largest
+/// over all windows, and that window (the plain bound when none is held
+/// up by the channel). It explains a ratio the plain bound leaves open:
+/// what no schedule of one image at a time can gain, however it maps.
+CapacityBound capacityBound(const program::Program &p);
 
 } // namespace mars::passes

@@ -141,6 +141,11 @@ TEST_CASE("chip cli: compile reports, statistics, IR printing, timings") {
   auto j = nlohmann::json::parse(r.out);
   CHECK(j["scheduled_cycles"].get<int64_t>() >=
         j["bound_cycles"].get<int64_t>());
+  // Both bounds are lower bounds; the capacity one is never the looser.
+  CHECK(j["scheduled_cycles"].get<int64_t>() >=
+        j["capacity_bound"]["cycles"].get<int64_t>());
+  CHECK(j["capacity_bound"]["cycles"].get<int64_t>() >=
+        j["bound_cycles"].get<int64_t>());
   CHECK(j["layers"].size() >= 3);
 }
 

@@ -105,6 +105,13 @@ TEST_CASE("dse: metrics from the fields of real results") {
   REQUIRE(compile.ok());
   CHECK(compile->metrics.at("program_bytes") == 57288);
   CHECK(compile->metrics.at("scheduled_cycles") == 2202);
+  CHECK(compile->metrics.at("capacity_bound_cycles") == 999);
+  // The capacity bound is its own field, not the plain bound's.
+  auto held = parseResult("c.json", R"({"scheduled_cycles": 9, "statistics": [],
+                    "bound_cycles": 5, "capacity_bound": {"cycles": 7}})");
+  REQUIRE(held.ok());
+  CHECK(held->metrics.at("bound_cycles") == 5);
+  CHECK(held->metrics.at("capacity_bound_cycles") == 7);
   auto train = readResult(stem + ".report.json");
   REQUIRE(train.ok());
   CHECK(train->metrics.at("train_integer_acc") == Approx(0.8));
@@ -368,15 +375,17 @@ TEST_CASE("dse: the fixture sweep as a table") {
                                  "model-lenet5_sparsity-0.75_adcbits-3"});
 
   const std::string csv = formatCsv(table);
-  CHECK_THAT(csv, Catch::StartsWith(
-                      "model,sparsity,adcbits,train_float_acc,"
-                      "train_fake_quant_acc,train_integer_acc,group_sparsity,"
-                      "compression,adc_in_loop,scheduled_cycles,bound_cycles,"
-                      "program_bytes,acc,test_images,cycles,latency_us,fps,"
-                      "energy_per_image,tops_per_watt_effective,"
-                      "tops_per_watt_executed,macro_utilisation,pareto\n"
-                      "lenet5,0.5,3,0.9,0.801,0.8,0.504,1.99,1,2202,999,57288,"
-                      "0.8,2000,2222,11.11,90000,0.5,"));
+  CHECK_THAT(
+      csv,
+      Catch::StartsWith(
+          "model,sparsity,adcbits,train_float_acc,"
+          "train_fake_quant_acc,train_integer_acc,group_sparsity,"
+          "compression,adc_in_loop,scheduled_cycles,bound_cycles,"
+          "capacity_bound_cycles,program_bytes,acc,test_images,cycles,latency_us,fps,"
+          "energy_per_image,tops_per_watt_effective,"
+          "tops_per_watt_executed,macro_utilisation,pareto\n"
+          "lenet5,0.5,3,0.9,0.801,0.8,0.504,1.99,1,2202,999,999,57288,"
+          "0.8,2000,2222,11.11,90000,0.5,"));
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 5);
   CHECK_THAT(csv, Catch::EndsWith(",0\n"));
   const std::string markdown = formatMarkdown(table);
@@ -385,7 +394,7 @@ TEST_CASE("dse: the fixture sweep as a table") {
   const std::string text = formatText(table);
   CHECK(std::count(text.begin(), text.end(), '\n') == 5);
   auto json = nlohmann::json::parse(formatJson(table));
-  CHECK(json["columns"].size() == 22);
+  CHECK(json["columns"].size() == 23);
   CHECK(json["rows"].size() == 4);
   CHECK(json["rows"][0]["sparsity"] == "0.5");
   CHECK(json["rows"][0]["cycles"] == 2222);

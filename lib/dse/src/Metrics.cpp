@@ -25,6 +25,8 @@ const std::vector<MetricInfo> &metricCatalogue() {
       {"adc_in_loop", K::Train, D::None, "adc.in_loop (0/1)"},
       {"scheduled_cycles", K::Compile, D::Minimise, "scheduled_cycles"},
       {"bound_cycles", K::Compile, D::Minimise, "bound_cycles"},
+      {"capacity_bound_cycles", K::Compile, D::Minimise,
+       "capacity_bound.cycles"},
       {"program_bytes", K::Compile, D::Minimise,
        "statistics: emit / program bytes"},
       {"acc", K::Run, D::Maximise, "functional.accuracy"},

@@ -107,6 +107,7 @@ Status trainMetrics(const FieldReader &r, std::map<std::string, double> &m) {
 Status compileMetrics(const FieldReader &r, std::map<std::string, double> &m) {
   MARS_TRY(copyNumber(r, "scheduled_cycles", "scheduled_cycles", m));
   MARS_TRY(copyNumber(r, "bound_cycles", "bound_cycles", m));
+  MARS_TRY(copyNumber(r, "capacity_bound.cycles", "capacity_bound_cycles", m));
   auto statistics = r.find("statistics");
   if (!statistics)
     return statistics.error();

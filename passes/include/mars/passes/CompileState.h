@@ -135,6 +135,21 @@ inline bool servesBetter(const StreamingChoice &a, const StreamingChoice &b,
   return a.cycles < b.cycles;
 }
 
+/// A lower bound on the cycles per image that also counts the weight SRAM's
+/// size (passes/src/ScheduleBound.h, capacityBound): the Conv layers
+/// [firstLayer, lastLayer] store more weight bytes than the chip holds, so
+/// the excess must cross the DRAM channel while they run. `cycles` is the
+/// plain bound when no window of layers is held up that way (firstLayer
+/// -1).
+struct CapacityBound {
+  int64_t cycles = 0;
+  int32_t firstLayer = -1; ///< Program layer indices of the window.
+  int32_t lastLayer = -1;
+  int64_t weightBytes = 0;   ///< Stored weight bytes of the window's layers.
+  int64_t onChipBytes = 0;   ///< Weight SRAMs plus the macros' cells.
+  int64_t computeCycles = 0; ///< The window's compute (its layers' bounds).
+};
+
 /// The state the passes transform.
 struct CompileState {
   ir::Graph graph;
@@ -152,6 +167,8 @@ struct CompileState {
   int64_t offChipWeightBytes = 0;
   /// Set by schedule: what the mapping and streaming were chosen for.
   ScheduleGoal scheduledFor = ScheduleGoal::Cycles;
+  /// Set by schedule: the bound that counts the weight SRAM's size.
+  CapacityBound capacityBound;
   std::vector<uint8_t> bytes; ///< Set by emit.
   std::vector<Statistic> stats;
 
