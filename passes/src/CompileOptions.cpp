@@ -19,11 +19,10 @@ Expected<CalibMethod> parseCalibMethod(const std::string &name) {
 Status checkCompileOptions(const CompileOptions &options) {
   // Written so that NaN fails too.
   if (!(options.prune >= 0 && options.prune < 1))
-    return makeError("--prune must be in [0, 1), got ",
-                     std::to_string(options.prune));
+    return makeError("--prune must be in [0, 1), got ", options.prune);
   if (!(options.percentile >= 50 && options.percentile <= 100))
     return makeError("--percentile must be in [50, 100], got ",
-                     std::to_string(options.percentile));
+                     options.percentile);
   return Status::success();
 }
 

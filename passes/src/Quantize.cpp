@@ -196,6 +196,12 @@ void quantizeLayer(ir::Graph &g, ir::NodeId id, const LayerWeights &l, int bits,
                         ? ir::Shape{l.out, l.inPerGroup, l.kh, l.kw}
                         : ir::Shape{l.out, l.inPerGroup};
   ir::Tensor w(ir::DType::Int8, shape);
+  std::vector<double> bias(size_t(l.out), 0.0);
+  const ir::ValueId oldBias = g.node(id).input(2);
+  if (oldBias != ir::kNoValue && g.value(oldBias).constant) {
+    const std::vector<float> b = g.value(oldBias).constant->toFloats();
+    bias.assign(b.begin(), b.end());
+  }
   std::vector<float> scales;
   for (int64_t c = 0; c < l.out; ++c) {
     double m = 0;
@@ -204,17 +210,13 @@ void quantizeLayer(ir::Graph &g, ir::NodeId id, const LayerWeights &l, int bits,
     float s = m > 0 ? float(m / lim) : 1.f;
     if (powerOfTwo)
       s = float(quant::nearestPowerOfTwo(s));
+    s = float(
+        quant::biasFittingWeightScale(s, bias[size_t(c)], sIn, powerOfTwo));
     scales.push_back(s);
     for (int64_t i = 0; i < perChannel; ++i)
       w.data<int8_t>()[c * perChannel + i] = int8_t(std::max(
           -lim,
           std::min(lim, double(std::round(l.w[c * perChannel + i] / s)))));
-  }
-  std::vector<double> bias(size_t(l.out), 0.0);
-  const ir::ValueId oldBias = g.node(id).input(2);
-  if (oldBias != ir::kNoValue && g.value(oldBias).constant) {
-    const std::vector<float> b = g.value(oldBias).constant->toFloats();
-    bias.assign(b.begin(), b.end());
   }
   const quant::QdqLayerInputs in =
       quant::emitLayerConstants(g, base, std::move(w), bits, scales, bias, sIn);

@@ -254,6 +254,10 @@ std::vector<Row> rows() {
        [](onnx::ModelProto &m) { setFloat(m, "b_scale", 1, -1.f); },
        {"node 'conv1_b_dq' (DequantizeLinear): scale 1 of 2 must be "
         "positive and finite, got -1"}},
+      {"bias beyond int32 at the accumulator scale",
+       [](onnx::ModelProto &m) { setFloat(m, "b_scale", 0, 1e6f); },
+       {conv + "bias 1e+08 overflows int32 at scale 7.87402e-05",
+        "a weight scale at least |bias| / (input scale × 2^30) would fit it"}},
       // Activation scales.
       {"input activation scale 0",
        [](onnx::ModelProto &m) { setFloat(m, "x_scale", 0, 0.f); },

@@ -301,7 +301,9 @@ private:
       double q = double(roundHalfEven(real[c] / accScales[c]));
       if (std::abs(q) > 2147483647.0)
         return makeError("bias ", real[c], " overflows int32 at scale ",
-                         accScales[c]);
+                         accScales[c],
+                         " (input scale × weight scale): a weight scale at "
+                         "least |bias| / (input scale × 2^30) would fit it");
       bias[c] = int32_t(q);
     }
     return bias;

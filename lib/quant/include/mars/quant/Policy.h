@@ -39,6 +39,21 @@ double nearestPowerOfTwo(double scale);
 /// (the exact product has at most 41 significant bits).
 double avgPoolScaleFactor(bool powerOfTwo);
 
+/// The largest |bias| stored, in accumulator quanta (s_w × s_in): 2^30,
+/// half of int32's range, leaving the accumulator room for the products.
+inline constexpr double kMaxBiasQuanta = 1073741824.0;
+
+/// A weight scale, at least `weightScale`, at which `bias` fits the
+/// accumulator: |bias| ÷ (s_w × s_in) ≤ kMaxBiasQuanta. A layer whose input
+/// is nearly silent (an untrained network's deep layers, a dead channel)
+/// has so small an s_in that its bias, which then carries the output,
+/// would overflow int32; a coarser weight scale keeps the bias exact and
+/// loses only weight precision that the silent input makes irrelevant.
+/// With power-of-two scales, the next power of two up. (ONNX Runtime's
+/// quantizer widens the weight scale the same way.)
+double biasFittingWeightScale(double weightScale, double bias,
+                              double inputScale, bool powerOfTwo);
+
 /// Whether CIM-group pruning (PTQ's --prune, training's sparsity) may zero
 /// groups of a weighted layer with weights [out][inPerGroup][kh][kw]. Not a
 /// per-channel scale (a 1×1 convolution whose output channels each read one

@@ -69,6 +69,16 @@ namespace detail {
 inline void appendPart(std::string &out, const std::string &s) { out += s; }
 inline void appendPart(std::string &out, const char *s) { out += s; }
 inline void appendPart(std::string &out, char c) { out += c; }
+/// Six significant digits, as a stream prints them: std::to_string's fixed
+/// "%f" shows a scale of 2e-12 as 0.000000.
+inline void appendPart(std::string &out, double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", v);
+  out += text;
+}
+inline void appendPart(std::string &out, float v) {
+  appendPart(out, double(v));
+}
 template <typename T> void appendPart(std::string &out, const T &v) {
   out += std::to_string(v);
 }
