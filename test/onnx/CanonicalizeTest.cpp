@@ -176,6 +176,56 @@ TEST_CASE("canonicalize: legacy Softmax is expanded unless axis is last") {
       -1);
 }
 
+TEST_CASE("canonicalize: ReduceMean over H and W is a global average pool") {
+  // keepdims=0 (how PyTorch exports x.mean([2, 3])): pool, then Flatten.
+  ModelBuilder flat(13);
+  flat.input("x", {1, 3, 4, 5});
+  auto &n = flat.node("ReduceMean", {"x"}, {"y"}, "mean");
+  test::setInts(n, "axes", {2, 3});
+  test::setInt(n, "keepdims", 0);
+  flat.output("y");
+  CHECK(ir::printGraph(importOk(flat)) ==
+        "graph test {\n"
+        "  input %x: f32[1,3,4,5]\n"
+        "  %mean.pooled: f32[1,3,1,1] = GlobalAveragePool(%x) # mean\n"
+        "  %y: f32[1,3] = Flatten(%mean.pooled) {axis=1} # mean.flatten\n"
+        "  output %y\n"
+        "}\n");
+
+  // keepdims=1 (the default), axes written from the end: the pool alone.
+  ModelBuilder kept(11);
+  kept.input("x", {2, 3, 4, 4});
+  test::setInts(kept.node("ReduceMean", {"x"}, {"y"}, "mean"), "axes",
+                {-1, -2});
+  kept.output("y");
+  CHECK(ir::printGraph(importOk(kept)) ==
+        "graph test {\n"
+        "  input %x: f32[2,3,4,4]\n"
+        "  %y: f32[2,3,1,1] = GlobalAveragePool(%x) # mean\n"
+        "  output %y\n"
+        "}\n");
+
+  // Any other reduction is refused, naming the node and the axes.
+  ModelBuilder channels(13);
+  channels.input("x", {1, 3, 4, 4});
+  test::setInts(channels.node("ReduceMean", {"x"}, {"y"}, "mean"), "axes", {1});
+  channels.output("y");
+  CHECK_THAT(importError(channels),
+             Catch::Contains("node 'mean' (ReduceMean): only the mean over H "
+                             "and W") &&
+                 Catch::Contains("got axes [1]"));
+  ModelBuilder all(13);
+  all.input("x", {1, 3, 4, 4});
+  all.node("ReduceMean", {"x"}, {"y"}, "mean");
+  all.output("y");
+  CHECK_THAT(importError(all), Catch::Contains("got all axes"));
+  ModelBuilder rank3(13);
+  rank3.input("x", {3, 4, 4});
+  test::setInts(rank3.node("ReduceMean", {"x"}, {"y"}, "mean"), "axes", {1, 2});
+  rank3.output("y");
+  CHECK_THAT(importError(rank3), Catch::Contains("rank-3 input"));
+}
+
 TEST_CASE("canonicalize: Constant nodes become initializers") {
   ModelBuilder b(13);
   b.input("x", {2, 6});

@@ -143,6 +143,30 @@ class CeilPool(nn.Module):
         return self.fc(torch.flatten(self.features(x), 1))
 
 
+class MeanHead(nn.Module):
+    """MnasNet's and EfficientNet's head: the features averaged by
+    x.mean([2, 3]) rather than a pooling module, which ONNX writes as
+    ReduceMean over H and W (keepdims=0); with `keepdim` the mean keeps
+    [N, C, 1, 1] and a flatten follows, as `x.mean((-1, -2), keepdim=True)`
+    writes it (negative axes, keepdims=1)."""
+
+    def __init__(self, keepdim):
+        super().__init__()
+        self.keepdim = keepdim
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16),
+            nn.ReLU(),
+            nn.Conv2d(16, 32, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(32), nn.ReLU())
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, x):
+        y = self.features(x)
+        if self.keepdim:
+            return self.fc(torch.flatten(y.mean((-1, -2), keepdim=True), 1))
+        return self.fc(y.mean([2, 3]))
+
+
 def randomize_bn(model, gen):
     """Non-trivial running statistics, so that BN arithmetic is exercised."""
     for m in model.modules():
@@ -201,6 +225,11 @@ def main():
     export("squeezenet_eval", TinySqueezeNet(), (2, 3, 32, 32), "eval",
            outdir, gen)
     export("ceil_pool_eval", CeilPool(), (2, 3, 16, 16), "eval", outdir, gen)
+    for keepdim in (False, True):
+        head = MeanHead(keepdim)
+        randomize_bn(head, gen)
+        export("mean_head_keepdim_eval" if keepdim else "mean_head_eval",
+               head, (2, 3, 16, 16), "eval", outdir, gen)
 
 
 if __name__ == "__main__":

@@ -204,9 +204,11 @@ Status checkOpsSupported(const GraphProto &graph) {
     if (!node.domain().empty() && node.domain() != "ai.onnx")
       return makeError(nodeContext(node, i), ": domain '", node.domain(),
                        "' is not supported (only ai.onnx)");
-    if (node.op_type() != "Constant" && !ir::opKindFromName(node.op_type()))
+    if (node.op_type() != "Constant" && node.op_type() != "ReduceMean" &&
+        !ir::opKindFromName(node.op_type()))
       return makeError(nodeContext(node, i),
                        ": unsupported op; supported: ", ir::supportedOpList(),
+                       ", and ReduceMean over H and W",
                        unsupportedOpAdvice(node.op_type()));
   }
   return Status::success();
@@ -335,8 +337,12 @@ Expected<std::vector<int>> nodeOrder(const Importer &imp,
       ins.push_back(in.empty() ? ir::kNoValue : *scratch.findValue(in));
     ir::AttributeMap index;
     index.set("index", int64_t{i});
-    scratch.addNode(*ir::opKindFromName(node.op_type()), nodeName(node, i), ins,
-                    outs, index);
+    // ReduceMean becomes a GlobalAveragePool (ImportOps.cpp); any kind
+    // orders alike.
+    const ir::OpKind kind = node.op_type() == "ReduceMean"
+                                ? ir::OpKind::GlobalAveragePool
+                                : *ir::opKindFromName(node.op_type());
+    scratch.addNode(kind, nodeName(node, i), ins, outs, index);
   }
   MARS_TRY(scratch.topoSort());
   std::vector<int> order;

@@ -3,6 +3,8 @@
 // rules.
 #include "Importer.h"
 
+#include <algorithm>
+
 namespace mars::onnx::detail {
 
 namespace {
@@ -413,7 +415,43 @@ Status convertConstant(OpContext &c) {
   return Status::success();
 }
 
+/// ReduceMean over H and W of a 4-D input (how PyTorch exports
+/// `x.mean([2, 3])`, as MnasNet and EfficientNet-style heads write their
+/// pooling) is a global average pool: GlobalAveragePool named `<node>`,
+/// followed with keepdims=0 by Flatten(axis=1) named `<node>.flatten`
+/// (value `<node>.pooled` between them). Any other reduction is refused:
+/// the chip's digital units average whole feature maps only.
+Status convertReduceMean(OpContext &c) {
+  MARS_TRY(requireNchw(c, "ReduceMean"));
+  const Ints given = c.getInts("axes", {});
+  Ints axes = given;
+  for (int64_t &a : axes)
+    a = a < 0 ? a + 4 : a;
+  std::sort(axes.begin(), axes.end());
+  if (axes != Ints{2, 3}) {
+    std::string list;
+    for (int64_t a : given)
+      list += (list.empty() ? "" : ", ") + std::to_string(a);
+    return c.fail("only the mean over H and W (axes [2, 3] or [-2, -1], a "
+                  "global average pool) is supported, got ",
+                  given.empty() ? std::string("all axes")
+                                : "axes [" + list + "]");
+  }
+  const bool keep = c.getInt("keepdims", 1) != 0;
+  Expected<std::vector<ir::ValueId>> outs = c.outputs(1);
+  if (!outs)
+    return outs.error();
+  if (keep)
+    return c.emit(OpKind::GlobalAveragePool, c.name(), {c.input(0)}, *outs);
+  const ir::ValueId pooled = c.newValue(c.name() + ".pooled");
+  MARS_TRY(c.emit(OpKind::GlobalAveragePool, c.name(), {c.input(0)}, {pooled}));
+  return c.emit(OpKind::Flatten, c.name() + ".flatten", {pooled}, *outs,
+                axisAttr(1));
+}
+
 Status convertNode(OpContext &c) {
+  if (c.opType() == "ReduceMean")
+    return convertReduceMean(c);
   OpKind kind = *ir::opKindFromName(c.opType());
   const ir::OpInfo &info = ir::opInfo(kind);
   size_t numIn = c.inputs().size();
