@@ -205,6 +205,11 @@ TEST_CASE("schedule: the capacity bound follows the weight SRAM's size") {
     CHECK(cap.onChipBytes == int64_t(arch.chip.cores) * kib * 1024 +
                                  int64_t(arch.totalMacros()) * arch.macro.rows *
                                      arch.macro.cols / 8);
+    if (kib == 256) { // The README's example.
+      REQUIRE(cap.firstLayer >= 0);
+      CHECK(c.program.layers[cap.firstLayer].name == "layer3.0.conv1");
+      CHECK(c.program.layers[cap.lastLayer].name == "fc");
+    }
     if (kib < 2048) {
       CHECK(cap.firstLayer >= 0);
       CHECK(cap.cycles > c.program.info.boundCycles);
