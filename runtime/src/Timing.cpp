@@ -505,6 +505,17 @@ Expected<TimingResult> Simulator::run() {
       if (in.op == Opcode::Sync)
         participants_[in.a].insert(c);
   }
+  // Every core meets every barrier (validation's rule, and what the
+  // functional model's barrier phases need): a barrier that some core
+  // never reaches would otherwise be timed among the others alone.
+  for (const auto &[barrier, who] : participants_)
+    if (int(who.size()) != cores) {
+      int missing = 0;
+      while (who.count(missing))
+        ++missing;
+      return makeError("timing: core ", missing, " never reaches barrier ",
+                       barrier, " (", who.size(), " of ", cores, " cores do)");
+    }
 
   // The image arrives from off-chip before the first instruction.
   TimingResult r;

@@ -738,6 +738,44 @@ TEST_CASE("kernels: the narrow AVX-512 kernel (at most 12 output pixels) "
   CHECK(narrowLayers == 48);
 }
 
+TEST_CASE("kernels: cores that disagree on barriers are refused by "
+          "validation, the executor and the timing model") {
+  // The executor and the timing model do not rely on validation: a program
+  // whose core 1 skips the barrier the others wait at stops each of them
+  // with an error, never a hang or a run in a wrong order.
+  Random rng(11);
+  LayerCase c;
+  program::Program p = makeProgram(arch::defaultArch(), c, rng);
+  REQUIRE(p.streams.size() == 4);
+  REQUIRE(program::validateProgram(p).empty());
+  auto &s = p.streams[1];
+  const auto sync =
+      std::find_if(s.begin(), s.end(), [](const program::Instr &in) {
+        return in.op == program::Opcode::Sync;
+      });
+  REQUIRE(sync != s.end());
+  s.erase(sync);
+  const std::vector<std::string> problems = program::validateProgram(p);
+  REQUIRE_FALSE(problems.empty());
+  CHECK_THAT(problems[0], Catch::Contains("deadlock"));
+  for (runtime::ExecMode mode :
+       {runtime::ExecMode::Fast, runtime::ExecMode::MacroLevel}) {
+    runtime::ExecOptions o;
+    o.mode = mode;
+    auto exec = runtime::Executor::create(p, o);
+    REQUIRE(exec);
+    auto y = exec->run(randomInput(p, rng));
+    REQUIRE_FALSE(y);
+    CHECK_THAT(y.error().message(),
+               Catch::Contains("cores disagree on barriers (3 waiting, 1 "
+                               "finished)"));
+  }
+  auto timing = runtime::simulateTiming(p, {});
+  REQUIRE_FALSE(timing);
+  CHECK_THAT(timing.error().message(),
+             Catch::Contains("core 1 never reaches barrier 0 (3 of 4"));
+}
+
 TEST_CASE("kernels: a Compute whose image is not loaded is refused, naming "
           "the image, macro and partition") {
   Random rng(5);

@@ -456,11 +456,19 @@ TEST_CASE("timing rejects inconsistent programs", "[timing]") {
   CHECK_THAT(r.error().message(), Catch::Contains("instruction streams"));
 
   bad = p; // Crossed barriers can never be released.
-  emit(bad, 0, Opcode::Sync, 0);
-  emit(bad, 0, Opcode::Sync, 1);
-  emit(bad, 1, Opcode::Sync, 1);
-  emit(bad, 1, Opcode::Sync, 0);
+  for (int core = 0; core < 4; ++core) {
+    emit(bad, core, Opcode::Sync, core == 1 ? 1 : 0);
+    emit(bad, core, Opcode::Sync, core == 1 ? 0 : 1);
+  }
   r = simulateTiming(bad);
   REQUIRE_FALSE(r);
   CHECK_THAT(r.error().message(), Catch::Contains("waits forever"));
+
+  bad = p; // A barrier that core 3 never reaches.
+  for (int core = 0; core < 3; ++core)
+    emit(bad, core, Opcode::Sync, 0);
+  r = simulateTiming(bad);
+  REQUIRE_FALSE(r);
+  CHECK_THAT(r.error().message(),
+             Catch::Contains("core 3 never reaches barrier 0 (3 of 4"));
 }
