@@ -149,6 +149,35 @@ TEST_CASE("chip cli: compile reports, statistics, IR printing, timings") {
   CHECK(j["layers"].size() >= 3);
 }
 
+TEST_CASE("chip cli: compile names the capacity bound when one sets it") {
+  // resnet18 on slow-dram: its last layers' weights exceed the chip's
+  // weight SRAM and macros (README, "Cycles: the schedule and its bound").
+  const std::string model = scratch("resnet18.onnx");
+  CommandResult r = marsc("zoo resnet18 -o " + quote(model));
+  REQUIRE(r.exitCode == 0);
+  const std::string out = scratch("resnet18-slow.bin");
+  r = marsc(
+      "compile " + quote(model) + kCalib + " --prune 0.5 --arch " +
+      quote(std::string(MARS_SOURCE_DIR) + "/examples/arch/slow-dram.json") +
+      " --report -o " + quote(out));
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  CHECK_THAT(r.out, Catch::Contains("capacity bound: ") &&
+                        Catch::Contains("Conv layers 'layer3.0.conv1' to "
+                                        "'fc' store"));
+  CHECK_THAT(
+      r.out,
+      Catch::Matches("[\\s\\S]*\\nwrote .*resnet18-slow\\.bin: .* cycles per "
+                     "image \\(bound [0-9]+, ratio [0-9.]+; capacity bound "
+                     "[0-9]+, ratio [0-9.]+\\)\\n"));
+  // Where no window sets it (lenet5 on the default arch), neither line
+  // mentions it.
+  r = marsc("compile " + quote(smallModel()) + kCalib + " --report -o " +
+            quote(scratch("report-plain.bin")));
+  REQUIRE(r.exitCode == 0);
+  CHECK(r.out.find("capacity") == std::string::npos);
+}
+
 TEST_CASE("chip cli: compile errors exit 1 and write nothing") {
   std::string out = scratch("never.bin");
   std::remove(out.c_str());

@@ -10,6 +10,7 @@
 #include "mars/passes/Report.h"
 #include "mars/runtime/Run.h"
 #include "mars/support/AtomicFile.h"
+#include "mars/support/Format.h"
 
 #include <cstdio>
 #include <iostream>
@@ -128,12 +129,21 @@ Status runCompile(CompileCli &cli) {
   if (cli.report)
     std::printf("%s", passes::formatMappingReport(state).c_str());
   const program::Program &p = *state.program;
+  // The capacity bound only when a window of layers sets it (--report
+  // says which).
+  const passes::CapacityBound &cap = state.capacityBound;
+  const std::string capacity =
+      cap.firstLayer >= 0
+          ? formatString("; capacity bound %lld, ratio %.3f",
+                         static_cast<long long>(cap.cycles),
+                         double(p.info.scheduledCycles) / double(cap.cycles))
+          : std::string();
   std::printf("wrote %s: %zu bytes, %zu layers, %zu weight images, %lld "
-              "cycles per image (bound %lld, ratio %.3f)\n",
+              "cycles per image (bound %lld, ratio %.3f%s)\n",
               cli.output.c_str(), state.bytes.size(), p.layers.size(),
               p.images.size(), static_cast<long long>(p.info.scheduledCycles),
               static_cast<long long>(p.info.boundCycles),
-              passes::scheduleRatio(state));
+              passes::scheduleRatio(state), capacity.c_str());
   return Status::success();
 }
 
