@@ -7,14 +7,20 @@
 #include "mars/train/GraphModule.h"
 #include "passes/CompileTestUtil.h"
 
+#include "ExportQdq.h"    // lib/train/src: the trainer's QDQ export
+#include "GraphBuilder.h" // lib/zoo/src: the zoo's seeded layer builder
+
 #include "mars/arch/ArchSpec.h"
 #include "mars/ir/ShapeInference.h"
 #include "mars/passes/PassManager.h"
 #include "mars/quant/ChipOps.h"
+#include "mars/quant/Lower.h"
+#include "mars/quant/Policy.h"
 
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <optional>
 
 using namespace mars;
 using ir::OpKind;
@@ -188,4 +194,79 @@ TEST_CASE("the trainer and the compiler accept the same ops (Ops.def)") {
     CHECK(trainerRefusal(g).empty());
   }
   CHECK(accepted >= 14);
+}
+
+namespace {
+
+/// Multiplies (or, with `set`, replaces) the float constant `name` of `g`.
+void editConstant(ir::Graph &g, const std::string &name,
+                  const std::vector<float> &values, bool set) {
+  const std::optional<ValueId> id = g.findValue(name);
+  REQUIRE(id);
+  std::vector<float> v = g.value(*id).constant->toFloats();
+  REQUIRE(v.size() == values.size());
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = set ? values[i] : v[i] * values[i];
+  g.value(*id).constant =
+      ir::Tensor::fromFloats(g.value(*id).constant->shape(), v);
+}
+
+} // namespace
+
+// The weight-scale policy for a bias that would overflow the accumulator
+// (lib/quant Policy.h, biasFittingWeightScale) is the trainer's too, not
+// only PTQ's (passes QuantizeTest): a model whose classifier input is
+// silent and whose classifier weights are small, calibrated and exported
+// by the trainer, keeps its bias (not clamped to int32) and lowers.
+TEST_CASE("the trainer's export widens a weight scale whose bias would "
+          "overflow, as PTQ does") {
+  zoo::ResolvedOptions o;
+  o.batch = 1;
+  o.channels = 1;
+  o.height = o.width = 6;
+  o.classes = 3;
+  o.widthMultiplier = 1.0;
+  o.seed = 5;
+  zoo::GraphBuilder b("silent", o);
+  ValueId x = b.input();
+  x = b.relu(b.batchNorm(b.conv(x, "conv1", 4, 3, 1, 1), "bn1"), "relu1");
+  x = b.relu(b.batchNorm(b.conv(x, "conv2", 4, 3, 1, 1), "bn2"), "relu2");
+  Expected<ir::Graph> built =
+      b.finish(b.linear(b.flatten(x, "flatten"), "fc", 3, "logits"));
+  REQUIRE(built);
+  ir::Graph g = built.take();
+  editConstant(g, "bn2.weight", std::vector<float>(4, 1e-12f), false);
+  editConstant(g, "bn2.bias", std::vector<float>(4, 1e-12f), false);
+  editConstant(g, "fc.weight", std::vector<float>(3 * 144, 1e-4f), false);
+  editConstant(g, "fc.bias", {1.0f, -0.5f, 0.25f}, true);
+  for (bool powerOfTwo : {false, true}) {
+    INFO("power-of-two scales " << powerOfTwo);
+    auto m = train::GraphModule::create(g, arch::defaultArch(), 4, 4, 8,
+                                        powerOfTwo, /*signedInput=*/false);
+    REQUIRE(m);
+    train::GraphModule &module = **m;
+    torch::manual_seed(3);
+    module.beginCalibration();
+    module.forward(torch::rand({8, 1, 6, 6}));
+    module.finishCalibration();
+    module.setMode(train::RunMode::Qat);
+    auto exported = train::exportCompressed(module);
+    REQUIRE(exported);
+    const std::optional<ValueId> biasId = exported->findValue("fc.bias_int");
+    const std::optional<ValueId> scaleId = exported->findValue("fc.bias_scale");
+    REQUIRE(biasId);
+    REQUIRE(scaleId);
+    const std::vector<float> bias =
+        exported->value(*biasId).constant->toFloats();
+    const std::vector<float> scale =
+        exported->value(*scaleId).constant->toFloats();
+    const double want[] = {1.0, -0.5, 0.25};
+    for (size_t c = 0; c < 3; ++c) {
+      CHECK(std::abs(bias[c]) <= quant::kMaxBiasQuanta);
+      CHECK(double(bias[c]) * scale[c] == Approx(want[c]).epsilon(1e-6));
+    }
+    auto net = quant::lowerToInteger(*exported);
+    INFO((net ? "" : net.error().message()));
+    CHECK(net);
+  }
 }

@@ -4,6 +4,7 @@
 #include "mars/ir/ShapeInference.h"
 #include "mars/ir/Verifier.h"
 #include "mars/quant/Lower.h"
+#include "mars/quant/Policy.h"
 #include "mars/quant/QdqEmit.h"
 #include "mars/support/IntRange.h"
 
@@ -89,12 +90,37 @@ private:
     return q.dequantized;
   }
 
+  /// The layer's weight scales, each widened where its bias would overflow
+  /// the accumulator at s_w × s_in: the policy PTQ's quantize applies
+  /// (lib/quant Policy.h). Unchanged (the same tensor) in the usual case
+  /// where every bias fits, so the export stays bit for bit what the
+  /// fake-quantized forward computes.
+  torch::Tensor biasFittingScales(const torch::Tensor &s,
+                                  const std::vector<double> &bias,
+                                  double inScale) const {
+    torch::Tensor wide = s.to(torch::kFloat64).contiguous().clone();
+    double *v = wide.data_ptr<double>();
+    bool widened = false;
+    for (int64_t c = 0; c < wide.numel(); ++c) {
+      const double fit = quant::biasFittingWeightScale(
+          v[c], bias[size_t(c)], inScale, module_.powerOfTwo());
+      widened = widened || fit != v[c];
+      v[c] = fit;
+    }
+    return widened ? wide.to(s.scalar_type()) : s;
+  }
+
   ValueId emitLayer(const WeightedLayer &l, const ir::Node &n) {
     const int inPoint = module_.sourcePointOf(n.inputs[0]);
     MARS_CHECK(inPoint >= 0, "checked when the module was built");
     const double inScale = module_.pointScale(inPoint).item<float>();
     torch::Tensor wf = module_.effectiveWeight(l, /*folded=*/true).detach();
-    torch::Tensor s = weightScales(wf, l.bits, module_.powerOfTwo());
+    torch::Tensor bf =
+        module_.foldedBias(l).detach().to(torch::kFloat64).contiguous();
+    const std::vector<double> bias(bf.data_ptr<double>(),
+                                   bf.data_ptr<double>() + wf.size(0));
+    torch::Tensor s = biasFittingScales(
+        weightScales(wf, l.bits, module_.powerOfTwo()), bias, inScale);
     std::vector<int64_t> view(wf.dim(), 1);
     view[0] = wf.size(0);
     const double lim = double(signedHi(l.bits));
@@ -108,10 +134,6 @@ private:
     torch::Tensor sFloat = s.to(torch::kFloat32).contiguous();
     const std::vector<float> scales(sFloat.data_ptr<float>(),
                                     sFloat.data_ptr<float>() + out);
-    torch::Tensor bf =
-        module_.foldedBias(l).detach().to(torch::kFloat64).contiguous();
-    const std::vector<double> bias(bf.data_ptr<double>(),
-                                   bf.data_ptr<double>() + out);
     const std::string base = n.name.empty() ? "layer" : n.name;
     const quant::QdqLayerInputs in = quant::emitLayerConstants(
         out_, base, std::move(w), l.bits, scales, bias, inScale);
