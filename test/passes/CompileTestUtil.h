@@ -6,6 +6,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <optional>
+#include <string>
+#include <vector>
+
 namespace mars::test {
 
 /// `count` seeded uniform [0, 1) images of the graph input's C×H×W shape.
@@ -21,6 +25,30 @@ inline passes::CalibrationData randomCalibration(const ir::Graph &g,
   for (float &p : d.pixels)
     p = float(rng.unit());
   return d;
+}
+
+/// Multiplies (or, with `set`, replaces) element-wise the float constant
+/// `name` of `g` (REQUIREs it and the count).
+inline void editConstant(ir::Graph &g, const std::string &name,
+                         const std::vector<float> &values, bool set) {
+  const std::optional<ir::ValueId> id = g.findValue(name);
+  REQUIRE(id);
+  REQUIRE(g.value(*id).constant);
+  std::vector<float> v = g.value(*id).constant->toFloats();
+  REQUIRE(v.size() == values.size());
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = set ? values[i] : v[i] * values[i];
+  g.value(*id).constant =
+      ir::Tensor::fromFloats(g.value(*id).constant->shape(), v);
+}
+
+/// The constant `name` of `g` as floats (REQUIREs it).
+inline std::vector<float> constantOf(const ir::Graph &g,
+                                     const std::string &name) {
+  const std::optional<ir::ValueId> id = g.findValue(name);
+  REQUIRE(id);
+  REQUIRE(g.value(*id).constant);
+  return g.value(*id).constant->toFloats();
 }
 
 struct CompileSetup {

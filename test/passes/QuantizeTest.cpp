@@ -4,6 +4,7 @@
 // writes, under ONNX semantics on the reference interpreter, means what its
 // integer reference computes (lib/verify, as `marsc verify` decides it).
 #include "common/PassHarness.h"
+#include "passes/CompileTestUtil.h"
 
 #include "mars/quant/Policy.h"
 
@@ -44,31 +45,6 @@ TEST_CASE("quantize: must not fire on a model that is already QDQ") {
   test::checkUnchanged(test::runPassOn("quantize", once.after, in.context));
 }
 
-namespace {
-
-/// The constant `name` of `g` as floats (REQUIREs it).
-std::vector<float> constantOf(const ir::Graph &g, const std::string &name) {
-  const std::optional<ir::ValueId> id = g.findValue(name);
-  REQUIRE(id);
-  REQUIRE(g.value(*id).constant);
-  return g.value(*id).constant->toFloats();
-}
-
-/// Multiplies (or, with `set`, replaces) the constant `name` of `g`.
-void editConstant(ir::Graph &g, const std::string &name,
-                  const std::vector<float> &values, bool set) {
-  const std::optional<ir::ValueId> id = g.findValue(name);
-  REQUIRE(id);
-  std::vector<float> v = g.value(*id).constant->toFloats();
-  REQUIRE(v.size() == values.size());
-  for (size_t i = 0; i < v.size(); ++i)
-    v[i] = set ? values[i] : v[i] * values[i];
-  g.value(*id).constant =
-      ir::Tensor::fromFloats(g.value(*id).constant->shape(), v);
-}
-
-} // namespace
-
 // An untrained network's deep layers (torchvision's googlenet at 64×64)
 // can be nearly silent: the final Gemm's input scale was so small that its
 // bias, at the accumulator scale s_w × s_in, overflowed int32; the QDQ
@@ -82,18 +58,19 @@ TEST_CASE("quantize: a bias that would overflow at a silent input's scale "
   ir::Graph g = test::tinyPlainNet();
   // bn2 (before relu2, flatten and fc) scales its output by 1e-12: the
   // calibration sees a silent input.
-  editConstant(g, "bn2.weight", std::vector<float>(4, 1e-12f), false);
-  editConstant(g, "bn2.bias", std::vector<float>(4, 1e-12f), false);
+  test::editConstant(g, "bn2.weight", std::vector<float>(4, 1e-12f), false);
+  test::editConstant(g, "bn2.bias", std::vector<float>(4, 1e-12f), false);
   // fc's weights are small too (googlenet's are a normal of std 0.01), so
   // even at the calibration's smallest range (1e-6) s_w × s_in is tiny.
-  editConstant(g, "fc.weight", std::vector<float>(3 * 144, 1e-4f), false);
-  editConstant(g, "fc.bias", {1.0f, -0.5f, 0.25f}, true);
+  test::editConstant(g, "fc.weight", std::vector<float>(3 * 144, 1e-4f), false);
+  test::editConstant(g, "fc.bias", {1.0f, -0.5f, 0.25f}, true);
   for (bool powerOfTwo : {false, true}) {
     INFO("power-of-two scales " << powerOfTwo);
     test::PassInput in = test::smallChipInput("silent", g, /*prune=*/0);
     in.context.options.powerOfTwoScales = powerOfTwo;
     test::PassRun run = test::runPass("quantize", in);
-    const std::vector<float> bias = constantOf(run.after.graph, "fc.bias_int");
+    const std::vector<float> bias =
+        test::constantOf(run.after.graph, "fc.bias_int");
     REQUIRE(bias.size() == 3);
     // Each channel's weight scale widened just enough: its bias fills the
     // room (to float32's rounding; to a factor 2 with powers of two).
@@ -103,7 +80,7 @@ TEST_CASE("quantize: a bias that would overflow at a silent input's scale "
     }
     // And the file's bias is the model's (not clamped to int32's range).
     const std::vector<float> scale =
-        constantOf(run.after.graph, "fc.bias_scale");
+        test::constantOf(run.after.graph, "fc.bias_scale");
     const double want[] = {1.0, -0.5, 0.25};
     for (size_t c = 0; c < 3; ++c)
       CHECK(double(bias[c]) * scale[c] == Approx(want[c]).epsilon(1e-6));

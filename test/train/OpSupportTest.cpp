@@ -196,23 +196,6 @@ TEST_CASE("the trainer and the compiler accept the same ops (Ops.def)") {
   CHECK(accepted >= 14);
 }
 
-namespace {
-
-/// Multiplies (or, with `set`, replaces) the float constant `name` of `g`.
-void editConstant(ir::Graph &g, const std::string &name,
-                  const std::vector<float> &values, bool set) {
-  const std::optional<ValueId> id = g.findValue(name);
-  REQUIRE(id);
-  std::vector<float> v = g.value(*id).constant->toFloats();
-  REQUIRE(v.size() == values.size());
-  for (size_t i = 0; i < v.size(); ++i)
-    v[i] = set ? values[i] : v[i] * values[i];
-  g.value(*id).constant =
-      ir::Tensor::fromFloats(g.value(*id).constant->shape(), v);
-}
-
-} // namespace
-
 // The weight-scale policy for a bias that would overflow the accumulator
 // (lib/quant Policy.h, biasFittingWeightScale) is the trainer's too, not
 // only PTQ's (passes QuantizeTest): a model whose classifier input is
@@ -235,10 +218,10 @@ TEST_CASE("the trainer's export widens a weight scale whose bias would "
       b.finish(b.linear(b.flatten(x, "flatten"), "fc", 3, "logits"));
   REQUIRE(built);
   ir::Graph g = built.take();
-  editConstant(g, "bn2.weight", std::vector<float>(4, 1e-12f), false);
-  editConstant(g, "bn2.bias", std::vector<float>(4, 1e-12f), false);
-  editConstant(g, "fc.weight", std::vector<float>(3 * 144, 1e-4f), false);
-  editConstant(g, "fc.bias", {1.0f, -0.5f, 0.25f}, true);
+  test::editConstant(g, "bn2.weight", std::vector<float>(4, 1e-12f), false);
+  test::editConstant(g, "bn2.bias", std::vector<float>(4, 1e-12f), false);
+  test::editConstant(g, "fc.weight", std::vector<float>(3 * 144, 1e-4f), false);
+  test::editConstant(g, "fc.bias", {1.0f, -0.5f, 0.25f}, true);
   for (bool powerOfTwo : {false, true}) {
     INFO("power-of-two scales " << powerOfTwo);
     auto m = train::GraphModule::create(g, arch::defaultArch(), 4, 4, 8,
@@ -252,14 +235,9 @@ TEST_CASE("the trainer's export widens a weight scale whose bias would "
     module.setMode(train::RunMode::Qat);
     auto exported = train::exportCompressed(module);
     REQUIRE(exported);
-    const std::optional<ValueId> biasId = exported->findValue("fc.bias_int");
-    const std::optional<ValueId> scaleId = exported->findValue("fc.bias_scale");
-    REQUIRE(biasId);
-    REQUIRE(scaleId);
-    const std::vector<float> bias =
-        exported->value(*biasId).constant->toFloats();
+    const std::vector<float> bias = test::constantOf(*exported, "fc.bias_int");
     const std::vector<float> scale =
-        exported->value(*scaleId).constant->toFloats();
+        test::constantOf(*exported, "fc.bias_scale");
     const double want[] = {1.0, -0.5, 0.25};
     for (size_t c = 0; c < 3; ++c) {
       CHECK(std::abs(bias[c]) <= quant::kMaxBiasQuanta);
