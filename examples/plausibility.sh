@@ -7,7 +7,8 @@
 # the chip without DRAM and with DRAM (effective, on the dense model's
 # operations), and where the cores' time goes; then the same models at 50%
 # scheduled for the least off-chip traffic (--schedule-for traffic) beside
-# the default (cycles). Writes docs/plausibility.md; every figure in it is
+# the default (cycles); then the simulated cycles against the plain and the
+# capacity lower bounds. Writes docs/plausibility.md; every figure in it is
 # printed by this script.
 # Usage: plausibility.sh MARSC OUTDIR [--arch a.json]
 set -euo pipefail
@@ -21,7 +22,8 @@ for model in vgg16 resnet18; do
   for prune in 0 0.5; do
     name="$model-prune$prune"
     "$marsc" compile "$out/$model.onnx" --calib random --prune "$prune" \
-      "$@" -o "$out/$name.bin" 2> /dev/null > /dev/null
+      "$@" --json-out "$out/$name.compile.json" -o "$out/$name.bin" \
+      2> /dev/null > /dev/null
     "$marsc" run "$out/$name.bin" "$@" --quiet --json-out "$out/$name.run.json" > /dev/null
     echo "ran $name" >&2
   done
@@ -77,6 +79,25 @@ for model in ("vgg16", "resnet18"):
         print(f"| {model} | {goal} | {dram_bytes:,.0f} | {t['latency_us']:.1f} | "
               f"{e['per_image_uj']:.2f} | {dram_pj / 1e6:.2f} | "
               f"{e['tops_per_watt_effective']:.2f} |")
+print("\nCycles per image against the two lower bounds `marsc compile --report` "
+      "prints (README, \"Cycles: the schedule and its bound\"): the plain "
+      "bound, and the capacity bound, which also counts that a run of layers "
+      "storing more weight bytes than the chip holds cannot start with more "
+      "than that on chip. Where a run of layers sets it, no schedule of one "
+      "image at a time can beat it:\n")
+print("| model | CIM groups zero | simulated cycles | bound | simulated ÷ "
+      "bound | capacity bound | simulated ÷ capacity bound | set by layers |")
+print("|---|---:|---:|---:|---:|---:|---:|---|")
+for model in ("vgg16", "resnet18"):
+    for prune in ("0", "0.5"):
+        cycles = json.load(open(f"{out}/{model}-prune{prune}.run.json"))["timing"]["cycles"]
+        c = json.load(open(f"{out}/{model}-prune{prune}.compile.json"))
+        cap = c["capacity_bound"]
+        window = (f"{cap['first_layer']} to {cap['last_layer']}"
+                  if cap["first_layer"] else "none (the plain bound)")
+        print(f"| {model} | {float(prune) * 100:.0f}% | {cycles:,} | "
+              f"{c['bound_cycles']:,} | {cycles / c['bound_cycles']:.3f} | "
+              f"{cap['cycles']:,} | {cycles / cap['cycles']:.3f} | {window} |")
 derived = json.load(open(f"{out}/arch.json"))["derived"]
 print("\nThe macros column is what a macro paper measures (arrays, ADCs, "
       "shift-and-add). The arch's macro peak, from the same counting and "
