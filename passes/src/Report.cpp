@@ -15,6 +15,13 @@ double scheduleRatio(const CompileState &state) {
          double(state.program->info.boundCycles);
 }
 
+double capacityRatio(const CompileState &state) {
+  if (!state.program || state.capacityBound.cycles <= 0)
+    return 0;
+  return double(state.program->info.scheduledCycles) /
+         double(state.capacityBound.cycles);
+}
+
 std::string formatMappingReport(const CompileState &state) {
   if (!state.program)
     return "no program (compilation stopped before lower-to-program)\n";
@@ -58,8 +65,7 @@ std::string formatMappingReport(const CompileState &state) {
         "no schedule of one image at a time can beat this, however it "
         "maps. More weight SRAM, a faster channel or fewer stored groups "
         "would.\n",
-        static_cast<long long>(cap.cycles),
-        double(p.info.scheduledCycles) / double(cap.cycles),
+        static_cast<long long>(cap.cycles), capacityRatio(state),
         p.layers[cap.firstLayer].name.c_str(),
         p.layers[cap.lastLayer].name.c_str(),
         static_cast<long long>(cap.weightBytes),
@@ -96,10 +102,8 @@ std::string mappingReportJson(const CompileState &state) {
   j["ratio"] = scheduleRatio(state);
   j["off_chip_weight_bytes"] = state.offChipWeightBytes;
   const CapacityBound &cap = state.capacityBound;
-  nlohmann::ordered_json capacity = {{"cycles", cap.cycles}};
-  capacity["ratio"] = cap.cycles > 0
-                          ? double(p.info.scheduledCycles) / double(cap.cycles)
-                          : 0.0;
+  nlohmann::ordered_json capacity = {{"cycles", cap.cycles},
+                                     {"ratio", capacityRatio(state)}};
   if (cap.firstLayer >= 0) {
     capacity["first_layer"] = p.layers[cap.firstLayer].name;
     capacity["last_layer"] = p.layers[cap.lastLayer].name;

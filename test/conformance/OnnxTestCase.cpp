@@ -64,11 +64,9 @@ ModelInfo inspectModel(const ::onnx::ModelProto &model) {
   ModelInfo info;
   const auto &graph = model.graph();
   for (const auto &node : graph.node())
-    // As the importer's checkOpsSupported: ReduceMean imports as a global
-    // average pool when it is one, so its tests run (and are skipped for
-    // the documented limitation otherwise).
-    if (node.op_type() != "Constant" && node.op_type() != "ReduceMean" &&
-        !ir::opKindFromName(node.op_type()))
+    // The importer's own list: ReduceMean's tests run too (and are skipped
+    // for the documented limitation where it is no global pool).
+    if (!mars::onnx::isImportedOp(node.op_type()))
       info.supported = false;
   std::set<std::string> initializers;
   for (const auto &init : graph.initializer())

@@ -2,10 +2,12 @@
 // Compiling zoo models through the real pipeline, for the back-end tests.
 #include "mars/support/Random.h"
 #include "mars/passes/PassManager.h"
+#include "mars/quant/Policy.h"
 #include "mars/zoo/Zoo.h"
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,6 +51,39 @@ inline std::vector<float> constantOf(const ir::Graph &g,
   REQUIRE(id);
   REQUIRE(g.value(*id).constant);
   return g.value(*id).constant->toFloats();
+}
+
+/// Silences the classifier's input of a model shaped as tinyPlainNet
+/// (conv1-bn1-relu1, conv2-bn2-relu2, flatten, fc of 3 over 144 features),
+/// as an untrained network's deep layers can be (googlenet's): bn2 scales
+/// its output by 1e-12, so calibration sees a silent input; fc's weights
+/// are small too (×1e-4), so even at the calibration's smallest range
+/// (1e-6) s_w × s_in is tiny; fc's biases become 1, −0.5, 0.25, which at
+/// that scale overflow int32.
+inline void silenceClassifier(ir::Graph &g) {
+  editConstant(g, "bn2.weight", std::vector<float>(4, 1e-12f), false);
+  editConstant(g, "bn2.bias", std::vector<float>(4, 1e-12f), false);
+  editConstant(g, "fc.weight", std::vector<float>(3 * 144, 1e-4f), false);
+  editConstant(g, "fc.bias", {1.0f, -0.5f, 0.25f}, true);
+}
+
+/// CHECKs the QDQ file of a silenceClassifier model: each fc bias fills
+/// its channel's room of quant::kMaxBiasQuanta accumulator quanta (to
+/// float32's rounding; to a factor 2 with power-of-two scales), so the
+/// weight scale was widened just enough, and the file's bias is the
+/// model's (not clamped to int32's range).
+inline void checkClassifierBiasFits(const ir::Graph &qdq, bool powerOfTwo) {
+  const std::vector<float> bias = constantOf(qdq, "fc.bias_int");
+  const std::vector<float> scale = constantOf(qdq, "fc.bias_scale");
+  REQUIRE(bias.size() == 3);
+  REQUIRE(scale.size() == 3);
+  const double want[] = {1.0, -0.5, 0.25};
+  for (size_t c = 0; c < 3; ++c) {
+    CHECK(std::abs(bias[c]) <= quant::kMaxBiasQuanta);
+    CHECK(std::abs(bias[c]) >
+          quant::kMaxBiasQuanta / (powerOfTwo ? 2.01 : 1.01));
+    CHECK(double(bias[c]) * scale[c] == Approx(want[c]).epsilon(1e-6));
+  }
 }
 
 struct CompileSetup {

@@ -6,12 +6,7 @@
 #include "common/PassHarness.h"
 #include "passes/CompileTestUtil.h"
 
-#include "mars/quant/Policy.h"
-
 #include <catch2/catch.hpp>
-
-#include <cmath>
-#include <optional>
 
 using namespace mars;
 
@@ -56,34 +51,13 @@ TEST_CASE("quantize: must not fire on a model that is already QDQ") {
 TEST_CASE("quantize: a bias that would overflow at a silent input's scale "
           "widens the weight scale instead") {
   ir::Graph g = test::tinyPlainNet();
-  // bn2 (before relu2, flatten and fc) scales its output by 1e-12: the
-  // calibration sees a silent input.
-  test::editConstant(g, "bn2.weight", std::vector<float>(4, 1e-12f), false);
-  test::editConstant(g, "bn2.bias", std::vector<float>(4, 1e-12f), false);
-  // fc's weights are small too (googlenet's are a normal of std 0.01), so
-  // even at the calibration's smallest range (1e-6) s_w × s_in is tiny.
-  test::editConstant(g, "fc.weight", std::vector<float>(3 * 144, 1e-4f), false);
-  test::editConstant(g, "fc.bias", {1.0f, -0.5f, 0.25f}, true);
+  test::silenceClassifier(g);
   for (bool powerOfTwo : {false, true}) {
     INFO("power-of-two scales " << powerOfTwo);
     test::PassInput in = test::smallChipInput("silent", g, /*prune=*/0);
     in.context.options.powerOfTwoScales = powerOfTwo;
     test::PassRun run = test::runPass("quantize", in);
-    const std::vector<float> bias =
-        test::constantOf(run.after.graph, "fc.bias_int");
-    REQUIRE(bias.size() == 3);
-    // Each channel's weight scale widened just enough: its bias fills the
-    // room (to float32's rounding; to a factor 2 with powers of two).
-    for (float b : bias) {
-      CHECK(std::abs(b) <= quant::kMaxBiasQuanta);
-      CHECK(std::abs(b) > quant::kMaxBiasQuanta / (powerOfTwo ? 2.01 : 1.01));
-    }
-    // And the file's bias is the model's (not clamped to int32's range).
-    const std::vector<float> scale =
-        test::constantOf(run.after.graph, "fc.bias_scale");
-    const double want[] = {1.0, -0.5, 0.25};
-    for (size_t c = 0; c < 3; ++c)
-      CHECK(double(bias[c]) * scale[c] == Approx(want[c]).epsilon(1e-6));
+    test::checkClassifierBiasFits(run.after.graph, powerOfTwo);
     passes::CompileState compiled = run.after;
     test::finishPipeline("quantize", compiled, in.context);
     test::checkQdqMatchesInteger(run.after.graph, compiled, /*images=*/4);

@@ -133,11 +133,10 @@ Status runCompile(CompileCli &cli) {
   // says which).
   const passes::CapacityBound &cap = state.capacityBound;
   const std::string capacity =
-      cap.firstLayer >= 0
-          ? formatString("; capacity bound %lld, ratio %.3f",
-                         static_cast<long long>(cap.cycles),
-                         double(p.info.scheduledCycles) / double(cap.cycles))
-          : std::string();
+      cap.firstLayer >= 0 ? formatString("; capacity bound %lld, ratio %.3f",
+                                         static_cast<long long>(cap.cycles),
+                                         passes::capacityRatio(state))
+                          : std::string();
   std::printf("wrote %s: %zu bytes, %zu layers, %zu weight images, %lld "
               "cycles per image (bound %lld, ratio %.3f%s)\n",
               cli.output.c_str(), state.bytes.size(), p.layers.size(),

@@ -198,14 +198,22 @@ std::string unsupportedOpAdvice(const std::string &op) {
   return "";
 }
 
+} // namespace
+
+bool isImportedOp(const std::string &opType) {
+  return opType == "Constant" || opType == "ReduceMean" ||
+         ir::opKindFromName(opType).has_value();
+}
+
+namespace {
+
 Status checkOpsSupported(const GraphProto &graph) {
   for (int i = 0; i < graph.node_size(); ++i) {
     const NodeProto &node = graph.node(i);
     if (!node.domain().empty() && node.domain() != "ai.onnx")
       return makeError(nodeContext(node, i), ": domain '", node.domain(),
                        "' is not supported (only ai.onnx)");
-    if (node.op_type() != "Constant" && node.op_type() != "ReduceMean" &&
-        !ir::opKindFromName(node.op_type()))
+    if (!isImportedOp(node.op_type()))
       return makeError(nodeContext(node, i),
                        ": unsupported op; supported: ", ir::supportedOpList(),
                        ", and ReduceMean over H and W",

@@ -12,6 +12,9 @@ namespace mars::passes {
 
 /// Scheduled cycles ÷ lower bound for the whole model (1.0 is perfect).
 double scheduleRatio(const CompileState &state);
+/// Scheduled cycles ÷ the capacity bound (CapacityBound; the plain ratio
+/// when no window of layers sets it).
+double capacityRatio(const CompileState &state);
 
 /// The report as a text table.
 std::string formatMappingReport(const CompileState &state);

@@ -26,6 +26,12 @@ Expected<ir::Graph> importModel(const std::string &bytes,
                                 const std::string &sourceName,
                                 const ImportOptions &options = {});
 
+/// Whether the importer converts the ai.onnx op `opType` at all: every op
+/// of the IR (lib/ir Ops.def), Constant (into an initializer) and
+/// ReduceMean (into a global average pool where it is one;
+/// lib/onnx/README.md). A node of another op is refused up front.
+bool isImportedOp(const std::string &opType);
+
 /// Reads and imports an ONNX file.
 Expected<ir::Graph> importModelFile(const std::string &path,
                                     const ImportOptions &options = {});
