@@ -295,6 +295,34 @@ TEST_CASE("cli: written models have a symbolic batch; eval runs a batch of "
   }
 }
 
+TEST_CASE("cli: eval --precision f64 computes in double and writes float64") {
+  const std::string &model = lenetModel();
+  const std::string f32Out = scratch("p32.npy"), f64Out = scratch("p64.npy");
+  CommandResult r =
+      marsc("eval " + quote(model) + " --random 3 --output " + quote(f32Out));
+  REQUIRE(r.exitCode == 0);
+  r = marsc("eval " + quote(model) + " --random 3 --precision f64 --output " +
+            quote(f64Out));
+  INFO(r.err);
+  REQUIRE(r.exitCode == 0);
+  CHECK_THAT(r.out, Catch::Contains("f64[1,10]"));
+  auto wide = mars::data::readNpyFile(f64Out);
+  REQUIRE(wide.ok());
+  REQUIRE(wide->dtype == mars::data::NpyDType::Float64);
+  REQUIRE(wide->numElements() == 10);
+  std::vector<double> w(10);
+  std::memcpy(w.data(), wide->bytes.data(), wide->bytes.size());
+  const std::vector<float> narrow = readNpyFloats(f32Out);
+  // The same model: equal to float32 precision, and not all the same bits
+  // (a double result rounded by nothing).
+  bool someDiffer = false;
+  for (size_t i = 0; i < 10; ++i) {
+    CHECK(w[i] == Approx(narrow[i]).epsilon(1e-5).margin(1e-6));
+    someDiffer = someDiffer || double(float(w[i])) != w[i];
+  }
+  CHECK(someDiffer);
+}
+
 TEST_CASE("cli: eval --random is deterministic") {
   const std::string &model = lenetModel();
   std::string a = scratch("ra.npy"), b = scratch("rb.npy"),
@@ -377,6 +405,11 @@ TEST_CASE("cli: usage errors exit 2") {
   CHECK(marsc("eval " + quote(model) + " --random x").exitCode == 2);
   CHECK(marsc("eval " + quote(model) + " --random 1 --input x.npy").exitCode ==
         2);
+  CHECK(
+      marsc("eval " + quote(model) + " --random 1 --precision f16").exitCode ==
+      2);
+  CHECK(marsc("eval " + quote(model) + " --random 1 --precision f64 --integer")
+            .exitCode == 2);
   CHECK(marsc("zoo lenet5").exitCode == 2); // no -o
   CHECK(marsc("zoo").exitCode == 2);
   CHECK(marsc("zoo lenet5 -o x.onnx --seed minus-one").exitCode == 2);

@@ -155,9 +155,9 @@ TEST_CASE("npy: malformed files are clear errors") {
                  data)),
              Catch::Contains("big-endian"));
   CHECK_THAT(parseError(handMade(
-                 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }",
-                 std::string(8, '\0'))),
-             Catch::Contains("unsupported dtype '<f8'"));
+                 1, "{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }",
+                 std::string(2, '\0'))),
+             Catch::Contains("unsupported dtype '<f2'"));
   CHECK_THAT(parseError(handMade(1, "{'descr': '<f4', 'shape': (2,), }", data)),
              Catch::Contains("malformed header"));
   CHECK_THAT(

@@ -53,10 +53,11 @@ struct Operand {
 };
 
 /// Builds a graph of one `op` node over `operands` whose outputs have the
-/// given types, and runs it.
+/// given types, and runs it at `precision`.
 inline Expected<std::vector<Tensor>>
 runNode(ir::OpKind op, std::vector<Operand> operands,
-        std::vector<ir::TensorType> outputTypes, ir::AttributeMap attrs = {}) {
+        std::vector<ir::TensorType> outputTypes, ir::AttributeMap attrs = {},
+        Precision precision = Precision::Float32) {
   ir::Graph g;
   g.name = "one";
   std::vector<ir::ValueId> ins, outs;
@@ -80,7 +81,7 @@ runNode(ir::OpKind op, std::vector<Operand> operands,
     g.outputs.push_back(outs.back());
   }
   g.addNode(op, "n", ins, outs, std::move(attrs));
-  return run(g, feeds);
+  return run(g, feeds, precision);
 }
 
 /// runNode for a single output, requiring success.

@@ -1,5 +1,6 @@
 // `marsc eval`: runs a model on the float reference interpreter.
 #include "Commands.h"
+#include "PrecisionOption.h"
 
 #include "mars/arch/ArchSpec.h"
 #include "mars/interp/Interpreter.h"
@@ -31,6 +32,8 @@ struct EvalCli {
   bool json = false;
   bool integer = false; ///< --integer: the integer reference (DESIGN.md §3).
   std::string archPath; ///< --arch: the chip whose ADC --integer models.
+  /// --precision: float32 (as ONNX runtimes) or float64 (the exact meaning).
+  interp::Precision precision = interp::Precision::Float32;
 };
 
 void printJson(const ir::Graph &graph, const std::vector<ir::Tensor> &outputs,
@@ -127,7 +130,7 @@ Status runEval(const EvalCli &cli) {
 
   auto start = std::chrono::steady_clock::now();
   auto outputs = cli.integer ? runIntegerReference(cli, *graph, *inputs)
-                             : interp::run(*graph, *inputs);
+                             : interp::run(*graph, *inputs, cli.precision);
   auto stop = std::chrono::steady_clock::now();
   if (!outputs)
     return outputs.error().withContext(cli.model);
@@ -147,7 +150,9 @@ Status runEval(const EvalCli &cli) {
 Command addEvalCommand(CLI::App &parent) {
   auto cli = std::make_shared<EvalCli>();
   CLI::App *app = parent.add_subcommand(
-      "eval", "Run a model on the float32 reference interpreter.");
+      "eval", "Run a model on the float reference interpreter (float32, "
+              "or float64 with --precision f64), or a quantized model's "
+              "integer reference.");
   app->footer(
       "Feeds one --input file per model input, in order (.npy or .pb "
       "TensorProto, chosen by extension; dtype and shape must match the "
@@ -181,6 +186,14 @@ Command addEvalCommand(CLI::App &parent) {
                   "ADC (bit-serial slices, column counts clipped to "
                   "2^adc_bits - 1), as `marsc run --mode macro` does")
       ->check(CLI::ExistingFile);
+  addPrecisionOption(app, cli->precision,
+                     "Float arithmetic: f32 computes what a float32 ONNX "
+                     "runtime computes; f64 holds every float tensor as a "
+                     "double, so a QDQ model rounds each QuantizeLinear as its "
+                     "exact real value does (no float32 rounding near ties; "
+                     "README, \"The integer contract\"). Outputs are then "
+                     "float64")
+      ->excludes("--integer");
   app->add_flag("--json", cli->json,
                 "Print the results as JSON (values included for outputs of "
                 "at most 1024 elements)");

@@ -1,6 +1,7 @@
 // `marsc verify model.onnx program.bin`: the QDQ model, the integer
 // reference and the chip side by side, layer by layer (lib/verify).
 #include "Commands.h"
+#include "PrecisionOption.h"
 
 #include "mars/data/Dataset.h"
 #include "mars/onnx/Import.h"
@@ -23,6 +24,7 @@ struct VerifyCli {
   int64_t limit = 10;
   uint64_t seed = 0;
   bool json = false;
+  interp::Precision precision = interp::Precision::Float64;
 };
 
 /// The images to compare, each C×H×W floats: an input file (one image or a
@@ -94,13 +96,15 @@ nlohmann::ordered_json toJson(const verify::VerifyResult &r) {
                    {"max_diff_lsb", a.chipMaxDiff}};
     layers.push_back(l);
   }
-  nlohmann::ordered_json j = {{"images", r.images},
-                              {"agree", !r.first.has_value()},
-                              {"classes",
-                               {{"qdq", r.qdqClasses},
-                                {"integer", r.integerClasses},
-                                {"chip", r.chipClasses}}},
-                              {"layers", layers}};
+  nlohmann::ordered_json j = {
+      {"images", r.images},
+      {"agree", !r.first.has_value()},
+      {"qdq_precision", interp::precisionName(r.precision)},
+      {"classes",
+       {{"qdq", r.qdqClasses},
+        {"integer", r.integerClasses},
+        {"chip", r.chipClasses}}},
+      {"layers", layers}};
   if (r.first) {
     const verify::Divergence &d = *r.first;
     j["divergence"] = {{"layer", d.layer},
@@ -130,6 +134,7 @@ Status runVerify(const VerifyCli &cli) {
   if (cli.mode != "fast" && cli.mode != "macro")
     return makeError("--mode must be fast or macro, got '", cli.mode, "'");
   verify::VerifyOptions options;
+  options.precision = cli.precision;
   options.mode = cli.mode == "macro" ? runtime::ExecMode::MacroLevel
                                      : runtime::ExecMode::Fast;
   if (options.mode == runtime::ExecMode::Fast && !runtime::adcIsExact(*p))
@@ -164,9 +169,11 @@ Command addVerifyCommand(CLI::App &parent) {
       "verify", "Run the QDQ model (ONNX semantics), the integer reference "
                 "and the chip side by side and compare every layer.");
   app->footer(
-      "The chip must equal the integer reference exactly; the QDQ model (the\n"
-      "float reference interpreter) may differ from it by 1 LSB where float32\n"
-      "rounding decides a tie. The first layer whose inputs agreed but whose\n"
+      "The chip must equal the integer reference exactly, and so must the QDQ\n"
+      "model evaluated by the float reference interpreter in float64 (the\n"
+      "default): that is the file's exact arithmetic. With --precision f32 it\n"
+      "may differ by 1 LSB where float32 rounding decides a tie, as in any\n"
+      "float32 ONNX runtime. The first layer whose inputs agreed but whose\n"
       "output does not is named with the element and the three values, and\n"
       "the command exits 1. With a saturating ADC use --mode macro: the integer\n"
       "reference then computes through the same ADC and must still equal the\n"
@@ -190,6 +197,10 @@ Command addVerifyCommand(CLI::App &parent) {
   app->add_option("--seed", cli->seed,
                   "Seed of the random image used without --input/--data");
   app->add_option("--mode", cli->mode, "Chip model: fast or macro");
+  addPrecisionOption(app, cli->precision,
+                     "The QDQ model's float arithmetic: f64 (default, must "
+                     "equal the integer reference) or f32 (as ONNX runtimes; "
+                     "within 1 LSB)");
   app->add_flag("--json", cli->json, "Machine-readable agreement table");
   return {app, [cli]() { return runVerify(*cli); }};
 }

@@ -150,7 +150,7 @@ private:
 
 std::optional<NpyDType> dtypeFromDescr(const std::string &descr) {
   for (NpyDType d : {NpyDType::Float32, NpyDType::Int8, NpyDType::UInt8,
-                     NpyDType::Int32, NpyDType::Int64})
+                     NpyDType::Int32, NpyDType::Int64, NpyDType::Float64})
     if (descr == npyDescr(d))
       return d;
   return std::nullopt;
@@ -245,7 +245,8 @@ size_t npyDTypeSize(NpyDType dtype) {
   case NpyDType::Int32: return 4;
   case NpyDType::Int8:
   case NpyDType::UInt8: return 1;
-  case NpyDType::Int64: return 8;
+  case NpyDType::Int64:
+  case NpyDType::Float64: return 8;
   }
   MARS_CHECK(false, "unknown NpyDType");
 }
@@ -257,6 +258,7 @@ const char *npyDescr(NpyDType dtype) {
   case NpyDType::UInt8: return "|u1";
   case NpyDType::Int32: return "<i4";
   case NpyDType::Int64: return "<i8";
+  case NpyDType::Float64: return "<f8";
   }
   MARS_CHECK(false, "unknown NpyDType");
 }

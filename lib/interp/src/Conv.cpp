@@ -14,6 +14,7 @@
 #include "MatrixMultiply.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 namespace mars::interp {
@@ -22,25 +23,26 @@ namespace {
 
 /// Fills col (rows Cg*KH*KW, columns OH*OW) from channels [c0, c0+cg) of one
 /// image x of shape [C, H, W].
-void im2col(const float *x, int64_t cg, int64_t h, int64_t w,
-            const Window2D &win, int64_t oh, int64_t ow, float *col) {
+template <typename T>
+void im2col(const T *x, int64_t cg, int64_t h, int64_t w, const Window2D &win,
+            int64_t oh, int64_t ow, T *col) {
   for (int64_t c = 0; c < cg; ++c) {
-    const float *plane = x + c * h * w;
+    const T *plane = x + c * h * w;
     for (int64_t ky = 0; ky < win.kh; ++ky) {
       for (int64_t kx = 0; kx < win.kw; ++kx) {
-        float *row = col + ((c * win.kh + ky) * win.kw + kx) * oh * ow;
+        T *row = col + ((c * win.kh + ky) * win.kw + kx) * oh * ow;
         for (int64_t oy = 0; oy < oh; ++oy) {
-          float *dst = row + oy * ow;
+          T *dst = row + oy * ow;
           const int64_t iy = oy * win.strideH - win.padTop + ky * win.dilationH;
           if (iy < 0 || iy >= h) {
-            std::fill(dst, dst + ow, 0.0f);
+            std::fill(dst, dst + ow, T(0));
             continue;
           }
-          const float *src = plane + iy * w;
+          const T *src = plane + iy * w;
           const int64_t ix0 = kx * win.dilationW - win.padLeft;
           for (int64_t ox = 0; ox < ow; ++ox) {
             const int64_t ix = ox * win.strideW + ix0;
-            dst[ox] = ix >= 0 && ix < w ? src[ix] : 0.0f;
+            dst[ox] = ix >= 0 && ix < w ? src[ix] : T(0);
           }
         }
       }
@@ -48,13 +50,11 @@ void im2col(const float *x, int64_t cg, int64_t h, int64_t w,
   }
 }
 
-} // namespace
-
-Status runConv(const KernelArgs &args) {
+/// The convolution in T (float, or double in interp::Precision::Float64).
+template <typename T> Status convolve(const KernelArgs &args) {
   const ir::Tensor &x = args.input(0), &wt = args.input(1);
   ir::Tensor &y = args.output(0);
-  if (x.dtype() != ir::DType::Float32 || wt.dtype() != ir::DType::Float32)
-    return makeError("only float32 convolution is supported");
+  const ir::DType dtype = x.dtype();
   if (x.shape().size() != 4 || wt.shape().size() != 4)
     return makeError("only 2-D convolution (rank-4 NCHW) is supported");
   const ir::Shape &xs = x.shape(), &ws = wt.shape();
@@ -79,13 +79,12 @@ Status runConv(const KernelArgs &args) {
           win->strideW +
       1;
   MARS_CHECK((y.shape() == ir::Shape{n, m, oh, ow}), "Conv output shape");
-  const float *bias = nullptr;
+  const T *bias = nullptr;
   if (args.hasInput(2)) {
-    if (args.input(2).dtype() != ir::DType::Float32 ||
-        args.input(2).numElements() != m)
-      return makeError("bias must be float32[", m, "], got ",
+    if (args.input(2).dtype() != dtype || args.input(2).numElements() != m)
+      return makeError("bias must be ", ir::dtypeName(dtype), "[", m, "], got ",
                        args.input(2).type().toString());
-    bias = args.input(2).data<float>();
+    bias = args.input(2).data<T>();
   }
 
   const int64_t mg = m / group, kdim = cg * win->kh * win->kw, pixels = oh * ow;
@@ -94,33 +93,46 @@ Status runConv(const KernelArgs &args) {
                       win->strideW == 1 && win->padTop == 0 &&
                       win->padLeft == 0 && win->padBottom == 0 &&
                       win->padRight == 0;
-  std::vector<float> col(direct ? 0 : static_cast<size_t>(kdim * pixels));
-  float *out = y.data<float>();
+  std::vector<T> col(direct ? 0 : static_cast<size_t>(kdim * pixels));
+  T *out = y.data<T>();
   for (int64_t img = 0; img < n; ++img) {
     for (int64_t g = 0; g < group; ++g) {
-      const float *xg = x.data<float>() + (img * c + g * cg) * h * w;
-      float *yg = out + (img * m + g * mg) * pixels;
+      const T *xg = x.data<T>() + (img * c + g * cg) * h * w;
+      T *yg = out + (img * m + g * mg) * pixels;
       for (int64_t oc = 0; oc < mg; ++oc)
         std::fill(yg + oc * pixels, yg + (oc + 1) * pixels,
-                  bias ? bias[g * mg + oc] : 0.0f);
-      const float *colData = xg;
+                  bias ? bias[g * mg + oc] : T(0));
+      const T *colData = xg;
       if (!direct) {
         im2col(xg, cg, h, w, *win, oh, ow, col.data());
         colData = col.data();
       }
-      const float *weights = wt.data<float>() + g * mg * kdim;
-      if (args.packedWeights && args.isConstantInput(1)) {
-        // A session's run: the weights were packed by an earlier image.
-        const PackedMatrixA &packed =
-            args.packedWeights->get(&wt, g, mg, kdim, weights);
-        matmulAccumulatePacked(packed, pixels, colData, pixels, yg, pixels);
-      } else {
-        matmulAccumulate(mg, pixels, kdim, weights, kdim, colData, pixels, yg,
-                         pixels);
+      const T *weights = wt.data<T>() + g * mg * kdim;
+      if constexpr (std::is_same_v<T, float>) {
+        if (args.packedWeights && args.isConstantInput(1)) {
+          // A session's run: the weights were packed by an earlier image.
+          const PackedMatrixA &packed =
+              args.packedWeights->get(&wt, g, mg, kdim, weights);
+          matmulAccumulatePacked(packed, pixels, colData, pixels, yg, pixels);
+          continue;
+        }
       }
+      matmulAccumulate(mg, pixels, kdim, weights, kdim, colData, pixels, yg,
+                       pixels);
     }
   }
   return Status::success();
+}
+
+} // namespace
+
+Status runConv(const KernelArgs &args) {
+  const ir::DType dtype = args.input(0).dtype();
+  if (args.input(1).dtype() != dtype ||
+      (dtype != ir::DType::Float32 && dtype != ir::DType::Float64))
+    return makeError("only float32 convolution is supported");
+  return dtype == ir::DType::Float32 ? convolve<float>(args)
+                                     : convolve<double>(args);
 }
 
 } // namespace mars::interp

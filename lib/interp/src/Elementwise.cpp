@@ -82,13 +82,14 @@ Status runRelu(const KernelArgs &args) {
 }
 
 Status runLeakyRelu(const KernelArgs &args) {
-  if (args.input(0).dtype() != ir::DType::Float32)
+  if (ir::isInteger(args.input(0).dtype()))
     return unsupportedDType(args.input(0).dtype());
   const float alpha = args.attrs().getFloat("alpha", 0.01f);
-  const float *x = args.input(0).data<float>();
-  float *y = args.output(0).data<float>();
-  for (int64_t i = 0, n = args.input(0).numElements(); i < n; ++i)
-    y[i] = x[i] < 0 ? x[i] * alpha : x[i];
+  visitFloatDType(args.input(0).dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    mapUnary(args, [&](T v) { return v < 0 ? v * T(alpha) : v; });
+    return 0;
+  });
   return Status::success();
 }
 

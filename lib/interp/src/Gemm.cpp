@@ -3,6 +3,7 @@
 /// (numpy matmul: 1-D operands promoted, batch dimensions broadcast).
 
 #include "Broadcast.h"
+#include "DTypeDispatch.h"
 #include "Kernels.h"
 #include "MatrixMultiply.h"
 
@@ -13,26 +14,27 @@ namespace mars::interp {
 namespace {
 
 /// The row-major transpose of a rows×cols matrix.
-std::vector<float> transposed(const float *a, int64_t rows, int64_t cols) {
-  std::vector<float> t(static_cast<size_t>(rows * cols));
+template <typename T>
+std::vector<T> transposed(const T *a, int64_t rows, int64_t cols) {
+  std::vector<T> t(static_cast<size_t>(rows * cols));
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c)
       t[c * rows + r] = a[r * cols + c];
   return t;
 }
 
+/// Every operand float32, or every one float64 (Precision::Float64).
 bool allFloat(const KernelArgs &args) {
+  const ir::DType dtype = args.output(0).dtype();
+  if (dtype != ir::DType::Float32 && dtype != ir::DType::Float64)
+    return false;
   for (const ir::Tensor *t : args.inputs)
-    if (t && t->dtype() != ir::DType::Float32)
+    if (t && t->dtype() != dtype)
       return false;
-  return args.output(0).dtype() == ir::DType::Float32;
+  return true;
 }
 
-} // namespace
-
-Status runGemm(const KernelArgs &args) {
-  if (!allFloat(args))
-    return makeError("only float32 Gemm is supported");
+template <typename T> Status gemm(const KernelArgs &args) {
   const ir::Tensor &a = args.input(0), &b = args.input(1);
   ir::Tensor &y = args.output(0);
   if (a.shape().size() != 2 || b.shape().size() != 2)
@@ -47,8 +49,8 @@ Status runGemm(const KernelArgs &args) {
     return makeError("inner dimensions ", k, " and ", kb, " differ");
   MARS_CHECK((y.shape() == ir::Shape{m, n}), "Gemm output shape");
 
-  std::vector<float> at, bt;
-  const float *pa = a.data<float>(), *pb = b.data<float>();
+  std::vector<T> at, bt;
+  const T *pa = a.data<T>(), *pb = b.data<T>();
   if (transA) {
     at = transposed(pa, k, m);
     pa = at.data();
@@ -57,16 +59,16 @@ Status runGemm(const KernelArgs &args) {
     bt = transposed(pb, n, k);
     pb = bt.data();
   }
-  std::vector<float> product(static_cast<size_t>(m * n), 0.0f);
+  std::vector<T> product(static_cast<size_t>(m * n), T(0));
   matmulAccumulate(m, n, k, pa, k, pb, n, product.data(), n);
 
-  float *py = y.data<float>();
+  T *py = y.data<T>();
   for (int64_t i = 0; i < m * n; ++i)
     py[i] = alpha * product[i];
   if (!args.hasInput(2) || beta == 0.0f)
     return Status::success();
   const ir::Tensor &c = args.input(2);
-  const float *pc = c.data<float>();
+  const T *pc = c.data<T>();
   const std::vector<int64_t> none(2, 0);
   forEachBroadcast(
       y.shape(), broadcastStrides(c.shape(), y.shape()), none,
@@ -74,9 +76,7 @@ Status runGemm(const KernelArgs &args) {
   return Status::success();
 }
 
-Status runMatMul(const KernelArgs &args) {
-  if (!allFloat(args))
-    return makeError("only float32 MatMul is supported");
+template <typename T> Status matMul(const KernelArgs &args) {
   const ir::Tensor &a = args.input(0), &b = args.input(1);
   ir::Tensor &y = args.output(0);
   if (a.shape().empty() || b.shape().empty())
@@ -110,15 +110,32 @@ Status runMatMul(const KernelArgs &args) {
   }
   MARS_CHECK(y.numElements() == ir::numElements(batch) * m * n,
              "MatMul output shape");
-  std::fill(y.data<float>(), y.data<float>() + y.numElements(), 0.0f);
+  std::fill(y.data<T>(), y.data<T>() + y.numElements(), T(0));
   forEachBroadcast(batch, broadcastStrides(batchA, batch),
                    broadcastStrides(batchB, batch),
                    [&](int64_t o, int64_t ia, int64_t ib) {
-                     matmulAccumulate(m, n, k, a.data<float>() + ia * m * k, k,
-                                      b.data<float>() + ib * k * n, n,
-                                      y.data<float>() + o * m * n, n);
+                     matmulAccumulate(m, n, k, a.data<T>() + ia * m * k, k,
+                                      b.data<T>() + ib * k * n, n,
+                                      y.data<T>() + o * m * n, n);
                    });
   return Status::success();
+}
+
+} // namespace
+
+Status runGemm(const KernelArgs &args) {
+  if (!allFloat(args))
+    return makeError("only float32 Gemm is supported");
+  return visitFloatDType(args.output(0).dtype(),
+                         [&](auto zero) { return gemm<decltype(zero)>(args); });
+}
+
+Status runMatMul(const KernelArgs &args) {
+  if (!allFloat(args))
+    return makeError("only float32 MatMul is supported");
+  return visitFloatDType(args.output(0).dtype(), [&](auto zero) {
+    return matMul<decltype(zero)>(args);
+  });
 }
 
 } // namespace mars::interp

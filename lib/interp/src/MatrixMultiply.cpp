@@ -68,6 +68,22 @@ void matmulAccumulate(int64_t m, int64_t n, int64_t k, const float *a,
   matmulAccumulatePacked(packMatrixA(m, k, a, lda), n, b, ldb, c, ldc);
 }
 
+void matmulAccumulate(int64_t m, int64_t n, int64_t k, const double *a,
+                      int64_t lda, const double *b, int64_t ldb, double *c,
+                      int64_t ldc) {
+  // Row by row, b's rows streamed in order: the inner loop is an axpy the
+  // compiler vectorises.
+  for (int64_t i = 0; i < m; ++i) {
+    double *ci = c + i * ldc;
+    for (int64_t p = 0; p < k; ++p) {
+      const double aip = a[i * lda + p];
+      const double *bp = b + p * ldb;
+      for (int64_t j = 0; j < n; ++j)
+        ci[j] += aip * bp[j];
+    }
+  }
+}
+
 void matmulAccumulateWith(const MatmulKernel &kernel, int64_t m, int64_t n,
                           int64_t k, const float *a, int64_t lda,
                           const float *b, int64_t ldb, float *c, int64_t ldc) {

@@ -20,6 +20,13 @@ void matmulAccumulate(int64_t m, int64_t n, int64_t k, const float *a,
                       int64_t lda, const float *b, int64_t ldb, float *c,
                       int64_t ldc);
 
+/// The same in double for interp::Precision::Float64: plain loops, every
+/// product and sum rounded in double (about 2^-53 relative), far below any
+/// quantization step this mode exists to resolve.
+void matmulAccumulate(int64_t m, int64_t n, int64_t k, const double *a,
+                      int64_t lda, const double *b, int64_t ldb, double *c,
+                      int64_t ldc);
+
 /// While one is alive, matrix products on the thread that made it run on
 /// that thread only: Session::runEach already gives each image a thread.
 class MatmulOnCallingThread {

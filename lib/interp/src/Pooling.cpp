@@ -109,49 +109,62 @@ Status runMaxPool(const KernelArgs &args) {
   });
 }
 
-Status runAveragePool(const KernelArgs &args) {
-  const ir::Tensor &x = args.input(0);
-  ir::Tensor &y = args.output(0);
-  if (x.dtype() != ir::DType::Float32)
-    return unsupportedDType(x.dtype());
-  auto win = poolWindow(args);
-  if (!win)
-    return win.error();
-  const bool includePad = args.attrs().getInt("count_include_pad", 0) != 0;
+namespace {
+
+/// AveragePool in T (float, or double in Precision::Float64).
+template <typename T>
+void averagePool(const ir::Tensor &x, ir::Tensor &y, const Window2D &win,
+                 bool includePad) {
   const int64_t planes = x.shape()[0] * x.shape()[1];
   const int64_t h = x.shape()[2], w = x.shape()[3];
   const int64_t oh = y.shape()[2], ow = y.shape()[3];
   for (int64_t p = 0; p < planes; ++p) {
-    const float *in = x.data<float>() + p * h * w;
-    float *out = y.data<float>() + p * oh * ow;
+    const T *in = x.data<T>() + p * h * w;
+    T *out = y.data<T>() + p * oh * ow;
     for (int64_t oy = 0; oy < oh; ++oy) {
-      const int64_t y0 = oy * win->strideH - win->padTop;
+      const int64_t y0 = oy * win.strideH - win.padTop;
       const int64_t rows = includePad
-                               ? countInside(y0, win->kh, win->dilationH,
-                                             -win->padTop, h + win->padBottom)
-                               : countInside(y0, win->kh, win->dilationH, 0, h);
+                               ? countInside(y0, win.kh, win.dilationH,
+                                             -win.padTop, h + win.padBottom)
+                               : countInside(y0, win.kh, win.dilationH, 0, h);
       for (int64_t ox = 0; ox < ow; ++ox) {
-        const int64_t x0 = ox * win->strideW - win->padLeft;
-        const int64_t cols =
-            includePad ? countInside(x0, win->kw, win->dilationW, -win->padLeft,
-                                     w + win->padRight)
-                       : countInside(x0, win->kw, win->dilationW, 0, w);
-        float sum = 0;
-        for (int64_t ky = 0; ky < win->kh; ++ky) {
-          const int64_t iy = y0 + ky * win->dilationH;
+        const int64_t x0 = ox * win.strideW - win.padLeft;
+        const int64_t cols = includePad
+                                 ? countInside(x0, win.kw, win.dilationW,
+                                               -win.padLeft, w + win.padRight)
+                                 : countInside(x0, win.kw, win.dilationW, 0, w);
+        T sum = 0;
+        for (int64_t ky = 0; ky < win.kh; ++ky) {
+          const int64_t iy = y0 + ky * win.dilationH;
           if (iy < 0 || iy >= h)
             continue;
-          for (int64_t kx = 0; kx < win->kw; ++kx) {
-            const int64_t ix = x0 + kx * win->dilationW;
+          for (int64_t kx = 0; kx < win.kw; ++kx) {
+            const int64_t ix = x0 + kx * win.dilationW;
             if (ix >= 0 && ix < w)
               sum += in[iy * w + ix];
           }
         }
         const int64_t count = rows * cols;
-        out[oy * ow + ox] = count > 0 ? sum / static_cast<float>(count) : 0.0f;
+        out[oy * ow + ox] = count > 0 ? sum / static_cast<T>(count) : T(0);
       }
     }
   }
+}
+
+} // namespace
+
+Status runAveragePool(const KernelArgs &args) {
+  const ir::Tensor &x = args.input(0);
+  if (ir::isInteger(x.dtype()))
+    return unsupportedDType(x.dtype());
+  auto win = poolWindow(args);
+  if (!win)
+    return win.error();
+  const bool includePad = args.attrs().getInt("count_include_pad", 0) != 0;
+  visitFloatDType(x.dtype(), [&](auto zero) {
+    averagePool<decltype(zero)>(x, args.output(0), *win, includePad);
+    return 0;
+  });
   return Status::success();
 }
 
@@ -159,7 +172,7 @@ Status runAveragePool(const KernelArgs &args) {
 Status runGlobalAveragePool(const KernelArgs &args) {
   const ir::Tensor &x = args.input(0);
   ir::Tensor &y = args.output(0);
-  if (x.dtype() != ir::DType::Float32)
+  if (ir::isInteger(x.dtype()))
     return unsupportedDType(x.dtype());
   if (x.shape().size() < 3)
     return makeError("input rank ", x.shape().size(), " is below 3");
@@ -168,13 +181,17 @@ Status runGlobalAveragePool(const KernelArgs &args) {
   if (planes == 0)
     return Status::success();
   const int64_t size = x.numElements() / planes;
-  for (int64_t p = 0; p < planes; ++p) {
-    const float *in = x.data<float>() + p * size;
-    double sum = 0;
-    for (int64_t i = 0; i < size; ++i)
-      sum += in[i];
-    y.data<float>()[p] = static_cast<float>(sum / static_cast<double>(size));
-  }
+  visitFloatDType(x.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    for (int64_t p = 0; p < planes; ++p) {
+      const T *in = x.data<T>() + p * size;
+      double sum = 0;
+      for (int64_t i = 0; i < size; ++i)
+        sum += in[i];
+      y.data<T>()[p] = static_cast<T>(sum / static_cast<double>(size));
+    }
+    return 0;
+  });
   return Status::success();
 }
 

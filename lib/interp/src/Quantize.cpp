@@ -3,7 +3,8 @@
 /// ONNX defines them:
 ///   QuantizeLinear:   y = saturate(round_half_even(x / scale) + zero_point)
 ///   DequantizeLinear: y = (x - zero_point) * scale
-/// The division is done in float, as the reference's numpy float32 divide.
+/// The division is done in float, as the reference's numpy float32 divide;
+/// in Precision::Float64 every float (x, scale, y) is a double instead.
 
 #include "DTypeDispatch.h"
 #include "Kernels.h"
@@ -29,7 +30,8 @@ struct QuantLayout {
 /// Validates scale (input 1) and zero point (input 2) against x.
 Expected<QuantLayout> quantLayout(const KernelArgs &args) {
   const ir::Tensor &x = args.input(0), &scale = args.input(1);
-  if (scale.dtype() != ir::DType::Float32)
+  if (scale.dtype() != ir::DType::Float32 &&
+      scale.dtype() != ir::DType::Float64)
     return makeError("scale must be float32");
   if (args.hasInput(2) && args.input(2).numElements() != scale.numElements())
     return makeError("zero point has ", args.input(2).numElements(),
@@ -66,7 +68,7 @@ Expected<QuantLayout> quantLayout(const KernelArgs &args) {
 Status runQuantizeLinear(const KernelArgs &args) {
   const ir::Tensor &x = args.input(0);
   ir::Tensor &y = args.output(0);
-  if (x.dtype() != ir::DType::Float32)
+  if (ir::isInteger(x.dtype()) || args.input(1).dtype() != x.dtype())
     return makeError("input must be float32, got ", ir::dtypeName(x.dtype()));
   if (!ir::isInteger(y.dtype()))
     return makeError("output must be an integer type");
@@ -76,28 +78,31 @@ Status runQuantizeLinear(const KernelArgs &args) {
   auto layout = quantLayout(args);
   if (!layout)
     return layout.error();
-  const float *scale = args.input(1).data<float>();
   // std::nearbyint rounds half to even in the default rounding mode.
   MARS_CHECK(std::fegetround() == FE_TONEAREST, "rounding mode");
-  return visitDType(y.dtype(), [&](auto zero) -> Status {
-    using T = decltype(zero);
-    if constexpr (std::is_floating_point_v<T>) {
-      return Status::success(); // excluded above
-    } else {
-      const double lo = static_cast<double>(std::numeric_limits<T>::min());
-      const double hi = static_cast<double>(std::numeric_limits<T>::max());
-      const T *zp = args.hasInput(2) ? args.input(2).data<T>() : nullptr;
-      const float *px = x.data<float>();
-      T *py = y.data<T>();
-      for (int64_t i = 0, n = x.numElements(); i < n; ++i) {
-        const int64_t ch = layout->channelOf(i);
-        double q = std::nearbyint(px[i] / scale[ch]);
-        q += zp ? static_cast<double>(zp[ch]) : 0.0;
-        q = std::isnan(q) ? 0.0 : std::min(std::max(q, lo), hi);
-        py[i] = static_cast<T>(q);
+  return visitFloatDType(x.dtype(), [&](auto real) {
+    using R = decltype(real);
+    const R *scale = args.input(1).data<R>();
+    const R *px = x.data<R>();
+    return visitDType(y.dtype(), [&](auto zero) -> Status {
+      using T = decltype(zero);
+      if constexpr (std::is_floating_point_v<T>) {
+        return Status::success(); // excluded above
+      } else {
+        const double lo = static_cast<double>(std::numeric_limits<T>::min());
+        const double hi = static_cast<double>(std::numeric_limits<T>::max());
+        const T *zp = args.hasInput(2) ? args.input(2).data<T>() : nullptr;
+        T *py = y.data<T>();
+        for (int64_t i = 0, n = x.numElements(); i < n; ++i) {
+          const int64_t ch = layout->channelOf(i);
+          double q = std::nearbyint(px[i] / scale[ch]); // in R
+          q += zp ? static_cast<double>(zp[ch]) : 0.0;
+          q = std::isnan(q) ? 0.0 : std::min(std::max(q, lo), hi);
+          py[i] = static_cast<T>(q);
+        }
+        return Status::success();
       }
-      return Status::success();
-    }
+    });
   });
 }
 
@@ -108,7 +113,7 @@ Status runDequantizeLinear(const KernelArgs &args) {
       x.dtype() != ir::DType::Int32)
     return makeError("input must be int8, uint8 or int32, got ",
                      ir::dtypeName(x.dtype()));
-  if (y.dtype() != ir::DType::Float32)
+  if (ir::isInteger(y.dtype()) || args.input(1).dtype() != y.dtype())
     return makeError("output must be float32");
   MARS_CHECK(y.shape() == x.shape(), "DequantizeLinear output shape");
   if (args.hasInput(2))
@@ -116,16 +121,20 @@ Status runDequantizeLinear(const KernelArgs &args) {
   auto layout = quantLayout(args);
   if (!layout)
     return layout.error();
-  const float *scale = args.input(1).data<float>();
   const ir::Tensor *zp = args.hasInput(2) ? &args.input(2) : nullptr;
-  float *py = y.data<float>();
   // The difference is taken in int64 so that int32 inputs stay exact; for
   // 8-bit inputs this equals the reference's float subtraction.
-  for (int64_t i = 0, n = x.numElements(); i < n; ++i) {
-    const int64_t ch = layout->channelOf(i);
-    const int64_t diff = x.getAsInt64(i) - (zp ? zp->getAsInt64(ch) : 0);
-    py[i] = static_cast<float>(diff) * scale[ch];
-  }
+  visitFloatDType(y.dtype(), [&](auto real) {
+    using R = decltype(real);
+    const R *scale = args.input(1).data<R>();
+    R *py = y.data<R>();
+    for (int64_t i = 0, n = x.numElements(); i < n; ++i) {
+      const int64_t ch = layout->channelOf(i);
+      const int64_t diff = x.getAsInt64(i) - (zp ? zp->getAsInt64(ch) : 0);
+      py[i] = static_cast<R>(diff) * scale[ch];
+    }
+    return 0;
+  });
   return Status::success();
 }
 

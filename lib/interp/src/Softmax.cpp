@@ -2,17 +2,19 @@
 /// Softmax along one axis (opset 13): exp(x - max) / sum(exp(x - max)),
 /// subtracting the maximum so that large inputs do not overflow.
 
+#include "DTypeDispatch.h"
 #include "Kernels.h"
 
 #include <cmath>
 
 namespace mars::interp {
 
-Status runSoftmax(const KernelArgs &args) {
+namespace {
+
+/// The kernel in T (float, or double in Precision::Float64).
+template <typename T> Status compute(const KernelArgs &args) {
   const ir::Tensor &x = args.input(0);
   ir::Tensor &y = args.output(0);
-  if (x.dtype() != ir::DType::Float32)
-    return makeError("only float32 Softmax is supported");
   MARS_CHECK(y.shape() == x.shape(), "Softmax output shape");
   const int64_t rank = static_cast<int64_t>(x.shape().size());
   int64_t axis = args.attrs().getInt("axis", -1);
@@ -30,13 +32,13 @@ Status runSoftmax(const KernelArgs &args) {
   if (len == 0)
     return Status::success();
 
-  const float *px = x.data<float>();
-  float *py = y.data<float>();
+  const T *px = x.data<T>();
+  T *py = y.data<T>();
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {
-      const float *src = px + o * len * inner + i;
-      float *dst = py + o * len * inner + i;
-      float maxV = src[0];
+      const T *src = px + o * len * inner + i;
+      T *dst = py + o * len * inner + i;
+      T maxV = src[0];
       for (int64_t j = 1; j < len; ++j)
         maxV = std::fmax(maxV, src[j * inner]);
       double sum = 0;
@@ -45,10 +47,20 @@ Status runSoftmax(const KernelArgs &args) {
         sum += dst[j * inner];
       }
       for (int64_t j = 0; j < len; ++j)
-        dst[j * inner] = static_cast<float>(dst[j * inner] / sum);
+        dst[j * inner] = static_cast<T>(dst[j * inner] / sum);
     }
   }
   return Status::success();
+}
+
+} // namespace
+
+Status runSoftmax(const KernelArgs &args) {
+  const ir::DType dtype = args.input(0).dtype();
+  if (ir::isInteger(dtype))
+    return makeError("only float32 Softmax is supported");
+  return visitFloatDType(
+      dtype, [&](auto zero) { return compute<decltype(zero)>(args); });
 }
 
 } // namespace mars::interp

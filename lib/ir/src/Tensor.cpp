@@ -74,6 +74,7 @@ double Tensor::getAsDouble(int64_t i) const {
   case DType::UInt8: return data<uint8_t>()[i];
   case DType::Int32: return data<int32_t>()[i];
   case DType::Int64: return static_cast<double>(data<int64_t>()[i]);
+  case DType::Float64: return data<double>()[i];
   }
   MARS_CHECK(false, "unknown dtype");
 }
@@ -85,6 +86,7 @@ int64_t Tensor::getAsInt64(int64_t i) const {
   case DType::UInt8: return data<uint8_t>()[i];
   case DType::Int32: return data<int32_t>()[i];
   case DType::Int64: return data<int64_t>()[i];
+  case DType::Float64: return static_cast<int64_t>(data<double>()[i]);
   }
   MARS_CHECK(false, "unknown dtype");
 }
@@ -102,6 +104,7 @@ void Tensor::setFromDouble(int64_t i, double v) {
     data<int32_t>()[i] = static_cast<int32_t>(static_cast<int64_t>(v));
     return;
   case DType::Int64: data<int64_t>()[i] = static_cast<int64_t>(v); return;
+  case DType::Float64: data<double>()[i] = v; return;
   }
   MARS_CHECK(false, "unknown dtype");
 }
@@ -125,6 +128,7 @@ std::vector<Out> convertAll(const Tensor &t, Convert convert) {
   case DType::UInt8: copy(t.data<uint8_t>()); return out;
   case DType::Int32: copy(t.data<int32_t>()); return out;
   case DType::Int64: copy(t.data<int64_t>()); return out;
+  case DType::Float64: copy(t.data<double>()); return out;
   }
   MARS_CHECK(false, "unknown dtype");
 }

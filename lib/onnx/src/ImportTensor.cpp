@@ -25,6 +25,7 @@ int32_t dtypeToOnnx(ir::DType dtype) {
   case ir::DType::UInt8: return TensorProto::UINT8;
   case ir::DType::Int32: return TensorProto::INT32;
   case ir::DType::Int64: return TensorProto::INT64;
+  case ir::DType::Float64: return TensorProto::DOUBLE;
   }
   MARS_CHECK(false, "unknown dtype");
 }
@@ -134,6 +135,8 @@ Expected<ir::Tensor> tensorFromProto(const TensorProto &proto,
   case ir::DType::Int64:
     copied = copyTyped(proto.int64_data(), "int64_data", t);
     break;
+  case ir::DType::Float64: // dtypeFromOnnx never returns it
+    MARS_CHECK(false, "float64 tensor import");
   }
   if (!copied)
     return copied.error();

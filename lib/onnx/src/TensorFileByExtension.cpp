@@ -23,6 +23,7 @@ data::NpyDType toNpy(ir::DType dtype) {
   case ir::DType::UInt8: return data::NpyDType::UInt8;
   case ir::DType::Int32: return data::NpyDType::Int32;
   case ir::DType::Int64: return data::NpyDType::Int64;
+  case ir::DType::Float64: return data::NpyDType::Float64;
   }
   MARS_CHECK(false, "unknown DType");
 }
@@ -34,6 +35,7 @@ ir::DType fromNpy(data::NpyDType dtype) {
   case data::NpyDType::UInt8: return ir::DType::UInt8;
   case data::NpyDType::Int32: return ir::DType::Int32;
   case data::NpyDType::Int64: return ir::DType::Int64;
+  case data::NpyDType::Float64: return ir::DType::Float64;
   }
   MARS_CHECK(false, "unknown NpyDType");
 }

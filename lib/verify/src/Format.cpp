@@ -29,8 +29,11 @@ std::string optionalValue(const std::optional<int64_t> &v) {
 std::string formatVerifyResult(const VerifyResult &r) {
   std::string out;
   char line[512];
+  const std::string qdqHeader = std::string("QDQ (") +
+                                interp::precisionName(r.precision) +
+                                ") vs integer";
   std::snprintf(line, sizeof line, "%-28s %-9s %9s  %-28s %-28s\n", "layer",
-                "op", "elements", "QDQ (float) vs integer", "chip vs integer");
+                "op", "elements", qdqHeader.c_str(), "chip vs integer");
   out += line;
   for (const ValueAgreement &a : r.values) {
     const int64_t total = a.elements * r.images;
@@ -46,8 +49,11 @@ std::string formatVerifyResult(const VerifyResult &r) {
   if (!r.first) {
     std::snprintf(line, sizeof line,
                   "agree: %d image(s); the chip equals the integer reference "
-                  "everywhere and the QDQ model is within 1 LSB of it\n",
-                  r.images);
+                  "everywhere and the QDQ model (%s) %s\n",
+                  r.images, interp::precisionName(r.precision),
+                  allowedQdqDifference(r.precision) == 0
+                      ? "equals it"
+                      : "is within 1 LSB of it where its inputs agreed");
     out += line;
     return out;
   }

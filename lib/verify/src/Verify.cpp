@@ -22,7 +22,8 @@ struct FloatModel {
 };
 
 Expected<FloatModel> floatModel(const ir::Graph &qdq,
-                                const quant::IntegerNet &net) {
+                                const quant::IntegerNet &net,
+                                interp::Precision precision) {
   FloatModel m;
   m.graph = qdq;
   ir::Graph &g = m.graph;
@@ -45,6 +46,12 @@ Expected<FloatModel> floatModel(const ir::Graph &qdq,
       continue;
     m.outputOf[v] = int(g.outputs.size());
     g.outputs.push_back(*id);
+  }
+  if (precision == interp::Precision::Float64) {
+    Expected<ir::Graph> wide = interp::widenedToFloat64(g);
+    if (!wide)
+      return wide.error();
+    g = wide.take();
   }
   return m;
 }
@@ -148,9 +155,10 @@ class Comparer {
 public:
   Comparer(const quant::IntegerNet &net, const FloatModel &model,
            const std::vector<int> &layerOf, const std::vector<int> &chipBuffer,
-           bool adcClips)
+           bool adcClips, int64_t allowedFloatDiff)
       : net_(net), model_(model), layerOf_(layerOf), chipBuffer_(chipBuffer),
-        adcClips_(adcClips), floatExact_(net.values.size(), true),
+        adcClips_(adcClips), allowedFloatDiff_(allowedFloatDiff),
+        floatExact_(net.values.size(), true),
         chipExact_(net.values.size(), true) {}
 
   /// Compares value v on one image: `ints` the integer reference's values,
@@ -196,8 +204,8 @@ public:
         a.floatMaxDiff =
             std::max<int64_t>(a.floatMaxDiff, std::llabs(*f - want));
         floatExact_[v] = false;
-        if (inputsFloatExact && std::llabs(*f - want) > 1 && !diverges &&
-            !adcClips_) {
+        if (inputsFloatExact && std::llabs(*f - want) > allowedFloatDiff_ &&
+            !diverges && !adcClips_) {
           diverges = true;
           what = "float";
         }
@@ -235,6 +243,7 @@ private:
   const std::vector<int> &layerOf_;
   const std::vector<int> &chipBuffer_;
   const bool adcClips_;
+  const int64_t allowedFloatDiff_;
   // Per value: did float and chip agree exactly on every image so far.
   std::vector<bool> floatExact_, chipExact_;
 };
@@ -250,7 +259,8 @@ verifyModel(const ir::Graph &qdq, const program::Program &program,
     return lowered.error();
   const bool adcClips = lowered->adc.saturates();
   const quant::IntegerNet &net = *lowered;
-  Expected<FloatModel> floatModelOrError = floatModel(qdq, net);
+  Expected<FloatModel> floatModelOrError =
+      floatModel(qdq, net, options.precision);
   if (!floatModelOrError)
     return floatModelOrError.error();
   const FloatModel &model = *floatModelOrError;
@@ -263,12 +273,14 @@ verifyModel(const ir::Graph &qdq, const program::Program &program,
   const std::vector<int> order = valueOrder(net);
   VerifyResult result;
   result.images = int(images.size());
+  result.precision = options.precision;
   const std::vector<int> chipBuffer =
       describeValues(net, model, program, layerOf, order, result.values);
 
   const quant::IntValue &inValue = net.value(net.input);
   const ir::Shape inShape{1, inValue.channels, inValue.height, inValue.width};
-  Comparer comparer(net, model, layerOf, chipBuffer, adcClips);
+  Comparer comparer(net, model, layerOf, chipBuffer, adcClips,
+                    allowedQdqDifference(options.precision));
   for (size_t image = 0; image < images.size(); ++image) {
     const std::vector<float> &x = images[image];
     if (int64_t(x.size()) != inValue.size())
@@ -281,8 +293,9 @@ verifyModel(const ir::Graph &qdq, const program::Program &program,
     if (!ran)
       return ran.error().withContext("the chip");
     const std::vector<std::vector<int32_t>> &chip = exec->buffers();
-    Expected<std::vector<ir::Tensor>> floats =
-        interp::run(model.graph, {ir::Tensor::fromFloats(inShape, x)});
+    Expected<std::vector<ir::Tensor>> floats = interp::run(
+        model.graph,
+        interp::inputsFor(model.graph, {ir::Tensor::fromFloats(inShape, x)}));
     if (!floats)
       return floats.error().withContext("the QDQ model");
     result.integerClasses.push_back(quant::argmaxClass(net, ints[net.output]));

@@ -19,12 +19,12 @@
 namespace mars::data {
 
 /// The element types marsc reads and writes.
-enum class NpyDType : uint8_t { Float32, Int8, UInt8, Int32, Int64 };
+enum class NpyDType : uint8_t { Float32, Int8, UInt8, Int32, Int64, Float64 };
 
 /// Size of one element in bytes.
 size_t npyDTypeSize(NpyDType dtype);
 /// The numpy descr string written for `dtype`: "<f4", "|i1", "|u1", "<i4",
-/// "<i8".
+/// "<i8", "<f8" (float64: `marsc eval --precision f64` outputs).
 const char *npyDescr(NpyDType dtype);
 
 /// A dense C-order array. `bytes` holds the little-endian elements.
