@@ -30,7 +30,9 @@ Fashion-MNIST (Debian's dataset-fashion-mnist, read here with gzip+numpy):
   marsc run p.bin --data fashion-mnist --limit 500 --json
 The reference classifies the first 500 test images; its correct count must
 equal marsc run's and the count train reports, and on the first images
-its logits must equal `marsc eval --integer` and `marsc run --input`.
+its logits must equal `marsc eval --integer` and `marsc run --input`, and
+`marsc verify` (the QDQ file train wrote, evaluated in float64) must find
+every value of every layer equal to the integer reference on 100 images.
 fashion-mnist-meanstd trains with --normalize meanstd (Sub/Mul before the
 input's QuantizeLinear) and checks the same.
 
@@ -70,6 +72,7 @@ SYNTHETIC = {"synthetic": False, "synthetic-sub-only": True}
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 TEST_IMAGES = 500
 LOGIT_IMAGES = 2  # images whose logits are compared one by one
+VERIFY_IMAGES = 100  # images `marsc verify` compares layer by layer
 
 # The schedule of test/train/TrainCliTest.cpp's quickTrain.
 TRAIN_ARGS = ["--limit-train", "2048", "--limit-test", str(TEST_IMAGES),
@@ -98,9 +101,9 @@ class Results:
         return ok
 
 
-def run(cmd, what=None):
+def run(cmd, what=None, ok_codes=(0,)):
     r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
+    if r.returncode not in ok_codes:
         raise RuntimeError(f"{what or ' '.join(cmd[1:3])} exited "
                            f"{r.returncode}: {r.stderr.strip()[-2000:]}")
     return r
@@ -406,6 +409,24 @@ def check_train(marsc, workdir, name, res):
               "; ".join(details) if details else
               f"first {LOGIT_IMAGES} images: eval --integer and run equal "
               f"numpy ({reals.shape[1]} logits each)")
+
+    # The QDQ file train wrote, read with ONNX semantics in float64: every
+    # value of every layer equals the integer reference's (and the chip's).
+    v = run([marsc, "verify", out, program, "--data", "fashion-mnist",
+             "--limit", str(VERIFY_IMAGES), "--json"], "marsc verify",
+            ok_codes=(0, 1))
+    j = json.loads(v.stdout)
+    differing = sum(layer["qdq"]["differing"] for layer in j["layers"]
+                    if "qdq" in layer)
+    compared = sum(layer["elements"] for layer in j["layers"]
+                   if "qdq" in layer) * j["images"]
+    res.check(f"{name} qdq", j["agree"] and j["qdq_precision"] == "f64" and
+              differing == 0 and compared > 0 and
+              j["classes"]["qdq"] == j["classes"]["integer"],
+              f"marsc verify on {j['images']} test images: {differing} of "
+              f"{compared} QDQ values (float64) differ from the integer "
+              f"reference" + ("" if j["agree"] else
+                              f"; {v.stderr.strip()}"))
 
 
 def main():
