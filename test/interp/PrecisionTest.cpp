@@ -30,14 +30,12 @@ ir::Graph tieGraph(bool inputReadAfterQuantization = false) {
   g.addNode(OpKind::QuantizeLinear, "q_in", {xs, one, zp}, {xq});
   const ir::ValueId a = g.addValue("a", f32Type({1}));
   g.addNode(OpKind::DequantizeLinear, "dq_in", {xq, one, zp}, {a});
-  const ir::ValueId bq =
-      g.addInitializer("bq", typed(DType::Int8, {1}, {1}));
+  const ir::ValueId bq = g.addInitializer("bq", typed(DType::Int8, {1}, {1}));
   const ir::ValueId b = g.addValue("b", f32Type({1}));
   g.addNode(OpKind::DequantizeLinear, "dq_b",
             {bq, f32Const("tiny", std::ldexp(1.0f, -25)), zp}, {b});
   const ir::ValueId sum = g.addValue("sum", f32Type({1}));
-  g.addNode(OpKind::Add, "add", {a, inputReadAfterQuantization ? x : b},
-            {sum});
+  g.addNode(OpKind::Add, "add", {a, inputReadAfterQuantization ? x : b}, {sum});
   const ir::ValueId y = g.addValue("y", type(DType::Int8, {1}));
   g.addNode(OpKind::QuantizeLinear, "q_out", {sum, f32Const("two", 2.0f), zp},
             {y});
@@ -107,52 +105,62 @@ TEST_CASE("A float model widens entirely, and every float kernel computes "
     ir::TensorType out;
     ir::AttributeMap attrs;
   };
-  const Tensor x4 = f32({1, 2, 2, 2}, {0.1f, -0.2f, 0.3f, 0.4f, 0.5f, -0.6f,
-                                       0.7f, 0.8f});
+  const Tensor x4 =
+      f32({1, 2, 2, 2}, {0.1f, -0.2f, 0.3f, 0.4f, 0.5f, -0.6f, 0.7f, 0.8f});
   const std::vector<Case> cases = {
-      {"Conv", OpKind::Conv,
+      {"Conv",
+       OpKind::Conv,
        {x4, Operand::constant(f32({1, 2, 1, 1}, {0.3f, -0.7f})),
         Operand::constant(f32({1}, {0.01f}))},
        f32Type({1, 1, 2, 2}),
        noAttrs},
-      {"Gemm", OpKind::Gemm,
+      {"Gemm",
+       OpKind::Gemm,
        {f32({1, 3}, {0.1f, 0.2f, 0.3f}),
         Operand::constant(f32({2, 3}, {1, 2, 3, 4, 5, 6})),
         Operand::constant(f32({2}, {0.5f, -0.5f}))},
        f32Type({1, 2}),
        attrs({{"transB", int64_t{1}}})},
-      {"MatMul", OpKind::MatMul,
+      {"MatMul",
+       OpKind::MatMul,
        {f32({1, 2}, {0.1f, 0.2f}), f32({2, 1}, {3, 4})},
        f32Type({1, 1}),
        noAttrs},
-      {"AveragePool", OpKind::AveragePool,
+      {"AveragePool",
+       OpKind::AveragePool,
        {x4},
        f32Type({1, 2, 1, 1}),
        attrs({{"kernel_shape", std::vector<int64_t>{2, 2}}})},
-      {"GlobalAveragePool", OpKind::GlobalAveragePool,
+      {"GlobalAveragePool",
+       OpKind::GlobalAveragePool,
        {x4},
        f32Type({1, 2, 1, 1}),
        noAttrs},
-      {"MaxPool", OpKind::MaxPool,
+      {"MaxPool",
+       OpKind::MaxPool,
        {x4},
        f32Type({1, 2, 1, 1}),
        attrs({{"kernel_shape", std::vector<int64_t>{2, 2}}})},
-      {"BatchNormalization", OpKind::BatchNormalization,
+      {"BatchNormalization",
+       OpKind::BatchNormalization,
        {x4, Operand::constant(f32({2}, {1, 2})),
         Operand::constant(f32({2}, {0, 1})),
         Operand::constant(f32({2}, {0.1f, 0.2f})),
         Operand::constant(f32({2}, {1, 4}))},
        f32Type({1, 2, 2, 2}),
        noAttrs},
-      {"Softmax", OpKind::Softmax,
+      {"Softmax",
+       OpKind::Softmax,
        {f32({1, 3}, {1, 2, 3})},
        f32Type({1, 3}),
        noAttrs},
-      {"LeakyRelu", OpKind::LeakyRelu,
+      {"LeakyRelu",
+       OpKind::LeakyRelu,
        {f32({2}, {-1, 1})},
        f32Type({2}),
        noAttrs},
-      {"Clip", OpKind::Clip,
+      {"Clip",
+       OpKind::Clip,
        {f32({2}, {-1, 1}), Operand::constant(f32({}, {0})),
         Operand::constant(f32({}, {0.5f}))},
        f32Type({2}),
@@ -160,10 +168,10 @@ TEST_CASE("A float model widens entirely, and every float kernel computes "
   };
   for (const Case &c : cases) {
     INFO(c.name);
-    auto narrow = runNode(c.op, c.operands, {c.out}, c.attrs,
-                          interp::Precision::Float32);
-    auto wide = runNode(c.op, c.operands, {c.out}, c.attrs,
-                        interp::Precision::Float64);
+    auto narrow =
+        runNode(c.op, c.operands, {c.out}, c.attrs, interp::Precision::Float32);
+    auto wide =
+        runNode(c.op, c.operands, {c.out}, c.attrs, interp::Precision::Float64);
     INFO((wide ? std::string() : wide.error().message()));
     REQUIRE(narrow.ok());
     REQUIRE(wide.ok());

@@ -14,8 +14,8 @@ inline CLI::Option *addPrecisionOption(CLI::App *app,
                                        interp::Precision &precision,
                                        const std::string &help) {
   return app->add_option("--precision", precision, help)
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, interp::Precision>{
+      ->transform(
+          CLI::CheckedTransformer(std::map<std::string, interp::Precision>{
               {"f32", interp::Precision::Float32},
               {"f64", interp::Precision::Float64}}));
 }

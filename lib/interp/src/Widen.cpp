@@ -126,9 +126,9 @@ std::vector<ir::Tensor> inputsFor(const ir::Graph &graph,
                                   const std::vector<ir::Tensor> &inputs) {
   std::vector<ir::Tensor> matched;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const bool wide = i < graph.inputs.size() &&
-                      graph.value(graph.inputs[i]).type.dtype ==
-                          ir::DType::Float64;
+    const bool wide =
+        i < graph.inputs.size() &&
+        graph.value(graph.inputs[i]).type.dtype == ir::DType::Float64;
     matched.push_back(wide ? widenedToFloat64(inputs[i]) : inputs[i]);
   }
   return matched;
