@@ -321,6 +321,24 @@ TEST_CASE("cli: eval --precision f64 computes in double and writes float64") {
     someDiffer = someDiffer || double(float(w[i])) != w[i];
   }
   CHECK(someDiffer);
+
+  // A quantized model runs in float64 unless --precision f32 asks for what
+  // an ONNX runtime computes.
+  const std::string qdq = scratch("lenet5.p.qdq.onnx");
+  r = marsc("compile " + quote(model) + " --calib random -o " +
+            quote(scratch("lenet5.p.bin")) + " --save-qdq " + quote(qdq));
+  REQUIRE(r.exitCode == 0);
+  r = marsc("eval " + quote(qdq) + " --random 3 --json");
+  REQUIRE(r.exitCode == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["arithmetic"] == "f64");
+  CHECK(j["outputs"][0]["dtype"] == "f64");
+  r = marsc("eval " + quote(qdq) + " --random 3 --precision f32");
+  REQUIRE(r.exitCode == 0);
+  CHECK_THAT(r.out, Catch::Contains("arithmetic: f32") &&
+                        Catch::Contains("f32[1,10]"));
+  r = marsc("eval " + quote(model) + " --random 3");
+  CHECK_THAT(r.out, Catch::Contains("arithmetic: f32"));
 }
 
 TEST_CASE("cli: eval --random is deterministic") {

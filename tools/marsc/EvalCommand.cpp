@@ -34,11 +34,14 @@ struct EvalCli {
   std::string archPath; ///< --arch: the chip whose ADC --integer models.
   /// --precision: float32 (as ONNX runtimes) or float64 (the exact meaning).
   interp::Precision precision = interp::Precision::Float32;
+  bool precisionGiven = false; ///< Else f64 for QDQ models, f32 for others.
 };
 
+/// `arithmetic`: "f32" or "f64" (the float interpreter), or "integer".
 void printJson(const ir::Graph &graph, const std::vector<ir::Tensor> &outputs,
-               double millis) {
+               double millis, const char *arithmetic) {
   nlohmann::ordered_json j;
+  j["arithmetic"] = arithmetic;
   j["outputs"] = nlohmann::ordered_json::array();
   for (size_t i = 0; i < outputs.size(); ++i) {
     const ir::Tensor &t = outputs[i];
@@ -92,6 +95,13 @@ runIntegerReference(const EvalCli &cli, const ir::Graph &graph,
   return std::vector<ir::Tensor>{result.take()};
 }
 
+bool hasQuantizeLinear(const ir::Graph &graph) {
+  for (const ir::Node &node : graph.nodes())
+    if (node.op == ir::OpKind::QuantizeLinear)
+      return true;
+  return false;
+}
+
 /// The size symbolic batch dimensions take: --batch, or else the leading
 /// dimension of the first --input file (a batch of N images runs as one
 /// batch), or else 1. A model with a fixed batch keeps it either way.
@@ -128,9 +138,15 @@ Status runEval(const EvalCli &cli) {
   if (!inputs)
     return inputs.error();
 
+  // A quantized model's meaning is its exact arithmetic (the integer
+  // contract); a float model runs as ONNX runtimes run it.
+  const interp::Precision precision =
+      cli.precisionGiven || !hasQuantizeLinear(*graph)
+          ? cli.precision
+          : interp::Precision::Float64;
   auto start = std::chrono::steady_clock::now();
   auto outputs = cli.integer ? runIntegerReference(cli, *graph, *inputs)
-                             : interp::run(*graph, *inputs, cli.precision);
+                             : interp::run(*graph, *inputs, precision);
   auto stop = std::chrono::steady_clock::now();
   if (!outputs)
     return outputs.error().withContext(cli.model);
@@ -138,10 +154,14 @@ Status runEval(const EvalCli &cli) {
       std::chrono::duration<double, std::milli>(stop - start).count();
 
   MARS_TRY(onnx::writeGraphOutputs(*graph, *outputs, cli.outputs));
-  if (cli.json)
-    printJson(*graph, *outputs, millis);
-  else
+  const char *arithmetic =
+      cli.integer ? "integer" : interp::precisionName(precision);
+  if (cli.json) {
+    printJson(*graph, *outputs, millis, arithmetic);
+  } else {
+    std::printf("arithmetic: %s\n", arithmetic);
     std::printf("%s", interp::formatOutputs(*graph, *outputs, millis).c_str());
+  }
   return Status::success();
 }
 
@@ -150,9 +170,9 @@ Status runEval(const EvalCli &cli) {
 Command addEvalCommand(CLI::App &parent) {
   auto cli = std::make_shared<EvalCli>();
   CLI::App *app = parent.add_subcommand(
-      "eval", "Run a model on the float reference interpreter (float32, "
-              "or float64 with --precision f64), or a quantized model's "
-              "integer reference.");
+      "eval", "Run a model on the float reference interpreter (float32 for "
+              "float models, float64 for quantized ones; see --precision), or "
+              "a quantized model's integer reference.");
   app->footer(
       "Feeds one --input file per model input, in order (.npy or .pb "
       "TensorProto, chosen by extension; dtype and shape must match the "
@@ -186,14 +206,16 @@ Command addEvalCommand(CLI::App &parent) {
                   "ADC (bit-serial slices, column counts clipped to "
                   "2^adc_bits - 1), as `marsc run --mode macro` does")
       ->check(CLI::ExistingFile);
-  addPrecisionOption(app, cli->precision,
-                     "Float arithmetic: f32 computes what a float32 ONNX "
-                     "runtime computes; f64 holds every float tensor as a "
-                     "double, so a QDQ model rounds each QuantizeLinear as its "
-                     "exact real value does (no float32 rounding near ties; "
-                     "README, \"The integer contract\"). Outputs are then "
-                     "float64")
-      ->excludes("--integer");
+  CLI::Option *precision =
+      addPrecisionOption(
+          app, cli->precision,
+          "Float arithmetic: f32 computes what a float32 ONNX runtime "
+          "computes; f64 holds every float tensor as a double, so a QDQ "
+          "model rounds each QuantizeLinear as its exact real value does "
+          "(no float32 rounding near ties; README, \"The integer "
+          "contract\"), and its outputs are float64. Default: f64 for a "
+          "model with QuantizeLinear nodes, f32 otherwise")
+          ->excludes("--integer");
   app->add_flag("--json", cli->json,
                 "Print the results as JSON (values included for outputs of "
                 "at most 1024 elements)");
@@ -202,8 +224,9 @@ Command addEvalCommand(CLI::App &parent) {
       throw CLI::RequiredError("--input FILE (one per model input) or "
                                "--random SEED");
   });
-  return {app, [cli, random] {
+  return {app, [cli, random, precision] {
             cli->random = random->count() > 0;
+            cli->precisionGiven = precision->count() > 0;
             return runEval(*cli);
           }};
 }
