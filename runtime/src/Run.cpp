@@ -136,7 +136,8 @@ Expected<FunctionalResult> runInput(const program::Program &p, ExecMode mode,
   if (int64_t(image->values.size()) != in.size() || !image->float32)
     return makeError(inputs.input, ": the program expects float32 ", "[1, ",
                      in.channels, ", ", in.height, ", ", in.width,
-                     "] but the file holds ", image->type);
+                     "] but the file holds ", image->type,
+                     image->type.rfind("f64", 0) == 0 ? kFloat64Advice : "");
   return runOneImage(p, mode, image->values, inputs.input);
 }
 

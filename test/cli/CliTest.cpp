@@ -409,6 +409,31 @@ TEST_CASE("cli: wrong inputs name the input and both shapes") {
             " --output " + quote(scratch("second.npy")));
   checkUserError(r, "the model has 1 output");
   CHECK_FALSE(exists(out));
+
+  // A float64 .npy (numpy's default) where float32 is expected: every
+  // command that reads images says how to save it.
+  mars::data::NpyArray wide;
+  wide.dtype = mars::data::NpyDType::Float64;
+  wide.shape = {1, 1, 28, 28};
+  wide.bytes.assign(28 * 28 * sizeof(double), 0);
+  const std::string f64In = scratch("image64.npy");
+  REQUIRE(mars::data::writeNpyFile(wide, f64In).ok());
+  const std::string program = scratch("f64.bin"), qdq = scratch("f64.onnx");
+  REQUIRE(marsc("compile " + quote(model) + " --calib random -o " +
+                quote(program) + " --save-qdq " + quote(qdq))
+              .exitCode == 0);
+  const std::string advice = "save x.astype(numpy.float32)";
+  checkUserError(marsc("eval " + quote(model) + " --input " + quote(f64In)),
+                 advice);
+  checkUserError(marsc("compile " + quote(model) + " --calib " + quote(f64In) +
+                       " -o " + quote(scratch("no.bin"))),
+                 advice);
+  checkUserError(
+      marsc("run " + quote(program) + " --input " + quote(f64In) + " --quiet"),
+      advice);
+  checkUserError(marsc("verify " + quote(qdq) + " " + quote(program) +
+                       " --input " + quote(f64In)),
+                 advice);
 }
 
 TEST_CASE("cli: usage errors exit 2") {

@@ -52,7 +52,8 @@ loadImages(const VerifyCli &cli, const program::Program &p) {
       return makeError(cli.input, ": expected float32 images of ", in.channels,
                        "×", in.height, "×", in.width, " (one, or a batch N×",
                        in.channels, "×", in.height, "×", in.width,
-                       "), the file holds ", t->type().toString());
+                       "), the file holds ", t->type().toString(),
+                       t->dtype() == ir::DType::Float64 ? kFloat64Advice : "");
     for (int64_t n = 0; n < t->numElements() / int64_t(size); ++n) {
       std::vector<float> image(size);
       for (size_t i = 0; i < size; ++i)

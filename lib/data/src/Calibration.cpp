@@ -48,7 +48,8 @@ loadCalibrationImages(const std::string &spec,
     if (!a)
       return a.error();
     if (a->dtype != NpyDType::Float32)
-      return makeError(spec, ": calibration images must be float32");
+      return makeError(spec, ": calibration images must be float32",
+                       a->dtype == NpyDType::Float64 ? kFloat64Advice : "");
     std::vector<int64_t> s = a->shape;
     if (s.size() == 3)
       s.insert(s.begin(), 1);

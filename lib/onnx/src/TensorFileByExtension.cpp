@@ -111,7 +111,11 @@ readGraphInputs(const ir::Graph &graph, const std::vector<std::string> &paths,
     if (got != expected)
       return makeError("input '", input.name, "' (", paths[i],
                        "): the model expects ", expected.toString(),
-                       " but the file holds ", got.toString());
+                       " but the file holds ", got.toString(),
+                       got.dtype == ir::DType::Float64 &&
+                               expected.dtype == ir::DType::Float32
+                           ? kFloat64Advice
+                           : "");
     tensors.push_back(tensor.take());
   }
   return tensors;

@@ -96,6 +96,11 @@ template <typename... Parts> Error makeError(const Parts &...parts) {
   return Error(std::move(out));
 }
 
+/// Appended to an "expected float32" error when a file holds float64:
+/// numpy's default dtype, so the usual cause.
+inline constexpr const char *kFloat64Advice =
+    " (numpy writes float64 by default: save x.astype(numpy.float32))";
+
 } // namespace mars
 
 /// Aborts with file:line when an internal invariant does not hold. Never use it
