@@ -81,8 +81,8 @@ Compiled compileAndSimulate(const std::string &model,
 /// vgg16 on slow DRAM reaches its ceiling only because the schedule pins
 /// the layers before the final ones (with the last layers' weights pinned,
 /// the channel stands idle while they run: 1.262 of the bound): its
-/// report says so, and the last Conv layer with weights to spare streams
-/// while an earlier one is pinned.
+/// report says so, and the last Conv layer streams while an earlier layer
+/// of the same block, as heavy in weights, is pinned.
 void checkFinalLayerStreams(const passes::CompileState &state,
                             const program::Program &p) {
   CHECK(test::stat(state, "final Conv layers pinned only after all others") >
@@ -100,8 +100,10 @@ void checkFinalLayerStreams(const passes::CompileState &state,
     streamed += static_cast<int>(fetched.count(static_cast<int32_t>(i)));
   }
   CHECK(images["block5.conv3"].second > 0); // Streams.
-  CHECK(images["block5.conv2"].second <
-        images["block5.conv2"].first); // Pinned.
+  const bool earlierPinned =
+      images["block5.conv1"].second < images["block5.conv1"].first ||
+      images["block5.conv2"].second < images["block5.conv2"].first;
+  CHECK(earlierPinned);
 }
 
 } // namespace
