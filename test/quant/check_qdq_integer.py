@@ -238,7 +238,7 @@ def check_float64(marsc, base, problems):
             problems.append(f"f64 {layer['layer']}: "
                             f"{layer['qdq']['differing']} values differ, max "
                             f"{layer['qdq']['max_diff_lsb']} LSB")
-    if layer is not j["layers"][-1] or "qdq" not in j["layers"][-1]:
+    if not j["layers"] or "qdq" not in j["layers"][-1]:
         problems.append("f64: the output layer was not compared")
     if "divergence" in j or r.returncode != 0:
         problems.append(f"f64 verify: {r.stderr.strip()}")

@@ -738,6 +738,28 @@ TEST_CASE("kernels: the narrow AVX-512 kernel (at most 12 output pixels) "
   CHECK(narrowLayers == 48);
 }
 
+namespace {
+
+/// The error messages of the fast and the macro-level path running `p` on
+/// a random input; each run must fail.
+std::vector<std::string> runErrorsOfBothPaths(const program::Program &p,
+                                              Random &rng) {
+  std::vector<std::string> messages;
+  for (runtime::ExecMode mode :
+       {runtime::ExecMode::Fast, runtime::ExecMode::MacroLevel}) {
+    runtime::ExecOptions o;
+    o.mode = mode;
+    auto exec = runtime::Executor::create(p, o);
+    REQUIRE(exec);
+    auto y = exec->run(randomInput(p, rng));
+    REQUIRE_FALSE(y);
+    messages.push_back(y.error().message());
+  }
+  return messages;
+}
+
+} // namespace
+
 TEST_CASE("kernels: cores that disagree on barriers are refused by "
           "validation, the executor and the timing model") {
   // The executor and the timing model do not rely on validation: a program
@@ -758,18 +780,9 @@ TEST_CASE("kernels: cores that disagree on barriers are refused by "
   const std::vector<std::string> problems = program::validateProgram(p);
   REQUIRE_FALSE(problems.empty());
   CHECK_THAT(problems[0], Catch::Contains("deadlock"));
-  for (runtime::ExecMode mode :
-       {runtime::ExecMode::Fast, runtime::ExecMode::MacroLevel}) {
-    runtime::ExecOptions o;
-    o.mode = mode;
-    auto exec = runtime::Executor::create(p, o);
-    REQUIRE(exec);
-    auto y = exec->run(randomInput(p, rng));
-    REQUIRE_FALSE(y);
-    CHECK_THAT(y.error().message(),
-               Catch::Contains("cores disagree on barriers (3 waiting, 1 "
-                               "finished)"));
-  }
+  for (const std::string &message : runErrorsOfBothPaths(p, rng))
+    CHECK_THAT(message, Catch::Contains("cores disagree on barriers (3 "
+                                        "waiting, 1 finished)"));
   auto timing = runtime::simulateTiming(p, {});
   REQUIRE_FALSE(timing);
   CHECK_THAT(timing.error().message(),
@@ -793,22 +806,13 @@ TEST_CASE("kernels: a Compute whose image is not loaded is refused, naming "
   const int32_t image = load->a;
   s.erase(load);
   REQUIRE(program::validateProgram(p).empty()); // validation cannot see it
-  for (runtime::ExecMode mode :
-       {runtime::ExecMode::Fast, runtime::ExecMode::MacroLevel}) {
-    runtime::ExecOptions o;
-    o.mode = mode;
-    auto exec = runtime::Executor::create(p, o);
-    REQUIRE(exec);
-    auto y = exec->run(randomInput(p, rng));
-    REQUIRE_FALSE(y);
-    const program::WeightImage &im = p.images[size_t(image)];
-    size_t first = 0;
-    while (im.partitions[first].matrix < 0)
-      ++first;
-    CHECK_THAT(y.error().message(),
-               Catch::Contains("image " + std::to_string(image) +
-                               " is not loaded in core 0 macro " +
-                               std::to_string(im.macro) + " partition " +
-                               std::to_string(first)));
-  }
+  const program::WeightImage &im = p.images[size_t(image)];
+  size_t first = 0;
+  while (im.partitions[first].matrix < 0)
+    ++first;
+  for (const std::string &message : runErrorsOfBothPaths(p, rng))
+    CHECK_THAT(message, Catch::Contains("image " + std::to_string(image) +
+                                        " is not loaded in core 0 macro " +
+                                        std::to_string(im.macro) +
+                                        " partition " + std::to_string(first)));
 }

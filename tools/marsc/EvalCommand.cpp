@@ -95,13 +95,6 @@ runIntegerReference(const EvalCli &cli, const ir::Graph &graph,
   return std::vector<ir::Tensor>{result.take()};
 }
 
-bool hasQuantizeLinear(const ir::Graph &graph) {
-  for (const ir::Node &node : graph.nodes())
-    if (node.op == ir::OpKind::QuantizeLinear)
-      return true;
-  return false;
-}
-
 /// The size symbolic batch dimensions take: --batch, or else the leading
 /// dimension of the first --input file (a batch of N images runs as one
 /// batch), or else 1. A model with a fixed batch keeps it either way.
@@ -141,7 +134,7 @@ Status runEval(const EvalCli &cli) {
   // A quantized model's meaning is its exact arithmetic (the integer
   // contract); a float model runs as ONNX runtimes run it.
   const interp::Precision precision =
-      cli.precisionGiven || !hasQuantizeLinear(*graph)
+      cli.precisionGiven || !quant::isQuantized(*graph)
           ? cli.precision
           : interp::Precision::Float64;
   auto start = std::chrono::steady_clock::now();

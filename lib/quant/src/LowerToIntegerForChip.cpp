@@ -5,16 +5,12 @@
 
 namespace mars::quant {
 
-namespace {
-
 bool isQuantized(const ir::Graph &g) {
   for (const ir::Node &n : g.nodes())
     if (n.op == ir::OpKind::QuantizeLinear)
       return true;
   return false;
 }
-
-} // namespace
 
 Expected<IntegerNet> lowerToIntegerForChip(ir::Graph &graph,
                                            const LowerOptions &options,

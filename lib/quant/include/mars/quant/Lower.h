@@ -39,6 +39,10 @@ struct LowerOptions {
 Expected<IntegerNet> lowerToInteger(const ir::Graph &graph,
                                     const LowerOptions &options = {});
 
+/// Whether `graph` has a QuantizeLinear: a quantized (QDQ) model, as
+/// lowerToIntegerForChip and `marsc eval` tell one.
+bool isQuantized(const ir::Graph &graph);
+
 /// The integer network the chip runs for a QDQ graph, as the compiler's
 /// lower-to-integer pass builds it and `marsc eval --integer` evaluates it:
 /// rejects a graph without any QuantizeLinear ("the model is not quantized:
