@@ -66,6 +66,7 @@ public:
           residentRound_.push_back(it->second->resident);
           roundLayer_.push_back(static_cast<int32_t>(i));
         }
+    findSources();
     MARS_TRY(checkWeightSram());
     for (size_t i = 0; i < program_.layers.size(); ++i) {
       const program::Layer &l = program_.layers[i];
@@ -86,6 +87,35 @@ public:
   }
 
 private:
+  /// Each image's source: the first image on its core with the same bytes
+  /// (program::sameImageBytes), so replicas of a layer's weights share one
+  /// copy in the weight SRAM and one fetch; an image without an earlier
+  /// twin is its own source.
+  void findSources() {
+    const size_t n = program_.images.size();
+    source_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      const program::WeightImage &im = program_.images[i];
+      source_[i] = static_cast<int32_t>(i);
+      for (size_t j = 0; j < i; ++j) {
+        const program::WeightImage &other = program_.images[j];
+        if (source_[j] == static_cast<int32_t>(j) && other.core == im.core &&
+            other.layer == im.layer && program::sameImageBytes(other, im)) {
+          source_[i] = static_cast<int32_t>(j);
+          break;
+        }
+      }
+    }
+  }
+
+  /// A LoadImage of `image`, reading its source's bytes (Program.h).
+  Instr loadOf(int32_t image) const {
+    const int32_t source = source_[image];
+    return {Opcode::LoadImage, image, source == image ? 0 : source + 1, 0};
+  }
+
+  bool pinned(int32_t image) const { return pinned_[source_[image]]; }
+
   /// Every image must fit in its core's weight SRAM; which images stay
   /// there for good is pinImages' choice.
   Status checkWeightSram() {
@@ -102,20 +132,21 @@ private:
                          " bytes but the weight SRAM "
                          "(chip.weight_sram_kib) holds ",
                          capacity, " bytes");
-      perCore[program_.images[i].core] += bytes;
+      if (source_[i] == static_cast<int32_t>(i))
+        perCore[program_.images[i].core] += bytes;
     }
     pinImages(perCore, capacity);
     for (size_t i = 0; i < program_.images.size(); ++i)
-      fetching_ = fetching_ || !pinned_[i];
+      fetching_ = fetching_ || !pinned(static_cast<int32_t>(i));
     return Status::success();
   }
 
   /// Chooses the images that stay in their core's weight SRAM for good
-  /// (preloaded with the program, never fetched). A core whose images all
-  /// fit keeps them all. Any other core streams images from DRAM, which
-  /// needs room for its largest image, and keeps `streaming_.percent` of
-  /// its SRAM for fetching ahead; the rest keeps images permanently, in
-  /// the order of pinVisitOrder.
+  /// (preloaded with the program, never fetched; a source with its
+  /// replicas). A core whose images all fit keeps them all. Any other core
+  /// streams images from DRAM, which needs room for its largest image, and
+  /// keeps `streaming_.percent` of its SRAM for fetching ahead; the rest
+  /// keeps images permanently, in the order of pinVisitOrder.
   void pinImages(const std::vector<int64_t> &perCore, int64_t capacity) {
     const int cores = arch_.chip.cores;
     // Room to fetch the core's largest streamed image (insertFetches).
@@ -134,7 +165,8 @@ private:
     pinned_.assign(program_.images.size(), false);
     pinnedOnCore_.assign(cores, 0);
     for (size_t r : pinVisitOrder()) {
-      for (int32_t image : allRounds_[r]->loads) {
+      for (int32_t load : allRounds_[r]->loads) {
+        const int32_t image = source_[load];
         const int64_t bytes = imageBytes(arch_, program_.images[image]);
         int64_t &left = budget[program_.images[image].core];
         if (pinned_[image] || bytes > left)
@@ -213,6 +245,19 @@ private:
       std::stable_sort(
           list.begin(), list.end(),
           [](const Pending &x, const Pending &y) { return x.start < y.start; });
+      // Loads that start together (on different macros) go by source, so
+      // replicas' loads are adjacent and share a fetch (insertFetches).
+      for (size_t b = 0; b < list.size();) {
+        size_t e = b;
+        while (e < list.size() && list[e].instr.op == Opcode::LoadImage &&
+               list[e].start == list[b].start)
+          ++e;
+        std::stable_sort(list.begin() + b, list.begin() + e,
+                         [&](const Pending &x, const Pending &y) {
+                           return source_[x.instr.a] < source_[y.instr.a];
+                         });
+        b = std::max(e, b + 1);
+      }
       for (const Pending &q : list)
         program_.streams[core].push_back(q.instr);
     }
@@ -220,46 +265,79 @@ private:
 
   /// Puts the core's weight fetches into its finished stream, each as
   /// early as the weight SRAM has room for it: pinned images, plus images
-  /// fetched and not yet loaded, plus it, within the capacity. A fetch
+  /// fetched and not yet consumed, plus it, within the capacity. A fetch
   /// starts only after the loads before it have read their bytes out of
-  /// the SRAM (Program.h), so an image's room is free from the instruction
-  /// after its LoadImage. Fetches keep the order of the loads they feed,
-  /// so the DRAM channel runs ahead through compute-heavy layers with few
-  /// weights and the weight-heavy ones find theirs waiting.
+  /// the SRAM (Program.h), so a fetch's room is free from the instruction
+  /// after the load that consumes it. Fetches keep the order of the loads
+  /// they feed, so the DRAM channel runs ahead through compute-heavy
+  /// layers with few weights and the weight-heavy ones find theirs
+  /// waiting.
   void insertFetches(int core) {
     const int64_t capacity = int64_t(arch_.chip.weightSramKiB) * 1024;
     std::vector<Instr> &stream = program_.streams[core];
-    std::vector<int32_t> order; // Streamed images, in the order of loads.
-    for (const Instr &in : stream)
-      if (in.op == Opcode::LoadImage && !pinned_[in.a])
-        order.push_back(in.a);
-    std::vector<Instr> out;
-    out.reserve(stream.size() + order.size());
-    size_t next = 0;
-    int64_t inFlight = 0; // Fetched, not yet loaded.
-    auto fetchNext = [&] {
-      const int32_t image = order[next++];
-      const int64_t bytes = imageBytes(arch_, program_.images[image]);
-      out.push_back({Opcode::FetchImage, image, 0, 0});
-      inFlight += bytes;
-      estimate_.dramBytes += bytes;
+    const std::vector<Fetch> fetches = planFetches(stream);
+    auto bytesOf = [&](size_t f) {
+      return imageBytes(arch_, program_.images[fetches[f].image]);
     };
-    for (const Instr &in : stream) {
-      while (next < order.size() &&
-             pinnedOnCore_[core] + inFlight +
-                     imageBytes(arch_, program_.images[order[next]]) <=
-                 capacity)
+    std::vector<Instr> out;
+    out.reserve(stream.size() + fetches.size());
+    size_t next = 0;
+    int64_t inFlight = 0; // Fetched, not yet consumed.
+    auto fetchNext = [&] {
+      out.push_back({Opcode::FetchImage, fetches[next].image, 0, 0});
+      inFlight += bytesOf(next);
+      estimate_.dramBytes += bytesOf(next);
+      ++next;
+    };
+    for (size_t k = 0, f = 0; k < stream.size(); ++k) {
+      while (next < fetches.size() &&
+             pinnedOnCore_[core] + inFlight + bytesOf(next) <= capacity)
         fetchNext();
-      const bool streamed = in.op == Opcode::LoadImage && !pinned_[in.a];
+      const bool streamed = f < fetches.size() && fetches[f].firstLoad <= k &&
+                            k <= fetches[f].lastLoad &&
+                            stream[k].op == Opcode::LoadImage &&
+                            !pinned(stream[k].a);
       // Unreachable unless nothing is in flight, when one image always
       // fits (pinImages kept room): a load never precedes its fetch.
-      if (streamed && next < order.size() && order[next] == in.a)
+      if (streamed && k == fetches[f].firstLoad && next == f)
         fetchNext();
-      out.push_back(in);
-      if (streamed)
-        inFlight -= imageBytes(arch_, program_.images[in.a]);
+      out.push_back(stream[k]);
+      if (streamed && k == fetches[f].lastLoad)
+        inFlight -= bytesOf(f++);
     }
     stream = std::move(out);
+  }
+
+  /// One fetch of a streamed source: the loads it serves are the stream's
+  /// streamed loads [firstLoad, lastLoad], which read that source. The
+  /// last consumes it, the others keep it (Program.h).
+  struct Fetch {
+    int32_t image;
+    size_t firstLoad, lastLoad;
+  };
+
+  /// The fetches `stream` needs, in the order of their loads: a run of
+  /// adjacent streamed loads of one source (an image and its replicas,
+  /// each once) shares one fetch. Sets the keep operand of the loads.
+  std::vector<Fetch> planFetches(std::vector<Instr> &stream) const {
+    std::vector<Fetch> fetches;
+    std::set<int32_t> runImages; // Images the open run has loaded.
+    for (size_t k = 0; k < stream.size(); ++k) {
+      Instr &in = stream[k];
+      if (in.op != Opcode::LoadImage || pinned(in.a))
+        continue;
+      const int32_t source = program::loadSource(in);
+      const bool sameRun = !fetches.empty() && fetches.back().image == source &&
+                           runImages.insert(in.a).second;
+      if (sameRun) {
+        stream[fetches.back().lastLoad].c = 1; // Keep for this load.
+        fetches.back().lastLoad = k;
+        continue;
+      }
+      fetches.push_back({source, k, k});
+      runImages = {in.a};
+    }
+    return fetches;
   }
 
   void scheduleConv(int32_t layer, LayerCost &cost) {
@@ -281,7 +359,7 @@ private:
         if (preloaded_.count(image))
           continue;
         const program::WeightImage &im = program_.images[image];
-        queue(im, {Opcode::LoadImage, image, 0, 0},
+        queue(im, loadOf(image),
               plan.resident
                   ? 0
                   : imageRows(arch_, im) * arch_.timing.rowWriteCycles);
@@ -318,9 +396,15 @@ private:
   void preloadNextRound() {
     if (roundIndex_ >= allRounds_.size() || residentRound_[roundIndex_])
       return;
+    std::vector<int32_t> loads; // Replicas adjacent, as emitInStartOrder.
     for (int32_t image : allRounds_[roundIndex_]->loads)
       if (preloaded_.insert(image).second)
-        emit(program_.images[image].core, Opcode::LoadImage, image);
+        loads.push_back(image);
+    std::stable_sort(loads.begin(), loads.end(), [&](int32_t x, int32_t y) {
+      return source_[x] < source_[y];
+    });
+    for (int32_t image : loads)
+      program_.streams[program_.images[image].core].push_back(loadOf(image));
   }
 
   /// The mapping-quality numbers of a Conv layer (see LayerCost).
@@ -394,7 +478,9 @@ private:
   size_t roundIndex_ = 0;
   std::vector<int64_t> pinnedOnCore_; ///< Bytes of pinned images per core.
   bool fetching_ = false;
-  std::vector<bool> pinned_; ///< Per image: kept in weight SRAM, never fetched.
+  /// Per source image: kept in weight SRAM, never fetched (see pinned()).
+  std::vector<bool> pinned_;
+  std::vector<int32_t> source_; ///< Per image: findSources.
 
   int32_t barrier_ = 0;
   Estimate estimate_;

@@ -146,8 +146,9 @@ Clock::load(Core &c, const Instr &in, int64_t issue,
       alreadyThere = alreadyThere && q < macro.size() && macro[q] == in.a;
   const int64_t rows = reuseHeld_ && alreadyThere ? 0 : imageRows(arch_, im);
   int64_t start = std::max(issue, c.macroFree[im.macro]);
-  if (rows > 0 && c.fetched[in.a] >= 0)
-    start = std::max(start, c.fetched[in.a]);
+  const int32_t source = program::loadSource(in); // Whose bytes it reads.
+  if (rows > 0 && c.fetched[source] >= 0)
+    start = std::max(start, c.fetched[source]);
   const int64_t end = start + rows * arch_.timing.rowWriteCycles;
   c.macroFree[im.macro] = end;
   c.loadsEnd = std::max(c.loadsEnd, end);
@@ -339,7 +340,8 @@ Expected<ScheduleTiming> Clock::run() {
       if (core.waiting || core.pc >= program_.streams[c].size())
         continue;
       const Instr &in = program_.streams[c][core.pc];
-      if (in.op == Opcode::LoadImage && core.fetched[in.a] == -2)
+      if (in.op == Opcode::LoadImage &&
+          core.fetched[program::loadSource(in)] == -2)
         continue;
       consider(c, false, core.ready);
     }

@@ -242,7 +242,8 @@ void Simulator::load(int core, const program::Instr &in, TimedEvent &ev) {
 
   ev.macro = im.macro;
   const int64_t base = std::max(ev.issue, cs.macroFree[im.macro]);
-  auto fetched = cs.fetchDone.find(in.a);
+  // Its bytes are its source's (a replica's, or its own) in weight SRAM.
+  auto fetched = cs.fetchDone.find(program::loadSource(in));
   ev.start = base;
   if (rows > 0 && fetched != cs.fetchDone.end())
     ev.start = std::max(base, fetched->second);
@@ -480,7 +481,7 @@ int64_t Simulator::nextTime(int core, bool dma) const {
   const program::Instr &in = program_.streams[core][cs.pc];
   // A load of an image still queued for the channel waits for its grant
   // (which comes first: the queue's head is always ready to go).
-  if (in.op == Opcode::LoadImage && cs.queued.count(in.a))
+  if (in.op == Opcode::LoadImage && cs.queued.count(program::loadSource(in)))
     return -1;
   return cs.ready;
 }

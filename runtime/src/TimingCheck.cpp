@@ -81,6 +81,10 @@ Status checkInstr(const program::Program &p, int core, size_t index) {
   Status status = Status::success();
   switch (in.op) {
   case Opcode::LoadImage:
+    status = checkImage(p, core, in.a);
+    if (status && in.b != 0)
+      status = checkImage(p, core, program::loadSource(in)); // Its bytes.
+    break;
   case Opcode::FetchImage: status = checkImage(p, core, in.a); break;
   case Opcode::Compute: {
     status = checkImage(p, core, in.a);

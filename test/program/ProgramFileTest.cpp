@@ -319,7 +319,7 @@ TEST_CASE("program: a Compute without its LoadImage is a runtime error") {
   for (auto &stream : p.streams)
     for (program::Instr &in : stream)
       if (in.op == program::Opcode::LoadImage)
-        in.op = program::Opcode::FetchImage;
+        in = {program::Opcode::FetchImage, in.a, 0, 0};
   REQUIRE(program::validateProgram(p).empty());
   auto exec = runtime::Executor::create(p);
   REQUIRE(exec);

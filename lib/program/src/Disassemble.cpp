@@ -162,6 +162,11 @@ void imagesText(std::string &out, const Program &p) {
 void instrText(std::string &out, const Program &p, const Instr &in) {
   switch (in.op) {
   case Opcode::LoadImage:
+    out += formatString("  %-8s I%d", opcodeName(in.op), in.a);
+    if (in.b != 0) // A replica's bytes (Program.h).
+      out += formatString(" from I%d", loadSource(in));
+    out += loadKeeps(in) ? " keep\n" : "\n";
+    break;
   case Opcode::FetchImage:
     out += formatString("  %-8s I%d\n", opcodeName(in.op), in.a);
     break;

@@ -63,4 +63,21 @@ std::vector<int32_t> slotRowGroups(const PartitionImage &p) {
   return rows;
 }
 
+bool sameImageBytes(const WeightImage &x, const WeightImage &y) {
+  auto nextStored = [](const WeightImage &im, size_t q) {
+    while (q < im.partitions.size() && im.partitions[q].matrix < 0)
+      ++q;
+    return q;
+  };
+  size_t i = nextStored(x, 0), j = nextStored(y, 0);
+  for (; i < x.partitions.size() && j < y.partitions.size();
+       i = nextStored(x, i + 1), j = nextStored(y, j + 1)) {
+    const PartitionImage &a = x.partitions[i], &b = y.partitions[j];
+    if (a.matrix != b.matrix || a.colGroup != b.colGroup ||
+        a.indexCode != b.indexCode)
+      return false;
+  }
+  return i == x.partitions.size() && j == y.partitions.size();
+}
+
 } // namespace mars::program

@@ -123,11 +123,12 @@ Expected<Program> parseProgram(const uint8_t *data, size_t size,
   if (std::memcmp(data, kMagic, 8) != 0)
     return bad("not a marsc program (bad magic; expected \"MARSPRG\")");
   const uint32_t version = uint32_t(getLe(data + 8, 4));
-  if (version != kFormatVersion)
+  if (version < kOldestReadableVersion || version > kFormatVersion)
     return bad("format version ", version,
                " is not supported (this marsc "
-               "reads version ",
-               kFormatVersion, "; recompile the model)");
+               "reads versions ",
+               kOldestReadableVersion, " to ", kFormatVersion,
+               "; recompile the model)");
   if (getLe(data + 12, 4) != 0)
     return bad("header flags must be 0");
   const uint64_t declared = getLe(data + 16, 8);

@@ -472,9 +472,14 @@ private:
           const WeightImage &w = program_.images[in.a];
           if (size_t(w.core) != core)
             return problem(at, ": image ", in.a, " belongs to core ", w.core);
-          if (in.op != Opcode::Compute) {
+          if (in.op == Opcode::FetchImage) {
             if (in.b != 0 || in.c != 0)
               return problem(at, ": unused operands must be 0");
+            break;
+          }
+          if (in.op == Opcode::LoadImage) {
+            if (!checkLoadSource(at, in))
+              return;
             break;
           }
           const Buffer &out = program_.buffers[program_.layers[w.layer].output];
@@ -520,13 +525,42 @@ private:
                        "deadlock");
   }
 
-  /// The weight SRAM of each core holds its pinned images (loaded but never
-  /// fetched: they come with the program) and every image fetched and not
-  /// yet loaded. A FetchImage starts only after the loads before it have
-  /// read their bytes (Program.h), so counting in stream order is exact:
-  /// at every FetchImage the sum must fit in chip.weight_sram_kib, an
-  /// image is not fetched again before its load, and every load of a
-  /// fetched image must consume a fetch of it.
+  /// A LoadImage's `b` names itself (0) or a same-core image with the same
+  /// bytes; its `c` is 0 or 1 (Program.h).
+  bool checkLoadSource(const std::string &at, const Instr &in) {
+    if (in.c != 0 && in.c != 1) {
+      problem(at, ": keep (c) must be 0 or 1, not ", in.c);
+      return false;
+    }
+    if (in.b == 0)
+      return true;
+    const int32_t source = loadSource(in);
+    if (in.b < 0 || size_t(source) >= program_.images.size()) {
+      problem(at, ": source image ", int64_t(in.b) - 1, " out of range (",
+              program_.images.size(), " images)");
+      return false;
+    }
+    const WeightImage &w = program_.images[in.a];
+    const WeightImage &src = program_.images[source];
+    if (source == in.a || src.core != w.core || !sameImageBytes(src, w)) {
+      problem(at, " of image ", in.a, ": its source image ", source,
+              source == in.a ? " is itself (write b = 0)"
+              : src.core != w.core
+                  ? " belongs to core " + std::to_string(src.core)
+                  : " stores different bytes");
+      return false;
+    }
+    return true;
+  }
+
+  /// The weight SRAM of each core holds its pinned images (read by loads
+  /// but never fetched: they come with the program) and every image
+  /// fetched and not yet consumed. A FetchImage starts only after the
+  /// loads before it have read their bytes (Program.h), so counting in
+  /// stream order is exact: at every FetchImage the sum must fit in
+  /// chip.weight_sram_kib, an image is not fetched again before a load
+  /// consumes it, and every load reading a fetched image must find a fetch
+  /// of it not yet consumed.
   void checkWeightSram() {
     const int64_t capacity = int64_t(program_.arch.chip.weightSramKiB) * 1024;
     for (size_t core = 0; core < program_.streams.size(); ++core) {
@@ -537,10 +571,18 @@ private:
           fetchedHere.insert(in.a);
       int64_t pinned = 0;
       std::set<int32_t> counted;
-      for (const Instr &in : s)
-        if (in.op == Opcode::LoadImage && !fetchedHere.count(in.a) &&
-            counted.insert(in.a).second)
-          pinned += imageBytes(program_.arch, program_.images[in.a]);
+      for (size_t k = 0; k < s.size(); ++k) {
+        const Instr &in = s[k];
+        if (in.op != Opcode::LoadImage || fetchedHere.count(loadSource(in)))
+          continue;
+        if (loadKeeps(in))
+          return problem("streams[", core, "][", k, "] load of image ", in.a,
+                         ": keeps the bytes of image ", loadSource(in),
+                         ", which is never fetched (it stays in weight SRAM "
+                         "anyway): keep (c) must be 0");
+        if (counted.insert(loadSource(in)).second)
+          pinned += imageBytes(program_.arch, program_.images[loadSource(in)]);
+      }
       if (pinned > capacity)
         return problem("streams[", core,
                        "]: the images it loads without fetching stay in "
@@ -553,13 +595,15 @@ private:
         const Instr &in = s[k];
         if (in.op != Opcode::FetchImage && in.op != Opcode::LoadImage)
           continue;
-        const int64_t size = imageBytes(program_.arch, program_.images[in.a]);
+        const int32_t image =
+            in.op == Opcode::LoadImage ? loadSource(in) : in.a;
+        const int64_t size = imageBytes(program_.arch, program_.images[image]);
         const std::string at = "streams[" + std::to_string(core) + "][" +
                                std::to_string(k) + "] " + opcodeName(in.op);
         if (in.op == Opcode::FetchImage) {
           if (inFlight[in.a] > 0)
             return problem(at, " of image ", in.a,
-                           ": fetched again before its load (it is "
+                           ": fetched again before a load consumed it (it is "
                            "already in weight SRAM)");
           ++inFlight[in.a];
           bytes += size;
@@ -569,15 +613,19 @@ private:
                            " bytes (pinned images and fetches not yet "
                            "loaded) but chip.weight_sram_kib holds ",
                            capacity);
-        } else if (fetchedHere.count(in.a)) {
-          auto it = inFlight.find(in.a);
+        } else if (fetchedHere.count(image)) {
+          auto it = inFlight.find(image);
           if (it == inFlight.end() || it->second == 0)
-            return problem(at, " of image ", in.a,
-                           ": no FetchImage of it since its last load "
-                           "(the image is fetched, so it does not stay in "
-                           "weight SRAM)");
-          --it->second;
-          bytes -= size;
+            return problem(
+                at, " of image ", in.a,
+                image == in.a ? "" : " from image " + std::to_string(image),
+                ": no FetchImage of it since its last load "
+                "(the image is fetched, so it does not stay in "
+                "weight SRAM)");
+          if (!loadKeeps(in)) {
+            --it->second;
+            bytes -= size;
+          }
         }
       }
     }

@@ -16,21 +16,28 @@
 ///
 /// Semantics of the instructions (the functional executor in runtime/ is the
 /// executable specification):
-///  - `LoadImage a=image`: write image `a` into its macro (core `core`, macro
-///    `images[a].macro`) from the core's weight SRAM. Only the image's
-///    non-empty partitions are written (write-masked rows); the macro's other
-///    partitions keep what they hold, so one macro may hold several images
-///    (of different layers) in disjoint partitions at once.
+///  - `LoadImage a=image b=source c=keep`: write image `a` into its macro
+///    (core `core`, macro `images[a].macro`) from the core's weight SRAM.
+///    Only the image's non-empty partitions are written (write-masked
+///    rows); the macro's other partitions keep what they hold, so one macro
+///    may hold several images (of different layers) in disjoint partitions
+///    at once. `b` = 0 reads image `a`'s own bytes; `b` = s + 1 reads image
+///    s's, which must be on the same core and store the same bytes
+///    (`sameImageBytes`: a replica of the layer's weights placed in other
+///    partitions or another macro), so replicas share one copy in the
+///    weight SRAM and one fetch. `c` = 1 keeps the bytes read in the weight
+///    SRAM for a later load (of a fetched image; see FetchImage), 0 does
+///    not.
 ///  - `FetchImage a=image`: copy image `a`'s bytes from off-chip memory into
 ///    the core's weight SRAM (only when the weights do not all stay there).
 ///    The copy starts after every LoadImage before it in the stream has
 ///    read its image out of the weight SRAM. Room in the weight SRAM
-///    (`chip.weight_sram_kib` per core): images a stream loads but never
-///    fetches stay there for good; a fetched image holds its room from its
-///    FetchImage to the LoadImage that consumes it; each load of a fetched
-///    image consumes one fetch, and an image is not fetched again before
-///    that load. The validator checks in stream order that the room never
-///    runs out.
+///    (`chip.weight_sram_kib` per core): images a stream's loads read but
+///    it never fetches stay there for good; a fetched image holds its room
+///    from its FetchImage to the LoadImage that consumes it: the next load
+///    reading it without keep (loads with keep read it and leave it). An
+///    image is not fetched again before that load. The validator checks in
+///    stream order that the room never runs out.
 ///  - `Compute a=image b=pixelBegin c=pixelEnd`: for every output pixel p in
 ///    [b, c) of the image's layer, every input bit-slice, and every partition
 ///    of the image, activate each stored group (wl_on rows driven by the
@@ -57,9 +64,13 @@ namespace mars::program {
 
 /// File magic (8 bytes, "MARSPRG\0") and the format version this code writes
 /// and reads. Version 2: requantization rounds half to even and Add rounds
-/// its sum once (its input multipliers share one shift).
+/// its sum once (its input multipliers share one shift). Version 4: a
+/// LoadImage may read a same-core replica's bytes and keep them (`b`, `c`);
+/// a version 3 file, whose loads leave both 0, means the same as version 4,
+/// so it is still read.
 inline constexpr char kMagic[8] = {'M', 'A', 'R', 'S', 'P', 'R', 'G', '\0'};
-inline constexpr uint32_t kFormatVersion = 3;
+inline constexpr uint32_t kFormatVersion = 4;
+inline constexpr uint32_t kOldestReadableVersion = 3;
 
 /// An int32 multiplier and right shift: real ≈ value × 2^-shift (lib/quant's
 /// `Multiplier`; value in [1, 2^31), shift in 0..62).
@@ -237,6 +248,19 @@ struct Program {
 /// Number of stored row groups in a partition image (set bits of its index
 /// code).
 int32_t storedGroups(const PartitionImage &p);
+
+/// Whether two images store the same bytes in the weight SRAM: the same
+/// contents (matrix, column group, index code) in their non-empty
+/// partitions, in order, wherever those partitions sit.
+bool sameImageBytes(const WeightImage &x, const WeightImage &y);
+
+/// The image whose weight-SRAM bytes LoadImage `in` reads (its `b`).
+inline int32_t loadSource(const Instr &in) {
+  return in.b > 0 ? in.b - 1 : in.a;
+}
+
+/// Whether LoadImage `in` leaves the bytes it read for a later load (`c`).
+inline bool loadKeeps(const Instr &in) { return in.c != 0; }
 /// The row groups of a partition image, in slot order.
 std::vector<int32_t> slotRowGroups(const PartitionImage &p);
 
