@@ -590,7 +590,7 @@ Expected<bool> runSchedule(CompileState &state, const CompileContext &context) {
   state.offChipWeightBytes = est->dramBytes;
   state.scheduledFor = context.options.scheduleFor;
   p.info.boundCycles = lowerBoundCycles(p);
-  state.capacityBound = capacityBound(p);
+  state.capacityBound = capacityBound(p, p.info.boundCycles);
   int64_t instructions = 0;
   for (const auto &s : p.streams)
     instructions += static_cast<int64_t>(s.size());

@@ -43,9 +43,10 @@ int64_t lowerBoundCycles(const program::Program &p);
 ///                                − dram_latency_cycles),
 /// where the latency is taken off because up to one latency's worth of
 /// bytes may already be in the channel when W starts. Returns the largest
-/// over all windows, and that window (the plain bound when none is held
-/// up by the channel). It explains a ratio the plain bound leaves open:
-/// what no schedule of one image at a time can gain, however it maps.
-CapacityBound capacityBound(const program::Program &p);
+/// over all windows, and that window (`plainBound`, lowerBoundCycles(p),
+/// when none is held up by the channel). It explains a ratio the plain
+/// bound leaves open: what no schedule of one image at a time can gain,
+/// however it maps.
+CapacityBound capacityBound(const program::Program &p, int64_t plainBound);
 
 } // namespace mars::passes
