@@ -311,6 +311,30 @@ TEST_CASE("program: hostile counts and fields give messages naming them") {
                              "4008636142 overruns the section"));
 }
 
+TEST_CASE("program: versions 3 and 4 are read, others are refused") {
+  // Version 4 added a load's source and keep operands; a version 3 file,
+  // whose loads leave them 0, means the same (Program.h).
+  auto withVersion = [](uint32_t version) {
+    std::vector<uint8_t> b = smallProgramBytes();
+    std::memcpy(b.data() + 8, &version, 4);
+    program::resealChecksum(b);
+    return program::parseProgram(b.data(), b.size(), "v.bin");
+  };
+  auto current = withVersion(program::kFormatVersion);
+  REQUIRE(current);
+  auto v3 = withVersion(3);
+  REQUIRE(v3);
+  CHECK(v3->streams == current->streams);
+  for (uint32_t version : {2u, 5u}) {
+    auto r = withVersion(version);
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message(),
+               Catch::Contains("format version " + std::to_string(version) +
+                               " is not supported (this marsc reads versions "
+                               "3 to 4; recompile the model)"));
+  }
+}
+
 TEST_CASE("program: a Compute without its LoadImage is a runtime error") {
   auto p0 = program::parseProgram(smallProgramBytes().data(),
                                   smallProgramBytes().size(), "p.bin");
