@@ -76,7 +76,8 @@ std::string formatMappingReport(const CompileState &state) {
     out += formatString(
         "off-chip: %lld weight bytes per image stream from DRAM (the "
         "weights exceed the weight SRAM), fetched ahead of the "
-        "rounds that use them; the cycles above include them. %s\n",
+        "rounds that use them, once per core for a layer's replicas; the "
+        "cycles above include them. %s\n",
         static_cast<long long>(state.offChipWeightBytes),
         state.scheduledFor == ScheduleGoal::Traffic
             ? "Which weights stay in the weight SRAM was chosen for the "
