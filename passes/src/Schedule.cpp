@@ -92,19 +92,19 @@ private:
   /// copy in the weight SRAM and one fetch; an image without an earlier
   /// twin is its own source.
   void findSources() {
-    const size_t n = program_.images.size();
-    source_.resize(n);
-    for (size_t i = 0; i < n; ++i) {
+    // Per (core, layer): the sources found so far (images of other layers
+    // never store the same bytes).
+    std::map<std::pair<int32_t, int32_t>, std::vector<int32_t>> sourcesOf;
+    source_.resize(program_.images.size());
+    for (size_t i = 0; i < program_.images.size(); ++i) {
       const program::WeightImage &im = program_.images[i];
-      source_[i] = static_cast<int32_t>(i);
-      for (size_t j = 0; j < i; ++j) {
-        const program::WeightImage &other = program_.images[j];
-        if (source_[j] == static_cast<int32_t>(j) && other.core == im.core &&
-            other.layer == im.layer && program::sameImageBytes(other, im)) {
-          source_[i] = static_cast<int32_t>(j);
-          break;
-        }
-      }
+      std::vector<int32_t> &sources = sourcesOf[{im.core, im.layer}];
+      auto same = std::find_if(sources.begin(), sources.end(), [&](int32_t j) {
+        return program::sameImageBytes(program_.images[j], im);
+      });
+      source_[i] = same != sources.end() ? *same : static_cast<int32_t>(i);
+      if (same == sources.end())
+        sources.push_back(static_cast<int32_t>(i));
     }
   }
 
