@@ -174,6 +174,15 @@ TEST_CASE("validation: a load's source and keep operands", "[program]") {
               {Opcode::LoadImage, other, 0, 0},
               {Opcode::LoadImage, y, 0, 0}})
             .empty());
+  // Every fetch is consumed before the next image: a kept fetch that no
+  // later load consumes, and a fetch never loaded, are refused.
+  CHECK_THAT(with({{Opcode::FetchImage, x, 0, 0},
+                   {Opcode::LoadImage, x, 0, 1},
+                   {Opcode::LoadImage, replica, x + 1, 1}}),
+             Catch::Contains("streams[0]: image 0 is fetched but no load "
+                             "consumes it"));
+  CHECK_THAT(with({{Opcode::FetchImage, y, 0, 0}}),
+             Catch::Contains("image 3 is fetched but no load consumes it"));
   // A fetch's operands stay unused.
   CHECK_THAT(with({{Opcode::FetchImage, x, 1, 0}}),
              Catch::Contains("unused operands must be 0"));

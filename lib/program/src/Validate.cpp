@@ -559,8 +559,8 @@ private:
   /// loads before it have read their bytes (Program.h), so counting in
   /// stream order is exact: at every FetchImage the sum must fit in
   /// chip.weight_sram_kib, an image is not fetched again before a load
-  /// consumes it, and every load reading a fetched image must find a fetch
-  /// of it not yet consumed.
+  /// consumes it, every load reading a fetched image must find a fetch of
+  /// it not yet consumed, and every fetch is consumed by the stream's end.
   void checkWeightSram() {
     const int64_t capacity = int64_t(program_.arch.chip.weightSramKiB) * 1024;
     for (size_t core = 0; core < program_.streams.size(); ++core) {
@@ -628,6 +628,13 @@ private:
           }
         }
       }
+      // The next image starts with only the pinned images in the SRAM.
+      for (const auto &[image, fetches] : inFlight)
+        if (fetches > 0)
+          return problem("streams[", core, "]: image ", image,
+                         " is fetched but no load consumes it (a load "
+                         "without keep); its room would stay taken into the "
+                         "next image");
     }
   }
 
