@@ -289,6 +289,9 @@ private:
       estimate_.dramBytes += bytesOf(next);
       ++next;
     };
+    // `f`: the run of the next streamed load. Runs are adjacent streamed
+    // loads of one source (planFetches), so they never interleave and the
+    // streamed loads meet them in order.
     for (size_t k = 0, f = 0; k < stream.size(); ++k) {
       while (next < fetches.size() &&
              pinnedOnCore_[core] + inFlight + bytesOf(next) <= capacity)
