@@ -40,11 +40,11 @@ double ceilingOf(const std::string &model, const std::string &arch) {
   if (arch == "mars" && (model == "vgg16" || model == "resnet18"))
     return 1.15;
   if (arch == "slow-dram" && model == "resnet18")
-    return 1.305; // Target 1.25; today 1.302. Its capacity bound is 1.18
-                  // of the plain one: layer3.0.conv1 to fc store 2.6 MB
-                  // against the chip's 1.2 MB, so no schedule of one image
-                  // at a time gets below 1.18 (the printed table: 1.105 of
-                  // it).
+    return 1.30; // Target 1.25; today 1.299. Its capacity bound is 1.18
+                 // of the plain one: layer3.0.conv1 to fc store 2.6 MB
+                 // against the chip's 1.2 MB, so no schedule of one image
+                 // at a time gets below 1.18 (the printed table: 1.102 of
+                 // it).
   return 1.25;
 }
 
