@@ -275,7 +275,8 @@ private:
   void insertFetches(int core) {
     const int64_t capacity = int64_t(arch_.chip.weightSramKiB) * 1024;
     std::vector<Instr> &stream = program_.streams[core];
-    const std::vector<Fetch> fetches = planFetches(stream);
+    std::vector<int32_t> fetchOf; // Per instruction: the fetch it reads.
+    const std::vector<Fetch> fetches = planFetches(stream, fetchOf);
     auto bytesOf = [&](size_t f) {
       return imageBytes(arch_, program_.images[fetches[f].image]);
     };
@@ -289,41 +290,37 @@ private:
       estimate_.dramBytes += bytesOf(next);
       ++next;
     };
-    // `f`: the run of the next streamed load. Runs are adjacent streamed
-    // loads of one source (planFetches), so they never interleave and the
-    // streamed loads meet them in order.
-    for (size_t k = 0, f = 0; k < stream.size(); ++k) {
+    for (size_t k = 0; k < stream.size(); ++k) {
       while (next < fetches.size() &&
              pinnedOnCore_[core] + inFlight + bytesOf(next) <= capacity)
         fetchNext();
-      const bool streamed = f < fetches.size() && fetches[f].firstLoad <= k &&
-                            k <= fetches[f].lastLoad &&
-                            stream[k].op == Opcode::LoadImage &&
-                            !pinned(stream[k].a);
+      const int32_t f = fetchOf[k];
       // Unreachable unless nothing is in flight, when one image always
       // fits (pinImages kept room): a load never precedes its fetch.
-      if (streamed && k == fetches[f].firstLoad && next == f)
+      if (f >= 0 && size_t(f) == next)
         fetchNext();
       out.push_back(stream[k]);
-      if (streamed && k == fetches[f].lastLoad)
-        inFlight -= bytesOf(f++);
+      if (f >= 0 && fetches[f].lastLoad == k)
+        inFlight -= bytesOf(f);
     }
     stream = std::move(out);
   }
 
-  /// One fetch of a streamed source: the loads it serves are the stream's
-  /// streamed loads [firstLoad, lastLoad], which read that source. The
-  /// last consumes it, the others keep it (Program.h).
+  /// One fetch of a streamed source, and the last of the loads reading it
+  /// (which consumes it; the others keep it, Program.h).
   struct Fetch {
     int32_t image;
-    size_t firstLoad, lastLoad;
+    size_t lastLoad;
   };
 
   /// The fetches `stream` needs, in the order of their loads: a run of
   /// adjacent streamed loads of one source (an image and its replicas,
-  /// each once) shares one fetch. Sets the keep operand of the loads.
-  std::vector<Fetch> planFetches(std::vector<Instr> &stream) const {
+  /// each once) shares one fetch. Sets the keep operand of the loads and
+  /// `fetchOf`, per instruction, the fetch it reads (-1: none).
+  std::vector<Fetch> planFetches(std::vector<Instr> &stream,
+                                 std::vector<int32_t> &fetchOf) const {
     std::vector<Fetch> fetches;
+    fetchOf.assign(stream.size(), -1);
     std::set<int32_t> runImages; // Images the open run has loaded.
     for (size_t k = 0; k < stream.size(); ++k) {
       Instr &in = stream[k];
@@ -335,10 +332,11 @@ private:
       if (sameRun) {
         stream[fetches.back().lastLoad].c = 1; // Keep for this load.
         fetches.back().lastLoad = k;
-        continue;
+      } else {
+        fetches.push_back({source, k});
+        runImages = {in.a};
       }
-      fetches.push_back({source, k, k});
-      runImages = {in.a};
+      fetchOf[k] = static_cast<int32_t>(fetches.size() - 1);
     }
     return fetches;
   }

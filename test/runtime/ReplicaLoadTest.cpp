@@ -100,7 +100,10 @@ TEST_CASE("a replica's load reads its source's one fetch", "[timing]") {
   REQUIRE(r2);
   CHECK(r2->totals.dramBytes == 768 + 2 * 768 + 512);
 
-  // And both compute the same output.
+  // The executor runs loads with source and keep operands. It marks the
+  // loaded image as held, which is its source's bytes because the validator
+  // proved them the same, so this shows it accepts them, not that it reads
+  // the source.
   auto outputOf = [](const program::Program &q) {
     auto exec = Executor::create(q);
     REQUIRE(exec);
