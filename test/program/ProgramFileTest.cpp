@@ -226,7 +226,10 @@ TEST_CASE("program: hostile counts and fields give messages naming them") {
   }
   {
     program::Program p = *p0;
-    p.streams[1].push_back({program::Opcode::Sync, 999, 0, 0});
+    // A barrier id that does not rise could deadlock (Program.h).
+    p.streams[1].push_back({program::Opcode::Sync, 0, 0, 0});
+    CHECK_THAT(problems(p), Catch::Contains("does not rise above the "
+                                            "stream's previous one"));
     CHECK_THAT(problems(p), Catch::Contains("deadlock"));
   }
   {
@@ -311,9 +314,11 @@ TEST_CASE("program: hostile counts and fields give messages naming them") {
                              "4008636142 overruns the section"));
 }
 
-TEST_CASE("program: versions 3 and 4 are read, others are refused") {
-  // Version 4 added a load's source and keep operands; a version 3 file,
-  // whose loads leave them 0, means the same (Program.h).
+TEST_CASE("program: versions 3 to 5 are read, others are refused") {
+  // Version 4 added a load's source and keep operands, version 5 barriers
+  // among some cores and the stage boundary; a version 3 file, whose loads
+  // leave the operands 0 and whose cores meet the same rising barriers,
+  // means the same (Program.h).
   auto withVersion = [](uint32_t version) {
     std::vector<uint8_t> b = smallProgramBytes();
     std::memcpy(b.data() + 8, &version, 4);
@@ -325,13 +330,16 @@ TEST_CASE("program: versions 3 and 4 are read, others are refused") {
   auto v3 = withVersion(3);
   REQUIRE(v3);
   CHECK(v3->streams == current->streams);
-  for (uint32_t version : {2u, 5u}) {
+  auto v4 = withVersion(4);
+  REQUIRE(v4);
+  CHECK(v4->streams == current->streams);
+  for (uint32_t version : {2u, 6u}) {
     auto r = withVersion(version);
     REQUIRE_FALSE(r);
     CHECK_THAT(r.error().message(),
                Catch::Contains("format version " + std::to_string(version) +
                                " is not supported (this marsc reads versions "
-                               "3 to 4; recompile the model)"));
+                               "3 to 5; recompile the model)"));
   }
 }
 

@@ -3,6 +3,9 @@
 // Conv whose weight images store a chosen number of CIM groups per
 // partition, so that every cycle count can be worked out by hand.
 #include "mars/program/Program.h"
+#include "mars/runtime/Timing.h"
+
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <string>
@@ -122,6 +125,15 @@ inline int32_t addImage(program::Program &p, int core, int macro,
   }
   p.images.push_back(im);
   return static_cast<int32_t>(p.images.size() - 1);
+}
+
+/// The timed event of instruction `instr` of core `core`.
+inline const TimedEvent &eventOf(const TimingResult &r, int core, int instr) {
+  for (const TimedEvent &ev : r.events)
+    if (ev.core == core && ev.instr == instr)
+      return ev;
+  FAIL("no event for core " << core << " instruction " << instr);
+  return r.events.front();
 }
 
 inline void emit(program::Program &p, int core, program::Opcode op, int32_t a,

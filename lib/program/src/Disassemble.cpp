@@ -181,7 +181,8 @@ void instrText(std::string &out, const Program &p, const Instr &in) {
                      in.a, p.layers[in.a].name.c_str(), in.b, in.c);
     break;
   case Opcode::Sync:
-    out += formatString("  %-8s %d\n", opcodeName(in.op), in.a);
+    out += formatString("  %-8s %d%s\n", opcodeName(in.op), in.a,
+                        isStageBoundary(in) ? " stage boundary" : "");
     break;
   }
 }

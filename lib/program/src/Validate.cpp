@@ -1,6 +1,7 @@
 /// validateProgram: everything the runtime relies on, checked once, so that
 /// executing a validated program can index every array without further
 /// checks. Each problem is one message naming the item and the numbers.
+#include "ValidateOrder.h"
 #include "mars/program/ImageCosts.h"
 #include "mars/program/ProgramFile.h"
 #include "mars/support/IntRange.h"
@@ -41,6 +42,8 @@ public:
         checkImage(int32_t(i));
     if (problems_.empty())
       checkStreams();
+    if (problems_.empty())
+      detail::checkCrossCoreOrder(program_, problems_);
     if (problems_.empty())
       checkWeightSram();
     return problems_;
@@ -456,6 +459,9 @@ private:
 
   void checkStreams() {
     std::vector<std::vector<int32_t>> barriers(program_.streams.size());
+    std::map<int32_t, std::set<size_t>> boundaries; // Barrier -> its cores.
+    std::set<int32_t> plain;                        // Ordinary barriers.
+
     for (size_t core = 0; core < program_.streams.size(); ++core) {
       const auto &s = program_.streams[core];
       for (size_t k = 0; k < s.size(); ++k) {
@@ -508,21 +514,51 @@ private:
           break;
         }
         case Opcode::Sync:
-          if (in.b != 0 || in.c != 0)
-            return problem(at, ": unused operands must be 0");
+          if (in.b != 0 && in.b != 1)
+            return problem(at,
+                           ": kind (b) must be 0 (barrier) or 1 (stage "
+                           "boundary), not ",
+                           in.b);
+          if (in.c != 0)
+            return problem(at, ": unused operand c must be 0");
+          if (in.a < 0 ||
+              (!barriers[core].empty() && in.a <= barriers[core].back()))
+            return problem(at, ": barrier ", in.a,
+                           " does not rise above the stream's previous one (",
+                           barriers[core].empty() ? -1 : barriers[core].back(),
+                           "): the cores could deadlock");
           barriers[core].push_back(in.a);
+          if (isStageBoundary(in))
+            boundaries[in.a].insert(core);
+          else
+            plain.insert(in.a);
           break;
         }
       }
     }
-    for (size_t core = 1; core < barriers.size(); ++core)
-      if (barriers[core] != barriers[0])
-        return problem("streams[", core,
-                       "]: its barrier sequence differs from "
-                       "core 0's (",
-                       barriers[core].size(), " vs ", barriers[0].size(),
-                       " barriers): the cores would "
-                       "deadlock");
+    checkStageBoundary(boundaries, plain);
+  }
+
+  /// The stage boundary (Program.h): at most one, in every stream, and
+  /// never also used as an ordinary barrier.
+  void checkStageBoundary(const std::map<int32_t, std::set<size_t>> &boundaries,
+                          const std::set<int32_t> &plain) {
+    if (boundaries.size() > 1)
+      return problem("streams: ", boundaries.size(),
+                     " stage boundaries (barriers ", boundaries.begin()->first,
+                     " and ", std::next(boundaries.begin())->first,
+                     "); a program has at most one");
+    for (const auto &[barrier, cores] : boundaries) {
+      if (plain.count(barrier))
+        return problem("streams: barrier ", barrier,
+                       " is a stage boundary in one stream and an ordinary "
+                       "barrier in another");
+      if (cores.size() != program_.streams.size())
+        return problem("streams: the stage boundary (barrier ", barrier,
+                       ") is in ", cores.size(), " of ",
+                       program_.streams.size(),
+                       " streams; every core must take part");
+    }
   }
 
   /// A LoadImage's `b` names itself (0) or a same-core image with the same

@@ -166,14 +166,21 @@ struct TimingResult {
   int64_t macroComputeCycles = 0;
   double macroUtilisation = 0; ///< Over the whole image and all macros.
   bool steadyState = false;
+  /// 2 for a pipelined program (it has a stage boundary, Program.h), else
+  /// 1. In the steady state `cycles` is then the period (one image per
+  /// period leaves the chip) and `latencyUs` spans the image's two periods.
+  int32_t stages = 1;
   std::vector<TimedEvent> events; ///< Every instruction, then input, output.
 };
 
 struct TimingOptions {
   /// Time a steady-state image: the macros start with what they hold after
   /// an image, and a LoadImage whose partitions already hold its image is
-  /// skipped (free). Resident-mode programs then pay no weight loads. Off:
-  /// every LoadImage is paid, as for the first image after power-up.
+  /// skipped (free). Resident-mode programs then pay no weight loads. A
+  /// pipelined program's cores pass the stage boundary without waiting
+  /// (they run the two stages for consecutive images). Off: every
+  /// LoadImage is paid and the boundary is a barrier, as for the first
+  /// image after power-up.
   bool steadyState = false;
 };
 

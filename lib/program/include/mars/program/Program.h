@@ -51,7 +51,19 @@
 ///    a`, in layer order) on the same channels.
 ///  - `Digital a=layer b=channelBegin c=channelEnd`: an unfused digital layer
 ///    (pooling, Add, Concat, Reshape) on output channels [b, c).
-///  - `Sync a=barrier`: wait until every core has reached barrier `a`.
+///  - `Sync a=barrier b=kind`: wait until every core whose stream has
+///    barrier `a` (its participants) has reached it. Each stream's barrier
+///    ids rise strictly, so the cores never deadlock: the lowest barrier
+///    not yet passed has every participant at it or on its way. `b` = 0 is
+///    a barrier; `b` = 1 is the stage boundary of a two-stage pipeline:
+///    every core takes part, and it is the only one. For one image it is a
+///    barrier like any other (the functional model, and `marsc run`'s
+///    first image). In the steady state, images follow one another through
+///    the stages: while the cores run the work after the boundary for
+///    image n, they run the work before it for image n + 1, so no core
+///    waits at the boundary. Every image spends one period in each stage;
+///    buffers written before the boundary and read after it are the
+///    hand-off, held for two images at once.
 ///  Accumulators of a Conv layer start at zero before its first Compute.
 
 #include "mars/arch/ArchSpec.h"
@@ -67,9 +79,11 @@ namespace mars::program {
 /// its sum once (its input multipliers share one shift). Version 4: a
 /// LoadImage may read a same-core replica's bytes and keep them (`b`, `c`);
 /// a version 3 file, whose loads leave both 0, means the same as version 4,
-/// so it is still read.
+/// so it is still read. Version 5: barriers among some of the cores, and
+/// the pipeline's stage boundary (Sync's `b`); every version 3 and 4
+/// program, whose cores all meet the same rising barriers, means the same.
 inline constexpr char kMagic[8] = {'M', 'A', 'R', 'S', 'P', 'R', 'G', '\0'};
-inline constexpr uint32_t kFormatVersion = 4;
+inline constexpr uint32_t kFormatVersion = 5;
 inline constexpr uint32_t kOldestReadableVersion = 3;
 
 /// An int32 multiplier and right shift: real ≈ value × 2^-shift (lib/quant's
@@ -261,6 +275,11 @@ inline int32_t loadSource(const Instr &in) {
 
 /// Whether LoadImage `in` leaves the bytes it read for a later load (`c`).
 inline bool loadKeeps(const Instr &in) { return in.c != 0; }
+
+/// Whether Sync `in` is the pipeline's stage boundary (`b` = 1).
+inline bool isStageBoundary(const Instr &in) {
+  return in.op == Opcode::Sync && in.b == 1;
+}
 /// The row groups of a partition image, in slot order.
 std::vector<int32_t> slotRowGroups(const PartitionImage &p);
 
