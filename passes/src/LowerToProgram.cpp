@@ -122,6 +122,10 @@ static std::string describeOptions(const CompileContext &context) {
   text += o.duplicate ? "weight duplication on" : "weight duplication off";
   if (o.scheduleFor == ScheduleGoal::Traffic)
     text += "; scheduled for the least off-chip traffic";
+  if (o.stages == Stages::One)
+    text += "; one image at a time";
+  if (o.stages == Stages::Two)
+    text += "; a two-stage pipeline forced";
   return text;
 }
 

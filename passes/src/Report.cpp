@@ -15,6 +15,13 @@ double scheduleRatio(const CompileState &state) {
          double(state.program->info.boundCycles);
 }
 
+int64_t latencyCycles(const CompileState &state) {
+  if (!state.program)
+    return 0;
+  const int64_t period = state.program->info.scheduledCycles;
+  return state.pipelineCut >= 0 ? 2 * period : period;
+}
+
 double capacityRatio(const CompileState &state) {
   if (!state.program || state.capacityBound.cycles <= 0)
     return 0;
@@ -30,7 +37,18 @@ std::string formatMappingReport(const CompileState &state) {
       formatString("%-24s %7s %6s %6s %6s %8s %12s %12s %12s %6s\n", "layer",
                    "kind", "macros", "rounds", "copies", "cells%",
                    "activations", "bound", "scheduled", "ratio");
+  const bool pipelined = state.pipelineCut >= 0;
+  const int cores = p.arch.chip.cores, first = state.pipelineFirstCores;
   for (const LayerCost &c : state.costs) {
+    if (pipelined && (c.layer == state.costs.front().layer ||
+                      c.layer == state.pipelineCut)) {
+      const bool second = c.layer == state.pipelineCut;
+      out += formatString(
+          "-- stage %d: cores %d-%d, image %s (bounds on these cores; "
+          "scheduled from the period's start)\n",
+          second ? 2 : 1, second ? first : 0, second ? cores - 1 : first - 1,
+          second ? "n" : "n+1");
+    }
     const program::Layer &l = p.layers[c.layer];
     const bool conv = l.kind == program::LayerKind::Conv;
     std::string name = l.name.size() > 24 ? l.name.substr(0, 23) + "~" : l.name;
@@ -54,6 +72,17 @@ std::string formatMappingReport(const CompileState &state) {
       "%lld (README: the bound): ratio %.3f\n",
       static_cast<long long>(p.info.scheduledCycles),
       static_cast<long long>(p.info.boundCycles), scheduleRatio(state));
+  if (pipelined)
+    out += formatString(
+        "two-stage pipeline: cores 0-%d run layers '%s' to '%s' of image "
+        "n+1 while cores %d-%d run '%s' to '%s' of image n, so an image "
+        "leaves every %lld cycles and takes %lld from input to output "
+        "(--image-stages 1: one image at a time, the lowest latency).\n",
+        first - 1, p.layers.front().name.c_str(),
+        p.layers[state.pipelineCut - 1].name.c_str(), first, cores - 1,
+        p.layers[state.pipelineCut].name.c_str(), p.layers.back().name.c_str(),
+        static_cast<long long>(p.info.scheduledCycles),
+        static_cast<long long>(latencyCycles(state)));
   const CapacityBound &cap = state.capacityBound;
   if (cap.firstLayer >= 0) {
     const int64_t excess = cap.weightBytes - cap.onChipBytes;
@@ -63,14 +92,17 @@ std::string formatMappingReport(const CompileState &state) {
         "%lld the weight SRAMs and macros hold, so at least %lld bytes "
         "cross the DRAM channel while they run (%lld cycles of compute): "
         "no schedule of one image at a time can beat this, however it "
-        "maps. More weight SRAM, a faster channel or fewer stored groups "
+        "maps%s. More weight SRAM, a faster channel or fewer stored groups "
         "would.\n",
         static_cast<long long>(cap.cycles), capacityRatio(state),
         p.layers[cap.firstLayer].name.c_str(),
         p.layers[cap.lastLayer].name.c_str(),
         static_cast<long long>(cap.weightBytes),
         static_cast<long long>(cap.onChipBytes), static_cast<long long>(excess),
-        static_cast<long long>(cap.computeCycles));
+        static_cast<long long>(cap.computeCycles),
+        pipelined ? "; the pipeline overlaps images, which is how it gets "
+                    "below it"
+                  : "");
   }
   if (state.offChipWeightBytes > 0)
     out += formatString(
@@ -102,6 +134,14 @@ std::string mappingReportJson(const CompileState &state) {
   j["bound_cycles"] = p.info.boundCycles;
   j["ratio"] = scheduleRatio(state);
   j["off_chip_weight_bytes"] = state.offChipWeightBytes;
+  // One stage: an image at a time. Two: a pipeline over the cores.
+  nlohmann::ordered_json pipeline = {{"stages", state.pipelineCut >= 0 ? 2 : 1},
+                                     {"latency_cycles", latencyCycles(state)}};
+  if (state.pipelineCut >= 0) {
+    pipeline["first_stage_cores"] = state.pipelineFirstCores;
+    pipeline["second_stage_first_layer"] = p.layers[state.pipelineCut].name;
+  }
+  j["pipeline"] = pipeline;
   const CapacityBound &cap = state.capacityBound;
   nlohmann::ordered_json capacity = {{"cycles", cap.cycles},
                                      {"ratio", capacityRatio(state)}};

@@ -31,6 +31,10 @@ int64_t onChipWeightBytes(const arch::ArchSpec &a) {
 
 } // namespace
 
+int64_t layerWeightBytes(const program::Program &p, int32_t layer) {
+  return storedWeightBits(p, p.layers[layer]) / 8;
+}
+
 double layerMacroCycles(const program::Program &p, int32_t layer) {
   const arch::ArchSpec &a = p.arch;
   const program::Layer &l = p.layers[layer];

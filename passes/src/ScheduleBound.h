@@ -18,6 +18,9 @@ namespace mars::passes {
 /// takes ceil(columns / bl_on) cycles, alone).
 double layerMacroCycles(const program::Program &p, int32_t layer);
 
+/// Bytes of Conv layer `layer`'s stored groups in a weight image.
+int64_t layerWeightBytes(const program::Program &p, int32_t layer);
+
 /// max(input in + max(compute, macro writes) + output out, DRAM channel):
 ///  - input in / output out: the image crossing the DRAM channel (bytes ÷
 ///    dram_bytes_per_cycle + dram_latency_cycles), before the first and

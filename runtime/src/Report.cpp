@@ -65,8 +65,16 @@ std::string formatTimingTable(const program::Program &program,
                 100.0 * timing.macroUtilisation);
   out += energyColumns(energy.total);
   out += "\n";
+  if (timing.stages > 1 && timing.steadyState)
+    out += "two-stage pipeline: each stage runs while the other runs the "
+           "next or previous image, so each stage's layers fill the cycles "
+           "above on their own cores\n";
   out += format("latency          %.3f us at %.1f MHz%s\n", timing.latencyUs,
-                timing.clockMhz, timing.steadyState ? " (steady state)" : "");
+                timing.clockMhz,
+                !timing.steadyState ? ""
+                : timing.stages > 1 ? " (steady state: a period in each of "
+                                      "the two stages)"
+                                    : " (steady state)");
   out += format("FPS              %.1f images/s\n", timing.fps);
   // One row per scope (Energy.h): the same ops over three boundaries.
   out += format("%-32s %10s %18s %17s\n", "energy / image and TOPS/W",

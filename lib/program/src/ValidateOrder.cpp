@@ -101,7 +101,9 @@ private:
   }
 
   static const char *verb(Kind k) {
-    return k == Kind::Read ? " reads " : k == Kind::Write ? " writes " : " adds into ";
+    return k == Kind::Read    ? " reads "
+           : k == Kind::Write ? " writes "
+                              : " adds into ";
   }
 
   std::string dataName(size_t d) const {
@@ -191,9 +193,9 @@ private:
             problem("streams[", core, "][", index, "] ", opcodeName(in.op),
                     verb(x.kind), dataName(x.data), ", but core ", other,
                     verb(y.kind),
-                    y.data == x.data ? std::string("it")
-                                     : dataName(y.data) +
-                                           " (the same activation SRAM)",
+                    y.data == x.data
+                        ? std::string("it")
+                        : dataName(y.data) + " (the same activation SRAM)",
                     " at streams[", other, "][", it->instr,
                     "] with no barrier between them");
             return false;
@@ -281,8 +283,10 @@ private:
       for (size_t y = 0; y < p_.buffers.size(); ++y)
         if (y != x && (stageMask_[x] & 1) && (stageMask_[y] & 2) &&
             shareSram(x, y))
-          return problem("buffer '", b.name, "' (before the stage boundary) "
-                         "and buffer '", p_.buffers[y].name,
+          return problem("buffer '", b.name,
+                         "' (before the stage boundary) "
+                         "and buffer '",
+                         p_.buffers[y].name,
                          "' (after it) share activation SRAM, but the two "
                          "stages run at once in the steady state");
       if ((stageMask_[x] & 3) != 3 || b.memory != Memory::Sram)

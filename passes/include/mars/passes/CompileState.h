@@ -34,6 +34,17 @@ enum class ScheduleGoal {
   Traffic, ///< The fewest off-chip weight bytes per image, then cycles.
 };
 
+/// Whether schedule may run the model as a two-stage pipeline over the
+/// cores (--image-stages; TwoStage.h). A pipeline doubles one image's latency.
+enum class Stages {
+  /// When a run of layers stores more weight than the chip holds (the
+  /// capacity bound is above the plain one) and it cuts the cycles per
+  /// image by 5% or more.
+  Auto,
+  One, ///< One image at a time: the lowest latency.
+  Two, ///< Whenever the model can be cut (with the fewest cycles of a few).
+};
+
 struct CompileOptions {
   // Post-training quantization (float models only).
   int weightBits = 4;     ///< --wbits: weights of inner layers.
@@ -49,6 +60,7 @@ struct CompileOptions {
   bool duplicate = true;
   /// --schedule-for: what the mapping and streaming choices minimise.
   ScheduleGoal scheduleFor = ScheduleGoal::Cycles;
+  Stages stages = Stages::Auto; ///< --image-stages.
 };
 
 /// Calibration images for post-training quantization: `count` images of
@@ -169,6 +181,14 @@ struct CompileState {
   ScheduleGoal scheduledFor = ScheduleGoal::Cycles;
   /// Set by schedule: the bound that counts the weight SRAM's size.
   CapacityBound capacityBound;
+  /// Set by schedule when it chose a two-stage pipeline (Program.h's stage
+  /// boundary): the second stage's first layer, and how many cores (from
+  /// core 0) run the first stage; -1 and 0 otherwise.
+  int32_t pipelineCut = -1;
+  int pipelineFirstCores = 0;
+  /// Set while compiling one stage of such a pipeline (TwoStage.h), so that
+  /// schedule does not try to split it again.
+  bool pipelineStage = false;
   std::vector<uint8_t> bytes; ///< Set by emit.
   std::vector<Statistic> stats;
 

@@ -12,6 +12,9 @@ namespace mars::passes {
 
 /// Scheduled cycles ÷ lower bound for the whole model (1.0 is perfect).
 double scheduleRatio(const CompileState &state);
+/// Cycles from an image's input to its output: the scheduled cycles, twice
+/// them for a two-stage pipeline (an image spends a period in each stage).
+int64_t latencyCycles(const CompileState &state);
 /// Scheduled cycles ÷ the capacity bound (CapacityBound; the plain ratio
 /// when no window of layers sets it).
 double capacityRatio(const CompileState &state);
