@@ -63,6 +63,12 @@ int64_t allocateBuffers(program::Program &p, int32_t cut) {
     buf.bank = static_cast<int32_t>(depth[b] % 2);
     buf.memory = program::Memory::Sram;
     const int64_t begin = def[b], end = std::max(use[b], def[b]);
+    if (end < 0 && b != p.input) {
+      // No layer touches it (a pipeline stage compiled on its own keeps
+      // the other stage's buffers): it takes no room.
+      buf.offset = 0;
+      continue;
+    }
     Part part = Part::First;
     if (cut >= 0 && begin >= cut)
       part = Part::Second;

@@ -92,8 +92,8 @@ Expected<CompileState> compileStage(const program::Program &p, int32_t begin,
   for (program::WeightMatrix &m : q.matrices)
     m.layer -= begin; // Only the stage's own matrices are read.
   q.input = begin == 0 ? p.input : q.layers.front().inputs[0];
-  q.output = end == int32_t(p.layers.size()) ? p.output
-                                              : q.layers.back().output;
+  q.output =
+      end == int32_t(p.layers.size()) ? p.output : q.layers.back().output;
   CompileState s;
   s.program = std::move(q);
   s.pipelineStage = true;
@@ -167,8 +167,7 @@ Expected<std::optional<TwoStageSchedule>>
 twoStagesAt(const program::Program &p, int32_t cut, int firstCores,
             const CompileContext &context) {
   const int32_t layers = int32_t(p.layers.size());
-  Expected<CompileState> first =
-      compileStage(p, 0, cut, firstCores, context);
+  Expected<CompileState> first = compileStage(p, 0, cut, firstCores, context);
   Expected<CompileState> second =
       first ? compileStage(p, cut, layers, p.arch.chip.cores - firstCores,
                            context)
@@ -191,8 +190,7 @@ twoStagesAt(const program::Program &p, int32_t cut, int firstCores,
   if (!timing)
     return timing.error();
   out.score.cycles = timing->cycles;
-  out.score.dramBytes =
-      first->offChipWeightBytes + second->offChipWeightBytes;
+  out.score.dramBytes = first->offChipWeightBytes + second->offChipWeightBytes;
   return std::optional<TwoStageSchedule>(std::move(out));
 }
 
@@ -211,12 +209,14 @@ bestTwoStages(const program::Program &p, int64_t toBeat,
       cuts.push_back({periodBound(p, cut, firstCores), cut});
   std::sort(cuts.begin(), cuts.end());
   // Cuts in the order of their bound, until no later one could beat the
-  // best found (or `toBeat`), at most kCutsTried of them.
+  // best found (or `toBeat`) in cycles, at most kCutsTried of them. For
+  // the fewest bytes the bound on cycles says nothing about later cuts.
+  const bool forCycles = context.options.scheduleFor == ScheduleGoal::Cycles;
   std::optional<TwoStageSchedule> best;
   size_t tried = 0;
   for (const auto &[bound, cut] : cuts) {
     const double target =
-        best ? double(best->score.cycles) : double(toBeat);
+        best && forCycles ? double(best->score.cycles) : double(toBeat);
     if (tried == kCutsTried || bound.cycles() >= target)
       break;
     ++tried;
