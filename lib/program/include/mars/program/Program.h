@@ -61,9 +61,12 @@
 ///    first image). In the steady state, images follow one another through
 ///    the stages: while the cores run the work after the boundary for
 ///    image n, they run the work before it for image n + 1, so no core
-///    waits at the boundary. Every image spends one period in each stage;
-///    buffers written before the boundary and read after it are the
-///    hand-off, held for two images at once.
+///    waits at the boundary. One run of the streams is one period, and as
+///    for any program the next starts when every core has ended its
+///    stream. Every image spends one period in each stage; buffers written
+///    before the boundary and read after it are the hand-off, held for two
+///    images at once (the validator's rule: the second copy at the same
+///    offset in the other bank).
 ///  Accumulators of a Conv layer start at zero before its first Compute.
 
 #include "mars/arch/ArchSpec.h"
