@@ -8,6 +8,7 @@
 #include "DigitalOps.h"
 #include "PackedConv.h"
 #include "SaturatingKernel.h"
+#include "mars/program/BarrierPhases.h"
 #include "mars/quant/FixedPoint.h"
 #include "mars/support/IntRange.h"
 
@@ -15,7 +16,6 @@
 #include <array>
 #include <cmath>
 #include <limits>
-#include <map>
 
 namespace mars::runtime {
 
@@ -399,48 +399,24 @@ void ExecutorState::initPacked() {
   packed_ = std::move(packed);
 }
 
-/// Barrier phases: each core runs up to its next Sync; then every barrier
-/// that all its participants (the cores whose streams have it) have
-/// reached is passed. Validation makes each stream's barrier ids rise, so
-/// some barrier is always passable until every core ends; between two
-/// barriers the cores' work may run in any order (it touches disjoint
-/// outputs or adds into accumulators, which commutes). The stage boundary
-/// is a barrier here: this runs one image. Stops at f's first failure.
+/// Barrier phases (program::walkBarrierPhases): between two barriers the
+/// cores' work may run in any order (it touches disjoint outputs or adds
+/// into accumulators, which commutes). The stage boundary is a barrier
+/// here: this runs one image. Stops at f's first failure.
 template <typename F>
 Status ExecutorState::forEachInRunOrder(const F &f) const {
-  const size_t cores = program_.streams.size();
-  std::map<int32_t, size_t> participants; // Barrier -> cores that have it.
-  for (const std::vector<Instr> &s : program_.streams)
-    for (const Instr &in : s)
-      if (in.op == Opcode::Sync)
-        ++participants[in.a];
-  std::vector<size_t> pc(cores, 0);
-  for (;;) {
-    std::map<int32_t, size_t> arrived; // Barrier -> cores waiting at it.
-    size_t ended = 0;
-    for (size_t c = 0; c < cores; ++c) {
-      const std::vector<Instr> &s = program_.streams[c];
-      for (; pc[c] < s.size() && s[pc[c]].op != Opcode::Sync; ++pc[c])
-        MARS_TRY(f(c, pc[c], s[pc[c]]));
-      if (pc[c] < s.size())
-        ++arrived[s[pc[c]].a];
-      else
-        ++ended;
-    }
-    if (ended == cores)
-      return Status::success();
-    bool passed = false;
-    for (size_t c = 0; c < cores; ++c) {
-      const std::vector<Instr> &s = program_.streams[c];
-      if (pc[c] < s.size() && arrived[s[pc[c]].a] == participants[s[pc[c]].a]) {
-        ++pc[c];
-        passed = true;
-      }
-    }
-    if (!passed)
-      return makeError("the cores deadlock at barriers (", cores - ended,
-                       " waiting, ", ended, " finished)");
-  }
+  Status failure = Status::success();
+  const program::PhaseWalk walk = program::walkBarrierPhases(
+      program_.streams,
+      [&](size_t core, size_t pc) {
+        failure = f(core, pc, program_.streams[core][pc]);
+        return bool(failure);
+      },
+      [](int32_t, const std::vector<size_t> &) {});
+  if (walk.end == program::PhaseWalk::Deadlock)
+    return makeError("the cores deadlock at barriers (", walk.waiting,
+                     " waiting, ", walk.finished, " finished)");
+  return failure;
 }
 
 /// Each image once, in the order run() first computes with it (images

@@ -587,11 +587,10 @@ Expected<TimingResult> Simulator::run() {
     addInterval(c, done, outEv.end, Cause::Memory, -1);
 
   r.cycles = outEv.end;
-  for (const program::Instr &in : program_.streams.empty()
-                                      ? std::vector<program::Instr>{}
-                                      : program_.streams[0])
-    if (program::isStageBoundary(in))
-      r.stages = 2;
+  for (const auto &stream : program_.streams)
+    for (const program::Instr &in : stream)
+      if (program::isStageBoundary(in))
+        r.stages = 2;
   r.inputCycles = inEv.end - inEv.start;
   r.outputCycles = outEv.end - outEv.start;
   r.ioCounters = inEv.counters;

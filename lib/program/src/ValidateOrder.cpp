@@ -15,10 +15,10 @@
 /// core's own order and are not checked.
 #include "ValidateOrder.h"
 
+#include "mars/program/BarrierPhases.h"
 #include "mars/support/Error.h"
 
 #include <algorithm>
-#include <map>
 
 namespace mars::program::detail {
 
@@ -59,39 +59,24 @@ public:
         stageMask_(p.buffers.size() + p.layers.size(), 0) {}
 
   void run() {
-    std::map<int32_t, size_t> participants;
     for (const std::vector<Instr> &s : p_.streams)
       for (const Instr &in : s)
-        if (in.op == Opcode::Sync) {
-          ++participants[in.a];
-          pipelined_ = pipelined_ || isStageBoundary(in);
+        if (isStageBoundary(in)) {
+          pipelined_ = true;
+          boundary_ = in.a;
         }
     clock_.assign(cores_, std::vector<int32_t>(cores_, 0));
-    std::vector<size_t> pc(cores_, 0);
-    std::vector<bool> afterBoundary(cores_, false);
-    for (;;) {
-      std::map<int32_t, size_t> arrived;
-      size_t ended = 0;
-      for (size_t c = 0; c < cores_; ++c) {
-        const std::vector<Instr> &s = p_.streams[c];
-        for (; pc[c] < s.size() && s[pc[c]].op != Opcode::Sync; ++pc[c])
-          if (!visit(c, pc[c], afterBoundary[c]))
-            return;
-        if (pc[c] < s.size())
-          ++arrived[s[pc[c]].a];
-        else
-          ++ended;
-      }
-      if (ended == cores_)
-        break;
-      // Each stream's barriers rise (checkStreams), so the lowest barrier
-      // any core waits at has all its participants there.
-      const int32_t barrier = arrived.begin()->first;
-      if (arrived[barrier] != participants[barrier])
-        return problem("streams: barrier ", barrier, " is never released");
-      pass(barrier, pc, afterBoundary);
-    }
-    if (pipelined_)
+    afterBoundary_.assign(cores_, false);
+    const PhaseWalk walk = walkBarrierPhases(
+        p_.streams, [&](size_t core, size_t pc) { return visit(core, pc); },
+        [&](int32_t barrier, const std::vector<size_t> &at) {
+          pass(barrier, at);
+        });
+    // Each stream's barriers rise (checkStreams), so the walk cannot
+    // deadlock; a problem already stopped it otherwise.
+    if (walk.end == PhaseWalk::Deadlock)
+      return problem("streams: the cores deadlock at barriers");
+    if (walk.end == PhaseWalk::Done && pipelined_)
       checkStages();
   }
 
@@ -176,7 +161,8 @@ private:
 
   /// Checks one instruction's accesses against the other cores' and
   /// records them. False after a problem.
-  bool visit(size_t core, size_t index, bool afterBoundary) {
+  bool visit(size_t core, size_t index) {
+    const bool afterBoundary = afterBoundary_[core];
     const Instr &in = p_.streams[core][index];
     const std::vector<Span> spans = spansOf(in);
     const std::vector<int32_t> &now = clock_[core];
@@ -228,14 +214,9 @@ private:
     list.push_back({segment, x, index});
   }
 
-  /// Every core at `barrier` passes it: each closes its segment, and all of
+  /// The cores `at` pass `barrier`: each closes its segment, and all of
   /// them then know what any of them knew.
-  void pass(int32_t barrier, std::vector<size_t> &pc,
-            std::vector<bool> &afterBoundary) {
-    std::vector<size_t> at;
-    for (size_t c = 0; c < cores_; ++c)
-      if (pc[c] < p_.streams[c].size() && p_.streams[c][pc[c]].a == barrier)
-        at.push_back(c);
+  void pass(int32_t barrier, const std::vector<size_t> &at) {
     std::vector<int32_t> merged(cores_, 0);
     for (size_t c : at) {
       ++clock_[c][c];
@@ -244,9 +225,7 @@ private:
     }
     for (size_t c : at) {
       clock_[c] = merged;
-      afterBoundary[c] =
-          afterBoundary[c] || isStageBoundary(p_.streams[c][pc[c]]);
-      ++pc[c];
+      afterBoundary_[c] = afterBoundary_[c] || boundary_ == barrier;
     }
   }
 
@@ -319,6 +298,8 @@ private:
   /// the core's current one (its own entry: its current segment).
   std::vector<std::vector<int32_t>> clock_;
   bool pipelined_ = false;
+  int32_t boundary_ = -1;           ///< The stage boundary's barrier id.
+  std::vector<bool> afterBoundary_; ///< Per core: past the boundary.
 };
 
 } // namespace
